@@ -1,0 +1,1 @@
+"""PatronDesk's domain: tables, rules and services. Imports nothing from Textual."""

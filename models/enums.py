@@ -1,0 +1,114 @@
+"""The fixed vocabularies of the domain (domain.md). Stored as their string values."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AccountType(StrEnum):
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+    INTERNAL_EXTERNAL_AUTH = "internal_external_auth"
+
+
+class RecordType(StrEnum):
+    STAFF = "staff"
+    PUBLIC = "public"
+    CONTACT = "contact"
+    ORGANIZATION = "organization"  # Esploro
+    RESEARCHER = "researcher"  # Esploro: non-affiliated researcher
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    MAIL = "mail"
+
+
+class Role(StrEnum):
+    USER_ADMINISTRATOR = "user_administrator"
+    USER_MANAGER = "user_manager"
+    CIRCULATION_DESK_MANAGER = "circulation_desk_manager"
+    CIRCULATION_DESK_OPERATOR = "circulation_desk_operator"
+    FULFILLMENT_SERVICES_OPERATOR = "fulfillment_services_operator"
+    PATRON = "patron"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").title()
+
+
+class EmailType(StrEnum):
+    PERSONAL = "personal"
+    WORK = "work"
+    SCHOOL = "school"
+    ALTERNATIVE = "alternative"
+    CC = "cc"
+
+
+class AddressType(StrEnum):
+    HOME = "home"
+    WORK = "work"
+    SCHOOL = "school"
+    ALTERNATIVE = "alternative"
+
+
+class PhoneType(StrEnum):
+    HOME = "home"
+    MOBILE = "mobile"
+    OFFICE = "office"
+    OFFICE_FAX = "office_fax"
+
+
+class FeeStatus(StrEnum):
+    ACTIVE = "active"
+    DISPUTED = "disputed"
+    WAIVED = "waived"
+    TRANSFERRED = "transferred"
+    CLOSED = "closed"  # paid in full
+
+
+class FeeAction(StrEnum):
+    CREATE = "create"
+    CREDIT = "credit"
+    PAY = "pay"
+    WAIVE = "waive"
+    DISPUTE = "dispute"
+    RESTORE = "restore"
+    TRANSFER = "transfer"
+
+
+class Source(StrEnum):
+    """Through what a change came: shown in History."""
+
+    SCREEN = "screen"
+    CLI = "cli"
+    IMPORT = "import"
+    JOB = "job"
+
+
+class AuditAction(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    LOGIN_SUCCESS = "login_success"
+    LOGIN_FAILURE = "login_failure"
+    LOCKOUT = "lockout"
+
+
+class LetterStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class LetterKind(StrEnum):
+    GENERAL = "general"
+    PERSONAL_INFORMATION = "personal_information"
+    PASSWORD_RESET = "password_reset"
+    DELETION_NOTICE = "deletion_notice"
+    EXPIRY_REMINDER = "expiry_reminder"

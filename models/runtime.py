@@ -1,0 +1,37 @@
+"""Process-wide choices made by the entry point (CLI, app factory or tests), not at import.
+
+`clock` lets tests move time (lockouts, expiry); `hasher` lets tests use cheap argon2 parameters.
+When `hasher` is None the parameters come from the settings table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+
+from models.base import utcnow
+
+
+@dataclass
+class Runtime:
+    clock: Callable[[], dt.datetime] = utcnow
+    hasher: PasswordHasher | None = None
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def today(self) -> dt.date:
+        return self.clock().date()
+
+
+runtime = Runtime()
+
+
+def configure(
+    clock: Callable[[], dt.datetime] | None = None, hasher: PasswordHasher | None = None
+) -> None:
+    runtime.clock = clock or utcnow
+    runtime.hasher = hasher

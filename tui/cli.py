@@ -1,0 +1,178 @@
+"""The `patrondesk` command line. Errors: one clear line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from collections.abc import Sequence
+
+from tui import __version__
+
+EXIT_ERROR = 2
+
+
+class CliError(Exception):
+    """Said to the user as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line, not argparse's usage block: a script reading stderr gets the reason.
+        raise CliError(f"{message} (see 'patrondesk --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="patrondesk",
+        description="Library user (patron and staff) management in the terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"patrondesk {__version__}")
+    parser.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="SQLite file path, sqlite:///PATH or postgresql://HOST/NAME "
+        "(default: $PATRONDESK_DB, else patrondesk.db in the user data folder)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "init", help="create the schema, code tables, organization and administrator"
+    )
+    p.add_argument(
+        "--admin", required=True, metavar="USERNAME", help="the administrator's username"
+    )
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the administrator's password from standard input instead of prompting",
+    )
+    p.add_argument("--organization", default="Main organization", help="organization name")
+    p.add_argument("--library", default="Main library", help="main library name")
+
+    p = sub.add_parser("demo", help="fill the database with realistic demo users")
+    p.add_argument("--users", type=int, required=True, metavar="N", help="how many users")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="same seed, same data")
+
+    p = sub.add_parser("migrate", help="apply pending schema migrations, or list them")
+    p.add_argument(
+        "--status", action="store_true", help="list migrations and when each was applied"
+    )
+    return parser
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise CliError("no password on standard input")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for a password: use --password-stdin")
+    first = getpass.getpass("Administrator password: ")
+    second = getpass.getpass("Repeat the password: ")
+    if first != second:
+        raise CliError("the two passwords differ")
+    return first
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from models.errors import ValidationError
+    from models.passwords import password_problems, problems_message
+    from models.settings import load_settings
+    from models.setup import initialize
+
+    password = _read_password(args.password_stdin)
+    # Check the policy before anything is written, so a weak password leaves no trace.
+    if problems := password_problems(password, load_settings()):
+        raise CliError(f"password refused: it {problems_message(problems)}")
+    try:
+        admin = initialize(
+            args.admin,
+            password,
+            organization_name=args.organization,
+            library_name=args.library,
+        )
+    except ValidationError as exc:
+        fields = "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in exc.errors.items())
+        raise CliError(fields) from None
+    print(f"Initialized: organization {admin.organization.name!r}, administrator {args.admin!r}.")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from models.demo import generate_demo
+    from models.setup import default_organization, is_initialized
+
+    if args.users < 1:
+        raise CliError("--users must be at least 1")
+    if not is_initialized() or default_organization() is None:
+        raise CliError("the database is not initialized: run 'patrondesk init --admin NAME' first")
+    started = time.perf_counter()
+    report = generate_demo(args.users, seed=args.seed, progress=sys.stderr.isatty())
+    elapsed = time.perf_counter() - started
+    print(f"Added {report.users} demo users ({report.staff} staff) in {elapsed:.1f} s.")
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, db) -> int:  # noqa: ANN001
+    from models.schema import migrate, status
+
+    if args.status:
+        for m in status(db):
+            when = m.applied.strftime("%Y-%m-%d %H:%M:%S") if m.applied else "pending"
+            print(f"{m.name:40} {when}")
+        return 0
+    applied = migrate(db)
+    print("\n".join(f"applied: {name}" for name in applied) or "The schema is up to date.")
+    return 0
+
+
+def _run_app(target: str | None) -> int:
+    from tui.app import run_app
+
+    return run_app(target)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except CliError as exc:
+        print(f"patrondesk: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("patrondesk: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from models.errors import DatabaseOpenError, PatronDeskError
+    from models.runtime import configure
+    from tui.database import close_database, open_database
+
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        return _run_app(args.db)
+    configure()
+    try:
+        # `migrate --status` must show pending migrations, so it opens without upgrading.
+        db = open_database(args.db, upgrade=not (args.command == "migrate" and args.status))
+    except DatabaseOpenError as exc:
+        raise CliError(exc.message) from None
+    try:
+        if args.command == "init":
+            return _cmd_init(args)
+        if args.command == "demo":
+            return _cmd_demo(args)
+        if args.command == "migrate":
+            return _cmd_migrate(args, db)
+        raise CliError(f"unknown command {args.command!r}")
+    except PatronDeskError as exc:
+        raise CliError(exc.message) from None
+    finally:
+        close_database()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Opening the database named by `--db` / `PATRONDESK_DB` (a file path or a URL).
+
+SQLite: WAL journal, `synchronous=FULL` (a saved payment survives a power cut), foreign keys on,
+a busy timeout, and every write transaction begun IMMEDIATE so that writers queue on the busy
+timeout instead of failing with "database is locked" when they upgrade a read lock.
+PostgreSQL: through `playhouse.db_url`, with a short connect timeout so a server that does not
+answer gives a clear message quickly.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from urllib.parse import urlparse
+
+from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
+from playhouse import db_url
+
+from models.base import database
+from models.errors import DatabaseOpenError
+from models.schema import migrate
+from tui.paths import default_database_path
+
+ENV_VAR = "PATRONDESK_DB"
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "full",
+    "foreign_keys": 1,
+    "busy_timeout": 15_000,
+    "cache_size": -32_000,  # 32 MiB page cache
+    "temp_store": "memory",
+}
+
+
+def resolve_target(target: str | None) -> str:
+    """`--db` wins, then PATRONDESK_DB, then the file in the user data folder."""
+    return target or os.environ.get(ENV_VAR) or str(default_database_path())
+
+
+def _is_default(path: Path) -> bool:
+    return path == default_database_path()
+
+
+def describe(target: str) -> str:
+    """A URL without its password, for messages."""
+    parsed = urlparse(target)
+    if parsed.password:
+        return target.replace(f":{parsed.password}@", ":***@")
+    return target
+
+
+def make_database(target: str) -> Database:
+    """Build (not yet open) the database object for a path or URL."""
+    if "://" not in target:
+        return _sqlite(Path(target).expanduser())
+    scheme = urlparse(target).scheme
+    if scheme.startswith("sqlite"):
+        path = db_url.parse(target)["database"]
+        if path == ":memory:":
+            raise DatabaseOpenError("An in-memory database keeps nothing: give a file path.")
+        return _sqlite(Path(path).expanduser())
+    if scheme.startswith("postgres"):
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            raise DatabaseOpenError(
+                "PostgreSQL needs its driver: pip install 'patrondesk[postgresql]'."
+            ) from None
+        kwargs = db_url.parse(target)
+        kwargs.setdefault("connect_timeout", 5)
+        kwargs.setdefault("application_name", "patrondesk")
+        return PostgresqlDatabase(**kwargs)
+    raise DatabaseOpenError(
+        f"Unsupported database URL scheme {scheme!r}: use a file path, "
+        "sqlite:///PATH or postgresql://HOST/NAME."
+    )
+
+
+def _sqlite(path: Path) -> SqliteDatabase:
+    return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=15)
+
+
+def open_database(
+    target: str | None = None, *, create: bool = True, upgrade: bool = True
+) -> Database:
+    """Open, bind to the models, and (by default) bring the schema up to date."""
+    target = resolve_target(target)
+    db = make_database(target)
+    if isinstance(db, SqliteDatabase):
+        path = Path(db.database)
+        if path.is_dir():
+            raise DatabaseOpenError(f"Cannot open database {path}: it is a folder.")
+        if not path.exists():
+            if not create:
+                raise DatabaseOpenError(f"No database at {path}: run 'patrondesk init' first.")
+            if not path.parent.is_dir() and not _is_default(path):
+                # A named path in a folder that does not exist is more likely a typo than a wish.
+                raise DatabaseOpenError(
+                    f"Cannot create database {path}: the folder {path.parent} does not exist."
+                )
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseOpenError(
+                    f"Cannot create the folder for database {path}: {exc.strerror}."
+                ) from None
+    try:
+        db.connect()
+        if isinstance(db, SqliteDatabase):
+            db.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
+    except (OperationalError, sqlite3.DatabaseError, DatabaseOpenError) as exc:
+        raise DatabaseOpenError(_open_message(target, exc)) from None
+    except Exception as exc:  # psycopg2.OperationalError and friends
+        raise DatabaseOpenError(_open_message(target, exc)) from None
+    database.initialize(db)
+    if upgrade:
+        try:
+            migrate(db)
+        except (OperationalError, sqlite3.DatabaseError) as exc:
+            raise DatabaseOpenError(
+                f"Cannot update the schema of {describe(target)}: {exc}"
+            ) from None
+    return db
+
+
+def _open_message(target: str, exc: BaseException) -> str:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "://" in target and urlparse(target).scheme.startswith("postgres"):
+        return f"Cannot connect to PostgreSQL at {describe(target)}: {first}"
+    if "file is not a database" in first:
+        return f"Cannot open database {target}: the file is not a PatronDesk (SQLite) database."
+    return f"Cannot open database {target}: {first}."
+
+
+def close_database() -> None:
+    db = database.obj
+    if db is not None and not db.is_closed():
+        db.close()
