@@ -123,9 +123,12 @@ def _check_value(key: str, value: Any) -> Any:
                 re.compile(value)
             except re.error as exc:
                 raise ValidationError({key: f"is not a valid regular expression: {exc}"}) from exc
-    elif kind is dict and (not isinstance(value, dict) or not all(
-        isinstance(v, list) and all(f in MANDATABLE_FIELDS for f in v) for v in value.values()
-    )):
+    elif kind is dict and (
+        not isinstance(value, dict)
+        or not all(
+            isinstance(v, list) and all(f in MANDATABLE_FIELDS for f in v) for v in value.values()
+        )
+    ):
         raise ValidationError({key: "must map record types to lists of field names"})
     return value
 

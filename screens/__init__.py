@@ -1,0 +1,1 @@
+"""Textual screens: one screen or modal per module."""

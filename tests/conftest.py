@@ -1,0 +1,155 @@
+"""Shared fixtures. Every database test runs on SQLite and on PostgreSQL through `db`.
+
+PostgreSQL: the server named by PATRONDESK_TEST_PG (default postgresql://postgres@127.0.0.1:5432/
+test). Each test session works in a schema of its own, so parallel runs never collide. With no
+server the PostgreSQL cases skip with the reason; in CI (CI=true) a missing server fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
+
+from models.base import database
+from models.runtime import configure
+from models.tables import ALL_TABLES, Account, Organization
+
+PG_BASE = os.environ.get("PATRONDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+ADMIN_PASSWORD = "Quill-Ledger-42"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing(reason: str) -> None:
+    """Skip for a developer without the resource; fail in CI, where it must be there."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this must be available in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def cheap_hasher() -> Iterator[None]:
+    """argon2's cheapest profile keeps the suite fast; production parameters come from settings."""
+    configure(hasher=PasswordHasher.from_parameters(CHEAPEST))
+    yield
+    configure()
+
+
+@dataclass
+class TestDB:
+    backend: str
+    url: str
+
+    @property
+    def organization(self) -> Organization:
+        return Organization.get(Organization.code == "MAIN")
+
+    @property
+    def admin(self) -> Account:
+        return Account.get(Account.primary_id == "admin")
+
+
+def _pg_probe() -> str | None:
+    try:
+        import psycopg2
+    except ImportError:
+        return "psycopg2 is not installed (pip install -e '.[dev]')"
+    try:
+        psycopg2.connect(PG_BASE, connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001
+        return f"no PostgreSQL at {PG_BASE}: {str(exc).strip().splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """A fresh schema for this test session, dropped at the end."""
+    problem = _pg_probe()
+    if problem:
+        missing(problem)
+    import psycopg2
+
+    schema = f"pd_test_{uuid.uuid4().hex[:12]}"
+    conn = psycopg2.connect(PG_BASE)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_BASE else "?"
+    yield f"{PG_BASE}{sep}options={quote(f'-csearch_path={schema}')}"
+    with conn.cursor() as cur:
+        cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    conn.close()
+
+
+def _initialize(url: str) -> None:
+    from models.setup import initialize
+    from tui.database import open_database
+
+    open_database(url)
+    initialize("admin", ADMIN_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialized SQLite file, made once and copied for each test."""
+    configure(hasher=PasswordHasher.from_parameters(CHEAPEST))
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _initialize(str(path))
+    database.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_initialized(pg_schema_url: str) -> str:
+    from tui.database import open_database
+
+    open_database(pg_schema_url)
+    database.close()
+    return pg_schema_url
+
+
+def _reset_pg(url: str) -> None:
+    from tui.database import open_database
+
+    open_database(url)
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_TABLES)
+    database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    from models.setup import initialize
+
+    initialize("admin", ADMIN_PASSWORD)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDB]:
+    """An initialized database bound to `models.base.database`: organization MAIN with its main
+    library, the default code tables, and the administrator `admin`."""
+    from tui.database import close_database, open_database
+
+    if request.param == "sqlite":
+        path = tmp_path / "patrondesk.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = str(path)
+        open_database(url)
+    else:
+        url = request.getfixturevalue("pg_initialized")
+        _reset_pg(url)
+    yield TestDB(request.param, url)
+    close_database()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real exported records in ../shared/data (absent from a user's own clone)."""
+    path = SHARED / "data"
+    if not path.is_dir():
+        missing(f"{path} is not here: the shared folder comes with the team's checkout only")
+    return path
