@@ -42,7 +42,7 @@ from models.tables import (
     RoleRule,
     UserGroup,
 )
-from models.text import fold
+from models.text import fold, name_words
 from models.validation import (
     FieldError,
     Problems,
@@ -113,6 +113,23 @@ class NewUser:
 def full_name(person: Person) -> str:
     first = person.preferred_first_name or person.first_name
     return f"{person.last_name}, {first}" if first else person.last_name
+
+
+def person_search_text(names: dict) -> str:
+    """The search index text of a person from their name fields (a dict or a Person's data)."""
+    return name_words(
+        *(
+            names.get(k)
+            for k in (
+                "last_name",
+                "first_name",
+                "middle_name",
+                "preferred_first_name",
+                "preferred_middle_name",
+                "preferred_last_name",
+            )
+        )
+    )
 
 
 def sort_name(last: str, first: str) -> str:
@@ -400,6 +417,7 @@ def _insert_user(
             preferred_middle_name=c["preferred_middle_name"],
             preferred_last_name=c["preferred_last_name"],
             sort_name=sort_name(c["last_name"], c["first_name"]),
+            search_text=person_search_text(c),
             title=c["title"],
             birth_date=c["birth_date"],
             gender=c["gender"],

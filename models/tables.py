@@ -141,6 +141,8 @@ class Person(BaseModel):
     preferred_last_name = CharField(max_length=100, default="")
     # Folded "last first" for sorting and prefix lookups.
     sort_name = CharField(max_length=210, index=True)
+    # Folded words of every name (`models.text.name_words`): what the name search indexes.
+    search_text = TextField(default="")
     title = CharField(max_length=50, default="")
     birth_date = DateField(null=True)
     gender = CharField(max_length=20, default="")
