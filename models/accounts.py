@@ -509,12 +509,10 @@ def _insert_user(
         )
     for role in roles_for(c["user_group"], c["job_category"], c["roles"]):
         rows.append(RoleAssignment.create(account=account, role=role.value))
+    # The person's snapshot holds password_hash, so a set password is one "create" event,
+    # masked by the audit module like every secret.
     for row in rows:
         audit.record_changes(actor, row, None, audit.snapshot(row), **ids)
-    if password_hash:
-        audit.record_changes(
-            actor, person, {"password_hash": None}, {"password_hash": "set"}, **ids
-        )
     return account
 
 
