@@ -17,3 +17,22 @@ def find_code(model: type[CodeTable], organization_id: int, value: str) -> CodeT
         base.where(fn.LOWER(model.code) == value.lower()).first()
         or base.where(fn.LOWER(model.name) == value.lower()).first()
     )
+
+
+def code_choices(
+    model: type[CodeTable], organization_id: int, *, record_type: str | None = None
+) -> list[tuple[str, int]]:
+    """(name, id) of the active entries, by name, for a choice list. For user groups,
+    `record_type` keeps the groups that apply to it (an empty list of record types: all)."""
+    rows = (
+        model.select()
+        .where(model.organization == organization_id, model.active == True)  # noqa: E712
+        .order_by(model.name)
+    )
+    choices = []
+    for row in rows:
+        applies = getattr(row, "record_types", "")
+        if record_type and applies and record_type not in applies.split(","):
+            continue
+        choices.append((row.name, row.id))
+    return choices

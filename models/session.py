@@ -1,0 +1,59 @@
+"""The logged-in staff user: who, in which organization, at which library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.accounts import full_name
+from models.audit import Actor
+from models.enums import Role, Source
+from models.permissions import Action, active_roles, can
+from models.tables import Account, Library, Organization
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    account: Account
+    organization: Organization
+    library: Library | None
+    roles: tuple[str, ...]
+
+    @property
+    def username(self) -> str:
+        return self.account.person.username
+
+    @property
+    def display_name(self) -> str:
+        return full_name(self.account.person)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.account, Source.SCREEN)
+
+    @property
+    def is_patron_only(self) -> bool:
+        return set(self.roles) <= {Role.PATRON.value}
+
+    def can(self, action: Action, record_type: str | None = None) -> bool:
+        return can(self.account, action, record_type=record_type)
+
+
+def open_session(account: Account) -> StaffSession:
+    """The session of a logged-in account. The library shown is the scope of the first scoped
+    role, else the organization's first library."""
+    roles = active_roles(account)
+    scoped = [r.scope for r in roles if r.scope_id is not None]
+    library = (
+        scoped[0]
+        if scoped
+        else Library.select()
+        .where(Library.organization == account.organization_id)
+        .order_by(Library.id)
+        .first()
+    )
+    return StaffSession(
+        account=account,
+        organization=account.organization,
+        library=library,
+        roles=tuple(sorted({r.role for r in roles})),
+    )

@@ -1,0 +1,391 @@
+"""Find and Manage Users: the screen staff live in all day (domain.md section 4).
+
+One search box searches as you type (debounced: a stale search is superseded, not queued). The
+table holds a window of at most `MAX_PAGES` pages; moving past either end fetches the next page
+by keyset cursor and drops the far one, so a million rows scroll with flat memory.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static, Tab, Tabs
+from textual.worker import get_current_worker
+
+from models.base import database
+from models.codes import code_choices
+from models.deletion import DeletionRefused, delete_user
+from models.enums import AccountType, Role, Status
+from models.errors import PatronDeskError
+from models.permissions import Action
+from models.search import Page, UserQuery, UserRow, count_users, search_users
+from models.tables import UserGroup
+from tui.keys import FIND_USERS, RESULTS, bindings
+
+PAGE = 100
+MAX_PAGES = 3  # rows in the table: at most PAGE * MAX_PAGES
+EDGE = 5  # fetch the next page when the cursor comes this close to the window's end
+COUNT_CAP = 10_000
+DEBOUNCE_S = 0.12
+
+ACCOUNT_TYPES = {
+    AccountType.INTERNAL.value: "Internal",
+    AccountType.EXTERNAL.value: "External",
+    AccountType.INTERNAL_EXTERNAL_AUTH.value: "Int/ext auth",
+}
+STATUS_CHOICES = [
+    ("Any status", "any"),
+    ("Active, not expired", "active"),
+    ("Inactive or expired", "inactive"),
+]
+COLUMNS = (
+    ("", "active", 1),
+    ("Name", "name", 24),
+    ("Account", "account_type", 8),
+    ("Record", "record_type", 7),
+    ("Job category", "job_category", 12),
+    ("User group", "user_group", 12),
+    ("Expires", "expiry", 10),
+    ("B", "blocked", 1),
+    ("N", "notes", 1),
+    ("R", "researcher", 1),
+)
+
+
+class ResultsTable(DataTable):
+    """The results; its keys act on the highlighted user."""
+
+    BINDINGS = bindings(RESULTS)
+
+
+class FindUsersScreen(Screen[None]):
+    BINDINGS = bindings(FIND_USERS)
+    KEY_GROUPS = (("Find and Manage Users", FIND_USERS), ("Results table", RESULTS))
+    AUTO_FOCUS = "#search"
+
+    class Results(Message):
+        def __init__(self, generation: int, page: Page, count: int) -> None:
+            super().__init__()
+            self.generation, self.page, self.count = generation, page, count
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_state = UserQuery()
+        self.generation = 0
+        self.cursors: list[object | None] = [None]  # cursors[i]: `after` of page i
+        self.window_start = 0  # page number of the first page in the table
+        self.window: list[list[UserRow]] = []
+        self.rows: list[UserRow] = []
+        self.total = 0
+        self._adjusting = False
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        session = self.app.session
+        yield Header()
+        yield Tabs(
+            Tab("Staff F2", id="staff"),
+            Tab("Public F3", id="public"),
+            Tab("Contact F4", id="contact"),
+            Tab("All F5", id="all"),
+            active="all",
+            id="tabs",
+        )
+        with Horizontal(id="filters"):
+            yield Select(
+                [(label, value) for value, label in ACCOUNT_TYPES.items()],
+                prompt="Account type",
+                id="account-type",
+                compact=True,
+            )
+            yield Select([(r.label, r.value) for r in Role], prompt="Role", id="role", compact=True)
+            yield Select(STATUS_CHOICES, value="any", allow_blank=False, id="status", compact=True)
+            yield Select(
+                code_choices(UserGroup, session.organization.id),
+                prompt="User group",
+                id="group",
+                compact=True,
+            )
+        with Horizontal(id="search-row"):
+            yield Input(
+                placeholder="Search: name, identifier, barcode or email", id="search", compact=True
+            )
+            yield Static("", id="count")
+        table = ResultsTable(id="results", cursor_type="row", zebra_stripes=True)
+        for label, key, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.run_search()
+
+    # --- searching ------------------------------------------------------------------------------
+
+    @on(Input.Changed, "#search")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_state = replace(self.query_state, text=event.value)
+        self.run_search(debounce=True)
+
+    @on(Input.Submitted, "#search")
+    def _to_results(self) -> None:
+        if self.rows:
+            self.query_one(ResultsTable).focus()
+
+    @on(Tabs.TabActivated, "#tabs")
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        if event.tab.id and event.tab.id != self.query_state.tab:
+            self.query_state = replace(self.query_state, tab=event.tab.id)
+            self.run_search()
+
+    @on(Select.Changed)
+    def _filter(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else event.value
+        field = {
+            "account-type": "account_type",
+            "role": "role",
+            "status": "status",
+            "group": "user_group_id",
+        }[event.select.id]
+        if getattr(self.query_state, field) != value:
+            self.query_state = replace(self.query_state, **{field: value})
+            self.run_search()
+
+    def run_search(self, *, debounce: bool = False) -> None:
+        self.generation += 1
+        self._search(self.generation, self.query_state, DEBOUNCE_S if debounce else 0.0)
+
+    @work(thread=True, exclusive=True, group="search")
+    def _search(self, generation: int, query: UserQuery, delay: float) -> None:
+        worker = get_current_worker()
+        if delay:
+            time.sleep(delay)  # a newer keystroke cancels this worker while it waits
+        if worker.is_cancelled:
+            return
+        organization_id = self.app.session.organization.id
+        try:
+            page = search_users(organization_id, query, limit=PAGE)
+            if worker.is_cancelled:
+                return
+            count = count_users(organization_id, query, cap=COUNT_CAP)
+        finally:
+            database.close()  # this thread's connection; the UI thread keeps its own
+        if not worker.is_cancelled:
+            self.post_message(self.Results(generation, page, count))
+
+    def on_find_users_screen_results(self, message: Results) -> None:
+        if message.generation != self.generation:
+            return
+        self.total = message.count
+        self.cursors = [None, message.page.cursor]
+        self.window_start = 0
+        self.window = [message.page.rows]
+        self._render_window(0)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        q = self.query_state
+        shown = f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+        noun = "user" if self.total == 1 else "users"
+        arrow = "↓" if q.descending else "↑"
+        text = f"{shown} {noun} · by {q.sort} {arrow}"
+        if self.total == 0 and q.text.strip():
+            text = f"No user matches “{q.text.strip()[:30]}”"
+        self.query_one("#count", Static).update(text)
+
+    # --- the window of rows ---------------------------------------------------------------------
+
+    def _render_window(self, cursor_row: int) -> None:
+        table = self.query_one(ResultsTable)
+        self.rows = [row for page in self.window for row in page]
+        self._adjusting = True
+        try:
+            table.clear()
+            table.add_rows(self._cells(row) for row in self.rows)
+            if self.rows:
+                table.move_cursor(row=min(cursor_row, len(self.rows) - 1), animate=False)
+        finally:
+            self._adjusting = False
+
+    @staticmethod
+    def _cells(row: UserRow) -> tuple[str, ...]:
+        return (
+            "●" if row.active else "○",
+            row.name,
+            ACCOUNT_TYPES.get(row.account_type, row.account_type),
+            row.record_type.title(),
+            row.job_category,
+            row.user_group,
+            row.expiry_date.isoformat() if row.expiry_date else "",
+            "B" if row.blocked else "",
+            "N" if row.has_notes else "",
+            "R" if row.researcher else "",
+        )
+
+    def _fetch(self, page_number: int) -> list[UserRow]:
+        page = search_users(
+            self.app.session.organization.id,
+            self.query_state,
+            after=self.cursors[page_number],
+            limit=PAGE,
+        )
+        if page_number + 1 == len(self.cursors):
+            self.cursors.append(page.cursor)
+        return page.rows
+
+    @on(DataTable.RowHighlighted, "#results")
+    def _moved(self, event: DataTable.RowHighlighted) -> None:
+        if self._adjusting:
+            return
+        row = event.cursor_row
+        next_page = self.window_start + len(self.window)
+        if row >= len(self.rows) - EDGE and next_page < len(self.cursors):
+            if self.cursors[next_page] is None:
+                return  # the last page is in the window already
+            rows = self._fetch(next_page)
+            if not rows:
+                return
+            self.window.append(rows)
+            if len(self.window) > MAX_PAGES:
+                dropped = self.window.pop(0)
+                self.window_start += 1
+                row -= len(dropped)
+            self._render_window(row)
+        elif row < EDGE and self.window_start > 0:
+            self.window_start -= 1
+            rows = self._fetch(self.window_start)
+            self.window.insert(0, rows)
+            if len(self.window) > MAX_PAGES:
+                self.window.pop()
+            self._render_window(row + len(rows))
+
+    def _reload_window(self) -> None:
+        """Fetch the pages of the window again (after a change), keeping the cursor's place."""
+        table = self.query_one(ResultsTable)
+        row = table.cursor_row
+        self.window = [self._fetch(self.window_start + i) for i in range(len(self.window))]
+        self.window = [page for page in self.window if page]
+        self._render_window(row)
+
+    def selected(self) -> UserRow | None:
+        table = self.query_one(ResultsTable)
+        if not self.rows or not (0 <= table.cursor_row < len(self.rows)):
+            self.notify("No user is selected.", severity="warning")
+            return None
+        return self.rows[table.cursor_row]
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_escape(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.value:
+            search.value = ""
+        search.focus()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#tabs", Tabs).active = tab
+
+    def action_focus_filter(self, name: str) -> None:
+        select = self.query_one(f"#{name}", Select)
+        select.focus()
+        select.action_show_overlay()
+
+    def action_clear_filters(self) -> None:
+        for name in ("account-type", "role", "group"):
+            self.query_one(f"#{name}", Select).clear()
+        self.query_one("#status", Select).value = "any"
+
+    def action_sort(self, key: str) -> None:
+        q = self.query_state
+        descending = not q.descending if q.sort == key else False
+        self.query_state = replace(q, sort=key, descending=descending)
+        self.run_search()
+
+    def action_new_user(self) -> None:
+        from screens.quick_user import QuickUserScreen
+
+        session = self.app.session
+        if not session.can(Action.CREATE_USER) and not session.can(Action.REGISTER_USER):
+            self.notify("Your roles do not allow adding users.", severity="error")
+            return
+        tab = self.query_state.tab
+
+        def saved(account_id: int | None) -> None:
+            if account_id is not None:
+                self.run_search()
+
+        self.app.push_screen(QuickUserScreen(tab=tab), saved)
+
+    def action_open_user(self) -> None:
+        from screens.user_summary import UserSummaryScreen
+
+        if row := self.selected():
+            self.app.push_screen(UserSummaryScreen(row.account_id))
+
+    def action_toggle_active(self) -> None:
+        from models.accounts import set_status
+        from screens.confirm import ConfirmScreen
+
+        row = self.selected()
+        if row is None:
+            return
+        if not self.app.session.can(Action.CHANGE_STATUS, row.record_type):
+            self.notify("Your roles do not allow changing this user's status.", severity="error")
+            return
+        new = Status.INACTIVE if row.status == Status.ACTIVE else Status.ACTIVE
+        verb = "Deactivate" if new == Status.INACTIVE else "Activate"
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                set_status(row.account_id, new.value, row.version, self.app.session.actor)
+            except PatronDeskError as exc:
+                self.notify(exc.message, severity="error", timeout=8)
+            else:
+                self.notify(f"{row.name}: {new.value}.")
+            self._reload_window()
+
+        self.app.push_screen(ConfirmScreen(f"{verb} {row.name}?", yes=verb), answer)
+
+    def action_delete_user(self) -> None:
+        from screens.confirm import ConfirmScreen, InfoScreen
+
+        row = self.selected()
+        if row is None:
+            return
+        if not self.app.session.can(Action.DELETE_USER, row.record_type):
+            self.notify("Only a User Manager or Administrator may delete users.", severity="error")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                delete_user(row.account_id, row.version, self.app.session.actor)
+            except DeletionRefused as exc:
+                reasons = "\n".join(f"• {r}" for r in exc.reasons)
+                self.app.push_screen(InfoScreen(f"{row.name} cannot be deleted", reasons))
+                return
+            except PatronDeskError as exc:
+                self.notify(exc.message, severity="error", timeout=8)
+                return
+            self.notify(f"{row.name} deleted.")
+            self.run_search()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete {row.name} ({row.primary_id})? This cannot be undone.", yes="Delete"
+            ),
+            answer,
+        )

@@ -1,0 +1,112 @@
+"""An empty database: create the first administrator, then log in."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Center, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from models.enums import Source
+from models.errors import PatronDeskError, ValidationError
+from models.passwords import password_problems, policy_text
+from models.settings import load_settings
+from models.setup import initialize
+from tui.keys import FORM, bindings
+from tui.widgets import Field, Message
+
+FIELDS = ("username", "last_name", "first_name", "email", "password", "password_confirm")
+
+
+class FirstAdminScreen(Screen[None]):
+    BINDINGS = bindings(FORM[:1])
+    AUTO_FOCUS = "#username"
+
+    def compose(self) -> ComposeResult:
+        settings = load_settings()
+        yield Header()
+        with Center(), VerticalScroll(id="first-admin-box", classes="card"):
+            yield Static("Create the first administrator", classes="card-title")
+            yield Static(
+                "This database has no users yet. The administrator you create here can add "
+                "every other user.",
+                classes="hint",
+            )
+            yield Field("Username", Input(id="username"), required=True)
+            yield Field("Last name", Input(id="last_name", value="Administrator"), required=True)
+            yield Field("First name", Input(id="first_name"))
+            yield Field("Email", Input(id="email"))
+            yield Field("Password", Input(id="password", password=True), required=True)
+            yield Field(
+                "Password again", Input(id="password_confirm", password=True), required=True
+            )
+            yield Static(policy_text(settings), id="policy", classes="hint")
+            yield Message(id="first-admin-message")
+            yield Static("ctrl+s or Enter in the last field: create", classes="hint")
+        yield Footer()
+
+    @on(Input.Changed, "#password")
+    def _live_policy(self, event: Input.Changed) -> None:
+        problems = password_problems(event.value, load_settings()) if event.value else []
+        self._field("password").set_error("needs " + ", ".join(problems) if problems else None)
+
+    @on(Input.Submitted)
+    def _next_or_save(self, event: Input.Submitted) -> None:
+        if event.input.id == FIELDS[-1]:
+            self.action_save()
+        else:
+            self.focus_next()
+
+    def _field(self, name: str) -> Field:
+        return self.query_one(f"#field-{name}", Field)
+
+    def _value(self, name: str) -> str:
+        return self.query_one(f"#{name}", Input).value
+
+    def action_save(self) -> None:
+        errors: dict[str, str] = {}
+        if not self._value("username").strip():
+            errors["username"] = "type a username"
+        if self._value("password") != self._value("password_confirm"):
+            errors["password_confirm"] = "does not match the password"
+        try:
+            if errors:
+                raise ValidationError(errors)
+            initialize(
+                self._value("username").strip(),
+                self._value("password"),
+                source=Source.SCREEN,
+                first_name=self._value("first_name").strip(),
+                last_name=self._value("last_name").strip(),
+                email=self._value("email").strip(),
+            )
+        except ValidationError as exc:
+            self._show_errors(exc.errors)
+            return
+        except PatronDeskError as exc:
+            self.query_one("#first-admin-message", Message).show(exc.message)
+            return
+        self.app.notify("Administrator created: log in with the new password.")
+        self.app.show_login(prefill=self._value("username").strip())
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        mapping = {"primary_id": "username"}
+        first = None
+        for name in FIELDS:
+            self._field(name).set_error(None)
+        leftovers = []
+        for key, text in errors.items():
+            name = mapping.get(key, key)
+            if name in FIELDS:
+                self._field(name).set_error(text)
+                first = first or name
+            else:
+                leftovers.append(f"{key.replace('_', ' ')}: {text}")
+        message = self.query_one("#first-admin-message", Message)
+        if leftovers:
+            message.show("; ".join(leftovers))
+        else:
+            message.clear()
+        if first:
+            self.query_one(f"#{first}", Input).focus()

@@ -1,0 +1,67 @@
+"""Login: username or email, and password. Enter logs in."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from models.auth import login
+from models.errors import AuthenticationError
+from tui.widgets import Field, Message
+
+
+class LoginScreen(Screen[None]):
+    def __init__(self, prefill: str = "") -> None:
+        super().__init__()
+        self.prefill = prefill
+        self.AUTO_FOCUS = "#password" if prefill else "#login"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Center(), Vertical(id="login-box", classes="card"):
+            yield Static("Log in to PatronDesk", classes="card-title")
+            yield Field(
+                "Username or email",
+                Input(self.prefill, id="login", placeholder="username or email"),
+            )
+            yield Field("Password", Input(id="password", password=True, placeholder="password"))
+            yield Message(id="login-message")
+            yield Static("Enter: log in  ·  ctrl+q: quit", classes="hint")
+        yield Footer()
+
+    @on(Input.Submitted, "#login")
+    def _next(self) -> None:
+        if self.query_one("#password", Input).value:
+            self.submit()
+        else:
+            self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    def _submit(self) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        name = self.query_one("#login", Input)
+        password = self.query_one("#password", Input)
+        message = self.query_one("#login-message", Message)
+        if not name.value.strip():
+            message.show("Type your username or email.")
+            name.focus()
+            return
+        if not password.value:
+            message.show("Type your password.")
+            password.focus()
+            return
+        try:
+            account = login(name.value.strip(), password.value)
+        except AuthenticationError as exc:
+            message.show(exc.message)
+            password.value = ""
+            password.focus()
+            return
+        message.clear()
+        password.value = ""
+        self.app.logged_in(account)

@@ -1,0 +1,366 @@
+"""Quick User Management: add a user from the keyboard (domain.md sections 2, 3 and 5).
+
+Each field is checked when the user leaves it and on save, by `models.accounts.validate_new_user`
+(the same rules as the CLI and the importer); the message is shown under the field, the first
+wrong field takes the focus, and nothing typed is ever cleared by a failed save.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields as dc_fields
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Header, Input, MaskedInput, Select, Static
+
+from models.accounts import NewUser, create_user, find_duplicate_people, validate_new_user
+from models.codes import code_choices
+from models.enums import AccountType, EmailType, PhoneType, RecordType
+from models.errors import PatronDeskError, UniquenessError, ValidationError
+from models.passwords import generate_password, generate_pin, policy_text
+from models.settings import load_settings
+from models.tables import Campus, IdentifierType, JobCategory, UserGroup
+from models.validation import parse_date
+from tui.keys import QUICK_USER, bindings
+from tui.widgets import Field, Message
+
+TAB_RECORD_TYPE = {"staff": "staff", "public": "public", "contact": "contact"}
+LANGUAGES = [("English", "en"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
+             ("Spanish", "es"), ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"),
+             ("Swedish", "sv")]  # fmt: skip
+DATE = "9999-99-99"
+
+# (section, field, label): the form in reading order. Select fields get their options below.
+LAYOUT = (
+    ("User information", "first_name", "First name"),
+    ("User information", "middle_name", "Middle name"),
+    ("User information", "last_name", "Last name"),
+    ("User information", "preferred_first_name", "Preferred first name"),
+    ("User information", "title", "Title"),
+    ("User information", "birth_date", "Birth date (YYYY-MM-DD)"),
+    ("User information", "gender", "Gender"),
+    ("User information", "preferred_language", "Language"),
+    ("User information", "primary_id", "Primary identifier"),
+    ("User information", "username", "Username (empty: primary identifier)"),
+    ("User information", "password", "Password"),
+    ("User information", "password_confirm", "Password again"),
+    ("User information", "pin", "PIN (4 digits)"),
+    ("User management", "user_group", "User group"),
+    ("User management", "job_category", "Job category"),
+    ("User management", "campus", "Campus"),
+    ("User management", "account_type", "Account type"),
+    ("User management", "expiry_date", "Expiration date"),
+    ("User management", "purge_date", "Purge date"),
+    ("Identifier", "identifier_type", "Identifier type"),
+    ("Identifier", "identifier_value", "Identifier"),
+    ("Contact information", "email", "Email"),
+    ("Contact information", "email_type", "Email type"),
+    ("Contact information", "phone", "Phone"),
+    ("Contact information", "phone_type", "Phone type"),
+    ("Contact information", "address_line1", "Address"),
+    ("Contact information", "address_line2", "Address line 2"),
+    ("Contact information", "postal_code", "Postal code"),
+    ("Contact information", "city", "City"),
+    ("Contact information", "country", "Country (ISO code, e.g. CH)"),
+)
+DATES = {"birth_date", "expiry_date", "purge_date"}
+SECRETS = {"password", "password_confirm"}
+# Form field -> field of the error the service reports for it.
+ERROR_ALIASES = {"address_line1": ("address_line1", "address")}
+
+
+def _enum_choices(enum) -> list[tuple[str, str]]:
+    return [(m.value.replace("_", " ").capitalize(), m.value) for m in enum]
+
+
+class QuickUserScreen(Screen[int | None]):
+    """Dismisses with the new account's id, or None when cancelled."""
+
+    BINDINGS = bindings(QUICK_USER)
+    KEY_GROUPS = (("Quick User Management", QUICK_USER),)
+
+    def __init__(self, *, tab: str = "all", identifier: str = "", register: bool = False) -> None:
+        super().__init__()
+        self.fixed_record_type = TAB_RECORD_TYPE.get(tab) or ("public" if register else None)
+        self.register = register
+        self.initial_identifier = identifier
+        self.touched: set[str] = set()
+        self.saving = False
+
+    # --- layout ---------------------------------------------------------------------------------
+
+    @property
+    def record_type(self) -> str:
+        if self.fixed_record_type:
+            return self.fixed_record_type
+        value = self.query_one("#record_type", Select).value
+        return RecordType.PUBLIC.value if value is Select.NULL else str(value)
+
+    def _choices(self, name: str) -> list[tuple[str, object]] | None:
+        org = self.app.session.organization.id
+        return {
+            "user_group": lambda: code_choices(UserGroup, org),
+            "job_category": lambda: code_choices(JobCategory, org),
+            "campus": lambda: code_choices(Campus, org),
+            "identifier_type": lambda: code_choices(IdentifierType, org),
+            "account_type": lambda: _enum_choices(AccountType),
+            "email_type": lambda: _enum_choices(EmailType),
+            "phone_type": lambda: _enum_choices(PhoneType),
+            "preferred_language": lambda: LANGUAGES,
+            "gender": lambda: [("Female", "female"), ("Male", "male"), ("Other", "other")],
+        }.get(name, lambda: None)()
+
+    def _widget(self, name: str) -> Widget:
+        choices = self._choices(name)
+        if choices is not None:
+            defaults = {
+                "account_type": AccountType.INTERNAL.value,
+                "email_type": EmailType.PERSONAL.value,
+                "phone_type": PhoneType.MOBILE.value,
+                "preferred_language": "en",
+            }
+            if name in defaults:
+                return Select(choices, value=defaults[name], allow_blank=False, id=name)
+            return Select(choices, id=name, prompt="—")
+        if name in DATES:
+            return MaskedInput(template=DATE, id=name, placeholder="YYYY-MM-DD")
+        return Input(id=name, password=name in SECRETS)
+
+    def compose(self) -> ComposeResult:
+        mandatory = set(load_settings().mandatory_fields.get(self.record_type_initial, []))
+        yield Header()
+        with VerticalScroll(id="form"):
+            title = "Register New User" if self.register else "Quick User Management"
+            yield Static(title, classes="form-title")
+            if self.fixed_record_type:
+                yield Static(f"Record type: {self.fixed_record_type}", id="record-type-label")
+            else:
+                yield Field(
+                    "Record type",
+                    Select(
+                        _enum_choices(RecordType),
+                        value=RecordType.PUBLIC.value,
+                        allow_blank=False,
+                        id="record_type",
+                    ),
+                    required=True,
+                )
+            section = None
+            grid: Grid | None = None
+            for sec, name, label in LAYOUT:
+                if sec != section:
+                    if grid is not None:
+                        yield grid
+                    yield Static(sec, classes="form-section")
+                    grid = Grid(classes="form-grid")
+                    section = sec
+                required = name in mandatory or (name == "address_line1" and "address" in mandatory)
+                field = Field(label, self._widget(name), required=required)
+                grid.compose_add_child(field)
+            yield grid
+            yield Static(policy_text(load_settings()), classes="hint")
+            with Horizontal(id="form-buttons"):
+                yield Button("Generate password (ctrl+g)", id="gen-password")
+                yield Button("Generate PIN (ctrl+t)", id="gen-pin")
+            yield Message(id="form-message")
+            with Horizontal(id="form-buttons-save"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (Esc)", id="cancel")
+        yield Footer()
+
+    @property
+    def record_type_initial(self) -> str:
+        return self.fixed_record_type or RecordType.PUBLIC.value
+
+    def on_mount(self) -> None:
+        if self.initial_identifier:
+            self.query_one("#primary_id", Input).value = self.initial_identifier
+        first = "#record_type" if not self.fixed_record_type else "#first_name"
+        self.query_one(first).focus()
+
+    # --- reading the form -----------------------------------------------------------------------
+
+    def _value(self, name: str) -> str:
+        widget = self.query_one(f"#{name}")
+        if isinstance(widget, Select):
+            return "" if widget.value is Select.NULL else str(widget.value)
+        value = widget.value
+        if name in DATES and not value.replace("-", "").strip():
+            return ""
+        return value
+
+    def data(self) -> NewUser:
+        names = {f.name for f in dc_fields(NewUser)}
+        values = {name: self._value(name) for _, name, _ in LAYOUT if name in names}
+        for name in ("user_group", "job_category", "campus", "identifier_type"):
+            values[name] = self._code(name, values[name])
+        return NewUser(
+            record_type=self.record_type,
+            force_password_change=self.generated_password is not None,
+            **values,
+        )
+
+    generated_password: str | None = None
+
+    def _code(self, name: str, value: str) -> str:
+        """Selects hold code-table ids; the service takes codes or names."""
+        if not value:
+            return ""
+        model = {
+            "user_group": UserGroup,
+            "job_category": JobCategory,
+            "campus": Campus,
+            "identifier_type": IdentifierType,
+        }[name]
+        return model.get_by_id(int(value)).code
+
+    # --- validation -----------------------------------------------------------------------------
+
+    def _field(self, name: str) -> Field | None:
+        found = self.query(f"#field-{name}")
+        return found.first(Field) if found else None
+
+    def show_errors(self, errors: dict[str, str], *, only_touched: bool) -> str | None:
+        """Put each message under its field; returns the first wrong field in form order."""
+        order = ["record_type", *(name for _, name, _ in LAYOUT)]
+        first = None
+        leftovers = dict(errors)
+        for name in order:
+            field = self._field(name)
+            if field is None:
+                continue
+            keys = ERROR_ALIASES.get(name, (name,))
+            message = next((errors[k] for k in keys if k in errors), None)
+            for k in keys:
+                leftovers.pop(k, None)
+            if only_touched and name not in self.touched:
+                message = None if name not in self.touched else message
+            field.set_error(message)
+            if message and first is None:
+                first = name
+        form_message = self.query_one("#form-message", Message)
+        if leftovers and not only_touched:
+            form_message.show(
+                "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in leftovers.items())
+            )
+        elif not only_touched:
+            form_message.clear()
+        return first
+
+    def check(self) -> None:
+        """Validate what is typed so far and show the messages of the fields already visited."""
+        session = self.app.session
+        try:
+            validate_new_user(self.data(), session.organization, session.actor)
+        except ValidationError as exc:
+            self.show_errors(exc.errors, only_touched=True)
+        else:
+            self.show_errors({}, only_touched=True)
+
+    @on(Input.Blurred)
+    @on(Select.Changed)
+    def _left_field(self, event) -> None:
+        widget = event.input if isinstance(event, Input.Blurred) else event.select
+        if widget.id and not self.saving:
+            self.touched.add(widget.id)
+            self.check()
+
+    @on(Input.Submitted)
+    def _next_field(self) -> None:
+        self.focus_next()
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_generate_password(self) -> None:
+        password = generate_password(load_settings())
+        self.generated_password = password
+        self.query_one("#password", Input).value = password
+        self.query_one("#password_confirm", Input).value = password
+        self.query_one("#form-message", Message).show(
+            f"Generated password: {password}  (the user must change it at first login)",
+            error=False,
+        )
+
+    def action_generate_pin(self) -> None:
+        pin = generate_pin()
+        self.query_one("#pin", Input).value = pin
+        self.query_one("#form-message", Message).show(f"Generated PIN: {pin}", error=False)
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        {
+            "save": self.action_save,
+            "cancel": self.action_cancel,
+            "gen-password": self.action_generate_password,
+            "gen-pin": self.action_generate_pin,
+        }[event.button.id]()
+
+    def action_save(self) -> None:
+        session = self.app.session
+        data = self.data()
+        message = self.query_one("#form-message", Message)
+        try:
+            birth = parse_date(data.birth_date) if data.birth_date else None
+        except ValueError:
+            birth = None
+        if birth and not getattr(self, "_duplicate_ok", False):
+            dupes = find_duplicate_people(data.first_name, data.last_name, birth)
+            if dupes:
+                from screens.confirm import ConfirmScreen
+
+                def answer(yes: bool | None) -> None:
+                    if yes:
+                        self._duplicate_ok = True
+                        self.action_save()
+
+                self.app.push_screen(
+                    ConfirmScreen(
+                        f"{len(dupes)} person(s) named {data.first_name} {data.last_name}, born "
+                        f"{birth.isoformat()}, already exist. Add this user anyway?",
+                        yes="Add anyway",
+                    ),
+                    answer,
+                )
+                return
+        self.saving = True
+        try:
+            account = create_user(
+                data, session.actor, session.organization, via_register=self.register
+            )
+        except UniquenessError as exc:
+            self._focus_first(self.show_errors(exc.errors, only_touched=False))
+            return
+        except ValidationError as exc:
+            self._focus_first(self.show_errors(exc.errors, only_touched=False))
+            return
+        except PatronDeskError as exc:
+            message.show(exc.message)
+            return
+        finally:
+            self.saving = False
+        self.app.notify(f"Added {account.person.last_name} ({account.primary_id}).")
+        self.dismiss(account.id)
+
+    def _focus_first(self, name: str | None) -> None:
+        if name:
+            widget = self.query_one(f"#{name}")
+            widget.focus()
+            widget.scroll_visible()
+
+    def action_cancel(self) -> None:
+        typed = any(self._value(name) for _, name, _ in LAYOUT if self._choices(name) is None)
+        if not typed:
+            self.dismiss(None)
+            return
+        from screens.confirm import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmScreen("Discard what you typed?", yes="Discard", no="Keep editing"), answer
+        )

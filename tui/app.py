@@ -1,0 +1,133 @@
+"""The PatronDesk application: login, then Find and Manage Users."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+import styles
+from models.tables import Account
+from tui.keys import APP, KeyAction, bindings
+
+STYLES = Path(styles.__file__).resolve().parent
+
+
+class PatronDeskApp(App[None]):
+    TITLE = "PatronDesk"
+    CSS_PATH = [STYLES / "app.tcss"]
+    BINDINGS = bindings(APP)
+
+    def __init__(self, *, database_label: str = "") -> None:
+        super().__init__()
+        self.database_label = database_label
+        self.session = None  # models.session.StaffSession once logged in
+
+    def on_mount(self) -> None:
+        from models.setup import is_initialized
+
+        if is_initialized():
+            self.show_login()
+        else:
+            from screens.first_admin import FirstAdminScreen
+
+            self.push_screen(FirstAdminScreen())
+
+    # --- session -----------------------------------------------------------------------------
+
+    def _reset_stack(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def show_login(self, prefill: str = "") -> None:
+        from screens.login import LoginScreen
+
+        self.session = None
+        self.sub_title = self.database_label
+        self._reset_stack()
+        self.push_screen(LoginScreen(prefill=prefill))
+
+    def logged_in(self, account: Account) -> None:
+        from models.session import open_session
+
+        self.session = open_session(account)
+        library = self.session.library.name if self.session.library else ""
+        self.sub_title = f"{library} · {self.session.username}"
+        if account.person.force_password_change:
+            from screens.change_password import ChangePasswordScreen
+
+            def after(changed: bool | None) -> None:
+                if changed:
+                    self.notify("Password changed.")
+                    self.show_home()
+                else:
+                    self.show_login()
+
+            self._reset_stack()
+            self.push_screen(
+                ChangePasswordScreen(account.person_id, self.session.actor, forced=True), after
+            )
+        else:
+            self.show_home()
+
+    def show_home(self) -> None:
+        from screens.find_users import FindUsersScreen
+
+        self._reset_stack()
+        self.push_screen(FindUsersScreen())
+
+    def action_logout(self) -> None:
+        if self.session is not None:
+            self.notify(f"{self.session.username} logged out.")
+            self.show_login()
+
+    # --- keys and commands -------------------------------------------------------------------
+
+    def _screen_keys(self, screen: Screen) -> list[tuple[str, tuple[KeyAction, ...]]]:
+        return list(getattr(screen, "KEY_GROUPS", ()))
+
+    def action_keys_help(self) -> None:
+        from screens.help import KeysHelpScreen
+
+        if isinstance(self.screen, KeysHelpScreen):
+            return
+        sections = [*self._screen_keys(self.screen), ("Everywhere", APP)]
+        self.push_screen(KeysHelpScreen(sections))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        if self.session is not None:
+            yield SystemCommand(
+                "Find and Manage Users", "Search, open and manage users", self.show_home
+            )
+            yield SystemCommand("Log out", "End this session", self.action_logout)
+        for _title, actions in self._screen_keys(screen):
+            for a in actions:
+                if a.palette:
+                    yield SystemCommand(
+                        a.description, f"Key: {a.key_label}", partial(screen.run_action, a.action)
+                    )
+        yield SystemCommand("Keys", "Show the keys of this screen (F1)", self.action_keys_help)
+        yield from super().get_system_commands(screen)
+
+
+def run_app(target: str | None) -> int:
+    """Open the database (errors in one line on stderr, exit 2), then run the app."""
+    from models.errors import DatabaseOpenError
+    from models.runtime import configure
+    from tui.database import close_database, describe, open_database, resolve_target
+
+    configure()
+    try:
+        open_database(target)
+    except DatabaseOpenError as exc:
+        print(f"patrondesk: error: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        PatronDeskApp(database_label=describe(resolve_target(target))).run()
+    finally:
+        close_database()
+    return 0

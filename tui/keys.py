@@ -1,0 +1,83 @@
+"""One registry of the keys: bindings, the footer, the command palette and F1 help read it.
+
+Each screen lists its actions here, so a key is defined once and a later key-map file can rebind
+keys for power users without touching the screens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class KeyAction:
+    action: str  # the Textual action, e.g. "focus_search" or "app.quit"
+    keys: str  # comma-separated Textual key names
+    description: str
+    show: bool = True  # in the footer
+    priority: bool = False  # wins over the focused widget's own keys
+    palette: bool = True  # offered in the command palette
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.keys, self.action, self.description, show=self.show, priority=self.priority
+        )
+
+    @property
+    def key_label(self) -> str:
+        return ", ".join(
+            k.replace("ctrl+", "^").replace("escape", "esc") for k in self.keys.split(",")
+        )
+
+
+APP = (
+    KeyAction("app.quit", "ctrl+q", "Quit", priority=True),
+    KeyAction("app.keys_help", "f1", "Keys", priority=True),
+    KeyAction("app.command_palette", "ctrl+p", "Commands", show=False, palette=False),
+    KeyAction("app.logout", "ctrl+l", "Log out", show=False),
+)
+
+FIND_USERS = (
+    KeyAction("focus_search", "ctrl+f", "Search", priority=True),
+    KeyAction("new_user", "ctrl+n", "New user", priority=True),
+    KeyAction("tab('staff')", "f2", "Staff"),
+    KeyAction("tab('public')", "f3", "Public"),
+    KeyAction("tab('contact')", "f4", "Contact"),
+    KeyAction("tab('all')", "f5", "All"),
+    KeyAction("focus_filter('account-type')", "f6", "Account type filter", show=False),
+    KeyAction("focus_filter('role')", "f7", "Role filter", show=False),
+    KeyAction("focus_filter('status')", "f8", "Status filter", show=False),
+    KeyAction("focus_filter('group')", "f9", "User group filter", show=False),
+    KeyAction("clear_filters", "ctrl+r", "Reset filters", show=False),
+    KeyAction("escape", "escape", "Clear search", show=False, palette=False),
+)
+
+# Keys of the results table (active while it has the focus).
+RESULTS = (
+    KeyAction("screen.open_user", "enter", "Open"),
+    KeyAction("screen.toggle_active", "a", "Activate/deactivate"),
+    KeyAction("screen.delete_user", "delete", "Delete"),
+    KeyAction("screen.sort('name')", "n", "Sort by name", show=False),
+    KeyAction("screen.sort('expiry')", "e", "Sort by expiry", show=False),
+)
+
+DIALOG = (KeyAction("cancel", "escape", "Cancel", palette=False),)
+
+FORM = (
+    KeyAction("save", "ctrl+s", "Save", priority=True),
+    KeyAction("cancel", "escape", "Cancel", palette=False),
+)
+
+
+def bindings(*groups: tuple[KeyAction, ...]) -> list[Binding]:
+    return [a.binding() for group in groups for a in group]
+
+
+QUICK_USER = (
+    KeyAction("save", "ctrl+s", "Save", priority=True),
+    KeyAction("generate_password", "ctrl+g", "Generate password", priority=True),
+    KeyAction("generate_pin", "ctrl+t", "Generate PIN", priority=True),
+    KeyAction("cancel", "escape", "Cancel", palette=False),
+)
