@@ -137,12 +137,15 @@ def authorize(
     if can(actor, action, target, library_id=library_id, record_type=record_type):
         return
     what = action.label
+    if target is not None:
+        record_type = record_type or target.record_type  # as `can` judged it
     if target is not None and actor is not None and target.organization_id != actor.organization_id:
         msg = f"You may not {what}: this user belongs to another organization."
     elif (
         record_type
         and record_type != RecordType.PUBLIC
-        and any(Role(a.role) in _PUBLIC_ONLY for a in active_roles(actor) if a.role in Role)
+        # Plain strings against the StrEnum set: `str in Role` raises TypeError on Python 3.11.
+        and any(a.role in _PUBLIC_ONLY for a in active_roles(actor))
     ):
         msg = (
             f"You may not {what} for {record_type} users: "
