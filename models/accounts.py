@@ -22,7 +22,13 @@ from models.enums import (
     Role,
     Status,
 )
-from models.errors import ConflictError, NotFound, UniquenessError, ValidationError
+from models.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    UniquenessError,
+    ValidationError,
+)
 from models.passwords import hash_secret, password_problems, problems_message
 from models.permissions import Action, authorize, can
 from models.runtime import runtime
@@ -373,6 +379,11 @@ def create_user(
     if via_register and data.record_type != RecordType.PUBLIC:
         raise ValidationError({"record_type": "Register New User adds public users only"})
     authorize(actor.account, action, record_type=data.record_type)
+    if actor.account is not None and actor.account.organization_id != organization.id:
+        # Staff add users to their own organization only (domain.md section 2).
+        raise PermissionDenied(
+            action.value, f"You may not {action.label}: this is another organization."
+        )
     if data.roles:
         authorize(actor.account, Action.MANAGE_ROLES)
         if Role.USER_ADMINISTRATOR in data.roles and actor.account is not None:
