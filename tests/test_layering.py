@@ -1,0 +1,86 @@
+"""Domain below, screens above, never the reverse (../shared/docs/style.md).
+
+`models` must import and work with no terminal: importing it must not load Textual (nor the
+front ends). Screens talk to the database through `models`, never with SQL of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_IMPORT_ALL = r"""
+import importlib, json, pkgutil, sys
+import models
+names = ["models"]
+for info in pkgutil.walk_packages(models.__path__, "models."):
+    importlib.import_module(info.name)
+    names.append(info.name)
+for extra in sys.argv[1:]:
+    importlib.import_module(extra)
+    names.append(extra)
+loaded = sorted(sys.modules)
+print(json.dumps({"imported": names, "loaded": loaded}))
+"""
+
+
+def import_in_fresh_interpreter(*extra: str) -> tuple[list[str], list[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ALL, *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    return data["imported"], data["loaded"]
+
+
+def under(loaded: list[str], package: str) -> list[str]:
+    return [m for m in loaded if m == package or m.startswith(package + ".")]
+
+
+def test_importing_every_models_module_loads_no_textual() -> None:
+    imported, loaded = import_in_fresh_interpreter()
+    expected = {p.stem for p in (ROOT / "models").glob("*.py") if p.stem != "__init__"}
+    assert {f"models.{name}" for name in expected} <= set(imported)
+    assert "models.migrations" in imported
+    assert under(loaded, "textual") == []
+    # Nor the front ends above it.
+    assert under(loaded, "screens") == []
+    assert under(loaded, "tui") == []
+
+
+def test_the_command_line_modules_load_no_textual() -> None:
+    """`patrondesk --version`, `init` and `migrate` need no UI: `tui` loads it only for the app."""
+    _, loaded = import_in_fresh_interpreter("tui", "tui.cli", "tui.database", "tui.paths")
+    assert under(loaded, "textual") == []
+
+
+# Raw SQL: peewee's escape hatch, or SQL keywords in a string.
+_RAW_SQL = re.compile(r"execute_sql|\bSELECT |\bINSERT INTO\b|\bDELETE FROM\b|\bUPDATE \w+ SET\b")
+
+
+def test_no_screen_holds_raw_sql() -> None:
+    files = sorted((ROOT / "screens").rglob("*.py"))
+    assert files, "screens/ has no Python files"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _RAW_SQL.search(line)
+    ]
+    assert not offenders, "raw SQL in screens (use a function in models/):\n" + "\n".join(offenders)
+
+
+def test_the_raw_sql_check_catches_what_it_should() -> None:
+    for line in ('db.execute_sql("x")', 'q = "SELECT id FROM person"', "DELETE FROM fee"):
+        assert _RAW_SQL.search(line)
+    for line in ("Select(options)", "self.select_all()", "Account.select().where(...)"):
+        assert not _RAW_SQL.search(line)
