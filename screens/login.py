@@ -34,7 +34,7 @@ class LoginScreen(Screen[None]):
 
     @on(Input.Submitted, "#login")
     def _next(self) -> None:
-        if self.query_one("#password", Input).value:
+        if self.query_one("#password", Input).value or not self.query_one("#login", Input).value:
             self.submit()
         else:
             self.query_one("#password", Input).focus()

@@ -153,3 +153,32 @@ def shared_data() -> Path:
     if not path.is_dir():
         missing(f"{path} is not here: the shared folder comes with the team's checkout only")
     return path
+
+
+@pytest.fixture
+def ui_db(tmp_path: Path) -> Iterator[TestDB]:
+    """An initialized SQLite file for tests that drive the app (the screens are the same on
+    both back ends; the database rules under them are tested on both through `db`)."""
+    from tui.database import close_database, open_database
+
+    path = tmp_path / "patrondesk.db"
+    shutil.copy(_template_path(), path)
+    open_database(str(path))
+    yield TestDB("sqlite", str(path))
+    close_database()
+
+
+_TEMPLATE: list[Path] = []
+
+
+def _template_path() -> Path:
+    """The session's initialized SQLite template, made on first use."""
+    if not _TEMPLATE:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="patrondesk-template-"))
+        configure(hasher=PasswordHasher.from_parameters(CHEAPEST))
+        _initialize(str(folder / "template.db"))
+        database.close()
+        _TEMPLATE.append(folder / "template.db")
+    return _TEMPLATE[0]

@@ -57,15 +57,21 @@ class PatronDeskApp(App[None]):
         self.session = open_session(account)
         library = self.session.library.name if self.session.library else ""
         self.sub_title = f"{library} · {self.session.username}"
+        # Continue from the app's own message queue: a result callback belongs to the screen
+        # that pushed it, and the login screen is about to go.
+        self.call_later(self._enter, account)
+
+    def _enter(self, account: Account) -> None:
         if account.person.force_password_change:
             from screens.change_password import ChangePasswordScreen
 
             def after(changed: bool | None) -> None:
+                # After the dismissing screen is gone, not during its dismissal.
                 if changed:
                     self.notify("Password changed.")
-                    self.show_home()
+                    self.call_later(self.show_home)
                 else:
-                    self.show_login()
+                    self.call_later(self.show_login)
 
             self._reset_stack()
             self.push_screen(
