@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ADMIN_PASSWORD
 from textual.widgets import Input
 
 from models.audit import Actor
@@ -16,7 +17,6 @@ from models.tables import Person
 from screens.change_password import ChangePasswordScreen
 from screens.first_admin import FirstAdminScreen
 from screens.login import LoginScreen
-from conftest import ADMIN_PASSWORD
 from tui.app import PatronDeskApp
 from tui.widgets import Field, Message
 
