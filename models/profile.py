@@ -163,3 +163,7 @@ def load_profile(account_id: int, actor: Actor) -> Profile:
         updated_by=account.updated_by,
         updated_at=account.updated_at,
     )
+
+
+def primary_id_of(account_id: int) -> str:
+    return Account.get_by_id(account_id).primary_id

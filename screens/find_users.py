@@ -84,6 +84,7 @@ class FindUsersScreen(Screen[None]):
         self.rows: list[UserRow] = []
         self.total = 0
         self._adjusting = False
+        self.select_after: int | None = None  # a new user to select when results arrive
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -187,8 +188,26 @@ class FindUsersScreen(Screen[None]):
         self.cursors = [None, message.page.cursor]
         self.window_start = 0
         self.window = [message.page.rows]
-        self._render_window(0)
+        self._render_window(None)
         self._show_count()
+        target = self.select_after
+        if target is not None:
+            if self._row_of(target) is None:
+                # The new user is beyond the first page: show them by their identifier.
+                from models.profile import primary_id_of
+
+                search = self.query_one("#search", Input)
+                wanted = primary_id_of(target)
+                if search.value != wanted:
+                    search.value = wanted
+                    return
+            self.select_after = None
+
+    def _row_of(self, account_id: int | None) -> int | None:
+        for i, row in enumerate(self.rows if account_id is not None else []):
+            if row.account_id == account_id:
+                return i
+        return None
 
     def _show_count(self) -> None:
         q = self.query_state
@@ -202,9 +221,11 @@ class FindUsersScreen(Screen[None]):
 
     # --- the window of rows ---------------------------------------------------------------------
 
-    def _render_window(self, cursor_row: int) -> None:
+    def _render_window(self, cursor_row: int | None) -> None:
         table = self.query_one(ResultsTable)
         self.rows = [row for page in self.window for row in page]
+        if cursor_row is None:
+            cursor_row = self._row_of(self.select_after) or 0
         self._adjusting = True
         try:
             table.clear()
@@ -312,19 +333,53 @@ class FindUsersScreen(Screen[None]):
         self.run_search()
 
     def action_new_user(self) -> None:
+        """Quick User Management; staff who may only register (circulation desk) get Register
+        New User instead."""
         from screens.quick_user import QuickUserScreen
 
         session = self.app.session
-        if not session.can(Action.CREATE_USER) and not session.can(Action.REGISTER_USER):
+        if not session.can(Action.CREATE_USER):
+            self.action_register_user()
+            return
+        self.app.push_screen(QuickUserScreen(tab=self.query_state.tab), self._added)
+
+    def action_register_user(self) -> None:
+        from models.idgen import next_primary_id
+        from screens.quick_user import QuickUserScreen
+        from screens.register_user import RegisterUserScreen
+        from screens.user_summary import UserSummaryScreen
+
+        session = self.app.session
+        if not session.can(Action.REGISTER_USER, "public"):
             self.notify("Your roles do not allow adding users.", severity="error")
             return
-        tab = self.query_state.tab
 
-        def saved(account_id: int | None) -> None:
-            if account_id is not None:
-                self.run_search()
+        def looked_up(result: tuple[str, object] | None) -> None:
+            if result is None:
+                return
+            kind, value = result
+            if kind == "open":
+                self.app.push_screen(UserSummaryScreen(value))
+                return
+            identifier, names = value
+            form = QuickUserScreen(
+                register=True, identifier=identifier or next_primary_id(), prefill=names
+            )
+            self.app.push_screen(form, self._added)
 
-        self.app.push_screen(QuickUserScreen(tab=tab), saved)
+        self.app.push_screen(RegisterUserScreen(session.organization.id), looked_up)
+
+    def _added(self, result: tuple[int, bool] | None) -> None:
+        """Back from the form: show the new user selected (and open it if asked)."""
+        from screens.user_summary import UserSummaryScreen
+
+        if result is None:
+            return
+        account_id, open_details = result
+        self.select_after = account_id
+        self.run_search()
+        if open_details:
+            self.app.push_screen(UserSummaryScreen(account_id))
 
     def action_open_user(self) -> None:
         from screens.user_summary import UserSummaryScreen

@@ -76,19 +76,41 @@ def _enum_choices(enum) -> list[tuple[str, str]]:
     return [(m.value.replace("_", " ").capitalize(), m.value) for m in enum]
 
 
-class QuickUserScreen(Screen[int | None]):
-    """Dismisses with the new account's id, or None when cancelled."""
+# Personal data belongs to the person: locked when an existing person is reused.
+PERSONAL = frozenset(
+    {
+        "first_name", "middle_name", "last_name", "preferred_first_name", "title", "birth_date",
+        "gender", "preferred_language", "username", "password", "password_confirm", "email",
+        "email_type", "phone", "phone_type", "address_line1", "address_line2", "postal_code",
+        "city", "country",
+    }
+)  # fmt: skip
+
+
+class QuickUserScreen(Screen[tuple[int, bool] | None]):
+    """Dismisses with (new account id, open its details?), or None when cancelled."""
 
     BINDINGS = bindings(QUICK_USER)
     KEY_GROUPS = (("Quick User Management", QUICK_USER),)
 
-    def __init__(self, *, tab: str = "all", identifier: str = "", register: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        tab: str = "all",
+        identifier: str = "",
+        register: bool = False,
+        prefill: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
-        self.fixed_record_type = TAB_RECORD_TYPE.get(tab) or ("public" if register else None)
+        # Register New User adds public users only (the circulation desk path).
+        self.fixed_record_type = "public" if register else TAB_RECORD_TYPE.get(tab)
         self.register = register
         self.initial_identifier = identifier
+        self.prefill = prefill or {}
         self.touched: set[str] = set()
         self.saving = False
+        self.person_id: int | None = None  # an existing person reused for this account
+        self._duplicate_ok = False
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -165,9 +187,11 @@ class QuickUserScreen(Screen[int | None]):
             with Horizontal(id="form-buttons"):
                 yield Button("Generate password (ctrl+g)", id="gen-password")
                 yield Button("Generate PIN (ctrl+t)", id="gen-pin")
+                yield Button("Reuse a person (ctrl+r)", id="reuse")
             yield Message(id="form-message")
             with Horizontal(id="form-buttons-save"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Save and open (ctrl+o)", id="save-open")
                 yield Button("Cancel (Esc)", id="cancel")
         yield Footer()
 
@@ -178,6 +202,8 @@ class QuickUserScreen(Screen[int | None]):
     def on_mount(self) -> None:
         if self.initial_identifier:
             self.query_one("#primary_id", Input).value = self.initial_identifier
+        for name, value in self.prefill.items():
+            self.query_one(f"#{name}", Input).value = value
         first = "#record_type" if not self.fixed_record_type else "#first_name"
         self.query_one(first).focus()
 
@@ -200,6 +226,7 @@ class QuickUserScreen(Screen[int | None]):
         return NewUser(
             record_type=self.record_type,
             force_password_change=self.generated_password is not None,
+            person_id=self.person_id,
             **values,
         )
 
@@ -274,6 +301,50 @@ class QuickUserScreen(Screen[int | None]):
 
     # --- actions --------------------------------------------------------------------------------
 
+    @on(Select.Changed, "#record_type")
+    def _record_type_changed(self) -> None:
+        """Mandatory marks and user groups follow the record type."""
+        mandatory = set(load_settings().mandatory_fields.get(self.record_type, []))
+        for _, name, _ in LAYOUT:
+            required = name in mandatory or (name == "address_line1" and "address" in mandatory)
+            if field := self._field(name):
+                field.set_required(required)
+        group = self.query_one("#user_group", Select)
+        current = group.value
+        choices = code_choices(
+            UserGroup, self.app.session.organization.id, record_type=self.record_type
+        )
+        group.set_options(choices)
+        if current in {value for _, value in choices}:
+            group.value = current
+
+    def action_reuse_person(self) -> None:
+        from screens.reuse_person import ReusePersonScreen
+
+        def chosen(person_id: int | None) -> None:
+            if person_id is not None:
+                self.use_person(person_id)
+
+        self.app.push_screen(ReusePersonScreen(self.app.session.organization.id), chosen)
+
+    def use_person(self, person_id: int) -> None:
+        """Fill and lock the personal data of an existing person."""
+        from models.reuse import personal_data
+
+        self.person_id = person_id
+        values = personal_data(person_id)
+        for name in PERSONAL:
+            widget = self.query_one(f"#{name}")
+            if name in values and isinstance(widget, Input):
+                widget.value = values[name]
+            widget.disabled = True
+        self.query_one("#form-message", Message).show(
+            "Personal data of an existing person: only the account for this organization "
+            "will be created.",
+            error=False,
+        )
+        self.query_one("#primary_id", Input).focus()
+
     def action_generate_password(self) -> None:
         password = generate_password(load_settings())
         self.generated_password = password
@@ -296,9 +367,14 @@ class QuickUserScreen(Screen[int | None]):
             "cancel": self.action_cancel,
             "gen-password": self.action_generate_password,
             "gen-pin": self.action_generate_pin,
+            "save-open": self.action_save_and_open,
+            "reuse": self.action_reuse_person,
         }[event.button.id]()
 
-    def action_save(self) -> None:
+    def action_save_and_open(self) -> None:
+        self.action_save(open_details=True)
+
+    def action_save(self, open_details: bool = False) -> None:
         session = self.app.session
         data = self.data()
         message = self.query_one("#form-message", Message)
@@ -306,24 +382,10 @@ class QuickUserScreen(Screen[int | None]):
             birth = parse_date(data.birth_date) if data.birth_date else None
         except ValueError:
             birth = None
-        if birth and not getattr(self, "_duplicate_ok", False):
+        if birth and self.person_id is None and not self._duplicate_ok:
             dupes = find_duplicate_people(data.first_name, data.last_name, birth)
             if dupes:
-                from screens.confirm import ConfirmScreen
-
-                def answer(yes: bool | None) -> None:
-                    if yes:
-                        self._duplicate_ok = True
-                        self.action_save()
-
-                self.app.push_screen(
-                    ConfirmScreen(
-                        f"{len(dupes)} person(s) named {data.first_name} {data.last_name}, born "
-                        f"{birth.isoformat()}, already exist. Add this user anyway?",
-                        yes="Add anyway",
-                    ),
-                    answer,
-                )
+                self._warn_duplicate(dupes, birth, open_details)
                 return
         self.saving = True
         try:
@@ -342,7 +404,41 @@ class QuickUserScreen(Screen[int | None]):
         finally:
             self.saving = False
         self.app.notify(f"Added {account.person.last_name} ({account.primary_id}).")
-        self.dismiss(account.id)
+        self.dismiss((account.id, open_details))
+
+    def _warn_duplicate(self, dupes, birth, open_details: bool) -> None:
+        """Same first name, last name and birth date: add anyway, open the existing record,
+        or go back to the form (nothing typed is lost either way)."""
+        from screens.confirm import ChoiceScreen
+        from screens.user_summary import UserSummaryScreen
+
+        data = self.data()
+        here = [
+            a
+            for p in dupes
+            for a in p.accounts
+            if a.organization_id == self.app.session.organization.id
+        ]
+
+        def answer(choice: str | None) -> None:
+            if choice == "add":
+                self._duplicate_ok = True
+                self.action_save(open_details)
+            elif choice == "open" and here:
+                self.app.push_screen(UserSummaryScreen(here[0].id))
+
+        choices = [("a", "Add anyway", "add")]
+        if here:
+            choices.append(("o", "Open existing", "open"))
+        choices.append(("e", "Keep editing", "edit"))
+        self.app.push_screen(
+            ChoiceScreen(
+                f"{len(dupes)} person(s) named {data.first_name} {data.last_name}, born "
+                f"{birth.isoformat()}, already exist.",
+                choices,
+            ),
+            answer,
+        )
 
     def _focus_first(self, name: str | None) -> None:
         if name:

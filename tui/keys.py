@@ -42,6 +42,7 @@ APP = (
 FIND_USERS = (
     KeyAction("focus_search", "ctrl+f", "Search", priority=True),
     KeyAction("new_user", "ctrl+n", "New user", priority=True),
+    KeyAction("register_user", "ctrl+g", "Register new user", priority=True),
     KeyAction("tab('staff')", "f2", "Staff"),
     KeyAction("tab('public')", "f3", "Public"),
     KeyAction("tab('contact')", "f4", "Contact"),
@@ -77,6 +78,8 @@ def bindings(*groups: tuple[KeyAction, ...]) -> list[Binding]:
 
 QUICK_USER = (
     KeyAction("save", "ctrl+s", "Save", priority=True),
+    KeyAction("save_and_open", "ctrl+o", "Save and open", priority=True),
+    KeyAction("reuse_person", "ctrl+r", "Reuse a person", priority=True),
     KeyAction("generate_password", "ctrl+g", "Generate password", priority=True),
     KeyAction("generate_pin", "ctrl+t", "Generate PIN", priority=True),
     KeyAction("cancel", "escape", "Cancel", palette=False),

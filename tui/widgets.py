@@ -24,15 +24,25 @@ class Field(Vertical):
 
     def __init__(self, label: str, widget: Widget, *, required: bool = False) -> None:
         super().__init__(id=f"field-{widget.id}" if widget.id else None)
-        self.label_text = f"{label} *" if required else label
+        self.label = label
+        self.required = required
         self.widget = widget
         if hasattr(widget, "compact"):
             widget.compact = True  # one line per input: forms must fit 80x24
 
     def compose(self) -> ComposeResult:
-        yield Label(self.label_text, classes="field-label")
+        yield Label(self._label_text(), classes="field-label")
         yield self.widget
         yield Static("", classes="field-error")
+
+    def _label_text(self) -> str:
+        return f"{self.label} *" if self.required else self.label
+
+    def set_required(self, required: bool) -> None:
+        """Mark the field mandatory (a star after the label) or not."""
+        self.required = required
+        if self.is_mounted:
+            self.query_one(".field-label", Label).update(self._label_text())
 
     def set_error(self, message: str | None) -> None:
         self.query_one(".field-error", Static).update(f"⚠ {message}" if message else "")

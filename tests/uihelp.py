@@ -1,0 +1,73 @@
+"""Helpers shared by the tests that drive the app with the pilot."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from textual.widgets import Input
+
+from models.accounts import NewUser, create_user
+from models.audit import Actor
+from models.enums import RecordType, Source
+from models.runtime import runtime
+from models.tables import Account, Organization
+
+SIZE = (120, 40)
+
+
+async def settle(pilot) -> None:
+    """Let workers, deferred calls and screen changes finish (no fixed sleeps)."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_into(pilot, selector: str, text: str, *, keys: bool = False) -> None:
+    """Put `text` in the input as a paste would (fast), or key by key with `keys=True`."""
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    await pilot.pause()
+    widget.value = ""
+    if keys:
+        await pilot.press(*text)
+    else:
+        widget.insert_text_at_cursor(text)
+    await pilot.pause()
+
+
+async def log_in(pilot, name: str, password: str) -> None:
+    await type_into(pilot, "#login", name)
+    await type_into(pilot, "#password", password)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def add_user(
+    first: str,
+    last: str,
+    primary_id: str,
+    *,
+    record_type: str = RecordType.PUBLIC.value,
+    group: str = "PUBLIC",
+    email: str | None = None,
+    expiry_days: int = 365,
+    identifier: str = "",
+    organization: Organization | None = None,
+    **extra,
+) -> Account:
+    """A valid user of any record type, created through the same service as the screens."""
+    org = organization or Organization.get(Organization.code == "MAIN")
+    data = NewUser(
+        record_type=record_type,
+        first_name=first,
+        last_name=last,
+        primary_id=primary_id,
+        user_group=group,
+        email=email if email is not None else f"{primary_id.lower()}@example.org",
+        expiry_date=runtime.today() + dt.timedelta(days=expiry_days),
+        identifier_type="BARCODE" if identifier else "",
+        identifier_value=identifier,
+        **extra,
+    )
+    return create_user(data, Actor(None, Source.CLI), org)
