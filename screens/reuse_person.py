@@ -54,13 +54,13 @@ class ReusePersonScreen(ModalScreen[int | None]):
             self.match = None
             return
         message.clear()
-        found.update(self.match.describe() + "\n[dim]Enter again to use this person.[/dim]")
+        found.update(self.match.describe())
         self.query_one("#consent", Checkbox).focus()
 
     @on(Checkbox.Changed, "#consent")
     def _consent_given(self, event: Checkbox.Changed) -> None:
         if event.value and self.match:
-            self.query_one("#reuse-login", Input).focus()
+            self._choose()
 
     def _choose(self) -> None:
         if not self.query_one("#consent", Checkbox).value:
