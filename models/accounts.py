@@ -142,11 +142,14 @@ def sort_name(last: str, first: str) -> str:
     return fold(f"{last} {first}")[:210]
 
 
-def _holder(account: Account, actor: Actor) -> str:
+def holder_label(account: Account, actor: Actor) -> str:
     """Name the account that holds a value, if the staff user may see it."""
     if can(actor.account, Action.VIEW_USER, account):
         return f"account {account.primary_id} ({full_name(account.person)})"
     return "another account"
+
+
+_holder = holder_label  # the older private name
 
 
 def find_duplicate_people(
@@ -251,7 +254,11 @@ def validate_new_user(
 
     if not reuse:
         username = data.username or data.primary_id
-        c["username"] = p.check("username", check_username, username)
+        # An empty username defaults to the primary identifier, whose own message says enough.
+        if username or "primary_id" not in p.errors:
+            c["username"] = p.check("username", check_username, username)
+        else:
+            c["username"] = None
         if c["username"] and (
             other := Person.get_or_none(Person.username_key == fold_key(c["username"]))
         ):
@@ -442,6 +449,7 @@ def _insert_user(
     account = Account.create(
         organization=organization,
         person=person,
+        sort_name=person.sort_name,
         primary_id=c["primary_id"],
         primary_id_key=fold_key(c["primary_id"]),
         account_type=c["account_type"],
@@ -544,8 +552,9 @@ def roles_for(
     return list(dict.fromkeys(roles))
 
 
-def _save_versioned(account: Account, expected_version: int, changes: dict, actor: Actor) -> None:
-    """Write `changes` only if nobody saved the account since `expected_version` was read."""
+def save_versioned(account: Account, expected_version: int, changes: dict, actor: Actor) -> None:
+    """Write `changes` only if nobody saved the account since `expected_version` was read;
+    otherwise raise `ConflictError` naming who saved it and when. Always bumps the version."""
     now = runtime.now()
     updated = (
         Account.update(
@@ -559,6 +568,9 @@ def _save_versioned(account: Account, expected_version: int, changes: dict, acto
         if current is None:
             raise NotFound("This user no longer exists.")
         raise ConflictError(current.updated_by, current.updated_at)
+
+
+_save_versioned = save_versioned  # the older private name (models.deletion imports it)
 
 
 def set_status(account_id: int, status: str, expected_version: int, actor: Actor) -> Account:
@@ -602,6 +614,8 @@ __all__ = [
     "validate_new_user",
     "find_duplicate_people",
     "identifier_holder",
+    "holder_label",
+    "save_versioned",
     "set_status",
     "roles_for",
     "full_name",

@@ -1,0 +1,57 @@
+"""SVG snapshots of the key screens at 80x24 (thin terminals) and 120x40.
+
+Update after an intended change with `pytest tests/test_snapshots.py --snapshot-update`, then
+review the SVG files in tests/__snapshots__ like code."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ADMIN_PASSWORD
+from uihelp import add_user, log_in, settle
+
+from models.session import open_session
+from screens.quick_user import QuickUserScreen
+from tui.app import PatronDeskApp
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def app() -> PatronDeskApp:
+    return PatronDeskApp(database_label="library.db")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_login_screen(ui_db, snap_compare, size) -> None:
+    assert snap_compare(app(), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_login_refused(ui_db, snap_compare, size) -> None:
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "admin", "Wrong-Password-1")
+
+    assert snap_compare(app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_quick_user_form(ui_db, snap_compare, size) -> None:
+    async def run_before(pilot) -> None:
+        pilot.app.session = open_session(ui_db.admin)
+        pilot.app.push_screen(QuickUserScreen(tab="public"))
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_find_users_list(ui_db, snap_compare, size) -> None:
+    for i, (first, last) in enumerate(
+        [("Anna", "Müller"), ("Zoé", "Dupont"), ("Jörg", "Mueller"), ("Li", "Wang")]
+    ):
+        add_user(first, last, f"P{i:03d}", expiry_days=400)
+
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=size, run_before=run_before)
