@@ -193,6 +193,10 @@ class Account(BaseModel):
     cataloger_level = CharField(max_length=10, default="")
     local_codes = TextField(default="")
     researcher = BooleanField(default=False)
+    # The person's `sort_name`, copied for keyset paging of one organization's list by index;
+    # kept in step by triggers (migration 0003): filled on insert when left empty, updated when
+    # the person's sort_name changes.
+    sort_name = CharField(max_length=210, default="")
     last_activity_at = DateTimeField(null=True)
     created_by = CharField(max_length=100, default="")
     created_at = DateTimeField(default=utcnow)
@@ -204,6 +208,13 @@ class Account(BaseModel):
         indexes = (
             (("organization", "person"), True),
             (("organization", "record_type", "status"), False),
+            # Keyset paging of Find and Manage Users (models/search.py, migration 0003).
+            (("organization", "sort_name", "id"), False),
+            (("organization", "record_type", "sort_name", "id"), False),
+            (("organization", "user_group", "sort_name", "id"), False),
+            (("organization", "expiry_date", "id"), False),
+            (("organization", "record_type", "expiry_date", "id"), False),
+            (("organization", "user_group", "expiry_date", "id"), False),
         )
 
 

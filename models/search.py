@@ -1,0 +1,675 @@
+"""Find and Manage Users: the one search engine the screen, the CLI and the tests call.
+
+What a query means
+------------------
+- Tabs (`TABS`): "staff" = record type staff; "public" = public and researcher; "contact" =
+  contact and organization; "all" = every record type.
+- Filters: `account_type` (an `AccountType` value), `role` (accounts holding that role with
+  status active and not expired), `status` ("active" = status active and not expired,
+  "inactive" = not active or expired, "any"), `user_group_id`. Filters apply to every result,
+  exact hits included. Only accounts of `organization_id` are ever returned.
+- Text, blank: everything in the tab and filters, sorted.
+- Text that equals (case-insensitively, `fold_key`) an identifier or barcode, a primary id, a
+  username, a login email or any email address of a person: those accounts come first, then the
+  name search below (a barcode or email normally matches no name, so it falls through to
+  nothing; an email-looking text matching no address is searched as the name words it holds).
+- Name search: the text is folded (`models.text.name_words`: lower case, accents removed,
+  punctuation splits words) and every word must match by prefix some word of the person's first,
+  middle, last or preferred names, in any order ("muller" and "MÜL" find Müller, "ann mul" finds
+  Anne Müller). At most `MAX_TOKENS` words of at most `MAX_TOKEN_CHARS` characters are used;
+  a word that is a prefix of another word of the query adds nothing and is dropped. A text with
+  no word at all (only punctuation) gives only its exact hits. Nothing the user types reaches
+  FTS syntax: each word is made of letters and digits only and is quoted.
+- Order: `sort="name"` by the person's folded "last first" (`sort_name`) then account id;
+  `sort="expiry"` by expiry date then account id, an account without expiry date counting as
+  never expiring (last ascending, first descending). `descending` reverses the whole order.
+  Exact hits come before the rest, in the same order among themselves.
+- Names are shown "Last, First"; a preferred name that differs is shown first with the legal
+  one in brackets: "Last, Preferred (First)", "PreferredLast (Last), First".
+
+Paging
+------
+`search_users(..., after=page.cursor)` gives the next page: keyset paging (never OFFSET) on the
+last row's sort key and account id, so the cost of a page does not grow with its depth and a
+walk to the end sees every row once. `Page.cursor` is None after the last page. A cursor is
+only valid for the query that made it (`ValueError` otherwise).
+
+`count_users(..., cap=N)` stops counting after N: it returns the exact count when it is at most
+N, else N + 1 (shown as "N+").
+
+How it is fast (migration 0003)
+-------------------------------
+- Listing without text walks an account index (organization[, record type | user group],
+  sort_name | expiry_date, id) from the cursor; a tab of two record types merges two walks.
+- Name search reads the name index in *name key* order: the key of a person is the first
+  `KEY_CHARS` characters of `sort_name`, 5 order-preserving bits each, above the person id
+  (`name_key`). Hits read in key order are in name order up to ties inside one bucket, so a
+  page reads about `limit` hits plus the rest of the last bucket, however broad the query ("a"
+  matches half the people). No ranking (bm25) and no sort of every hit.
+  SQLite: FTS5 contentless table `person_name_fts` (prefix indexes 1 to 3 characters);
+  PostgreSQL: `person_name_index`, a tsvector with a GIN index, prefix queries `word:*`.
+  Both are kept in step by triggers on `person`, in the transaction of every write.
+- Name search sorted by expiry cannot use key order: a narrow query (fewer than a few thousand
+  hits, counted with a bound) sorts its hits; a broad one walks the expiry index and tests the
+  words on each row.
+- Marks (`blocked`, `has_notes`) and display columns are read for the page's rows only, in one
+  query (`_rows`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from peewee import PostgresqlDatabase
+
+from models.base import database, fold_key
+from models.enums import RecordType, Status
+from models.runtime import runtime
+from models.text import name_words
+
+TABS = ("staff", "public", "contact", "all")
+TAB_RECORD_TYPES: dict[str, tuple[str, ...] | None] = {
+    "staff": (RecordType.STAFF.value,),
+    "public": (RecordType.PUBLIC.value, RecordType.RESEARCHER.value),
+    "contact": (RecordType.CONTACT.value, RecordType.ORGANIZATION.value),
+    "all": None,
+}
+STATUSES = ("any", "active", "inactive")
+SORTS = ("name", "expiry")
+
+MAX_TOKENS = 8
+MAX_TOKEN_CHARS = 40
+MAX_TEXT_CHARS = 400  # longer text is cut before folding
+MAX_KEY_CHARS = 320  # the longest identifier / email key that can match exactly
+MAX_LIMIT = 10_000
+
+# The name key (must match migration 0003's SQL; tests check it).
+KEY_CHARS = 7
+ID_BITS = 28
+ID_MASK = (1 << ID_BITS) - 1
+MAX_KEY = (1 << 63) - 1
+
+_ACTIVE = Status.ACTIVE.value
+
+
+# --- The interface ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    text: str = ""
+    tab: str = "all"
+    account_type: str | None = None  # AccountType value or None
+    role: str | None = None  # Role value: accounts holding that active role
+    status: str = "any"  # "any" | "active" | "inactive"
+    user_group_id: int | None = None
+    sort: str = "name"  # "name" | "expiry"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class UserRow:
+    account_id: int
+    person_id: int
+    version: int
+    active: bool  # status active and not expired
+    status: str
+    name: str  # "Last, First"; "Last, Preferred (First)" when a different preferred name is set
+    account_type: str
+    record_type: str
+    job_category: str  # code-table name or ""
+    user_group: str  # name or ""
+    expiry_date: dt.date | None
+    blocked: bool  # an active, unexpired block
+    has_notes: bool
+    researcher: bool
+    primary_id: str
+    email: str  # login email or ""
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[UserRow]
+    cursor: object | None  # opaque keyset cursor for the next page; None at the end
+
+
+@dataclass(frozen=True)
+class _Cursor:
+    query: UserQuery
+    exact_shown: int  # exact hits already on earlier pages
+    key: tuple | None  # sort key of the last row of the main phase; None: not started
+
+
+def search_users(
+    organization_id: int, query: UserQuery, *, after: object | None = None, limit: int = 100
+) -> Page:
+    """One page of accounts of `organization_id` matching `query`, in its order."""
+    _check(query)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+    if after is not None and (not isinstance(after, _Cursor) or after.query != query):
+        raise ValueError("this cursor belongs to another query: start again without it")
+    plan = _Plan(organization_id, query)
+    exact_shown, key = (after.exact_shown, after.key) if after else (0, None)
+    ids: list[int] = []
+    if key is None:
+        # Exact hits first (a cursor without key: the previous page ended among them).
+        ids = plan.exact[exact_shown : exact_shown + limit]
+        exact_shown += len(ids)
+    if len(ids) == limit:
+        more = exact_shown < len(plan.exact) or bool(plan.main_page(None, 1)[0])
+        return Page(_rows(ids), _Cursor(query, exact_shown, None) if more else None)
+    main_keys, more = plan.main_page(key, limit - len(ids))
+    ids += [k[-1] for k in main_keys]
+    cursor = _Cursor(query, exact_shown, main_keys[-1]) if more else None
+    return Page(_rows(ids), cursor)
+
+
+def count_users(organization_id: int, query: UserQuery, *, cap: int | None = None) -> int:
+    """How many accounts `search_users` would walk through: exact when at most `cap`,
+    else `cap + 1`."""
+    _check(query)
+    if cap is not None and cap < 0:
+        raise ValueError("cap must not be negative")
+    plan = _Plan(organization_id, query)
+    found = len(plan.exact)
+    if cap is not None and found > cap:
+        return cap + 1
+    bound = None if cap is None else cap + 1 - found
+    return found + plan.main_count(bound)
+
+
+def find_exact(organization_id: int, value: str) -> list[UserRow]:
+    """Accounts whose identifier, barcode, primary id, username, login email or an email
+    address equals `value` (case-insensitive), in name order."""
+    plan = _Plan(organization_id, UserQuery(text=value or ""))
+    return _rows(plan.exact)
+
+
+# --- Text ---------------------------------------------------------------------------------------
+
+
+def search_tokens(text: str) -> list[str]:
+    """The folded words of `text` that the name search matches by prefix (see the module
+    docstring): letters and digits only, at most `MAX_TOKENS` of `MAX_TOKEN_CHARS`."""
+    words = [w[:MAX_TOKEN_CHARS] for w in name_words((text or "")[:MAX_TEXT_CHARS]).split()]
+    kept: list[str] = []
+    for word in dict.fromkeys(words):
+        if any(other != word and other.startswith(word) for other in words):
+            continue  # "an" adds nothing to "anne"
+        kept.append(word)
+    return kept[:MAX_TOKENS]
+
+
+def fts_match(tokens: list[str]) -> str:
+    """SQLite FTS5 query: every token quoted, as a prefix, all required."""
+    return " AND ".join('"' + t.replace('"', '""') + '"*' for t in tokens)
+
+
+def pg_tsquery(tokens: list[str]) -> str:
+    """PostgreSQL `to_tsquery('simple', ...)` text: every token quoted, as a prefix."""
+    return " & ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "':*" for t in tokens)
+
+
+def _char_code(ch: str | None) -> int:
+    """Order-preserving 5-bit code of one character of a sort name (0: no character)."""
+    if ch is None:
+        return 0
+    c = ord(ch)
+    if c <= 47:
+        return 1
+    if c <= 96:
+        return 2
+    if c <= 122:
+        return c - 94
+    if c <= 879:
+        return 29
+    if c <= 1279:
+        return 30
+    return 31
+
+
+def name_bucket(sort_name: str) -> int:
+    """The first `KEY_CHARS` characters of `sort_name`, coded so that a < b implies
+    bucket(a) <= bucket(b) (code point order, as SQLite's BINARY and PostgreSQL's "C")."""
+    bucket = 0
+    for i in range(KEY_CHARS):
+        bucket = (bucket << 5) | _char_code(sort_name[i] if i < len(sort_name) else None)
+    return bucket
+
+
+def name_key(sort_name: str, person_id: int) -> int:
+    """The key of a person in the name index (as the triggers of migration 0003 compute it)."""
+    return (name_bucket(sort_name) << ID_BITS) | person_id
+
+
+# --- Planning and running -----------------------------------------------------------------------
+
+
+def _check(query: UserQuery) -> None:
+    if query.tab not in TABS:
+        raise ValueError(f"tab must be one of {', '.join(TABS)}")
+    if query.status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    if query.sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+
+
+def _is_pg() -> bool:
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
+def _run(sql: str, params: list | tuple = ()) -> list[tuple]:
+    if _is_pg():
+        sql = sql.replace("?", "%s")
+    return database.execute_sql(sql, tuple(params)).fetchall()
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+class _Plan:
+    """One query against one organization: its filters as SQL, its exact hits, its main
+    phase (listing or name search)."""
+
+    def __init__(self, organization_id: int, query: UserQuery) -> None:
+        self.org = organization_id
+        self.q = query
+        self.pg = _is_pg()
+        self.today = runtime.today().isoformat()
+        self.desc = query.descending
+        self.record_types = TAB_RECORD_TYPES[query.tab]
+        text = (query.text or "").strip()
+        self.tokens = search_tokens(text) if text else []
+        self.has_text = bool(text)
+        # Filters on account `a` (organization and record type apart).
+        conds: list[str] = []
+        params: list = []
+        if query.account_type:
+            conds.append("a.account_type = ?")
+            params.append(query.account_type)
+        if query.user_group_id is not None:
+            conds.append("a.user_group_id = ?")
+            params.append(query.user_group_id)
+        if query.status == "active":
+            conds.append("a.status = ? AND (a.expiry_date IS NULL OR a.expiry_date >= ?)")
+            params += [_ACTIVE, self.today]
+        elif query.status == "inactive":
+            conds.append("(a.status <> ? OR a.expiry_date < ?)")
+            params += [_ACTIVE, self.today]
+        if query.role:
+            conds.append(
+                "EXISTS (SELECT 1 FROM role_assignment r WHERE r.account_id = a.id "
+                "AND r.role = ? AND r.status = ? AND (r.expiry_date IS NULL OR r.expiry_date >= ?))"
+            )
+            params += [query.role, _ACTIVE, self.today]
+        self.filter_conds, self.filter_params = conds, params
+        self.exact: list[int] = []
+        self.exact = self._exact_ids(text) if text else []
+
+    # -- SQL pieces
+
+    def where(self, record_types: tuple[str, ...] | None = None) -> tuple[str, list]:
+        """`a.organization_id = ? AND ...`: the organization, the record types, the filters,
+        and no exact hit (those come first, once)."""
+        conds = ["a.organization_id = ?", *self.filter_conds]
+        params: list = [self.org, *self.filter_params]
+        types = self.record_types if record_types is None else record_types
+        if types:
+            conds.insert(1, f"a.record_type IN ({_marks(len(types))})")
+            params[1:1] = list(types)
+        if self.exact:
+            conds.append(f"a.id NOT IN ({_marks(len(self.exact))})")
+            params += self.exact
+        return " AND ".join(conds), params
+
+    def _exact_ids(self, text: str) -> list[int]:
+        key = fold_key(text)
+        if not key or len(key) > MAX_KEY_CHARS:
+            return []
+        where, params = self.where()
+        rows = _run(
+            "SELECT a.id, a.sort_name, a.expiry_date FROM account a WHERE a.id IN ("
+            "SELECT i.account_id FROM identifier i WHERE i.value_key = ? "
+            "UNION SELECT a2.id FROM account a2 WHERE a2.primary_id_key = ? "
+            "UNION SELECT a3.id FROM account a3 JOIN person p ON p.id = a3.person_id "
+            "WHERE p.email_key = ? OR p.username_key = ? "
+            "UNION SELECT a4.id FROM account a4 JOIN email e ON e.person_id = a4.person_id "
+            "WHERE e.address_key = ?) AND " + where,
+            [key, key, key, key, key, *params],
+        )
+        if self.q.sort == "name":
+            keys = sorted((sn, aid) for aid, sn, _ in rows)
+        else:
+            keys = sorted(self._expiry_key(_date(exp), aid) for aid, _, exp in rows)
+        if self.desc:
+            keys.reverse()
+        return [k[-1] for k in keys]
+
+    @staticmethod
+    def _expiry_key(expiry: dt.date | None, account_id: int) -> tuple:
+        # Ascending: dated rows by date, then the rows that never expire.
+        return (0, expiry, account_id) if expiry is not None else (1, dt.date.max, account_id)
+
+    # -- Main phase
+
+    def main_page(self, after: tuple | None, limit: int) -> tuple[list[tuple], bool]:
+        """Sort keys (ending with the account id) of the next `limit` rows after `after`, and
+        whether more follow."""
+        if self.has_text and not self.tokens:
+            return [], False
+        if not self.tokens:
+            keys = self._listing(after, limit + 1)
+        elif self.q.sort == "name":
+            keys = self._names_in_key_order(after, limit + 1)
+        else:
+            keys = self._names_by_expiry(after, limit + 1)
+        return keys[:limit], len(keys) > limit
+
+    def main_count(self, bound: int | None) -> int:
+        if self.has_text and not self.tokens:
+            return 0
+        where, params = self.where()
+        limit = "" if bound is None else f" LIMIT {int(bound)}"
+        if not self.tokens:
+            sql = f"SELECT 1 FROM account a WHERE {where}{limit}"
+            return _run(f"SELECT count(*) FROM ({sql}) s", params)[0][0]
+        hits, hit_params = self._hits_sql()
+        sql = f"SELECT 1 FROM ({hits}) h JOIN account a ON a.person_id = h.pid WHERE {where}{limit}"
+        return _run(f"SELECT count(*) FROM ({sql}) s", [*hit_params, *params])[0][0]
+
+    def _hits_sql(self) -> tuple[str, list]:
+        """Every person matching the words: (pid)."""
+        if self.pg:
+            return (
+                "SELECT person_id AS pid FROM person_name_index "
+                "WHERE words @@ to_tsquery('simple', ?)",
+                [pg_tsquery(self.tokens)],
+            )
+        return (
+            f"SELECT rowid & {ID_MASK} AS pid FROM person_name_fts WHERE person_name_fts MATCH ?",
+            [fts_match(self.tokens)],
+        )
+
+    # Listing: account indexes, keyset.
+
+    def _listing(self, after: tuple | None, n: int) -> list[tuple]:
+        arms = [(t,) for t in self.record_types] if self.record_types else [()]
+        if self.q.sort == "name":
+            keys: list[tuple] = []
+            for types in arms:
+                keys += self._listing_arm_name(types, after, n)
+            keys.sort(reverse=self.desc)
+            return keys[:n]
+        keys = []
+        for types in arms:
+            keys += self._listing_arm_expiry(types, after, n)
+        keys.sort(reverse=self.desc)
+        return keys[:n]
+
+    def _listing_arm_name(self, types: tuple, after: tuple | None, n: int) -> list[tuple]:
+        where, params = self.where(types or None)
+        op, order = ("<", "DESC") if self.desc else (">", "ASC")
+        if after is not None:
+            where += f" AND (a.sort_name, a.id) {op} (?, ?)"
+            params += [after[0], after[1]]
+        rows = _run(
+            f"SELECT a.sort_name, a.id FROM account a WHERE {where} "
+            f"ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(n)}",
+            params,
+        )
+        return [tuple(r) for r in rows]
+
+    def _expiry_arms(self, after: tuple | None) -> list[tuple[str, list, str]]:
+        """(condition, params, ORDER BY) per phase, in walking order: dated rows (phase 0)
+        and rows that never expire (phase 1), from `after` on."""
+        phases = [1, 0] if self.desc else [0, 1]
+        order = "DESC" if self.desc else "ASC"
+        op = "<" if self.desc else ">"
+        arms = []
+        for phase in phases:
+            if after is not None and (phase < after[0] if not self.desc else phase > after[0]):
+                continue  # already walked
+            if phase == 0:
+                cond, params = "a.expiry_date IS NOT NULL", []
+                if after is not None and after[0] == 0:
+                    cond += f" AND (a.expiry_date, a.id) {op} (?, ?)"
+                    params = [after[1].isoformat(), after[2]]
+                arms.append((cond, params, f"a.expiry_date {order}, a.id {order}"))
+            else:
+                cond, params = "a.expiry_date IS NULL", []
+                if after is not None and after[0] == 1:
+                    cond += f" AND a.id {op} ?"
+                    params = [after[2]]
+                arms.append((cond, params, f"a.id {order}"))
+        return arms
+
+    def _listing_arm_expiry(self, types: tuple, after: tuple | None, n: int) -> list[tuple]:
+        where, params = self.where(types or None)
+        keys: list[tuple] = []
+        for cond, cparams, order in self._expiry_arms(after):
+            rows = _run(
+                f"SELECT a.expiry_date, a.id FROM account a WHERE {where} AND {cond} "
+                f"ORDER BY {order} LIMIT {int(n - len(keys))}",
+                [*params, *cparams],
+            )
+            keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
+            if len(keys) >= n:
+                break
+        return keys
+
+    # Name search in name order: the name index read in key order.
+
+    def _key_batch(self, lo: int, hi: int, n: int) -> list[tuple]:
+        """Up to `n` hits with lo <= key <= hi, in key order (descending if `desc`):
+        (key, account id or None when the account does not pass, sort_name)."""
+        where, params = self.where()
+        order = "DESC" if self.desc else "ASC"
+        if self.pg:
+            hits = (
+                "SELECT key AS k, person_id AS pid FROM person_name_index "
+                "WHERE words @@ to_tsquery('simple', ?) AND key >= ? AND key <= ? "
+                f"ORDER BY key {order} LIMIT {int(n)}"
+            )
+            hit_params = [pg_tsquery(self.tokens), lo, hi]
+        else:
+            hits = (
+                f"SELECT rowid AS k, rowid & {ID_MASK} AS pid FROM person_name_fts "
+                "WHERE person_name_fts MATCH ? AND rowid >= ? AND rowid <= ? "
+                f"ORDER BY rowid {order} LIMIT {int(n)}"
+            )
+            hit_params = [fts_match(self.tokens), lo, hi]
+        rows = _run(
+            f"SELECT h.k, a.id, a.sort_name FROM ({hits}) h "
+            f"LEFT JOIN account a ON a.person_id = h.pid AND {where}",
+            [*hit_params, *params],
+        )
+        rows.sort(key=lambda r: r[0], reverse=self.desc)
+        return rows
+
+    def _names_in_key_order(self, after: tuple | None, n: int) -> list[tuple]:
+        """The first `n` keys (sort_name, account id) after `after`: read hits in key order
+        until `n` pass, then the rest of the bucket of the n-th, and sort those exactly."""
+        if after is None:
+            lo, hi = 0, MAX_KEY
+        else:
+            bucket = name_bucket(after[0])
+            if self.desc:
+                lo, hi = 0, ((bucket + 1) << ID_BITS) - 1
+            else:
+                lo, hi = bucket << ID_BITS, MAX_KEY
+        found: list[tuple] = []
+        boundary: int | None = None  # bucket of the n-th passing hit
+        batch = n + 16
+        while True:
+            rows = self._key_batch(lo, hi, batch)
+            for key, account_id, sort_name in rows:
+                bucket = key >> ID_BITS
+                if boundary is not None and bucket != boundary:
+                    break  # past the boundary bucket: done
+                if account_id is None:
+                    continue
+                row_key = (sort_name, account_id)
+                if after is not None and (row_key <= after if not self.desc else row_key >= after):
+                    continue
+                found.append(row_key)
+                if boundary is None and len(found) >= n:
+                    boundary = bucket
+            else:
+                if len(rows) < batch:
+                    break  # the index has no more hits
+                if self.desc:
+                    hi = rows[-1][0] - 1
+                else:
+                    lo = rows[-1][0] + 1
+                batch = min(batch * 4, 20_000)
+                continue
+            break
+        found.sort(reverse=self.desc)
+        return found[:n]
+
+    # Name search in expiry order.
+
+    def _names_by_expiry(self, after: tuple | None, n: int) -> list[tuple]:
+        hits, hit_params = self._hits_sql()
+        threshold = self._sort_threshold(n)
+        count = _run(f"SELECT count(*) FROM ({hits} LIMIT {threshold}) s", hit_params)[0][0]
+        where, params = self.where()
+        keys: list[tuple] = []
+        for cond, cparams, order in self._expiry_arms(after):
+            remaining = n - len(keys)
+            if count < threshold:
+                # Narrow: join the hits and let the database sort them.
+                sql = (
+                    f"SELECT a.expiry_date, a.id FROM ({hits}) h "
+                    f"JOIN account a ON a.person_id = h.pid "
+                    f"WHERE {where} AND {cond} ORDER BY {order} LIMIT {int(remaining)}"
+                )
+                rows = _run(sql, [*hit_params, *params, *cparams])
+            else:
+                # Broad: walk the expiry index and test the words on each row.
+                word_conds = " AND ".join(
+                    (
+                        "strpos(' ' || p.search_text, ?) > 0"
+                        if self.pg
+                        else "instr(' ' || p.search_text, ?) > 0"
+                    )
+                    for _ in self.tokens
+                )
+                sql = (
+                    f"SELECT a.expiry_date, a.id FROM account a "
+                    f"JOIN person p ON p.id = a.person_id "
+                    f"WHERE {where} AND {cond} AND {word_conds} "
+                    f"ORDER BY {order} LIMIT {int(remaining)}"
+                )
+                rows = _run(sql, [*params, *cparams, *(" " + t for t in self.tokens)])
+            keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
+            if len(keys) >= n:
+                break
+        return keys[:n]
+
+    def _sort_threshold(self, n: int) -> int:
+        """Hits above which walking the expiry index beats sorting the hits: about
+        sqrt(rows per page x people), as a walk reads people / hits rows per hit."""
+        people = _run("SELECT max(id) FROM person")[0][0] or 0
+        return max(1_000, min(20_000, int(math.sqrt(n * people))))
+
+
+# --- Rows ---------------------------------------------------------------------------------------
+
+
+def _display_name(last: str, first: str, preferred_last: str, preferred_first: str) -> str:
+    if preferred_last and preferred_last != last:
+        last = f"{preferred_last} ({last})"
+    if preferred_first and preferred_first != first:
+        first = f"{preferred_first} ({first})" if first else preferred_first
+    return f"{last}, {first}" if first else last
+
+
+def _rows(account_ids: list[int]) -> list[UserRow]:
+    """The display rows of these accounts, in this order. The one place where the blocked and
+    notes marks are computed."""
+    if not account_ids:
+        return []
+    today = runtime.today()
+    marks = _marks(len(account_ids))
+    rows = _run(
+        "SELECT a.id, a.person_id, a.version, a.status, a.expiry_date, a.account_type, "
+        "a.record_type, a.researcher, a.primary_id, p.last_name, p.first_name, "
+        "p.preferred_last_name, p.preferred_first_name, p.email, jc.name, ug.name, "
+        "EXISTS (SELECT 1 FROM block b WHERE b.account_id = a.id AND b.active = ? "
+        "AND (b.expiry_date IS NULL OR b.expiry_date >= ?)), "
+        "EXISTS (SELECT 1 FROM note n WHERE n.account_id = a.id) "
+        "FROM account a JOIN person p ON p.id = a.person_id "
+        "LEFT JOIN job_category jc ON jc.id = a.job_category_id "
+        "LEFT JOIN user_group ug ON ug.id = a.user_group_id "
+        f"WHERE a.id IN ({marks})",
+        [True, today.isoformat(), *account_ids],
+    )
+    by_id = {}
+    for (
+        aid,
+        pid,
+        version,
+        status,
+        expiry,
+        account_type,
+        record_type,
+        researcher,
+        primary_id,
+        last,
+        first,
+        preferred_last,
+        preferred_first,
+        email,
+        job,
+        group,
+        blocked,
+        noted,
+    ) in rows:
+        expiry = _date(expiry)
+        by_id[aid] = UserRow(
+            account_id=aid,
+            person_id=pid,
+            version=version,
+            active=status == _ACTIVE and (expiry is None or expiry >= today),
+            status=status,
+            name=_display_name(
+                last or "", first or "", preferred_last or "", preferred_first or ""
+            ),
+            account_type=account_type,
+            record_type=record_type,
+            job_category=job or "",
+            user_group=group or "",
+            expiry_date=expiry,
+            blocked=bool(blocked),
+            has_notes=bool(noted),
+            researcher=bool(researcher),
+            primary_id=primary_id,
+            email=email or "",
+        )
+    return [by_id[i] for i in account_ids if i in by_id]
+
+
+__all__ = [
+    "TABS",
+    "TAB_RECORD_TYPES",
+    "Page",
+    "UserQuery",
+    "UserRow",
+    "count_users",
+    "find_exact",
+    "name_bucket",
+    "name_key",
+    "search_tokens",
+    "search_users",
+]
