@@ -354,6 +354,22 @@ class RoleAssignment(BaseModel):
         indexes = ((("account", "role"), False),)
 
 
+class LocalOverride(BaseModel):
+    """A General-tab field that staff changed by hand on an external account (domain.md
+    section 7): the next SIS load keeps the staff value until "original value" is chosen.
+    `original` is the value the SIS had supplied (JSON), written back by that choice."""
+
+    account = ForeignKeyField(Account, backref="overrides", on_delete="CASCADE")
+    field = CharField(max_length=60)
+    original = TextField(null=True)
+    changed_by = CharField(max_length=100, default="")
+    changed_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "local_override"
+        indexes = ((("account", "field"), True),)
+
+
 # --- Money and circulation ----------------------------------------------------------------------
 
 
@@ -462,6 +478,7 @@ ALL_TABLES: list[type[BaseModel]] = [
     Attachment,
     ProxyFor,
     RoleAssignment,
+    LocalOverride,
     Loan,
     Fee,
     FeeTransaction,
