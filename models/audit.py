@@ -31,6 +31,7 @@ IGNORED_FIELDS = frozenset(
         "value_key",
         "address_key",
         "sort_name",
+        "search_text",
         "failed_logins",
         "locked_until",
         "last_login_at",

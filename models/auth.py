@@ -200,8 +200,13 @@ def set_password(
         raise ValidationError({"password_confirm": "does not match the password"})
     person = Person.get_by_id(person_id)
     own = actor.account is not None and actor.account.person_id == person.id
-    if not own:
-        authorize(actor.account, Action.RESET_PASSWORD, _account_in_reach(person, actor))
+    if own:
+        account_id = actor.account_id
+    else:
+        in_reach = _account_in_reach(person, actor)
+        authorize(actor.account, Action.RESET_PASSWORD, in_reach)
+        # The account in the staff user's organization: its History shows the reset.
+        account_id = in_reach.id if in_reach is not None else None
     new_hash = hash_secret(new_password, settings)
     with database.atomic():
         Person.update(
@@ -218,7 +223,7 @@ def set_password(
             entity="person",
             entity_id=person.id,
             person_id=person.id,
-            account_id=actor.account_id if own else None,
+            account_id=account_id,
             field="password_hash",
             old="(set)",
             new="(changed)",
@@ -228,7 +233,8 @@ def set_password(
 def unlock(person_id: int, actor: Actor) -> None:
     """An administrator lifts a lockout."""
     person = Person.get_by_id(person_id)
-    authorize(actor.account, Action.UNLOCK_LOGIN, _account_in_reach(person, actor))
+    in_reach = _account_in_reach(person, actor)
+    authorize(actor.account, Action.UNLOCK_LOGIN, in_reach)
     with database.atomic():
         Person.update(failed_logins=0, locked_until=None).where(Person.id == person.id).execute()
         audit.record(
@@ -237,6 +243,7 @@ def unlock(person_id: int, actor: Actor) -> None:
             entity="person",
             entity_id=person.id,
             person_id=person.id,
+            account_id=in_reach.id if in_reach is not None else None,
             field="locked_until",
             old=person.locked_until.isoformat() if person.locked_until else None,
             new=None,

@@ -1,0 +1,640 @@
+"""User Details (issue 5): the General tab and the header actions, as services.
+
+Each service authorizes through `models.permissions`, runs in one transaction with its audit
+events (every event carries the account id and the person id, so the account's History finds
+it) and raises typed errors: `ValidationError` naming fields, `ConflictError` naming who saved
+the record since it was read, `NotFound`, `PermissionDenied`.
+
+Optimistic locking: every save on a user record (General tab, each table row of the other tabs,
+toggling the account type, "original value") carries the `Account.version` the screen read, and
+bumps it. A change to the person's data (names, login, contact rows) also bumps `Person.version`
+and the version of the person's accounts in other organizations, which show the same data. The
+services return the new version (the account, or `Saved.version` in `models.rows`), which the
+screen keeps for its next save.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError
+
+from models import audit
+from models.accounts import (
+    holder_label,
+    identifier_holder,
+    person_search_text,
+    save_versioned,
+    sort_name,
+)
+from models.audit import Actor
+from models.auth import set_password, unlock
+from models.base import database, fold_key
+from models.codes import find_code
+from models.enums import AccountType, Channel
+from models.errors import ConflictError, NotFound, UniquenessError, ValidationError
+from models.external import (
+    ACCOUNT_FIELDS,
+    CODE_FIELDS,
+    COLUMNS,
+    EXTERNAL_FIXED,
+    GENERAL_FIELDS,
+    PERSON_FIELDS,
+    decode,
+    drop_overrides,
+    editable_fields,
+    is_external,
+    note_hand_change,
+    overridden_fields,
+    stored_value,
+)
+from models.passwords import generate_password, hash_secret
+from models.permissions import Action, authorize, can
+from models.runtime import runtime
+from models.settings import Settings, load_settings
+from models.tables import (
+    Account,
+    Address,
+    Block,
+    Campus,
+    Email,
+    Identifier,
+    JobCategory,
+    LocalOverride,
+    Note,
+    Person,
+    Phone,
+    Statistic,
+    UserGroup,
+)
+from models.validation import (
+    Problems,
+    check_birth_date,
+    check_email,
+    check_identifier,
+    check_language,
+    check_not_past,
+    check_pin,
+    check_username,
+    clean_text,
+    parse_date,
+)
+
+NAME_FIELDS = frozenset(
+    {
+        "first_name",
+        "middle_name",
+        "last_name",
+        "preferred_first_name",
+        "preferred_middle_name",
+        "preferred_last_name",
+    }
+)
+TEXT_LIMITS = {
+    **dict.fromkeys(NAME_FIELDS, 100),
+    "title": 50,
+    "gender": 20,
+    "website": 500,
+    "job_description": 200,
+    "cataloger_level": 10,
+}
+BOOL_FIELDS = frozenset({"letters_opt_in", "researcher"})
+CODE_MODELS = {"user_group": UserGroup, "job_category": JobCategory, "campus": Campus}
+# Settings may make these mandatory per record type (`Settings.mandatory_fields`); email,
+# phone and address are rows here (models.rows keeps one email), the password is reset apart.
+MANDATABLE_HERE = frozenset(
+    {
+        "first_name",
+        "middle_name",
+        "last_name",
+        "title",
+        "primary_id",
+        "user_group",
+        "job_category",
+        "campus",
+        "birth_date",
+        "expiry_date",
+        "purge_date",
+        "pin",
+    }
+)
+# Fields not on the General tab, with where they are changed instead.
+ELSEWHERE = {
+    "password": "is changed with Reset password",
+    "account_type": "is changed with Toggle account type",
+    "status": "is changed with Activate / Deactivate",
+    "record_type": "cannot be changed here",
+}
+SIS_TEMP = "SIS_temp"  # Alma's owner mark for an account toggled to external: the next load
+
+
+@dataclass(frozen=True)
+class GeneralForm:
+    """What the General tab shows. `values` is in `update_user`'s input format: giving them
+    back unchanged changes nothing (dates as `date` or None, codes as their code or "", the PIN
+    always "")."""
+
+    account_id: int
+    version: int
+    values: dict[str, Any]
+    editable: frozenset[str]
+    overridden: frozenset[str]
+    external: bool
+    created_by: str
+    created_at: dt.datetime
+    updated_by: str
+    updated_at: dt.datetime
+
+
+def load_account(account_id: int) -> Account:
+    account = Account.get_or_none(Account.id == account_id)
+    if account is None:
+        raise NotFound("This user no longer exists: another staff user may have deleted it.")
+    return account
+
+
+def ids_of(account: Account) -> dict[str, int]:
+    """The audit keys of an account: its History finds events by them."""
+    return {"account_id": account.id, "person_id": account.person_id}
+
+
+def touch(
+    account: Account,
+    expected_version: int,
+    actor: Actor,
+    changes: dict | None = None,
+    *,
+    person_changes: dict | None = None,
+) -> int:
+    """Check that nobody saved the account since `expected_version` was read (else
+    `ConflictError`), write `changes` and bump the version. `person_changes` (even empty) also
+    writes the person and bumps its version and that of the person's other accounts, which show
+    the same personal data. Returns the account's new version. Call inside a transaction."""
+    save_versioned(account, expected_version, changes or {}, actor)
+    if person_changes is not None:
+        now = runtime.now()
+        Person.update(**person_changes, version=Person.version + 1, updated_at=now).where(
+            Person.id == account.person_id
+        ).execute()
+        Account.update(version=Account.version + 1, updated_by=actor.name, updated_at=now).where(
+            (Account.person == account.person_id) & (Account.id != account.id)
+        ).execute()
+    return expected_version + 1
+
+
+def check_version(account: Account, expected_version: int) -> None:
+    """Refuse a stale version without writing anything."""
+    if account.version != expected_version:
+        raise ConflictError(account.updated_by, account.updated_at)
+
+
+# --- General tab --------------------------------------------------------------------------------
+
+
+def _form_value(field: str, account: Account, person: Person) -> Any:
+    if field == "pin":
+        return ""
+    if field in CODE_FIELDS:
+        row = getattr(account, field)
+        return row.code if row is not None else ""
+    value = stored_value(field, account, person)
+    if field == "email":
+        return value or ""
+    return value
+
+
+def general_form(account_id: int, actor: Actor, *, opened: bool = False) -> GeneralForm:
+    account = load_account(account_id)
+    authorize(actor.account, Action.VIEW_USER, account)
+    person = account.person
+    editable = (
+        editable_fields(account, opened=opened)
+        if can(actor.account, Action.EDIT_USER, account)
+        else frozenset()
+    )
+    return GeneralForm(
+        account_id=account.id,
+        version=account.version,
+        values={f: _form_value(f, account, person) for f in GENERAL_FIELDS},
+        editable=editable,
+        overridden=overridden_fields(account.id),
+        external=is_external(account),
+        created_by=account.created_by,
+        created_at=account.created_at,
+        updated_by=account.updated_by,
+        updated_at=account.updated_at,
+    )
+
+
+def open_for_update(account_id: int, actor: Actor) -> frozenset[str]:
+    """ "Open for update" on an external account: checks the right to edit and returns every
+    field that becomes editable. The screen then saves with `update_user(..., opened=True)`.
+    Nothing is stored: the account stays external and the next SIS load still applies, except
+    to the fields changed by hand (see `models.external`)."""
+    account = load_account(account_id)
+    authorize(actor.account, Action.EDIT_USER, account)
+    return editable_fields(account, opened=True)
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "y", "on"}
+    return bool(value)
+
+
+def _code(field: str, value: Any, account: Account) -> int | None:
+    """A code-table entry by id, code or name; the current entry is kept even if inactive."""
+    if value in (None, ""):
+        return None
+    model = CODE_MODELS[field]
+    current = getattr(account, field)
+    if isinstance(value, int) and not isinstance(value, bool):
+        row = model.get_or_none((model.id == value) & (model.organization == account.organization))
+        if row is None or (not row.active and row != current):
+            raise _Unknown
+        return row.id
+    text = str(value).strip().lower()
+    if current is not None and text in {current.code.lower(), current.name.lower()}:
+        return current.id
+    row = find_code(model, account.organization_id, str(value))
+    if row is None:
+        raise _Unknown
+    return row.id
+
+
+class _Unknown(Exception):
+    pass
+
+
+def _clean_general(
+    changes: dict,
+    account: Account,
+    person: Person,
+    actor: Actor,
+    settings: Settings,
+    pin_hash: str | None,
+) -> dict[str, Any]:
+    """Check every given field as creation does; returns field -> value to store."""
+    today = runtime.today()
+    p = Problems()
+    out: dict[str, Any] = {}
+    taken: list[Account] = []
+    for field, value in changes.items():
+        if field in TEXT_LIMITS:
+            out[field] = p.check(field, clean_text, value, TEXT_LIMITS[field]) or ""
+            if field == "last_name" and not out[field] and field not in p.errors:
+                p.add(field, "is required")
+        elif field == "birth_date":
+            born = p.check(field, parse_date, value)
+            out[field] = p.check(field, check_birth_date, born, today)
+        elif field in ("expiry_date", "purge_date"):
+            when = p.check(field, parse_date, value)
+            if when != stored_value(field, account, person):
+                p.check(field, check_not_past, when, today)  # an old date left as is stays
+            out[field] = when
+        elif field in ("preferred_language", "comm_language"):
+            out[field] = p.check(field, check_language, value)
+        elif field == "username":
+            name = p.check(field, check_username, value)
+            out[field] = name
+            other = name and Person.get_or_none(
+                (Person.username_key == fold_key(name)) & (Person.id != person.id)
+            )
+            if other:
+                holder = other.accounts.first()
+                p.add(field, f"is already used by {_who(holder, actor)}")
+                taken.extend([holder] if holder else [])
+        elif field == "email":
+            address = None
+            if value:
+                address = p.check(field, check_email, value, settings.email_regex)
+            out[field] = address
+            other = address and Person.get_or_none(
+                (Person.email_key == fold_key(address)) & (Person.id != person.id)
+            )
+            if other:
+                holder = other.accounts.first()
+                p.add(field, f"is already the login email of {_who(holder, actor)}")
+                taken.extend([holder] if holder else [])
+        elif field == "additional_email":
+            out[field] = (
+                p.check(field, check_email, value, settings.email_regex) if value else ""
+            ) or ""
+        elif field == "primary_id":
+            value = p.check(field, check_identifier, value, settings.primary_identifier_regex)
+            out[field] = value
+            holder = identifier_holder(value) if value else None
+            if holder is not None and holder.id != account.id:
+                p.add(field, f"is already used by {holder_label(holder, actor)}")
+                taken.append(holder)
+            elif holder is not None and fold_key(value) != account.primary_id_key:
+                p.add(field, "is already one of this user's other identifiers")
+        elif field in CODE_FIELDS:
+            try:
+                out[field] = _code(field, value, account)
+            except _Unknown:
+                p.add(field, f"is not a known {field.replace('_', ' ')}")
+        elif field == "comm_channel":
+            try:
+                out[field] = Channel(value).value
+            except ValueError:
+                p.add(field, "is email or mail")
+                continue
+            if out[field] == Channel.EMAIL and not (
+                Email.select().where(Email.person == person).exists()
+            ):
+                p.add(field, "needs an email address: add one on the Contact information tab")
+        elif field in BOOL_FIELDS:
+            out[field] = _to_bool(value)
+        elif field == "pin":
+            if value is None:
+                out[field] = None
+            elif value != "":
+                p.check(field, check_pin, value)
+                out[field] = pin_hash
+    if "user_group" in out and out["user_group"] is not None and "user_group" not in p.errors:
+        group = UserGroup.get_by_id(out["user_group"])
+        allowed = [t.strip() for t in group.record_types.split(",") if t.strip()]
+        if allowed and account.record_type not in allowed:
+            p.add("user_group", f"does not apply to {account.record_type} users")
+    expiry = out.get("expiry_date", account.expiry_date)
+    purge = out.get("purge_date", account.purge_date)
+    if (
+        ("expiry_date" in out or "purge_date" in out)
+        and expiry
+        and purge
+        and purge < expiry
+        and "purge_date" not in p.errors
+    ):
+        p.add("purge_date", "must not be before the expiration date")
+    for name in load_mandatory(settings, account.record_type):
+        if name in out and out[name] in (None, "") and name not in p.errors:
+            p.add(name, "is required")
+    if taken:
+        visible = [a for a in taken if can(actor.account, Action.VIEW_USER, a)]
+        raise UniquenessError(p.errors, visible[0].id if visible else None)
+    p.raise_if_any()
+    return out
+
+
+def load_mandatory(settings: Settings, record_type: str) -> list[str]:
+    return [n for n in settings.mandatory_fields.get(record_type, []) if n in MANDATABLE_HERE]
+
+
+def _who(holder: Account | None, actor: Actor) -> str:
+    return holder_label(holder, actor) if holder is not None else "another person"
+
+
+def _person_columns(values: dict[str, Any], person: Person) -> dict[str, Any]:
+    """Person columns to write for changed General-tab fields, with the derived ones."""
+    cols = dict(values)
+    if "username" in values:
+        cols["username_key"] = fold_key(values["username"])
+    if "email" in values:
+        cols["email_key"] = fold_key(values["email"])
+    if NAME_FIELDS & values.keys():
+        names = {n: values.get(n, getattr(person, n)) for n in NAME_FIELDS}
+        cols["sort_name"] = sort_name(names["last_name"], names["first_name"])
+        cols["search_text"] = person_search_text(names)
+    return cols
+
+
+def _account_columns(values: dict[str, Any]) -> dict[str, Any]:
+    cols = {COLUMNS.get(f, f): v for f, v in values.items()}
+    if "primary_id" in values:
+        cols["primary_id_key"] = fold_key(values["primary_id"])
+    return cols
+
+
+def _write_general(
+    account: Account, expected_version: int, changed: dict[str, Any], actor: Actor
+) -> Account:
+    """Write changed fields (field -> stored value) with their audit events. In a transaction."""
+    person = account.person
+    old = {f: stored_value(f, account, person) for f in changed}
+    person_values = {f: v for f, v in changed.items() if f in PERSON_FIELDS}
+    account_values = {f: v for f, v in changed.items() if f in ACCOUNT_FIELDS}
+    before_account, before_person = audit.snapshot(account), audit.snapshot(person)
+    touch(
+        account,
+        expected_version,
+        actor,
+        _account_columns(account_values),
+        person_changes=_person_columns(person_values, person) if person_values else None,
+    )
+    ids = ids_of(account)
+    if "primary_id" in changed:
+        row = Identifier.get((Identifier.account == account) & Identifier.is_primary)
+        before = audit.snapshot(row)
+        Identifier.update(
+            value=changed["primary_id"], value_key=fold_key(changed["primary_id"])
+        ).where(Identifier.id == row.id).execute()
+        row = Identifier.get_by_id(row.id)
+        audit.record_changes(actor, row, before, audit.snapshot(row), **ids)
+    for field, value in changed.items():
+        note_hand_change(account, field, old[field], value, actor)
+    account = Account.get_by_id(account.id)
+    audit.record_changes(actor, account, before_account, audit.snapshot(account), **ids)
+    if person_values:
+        person = Person.get_by_id(person.id)
+        audit.record_changes(actor, person, before_person, audit.snapshot(person), **ids)
+    return account
+
+
+def update_user(
+    account_id: int,
+    expected_version: int,
+    changes: dict[str, Any],
+    actor: Actor,
+    *,
+    opened: bool = False,
+    settings: Settings | None = None,
+) -> Account:
+    """Save the General tab: the fields in `changes` (names as in `GENERAL_FIELDS`), checked
+    as at creation, only if the account is still at `expected_version`. One audit event per
+    changed field. On an external account only `editable_fields` may change (all but the
+    primary identifier with `opened=True`, after "Open for update"), and each field changed is
+    kept on the next SIS load until `restore_original`. Returns the saved account (its
+    `version` is the one to send next time). Values: text as typed; dates as YYYY-MM-DD or
+    `date` ("" or None clears); codes as code, name or id ("" clears); the PIN as 4 digits
+    ("" leaves it, None removes it)."""
+    settings = settings or load_settings()
+    problems = {f: "is not a field of the General tab" for f in changes if f not in GENERAL_FIELDS}
+    problems.update({f: msg for f, msg in ELSEWHERE.items() if f in changes})
+    if problems:
+        raise ValidationError(problems)
+    pin = changes.get("pin")
+    pin_hash = None
+    if isinstance(pin, str) and pin.strip():
+        try:
+            pin_hash = hash_secret(check_pin(pin), settings)  # outside the transaction
+        except ValueError:
+            pin_hash = None  # the check below names the problem
+    try:
+        with database.atomic():
+            account = load_account(account_id)
+            authorize(actor.account, Action.EDIT_USER, account)
+            check_version(account, expected_version)
+            person = account.person
+            _check_editable(account, changes, opened)
+            clean = _clean_general(changes, account, person, actor, settings, pin_hash)
+            changed = {
+                f: v
+                for f, v in clean.items()
+                if f == "pin" or v != stored_value(f, account, person)
+            }
+            if not changed:
+                return account
+            return _write_general(account, expected_version, changed, actor)
+    except IntegrityError:
+        # A value was taken between our check and our write: say which, as the check would.
+        with database.atomic():
+            account = load_account(account_id)
+            _clean_general(changes, account, account.person, actor, settings, pin_hash)
+        raise
+
+
+def _check_editable(account: Account, changes: dict, opened: bool) -> None:
+    if not is_external(account):
+        return
+    allowed = editable_fields(account, opened=opened)
+    refused = {}
+    for field in changes:
+        if field in allowed:
+            continue
+        if field in EXTERNAL_FIXED:
+            refused[field] = (
+                "comes from the student information system, which matches its next load by "
+                "it: it cannot be changed on an external account"
+            )
+        else:
+            refused[field] = (
+                "comes from the student information system: choose Open for update to change it"
+            )
+    if refused:
+        raise ValidationError(refused)
+
+
+def restore_original(account_id: int, expected_version: int, field: str, actor: Actor) -> Account:
+    """ "Original value": put back the value the SIS supplied for a field staff changed by hand,
+    and let the next SIS load update it again."""
+    with database.atomic():
+        account = load_account(account_id)
+        authorize(actor.account, Action.EDIT_USER, account)
+        check_version(account, expected_version)
+        row = LocalOverride.get_or_none(
+            (LocalOverride.account == account.id) & (LocalOverride.field == field)
+        )
+        if row is None:
+            raise ValidationError({field: "was not changed by hand: it already follows the SIS"})
+        value = decode(field, row.original)
+        try:
+            with database.atomic():
+                account = _write_general(account, expected_version, {field: value}, actor)
+        except IntegrityError:
+            raise ValidationError(
+                {field: "the original value is now used by another record: change that first"}
+            ) from None
+        LocalOverride.delete().where(
+            (LocalOverride.account == account.id) & (LocalOverride.field == field)
+        ).execute()
+        return account
+
+
+# --- Header actions -----------------------------------------------------------------------------
+
+
+def _set_external(rows, value: bool, actor: Actor, ids: dict) -> None:  # noqa: ANN001
+    for row in rows:
+        if row.external == value:
+            continue
+        before = audit.snapshot(row)
+        type(row).update(external=value).where(type(row).id == row.id).execute()
+        row.external = value
+        audit.record_changes(actor, row, before, audit.snapshot(row), **ids)
+
+
+def toggle_account_type(account_id: int, expected_version: int, actor: Actor) -> Account:
+    """Internal (or internal with external authentication) becomes external, and back. Only
+    User Manager / Administrator. To external: every identifier becomes external and the owning
+    system is marked SIS_temp (as Alma does) until the next load sets it. Back to internal: the
+    SIS no longer manages the account, so nothing of it stays read-only: identifiers, notes,
+    blocks and statistics become internal (contact rows too, unless the person has another
+    external account) and the hand-change flags go."""
+    with database.atomic():
+        account = load_account(account_id)
+        authorize(actor.account, Action.TOGGLE_ACCOUNT_TYPE, account)
+        check_version(account, expected_version)
+        before = audit.snapshot(account)
+        to_external = not is_external(account)
+        if to_external:
+            changes = {
+                "account_type": AccountType.EXTERNAL.value,
+                "owning_system": account.owning_system or SIS_TEMP,
+            }
+        else:
+            changes = {"account_type": AccountType.INTERNAL.value, "owning_system": ""}
+        touch(account, expected_version, actor, changes)
+        ids = ids_of(account)
+        _set_external(
+            Identifier.select().where(Identifier.account == account), to_external, actor, ids
+        )
+        if not to_external:
+            for model in (Note, Block, Statistic):
+                _set_external(model.select().where(model.account == account), False, actor, ids)
+            other_external = (
+                Account.select()
+                .where(
+                    (Account.person == account.person_id)
+                    & (Account.id != account.id)
+                    & (Account.account_type == AccountType.EXTERNAL.value)
+                )
+                .exists()
+            )
+            if not other_external:
+                for model in (Email, Phone, Address):
+                    rows = model.select().where(model.person == account.person_id)
+                    _set_external(rows, False, actor, ids)
+            drop_overrides(account.id)
+        account = Account.get_by_id(account.id)
+        audit.record_changes(actor, account, before, audit.snapshot(account), **ids)
+        return account
+
+
+def reset_password(account_id: int, actor: Actor, settings: Settings | None = None) -> str:
+    """Give the user a generated one-time password that meets the policy; they must change it
+    at their next login. Clears a lockout. Audited (masked) on this account. Returns the
+    password, to be told to the user once and never stored in the clear."""
+    settings = settings or load_settings()
+    account = load_account(account_id)
+    authorize(actor.account, Action.RESET_PASSWORD, account)
+    password = generate_password(settings)
+    set_password(account.person_id, password, actor, force_change=True, settings=settings)
+    return password
+
+
+def unlock_login(account_id: int, actor: Actor) -> None:
+    """An administrator lifts the lockout of this user's login (audited on this account)."""
+    account = load_account(account_id)
+    authorize(actor.account, Action.UNLOCK_LOGIN, account)
+    unlock(account.person_id, actor)
+
+
+__all__ = [
+    "GENERAL_FIELDS",
+    "GeneralForm",
+    "check_version",
+    "general_form",
+    "ids_of",
+    "load_account",
+    "open_for_update",
+    "overridden_fields",
+    "reset_password",
+    "restore_original",
+    "toggle_account_type",
+    "touch",
+    "unlock_login",
+    "update_user",
+]
