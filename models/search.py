@@ -334,8 +334,8 @@ class _Plan:
 
     def _exact_ids(self, text: str) -> list[int]:
         key = fold_key(text)
-        if not key or len(key) > MAX_KEY_CHARS:
-            return []
+        if not key or len(key) > MAX_KEY_CHARS or "\x00" in key:
+            return []  # no stored key is that long or holds NUL (PostgreSQL cannot)
         where, params = self.where()
         rows = _run(
             "SELECT a.id, a.sort_name, a.expiry_date FROM account a WHERE a.id IN ("
