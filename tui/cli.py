@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--status", action="store_true", help="list migrations and when each was applied"
     )
+
+    p = sub.add_parser("audit", help="maintain the audit trail (History)")
+    audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
+    audit_sub.add_parser(
+        "prune", help="delete audit events older than the retention setting (audit_retention_days)"
+    )
     return parser
 
 
@@ -129,6 +135,19 @@ def _cmd_migrate(args: argparse.Namespace, db) -> int:  # noqa: ANN001
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from models.history import prune_audit
+    from models.settings import load_settings
+    from models.setup import is_initialized
+
+    if not is_initialized():
+        raise CliError("the database is not initialized: run 'patrondesk init --admin NAME' first")
+    settings = load_settings()
+    deleted = prune_audit(settings)
+    print(f"Deleted {deleted} audit event(s) older than {settings.audit_retention_days} days.")
+    return 0
+
+
 def _run_app(target: str | None) -> int:
     from tui.app import run_app
 
@@ -154,6 +173,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         return _run_app(args.db)
+    if args.command == "audit" and args.audit_command is None:
+        raise CliError("say what to do with the audit trail: 'patrondesk audit prune'")
     configure()
     try:
         # `migrate --status` must show pending migrations, so it opens without upgrading.
@@ -167,6 +188,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _cmd_demo(args)
         if args.command == "migrate":
             return _cmd_migrate(args, db)
+        if args.command == "audit":
+            return _cmd_audit(args)
         raise CliError(f"unknown command {args.command!r}")
     except PatronDeskError as exc:
         raise CliError(exc.message) from None
