@@ -530,3 +530,24 @@ def test_unlock_is_audited_on_the_account(db) -> None:
     )
     with pytest.raises(PermissionDenied):
         unlock_login(account.id, as_staff(db, Role.USER_MANAGER))
+
+
+def test_a_renamed_user_is_found_by_the_new_name_in_find_users(db) -> None:
+    from models.search import UserQuery, search_users
+
+    account = user(db)
+    update_user(account.id, account.version, {"last_name": "Zanetti"}, admin(db))
+    found = search_users(db.organization.id, UserQuery(text="zanet")).rows
+    assert [(r.account_id, r.name) for r in found] == [(account.id, "Zanetti, Anna")]
+    assert account.id not in {r.account_id for r in search_users(
+        db.organization.id, UserQuery(text="Müller")).rows}  # fmt: skip
+
+
+def test_an_external_account_with_hand_changes_can_still_be_deleted(db) -> None:
+    from models.deletion import delete_user
+
+    account = external(db)
+    saved = update_user(account.id, account.version, {"title": "Dr"}, admin(db))
+    delete_user(account.id, saved.version, admin(db))
+    assert LocalOverride.select().count() == 0
+    assert Account.get_or_none(Account.id == account.id) is None
