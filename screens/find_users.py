@@ -37,25 +37,51 @@ DEBOUNCE_S = 0.12
 ACCOUNT_TYPES = {
     AccountType.INTERNAL.value: "Internal",
     AccountType.EXTERNAL.value: "External",
-    AccountType.INTERNAL_EXTERNAL_AUTH.value: "Int/ext auth",
+    AccountType.INTERNAL_EXTERNAL_AUTH.value: "Int+ext",
+}
+RECORD_TYPES = {
+    "staff": "Staff",
+    "public": "Public",
+    "contact": "Contact",
+    "organization": "Org.",
+    "researcher": "Resrch.",
 }
 STATUS_CHOICES = [
     ("Any status", "any"),
     ("Active, not expired", "active"),
     ("Inactive or expired", "inactive"),
 ]
+# (label, key, width; None: a share of what is left, as a weight)
 COLUMNS = (
     ("", "active", 1),
-    ("Name", "name", 24),
+    ("Name", "name", None),
     ("Account", "account_type", 8),
     ("Record", "record_type", 7),
-    ("Job category", "job_category", 12),
-    ("User group", "user_group", 12),
+    ("Job category", "job_category", None),
+    ("User group", "user_group", None),
     ("Expires", "expiry", 10),
     ("B", "blocked", 1),
     ("N", "notes", 1),
     ("R", "researcher", 1),
 )
+SHARES = {"name": 5, "job_category": 2, "user_group": 3}
+GAP = 1  # spaces after each column (the table's own cell padding is off)
+
+
+def column_widths(total: int) -> dict[str, int]:
+    """Every column fits the terminal: fixed columns keep their width, name, job category and
+    user group share the rest (the name gets half)."""
+    fixed = sum((w or 0) + GAP for _, _, w in COLUMNS) + sum(GAP for _, _, w in COLUMNS if not w)
+    spare = max(total - fixed - 2, 12)  # 2: the vertical scrollbar
+    weights = sum(SHARES.values())
+    widths = {key: w for _, key, w in COLUMNS if w}
+    for key, share in SHARES.items():
+        widths[key] = max(4, spare * share // weights)
+    return widths
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 class ResultsTable(DataTable):
@@ -83,8 +109,8 @@ class FindUsersScreen(Screen[None]):
         self.window: list[list[UserRow]] = []
         self.rows: list[UserRow] = []
         self.total = 0
-        self._adjusting = False
         self.select_after: int | None = None  # a new user to select when results arrive
+        self.widths = column_widths(80)
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -119,14 +145,24 @@ class FindUsersScreen(Screen[None]):
                 placeholder="Search: name, identifier, barcode or email", id="search", compact=True
             )
             yield Static("", id="count")
-        table = ResultsTable(id="results", cursor_type="row", zebra_stripes=True)
-        for label, key, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
-        yield table
+        yield ResultsTable(id="results", cursor_type="row", zebra_stripes=True, cell_padding=0)
         yield Footer()
 
     def on_mount(self) -> None:
+        self._lay_out_columns(self.size.width)
         self.run_search()
+
+    def on_resize(self, event) -> None:
+        if self.is_mounted:
+            self._lay_out_columns(event.size.width)
+            self._render_window(self.query_one(ResultsTable).cursor_row)
+
+    def _lay_out_columns(self, width: int) -> None:
+        table = self.query_one(ResultsTable)
+        self.widths = column_widths(width)
+        table.clear(columns=True)
+        for label, key, _ in COLUMNS:
+            table.add_column(_fit(label, self.widths[key]), key=key, width=self.widths[key] + GAP)
 
     # --- searching ------------------------------------------------------------------------------
 
@@ -226,28 +262,27 @@ class FindUsersScreen(Screen[None]):
         self.rows = [row for page in self.window for row in page]
         if cursor_row is None:
             cursor_row = self._row_of(self.select_after) or 0
-        self._adjusting = True
-        try:
-            table.clear()
-            table.add_rows(self._cells(row) for row in self.rows)
-            if self.rows:
-                table.move_cursor(row=min(cursor_row, len(self.rows) - 1), animate=False)
-        finally:
-            self._adjusting = False
+        table.clear()
+        table.add_rows(self._cells(row) for row in self.rows)
+        if self.rows:
+            table.move_cursor(row=min(cursor_row, len(self.rows) - 1), animate=False)
 
-    @staticmethod
-    def _cells(row: UserRow) -> tuple[str, ...]:
-        return (
+    def _cells(self, row: UserRow) -> tuple[str, ...]:
+        values = (
             "●" if row.active else "○",
             row.name,
             ACCOUNT_TYPES.get(row.account_type, row.account_type),
-            row.record_type.title(),
+            RECORD_TYPES.get(row.record_type, row.record_type),
             row.job_category,
             row.user_group,
             row.expiry_date.isoformat() if row.expiry_date else "",
             "B" if row.blocked else "",
             "N" if row.has_notes else "",
             "R" if row.researcher else "",
+        )
+        return tuple(
+            _fit(value, self.widths[key])
+            for value, (_, key, _) in zip(values, COLUMNS, strict=True)
         )
 
     def _fetch(self, page_number: int) -> list[UserRow]:
@@ -263,8 +298,8 @@ class FindUsersScreen(Screen[None]):
 
     @on(DataTable.RowHighlighted, "#results")
     def _moved(self, event: DataTable.RowHighlighted) -> None:
-        if self._adjusting:
-            return
+        if event.cursor_row != event.data_table.cursor_row:
+            return  # a stale event from re-filling the window: the cursor has moved since
         row = event.cursor_row
         next_page = self.window_start + len(self.window)
         if row >= len(self.rows) - EDGE and next_page < len(self.cursors):

@@ -139,7 +139,11 @@ async def test_deactivate_from_the_keyboard_asks_then_records_history(people) ->
         assert isinstance(app.screen, FindUsersScreen)
     account = Account.get(Account.primary_id == "P102")
     assert account.status == Status.INACTIVE
-    event = AuditEvent.get((AuditEvent.account_id == account.id) & (AuditEvent.field == "status"))
+    event = AuditEvent.get(
+        (AuditEvent.account_id == account.id)
+        & (AuditEvent.field == "status")
+        & (AuditEvent.action == "update")
+    )
     assert (event.old_value, event.new_value, event.source) == ("active", "inactive", "screen")
 
 

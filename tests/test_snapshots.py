@@ -5,11 +5,14 @@ review the SVG files in tests/__snapshots__ like code."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from conftest import ADMIN_PASSWORD
 from uihelp import add_user, log_in, settle
 
 from models.session import open_session
+from models.tables import Account
 from screens.quick_user import QuickUserScreen
 from tui.app import PatronDeskApp
 
@@ -48,7 +51,9 @@ def test_find_users_list(ui_db, snap_compare, size) -> None:
     for i, (first, last) in enumerate(
         [("Anna", "Müller"), ("Zoé", "Dupont"), ("Jörg", "Mueller"), ("Li", "Wang")]
     ):
-        add_user(first, last, f"P{i:03d}", expiry_days=400)
+        add_user(first, last, f"P{i:03d}", expiry="2031-06-30")
+    # Fixed dates: a snapshot must not change with the calendar.
+    Account.update(expiry_date=dt.date(2036, 1, 31)).where(Account.id == ui_db.admin.id).execute()
 
     async def run_before(pilot) -> None:
         await log_in(pilot, "admin", ADMIN_PASSWORD)
