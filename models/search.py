@@ -76,6 +76,7 @@ TAB_RECORD_TYPES: dict[str, tuple[str, ...] | None] = {
     "contact": (RecordType.CONTACT.value, RecordType.ORGANIZATION.value),
     "all": None,
 }
+ALL_RECORD_TYPES = tuple(t.value for t in RecordType)
 STATUSES = ("any", "active", "inactive")
 SORTS = ("name", "expiry")
 
@@ -84,6 +85,7 @@ MAX_TOKEN_CHARS = 40
 MAX_TEXT_CHARS = 400  # longer text is cut before folding
 MAX_KEY_CHARS = 320  # the longest identifier / email key that can match exactly
 MAX_LIMIT = 10_000
+RARE_ROLE = 5_000  # a role filter held by fewer assignments starts from them
 
 # The name key (must match migration 0003's SQL; tests check it).
 KEY_CHARS = 7
@@ -306,29 +308,33 @@ class _Plan:
         elif query.status == "inactive":
             conds.append("(a.status <> ? OR a.expiry_date < ?)")
             params += [_ACTIVE, self.today]
-        if query.role:
-            conds.append(
-                "EXISTS (SELECT 1 FROM role_assignment r WHERE r.account_id = a.id "
-                "AND r.role = ? AND r.status = ? AND (r.expiry_date IS NULL OR r.expiry_date >= ?))"
-            )
-            params += [query.role, _ACTIVE, self.today]
         self.filter_conds, self.filter_params = conds, params
+        self._role_is_rare: bool | None = None
         self.exact: list[int] = []
         self.exact = self._exact_ids(text) if text else []
 
     # -- SQL pieces
 
-    def where(self, record_types: tuple[str, ...] | None = None) -> tuple[str, list]:
-        """`a.organization_id = ? AND ...`: the organization, the record types, the filters,
-        and no exact hit (those come first, once)."""
+    def where(
+        self, record_types: tuple[str, ...] | None = None, *, role: bool = True
+    ) -> tuple[str, list]:
+        """`a.organization_id = ? AND ...`: the organization, the record types, the filters
+        (the role one unless `role` is false), and no exact hit (those come first, once)."""
         conds = ["a.organization_id = ?", *self.filter_conds]
         params: list = [self.org, *self.filter_params]
+        if role and self.q.role:
+            conds.append(
+                "EXISTS (SELECT 1 FROM role_assignment r WHERE r.account_id = a.id "
+                "AND r.role = ? AND r.status = ? AND (r.expiry_date IS NULL OR r.expiry_date >= ?))"
+            )
+            params += [self.q.role, _ACTIVE, self.today]
         types = self.record_types if record_types is None else record_types
         if types:
             conds.insert(1, f"a.record_type IN ({_marks(len(types))})")
             params[1:1] = list(types)
         if self.exact:
-            conds.append(f"a.id NOT IN ({_marks(len(self.exact))})")
+            # `+`: never a reason to choose the primary key (SQLite would scan it).
+            conds.append(f"+a.id NOT IN ({_marks(len(self.exact))})")
             params += self.exact
         return " AND ".join(conds), params
 
@@ -336,16 +342,25 @@ class _Plan:
         key = fold_key(text)
         if not key or len(key) > MAX_KEY_CHARS or "\x00" in key:
             return []  # no stored key is that long or holds NUL (PostgreSQL cannot)
+        candidates = [
+            r[0]
+            for r in _run(
+                "SELECT i.account_id FROM identifier i WHERE i.value_key = ? "
+                "UNION SELECT a.id FROM account a WHERE a.primary_id_key = ? "
+                "UNION SELECT a.id FROM person p JOIN account a ON a.person_id = p.id "
+                "WHERE p.email_key = ? OR p.username_key = ? "
+                "UNION SELECT a.id FROM email e JOIN account a ON a.person_id = e.person_id "
+                "WHERE e.address_key = ?",
+                [key] * 5,
+            )
+        ]
+        if not candidates:
+            return []
         where, params = self.where()
         rows = _run(
-            "SELECT a.id, a.sort_name, a.expiry_date FROM account a WHERE a.id IN ("
-            "SELECT i.account_id FROM identifier i WHERE i.value_key = ? "
-            "UNION SELECT a2.id FROM account a2 WHERE a2.primary_id_key = ? "
-            "UNION SELECT a3.id FROM account a3 JOIN person p ON p.id = a3.person_id "
-            "WHERE p.email_key = ? OR p.username_key = ? "
-            "UNION SELECT a4.id FROM account a4 JOIN email e ON e.person_id = a4.person_id "
-            "WHERE e.address_key = ?) AND " + where,
-            [key, key, key, key, key, *params],
+            f"SELECT a.id, a.sort_name, a.expiry_date FROM account a{self._by_id()} "
+            f"WHERE a.id IN ({_marks(len(candidates))}) AND {where}",
+            [*candidates, *params],
         )
         if self.q.sort == "name":
             keys = sorted((sn, aid) for aid, sn, _ in rows)
@@ -381,7 +396,13 @@ class _Plan:
         where, params = self.where()
         limit = "" if bound is None else f" LIMIT {int(bound)}"
         if not self.tokens:
-            sql = f"SELECT 1 FROM account a WHERE {where}{limit}"
+            if self._rare_role():
+                where, params = self.where(role=False)
+                role_sql, role_params = self._role_ids_sql()
+                where, params = f"{where} AND {role_sql}", [*params, *role_params]
+                sql = f"SELECT 1 FROM account a{self._by_id()} WHERE {where}{limit}"
+            else:
+                sql = f"SELECT 1 FROM account a WHERE {where}{limit}"
             return _run(f"SELECT count(*) FROM ({sql}) s", params)[0][0]
         hits, hit_params = self._hits_sql()
         sql = f"SELECT 1 FROM ({hits}) h JOIN account a ON a.person_id = h.pid WHERE {where}{limit}"
@@ -403,31 +424,106 @@ class _Plan:
     # Listing: account indexes, keyset.
 
     def _listing(self, after: tuple | None, n: int) -> list[tuple]:
-        arms = [(t,) for t in self.record_types] if self.record_types else [()]
-        if self.q.sort == "name":
-            keys: list[tuple] = []
-            for types in arms:
-                keys += self._listing_arm_name(types, after, n)
-            keys.sort(reverse=self.desc)
-            return keys[:n]
-        keys = []
-        for types in arms:
-            keys += self._listing_arm_expiry(types, after, n)
+        """Walk the covering keyset index of each record type of the tab (per user group and
+        record type with a group filter) from `after`, and merge; or, for a rare role, sort
+        its few accounts."""
+        if self._rare_role():
+            return self._listing_of_role(after, n)
+        keys: list[tuple] = []
+        for record_type in self.record_types or ALL_RECORD_TYPES:
+            if self.q.sort == "name":
+                keys += self._listing_arm_name(record_type, after, n)
+            else:
+                keys += self._listing_arm_expiry(record_type, after, n)
         keys.sort(reverse=self.desc)
         return keys[:n]
 
-    def _listing_arm_name(self, types: tuple, after: tuple | None, n: int) -> list[tuple]:
-        where, params = self.where(types or None)
+    def _by_id(self) -> str:
+        """SQLite: reach accounts by id only (the covering indexes lead with the organization,
+        which without statistics looks selective)."""
+        return "" if self.pg else " NOT INDEXED"
+
+    def _indexed_by(self, sort: str) -> str:
+        """SQLite: name the keyset index, so that the plan never depends on statistics."""
+        if self.pg:
+            return ""
+        kind = "group" if self.q.user_group_id is not None else "type"
+        return f" INDEXED BY account_search_{kind}_{sort}"
+
+    def _listing_arm_name(self, record_type: str, after: tuple | None, n: int) -> list[tuple]:
+        where, params = self.where((record_type,))
         op, order = ("<", "DESC") if self.desc else (">", "ASC")
         if after is not None:
             where += f" AND (a.sort_name, a.id) {op} (?, ?)"
             params += [after[0], after[1]]
         rows = _run(
-            f"SELECT a.sort_name, a.id FROM account a WHERE {where} "
+            f"SELECT a.sort_name, a.id FROM account a{self._indexed_by('name')} WHERE {where} "
             f"ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(n)}",
             params,
         )
         return [tuple(r) for r in rows]
+
+    def _listing_arm_expiry(self, record_type: str, after: tuple | None, n: int) -> list[tuple]:
+        where, params = self.where((record_type,))
+        keys: list[tuple] = []
+        for cond, cparams, order in self._expiry_arms(after):
+            rows = _run(
+                f"SELECT a.expiry_date, a.id FROM account a{self._indexed_by('expiry')} "
+                f"WHERE {where} AND {cond} ORDER BY {order} LIMIT {int(n - len(keys))}",
+                [*params, *cparams],
+            )
+            keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
+            if len(keys) >= n:
+                break
+        return keys
+
+    def _rare_role(self) -> bool:
+        """A role filter held by fewer than `RARE_ROLE` assignments: cheaper to start from
+        them than to walk the list testing each row."""
+        if not self.q.role:
+            return False
+        if self._role_is_rare is None:
+            count = _run(
+                "SELECT count(*) FROM (SELECT 1 FROM role_assignment r WHERE r.role = ? "
+                f"LIMIT {RARE_ROLE}) s",
+                [self.q.role],
+            )[0][0]
+            self._role_is_rare = count < RARE_ROLE
+        return self._role_is_rare
+
+    def _role_ids_sql(self) -> tuple[str, list]:
+        return (
+            "a.id IN (SELECT r.account_id FROM role_assignment r WHERE r.role = ? "
+            "AND r.status = ? AND (r.expiry_date IS NULL OR r.expiry_date >= ?))",
+            [self.q.role, _ACTIVE, self.today],
+        )
+
+    def _listing_of_role(self, after: tuple | None, n: int) -> list[tuple]:
+        where, params = self.where(role=False)
+        role_sql, role_params = self._role_ids_sql()
+        where, params = f"{where} AND {role_sql}", [*params, *role_params]
+        if self.q.sort == "name":
+            op, order = ("<", "DESC") if self.desc else (">", "ASC")
+            if after is not None:
+                where += f" AND (a.sort_name, a.id) {op} (?, ?)"
+                params += [after[0], after[1]]
+            rows = _run(
+                f"SELECT a.sort_name, a.id FROM account a{self._by_id()} WHERE {where} "
+                f"ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(n)}",
+                params,
+            )
+            return [tuple(r) for r in rows]
+        keys: list[tuple] = []
+        for cond, cparams, order in self._expiry_arms(after):
+            rows = _run(
+                f"SELECT a.expiry_date, a.id FROM account a{self._by_id()} "
+                f"WHERE {where} AND {cond} ORDER BY {order} LIMIT {int(n - len(keys))}",
+                [*params, *cparams],
+            )
+            keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
+            if len(keys) >= n:
+                break
+        return keys
 
     def _expiry_arms(self, after: tuple | None) -> list[tuple[str, list, str]]:
         """(condition, params, ORDER BY) per phase, in walking order: dated rows (phase 0)
@@ -452,20 +548,6 @@ class _Plan:
                     params = [after[2]]
                 arms.append((cond, params, f"a.id {order}"))
         return arms
-
-    def _listing_arm_expiry(self, types: tuple, after: tuple | None, n: int) -> list[tuple]:
-        where, params = self.where(types or None)
-        keys: list[tuple] = []
-        for cond, cparams, order in self._expiry_arms(after):
-            rows = _run(
-                f"SELECT a.expiry_date, a.id FROM account a WHERE {where} AND {cond} "
-                f"ORDER BY {order} LIMIT {int(n - len(keys))}",
-                [*params, *cparams],
-            )
-            keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
-            if len(keys) >= n:
-                break
-        return keys
 
     # Name search in name order: the name index read in key order.
 
@@ -543,38 +625,51 @@ class _Plan:
         hits, hit_params = self._hits_sql()
         threshold = self._sort_threshold(n)
         count = _run(f"SELECT count(*) FROM ({hits} LIMIT {threshold}) s", hit_params)[0][0]
+        if count >= threshold:
+            return self._names_by_expiry_walk(after, n)
+        # Narrow: join the hits and let the database sort them.
         where, params = self.where()
         keys: list[tuple] = []
         for cond, cparams, order in self._expiry_arms(after):
-            remaining = n - len(keys)
-            if count < threshold:
-                # Narrow: join the hits and let the database sort them.
-                sql = (
-                    f"SELECT a.expiry_date, a.id FROM ({hits}) h "
-                    f"JOIN account a ON a.person_id = h.pid "
-                    f"WHERE {where} AND {cond} ORDER BY {order} LIMIT {int(remaining)}"
-                )
-                rows = _run(sql, [*hit_params, *params, *cparams])
-            else:
-                # Broad: walk the expiry index and test the words on each row.
-                word_conds = " AND ".join(
-                    (
-                        "strpos(' ' || p.search_text, ?) > 0"
-                        if self.pg
-                        else "instr(' ' || p.search_text, ?) > 0"
-                    )
-                    for _ in self.tokens
-                )
-                sql = (
-                    f"SELECT a.expiry_date, a.id FROM account a "
-                    f"JOIN person p ON p.id = a.person_id "
-                    f"WHERE {where} AND {cond} AND {word_conds} "
-                    f"ORDER BY {order} LIMIT {int(remaining)}"
-                )
-                rows = _run(sql, [*params, *cparams, *(" " + t for t in self.tokens)])
+            rows = _run(
+                f"SELECT a.expiry_date, a.id FROM ({hits}) h "
+                f"JOIN account a ON a.person_id = h.pid "
+                f"WHERE {where} AND {cond} ORDER BY {order} LIMIT {int(n - len(keys))}",
+                [*hit_params, *params, *cparams],
+            )
             keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
             if len(keys) >= n:
                 break
+        return keys[:n]
+
+    def _names_by_expiry_walk(self, after: tuple | None, n: int) -> list[tuple]:
+        """Broad words: walk the expiry index of each record type and test the words on each
+        row (a word starts the search text or follows a space)."""
+        test = (
+            "strpos(' ' || p.search_text, ?) > 0"
+            if self.pg
+            else "instr(' ' || p.search_text, ?) > 0"
+        )
+        words = " AND ".join(test for _ in self.tokens)
+        word_params = [" " + t for t in self.tokens]
+        join = "JOIN" if self.pg else "CROSS JOIN"  # SQLite: account first, in index order
+        keys: list[tuple] = []
+        for record_type in self.record_types or ALL_RECORD_TYPES:
+            where, params = self.where((record_type,))
+            found: list[tuple] = []
+            for cond, cparams, order in self._expiry_arms(after):
+                rows = _run(
+                    f"SELECT a.expiry_date, a.id FROM account a{self._indexed_by('expiry')} "
+                    f"{join} person p ON p.id = a.person_id "
+                    f"WHERE {where} AND {cond} AND {words} "
+                    f"ORDER BY {order} LIMIT {int(n - len(found))}",
+                    [*params, *cparams, *word_params],
+                )
+                found += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
+                if len(found) >= n:
+                    break
+            keys += found
+        keys.sort(reverse=self.desc)
         return keys[:n]
 
     def _sort_threshold(self, n: int) -> int:

@@ -208,13 +208,58 @@ class Account(BaseModel):
         indexes = (
             (("organization", "person"), True),
             (("organization", "record_type", "status"), False),
-            # Keyset paging of Find and Manage Users (models/search.py, migration 0003).
-            (("organization", "sort_name", "id"), False),
-            (("organization", "record_type", "sort_name", "id"), False),
-            (("organization", "user_group", "sort_name", "id"), False),
-            (("organization", "expiry_date", "id"), False),
-            (("organization", "record_type", "expiry_date", "id"), False),
-            (("organization", "user_group", "expiry_date", "id"), False),
+            # Keyset paging of Find and Manage Users (models/search.py, migration 0003); the
+            # trailing columns make the walks covering for the filters.
+            (
+                (
+                    "organization",
+                    "record_type",
+                    "sort_name",
+                    "id",
+                    "status",
+                    "expiry_date",
+                    "account_type",
+                    "user_group",
+                ),
+                False,
+            ),
+            (
+                (
+                    "organization",
+                    "user_group",
+                    "record_type",
+                    "sort_name",
+                    "id",
+                    "status",
+                    "expiry_date",
+                    "account_type",
+                ),
+                False,
+            ),
+            (
+                (
+                    "organization",
+                    "record_type",
+                    "expiry_date",
+                    "id",
+                    "status",
+                    "account_type",
+                    "user_group",
+                ),
+                False,
+            ),
+            (
+                (
+                    "organization",
+                    "user_group",
+                    "record_type",
+                    "expiry_date",
+                    "id",
+                    "status",
+                    "account_type",
+                ),
+                False,
+            ),
         )
 
 
@@ -351,7 +396,10 @@ class RoleAssignment(BaseModel):
     expiry_date = DateField(null=True)
 
     class Meta:
-        indexes = ((("account", "role"), False),)
+        indexes = (
+            (("account", "role"), False),
+            (("role", "account"), False),  # a filter on a rare role (models/search.py)
+        )
 
 
 class LocalOverride(BaseModel):

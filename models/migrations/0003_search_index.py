@@ -4,8 +4,9 @@
    organization can be walked in name order by index (optionally per record type or user group),
    with keyset paging. Kept in step by triggers: on insert (when left empty) and when the
    person's `sort_name` changes.
-2. Keyset indexes on account: (organization[, record_type | user_group], sort_name, id) and the
-   same with expiry_date.
+2. Keyset indexes on account: (organization, record_type | user_group + record_type,
+   sort_name | expiry_date, id), covering the status / account type / group filters; and
+   role_assignment (role, account) for a filter on a rare role.
 3. The name index, keyed by a *name key*: the first 7 characters of `person.sort_name`, 5 bits
    each, order-preserving, above the 28-bit person id. Hits read in key order come out in name
    order up to ties inside one 7-character bucket, so a page of a broad search ("a" matching
@@ -49,14 +50,21 @@ def name_key_sql(sort_name, person_id, pg=False):
     return " | ".join(parts)
 
 
+# Keyset walks of one organization's list, per record type (a tab of two record types, or all,
+# merges the walks) or per user group and record type; the trailing columns make the walk
+# covering for the status, account type and group filters. Names are used by models/search.py
+# (SQLite `INDEXED BY`).
 ACCOUNT_INDEXES = (
-    ("account_organization_id_sort_name_id", "organization_id, sort_name, id"),
-    ("account_organization_id_record_type_sort_name_id", "organization_id, record_type, sort_name, id"),
-    ("account_organization_id_user_group_id_sort_name_id", "organization_id, user_group_id, sort_name, id"),
-    ("account_organization_id_expiry_date_id", "organization_id, expiry_date, id"),
-    ("account_organization_id_record_type_expiry_date_id", "organization_id, record_type, expiry_date, id"),
-    ("account_organization_id_user_group_id_expiry_date_id", "organization_id, user_group_id, expiry_date, id"),
+    ("account_search_type_name",
+     "organization_id, record_type, sort_name, id, status, expiry_date, account_type, user_group_id"),
+    ("account_search_group_name",
+     "organization_id, user_group_id, record_type, sort_name, id, status, expiry_date, account_type"),
+    ("account_search_type_expiry",
+     "organization_id, record_type, expiry_date, id, status, account_type, user_group_id"),
+    ("account_search_group_expiry",
+     "organization_id, user_group_id, record_type, expiry_date, id, status, account_type"),
 )
+ROLE_INDEX = ("role_assignment_role_account", "role_assignment", "role, account_id")
 
 
 def _sqlite_up(db):
@@ -193,6 +201,7 @@ def up(migrator, db):
     )
     for name, columns in ACCOUNT_INDEXES:
         db.execute_sql("CREATE INDEX %s ON account (%s)" % (name, columns))
+    db.execute_sql("CREATE INDEX %s ON %s (%s)" % ROLE_INDEX)
     if pg:
         _pg_up(db)
     else:
@@ -217,4 +226,5 @@ def down(migrator, db):
         run("DROP TABLE IF EXISTS person_name_fts")
     for name, _ in ACCOUNT_INDEXES:
         run("DROP INDEX IF EXISTS %s" % name)
+    run("DROP INDEX IF EXISTS %s" % ROLE_INDEX[0])
     migrator.migrate(migrator.drop_column("account", "sort_name"))
