@@ -941,7 +941,8 @@ def _spec(kind: Kind | str) -> _Spec:
 
 
 def _check_keys(spec: _Spec, data: dict) -> None:
-    unknown = {k: f"is not a field of a {spec.label}" for k in data if k not in spec.fields}
+    article = "an" if spec.label[0] in "aeiou" else "a"
+    unknown = {k: f"is not a field of {article} {spec.label}" for k in data if k not in spec.fields}
     unknown = {k: v for k, v in unknown.items() if not k.startswith("_")}
     if unknown:
         raise ValidationError(unknown)

@@ -152,7 +152,7 @@ def test_email_addresses_are_checked_and_not_held_twice(db) -> None:
             {"address": "P0001@EXAMPLE.org", "email_type": "pigeon", "colour": "red"},
             admin(db),
         )
-    assert err.value.errors == {"colour": "is not a field of a email address"}
+    assert err.value.errors == {"colour": "is not a field of an email address"}
     with pytest.raises(ValidationError) as err:
         add_row(
             Kind.EMAIL,
