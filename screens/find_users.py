@@ -1,13 +1,12 @@
 """Find and Manage Users: the screen staff live in all day (domain.md section 4).
 
-One search box searches as you type (debounced: a stale search is superseded, not queued). The
+One search box searches as you type (coalesced: one query in flight, then the latest). The
 table holds a window of at most `MAX_PAGES` pages; moving past either end fetches the next page
 by keyset cursor and drops the far one, so a million rows scroll with flat memory.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from textual import on, work
@@ -16,7 +15,6 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static, Tab, Tabs
-from textual.worker import get_current_worker
 
 from models.base import database
 from models.codes import code_choices
@@ -32,7 +30,6 @@ PAGE = 100
 MAX_PAGES = 3  # rows in the table: at most PAGE * MAX_PAGES
 EDGE = 5  # fetch the next page when the cursor comes this close to the window's end
 COUNT_CAP = 10_000
-DEBOUNCE_S = 0.12
 
 ACCOUNT_TYPES = {
     AccountType.INTERNAL.value: "Internal",
@@ -96,9 +93,9 @@ class FindUsersScreen(Screen[None]):
     AUTO_FOCUS = "#search"
 
     class Results(Message):
-        def __init__(self, generation: int, page: Page, count: int) -> None:
+        def __init__(self, generation: int, page: Page | None, count: int, error: str = "") -> None:
             super().__init__()
-            self.generation, self.page, self.count = generation, page, count
+            self.generation, self.page, self.count, self.error = generation, page, count, error
 
     def __init__(self) -> None:
         super().__init__()
@@ -110,6 +107,8 @@ class FindUsersScreen(Screen[None]):
         self.rows: list[UserRow] = []
         self.total = 0
         self.select_after: int | None = None  # a new user to select when results arrive
+        self._searching = False  # a search worker is running
+        self._pending = False  # the query changed while it ran
         self.widths = column_widths(80)
 
     # --- layout -----------------------------------------------------------------------------
@@ -169,7 +168,7 @@ class FindUsersScreen(Screen[None]):
     @on(Input.Changed, "#search")
     def _typed(self, event: Input.Changed) -> None:
         self.query_state = replace(self.query_state, text=event.value)
-        self.run_search(debounce=True)
+        self.run_search()
 
     @on(Input.Submitted, "#search")
     def _to_results(self) -> None:
@@ -195,30 +194,43 @@ class FindUsersScreen(Screen[None]):
             self.query_state = replace(self.query_state, **{field: value})
             self.run_search()
 
-    def run_search(self, *, debounce: bool = False) -> None:
+    def run_search(self) -> None:
+        """Search now if no search is running; else remember to search once more, with the
+        latest query, when it ends. A fast typist gets one query in flight at a time and the
+        last keystroke always searched, with no fixed delay added to any keystroke."""
         self.generation += 1
-        self._search(self.generation, self.query_state, DEBOUNCE_S if debounce else 0.0)
-
-    @work(thread=True, exclusive=True, group="search")
-    def _search(self, generation: int, query: UserQuery, delay: float) -> None:
-        worker = get_current_worker()
-        if delay:
-            time.sleep(delay)  # a newer keystroke cancels this worker while it waits
-        if worker.is_cancelled:
+        if self._searching:
+            self._pending = True
             return
+        self._searching = True
+        self._search(self.generation, self.query_state)
+
+    @work(thread=True, group="search")
+    def _search(self, generation: int, query: UserQuery) -> None:
         organization_id = self.app.session.organization.id
         try:
             page = search_users(organization_id, query, limit=PAGE)
-            if worker.is_cancelled:
-                return
             count = count_users(organization_id, query, cap=COUNT_CAP)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            self.post_message(self.Results(generation, None, 0, error=str(exc)))
+            return
         finally:
             database.close()  # this thread's connection; the UI thread keeps its own
-        if not worker.is_cancelled:
-            self.post_message(self.Results(generation, page, count))
+        self.post_message(self.Results(generation, page, count))
 
     def on_find_users_screen_results(self, message: Results) -> None:
+        self._searching = False
+        if self._pending:
+            self._pending = False
+            self.generation += 1
+            self._searching = True
+            self._search(self.generation, self.query_state)
+            return  # these results are already stale
         if message.generation != self.generation:
+            return
+        if message.page is None:
+            self.query_one("#count", Static).update("Search failed: " + message.error[:60])
+            self.notify(f"Search failed: {message.error}", severity="error", timeout=10)
             return
         self.total = message.count
         self.cursors = [None, message.page.cursor]
