@@ -6,10 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import phonenumbers
-import pycountry
-from email_validator import EmailNotValidError, validate_email
-
 from models.errors import ValidationError
 
 
@@ -59,8 +55,10 @@ def check_email(value: str, pattern: str = "") -> str:
     if len(value) > 320:
         raise FieldError("is too long (at most 320 characters)")
     try:
+        from email_validator import validate_email  # imported on first use: faster start
+
         normalized = validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+    except _email_error() as exc:
         raise FieldError(f"is not a valid email address: {exc}") from None
     except Exception:  # noqa: BLE001 - the library may raise on exotic input; never crash a form
         raise FieldError("is not a valid email address") from None
@@ -75,6 +73,8 @@ def check_phone(value: str, default_region: str = "", pattern: str = "") -> str:
         raise FieldError("is required")
     if len(value) > 40:
         raise FieldError("is too long (at most 40 characters)")
+    import phonenumbers  # imported on first use: faster start
+
     try:
         number = phonenumbers.parse(value, default_region or None)
     except phonenumbers.NumberParseException:
@@ -93,6 +93,8 @@ def check_country(value: str) -> str:
     if not value:
         raise FieldError("is required")
     try:
+        import pycountry  # imported on first use: faster start
+
         return pycountry.countries.lookup(value).alpha_2
     except LookupError:
         raise FieldError("is not a known country (use a code such as CH or FR)") from None
@@ -104,6 +106,8 @@ def check_language(value: str) -> str:
     if not value:
         raise FieldError("is required")
     try:
+        import pycountry
+
         language = pycountry.languages.lookup(value)
     except LookupError:
         raise FieldError("is not a known language (use a code such as en, fr or de)") from None
@@ -170,3 +174,9 @@ def check_identifier(value: str, pattern: str = "") -> str:
     if any(ch.isspace() for ch in value):
         raise FieldError("must not contain spaces")
     return check_regex(value, pattern)
+
+
+def _email_error() -> type[Exception]:
+    from email_validator import EmailNotValidError
+
+    return EmailNotValidError

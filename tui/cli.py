@@ -149,6 +149,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _run_app(target: str | None) -> int:
+    import os
+
+    resolved = target or os.environ.get("PATRONDESK_DB", "")
+    if not resolved.startswith("postgres"):
+        # peewee imports the PostgreSQL driver when it is installed, a fifth of the app's start
+        # on SQLite. This process opens one SQLite database, so the driver is not loaded.
+        sys.modules.setdefault("psycopg2", None)
     from tui.app import run_app
 
     return run_app(target)
