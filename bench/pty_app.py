@@ -3,6 +3,7 @@ user on a thin SSH terminal receives, byte for byte."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -72,10 +73,8 @@ class PtyApp:
         return data
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
