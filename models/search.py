@@ -39,8 +39,12 @@ N, else N + 1 (shown as "N+").
 
 How it is fast (migration 0003)
 -------------------------------
-- Listing without text walks an account index (organization[, record type | user group],
-  sort_name | expiry_date, id) from the cursor; a tab of two record types merges two walks.
+- Listing without text walks, from the cursor, the keyset index of each record type of the tab
+  (organization, record_type, sort_name | expiry_date, id, ...) and merges the walks; with a
+  group filter the index (organization, user_group, record_type, ...). The indexes end with
+  the filtered columns, so a walk never reads the table to test a filter. A role held by fewer
+  than `RARE_ROLE` assignments is started from its assignments instead. On SQLite the index is
+  named (`INDEXED BY`) so the plan never depends on statistics.
 - Name search reads the name index in *name key* order: the key of a person is the first
   `KEY_CHARS` characters of `sort_name`, 5 order-preserving bits each, above the person id
   (`name_key`). Hits read in key order are in name order up to ties inside one bucket, so a
@@ -49,9 +53,9 @@ How it is fast (migration 0003)
   SQLite: FTS5 contentless table `person_name_fts` (prefix indexes 1 to 3 characters);
   PostgreSQL: `person_name_index`, a tsvector with a GIN index, prefix queries `word:*`.
   Both are kept in step by triggers on `person`, in the transaction of every write.
-- Name search sorted by expiry cannot use key order: a narrow query (fewer than a few thousand
-  hits, counted with a bound) sorts its hits; a broad one walks the expiry index and tests the
-  words on each row.
+- Name search sorted by expiry cannot use key order: a narrow query (fewer hits than about
+  sqrt(limit x people), counted with a bound) sorts its hits; a broad one walks the expiry
+  index and tests the words on each row.
 - Marks (`blocked`, `has_notes`) and display columns are read for the page's rows only, in one
   query (`_rows`).
 """
@@ -613,6 +617,9 @@ class _Plan:
                     hi = rows[-1][0] - 1
                 else:
                     lo = rows[-1][0] + 1
+                if boundary is not None:  # only the rest of the boundary bucket is wanted
+                    lo = max(lo, boundary << ID_BITS)
+                    hi = min(hi, ((boundary + 1) << ID_BITS) - 1)
                 batch = min(batch * 4, 20_000)
                 continue
             break
