@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static, Tab, Tabs
+from textual.widgets import Footer, Header, Input, Select, Static, Tab, Tabs
 
 from models.base import database
 from models.codes import code_choices
@@ -25,9 +25,10 @@ from models.permissions import Action
 from models.search import Page, UserQuery, UserRow, count_users, search_users
 from models.tables import UserGroup
 from tui.keys import FIND_USERS, RESULTS, bindings
+from tui.table import RowTable
 
-PAGE = 100
-MAX_PAGES = 3  # rows in the table: at most PAGE * MAX_PAGES
+PAGE = 50
+MAX_PAGES = 4  # rows in the table: at most PAGE * MAX_PAGES
 EDGE = 5  # fetch the next page when the cursor comes this close to the window's end
 COUNT_CAP = 10_000
 
@@ -77,11 +78,7 @@ def column_widths(total: int) -> dict[str, int]:
     return widths
 
 
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
-class ResultsTable(DataTable):
+class ResultsTable(RowTable):
     """The results; its keys act on the highlighted user."""
 
     BINDINGS = bindings(RESULTS)
@@ -144,7 +141,7 @@ class FindUsersScreen(Screen[None]):
                 placeholder="Search: name, identifier, barcode or email", id="search", compact=True
             )
             yield Static("", id="count")
-        yield ResultsTable(id="results", cursor_type="row", zebra_stripes=True, cell_padding=0)
+        yield ResultsTable(id="results", gap=GAP)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -157,11 +154,10 @@ class FindUsersScreen(Screen[None]):
             self._render_window(self.query_one(ResultsTable).cursor_row)
 
     def _lay_out_columns(self, width: int) -> None:
-        table = self.query_one(ResultsTable)
         self.widths = column_widths(width)
-        table.clear(columns=True)
-        for label, key, _ in COLUMNS:
-            table.add_column(_fit(label, self.widths[key]), key=key, width=self.widths[key] + GAP)
+        self.query_one(ResultsTable).set_columns(
+            [(label, self.widths[key]) for label, key, _ in COLUMNS]
+        )
 
     # --- searching ------------------------------------------------------------------------------
 
@@ -274,10 +270,7 @@ class FindUsersScreen(Screen[None]):
         self.rows = [row for page in self.window for row in page]
         if cursor_row is None:
             cursor_row = self._row_of(self.select_after) or 0
-        table.clear()
-        table.add_rows(self._cells(row) for row in self.rows)
-        if self.rows:
-            table.move_cursor(row=min(cursor_row, len(self.rows) - 1), animate=False)
+        table.set_rows([self._cells(row) for row in self.rows], cursor_row)
 
     def _cells(self, row: UserRow) -> tuple[str, ...]:
         values = (
@@ -292,10 +285,7 @@ class FindUsersScreen(Screen[None]):
             "N" if row.has_notes else "",
             "R" if row.researcher else "",
         )
-        return tuple(
-            _fit(value, self.widths[key])
-            for value, (_, key, _) in zip(values, COLUMNS, strict=True)
-        )
+        return values
 
     def _fetch(self, page_number: int) -> list[UserRow]:
         page = search_users(
@@ -308,11 +298,11 @@ class FindUsersScreen(Screen[None]):
             self.cursors.append(page.cursor)
         return page.rows
 
-    @on(DataTable.RowHighlighted, "#results")
-    def _moved(self, event: DataTable.RowHighlighted) -> None:
-        if event.cursor_row != event.data_table.cursor_row:
+    @on(RowTable.Highlighted, "#results")
+    def _moved(self, event: RowTable.Highlighted) -> None:
+        if event.row != event.table.cursor:
             return  # a stale event from re-filling the window: the cursor has moved since
-        row = event.cursor_row
+        row = event.row
         next_page = self.window_start + len(self.window)
         if row >= len(self.rows) - EDGE and next_page < len(self.cursors):
             if self.cursors[next_page] is None:

@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 from conftest import ADMIN_PASSWORD
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 from uihelp import SIZE, add_user, log_in, settle, type_into
 
 from models.enums import RecordType, Status
 from models.runtime import runtime
 from models.tables import Account, AuditEvent, Fee, FeeType, Loan
 from screens.confirm import ConfirmScreen, InfoScreen
-from screens.find_users import MAX_PAGES, PAGE, FindUsersScreen
+from screens.find_users import MAX_PAGES, PAGE, FindUsersScreen, ResultsTable
 from screens.user_summary import UserSummaryScreen
 from tui.app import PatronDeskApp
 
@@ -33,7 +33,7 @@ def people(ui_db):
 
 
 def names(app) -> list[str]:
-    table = app.screen.query_one("#results", DataTable)
+    table = app.screen.query_one("#results", ResultsTable)
     return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
 
 
@@ -130,7 +130,7 @@ async def test_deactivate_from_the_keyboard_asks_then_records_history(people) ->
         await search(pilot, "dupont")
         await pilot.press("enter")  # from the search box to the results
         await pilot.pause()
-        assert isinstance(app.focused, DataTable)
+        assert isinstance(app.focused, ResultsTable)
         await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
