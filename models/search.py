@@ -555,36 +555,54 @@ class _Plan:
 
     # Name search in name order: the name index read in key order.
 
+    def _hits_in_range(self, lo: int, hi: int) -> tuple[str, list]:
+        """SQL of the hits with lo <= key <= hi: (k, pid), and its parameters."""
+        if self.pg:
+            return (
+                "SELECT key AS k, person_id AS pid FROM person_name_index "
+                "WHERE words @@ to_tsquery('simple', ?) AND key >= ? AND key <= ?",
+                [pg_tsquery(self.tokens), lo, hi],
+            )
+        return (
+            f"SELECT rowid AS k, rowid & {ID_MASK} AS pid FROM person_name_fts "
+            "WHERE person_name_fts MATCH ? AND rowid >= ? AND rowid <= ?",
+            [fts_match(self.tokens), lo, hi],
+        )
+
     def _key_batch(self, lo: int, hi: int, n: int) -> list[tuple]:
         """Up to `n` hits with lo <= key <= hi, in key order (descending if `desc`):
         (key, account id or None when the account does not pass, sort_name)."""
         where, params = self.where()
+        hits, hit_params = self._hits_in_range(lo, hi)
         order = "DESC" if self.desc else "ASC"
-        if self.pg:
-            hits = (
-                "SELECT key AS k, person_id AS pid FROM person_name_index "
-                "WHERE words @@ to_tsquery('simple', ?) AND key >= ? AND key <= ? "
-                f"ORDER BY key {order} LIMIT {int(n)}"
-            )
-            hit_params = [pg_tsquery(self.tokens), lo, hi]
-        else:
-            hits = (
-                f"SELECT rowid AS k, rowid & {ID_MASK} AS pid FROM person_name_fts "
-                "WHERE person_name_fts MATCH ? AND rowid >= ? AND rowid <= ? "
-                f"ORDER BY rowid {order} LIMIT {int(n)}"
-            )
-            hit_params = [fts_match(self.tokens), lo, hi]
+        key = "key" if self.pg else "rowid"
         rows = _run(
-            f"SELECT h.k, a.id, a.sort_name FROM ({hits}) h "
+            f"SELECT h.k, a.id, a.sort_name FROM ({hits} ORDER BY {key} {order} LIMIT {int(n)}) h "
             f"LEFT JOIN account a ON a.person_id = h.pid AND {where}",
             [*hit_params, *params],
         )
         rows.sort(key=lambda r: r[0], reverse=self.desc)
         return rows
 
+    def _bucket(self, bucket: int, after: tuple | None, n: int) -> list[tuple]:
+        """The first `n` passing rows of one bucket after `after`, in exact order (sorted by
+        the database: a bucket may hold thousands of namesakes)."""
+        where, params = self.where()
+        hits, hit_params = self._hits_in_range(bucket << ID_BITS, ((bucket + 1) << ID_BITS) - 1)
+        op, order = ("<", "DESC") if self.desc else (">", "ASC")
+        if after is not None:
+            where += f" AND (a.sort_name, a.id) {op} (?, ?)"
+            params += [after[0], after[1]]
+        rows = _run(
+            f"SELECT a.sort_name, a.id FROM ({hits}) h JOIN account a ON a.person_id = h.pid "
+            f"WHERE {where} ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(n)}",
+            [*hit_params, *params],
+        )
+        return [tuple(r) for r in rows]
+
     def _names_in_key_order(self, after: tuple | None, n: int) -> list[tuple]:
         """The first `n` keys (sort_name, account id) after `after`: read hits in key order
-        until `n` pass, then the rest of the bucket of the n-th, and sort those exactly."""
+        until `n` pass; the bucket of the n-th (the boundary) is then read whole, sorted."""
         if after is None:
             lo, hi = 0, MAX_KEY
         else:
@@ -593,38 +611,31 @@ class _Plan:
                 lo, hi = 0, ((bucket + 1) << ID_BITS) - 1
             else:
                 lo, hi = bucket << ID_BITS, MAX_KEY
-        found: list[tuple] = []
-        boundary: int | None = None  # bucket of the n-th passing hit
+        found: list[tuple] = []  # (bucket, sort_name, account id) of passing hits
         batch = n + 16
         while True:
             rows = self._key_batch(lo, hi, batch)
             for key, account_id, sort_name in rows:
-                bucket = key >> ID_BITS
-                if boundary is not None and bucket != boundary:
-                    break  # past the boundary bucket: done
                 if account_id is None:
                     continue
                 row_key = (sort_name, account_id)
                 if after is not None and (row_key <= after if not self.desc else row_key >= after):
                     continue
-                found.append(row_key)
-                if boundary is None and len(found) >= n:
-                    boundary = bucket
+                found.append((key >> ID_BITS, *row_key))
+                if len(found) >= n:
+                    break
+            if len(found) >= n or len(rows) < batch:
+                break
+            if self.desc:
+                hi = rows[-1][0] - 1
             else:
-                if len(rows) < batch:
-                    break  # the index has no more hits
-                if self.desc:
-                    hi = rows[-1][0] - 1
-                else:
-                    lo = rows[-1][0] + 1
-                if boundary is not None:  # only the rest of the boundary bucket is wanted
-                    lo = max(lo, boundary << ID_BITS)
-                    hi = min(hi, ((boundary + 1) << ID_BITS) - 1)
-                batch = min(batch * 4, 20_000)
-                continue
-            break
-        found.sort(reverse=self.desc)
-        return found[:n]
+                lo = rows[-1][0] + 1
+            batch = min(batch * 4, 20_000)
+        if len(found) < n:  # every hit was read
+            return sorted((r[1:] for r in found), reverse=self.desc)
+        boundary = found[-1][0]
+        before = sorted((r[1:] for r in found if r[0] != boundary), reverse=self.desc)
+        return before + self._bucket(boundary, after, n - len(before))
 
     # Name search in expiry order.
 

@@ -194,7 +194,12 @@ def _pg_up(db):
 
 def up(migrator, db):
     pg = isinstance(db, PostgresqlDatabase)
-    db.execute_sql("ALTER TABLE account ADD COLUMN sort_name VARCHAR(210) NOT NULL DEFAULT ''")
+    # PostgreSQL: byte (code point) order whatever the database's collation, as on SQLite: the
+    # name key, the keyset comparisons and the merge of walks in Python all assume it.
+    collate = ' COLLATE "C"' if pg else ""
+    db.execute_sql(
+        "ALTER TABLE account ADD COLUMN sort_name VARCHAR(210)%s NOT NULL DEFAULT ''" % collate
+    )
     db.execute_sql(
         "UPDATE account SET sort_name = "
         "COALESCE((SELECT p.sort_name FROM person p WHERE p.id = account.person_id), '')"
