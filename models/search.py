@@ -10,9 +10,11 @@ What a query means
   exact hits included. Only accounts of `organization_id` are ever returned.
 - Text, blank: everything in the tab and filters, sorted.
 - Text that equals (case-insensitively, `fold_key`) an identifier or barcode, a primary id, a
-  username, a login email or any email address of a person: those accounts come first, then the
-  name search below (a barcode or email normally matches no name, so it falls through to
-  nothing; an email-looking text matching no address is searched as the name words it holds).
+  username, a login email or any email address of a person: those accounts come first. When the
+  text looks like a key (`looks_like_key`: it holds "@" or a digit) they are the whole result;
+  otherwise (a username such as "smith") the name search below follows them. A text matching
+  nothing exactly is always searched as the name words it holds ("anne.mul@" finds Anne
+  Müller).
 - Name search: the text is folded (`models.text.name_words`: lower case, accents removed,
   punctuation splits words) and every word must match by prefix some word of the person's first,
   middle, last or preferred names, in any order ("muller" and "MÜL" find Müller, "ann mul" finds
@@ -209,6 +211,11 @@ def search_tokens(text: str) -> list[str]:
     return kept[:MAX_TOKENS]
 
 
+def looks_like_key(text: str) -> bool:
+    """An email address or an identifier (it holds "@" or a digit) rather than a name."""
+    return "@" in text or any(ch.isdigit() for ch in text)
+
+
 def fts_match(tokens: list[str]) -> str:
     """SQLite FTS5 query: every token quoted, as a prefix, all required."""
     return " AND ".join('"' + t.replace('"', '""') + '"*' for t in tokens)
@@ -316,6 +323,8 @@ class _Plan:
         self._role_is_rare: bool | None = None
         self.exact: list[int] = []
         self.exact = self._exact_ids(text) if text else []
+        # A key-like text (an email, a barcode) that matched exactly is not also a name.
+        self.names = bool(self.tokens) and not (self.exact and looks_like_key(text))
 
     # -- SQL pieces
 
@@ -384,7 +393,7 @@ class _Plan:
     def main_page(self, after: tuple | None, limit: int) -> tuple[list[tuple], bool]:
         """Sort keys (ending with the account id) of the next `limit` rows after `after`, and
         whether more follow."""
-        if self.has_text and not self.tokens:
+        if self.has_text and not self.names:
             return [], False
         if not self.tokens:
             keys = self._listing(after, limit + 1)
@@ -395,7 +404,7 @@ class _Plan:
         return keys[:limit], len(keys) > limit
 
     def main_count(self, bound: int | None) -> int:
-        if self.has_text and not self.tokens:
+        if self.has_text and not self.names:
             return 0
         where, params = self.where()
         limit = "" if bound is None else f" LIMIT {int(bound)}"
@@ -783,6 +792,7 @@ __all__ = [
     "find_exact",
     "name_bucket",
     "name_key",
+    "looks_like_key",
     "search_tokens",
     "search_users",
 ]

@@ -20,6 +20,7 @@ from models.search import (
     UserQuery,
     count_users,
     find_exact,
+    looks_like_key,
     name_key,
     search_tokens,
     search_users,
@@ -143,10 +144,18 @@ def test_exact_identifier_primary_id_and_email(db) -> None:
     assert [r.name for r in find_exact(org, "bc0042")] == ["Other, Person"]
     assert [r.name for r in find_exact(org, " ANNE.m@example.ORG ")] == ["Müller, Anne"]
     assert find_exact(org, "nobody@example.org") == []
-    # In the search: exact hits first, then the name matches of the same text.
-    assert names(db, UserQuery(text="ID77")) == ["Müller, Anne", "Id77x, Named"]
+    # In the search: a key-like text that matches exactly gives those accounts only...
+    assert names(db, UserQuery(text="ID77")) == ["Müller, Anne"]
     assert names(db, UserQuery(text="BC0042")) == ["Other, Person"]
-    assert count_users(org, UserQuery(text="ID77")) == 2
+    assert count_users(org, UserQuery(text="ID77")) == 1
+    # ... and the name search when it matches nothing exactly.
+    assert names(db, UserQuery(text="ID7")) == ["Id77x, Named"]
+    # A name-like exact hit (a username) comes first, then the names.
+    bobby = add(db, "Zed", "Zoe", username="bobby")
+    add(db, "Tables", "Bobby")
+    assert names(db, UserQuery(text="BOBBY")) == ["Zed, Zoe", "Tables, Bobby"]
+    assert count_users(org, UserQuery(text="bobby")) == 2
+    assert [r.account_id for r in find_exact(org, "bobby")] == [bobby.id]
     # An email that is nobody's falls back to its words.
     assert names(db, UserQuery(text="anne.m@nowhere")) == []
     assert names(db, UserQuery(text="anne.mul@")) == ["Müller, Anne"]
@@ -477,6 +486,8 @@ def test_fuzz_matches_the_rule(people, text) -> None:
             expected.add(a.id)
     got = every(org, UserQuery(text=text), limit=2)
     exact = [r.account_id for r in find_exact(org, text)]
+    if exact and looks_like_key(text):
+        expected = set()
     assert set(got) == expected | set(exact)
     assert got[: len(exact)] == exact
 
