@@ -36,3 +36,25 @@ def code_choices(
             continue
         choices.append((row.name, row.id))
     return choices
+
+
+def code_options(model: type[CodeTable], organization_id: int) -> list[tuple[str, str]]:
+    """(name, code) of the active entries, by name: choices whose value is the code."""
+    rows = (
+        model.select(model.name, model.code)
+        .where(model.organization == organization_id, model.active == True)  # noqa: E712
+        .order_by(model.name)
+    )
+    return [(row.name, row.code) for row in rows]
+
+
+def library_options(organization_id: int) -> list[tuple[str, str]]:
+    """(name, code) of the organization's active libraries."""
+    from models.tables import Library
+
+    rows = (
+        Library.select(Library.name, Library.code)
+        .where(Library.organization == organization_id, Library.active == True)  # noqa: E712
+        .order_by(Library.name)
+    )
+    return [(row.name, row.code) for row in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from models.accounts import full_name, is_expired
 from models.audit import Actor
@@ -167,3 +167,84 @@ def load_profile(account_id: int, actor: Actor) -> Profile:
 
 def primary_id_of(account_id: int) -> str:
     return Account.get_by_id(account_id).primary_id
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    fee_id: int
+    created_at: dt.datetime
+    fee_type: str
+    status: str
+    status_date: dt.datetime
+    comment: str
+    owner: str
+    title: str
+    item_barcode: str
+    original_minor: int
+    balance_minor: int
+
+
+@dataclass(frozen=True)
+class FeeSummary:
+    active_minor: int
+    disputed_minor: int
+    transferred_minor: int
+    currency: str
+    lines: list[FeeLine]
+
+
+def fee_summary(account_id: int, actor: Actor) -> FeeSummary:
+    """The fines and fees of an account with their balances, newest first (read-only view)."""
+    from models.tables import FeeType, Library
+
+    account = Account.get_or_none(Account.id == account_id)
+    if account is None:
+        raise NotFound("This user no longer exists.")
+    authorize(actor.account, Action.VIEW_USER, account)
+    fees = list(
+        Fee.select(Fee, FeeType, Library)
+        .join(FeeType)
+        .switch(Fee)
+        .join(Library, JOIN.LEFT_OUTER, on=(Fee.owner == Library.id))
+        .where(Fee.account == account_id)
+        .order_by(Fee.created_at.desc(), Fee.id.desc())
+    )
+    total = {s.value: 0 for s in FeeStatus}
+    for fee in fees:
+        total[fee.status] = total.get(fee.status, 0) + fee.balance_minor
+    return FeeSummary(
+        active_minor=total[FeeStatus.ACTIVE.value],
+        disputed_minor=total[FeeStatus.DISPUTED.value],
+        transferred_minor=total[FeeStatus.TRANSFERRED.value],
+        currency=load_settings().currency,
+        lines=[
+            FeeLine(
+                fee_id=f.id,
+                created_at=f.created_at,
+                fee_type=f.fee_type.name,
+                status=f.status,
+                status_date=f.status_date,
+                comment=f.comment,
+                owner=f.owner.name if f.owner_id else "Institution",
+                title=f.title,
+                item_barcode=f.item_barcode,
+                original_minor=f.original_minor,
+                balance_minor=f.balance_minor,
+            )
+            for f in fees
+        ],
+    )
+
+
+def loan_lines(account_id: int, actor: Actor) -> list[tuple[str, str, dt.date, bool]]:
+    """The user's outstanding loans, read-only ("Manage fulfillment activities"): (item barcode,
+    title, due date, overdue), oldest due first."""
+    account = Account.get_or_none(Account.id == account_id)
+    if account is None:
+        raise NotFound("This user no longer exists.")
+    authorize(actor.account, Action.VIEW_USER, account)
+    today = runtime.today()
+    return [
+        (loan.item_barcode, loan.title, loan.due_date, loan.due_date < today)
+        for loan in open_loans_of(account_id).order_by(Loan.due_date)
+    ]

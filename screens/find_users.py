@@ -419,10 +419,10 @@ class FindUsersScreen(Screen[None]):
             self.app.push_screen(UserSummaryScreen(account_id))
 
     def action_open_user(self) -> None:
-        from screens.user_summary import UserSummaryScreen
+        from screens.user_details import UserDetailsScreen
 
         if row := self.selected():
-            self.app.push_screen(UserSummaryScreen(row.account_id))
+            self.app.push_screen(UserDetailsScreen(row.account_id), lambda _: self._reload_window())
 
     def action_toggle_active(self) -> None:
         from models.accounts import set_status

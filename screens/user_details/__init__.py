@@ -1,0 +1,281 @@
+"""User Details: the tabbed record of one user (domain.md sections 6 and 7)."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from models.accounts import set_status
+from models.details import (
+    open_for_update,
+    reset_password,
+    toggle_account_type,
+    unlock_login,
+)
+from models.enums import Role, Status
+from models.errors import PatronDeskError
+from models.money import format_money
+from models.permissions import Action
+from models.profile import Profile, load_profile, loan_lines
+from screens.user_details.context import RecordContext
+from screens.user_details.fees import FeesPane
+from screens.user_details.general import GeneralPane
+from screens.user_details.history import HistoryPane
+from screens.user_details.rows import RowsPane
+
+TABS = [
+    ("general", "General", "f2"),
+    ("contact", "Contact", "f3"),
+    ("identifier", "Identifiers", "f4"),
+    ("note", "Notes", "f5"),
+    ("block", "Blocks", "f6"),
+    ("fees", "Fines/fees", "f7"),
+    ("statistic", "Statistics", "f8"),
+    ("attachment", "Attachments", "f9"),
+    ("proxy", "Proxy for", "f10"),
+    ("role", "Roles", "f11"),
+    ("history", "History", "f12"),
+]
+
+
+class UserDetailsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+o", "actions", "Actions", priority=True),
+        Binding("escape", "back", "Back"),
+        *[Binding(key, f"show_tab('{tab}')", label, show=False) for tab, label, key in TABS],
+    ]
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.ctx: RecordContext | None = None
+        self.profile: Profile | None = None
+
+    @property
+    def KEY_GROUPS(self):  # noqa: N802 - read by the F1 help and the command palette
+        from tui.keys import KeyAction
+
+        keys = (
+            KeyAction("save", "ctrl+s", "Save the General tab"),
+            KeyAction("actions", "ctrl+o", "Actions: status, unlock, password, type, loans"),
+            KeyAction("back", "escape", "Back to the list", palette=False),
+            *[KeyAction(f"show_tab('{t}')", k, f"Tab: {label}") for t, label, k in TABS],
+        )
+        rows = (
+            KeyAction("noop", "n", "Add a row", palette=False),
+            KeyAction("noop", "e", "Edit the row (or Enter)", palette=False),
+            KeyAction("noop", "c", "Duplicate the row", palette=False),
+            KeyAction("noop", "delete", "Delete the row", palette=False),
+            KeyAction("noop", "space", "Activate / deactivate the row", palette=False),
+        )
+        return (("User Details", keys), ("In a table tab", rows))
+
+    def compose(self) -> ComposeResult:
+        session = self.app.session
+        try:
+            self.profile = load_profile(self.account_id, session.actor)
+        except PatronDeskError as exc:
+            yield Header()
+            yield Static(escape(exc.message), id="details-error")
+            yield Footer()
+            return
+        self.ctx = RecordContext(
+            self.account_id, session.actor, session.organization.id, self.profile.version
+        )
+        yield Header()
+        yield Static(self._head(), id="details-head")
+        with TabbedContent(id="details-tabs", initial="general"):
+            for tab, label, key in TABS:
+                if tab == "fees" and Role.PATRON.value not in self.profile.roles:
+                    continue
+                with TabPane(f"{label} {key.upper()}", id=tab):
+                    yield from self._pane(tab)
+        yield Footer()
+
+    def _pane(self, tab: str):
+        if tab == "general":
+            yield GeneralPane(self.ctx)
+        elif tab == "contact":
+            with VerticalScroll(id="contact-panes"):
+                yield Static("[b]Emails[/b]")
+                yield RowsPane("email", self.ctx)
+                yield Static("[b]Phones[/b]")
+                yield RowsPane("phone", self.ctx)
+                yield Static("[b]Addresses[/b]")
+                yield RowsPane("address", self.ctx)
+        elif tab == "fees":
+            yield FeesPane(self.ctx)
+        elif tab == "history":
+            yield HistoryPane(self.ctx)
+        else:
+            yield RowsPane(tab, self.ctx)
+
+    def _head(self) -> str:
+        p = self.profile
+        status = p.status + (" · EXPIRED" if p.expired else "")
+        marks = []
+        if p.active_blocks:
+            marks.append("[reverse] BLOCKED [/reverse]")
+        if p.locked:
+            marks.append("[reverse] LOGIN LOCKED [/reverse]")
+        if p.overdue_loans:
+            marks.append(f"{p.overdue_loans} overdue")
+        expiry = p.expiry_date.isoformat() if p.expiry_date else "never"
+        return (
+            f"[b]{escape(p.name)}[/b]  {escape(p.primary_id)} · {p.account_type.replace('_', ' ')}"
+            f" · {p.record_type} · {status} · expires {expiry} · balance "
+            f"{format_money(p.balance_minor, p.currency)}  " + "  ".join(marks)
+        )
+
+    def on_mount(self) -> None:
+        if self.profile and self.profile.popup_notes:
+            from screens.confirm import InfoScreen
+
+            self.app.push_screen(
+                InfoScreen("Notes for this user", "\n\n".join(self.profile.popup_notes))
+            )
+
+    def refresh_head(self) -> None:
+        try:
+            self.profile = load_profile(self.account_id, self.app.session.actor)
+        except PatronDeskError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.query_one("#details-head", Static).update(self._head())
+        if self.query("#pane-history"):
+            self.query_one(HistoryPane).reload()
+
+    @on(RowsPane.Changed)
+    @on(GeneralPane.Saved)
+    def _changed(self) -> None:
+        self.refresh_head()
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        tabs = self.query_one("#details-tabs", TabbedContent)
+        if tabs.query(f"#{tab}"):
+            tabs.active = tab
+            self.call_after_refresh(self._focus_pane, tab)
+        else:
+            self.notify("This user has no Fines/fees tab (no Patron role).", severity="warning")
+
+    def _focus_pane(self, tab: str) -> None:
+        """The keys of a tab work at once: focus its table, or the first field of a form."""
+        pane = self.query_one(f"#{tab}", TabPane)
+        for widget in pane.query("RowTable, Input, Select, Checkbox"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane is not None and event.pane.id:
+            self.call_after_refresh(self._focus_pane, event.pane.id)
+
+    def action_save(self) -> None:
+        if self.ctx is None:
+            return
+        self.query_one("#details-tabs", TabbedContent).active = "general"
+        self.query_one(GeneralPane).save()
+
+    def action_back(self) -> None:
+        general = self.query(GeneralPane)
+        if general and general.first().dirty:
+            from screens.confirm import ChoiceScreen
+
+            def answer(choice: str | None) -> None:
+                if choice == "save" and self.query_one(GeneralPane).save() or choice == "discard":
+                    self.dismiss(None)
+
+            self.app.push_screen(
+                ChoiceScreen(
+                    "The General tab has unsaved changes.",
+                    [
+                        ("s", "Save", "save"),
+                        ("d", "Discard", "discard"),
+                        ("e", "Keep editing", "edit"),
+                    ],
+                ),
+                answer,
+            )
+            return
+        self.dismiss(None)
+
+    def action_actions(self) -> None:
+        from screens.confirm import ChoiceScreen
+
+        if self.ctx is None:
+            return
+        p = self.profile
+        session = self.app.session
+        choices = []
+        if session.can(Action.CHANGE_STATUS, p.record_type):
+            label = "Deactivate" if p.status == Status.ACTIVE else "Activate"
+            choices.append(("s", label, "status"))
+        if p.locked and session.can(Action.UNLOCK_LOGIN):
+            choices.append(("u", "Unlock login", "unlock"))
+        if session.can(Action.RESET_PASSWORD, p.record_type):
+            choices.append(("p", "Reset password", "password"))
+        if session.can(Action.TOGGLE_ACCOUNT_TYPE, p.record_type):
+            choices.append(("t", "Toggle account type", "toggle"))
+        if p.account_type == "external":
+            choices.append(("o", "Open for update", "open"))
+        choices.append(("l", "Loans", "loans"))
+        choices.append(("r", "Reload", "reload"))
+        self.app.push_screen(ChoiceScreen(f"Actions for {p.name}", choices), self._act)
+
+    def _act(self, choice: str | None) -> None:
+        from screens.confirm import InfoScreen
+
+        if choice is None:
+            return
+        ctx, actor = self.ctx, self.app.session.actor
+        try:
+            if choice == "status":
+                new = Status.INACTIVE if self.profile.status == Status.ACTIVE else Status.ACTIVE
+                ctx.version = set_status(self.account_id, new.value, ctx.version, actor).version
+                self.notify(f"Status: {new.value}.")
+            elif choice == "unlock":
+                unlock_login(self.account_id, actor)
+                self.notify("Login unlocked.")
+            elif choice == "password":
+                password = reset_password(self.account_id, actor)
+                self.app.push_screen(
+                    InfoScreen(
+                        "One-time password",
+                        f"Tell the user this password once: {password}\n\n"
+                        "They must choose their own at their next login.",
+                    )
+                )
+            elif choice == "toggle":
+                ctx.version = toggle_account_type(self.account_id, ctx.version, actor).version
+                self.notify("Account type changed.")
+            elif choice == "open":
+                self.query_one(GeneralPane).unlock_all(open_for_update(self.account_id, actor))
+                self.notify(
+                    "Open for update: SIS fields can be edited; changes are kept as made by hand."
+                )
+            elif choice == "loans":
+                loans = loan_lines(self.account_id, actor)
+                text = (
+                    "\n".join(
+                        f"{'OVERDUE ' if overdue else ''}{due.isoformat()}  {barcode}  {title}"
+                        for barcode, title, due, overdue in loans
+                    )
+                    or "No outstanding loans."
+                )
+                self.app.push_screen(InfoScreen("Outstanding loans", text))
+            elif choice == "reload":
+                self.app.switch_screen(UserDetailsScreen(self.account_id))
+                return
+        except PatronDeskError as exc:
+            self.notify(exc.message, severity="error", timeout=10)
+            return
+        self.refresh_head()

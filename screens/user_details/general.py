@@ -1,0 +1,182 @@
+"""The General tab: the user's personal and management data, in edit mode, saved explicitly
+(ctrl+s) in one transaction. A save over someone else's newer save is refused (the version
+check in `models.details.update_user`); the form keeps what was typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Grid, VerticalScroll
+from textual.message import Message as TextualMessage
+from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
+
+from models.codes import code_options
+from models.details import GeneralForm, general_form, update_user
+from models.enums import Channel
+from models.errors import ConflictError, PatronDeskError, ValidationError
+from models.external import DATE_FIELDS
+from models.tables import Campus, JobCategory, UserGroup
+from screens.quick_user import LANGUAGES
+from screens.user_details.context import RecordContext
+from tui.widgets import Field, Message
+
+LABELS = {
+    "first_name": "First name", "middle_name": "Middle name", "last_name": "Last name",
+    "preferred_first_name": "Preferred first name", "preferred_middle_name": "Preferred middle",
+    "preferred_last_name": "Preferred last name", "title": "Title",
+    "birth_date": "Birth date", "gender": "Gender", "preferred_language": "Language",
+    "website": "Website", "username": "Username", "email": "Login email",
+    "primary_id": "Primary identifier", "user_group": "User group",
+    "job_category": "Job category", "job_description": "Job description", "campus": "Campus",
+    "expiry_date": "Expiration date", "purge_date": "Purge date",
+    "comm_channel": "Communication channel", "comm_language": "Letters language",
+    "additional_email": "Additional (CC) email", "letters_opt_in": "Receives letters",
+    "cataloger_level": "Cataloger level", "researcher": "Researcher", "pin": "New PIN",
+}  # fmt: skip
+BOOLS = frozenset({"letters_opt_in", "researcher"})
+CHOICES = {
+    "user_group": lambda org: code_options(UserGroup, org),
+    "job_category": lambda org: code_options(JobCategory, org),
+    "campus": lambda org: code_options(Campus, org),
+    "comm_channel": lambda org: [(c.value.capitalize(), c.value) for c in Channel],
+    "preferred_language": lambda org: LANGUAGES,
+    "comm_language": lambda org: LANGUAGES,
+    "gender": lambda org: [("Female", "female"), ("Male", "male"), ("Other", "other")],
+}
+
+
+class GeneralPane(VerticalScroll):
+    class Saved(TextualMessage):
+        pass
+
+    def __init__(self, ctx: RecordContext) -> None:
+        super().__init__(id="pane-general")
+        self.ctx = ctx
+        self.opened = False  # "Open for update" on an external account
+        self.form: GeneralForm = general_form(ctx.account_id, ctx.actor)
+
+    # --- building -------------------------------------------------------------------------------
+
+    def _widget(self, name: str, value: Any):
+        wid = f"g-{name}"
+        if name in BOOLS:
+            return Checkbox(LABELS[name], bool(value), id=wid)
+        if name in CHOICES:
+            options = CHOICES[name](self.ctx.organization_id)
+            current = "" if value is None else str(value)
+            if current and current not in {v for _, v in options}:
+                options = [*options, (current, current)]
+            return Select(options, value=current or Select.NULL, id=wid, prompt="—")
+        if name in DATE_FIELDS:
+            text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
+            return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
+        return Input("" if value is None else str(value), id=wid, password=name == "pin")
+
+    def compose(self) -> ComposeResult:
+        f = self.form
+        yield Static(self._info(), id="general-info", classes="hint")
+        yield Message(id="general-message")
+        with Grid(classes="form-grid"):
+            for name, value in f.values.items():
+                widget = self._widget(name, value)
+                widget.disabled = name not in f.editable
+                label = LABELS.get(name, name) + (
+                    " (changed by hand)" if name in f.overridden else ""
+                )
+                if isinstance(widget, Checkbox):
+                    yield widget
+                else:
+                    yield Field(label, widget)
+        yield Static("ctrl+s: save the General tab", classes="hint")
+
+    def _info(self) -> str:
+        f = self.form
+        text = (
+            f"Created by {f.created_by} {f.created_at:%Y-%m-%d %H:%M} · "
+            f"updated by {f.updated_by} {f.updated_at:%Y-%m-%d %H:%M} (UTC)"
+        )
+        if f.external:
+            text += " · external account: SIS fields are locked (Open for update in ctrl+o)"
+        return text
+
+    # --- reading and saving ---------------------------------------------------------------------
+
+    def current(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in self.form.values:
+            widget = self.query_one(f"#g-{name}")
+            if isinstance(widget, Checkbox):
+                values[name] = widget.value
+            elif isinstance(widget, Select):
+                values[name] = "" if widget.value is Select.NULL else widget.value
+            else:
+                text = widget.value
+                values[name] = "" if name in DATE_FIELDS and not text.strip("-_ ") else text
+        return values
+
+    def changes(self) -> dict[str, Any]:
+        before = self.form.values
+        out = {}
+        for name, value in self.current().items():
+            old = before.get(name)
+            old = old.isoformat() if hasattr(old, "isoformat") else old
+            if name == "pin" and not value:
+                continue
+            if (old if old is not None else "") != value:
+                out[name] = value
+        return out
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.changes())
+
+    def save(self) -> bool:
+        """Save what changed. True when saved (or nothing to save)."""
+        message = self.query_one("#general-message", Message)
+        changes = self.changes()
+        if not changes:
+            message.show("Nothing to save.", error=False)
+            return True
+        try:
+            account = update_user(
+                self.ctx.account_id, self.ctx.version, changes, self.ctx.actor, opened=self.opened
+            )
+        except ConflictError as exc:
+            message.show(
+                exc.message + " Reload (ctrl+o, R) to see their changes; yours are kept here."
+            )
+            return False
+        except ValidationError as exc:
+            self._errors(exc.errors)
+            message.show("Not saved: correct the fields marked below.")
+            return False
+        except PatronDeskError as exc:
+            message.show(exc.message)
+            return False
+        self.ctx.version = account.version
+        self.form = general_form(self.ctx.account_id, self.ctx.actor, opened=self.opened)
+        self._errors({})
+        self.query_one("#g-pin", Input).value = ""
+        self.query_one("#general-info", Static).update(self._info())
+        message.show(f"Saved: {', '.join(LABELS.get(n, n) for n in changes)}.", error=False)
+        self.post_message(self.Saved())
+        return True
+
+    def _errors(self, errors: dict[str, str]) -> None:
+        first = None
+        for name in self.form.values:
+            fields = self.query(f"#field-g-{name}")
+            if fields:
+                fields.first(Field).set_error(errors.get(name))
+            if name in errors and first is None:
+                first = name
+        if first:
+            widget = self.query_one(f"#g-{first}")
+            widget.focus()
+            widget.scroll_visible()
+
+    def unlock_all(self, editable: frozenset[str]) -> None:
+        self.opened = True
+        for name in editable:
+            self.query_one(f"#g-{name}").disabled = False
