@@ -91,7 +91,9 @@ MAX_TOKEN_CHARS = 40
 MAX_TEXT_CHARS = 400  # longer text is cut before folding
 MAX_KEY_CHARS = 320  # the longest identifier / email key that can match exactly
 MAX_LIMIT = 10_000
-RARE_ROLE = 5_000  # a role filter held by fewer assignments starts from them
+RARE_ROLE = 50_000  # a role filter held by fewer assignments starts from them
+PROBE = 20_000  # hits and accounts are counted up to this to choose a strategy
+PAGE_ESTIMATE = 100  # rows per page, for the cost estimates
 
 # The name key (must match migration 0003's SQL; tests check it).
 KEY_CHARS = 7
@@ -321,6 +323,7 @@ class _Plan:
             params += [_ACTIVE, self.today]
         self.filter_conds, self.filter_params = conds, params
         self._role_is_rare: bool | None = None
+        self._strategy: str | None = None
         self.exact: list[int] = []
         self.exact = self._exact_ids(text) if text else []
         # A key-like text (an email, a barcode) that matched exactly is not also a name.
@@ -395,31 +398,54 @@ class _Plan:
         whether more follow."""
         if self.has_text and not self.names:
             return [], False
-        if not self.tokens:
-            keys = self._listing(after, limit + 1)
-        elif self.q.sort == "name":
+        strategy = self.strategy()
+        if strategy == "listing":
+            keys = self._walk(after, limit + 1, words=False)
+        elif strategy == "walk":
+            keys = self._walk(after, limit + 1, words=True)
+        elif strategy == "keys":
             keys = self._names_in_key_order(after, limit + 1)
         else:
-            keys = self._names_by_expiry(after, limit + 1)
+            keys = self._names_sorted_by_expiry(after, limit + 1)
         return keys[:limit], len(keys) > limit
 
     def main_count(self, bound: int | None) -> int:
         if self.has_text and not self.names:
             return 0
+        strategy = self.strategy()
+        if strategy in ("listing", "walk"):
+            return self._count_accounts(bound, words=strategy == "walk")
         where, params = self.where()
-        limit = "" if bound is None else f" LIMIT {int(bound)}"
-        if not self.tokens:
-            if self._rare_role():
-                where, params = self.where(role=False)
-                role_sql, role_params = self._role_ids_sql()
-                where, params = f"{where} AND {role_sql}", [*params, *role_params]
-                sql = f"SELECT 1 FROM account a{self._by_id()} WHERE {where}{limit}"
-            else:
-                sql = f"SELECT 1 FROM account a WHERE {where}{limit}"
-            return _run(f"SELECT count(*) FROM ({sql}) s", params)[0][0]
         hits, hit_params = self._hits_sql()
+        limit = "" if bound is None else f" LIMIT {int(bound)}"
         sql = f"SELECT 1 FROM ({hits}) h JOIN account a ON a.person_id = h.pid WHERE {where}{limit}"
         return _run(f"SELECT count(*) FROM ({sql}) s", [*hit_params, *params])[0][0]
+
+    def strategy(self) -> str:
+        """How the main phase is read:
+        - "listing": no words; the keyset indexes of the accounts.
+        - "keys": words, by name; the name index in key order (`_names_in_key_order`).
+        - "sort": words, by expiry, few hits: the hits sorted by the database.
+        - "walk": words and filters that leave fewer accounts than the words have hits, or
+          by expiry with many hits: the accounts' keyset indexes, testing the words per row.
+        Hits and accounts are counted up to `PROBE` to choose."""
+        if self._strategy is None:
+            self._strategy = self._choose()
+        return self._strategy
+
+    def _choose(self) -> str:
+        if not self.tokens:
+            return "listing"
+        filtered = bool(self.record_types or self.filter_conds or self.q.role)
+        if not filtered and self.q.sort == "name":
+            return "keys"
+        hits_sql, hit_params = self._hits_sql()
+        hits = _run(f"SELECT count(*) FROM ({hits_sql} LIMIT {PROBE}) s", hit_params)[0][0]
+        if filtered and self._count_accounts(PROBE, words=False) < hits:
+            return "walk"
+        if self.q.sort == "name":
+            return "keys"
+        return "sort" if hits < self._sort_threshold() else "walk"
 
     def _hits_sql(self) -> tuple[str, list]:
         """Every person matching the words: (pid)."""
@@ -434,22 +460,96 @@ class _Plan:
             [fts_match(self.tokens)],
         )
 
-    # Listing: account indexes, keyset.
+    def _words_sql(self) -> tuple[str, list]:
+        """Every word of the query starts a word of the person's search text."""
+        test = (
+            "strpos(' ' || p.search_text, ?) > 0"
+            if self.pg
+            else "instr(' ' || p.search_text, ?) > 0"
+        )
+        return " AND ".join(test for _ in self.tokens), [" " + t for t in self.tokens]
 
-    def _listing(self, after: tuple | None, n: int) -> list[tuple]:
-        """Walk the covering keyset index of each record type of the tab (per user group and
-        record type with a group filter) from `after`, and merge; or, for a rare role, sort
-        its few accounts."""
+    # Walks of the accounts' keyset indexes (listing, and words tested per row).
+
+    def _sources(self, words: bool) -> list[tuple[str, str, list]]:
+        """(FROM, WHERE, params) of each walk: one per record type of the tab, each on its
+        covering keyset index; or, for a rare role, its assignments."""
         if self._rare_role():
-            return self._listing_of_role(after, n)
+            where, params = self._role_where()
+            sources = [(f"account a{self._by_id()}", where, params)]
+        else:
+            sources = []
+            for record_type in self.record_types or ALL_RECORD_TYPES:
+                where, params = self.where((record_type,))
+                sources.append((f"account a{self._indexed_by(self.q.sort)}", where, params))
+        if words:
+            join = "JOIN" if self.pg else "CROSS JOIN"  # SQLite: the account index leads
+            words_sql, word_params = self._words_sql()
+            sources = [
+                (
+                    f"{frm} {join} person p ON p.id = a.person_id",
+                    f"{where} AND {words_sql}",
+                    [*params, *word_params],
+                )
+                for frm, where, params in sources
+            ]
+        return sources
+
+    def _walk(self, after: tuple | None, n: int, words: bool) -> list[tuple]:
+        """The next `n` keys from every walk, merged."""
         keys: list[tuple] = []
-        for record_type in self.record_types or ALL_RECORD_TYPES:
+        for frm, where, params in self._sources(words):
             if self.q.sort == "name":
-                keys += self._listing_arm_name(record_type, after, n)
+                keys += self._walk_by_name(frm, where, params, after, n)
             else:
-                keys += self._listing_arm_expiry(record_type, after, n)
+                keys += self._walk_by_expiry(frm, where, params, after, n)
         keys.sort(reverse=self.desc)
         return keys[:n]
+
+    def _walk_by_name(
+        self, frm: str, where: str, params: list, after: tuple | None, n: int
+    ) -> list[tuple]:
+        op, order = ("<", "DESC") if self.desc else (">", "ASC")
+        if after is not None:
+            where += f" AND (a.sort_name, a.id) {op} (?, ?)"
+            params = [*params, after[0], after[1]]
+        rows = _run(
+            f"SELECT a.sort_name, a.id FROM {frm} WHERE {where} "
+            f"ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(n)}",
+            params,
+        )
+        return [tuple(r) for r in rows]
+
+    def _walk_by_expiry(
+        self, frm: str, where: str, params: list, after: tuple | None, n: int
+    ) -> list[tuple]:
+        keys: list[tuple] = []
+        for cond, cparams, order in self._expiry_arms(after):
+            rows = _run(
+                f"SELECT a.expiry_date, a.id FROM {frm} WHERE {where} AND {cond} "
+                f"ORDER BY {order} LIMIT {int(n - len(keys))}",
+                [*params, *cparams],
+            )
+            keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
+            if len(keys) >= n:
+                break
+        return keys
+
+    def _count_accounts(self, bound: int | None, words: bool) -> int:
+        """Accounts passing the filters (and the words, tested per row), up to `bound`."""
+        if self._rare_role():
+            frm, (where, params) = f"account a{self._by_id()}", self._role_where()
+        else:
+            frm, (where, params) = "account a", self.where()
+        if words:
+            join = "JOIN" if self.pg else "CROSS JOIN"
+            words_sql, word_params = self._words_sql()
+            frm += f" {join} person p ON p.id = a.person_id"
+            where, params = f"{where} AND {words_sql}", [*params, *word_params]
+        limit = "" if bound is None else f" LIMIT {int(bound)}"
+        return _run(f"SELECT count(*) FROM (SELECT 1 FROM {frm} WHERE {where}{limit}) s", params)[
+            0
+        ][0]
 
     def _by_id(self) -> str:
         """SQLite: reach accounts by id only (the covering indexes lead with the organization,
@@ -462,33 +562,6 @@ class _Plan:
             return ""
         kind = "group" if self.q.user_group_id is not None else "type"
         return f" INDEXED BY account_search_{kind}_{sort}"
-
-    def _listing_arm_name(self, record_type: str, after: tuple | None, n: int) -> list[tuple]:
-        where, params = self.where((record_type,))
-        op, order = ("<", "DESC") if self.desc else (">", "ASC")
-        if after is not None:
-            where += f" AND (a.sort_name, a.id) {op} (?, ?)"
-            params += [after[0], after[1]]
-        rows = _run(
-            f"SELECT a.sort_name, a.id FROM account a{self._indexed_by('name')} WHERE {where} "
-            f"ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(n)}",
-            params,
-        )
-        return [tuple(r) for r in rows]
-
-    def _listing_arm_expiry(self, record_type: str, after: tuple | None, n: int) -> list[tuple]:
-        where, params = self.where((record_type,))
-        keys: list[tuple] = []
-        for cond, cparams, order in self._expiry_arms(after):
-            rows = _run(
-                f"SELECT a.expiry_date, a.id FROM account a{self._indexed_by('expiry')} "
-                f"WHERE {where} AND {cond} ORDER BY {order} LIMIT {int(n - len(keys))}",
-                [*params, *cparams],
-            )
-            keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
-            if len(keys) >= n:
-                break
-        return keys
 
     def _rare_role(self) -> bool:
         """A role filter held by fewer than `RARE_ROLE` assignments: cheaper to start from
@@ -504,39 +577,14 @@ class _Plan:
             self._role_is_rare = count < RARE_ROLE
         return self._role_is_rare
 
-    def _role_ids_sql(self) -> tuple[str, list]:
-        return (
-            "a.id IN (SELECT r.account_id FROM role_assignment r WHERE r.role = ? "
-            "AND r.status = ? AND (r.expiry_date IS NULL OR r.expiry_date >= ?))",
-            [self.q.role, _ACTIVE, self.today],
-        )
-
-    def _listing_of_role(self, after: tuple | None, n: int) -> list[tuple]:
+    def _role_where(self) -> tuple[str, list]:
+        """The filters, with the role as the list of its holders."""
         where, params = self.where(role=False)
-        role_sql, role_params = self._role_ids_sql()
-        where, params = f"{where} AND {role_sql}", [*params, *role_params]
-        if self.q.sort == "name":
-            op, order = ("<", "DESC") if self.desc else (">", "ASC")
-            if after is not None:
-                where += f" AND (a.sort_name, a.id) {op} (?, ?)"
-                params += [after[0], after[1]]
-            rows = _run(
-                f"SELECT a.sort_name, a.id FROM account a{self._by_id()} WHERE {where} "
-                f"ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(n)}",
-                params,
-            )
-            return [tuple(r) for r in rows]
-        keys: list[tuple] = []
-        for cond, cparams, order in self._expiry_arms(after):
-            rows = _run(
-                f"SELECT a.expiry_date, a.id FROM account a{self._by_id()} "
-                f"WHERE {where} AND {cond} ORDER BY {order} LIMIT {int(n - len(keys))}",
-                [*params, *cparams],
-            )
-            keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
-            if len(keys) >= n:
-                break
-        return keys
+        return (
+            f"{where} AND a.id IN (SELECT r.account_id FROM role_assignment r "
+            "WHERE r.role = ? AND r.status = ? AND (r.expiry_date IS NULL OR r.expiry_date >= ?))",
+            [*params, self.q.role, _ACTIVE, self.today],
+        )
 
     def _expiry_arms(self, after: tuple | None) -> list[tuple[str, list, str]]:
         """(condition, params, ORDER BY) per phase, in walking order: dated rows (phase 0)
@@ -648,13 +696,9 @@ class _Plan:
 
     # Name search in expiry order.
 
-    def _names_by_expiry(self, after: tuple | None, n: int) -> list[tuple]:
+    def _names_sorted_by_expiry(self, after: tuple | None, n: int) -> list[tuple]:
+        """Few hits, by expiry: join the hits and let the database sort them."""
         hits, hit_params = self._hits_sql()
-        threshold = self._sort_threshold(n)
-        count = _run(f"SELECT count(*) FROM ({hits} LIMIT {threshold}) s", hit_params)[0][0]
-        if count >= threshold:
-            return self._names_by_expiry_walk(after, n)
-        # Narrow: join the hits and let the database sort them.
         where, params = self.where()
         keys: list[tuple] = []
         for cond, cparams, order in self._expiry_arms(after):
@@ -669,41 +713,11 @@ class _Plan:
                 break
         return keys[:n]
 
-    def _names_by_expiry_walk(self, after: tuple | None, n: int) -> list[tuple]:
-        """Broad words: walk the expiry index of each record type and test the words on each
-        row (a word starts the search text or follows a space)."""
-        test = (
-            "strpos(' ' || p.search_text, ?) > 0"
-            if self.pg
-            else "instr(' ' || p.search_text, ?) > 0"
-        )
-        words = " AND ".join(test for _ in self.tokens)
-        word_params = [" " + t for t in self.tokens]
-        join = "JOIN" if self.pg else "CROSS JOIN"  # SQLite: account first, in index order
-        keys: list[tuple] = []
-        for record_type in self.record_types or ALL_RECORD_TYPES:
-            where, params = self.where((record_type,))
-            found: list[tuple] = []
-            for cond, cparams, order in self._expiry_arms(after):
-                rows = _run(
-                    f"SELECT a.expiry_date, a.id FROM account a{self._indexed_by('expiry')} "
-                    f"{join} person p ON p.id = a.person_id "
-                    f"WHERE {where} AND {cond} AND {words} "
-                    f"ORDER BY {order} LIMIT {int(n - len(found))}",
-                    [*params, *cparams, *word_params],
-                )
-                found += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
-                if len(found) >= n:
-                    break
-            keys += found
-        keys.sort(reverse=self.desc)
-        return keys[:n]
-
-    def _sort_threshold(self, n: int) -> int:
+    def _sort_threshold(self) -> int:
         """Hits above which walking the expiry index beats sorting the hits: about
         sqrt(rows per page x people), as a walk reads people / hits rows per hit."""
         people = _run("SELECT max(id) FROM person")[0][0] or 0
-        return max(1_000, min(20_000, int(math.sqrt(n * people))))
+        return max(1_000, min(PROBE, int(math.sqrt(PAGE_ESTIMATE * people))))
 
 
 # --- Rows ---------------------------------------------------------------------------------------
