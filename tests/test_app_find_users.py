@@ -14,7 +14,7 @@ from models.runtime import runtime
 from models.tables import Account, AuditEvent, Fee, FeeType, Loan
 from screens.confirm import ConfirmScreen, InfoScreen
 from screens.find_users import MAX_PAGES, PAGE, FindUsersScreen, ResultsTable
-from screens.user_summary import UserSummaryScreen
+from screens.user_details import UserDetailsScreen
 from tui.app import PatronDeskApp
 
 
@@ -187,9 +187,9 @@ async def test_enter_opens_the_record_and_escape_comes_back(people) -> None:
         await search(pilot, "bc-7781")
         await pilot.press("enter", "enter")
         await settle(pilot)
-        assert isinstance(app.screen, UserSummaryScreen)
-        text = str(app.screen.query_one("#summary-text").render())
-        assert "P100" in text and "BC-7781" in text
+        assert isinstance(app.screen, UserDetailsScreen)
+        head = str(app.screen.query_one("#details-head").render())
+        assert "Müller, Anna" in head and "P100" in head
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, FindUsersScreen)
