@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from textual.widgets import Input, Select
 from uihelp import SIZE, add_user, settle, type_into
 
@@ -192,3 +193,110 @@ async def test_reusing_a_person_creates_only_an_account(ui_db) -> None:
     assert Person.select().count() == people_before
     account = Account.get(Account.primary_id == "P4242")
     assert account.person_id == existing.person_id
+
+
+@pytest.mark.parametrize(
+    ("record_type", "group", "extra"),
+    [
+        ("staff", "STAFF", {"email": "st@example.org", "expiry_date": NEXT_YEAR}),
+        ("public", "PUBLIC", {"email": "pu@example.org", "expiry_date": NEXT_YEAR}),
+        ("contact", "CONTACT", {}),
+        ("organization", None, {}),
+        ("researcher", None, {"email": "re@example.org"}),
+    ],
+)
+async def test_each_record_type_is_added_from_the_all_tab(ui_db, record_type, group, extra) -> None:
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, ui_db, tab="all")
+        screen.query_one("#record_type", Select).value = record_type
+        await settle(pilot)
+        names = {"first_name": "Kim", "last_name": "Lee", "primary_id": f"X-{record_type}"}
+        await fill(pilot, {**names, **extra})
+        if group:
+            screen.query_one("#user_group", Select).value = group_id(group)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert screen.results, screen.query_one("#form-message").render()
+    assert Account.get(Account.primary_id == f"X-{record_type}").record_type == record_type
+
+
+def desk_operator(ui_db) -> Account:
+    """A circulation desk operator (job category CIRC_ASSISTANT gives the role by rule)."""
+    account = add_user("Desk", "Operator", "S-DESK", record_type="staff", group="STAFF",
+                       job_category="CIRC_ASSISTANT")  # fmt: skip
+    roles = {r.role for r in RoleAssignment.select().where(RoleAssignment.account == account)}
+    assert Role.CIRCULATION_DESK_OPERATOR.value in roles
+    return account
+
+
+async def test_a_desk_operator_cannot_add_a_staff_user(ui_db) -> None:
+    operator = desk_operator(ui_db)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(operator)
+        screen = QuickUserScreen(tab="staff")
+        app.push_screen(screen)
+        await settle(pilot)
+        await fill(pilot, {"first_name": "New", "last_name": "Staff", "primary_id": "S-NEW",
+                           "email": "ns@example.org", "expiry_date": NEXT_YEAR})  # fmt: skip
+        screen.query_one("#user_group", Select).value = group_id("STAFF")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "public users only" in str(screen.query_one("#form-message").render())
+        assert screen.query_one("#last_name", Input).value == "Staff"
+    assert not Account.select().where(Account.primary_id == "S-NEW").exists()
+
+
+async def test_register_new_user_opens_the_form_with_the_scanned_identifier(ui_db) -> None:
+    from screens.find_users import FindUsersScreen
+    from screens.register_user import RegisterUserScreen
+
+    operator = desk_operator(ui_db)
+    add_user("Known", "Reader", "P-KNOWN", identifier="BC-1000")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(operator)
+        app.push_screen(FindUsersScreen())
+        await settle(pilot)
+        await pilot.press("ctrl+n")  # a desk operator's "new user" is Register New User
+        await settle(pilot)
+        assert isinstance(app.screen, RegisterUserScreen)
+        await type_into(pilot, "#register-value", "bc-1000")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RegisterUserScreen), "a match is shown, not a new form"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        await type_into(pilot, "#register-value", "BC-2000")
+        await pilot.press("enter")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, QuickUserScreen) and form.register
+        assert form.query_one("#primary_id", Input).value == "BC-2000"
+        assert form.record_type == "public"
+
+
+async def test_register_by_name_generates_the_identifier(ui_db) -> None:
+    from models.settings import set_setting
+    from screens.find_users import FindUsersScreen
+
+    set_setting("id_prefix", "R")
+    set_setting("id_next", 42)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(ui_db.admin)
+        app.push_screen(FindUsersScreen())
+        await settle(pilot)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        await type_into(pilot, "#register-value", "Ola Nordmann")
+        await pilot.press("enter")
+        await settle(pilot)
+        form = app.screen
+        assert form.query_one("#primary_id", Input).value == "R0000042"
+        assert form.query_one("#first_name", Input).value == "Ola"
+        assert form.query_one("#last_name", Input).value == "Nordmann"
