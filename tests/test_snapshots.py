@@ -60,3 +60,32 @@ def test_find_users_list(ui_db, snap_compare, size) -> None:
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=size, run_before=run_before)
+
+
+DETAIL_TABS = ["f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12"]
+
+
+@pytest.mark.parametrize("key", DETAIL_TABS)
+def test_user_details_tab(ui_db, snap_compare, key) -> None:
+    from models.tables import AuditEvent, Person
+
+    account = add_user("Anna", "Müller", "P100", expiry="2031-06-30", identifier="BC-7781")
+    # Fixed times: a snapshot must not change with the clock.
+    fixed = dt.datetime(2026, 1, 15, 9, 30)
+    Account.update(created_at=fixed, updated_at=fixed).where(Account.id == account.id).execute()
+    Person.update(created_at=fixed, updated_at=fixed).execute()
+    AuditEvent.update(at=fixed).execute()
+
+    async def run_before(pilot) -> None:
+        from screens.user_details import UserDetailsScreen
+
+        pilot.app.session = open_session(ui_db.admin)
+        pilot.app.push_screen(UserDetailsScreen(account.id))
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+        if key == "f12":
+            pilot.app.screen.query_one("#history-period").value = "all"
+            await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=(80, 24), run_before=run_before)
