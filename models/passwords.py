@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 import string
 from functools import cache
-
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING
 
 from models.runtime import runtime
 from models.settings import Settings
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 
 @cache
@@ -63,6 +64,8 @@ def problems_message(problems: list[str]) -> str:
 
 
 def hasher(settings: Settings) -> PasswordHasher:
+    from argon2 import PasswordHasher, Type  # loaded at the first hash, not at start
+
     if runtime.hasher is not None:
         return runtime.hasher
     return PasswordHasher(
@@ -82,14 +85,14 @@ def verify_secret(stored_hash: str | None, secret: str, settings: Settings) -> b
         return False
     try:
         return hasher(settings).verify(stored_hash, secret)
-    except (VerificationError, InvalidHashError):
+    except _argon2_errors():
         return False
 
 
 def needs_rehash(stored_hash: str, settings: Settings) -> bool:
     try:
         return hasher(settings).check_needs_rehash(stored_hash)
-    except InvalidHashError:
+    except _argon2_errors()[1]:
         return True
 
 
@@ -105,3 +108,9 @@ def generate_password(settings: Settings, length: int = 14) -> str:
 
 def generate_pin() -> str:
     return f"{secrets.randbelow(10_000):04d}"
+
+
+def _argon2_errors() -> tuple[type[Exception], type[Exception]]:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    return VerificationError, InvalidHashError

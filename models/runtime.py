@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from argon2 import PasswordHasher
+from typing import TYPE_CHECKING
 
 from models.base import utcnow
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 
 @dataclass

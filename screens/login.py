@@ -8,8 +8,6 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from models.auth import login
-from models.errors import AuthenticationError
 from tui.widgets import Field, Message
 
 
@@ -55,6 +53,12 @@ class LoginScreen(Screen[None]):
             message.show("Type your password.")
             password.focus()
             return
+        if not self.app.db_ready:
+            message.show("Opening the database… try again in a moment.")
+            return
+        from models.auth import login  # the database layer loads after the first paint
+        from models.errors import AuthenticationError
+
         try:
             account = login(name.value.strip(), password.value)
         except AuthenticationError as exc:

@@ -6,13 +6,16 @@ import sys
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 import styles
-from models.tables import Account
 from tui.keys import APP, KeyAction, bindings
+
+if TYPE_CHECKING:
+    from models.tables import Account
 
 STYLES = Path(styles.__file__).resolve().parent
 
@@ -22,12 +25,25 @@ class PatronDeskApp(App[None]):
     CSS_PATH = [STYLES / "app.tcss"]
     BINDINGS = bindings(APP)
 
-    def __init__(self, *, database_label: str = "") -> None:
+    def __init__(self, *, database_label: str = "", open_target: str | None = None) -> None:
+        """`open_target`: an existing SQLite file the app opens itself, just after the login
+        screen is drawn (the database layer takes a third of the start); None: the caller
+        opened the database already."""
         super().__init__()
         self.database_label = database_label
+        self.open_target = open_target
+        self.db_ready = open_target is None
+        self.startup_error: str | None = None
         self.session = None  # models.session.StaffSession once logged in
 
     def on_mount(self) -> None:
+        if not self.db_ready:
+            self.show_login()
+            self.call_after_refresh(self._open_database)
+            return
+        self._first_screen()
+
+    def _first_screen(self) -> None:
         from models.setup import is_initialized
 
         if is_initialized():
@@ -35,7 +51,26 @@ class PatronDeskApp(App[None]):
         else:
             from screens.first_admin import FirstAdminScreen
 
+            self._reset_stack()
             self.push_screen(FirstAdminScreen())
+
+    def _open_database(self) -> None:
+        from models.errors import DatabaseOpenError
+        from models.runtime import configure
+        from tui.database import open_database
+
+        configure()
+        try:
+            open_database(self.open_target)
+        except DatabaseOpenError as exc:
+            self.startup_error = exc.message
+            self.exit(return_code=2)
+            return
+        self.db_ready = True
+        from models.setup import is_initialized
+
+        if not is_initialized():
+            self._first_screen()
 
     # --- session -----------------------------------------------------------------------------
 
@@ -121,19 +156,35 @@ class PatronDeskApp(App[None]):
 
 
 def run_app(target: str | None) -> int:
-    """Open the database (errors in one line on stderr, exit 2), then run the app."""
-    from models.errors import DatabaseOpenError
-    from models.runtime import configure
-    from tui.database import close_database, describe, open_database, resolve_target
+    """Run the app on the database named by `target`. Errors in one line on stderr, exit 2.
 
-    configure()
+    An existing SQLite file is opened by the app right after its first screen is drawn; any
+    other target (a URL, a new file) is opened, and checked, before the app starts."""
+    from tui.target import describe, existing_sqlite_file, resolve_target
+
+    resolved = resolve_target(target)
+    label = describe(resolved)
+    if existing_sqlite_file(resolved) is not None:
+        app = PatronDeskApp(database_label=label, open_target=resolved)
+    else:
+        from models.errors import DatabaseOpenError
+        from models.runtime import configure
+        from tui.database import open_database
+
+        configure()
+        try:
+            open_database(resolved)
+        except DatabaseOpenError as exc:
+            print(f"patrondesk: error: {exc.message}", file=sys.stderr)
+            return 2
+        app = PatronDeskApp(database_label=label)
     try:
-        open_database(target)
-    except DatabaseOpenError as exc:
-        print(f"patrondesk: error: {exc.message}", file=sys.stderr)
-        return 2
-    try:
-        PatronDeskApp(database_label=describe(resolve_target(target))).run()
+        app.run()
     finally:
+        from tui.database import close_database
+
         close_database()
-    return 0
+    if app.startup_error:
+        print(f"patrondesk: error: {app.startup_error}", file=sys.stderr)
+        return 2
+    return app.return_code or 0

@@ -9,20 +9,17 @@ answer gives a clear message quickly.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import urlparse
 
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
-from playhouse import db_url
 
 from models.base import database
 from models.errors import DatabaseOpenError
 from models.schema import migrate
-from tui.paths import default_database_path
+from tui.target import ENV_VAR, describe, resolve_target  # noqa: F401 - re-exported
 
-ENV_VAR = "PATRONDESK_DB"
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "full",
@@ -33,21 +30,10 @@ SQLITE_PRAGMAS = {
 }
 
 
-def resolve_target(target: str | None) -> str:
-    """`--db` wins, then PATRONDESK_DB, then the file in the user data folder."""
-    return target or os.environ.get(ENV_VAR) or str(default_database_path())
-
-
 def _is_default(path: Path) -> bool:
+    from tui.paths import default_database_path
+
     return path == default_database_path()
-
-
-def describe(target: str) -> str:
-    """A URL without its password, for messages."""
-    parsed = urlparse(target)
-    if parsed.password:
-        return target.replace(f":{parsed.password}@", ":***@")
-    return target
 
 
 def make_database(target: str) -> Database:
@@ -56,6 +42,8 @@ def make_database(target: str) -> Database:
         return _sqlite(Path(target).expanduser())
     scheme = urlparse(target).scheme
     if scheme.startswith("sqlite"):
+        from playhouse import db_url  # URLs only: a plain path needs no parsing
+
         path = db_url.parse(target)["database"]
         if path == ":memory:":
             raise DatabaseOpenError("An in-memory database keeps nothing: give a file path.")
@@ -67,6 +55,8 @@ def make_database(target: str) -> Database:
             raise DatabaseOpenError(
                 "PostgreSQL needs its driver: pip install 'patrondesk[postgresql]'."
             ) from None
+        from playhouse import db_url
+
         kwargs = db_url.parse(target)
         kwargs.setdefault("connect_timeout", 5)
         kwargs.setdefault("application_name", "patrondesk")
