@@ -30,7 +30,7 @@ from tui.table import RowTable
 PAGE = 50
 MAX_PAGES = 4  # rows in the table: at most PAGE * MAX_PAGES
 EDGE = 5  # fetch the next page when the cursor comes this close to the window's end
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000  # "1,000+ users": an exact count of a broad query costs as much as a page
 
 ACCOUNT_TYPES = {
     AccountType.INTERNAL.value: "Internal",
@@ -90,9 +90,16 @@ class FindUsersScreen(Screen[None]):
     AUTO_FOCUS = "#search"
 
     class Results(Message):
-        def __init__(self, generation: int, page: Page | None, count: int, error: str = "") -> None:
+        def __init__(
+            self, generation: int, page: Page | None, count: int | None, error: str = ""
+        ) -> None:
             super().__init__()
             self.generation, self.page, self.count, self.error = generation, page, count, error
+
+    class Counted(Message):
+        def __init__(self, generation: int, count: int) -> None:
+            super().__init__()
+            self.generation, self.count = generation, count
 
     def __init__(self) -> None:
         super().__init__()
@@ -206,13 +213,15 @@ class FindUsersScreen(Screen[None]):
         organization_id = self.app.session.organization.id
         try:
             page = search_users(organization_id, query, limit=PAGE)
-            count = count_users(organization_id, query, cap=COUNT_CAP)
+            # The rows first: the count of a broad query takes as long as the page again.
+            self.post_message(self.Results(generation, page, None))
+            if page.cursor is not None and generation == self.generation:
+                count = count_users(organization_id, query, cap=COUNT_CAP)
+                self.post_message(self.Counted(generation, count))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             self.post_message(self.Results(generation, None, 0, error=str(exc)))
-            return
         finally:
             database.close()  # this thread's connection; the UI thread keeps its own
-        self.post_message(self.Results(generation, page, count))
 
     def on_find_users_screen_results(self, message: Results) -> None:
         self._searching = False
@@ -228,7 +237,8 @@ class FindUsersScreen(Screen[None]):
             self.query_one("#count", Static).update("Search failed: " + message.error[:60])
             self.notify(f"Search failed: {message.error}", severity="error", timeout=10)
             return
-        self.total = message.count
+        if message.page.cursor is None:  # one page holds every hit: the count is known
+            self.total = len(message.page.rows)
         self.cursors = [None, message.page.cursor]
         self.window_start = 0
         self.window = [message.page.rows]
@@ -246,6 +256,11 @@ class FindUsersScreen(Screen[None]):
                     search.value = wanted
                     return
             self.select_after = None
+
+    def on_find_users_screen_counted(self, message: Counted) -> None:
+        if message.generation == self.generation:
+            self.total = message.count
+            self._show_count()
 
     def _row_of(self, account_id: int | None) -> int | None:
         for i, row in enumerate(self.rows if account_id is not None else []):
