@@ -50,6 +50,12 @@ def main() -> None:
          "--password-stdin"],
         input=ADMIN_PASSWORD + "\n", text=True, check=True, cwd=REPO, capture_output=True,
     )  # fmt: skip
+    # An installed package has its modules compiled (pip writes the .pyc files); a checkout
+    # run with PYTHONDONTWRITEBYTECODE would compile them at every launch instead.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "tui", "models", "screens", "styles"],
+        check=True, cwd=REPO,
+    )  # fmt: skip
     app_argv = [sys.executable, "-m", "tui.cli", "--db", str(db)]
     bare_argv = [sys.executable, "-c", BARE]
     launch(app_argv, "Log in to PatronDesk")  # warm the file cache once

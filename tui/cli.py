@@ -173,13 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        return _run_app(args.db)  # before the database layer is loaded: the app starts faster
     from models.errors import DatabaseOpenError, PatronDeskError
     from models.runtime import configure
     from tui.database import close_database, open_database
 
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        return _run_app(args.db)
     if args.command == "audit" and args.audit_command is None:
         raise CliError("say what to do with the audit trail: 'patrondesk audit prune'")
     configure()
