@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--status", action="store_true", help="list migrations and when each was applied"
     )
 
+    p = sub.add_parser("backup", help="copy the SQLite database to a new file, checked")
+    p.add_argument("dest", metavar="DEST", help="the new file")
+    p = sub.add_parser("restore", help="replace the SQLite database with a checked backup")
+    p.add_argument("src", metavar="SRC", help="a file made by 'patrondesk backup'")
+
     p = sub.add_parser("audit", help="maintain the audit trail (History)")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
     audit_sub.add_parser(
@@ -172,10 +177,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from tui.backup import BackupError, backup, restore
+    from tui.target import resolve_target
+
+    target = resolve_target(args.db)
+    try:
+        if args.command == "backup":
+            print(backup(target, args.dest))
+        else:
+            print(restore(target, args.src))
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"{args.command} failed: {exc.strerror or exc}") from None
+    return 0
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         return _run_app(args.db)  # before the database layer is loaded: the app starts faster
+    if args.command in ("backup", "restore"):
+        return _cmd_backup(args)  # works on the file itself: a damaged database must not be opened
     from models.errors import DatabaseOpenError, PatronDeskError
     from models.runtime import configure
     from tui.database import close_database, open_database

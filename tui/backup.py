@@ -1,0 +1,93 @@
+"""`patrondesk backup DEST` and `patrondesk restore SRC` for SQLite databases.
+
+Both use SQLite's online backup API, so the app may stay open in other SSH sessions while a
+backup runs; each copy is checked (`PRAGMA integrity_check`) before it is trusted. PostgreSQL
+has its own tools: the messages name them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from tui.target import SQLITE_HEADER, describe
+
+
+class BackupError(Exception):
+    """A refusal in words, for one line on stderr."""
+
+
+def _sqlite_path(target: str) -> Path:
+    if target.startswith("postgres"):
+        raise BackupError(
+            f"{describe(target)} is PostgreSQL: back it up with pg_dump "
+            "(pg_dump --format=custom URL > patrondesk.dump) and restore with pg_restore."
+        )
+    if target.startswith("sqlite:///"):
+        target = target.removeprefix("sqlite:///")
+    return Path(target).expanduser()
+
+
+def check_database(path: Path) -> int:
+    """Check a SQLite file is a sound PatronDesk database; returns its number of accounts."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise BackupError(f"Cannot read {path}: {exc.strerror}.") from None
+    if header != SQLITE_HEADER:
+        raise BackupError(f"{path} is not a SQLite database.")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if result != "ok":
+            raise BackupError(f"{path} is damaged: integrity check says {result!r}.")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"schema_migration", "account", "person"} <= tables:
+            raise BackupError(f"{path} is a SQLite database, but not a PatronDesk one.")
+        return conn.execute("SELECT count(*) FROM account").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _copy(source: Path, dest: Path) -> None:
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    out = sqlite3.connect(dest)
+    try:
+        src.backup(out)
+    finally:
+        out.close()
+        src.close()
+
+
+def backup(target: str, dest: str) -> str:
+    source = _sqlite_path(target)
+    check_database(source)
+    dest_path = Path(dest).expanduser()
+    if dest_path.exists():
+        raise BackupError(f"{dest_path} exists already: choose a new file name.")
+    if not dest_path.parent.is_dir():
+        raise BackupError(f"The folder {dest_path.parent} does not exist.")
+    _copy(source, dest_path)
+    users = check_database(dest_path)
+    size = dest_path.stat().st_size / 1_000_000
+    return f"Backed up {users:,} accounts to {dest_path} ({size:.1f} MB), checked."
+
+
+def restore(target: str, src: str) -> str:
+    """Replace the database with a checked backup; the replaced one is kept beside it."""
+    dest = _sqlite_path(target)
+    source = Path(src).expanduser()
+    users = check_database(source)
+    kept = ""
+    if dest.exists():
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = dest.with_name(f"{dest.name}.before-restore-{stamp}")
+        _copy(dest, aside)
+        kept = f" The replaced database is kept as {aside}."
+    elif not dest.parent.is_dir():
+        raise BackupError(f"The folder {dest.parent} does not exist.")
+    _copy(source, dest)
+    check_database(dest)
+    return f"Restored {users:,} accounts from {source} into {dest}, checked.{kept}"
