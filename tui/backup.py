@@ -51,11 +51,14 @@ def check_database(path: Path) -> int:
         conn.close()
 
 
-def _copy(source: Path, dest: Path) -> None:
+def _copy(source: Path, dest: Path, *, single_file: bool = False) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     out = sqlite3.connect(dest)
     try:
         src.backup(out)
+        if single_file:
+            # A backup must be one self-contained file: no -wal beside it to be left behind.
+            out.execute("PRAGMA journal_mode=DELETE")
     finally:
         out.close()
         src.close()
@@ -69,7 +72,7 @@ def backup(target: str, dest: str) -> str:
         raise BackupError(f"{dest_path} exists already: choose a new file name.")
     if not dest_path.parent.is_dir():
         raise BackupError(f"The folder {dest_path.parent} does not exist.")
-    _copy(source, dest_path)
+    _copy(source, dest_path, single_file=True)
     users = check_database(dest_path)
     size = dest_path.stat().st_size / 1_000_000
     return f"Backed up {users:,} accounts to {dest_path} ({size:.1f} MB), checked."
@@ -84,7 +87,7 @@ def restore(target: str, src: str) -> str:
     if dest.exists():
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         aside = dest.with_name(f"{dest.name}.before-restore-{stamp}")
-        _copy(dest, aside)
+        _copy(dest, aside, single_file=True)
         kept = f" The replaced database is kept as {aside}."
     elif not dest.parent.is_dir():
         raise BackupError(f"The folder {dest.parent} does not exist.")
