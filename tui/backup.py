@@ -40,15 +40,22 @@ def check_database(path: Path) -> int:
         raise BackupError(f"{path} is not a SQLite database.")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if result != "ok":
-            raise BackupError(f"{path} is damaged: integrity check says {result!r}.")
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"schema_migration", "account", "person"} <= tables:
-            raise BackupError(f"{path} is a SQLite database, but not a PatronDesk one.")
-        return conn.execute("SELECT count(*) FROM account").fetchone()[0]
+        return _check(conn, path)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is damaged: {exc}.") from None
     finally:
         conn.close()
+
+
+def _check(conn: sqlite3.Connection, path: Path) -> int:
+    result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    if result != "ok":
+        first = result.splitlines()[-1] if "\n" in result else result
+        raise BackupError(f"{path} is damaged: the integrity check says {first!r}.")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not {"schema_migration", "account", "person"} <= tables:
+        raise BackupError(f"{path} is a SQLite database, but not a PatronDesk one.")
+    return conn.execute("SELECT count(*) FROM account").fetchone()[0]
 
 
 def _copy(source: Path, dest: Path, *, single_file: bool = False) -> None:
