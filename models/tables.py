@@ -361,6 +361,11 @@ class Letter(BaseModel):
     created_by = CharField(max_length=100, default="")
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
+    # A letter sent once only carries a key (the expiry reminder: per account and expiry date);
+    # NULL for the rest. Unique, so two jobs running at once cannot both queue it.
+    once_key = CharField(max_length=100, null=True, unique=True)
+    # "Resend": the new letter points at the one it repeats, whose files it sends again.
+    resend_of = ForeignKeyField("self", null=True, on_delete="SET NULL", backref="resends")
 
 
 class Attachment(BaseModel):
@@ -416,6 +421,21 @@ class LocalOverride(BaseModel):
     class Meta:
         table_name = "local_override"
         indexes = ((("account", "field"), True),)
+
+
+class ResetCode(BaseModel):
+    """A one-time password-reset code sent by email (models.password_reset): only its hash is
+    kept, with its expiry, the wrong tries made with it and when it was used."""
+
+    person = ForeignKeyField(Person, backref="reset_codes", on_delete="CASCADE")
+    code_hash = CharField(max_length=255)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    attempts = IntegerField(default=0)
+    used_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "reset_code"
 
 
 # --- Money and circulation ----------------------------------------------------------------------
@@ -527,6 +547,7 @@ ALL_TABLES: list[type[BaseModel]] = [
     ProxyFor,
     RoleAssignment,
     LocalOverride,
+    ResetCode,
     Loan,
     Fee,
     FeeTransaction,
