@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
@@ -35,8 +37,39 @@ class PatronDeskApp(App[None]):
         self.db_ready = open_target is None
         self.startup_error: str | None = None
         self.session = None  # models.session.StaffSession once logged in
+        self.last_activity = time.monotonic()
+        self.locked = False
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def check_inactivity(self) -> None:
+        """Lock the screen after `session_timeout_minutes` without a key or click (0: never)."""
+        if self.session is None or self.locked or not self.db_ready:
+            return
+        from models.settings import load_settings
+
+        minutes = load_settings().session_timeout_minutes
+        if minutes and time.monotonic() - self.last_activity >= minutes * 60:
+            self.lock_screen(minutes)
+
+    def lock_screen(self, minutes: int) -> None:
+        from screens.lock import LockScreen
+
+        self.locked = True
+
+        def unlocked(ok: bool | None) -> None:
+            self.locked = False
+            self.last_activity = time.monotonic()
+            if not ok:
+                self.call_later(self.show_login)
+
+        self.push_screen(LockScreen(self.session.username, minutes), unlocked)
 
     def on_mount(self) -> None:
+        self.set_interval(15, self.check_inactivity)
         if not self.db_ready:
             self.show_login()
             self.call_after_refresh(self._open_database)

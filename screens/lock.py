@@ -1,0 +1,52 @@
+"""The screen lock after inactivity: the staff user's password opens it again; nothing on the
+screens below is lost. Failed attempts count towards the login lockout."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from tui.widgets import Field, Message
+
+
+class LockScreen(ModalScreen[bool]):
+    """Dismisses True when unlocked; False when the user chose to log out."""
+
+    BINDINGS = [Binding("ctrl+l", "log_out", "Log out", priority=True)]
+    AUTO_FOCUS = "#unlock-password"
+
+    def __init__(self, username: str, minutes: int) -> None:
+        super().__init__()
+        self.username, self.minutes = username, minutes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="lock-box", classes="card"):
+            yield Static("Screen locked", classes="card-title")
+            yield Static(
+                f"No activity for {self.minutes} minutes. Type the password of "
+                f"{self.username} to go on, or ctrl+l to log out.",
+                classes="hint",
+                markup=False,
+            )
+            yield Field("Password", Input(id="unlock-password", password=True))
+            yield Message(id="unlock-message")
+
+    @on(Input.Submitted, "#unlock-password")
+    def _unlock(self, event: Input.Submitted) -> None:
+        from models.auth import login
+        from models.errors import AuthenticationError
+
+        try:
+            login(self.username, event.value)
+        except AuthenticationError as exc:
+            event.input.value = ""
+            self.query_one("#unlock-message", Message).show(exc.message)
+            return
+        self.dismiss(True)
+
+    def action_log_out(self) -> None:
+        self.dismiss(False)
