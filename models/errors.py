@@ -70,3 +70,8 @@ class NotFound(PatronDeskError):
 
 class DatabaseOpenError(PatronDeskError):
     """The database cannot be opened or reached."""
+
+
+class StorageError(PatronDeskError):
+    """The database refused a write (read-only, full disk, I/O error, lost server): nothing was
+    saved; the message says what to do."""

@@ -57,7 +57,7 @@ class LoginScreen(Screen[None]):
             message.show("Opening the database… try again in a moment.")
             return
         from models.auth import login  # the database layer loads after the first paint
-        from models.errors import AuthenticationError
+        from models.errors import AuthenticationError, PatronDeskError
 
         try:
             account = login(name.value.strip(), password.value)
@@ -65,6 +65,9 @@ class LoginScreen(Screen[None]):
             message.show(exc.message)
             password.value = ""
             password.focus()
+            return
+        except PatronDeskError as exc:  # e.g. a read-only database: said in words
+            message.show(exc.message)
             return
         message.clear()
         password.value = ""

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlparse
 
-from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from models.base import database
 from models.errors import DatabaseOpenError
@@ -34,6 +34,49 @@ def _is_default(path: Path) -> bool:
     from tui.paths import default_database_path
 
     return path == default_database_path()
+
+
+class _StorageGuard:
+    """Turns a refused write (read-only file, full disk, I/O error, lost server) into
+    `StorageError`, a `PatronDeskError` the screens show in words, at the one place every
+    statement and commit passes. The transaction around it rolls back as for any error."""
+
+    def _guard(self, exc: Exception) -> None:
+        from models.errors import StorageError
+        from models.storage import storage_problem
+
+        message = storage_problem(exc)
+        if message is not None:
+            raise StorageError(message) from exc
+
+    def execute_sql(self, sql, params=None, *args, **kwargs):  # noqa: ANN001, ANN201
+        try:
+            return super().execute_sql(sql, params, *args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            self._guard(exc)
+            raise
+
+    def begin(self, *args, **kwargs):  # noqa: ANN201
+        try:
+            return super().begin(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            self._guard(exc)
+            raise
+
+    def commit(self):  # noqa: ANN201
+        try:
+            return super().commit()
+        except (OperationalError, InterfaceError) as exc:
+            self._guard(exc)
+            raise
+
+
+class GuardedSqliteDatabase(_StorageGuard, SqliteDatabase):
+    pass
+
+
+class GuardedPostgresqlDatabase(_StorageGuard, PostgresqlDatabase):
+    pass
 
 
 def make_database(target: str) -> Database:
@@ -60,7 +103,7 @@ def make_database(target: str) -> Database:
         kwargs = db_url.parse(target)
         kwargs.setdefault("connect_timeout", 5)
         kwargs.setdefault("application_name", "patrondesk")
-        return PostgresqlDatabase(**kwargs)
+        return GuardedPostgresqlDatabase(**kwargs)
     raise DatabaseOpenError(
         f"Unsupported database URL scheme {scheme!r}: use a file path, "
         "sqlite:///PATH or postgresql://HOST/NAME."
@@ -68,7 +111,9 @@ def make_database(target: str) -> Database:
 
 
 def _sqlite(path: Path) -> SqliteDatabase:
-    return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=15)
+    return GuardedSqliteDatabase(
+        str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=15
+    )
 
 
 def open_database(
