@@ -438,6 +438,21 @@ class ResetCode(BaseModel):
         table_name = "reset_code"
 
 
+class ImportState(BaseModel):
+    """The last import or SIS load of an account (models/imports.py): the fingerprint of the
+    record it wrote and the account's version after it. A load of the same record to an account
+    nobody changed since (same version) skips it without reading the account."""
+
+    account = ForeignKeyField(Account, backref="import_state", on_delete="CASCADE", unique=True)
+    source = CharField(max_length=100, default="")
+    digest = CharField(max_length=64)
+    account_version = IntegerField()
+    loaded_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "import_state"
+
+
 # --- Money and circulation ----------------------------------------------------------------------
 
 
