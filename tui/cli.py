@@ -17,6 +17,13 @@ class CliError(Exception):
     """Said to the user as one line, exit 2."""
 
 
+def _one_line(text: str) -> str:
+    """Control characters and line breaks a user typed are shown escaped: one line stays one."""
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode() for ch in text
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line, not argparse's usage block: a script reading stderr gets the reason.
@@ -170,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except CliError as exc:
-        print(f"patrondesk: error: {exc}", file=sys.stderr)
+        print(f"patrondesk: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("patrondesk: interrupted", file=sys.stderr)
