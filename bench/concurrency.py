@@ -30,7 +30,7 @@ HOT_USERS = 40
 
 def _worker(args: tuple[str, int, float, str, list[int]]) -> str:
     """One staff member's session; writes its log as JSON lines and returns the log path."""
-    target, number, seconds, log_dir, account_ids = args
+    target, number, seconds, log_dir, account_ids, run = args
     from models.audit import Actor
     from models.details import general_form, update_user
     from models.enums import Source
@@ -47,10 +47,7 @@ def _worker(args: tuple[str, int, float, str, list[int]]) -> str:
     actor = Actor(admin, Source.SCREEN)
     org = admin.organization_id
     rng = random.Random(number)
-    try:
-        from models import fees
-    except ImportError:
-        fees = None
+    fees = _fee_action()
     hot = account_ids[:HOT_USERS]
     log_path = Path(log_dir) / f"worker{number}.jsonl"
     prefixes = ["a", "b", "ma", "mu", "sch", "de", "lo", "ber", "fr", "k", "san", "wa"]
@@ -73,12 +70,12 @@ def _worker(args: tuple[str, int, float, str, list[int]]) -> str:
                     form = general_form(account_id, actor)
                     time.sleep(rng.random() * 0.01)  # the staff member types
                     n += 1
-                    value = f"w{number}-{n}"
+                    value = f"{run}-w{number}-{n}"  # unique across runs on a reused database
                     record["value"] = value
                     update_user(account_id, form.version, {"job_description": value}, actor)
                     record["saved"] = True
                 elif kind == "fee":
-                    fees.bench_action(account_id, actor, rng)  # a desk's fee action
+                    fees(account_id, actor, rng)  # a desk's fee action
             except ConflictError:
                 record["conflict"] = True
             except PatronDeskError as exc:
@@ -88,6 +85,21 @@ def _worker(args: tuple[str, int, float, str, list[int]]) -> str:
             record["ms"] = (time.perf_counter() - start) * 1000
             log.write(json.dumps(record) + "\n")
     return str(log_path)
+
+
+def _fee_action():
+    """A desk's fee action (add a small fee, pay part of it) through `models.fees`, or None
+    while that module is not there."""
+    try:
+        from models.fees import add_fee, pay_fee
+    except ImportError:
+        return None
+
+    def act(account_id: int, actor, rng) -> None:  # noqa: ANN001
+        fee = add_fee(account_id, actor, fee_type="LOST_ITEM", amount="3.50", comment="bench")
+        pay_fee(fee.id, actor, method=rng.choice(["cash", "card"]), amount="1.00")
+
+    return act
 
 
 def check(target: str, records: list[dict]) -> tuple[int, int]:
@@ -148,7 +160,8 @@ def main() -> None:
     close_database()
     random.Random(0).shuffle(ids)
     log_dir = tempfile.mkdtemp(prefix="patrondesk-concurrency-")
-    jobs = [(target, i, args.seconds, log_dir, ids) for i in range(args.procs)]
+    run = f"r{random.randrange(16**6):06x}"
+    jobs = [(target, i, args.seconds, log_dir, ids, run) for i in range(args.procs)]
     with mp.get_context("spawn").Pool(args.procs) as pool:
         paths = pool.map(_worker, jobs)
     records = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]

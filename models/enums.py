@@ -80,6 +80,7 @@ class FeeAction(StrEnum):
     DISPUTE = "dispute"
     RESTORE = "restore"
     TRANSFER = "transfer"
+    LINK = "link"  # linked to an item barcode (amount 0)
 
 
 class Source(StrEnum):

@@ -751,6 +751,7 @@ def _rows(account_ids: list[int]) -> list[UserRow]:
         f"WHERE a.id IN ({marks})",
         [True, today.isoformat(), *account_ids],
     )
+    over_limit = _over_debt_limit(account_ids)
     by_id = {}
     for (
         aid,
@@ -787,13 +788,31 @@ def _rows(account_ids: list[int]) -> list[UserRow]:
             job_category=job or "",
             user_group=group or "",
             expiry_date=expiry,
-            blocked=bool(blocked),
+            blocked=bool(blocked) or aid in over_limit,
             has_notes=bool(noted),
             researcher=bool(researcher),
             primary_id=primary_id,
             email=email or "",
         )
     return [by_id[i] for i in account_ids if i in by_id]
+
+
+def _over_debt_limit(account_ids: list[int]) -> set[int]:
+    """The accounts whose active balance has reached the debt limit (`models.fees`): they may
+    not borrow, so the block mark shows it. Every fee counts, whoever owns it: the limit is the
+    user's, not the viewer's."""
+    from models.fees import debt_limit_minor
+
+    limit = debt_limit_minor()
+    if not limit:
+        return set()
+    rows = _run(
+        "SELECT f.account_id FROM fee f WHERE f.status = ? "
+        f"AND f.account_id IN ({_marks(len(account_ids))}) "
+        "GROUP BY f.account_id HAVING SUM(f.balance_minor) >= ?",
+        ["active", *account_ids, limit],
+    )
+    return {row[0] for row in rows}
 
 
 __all__ = [
