@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ADMIN_PASSWORD
 from textual.widgets import Input
+from uihelp import log_in, settle, type_into
 
 from models.audit import Actor
 from models.auth import set_password
@@ -21,33 +22,6 @@ from tui.app import PatronDeskApp
 from tui.widgets import Field, Message
 
 SIZE = (100, 34)
-
-
-async def settle(pilot) -> None:
-    """Let workers, deferred calls and screen changes finish."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
-
-
-async def type_into(pilot, selector: str, text: str, *, keys: bool = False) -> None:
-    """Put `text` in the input as a paste would (fast), or key by key with `keys=True`."""
-    widget = pilot.app.screen.query_one(selector, Input)
-    widget.focus()
-    await pilot.pause()
-    widget.value = ""
-    if keys:
-        await pilot.press(*text)
-    else:
-        widget.insert_text_at_cursor(text)
-    await pilot.pause()
-
-
-async def log_in(pilot, name: str, password: str) -> None:
-    await type_into(pilot, "#login", name)
-    await type_into(pilot, "#password", password)
-    await pilot.press("enter")
-    await settle(pilot)
 
 
 def message_text(app) -> str:
