@@ -103,6 +103,7 @@ class AuditAction(StrEnum):
 
 class LetterStatus(StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sender (models.mailer)
     SENT = "sent"
     FAILED = "failed"
 

@@ -410,7 +410,7 @@ class QuickUserScreen(Screen[tuple[int, bool] | None]):
         """Same first name, last name and birth date: add anyway, open the existing record,
         or go back to the form (nothing typed is lost either way)."""
         from screens.confirm import ChoiceScreen
-        from screens.user_summary import UserSummaryScreen
+        from screens.user_details import UserDetailsScreen
 
         data = self.data()
         here = [
@@ -425,7 +425,7 @@ class QuickUserScreen(Screen[tuple[int, bool] | None]):
                 self._duplicate_ok = True
                 self.action_save(open_details)
             elif choice == "open" and here:
-                self.app.push_screen(UserSummaryScreen(here[0].id))
+                self.app.push_screen(UserDetailsScreen(here[0].id))
 
         choices = [("a", "Add anyway", "add")]
         if here:
