@@ -798,10 +798,10 @@ def _rows(account_ids: list[int]) -> list[UserRow]:
 
 
 def _over_debt_limit(account_ids: list[int]) -> set[int]:
-    """The accounts whose active balance has reached the debt limit (`models.fees`): they may
-    not borrow, so the block mark shows it. Every fee counts, whoever owns it: the limit is the
-    user's, not the viewer's."""
-    from models.fees import debt_limit_minor
+    """The accounts whose active balance has reached the debt limit: they may not borrow
+    (`models.fee_balances`), so the block mark shows it. Every fee counts, whoever owns it: the
+    limit is the user's, not the viewer's."""
+    from models.fee_balances import debt_limit_minor
 
     limit = debt_limit_minor()
     if not limit:
