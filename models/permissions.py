@@ -106,6 +106,14 @@ def _grants(
     return assignment.scope_id is None or library_id is None or assignment.scope_id == library_id
 
 
+def granting_roles(
+    actor: Account, action: Action, record_type: str | None = None
+) -> list[RoleAssignment]:
+    """The actor's active roles that grant `action` (on a record of `record_type`), whatever
+    library they are scoped to: what `models.scope.scope_of` builds a library scope from."""
+    return [a for a in active_roles(actor) if _grants(a, action, None, record_type)]
+
+
 def can(
     actor: Account | None,
     action: Action,

@@ -13,6 +13,7 @@ from models.enums import FeeStatus
 from models.errors import NotFound
 from models.permissions import Action, authorize
 from models.runtime import runtime
+from models.scope import LibraryScope, scope_of
 from models.settings import load_settings
 from models.tables import (
     Account,
@@ -83,16 +84,16 @@ def active_blocks_of(account_id: int, today: dt.date | None = None):
     )
 
 
-def balance_of(account_id: int) -> int:
-    """What the user owes, in minor units: active and disputed fees."""
-    return (
-        Fee.select(fn.COALESCE(fn.SUM(Fee.balance_minor), 0))
-        .where(
-            (Fee.account == account_id)
-            & Fee.status.in_([FeeStatus.ACTIVE.value, FeeStatus.DISPUTED.value])
-        )
-        .scalar()
+def balance_of(account_id: int, scope: LibraryScope | None = None) -> int:
+    """What the user owes, in minor units: active and disputed fees. `scope` None counts every
+    library's fees (the rules: deletion); a display passes the staff user's scope."""
+    query = Fee.select(fn.COALESCE(fn.SUM(Fee.balance_minor), 0)).where(
+        (Fee.account == account_id)
+        & Fee.status.in_([FeeStatus.ACTIVE.value, FeeStatus.DISPUTED.value])
     )
+    if scope is not None:
+        query = query.where(scope.condition(Fee.owner))
+    return query.scalar()
 
 
 def open_loans_of(account_id: int):
@@ -104,6 +105,7 @@ def load_profile(account_id: int, actor: Actor) -> Profile:
     if account is None:
         raise NotFound("This user no longer exists: another staff user may have deleted it.")
     authorize(actor.account, Action.VIEW_USER, account)
+    scope = scope_of(actor.account, account)  # library independence: counts and marks too
     person = account.person
     today = runtime.today()
     ids = list(
@@ -150,10 +152,18 @@ def load_profile(account_id: int, actor: Actor) -> Profile:
         roles=sorted(
             {r.role for r in RoleAssignment.select().where(RoleAssignment.account == account)}
         ),
-        active_blocks=[b.definition.name for b in active_blocks_of(account.id, today)],
-        notes=Note.select().where(Note.account == account).count(),
-        popup_notes=[n.text for n in Note.select().where((Note.account == account) & Note.popup)],
-        balance_minor=balance_of(account.id),
+        active_blocks=[
+            b.definition.name
+            for b in active_blocks_of(account.id, today).where(scope.condition(Block.owner))
+        ],
+        notes=Note.select().where((Note.account == account) & scope.condition(Note.owner)).count(),
+        popup_notes=[
+            n.text
+            for n in Note.select().where(
+                (Note.account == account) & Note.popup & scope.condition(Note.owner)
+            )
+        ],
+        balance_minor=balance_of(account.id, scope),
         currency=load_settings().currency,
         open_loans=len(loans),
         overdue_loans=sum(1 for loan in loans if loan.due_date < today),
@@ -201,12 +211,13 @@ def fee_summary(account_id: int, actor: Actor) -> FeeSummary:
     if account is None:
         raise NotFound("This user no longer exists.")
     authorize(actor.account, Action.VIEW_USER, account)
+    scope = scope_of(actor.account, account)
     fees = list(
         Fee.select(Fee, FeeType, Library)
         .join(FeeType)
         .switch(Fee)
         .join(Library, JOIN.LEFT_OUTER, on=(Fee.owner == Library.id))
-        .where(Fee.account == account_id)
+        .where((Fee.account == account_id) & scope.condition(Fee.owner))
         .order_by(Fee.created_at.desc(), Fee.id.desc())
     )
     total = {s.value: 0 for s in FeeStatus}

@@ -39,6 +39,7 @@ from models.errors import NotFound, PatronDeskError, ValidationError
 from models.external import is_external
 from models.permissions import Action, active_roles, authorize, can
 from models.runtime import runtime
+from models.scope import scope_of
 from models.settings import Settings, load_settings
 from models.tables import (
     Account,
@@ -248,7 +249,7 @@ class _Spec:
     def visible(self, row, actor: Actor, account: Account) -> bool:  # noqa: ANN001
         if not self.owned:
             return True
-        return can(actor.account, Action.VIEW_USER, account, library_id=row.owner_id)
+        return scope_of(actor.account, account).sees(row.owner_id)
 
     # shared pieces
 
@@ -989,7 +990,9 @@ def list_rows(kind: Kind | str, account_id: int, actor: Actor) -> list:
     account = load_account(account_id)
     authorize(actor.account, Action.VIEW_USER, account)
     rows = spec.query(account).order_by(spec.model.id)
-    return [r for r in rows if spec.visible(r, actor, account)]
+    if spec.owned:
+        rows = rows.where(scope_of(actor.account, account).condition(spec.model.owner))
+    return list(rows)
 
 
 def row_values(kind: Kind | str, account_id: int, row_id: int, actor: Actor) -> dict[str, Any]:

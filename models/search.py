@@ -59,7 +59,8 @@ How it is fast (migration 0003)
   sqrt(limit x people), counted with a bound) sorts its hits; a broad one walks the expiry
   index and tests the words on each row.
 - Marks (`blocked`, `has_notes`) and display columns are read for the page's rows only, in one
-  query (`_rows`).
+  query (`_rows`). The marks count only the blocks and notes the staff user's library scope
+  sees (`scope=`, library independence: `models.scope`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ from peewee import PostgresqlDatabase
 from models.base import database, fold_key
 from models.enums import RecordType, Status
 from models.runtime import runtime
+from models.scope import INSTITUTION_ONLY, LibraryScope
 from models.text import name_words
 
 TABS = ("staff", "public", "contact", "all")
@@ -153,9 +155,17 @@ class _Cursor:
 
 
 def search_users(
-    organization_id: int, query: UserQuery, *, after: object | None = None, limit: int = 100
+    organization_id: int,
+    query: UserQuery,
+    *,
+    after: object | None = None,
+    limit: int = 100,
+    scope: LibraryScope = INSTITUTION_ONLY,
 ) -> Page:
-    """One page of accounts of `organization_id` matching `query`, in its order."""
+    """One page of accounts of `organization_id` matching `query`, in its order. The blocked
+    and notes marks count only rows owned by a library of `scope` or by the institution
+    (`models.scope.scope_of(staff_account)`; a caller that names no scope gets the
+    institution's rows only)."""
     _check(query)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
@@ -170,11 +180,11 @@ def search_users(
         exact_shown += len(ids)
     if len(ids) == limit:
         more = exact_shown < len(plan.exact) or bool(plan.main_page(None, 1)[0])
-        return Page(_rows(ids), _Cursor(query, exact_shown, None) if more else None)
+        return Page(_rows(ids, scope), _Cursor(query, exact_shown, None) if more else None)
     main_keys, more = plan.main_page(key, limit - len(ids))
     ids += [k[-1] for k in main_keys]
     cursor = _Cursor(query, exact_shown, main_keys[-1]) if more else None
-    return Page(_rows(ids), cursor)
+    return Page(_rows(ids, scope), cursor)
 
 
 def count_users(organization_id: int, query: UserQuery, *, cap: int | None = None) -> int:
@@ -191,11 +201,13 @@ def count_users(organization_id: int, query: UserQuery, *, cap: int | None = Non
     return found + plan.main_count(bound)
 
 
-def find_exact(organization_id: int, value: str) -> list[UserRow]:
+def find_exact(
+    organization_id: int, value: str, *, scope: LibraryScope = INSTITUTION_ONLY
+) -> list[UserRow]:
     """Accounts whose identifier, barcode, primary id, username, login email or an email
-    address equals `value` (case-insensitive), in name order."""
+    address equals `value` (case-insensitive), in name order (marks as in `search_users`)."""
     plan = _Plan(organization_id, UserQuery(text=value or ""))
-    return _rows(plan.exact)
+    return _rows(plan.exact, scope)
 
 
 # --- Text ---------------------------------------------------------------------------------------
@@ -731,25 +743,27 @@ def _display_name(last: str, first: str, preferred_last: str, preferred_first: s
     return f"{last}, {first}" if first else last
 
 
-def _rows(account_ids: list[int]) -> list[UserRow]:
+def _rows(account_ids: list[int], scope: LibraryScope) -> list[UserRow]:
     """The display rows of these accounts, in this order. The one place where the blocked and
-    notes marks are computed."""
+    notes marks are computed, from the blocks and notes `scope` sees (library independence)."""
     if not account_ids:
         return []
     today = runtime.today()
     marks = _marks(len(account_ids))
+    block_scope, block_params = scope.sql("b.owner_id")
+    note_scope, note_params = scope.sql("n.owner_id")
     rows = _run(
         "SELECT a.id, a.person_id, a.version, a.status, a.expiry_date, a.account_type, "
         "a.record_type, a.researcher, a.primary_id, p.last_name, p.first_name, "
         "p.preferred_last_name, p.preferred_first_name, p.email, jc.name, ug.name, "
         "EXISTS (SELECT 1 FROM block b WHERE b.account_id = a.id AND b.active = ? "
-        "AND (b.expiry_date IS NULL OR b.expiry_date >= ?)), "
-        "EXISTS (SELECT 1 FROM note n WHERE n.account_id = a.id) "
+        f"AND (b.expiry_date IS NULL OR b.expiry_date >= ?) AND {block_scope}), "
+        f"EXISTS (SELECT 1 FROM note n WHERE n.account_id = a.id AND {note_scope}) "
         "FROM account a JOIN person p ON p.id = a.person_id "
         "LEFT JOIN job_category jc ON jc.id = a.job_category_id "
         "LEFT JOIN user_group ug ON ug.id = a.user_group_id "
         f"WHERE a.id IN ({marks})",
-        [True, today.isoformat(), *account_ids],
+        [True, today.isoformat(), *block_params, *note_params, *account_ids],
     )
     over_limit = _over_debt_limit(account_ids)
     by_id = {}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from models.accounts import full_name
 from models.audit import Actor
 from models.enums import Role, Source
 from models.permissions import Action, active_roles, can
+from models.scope import LibraryScope, scope_of
 from models.tables import Account, Library, Organization
 
 
@@ -36,6 +38,11 @@ class StaffSession:
 
     def can(self, action: Action, record_type: str | None = None) -> bool:
         return can(self.account, action, record_type=record_type)
+
+    @cached_property
+    def scope(self) -> LibraryScope:
+        """The owner libraries whose notes, blocks, fees... this staff user sees."""
+        return scope_of(self.account)
 
 
 def open_session(account: Account) -> StaffSession:

@@ -210,9 +210,9 @@ class FindUsersScreen(Screen[None]):
 
     @work(thread=True, group="search")
     def _search(self, generation: int, query: UserQuery) -> None:
-        organization_id = self.app.session.organization.id
+        organization_id, scope = self.app.session.organization.id, self.app.session.scope
         try:
-            page = search_users(organization_id, query, limit=PAGE)
+            page = search_users(organization_id, query, limit=PAGE, scope=scope)
             # The rows first: the count of a broad query takes as long as the page again.
             self.post_message(self.Results(generation, page, None))
             if page.cursor is not None and generation == self.generation:
@@ -308,6 +308,7 @@ class FindUsersScreen(Screen[None]):
             self.query_state,
             after=self.cursors[page_number],
             limit=PAGE,
+            scope=self.app.session.scope,
         )
         if page_number + 1 == len(self.cursors):
             self.cursors.append(page.cursor)
