@@ -89,6 +89,8 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_from: str = ""
+    # A folder of <language>/<kind>.txt letter templates overriding (or adding to) the shipped ones.
+    letter_templates_dir: str = ""
 
 
 SECRET_SETTINGS = frozenset({"smtp_password"})
