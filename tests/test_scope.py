@@ -152,6 +152,9 @@ UNSCOPED: dict[str, str] = {
     "models/deletion.py:check_deletion": "deletion is refused while any library's fee is due",
     "models/deletion.py:_remove": "deleting an account deletes every library's rows",
     "models/search.py:_over_debt_limit": "the debt limit is the user's: every library's fees count",
+    "models/fee_balances.py:_sum": "the debt limit is the user's: every library's fees count",
+    "models/fee_balances.py:accrued_fines": "a fine accrues on a loan, billed by any library",
+    "models/fee_balances.py:_load_fee": "one fee by id: each caller authorizes its owner library",
 }
 _TABLES = {m._meta.table_name for m in OWNED_MODELS}
 _NAMES = {m.__name__ for m in OWNED_MODELS}
@@ -207,9 +210,19 @@ def _mentions_scope(node: ast.AST) -> bool:
     return False
 
 
+def _calls(node: ast.AST) -> set[str]:
+    names = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            f = n.func
+            names.add(f.id if isinstance(f, ast.Name) else getattr(f, "attr", ""))
+    return names
+
+
 def _owned_reads() -> dict[str, bool]:
-    """`file:function` -> whether it applies a scope, for every top-level function or method
-    of the app's code that reads an owned table."""
+    """`file:function` -> whether it applies a scope, for every function or method of the
+    app's code that reads an owned table. A call to a function of the same module that applies
+    a scope (a `_visible(...)` helper) counts as applying it."""
     found: dict[str, bool] = {}
     for folder in ("models", "screens", "tui"):
         for path in sorted((ROOT / folder).rglob("*.py")):
@@ -217,9 +230,15 @@ def _owned_reads() -> dict[str, bool]:
                 continue
             rel = path.relative_to(ROOT).as_posix()
             tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _reads_owned(node):
-                    found[f"{rel}:{node.name}"] = _mentions_scope(node)
+            functions = [
+                n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            ]
+            scoped = {f.name for f in functions if _mentions_scope(f)}
+            for _ in range(3):  # helpers of helpers
+                scoped |= {f.name for f in functions if _calls(f) & scoped}
+            for f in functions:
+                if _reads_owned(f):
+                    found[f"{rel}:{f.name}"] = f.name in scoped
     return found
 
 
