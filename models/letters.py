@@ -47,6 +47,7 @@ from models.enums import AuditAction, Channel, EmailType, LetterKind, LetterStat
 from models.errors import NotFound, PatronDeskError, ValidationError
 from models.permissions import Action, authorize
 from models.runtime import runtime
+from models.scope import INSTITUTION_ONLY, scope_of
 from models.settings import Settings, load_settings
 from models.tables import Account, Address, Attachment, Email, Letter, Library, Person
 
@@ -389,7 +390,10 @@ def queue_personal_information(account_id: int, actor: Actor) -> Letter:
 
     account = _load(account_id)
     authorize(actor.account, Action.MANAGE_ATTACHMENTS, account)
-    document = record_document(account, runtime.now())
+    # The files stay on the Attachments tab, which every staff user of the organization sees:
+    # they hold only the rows the sender may see (library independence); an administrator
+    # without a library scope sends the whole record.
+    document = record_document(account, runtime.now(), scope_of(actor.account, account))
     stem = f"personal-information-{account.primary_id}-{runtime.today().isoformat()}"
     files = [
         File(f"{stem}.json", "application/json", to_json(document)),
@@ -568,11 +572,16 @@ def letter_text(letter_id: int, actor: Actor) -> str:
 
 
 def letter_files(letter: Letter) -> list[Attachment]:
-    """The files a letter carries (those of the letter it repeats, for a resent one)."""
+    """The files a letter carries (those of the letter it repeats, for a resent one). They are
+    the institution's (`queue_letter` gives them no owner library), hence that scope."""
     source = letter.resend_of_id or letter.id
     return list(
         Attachment.select()
-        .where((Attachment.letter == source) & (Attachment.mime_type != LETTER_COPY_MIME))
+        .where(
+            (Attachment.letter == source)
+            & (Attachment.mime_type != LETTER_COPY_MIME)
+            & INSTITUTION_ONLY.condition(Attachment.owner)
+        )
         .order_by(Attachment.id)
     )
 
@@ -623,7 +632,7 @@ def letter_of_attachment(attachment_id: int, actor: Actor) -> int:
     row = Attachment.get_or_none(Attachment.id == attachment_id)
     if row is None:
         raise NotFound("This attachment no longer exists.")
-    authorize(actor.account, Action.VIEW_USER, row.account)
+    authorize(actor.account, Action.VIEW_USER, row.account, library_id=row.owner_id)
     if row.letter_id is None:
         raise LetterRefused("This attachment is not a letter: only letters can be resent.")
     return row.letter_id

@@ -4,7 +4,8 @@ One document per account (the person's data and this organization's account with
 that hangs off it), built from the tables so a column added later is included without a change
 here. Secrets (password and PIN hashes) and bookkeeping keys are left out; every other column
 is in, internal notes included: the letter answers a person's right of access, and the record
-is theirs (Alma's "Patron personal information mail" sends "the complete record").
+is theirs (Alma's "Patron personal information mail" sends "the complete record"), within the
+library scope of whoever sends it (library independence: the files stay on the record).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from peewee import ForeignKeyField, Model
 
+from models.scope import EVERY_LIBRARY, LibraryScope
 from models.tables import (
     Account,
     Address,
@@ -86,12 +88,18 @@ def _rows(query, skip: tuple[str, ...]) -> list[dict[str, Any]]:  # noqa: ANN001
     return [_row(r, skip) for r in query]
 
 
-def record_document(account: Account, now: dt.datetime) -> dict[str, Any]:
-    """The whole record of one account as plain data (JSON-ready), with when it was made."""
+def record_document(
+    account: Account, now: dt.datetime, scope: LibraryScope = EVERY_LIBRARY
+) -> dict[str, Any]:
+    """The whole record of one account as plain data (JSON-ready), with when it was made; of
+    the rows owned by a library (notes, blocks, statistics, fees, attachments), those `scope`
+    sees (the sender's: `models.letters.queue_personal_information`)."""
     person: Person = account.person
     by_person = ("person",)
     by_account = ("account",)
-    fees = list(Fee.select().where(Fee.account == account).order_by(Fee.id))
+    fees = list(
+        Fee.select().where((Fee.account == account) & scope.condition(Fee.owner)).order_by(Fee.id)
+    )
     return {
         "generated_at": now.isoformat(),
         "person": _row(person),
@@ -108,11 +116,24 @@ def record_document(account: Account, now: dt.datetime) -> dict[str, Any]:
         "roles": _rows(
             RoleAssignment.select().where(RoleAssignment.account == account), by_account
         ),
-        "notes": _rows(Note.select().where(Note.account == account).order_by(Note.id), by_account),
-        "blocks": _rows(
-            Block.select().where(Block.account == account).order_by(Block.id), by_account
+        "notes": _rows(
+            Note.select()
+            .where((Note.account == account) & scope.condition(Note.owner))
+            .order_by(Note.id),
+            by_account,
         ),
-        "statistics": _rows(Statistic.select().where(Statistic.account == account), by_account),
+        "blocks": _rows(
+            Block.select()
+            .where((Block.account == account) & scope.condition(Block.owner))
+            .order_by(Block.id),
+            by_account,
+        ),
+        "statistics": _rows(
+            Statistic.select().where(
+                (Statistic.account == account) & scope.condition(Statistic.owner)
+            ),
+            by_account,
+        ),
         "proxy_for": _rows(ProxyFor.select().where(ProxyFor.account == account), by_account),
         "loans": _rows(Loan.select().where(Loan.account == account).order_by(Loan.id), by_account),
         "fees": [
@@ -128,7 +149,9 @@ def record_document(account: Account, now: dt.datetime) -> dict[str, Any]:
             for fee in fees
         ],
         "attachments": _rows(
-            Attachment.select().where(Attachment.account == account).order_by(Attachment.id),
+            Attachment.select()
+            .where((Attachment.account == account) & scope.condition(Attachment.owner))
+            .order_by(Attachment.id),
             by_account,
         ),
         "letters": _rows(
