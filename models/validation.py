@@ -105,12 +105,21 @@ def check_language(value: str) -> str:
     value = (value or "").strip()
     if not value:
         raise FieldError("is required")
-    try:
-        import pycountry
+    import pycountry
 
-        language = pycountry.languages.lookup(value)
-    except LookupError:
-        raise FieldError("is not a known language (use a code such as en, fr or de)") from None
+    # Codes first: `lookup` alone also matches names, and "en" is the name of a language
+    # (ISO 639-3 "enc"), so "en" would not be English.
+    low = value.lower()
+    language = (
+        pycountry.languages.get(alpha_2=low)
+        or pycountry.languages.get(alpha_3=low)
+        or pycountry.languages.get(bibliographic=low)
+    )
+    if language is None:
+        try:
+            language = pycountry.languages.lookup(value)
+        except LookupError:
+            raise FieldError("is not a known language (use a code such as en, fr or de)") from None
     return getattr(language, "alpha_2", None) or language.alpha_3
 
 

@@ -56,6 +56,10 @@ def test_country_and_language_codes_come_from_iso_tables() -> None:
     with pytest.raises(FieldError, match="not a known country"):
         check_country("Narnia")
     assert check_language("fr") == "fr"
+    # "en" is also the name of another language (ISO 639-3 "enc"): codes come first.
+    assert check_language("en") == "en"
+    assert check_language("EN") == "en"
+    assert check_language("fre") == "fr"  # bibliographic codes (RERO ILS writes them)
     assert check_language("German") == "de"
     assert check_language("deu") == "de"
     with pytest.raises(FieldError, match="not a known language"):
