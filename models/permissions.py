@@ -114,6 +114,14 @@ def granting_roles(
     return [a for a in active_roles(actor) if _grants(a, action, None, record_type)]
 
 
+# A person's own record (domain.md section 1: "a patron may edit their own personal data except
+# names and birth date"): anyone may edit the contact rows (emails, phones, addresses) of their
+# own account, whatever their roles. The rest of a patron's own record is read and written
+# through `models.my_account`, which shows only what a patron may see and changes only what a
+# patron may change (communication preferences, password).
+OWN_RECORD = frozenset({Action.EDIT_CONTACT})
+
+
 def can(
     actor: Account | None,
     action: Action,
@@ -129,6 +137,8 @@ def can(
     if target is not None:
         if target.organization_id != actor.organization_id:
             return False
+        if action in OWN_RECORD and target.person_id == actor.person_id:
+            return True
         record_type = record_type or target.record_type
     return any(_grants(a, action, library_id, record_type) for a in active_roles(actor))
 
