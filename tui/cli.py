@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub.add_parser(
         "prune", help="delete audit events older than the retention setting (audit_retention_days)"
     )
+    from tui.transfer_cli import add_parsers  # import and export (no models loaded here)
+
+    add_parsers(sub, _Parser)
+    from tui import letters_cli  # the letter jobs (no models loaded here)
+
+    letters_cli.add_parsers(sub, _Parser)
     return parser
 
 
@@ -228,6 +234,15 @@ def _main(argv: Sequence[str] | None) -> int:
             return _cmd_migrate(args, db)
         if args.command == "audit":
             return _cmd_audit(args)
+        if args.command in ("import", "export"):
+            from tui import transfer_cli
+
+            run = transfer_cli.run_import if args.command == "import" else transfer_cli.run_export
+            return run(args, CliError)
+        if args.command == "letters":
+            from tui import letters_cli
+
+            return letters_cli.run(args, CliError)
         raise CliError(f"unknown command {args.command!r}")
     except PatronDeskError as exc:
         raise CliError(exc.message) from None

@@ -1,0 +1,717 @@
+"""`patrondesk export`: users to a file, streamed (constant memory at a million users).
+
+Formats:
+- `json`: PatronDesk's own export, every field of every user (what `patrondesk import` reads
+  back into an empty database, field for field), with the code tables the users name. One user
+  per line inside a JSON object, so both ends stream. Password and PIN hashes are included: the
+  file is as sensitive as the database.
+- `csv`: the columns of `models.import_formats.CSV_COLUMNS` (README "Import and export"): one
+  address (the preferred), no hashes, no attachments.
+- `alma-xml`: Alma's `<users>` with one `<user>` per account (the REST and SIS-load schema).
+
+Accounts are read in pages of `PAGE` by id (or through the search engine when a query or
+filters are given), with each page's rows fetched by one query per table.
+`user_document` is the personal-information export of one user (no secrets; loans and fees too).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+from xml.sax.saxutils import escape, quoteattr
+
+from models.base import fold_key
+from models.errors import NotFound, PatronDeskError
+from models.import_formats import CSV_COLUMNS, join_list
+from models.tables import (
+    Account,
+    Address,
+    Attachment,
+    Block,
+    BlockDefinition,
+    Campus,
+    Email,
+    Fee,
+    Identifier,
+    IdentifierType,
+    JobCategory,
+    Library,
+    Loan,
+    LocalOverride,
+    Note,
+    NoteType,
+    Organization,
+    Person,
+    Phone,
+    ProxyFor,
+    RoleAssignment,
+    StatCategory,
+    StatCategoryType,
+    Statistic,
+    UserGroup,
+)
+
+EXPORT_FORMATS = ("csv", "json", "alma-xml")
+PAGE = 500
+FILTERS = ("tab", "status", "account_type", "role", "user_group", "record_type")
+
+
+class ExportError(PatronDeskError):
+    pass
+
+
+@dataclass
+class ExportFilter:
+    """Which accounts: a search text (as in Find and Manage Users) and exact filters."""
+
+    query: str = ""
+    record_type: str = ""
+    status: str = ""  # active | inactive
+    account_type: str = ""
+    role: str = ""
+    user_group: str = ""  # code
+
+    @classmethod
+    def parse(cls, items: list[str], query: str = "") -> ExportFilter:
+        """`--filter KEY=VALUE` items."""
+        f = cls(query=query or "")
+        for item in items:
+            key, sep, value = item.partition("=")
+            key = key.strip().replace("-", "_")
+            if key == "tab":
+                key = "record_type"
+            if not sep or key not in FILTERS:
+                raise ExportError(
+                    f"--filter {item!r}: use KEY=VALUE with KEY one of "
+                    "record_type, status, account_type, role, user_group"
+                )
+            setattr(f, key, value.strip())
+        return f
+
+    @property
+    def empty(self) -> bool:
+        return not any(getattr(self, k) for k in ("query", *FILTERS[1:]))
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+class _Codes:
+    """id -> code (and name) of the organization's code tables and libraries."""
+
+    TABLES = {
+        "user_group": UserGroup,
+        "job_category": JobCategory,
+        "campus": Campus,
+        "identifier_type": IdentifierType,
+        "note_type": NoteType,
+        "block_definition": BlockDefinition,
+        "stat_category_type": StatCategoryType,
+        "stat_category": StatCategory,
+        "library": Library,
+    }
+
+    def __init__(self, org: Organization) -> None:
+        self.rows: dict[str, dict[int, Any]] = {}
+        for table, model in self.TABLES.items():
+            self.rows[table] = {r.id: r for r in model.select().where(model.organization == org.id)}
+
+    def code(self, table: str, row_id: int | None) -> str:
+        row = self.rows[table].get(row_id) if row_id else None
+        return row.code if row is not None else ""
+
+    def name(self, table: str, row_id: int | None) -> str:
+        row = self.rows[table].get(row_id) if row_id else None
+        return row.name if row is not None else ""
+
+    def tables(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for table, rows in self.rows.items():
+            items = []
+            for r in rows.values():
+                item = {"code": r.code, "name": r.name}
+                if table == "stat_category":
+                    item["category_type"] = self.code("stat_category_type", r.category_type_id)
+                items.append(item)
+            out[table] = items
+        return out
+
+
+def _account_ids(org: Organization, flt: ExportFilter) -> Iterator[list[int]]:
+    """Pages of account ids of the organization matching the filter."""
+    if flt.empty:
+        last = 0
+        while True:
+            ids = [
+                r[0]
+                for r in Account.select(Account.id)
+                .where((Account.organization == org.id) & (Account.id > last))
+                .order_by(Account.id)
+                .limit(PAGE)
+                .tuples()
+            ]
+            if not ids:
+                return
+            yield ids
+            last = ids[-1]
+    from models.codes import find_code
+    from models.search import UserQuery, search_users
+
+    group = None
+    if flt.user_group:
+        row = find_code(UserGroup, org.id, flt.user_group)
+        if row is None:
+            raise ExportError(f"--filter user_group={flt.user_group}: not a known user group")
+        group = row.id
+    status = {"": "any", "active": "active", "inactive": "inactive"}.get(flt.status.lower())
+    if status is None:
+        raise ExportError("--filter status: active or inactive")
+    try:
+        query = UserQuery(
+            text=flt.query,
+            tab=flt.record_type.lower() or "all",
+            account_type=flt.account_type.lower() or None,
+            role=flt.role.lower() or None,
+            status=status,
+            user_group_id=group,
+        )
+        cursor = None
+        while True:
+            page = search_users(org.id, query, after=cursor, limit=PAGE)
+            ids = [r.account_id for r in page.rows]
+            if ids:
+                yield ids
+            if page.cursor is None:
+                return
+            cursor = page.cursor
+    except ValueError as exc:
+        raise ExportError(f"--filter: {exc}") from None
+
+
+def _by(query, key: str) -> dict[int, list]:  # noqa: ANN001
+    out: dict[int, list] = defaultdict(list)
+    for row in query:
+        out[getattr(row, key)].append(row)
+    return out
+
+
+def _records(org: Organization, ids: list[int], codes: _Codes, secrets: bool) -> list[dict]:
+    """The own-format user dicts of the accounts `ids` (in that order)."""
+    accounts = {
+        a.id: a for a in Account.select(Account, Person).join(Person).where(Account.id.in_(ids))
+    }
+    person_ids = [a.person_id for a in accounts.values()]
+    emails = _by(Email.select().where(Email.person.in_(person_ids)).order_by(Email.id), "person_id")
+    phones = _by(Phone.select().where(Phone.person.in_(person_ids)).order_by(Phone.id), "person_id")
+    addresses = _by(
+        Address.select().where(Address.person.in_(person_ids)).order_by(Address.id), "person_id"
+    )
+
+    def per_account(model: type) -> dict[int, list]:
+        return _by(model.select().where(model.account.in_(ids)).order_by(model.id), "account_id")
+
+    identifiers = per_account(Identifier)
+    notes = per_account(Note)
+    blocks = per_account(Block)
+    stats = per_account(Statistic)
+    roles = per_account(RoleAssignment)
+    overrides = per_account(LocalOverride)
+    proxies = _by(
+        ProxyFor.select(ProxyFor, Account.primary_id.alias("target_primary_id"))
+        .join(Account, on=(ProxyFor.target == Account.id))
+        .where(ProxyFor.account.in_(ids))
+        .order_by(ProxyFor.id)
+        .objects(),
+        "account_id",
+    )
+    attachments = per_account(Attachment) if secrets else {}
+    out = []
+    for account_id in ids:
+        a = accounts.get(account_id)
+        if a is None:
+            continue
+        p = a.person
+        rec: dict[str, Any] = {
+            "primary_id": a.primary_id,
+            "record_type": a.record_type,
+            "account_type": a.account_type,
+            "owning_system": a.owning_system,
+            "status": a.status,
+            "status_date": _iso(a.status_date),
+            "username": p.username,
+            "email": p.email,
+        }
+        if secrets:
+            rec["password_hash"] = p.password_hash
+        for name in (
+            "first_name",
+            "middle_name",
+            "last_name",
+            "preferred_first_name",
+            "preferred_middle_name",
+            "preferred_last_name",
+            "title",
+            "birth_date",
+            "gender",
+            "website",
+            "preferred_language",
+            "keep_history",
+            "force_password_change",
+        ):
+            rec[name] = _iso(getattr(p, name))
+        rec.update(
+            {
+                "user_group": codes.code("user_group", a.user_group_id),
+                "job_category": codes.code("job_category", a.job_category_id),
+                "job_description": a.job_description,
+                "campus": codes.code("campus", a.campus_id),
+                "expiry_date": _iso(a.expiry_date),
+                "purge_date": _iso(a.purge_date),
+                "comm_channel": a.comm_channel,
+                "comm_language": a.comm_language,
+                "additional_email": a.additional_email,
+                "letters_opt_in": a.letters_opt_in,
+                "resource_sharing_library": codes.code("library", a.resource_sharing_library_id),
+                "purchase_request_library": codes.code("library", a.purchase_request_library_id),
+                "cataloger_level": a.cataloger_level,
+                "local_codes": a.local_codes,
+                "researcher": a.researcher,
+                "last_activity_at": _iso(a.last_activity_at),
+                "created_by": a.created_by,
+                "created_at": _iso(a.created_at),
+                "updated_by": a.updated_by,
+                "updated_at": _iso(a.updated_at),
+            }
+        )
+        if secrets:
+            rec["pin_hash"] = a.pin_hash
+        rec["emails"] = [
+            {
+                "address": e.address,
+                "email_type": e.email_type,
+                "preferred": e.preferred,
+                "description": e.description,
+                "external": e.external,
+            }
+            for e in emails.get(p.id, [])
+        ]
+        rec["phones"] = [
+            {
+                "number": x.number,
+                "phone_type": x.phone_type,
+                "preferred": x.preferred,
+                "preferred_sms": x.preferred_sms,
+                "external": x.external,
+            }
+            for x in phones.get(p.id, [])
+        ]
+        rec["addresses"] = [
+            {
+                "address_type": x.address_type,
+                "line1": x.line1,
+                "line2": x.line2,
+                "line3": x.line3,
+                "city": x.city,
+                "state": x.state,
+                "postal_code": x.postal_code,
+                "country": x.country,
+                "note": x.note,
+                "start_date": _iso(x.start_date),
+                "end_date": _iso(x.end_date),
+                "preferred": x.preferred,
+                "external": x.external,
+            }
+            for x in addresses.get(p.id, [])
+        ]
+        rec["identifiers"] = [
+            {
+                "id_type": codes.code("identifier_type", x.id_type_id),
+                "value": x.value,
+                "is_primary": x.is_primary,
+                "note": x.note,
+                "active": x.active,
+                "external": x.external,
+            }
+            for x in identifiers.get(a.id, [])
+        ]
+        rec["notes"] = [
+            {
+                "note_type": codes.code("note_type", x.note_type_id),
+                "text": x.text,
+                "user_viewable": x.user_viewable,
+                "popup": x.popup,
+                "owner": codes.code("library", x.owner_id),
+                "external": x.external,
+                "created_by": x.created_by,
+                "created_at": _iso(x.created_at),
+            }
+            for x in notes.get(a.id, [])
+        ]
+        rec["blocks"] = [
+            {
+                "definition": codes.code("block_definition", x.definition_id),
+                "expiry_date": _iso(x.expiry_date),
+                "note": x.note,
+                "owner": codes.code("library", x.owner_id),
+                "active": x.active,
+                "external": x.external,
+                "created_by": x.created_by,
+                "created_at": _iso(x.created_at),
+            }
+            for x in blocks.get(a.id, [])
+        ]
+        rec["statistics"] = []
+        for x in stats.get(a.id, []):
+            category = codes.rows["stat_category"].get(x.category_id)
+            rec["statistics"].append(
+                {
+                    "category": category.code if category else "",
+                    "category_type": codes.code(
+                        "stat_category_type", category.category_type_id if category else None
+                    ),
+                    "note": x.note,
+                    "owner": codes.code("library", x.owner_id),
+                    "external": x.external,
+                }
+            )
+        rec["roles"] = [
+            {
+                "role": x.role,
+                "scope": codes.code("library", x.scope_id),
+                "status": x.status,
+                "expiry_date": _iso(x.expiry_date),
+            }
+            for x in roles.get(a.id, [])
+        ]
+        rec["proxy_for"] = [
+            {"target": x.target_primary_id, "note": x.note} for x in proxies.get(a.id, [])
+        ]
+        rec["local_overrides"] = [
+            {
+                "field": x.field,
+                "original": x.original,
+                "changed_by": x.changed_by,
+                "changed_at": _iso(x.changed_at),
+            }
+            for x in overrides.get(a.id, [])
+        ]
+        if secrets:
+            rec["attachments"] = [
+                {
+                    "name": x.name,
+                    "mime_type": x.mime_type,
+                    "note": x.note,
+                    "owner": codes.code("library", x.owner_id),
+                    "created_by": x.created_by,
+                    "created_at": _iso(x.created_at),
+                    "data": base64.b64encode(bytes(x.data)).decode("ascii"),
+                }
+                for x in attachments.get(a.id, [])
+            ]
+        out.append(rec)
+    return out
+
+
+# --- Writers ------------------------------------------------------------------------------------
+
+
+def _csv_row(rec: dict) -> list[str]:
+    def typed(kind: str, value: str) -> str:
+        return f"{kind}:{value}" if kind else f":{value}"
+
+    emails = sorted(rec["emails"], key=lambda e: not e["preferred"])
+    phones = sorted(rec["phones"], key=lambda e: not e["preferred"])
+    address = next(iter(sorted(rec["addresses"], key=lambda a: not a["preferred"])), None)
+    values: dict[str, Any] = dict(rec)
+    values["password"] = ""
+    values["emails"] = join_list([typed(e["email_type"], e["address"]) for e in emails])
+    values["phones"] = join_list([typed(x["phone_type"], x["number"]) for x in phones])
+    values["identifiers"] = join_list(
+        [typed(x["id_type"], x["value"]) for x in rec["identifiers"] if not x["is_primary"]]
+    )
+    values["notes"] = join_list([typed(x["note_type"], x["text"]) for x in rec["notes"]])
+    values["statistics"] = join_list([x["category"] for x in rec["statistics"]])
+    values["blocks"] = join_list([typed(x["definition"], x["note"]) for x in rec["blocks"]])
+    values["roles"] = join_list([x["role"] for x in rec["roles"]])
+    a = address or {}
+    values.update(
+        {
+            "address_type": a.get("address_type", ""),
+            "address_line1": a.get("line1", ""),
+            "address_line2": a.get("line2", ""),
+            "address_line3": a.get("line3", ""),
+            "city": a.get("city", ""),
+            "state": a.get("state", ""),
+            "postal_code": a.get("postal_code", ""),
+            "country": a.get("country", ""),
+        }
+    )
+    out = []
+    for column in CSV_COLUMNS:
+        v = values.get(column)
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        out.append("" if v is None else str(v))
+    return out
+
+
+def _x(tag: str, value: Any, desc: str | None = None, **attrs: Any) -> str:
+    attributes = "".join(f" {k}={quoteattr(str(v))}" for k, v in attrs.items())
+    if desc is not None:
+        attributes = f" desc={quoteattr(desc)}" + attributes
+    text = "" if value is None else escape(str(value))
+    return f"<{tag}{attributes}>{text}</{tag}>"
+
+
+def _alma_user(rec: dict, codes: _Codes) -> str:
+    def b(v: bool) -> str:
+        return "true" if v else "false"
+
+    def group_name(table: str, code: str) -> str:
+        for row in codes.rows[table].values():
+            if row.code == code:
+                return row.name
+        return ""
+
+    parts = [
+        "<user>",
+        _x("record_type", rec["record_type"].upper(), rec["record_type"].title()),
+        _x("primary_id", rec["primary_id"]),
+        _x("first_name", rec["first_name"]),
+        _x("middle_name", rec["middle_name"]),
+        _x("last_name", rec["last_name"]),
+        _x("user_title", rec["title"], ""),
+        _x("job_category", rec["job_category"], group_name("job_category", rec["job_category"])),
+        _x("job_description", rec["job_description"]),
+        _x("gender", rec["gender"].upper(), ""),
+        _x("user_group", rec["user_group"], group_name("user_group", rec["user_group"])),
+        _x("campus_code", rec["campus"], group_name("campus", rec["campus"])),
+        _x("web_site_url", rec["website"]),
+        _x("cataloger_level", rec["cataloger_level"], ""),
+        _x("preferred_language", rec["preferred_language"], ""),
+        _x("birth_date", rec["birth_date"] or ""),
+        _x("expiry_date", rec["expiry_date"] or ""),
+        _x("purge_date", rec["purge_date"] or ""),
+        _x("account_type", rec["account_type"].upper(), rec["account_type"].title()),
+        _x("external_id", rec["owning_system"]),
+        _x("force_password_change", b(rec["force_password_change"])),
+        _x("status", rec["status"].upper(), rec["status"].title()),
+        _x("status_date", rec["status_date"] or ""),
+        "<contact_info><addresses>",
+    ]
+    for a in rec["addresses"]:
+        seg = "External" if a["external"] else "Internal"
+        parts.append(f'<address preferred="{b(a["preferred"])}" segment_type="{seg}">')
+        for tag, key in (
+            ("line1", "line1"),
+            ("line2", "line2"),
+            ("line3", "line3"),
+            ("city", "city"),
+            ("state_province", "state"),
+            ("postal_code", "postal_code"),
+        ):
+            parts.append(_x(tag, a[key]))
+        parts.append(_x("country", a["country"], ""))
+        parts.append(_x("address_note", a["note"]))
+        parts.append(_x("start_date", a["start_date"] or ""))
+        parts.append(_x("end_date", a["end_date"] or ""))
+        parts.append(
+            "<address_types>" + _x("address_type", a["address_type"], "") + "</address_types>"
+        )
+        parts.append("</address>")
+    parts.append("</addresses><emails>")
+    for e in rec["emails"]:
+        seg = "External" if e["external"] else "Internal"
+        parts.append(f'<email preferred="{b(e["preferred"])}" segment_type="{seg}">')
+        parts.append(_x("email_address", e["address"]))
+        parts.append(_x("description", e["description"]))
+        parts.append("<email_types>" + _x("email_type", e["email_type"], "") + "</email_types>")
+        parts.append("</email>")
+    parts.append("</emails><phones>")
+    for x in rec["phones"]:
+        seg = "External" if x["external"] else "Internal"
+        parts.append(
+            f'<phone preferred="{b(x["preferred"])}" preferred_sms="{b(x["preferred_sms"])}" '
+            f'segment_type="{seg}">'
+        )
+        parts.append(_x("phone_number", x["number"]))
+        parts.append("<phone_types>" + _x("phone_type", x["phone_type"], "") + "</phone_types>")
+        parts.append("</phone>")
+    parts.append("</phones></contact_info>")
+    parts.append(_x("pref_first_name", rec["preferred_first_name"]))
+    parts.append(_x("pref_middle_name", rec["preferred_middle_name"]))
+    parts.append(_x("pref_last_name", rec["preferred_last_name"]))
+    parts.append(_x("is_researcher", b(rec["researcher"])))
+    parts.append("<user_identifiers>")
+    for x in rec["identifiers"]:
+        if x["is_primary"]:
+            continue
+        seg = "External" if x["external"] else "Internal"
+        parts.append(f'<user_identifier segment_type="{seg}">')
+        parts.append(_x("id_type", x["id_type"], group_name("identifier_type", x["id_type"])))
+        parts.append(_x("value", x["value"]))
+        parts.append(_x("note", x["note"]))
+        parts.append(_x("status", "ACTIVE" if x["active"] else "INACTIVE"))
+        parts.append("</user_identifier>")
+    parts.append("</user_identifiers><user_roles>")
+    for r in rec["roles"]:
+        parts.append("<user_role>")
+        parts.append(_x("status", r["status"].upper(), r["status"].title()))
+        parts.append(_x("scope", r["scope"], group_name("library", r["scope"])))
+        code = "200" if r["role"] == "patron" else r["role"].upper()
+        parts.append(_x("role_type", code, r["role"].replace("_", " ").title()))
+        parts.append(_x("expiry_date", r["expiry_date"] or ""))
+        parts.append("</user_role>")
+    parts.append("</user_roles><user_blocks>")
+    for x in rec["blocks"]:
+        seg = "External" if x["external"] else "Internal"
+        parts.append(f'<user_block segment_type="{seg}">')
+        parts.append(
+            _x(
+                "block_description",
+                x["definition"],
+                group_name("block_definition", x["definition"]),
+            )
+        )
+        parts.append(_x("block_status", "ACTIVE" if x["active"] else "INACTIVE"))
+        parts.append(_x("block_note", x["note"]))
+        parts.append(_x("expiry_date", x["expiry_date"] or ""))
+        parts.append("</user_block>")
+    parts.append("</user_blocks><user_notes>")
+    for x in rec["notes"]:
+        seg = "External" if x["external"] else "Internal"
+        parts.append(f'<user_note segment_type="{seg}">')
+        parts.append(_x("note_type", x["note_type"], group_name("note_type", x["note_type"])))
+        parts.append(_x("note_text", x["text"]))
+        parts.append(_x("user_viewable", b(x["user_viewable"])))
+        parts.append(_x("popup_note", b(x["popup"])))
+        parts.append("</user_note>")
+    parts.append("</user_notes><user_statistics>")
+    for x in rec["statistics"]:
+        seg = "External" if x["external"] else "Internal"
+        parts.append(f'<user_statistic segment_type="{seg}">')
+        parts.append(
+            _x("statistic_category", x["category"], group_name("stat_category", x["category"]))
+        )
+        parts.append(
+            _x(
+                "category_type",
+                x["category_type"],
+                group_name("stat_category_type", x["category_type"]),
+            )
+        )
+        parts.append(_x("statistic_note", x["note"]))
+        parts.append("</user_statistic>")
+    parts.append("</user_statistics></user>")
+    return "".join(parts)
+
+
+def export_users(
+    out: IO[str],
+    fmt: str = "json",
+    *,
+    organization: Organization | None = None,
+    flt: ExportFilter | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the organization's users (those matching `flt`) to `out`; returns how many."""
+    from models.setup import default_organization
+
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
+    org = organization or default_organization()
+    if org is None:
+        raise ExportError("the database is not initialized: run 'patrondesk init' first")
+    flt = flt or ExportFilter()
+    codes = _Codes(org)
+    count = 0
+    writer = None
+    if fmt == "json":
+        header = {
+            "format": "patrondesk",
+            "version": 1,
+            "exported_at": _iso(dt.datetime.now(dt.UTC).replace(tzinfo=None)),
+            "organization": org.code,
+            "code_tables": codes.tables(),
+        }
+        out.write(json.dumps(header, ensure_ascii=False)[:-1] + ',\n"users": [')
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+    else:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<users>\n')
+    for ids in _account_ids(org, flt):
+        for rec in _records(org, ids, codes, secrets=fmt == "json"):
+            if fmt == "json":
+                out.write(("\n" if count == 0 else ",\n") + json.dumps(rec, ensure_ascii=False))
+            elif writer is not None:
+                writer.writerow(_csv_row(rec))
+            else:
+                out.write(_alma_user(rec, codes) + "\n")
+            count += 1
+        if progress is not None:
+            progress(count)
+    if fmt == "json":
+        out.write("\n]}\n")
+    elif fmt == "alma-xml":
+        out.write("</users>\n")
+    return count
+
+
+def user_document(identifier: str, organization: Organization | None = None) -> dict:
+    """The personal-information export of one user: every field (no password or PIN hash),
+    with their loans and fees. `identifier`: the primary identifier or any identifier."""
+    from models.setup import default_organization
+
+    org = organization or default_organization()
+    key = fold_key(identifier or "")
+    row = (
+        Identifier.select(Identifier.account)
+        .join(Account)
+        .where((Identifier.value_key == key) & (Account.organization == org.id))
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"No user with the identifier {identifier!r}.")
+    codes = _Codes(org)
+    rec = _records(org, [row.account_id], codes, secrets=False)[0]
+    rec["loans"] = [
+        {
+            "item_barcode": x.item_barcode,
+            "title": x.title,
+            "loaned_at": _iso(x.loaned_at),
+            "due_date": _iso(x.due_date),
+            "returned_at": _iso(x.returned_at),
+            "library": codes.code("library", x.library_id),
+        }
+        for x in Loan.select().where(Loan.account == row.account_id).order_by(Loan.id)
+    ]
+    rec["fees"] = [
+        {
+            "fee_type": x.fee_type.code,
+            "status": x.status,
+            "original": x.original_minor,
+            "balance": x.balance_minor,
+            "item_barcode": x.item_barcode,
+            "title": x.title,
+            "comment": x.comment,
+            "owner": codes.code("library", x.owner_id),
+            "created_at": _iso(x.created_at),
+        }
+        for x in Fee.select().where(Fee.account == row.account_id).order_by(Fee.id)
+    ]
+    return {"format": "patrondesk-personal-information", "version": 1, "user": rec}
+
+
+__all__ = ["EXPORT_FORMATS", "ExportError", "ExportFilter", "export_users", "user_document"]

@@ -1,0 +1,1319 @@
+"""The file formats `patrondesk import` reads: detection, streaming readers, and one mapper per
+format from the file's record to a *candidate*, PatronDesk's own shape of a user before any
+checking (`models.imports` checks and writes it).
+
+A candidate is a plain dict (cheap to send to a worker process):
+
+    label        where the record is ("row 12", "record 3", "User003.json")
+    primary_id   the matching key
+    general      {field: value} for the General-tab fields the format carries (names as in
+                 `models.external.GENERAL_FIELDS`, plus record_type, status, status_date,
+                 account_type, owning_system, keep_history, force_password_change, ...);
+                 a field the format does not carry is absent, so a load never clears it
+    codes        {"user_group" | "job_category" | "campus": (code, name) or None}
+    password     plain text, an argon2 hash, or a foreign hash (told apart when checked)
+    emails, phones, addresses, identifiers, notes, blocks, statistics, roles: lists of dicts
+                 (absent: the format does not carry that kind)
+
+Code values are (code, name) pairs: the name is used when the code is new to the database.
+Every reader refuses what it cannot read with `FormatError`: one line for the user.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models import jsonstream
+from models.errors import PatronDeskError
+
+FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
+LIST_SEPARATOR = "|"  # between the values of a multi-valued CSV cell
+TYPE_SEPARATOR = ":"  # between a value's type and the value ("work:jane@uni.example")
+ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
+
+
+class FormatError(PatronDeskError):
+    """The file cannot be read as the format (or as any format): nothing was imported."""
+
+
+@dataclass
+class SourceContext:
+    """What a mapper needs besides the record: reference data found beside the file."""
+
+    folio_groups: dict[str, tuple[str, str]] = field(default_factory=dict)  # uuid -> (code, name)
+    folio_address_types: dict[str, str] = field(default_factory=dict)  # uuid -> name
+    rero_patron_types: dict[str, tuple[str, str]] = field(default_factory=dict)  # pid -> code,name
+    code_names: dict[str, dict[str, str]] = field(
+        default_factory=dict
+    )  # own json: table->code->name
+
+
+# --- Small helpers ------------------------------------------------------------------------------
+
+
+def _s(value: Any) -> str:
+    """Text of a scalar (None -> ""), trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):  # Alma's {"value": ..., "desc": ...}
+        return _s(value.get("value"))
+    return str(value).strip()
+
+
+def _code(value: Any, name: Any = "") -> tuple[str, str] | None:
+    """A code value as (code, name); Alma's {"value", "desc"} objects included."""
+    if isinstance(value, dict):
+        return _code(value.get("value"), value.get("desc") or name)
+    code = _s(value)
+    return (code, _s(name)) if code else None
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "y", "on", "t"}
+    return bool(value)
+
+
+def _date(value: Any) -> str:
+    """Dates as YYYY-MM-DD: Alma's "2023-09-01Z" and FOLIO's timestamps keep their date part."""
+    text = _s(value)
+    if len(text) >= 10 and re.match(r"\d{4}-\d{2}-\d{2}([TZ ]|$|[+-]\d)", text):
+        return text[:10]
+    return text
+
+
+# --- Detection ----------------------------------------------------------------------------------
+
+
+def detect(path: Path) -> str:
+    """The format of a file from its content (the extension is only a hint)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536)
+    except OSError as exc:
+        raise FormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if not text:
+        raise FormatError(f"{path.name} is empty")
+    if text.startswith("<"):
+        return _detect_xml(path)
+    if text[0] in "[{":
+        return _detect_json(path)
+    if text.startswith("---") or re.match(r"^#.*\n", text) and "\n---" in text[:2000]:
+        raise FormatError(
+            f"{path.name} is YAML, which patrondesk does not import (for Koha's "
+            "sample_patrons.yml, import the CSV export of the same rows: koha/patrons.csv)"
+        )
+    first = text.splitlines()[0].lower()
+    names = {c.strip().strip('"') for c in re.split(r"[,;\t]", first)}
+    if {"cardnumber", "surname"} <= names:
+        return "koha-csv"
+    if {"primary_id", "last_name"} <= names:
+        return "csv"
+    raise FormatError(
+        f"{path.name}: cannot tell the format (a CSV file needs a header row with primary_id and "
+        "last_name, or Koha's cardnumber and surname): give --format"
+    )
+
+
+def _detect_xml(path: Path) -> str:
+    root = _xml_root_tag(path)
+    if root in ("user", "users", "userRecords"):
+        return "alma-xml"
+    if root == "schema":
+        raise FormatError(f"{path.name} is an XML schema, not user records")
+    raise FormatError(
+        f"{path.name}: an XML root <{root}> is not user records (Alma's <user>, <users> or "
+        "<userRecords>)"
+    )
+
+
+def _first_json(path: Path) -> tuple[dict, Any]:
+    """The top-level members read before the first item, and the first item (or None)."""
+    members: dict = {}
+    try:
+        with open(path, encoding=ENCODING) as f:
+            for kind, key, value in jsonstream.events(f, ("users", "user")):
+                if kind == "item":
+                    return members, value
+                if kind == "value":
+                    return {}, value
+                members[key] = value
+    except jsonstream.JsonStreamError as exc:
+        raise FormatError(f"{path.name} is not valid JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise FormatError(f"{path.name} is not UTF-8 text") from None
+    return members, None
+
+
+def _detect_json(path: Path) -> str:
+    members, first = _first_json(path)
+    if members.get("format") == "patrondesk":
+        return "json"
+    if first is None and members and "users" not in members and "user" not in members:
+        first = members  # a single user object
+    if isinstance(first, dict):
+        if "personal" in first or "patronGroup" in first:
+            return "folio-json"
+        if "primary_id" in first:
+            return "alma-json"
+        if "pid" in first and ("roles" in first or "patron" in first):
+            return "rero-json"
+    if "item_loan" in members or "fee" in members or "original_amount" in (first or {}):
+        raise FormatError(f"{path.name} holds Alma loans or fees, not users: nothing to import")
+    if isinstance(first, dict) and "pid" in first and "organisation" in first:
+        raise FormatError(f"{path.name} holds RERO reference data (patron types), not users")
+    if first is None and ("users" in members or "user" in members):
+        raise FormatError(f"{path.name} holds no user records")
+    raise FormatError(f"{path.name}: cannot tell which JSON format this is: give --format")
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RawRecord:
+    label: str
+    data: Any
+
+
+class Reader:
+    """Iterates the raw records of one file, and tells how far it has read (for the progress)."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.size = max(path.stat().st_size, 1)
+        self._file: Any = None
+        self.members: dict[str, Any] = {}  # own json: the header members read so far
+
+    def position(self) -> int:
+        try:
+            return self._file.buffer.tell() if hasattr(self._file, "buffer") else self._file.tell()
+        except (OSError, ValueError, AttributeError):
+            return 0
+
+    def __iter__(self) -> Iterator[RawRecord]:
+        try:
+            if self.fmt in ("csv", "koha-csv"):
+                yield from self._csv()
+            elif self.fmt == "alma-xml":
+                yield from self._xml()
+            else:
+                yield from self._json()
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"{self.path.name} is not UTF-8 text ({exc.reason})") from None
+        finally:
+            if self._file is not None:
+                self._file.close()
+
+    def _csv(self) -> Iterator[RawRecord]:
+        self._file = open(self.path, encoding=ENCODING, newline="")  # noqa: SIM115
+        header_line = self._file.readline()
+        delimiter = max(",;\t", key=header_line.count)
+        self._file.seek(0)
+        reader = csv.reader(self._file, delimiter=delimiter)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise FormatError(f"{self.path.name}: the header row cannot be read: {exc}") from None
+        if not header:
+            raise FormatError(f"{self.path.name} has no header row")
+        header = [h.strip().lstrip("\ufeff") for h in header]
+        required = ("primary_id", "last_name") if self.fmt == "csv" else ("cardnumber", "surname")
+        missing = [r for r in required if r not in header]
+        if missing:
+            raise FormatError(
+                f"{self.path.name}: the header row lacks {', '.join(missing)} "
+                f"(the {self.fmt} format's columns)"
+            )
+        row_number = 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                row_number += 1
+                yield RawRecord(f"row {row_number}", _Broken(f"the row cannot be read: {exc}"))
+                continue
+            row_number += 1
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(header):
+                extra = [c for c in cells[len(header) :] if c.strip()]
+                if extra:
+                    yield RawRecord(
+                        f"row {row_number}",
+                        _Broken(f"the row has {len(cells)} cells, the header {len(header)}"),
+                    )
+                    continue
+            yield RawRecord(f"row {row_number}", dict(zip(header, cells, strict=False)))
+
+    def _json(self) -> Iterator[RawRecord]:
+        self._file = open(self.path, encoding=ENCODING)  # noqa: SIM115
+        n = 0
+        try:
+            for kind, key, value in jsonstream.events(self._file, ("users", "user")):
+                if kind == "member":
+                    self.members[key] = value
+                    if key in ("users", "user") and isinstance(value, dict):
+                        n += 1
+                        yield RawRecord(f"record {n}", value)
+                    continue
+                if kind == "value":
+                    if not isinstance(value, dict):
+                        raise FormatError(f"{self.path.name}: the JSON holds no user records")
+                    n += 1
+                    yield RawRecord(f"record {n}", value)
+                    continue
+                n += 1
+                yield RawRecord(f"record {n}", value)
+        except jsonstream.JsonStreamError as exc:
+            raise FormatError(
+                f"{self.path.name} is not valid JSON after record {n}: {exc}"
+                + (" (the records before it were read)" if n else "")
+            ) from None
+        if n == 0 and self.fmt != "json" and self.members and "users" not in self.members:
+            # A single user object at the top level (FOLIO or Alma's REST user).
+            yield RawRecord("record 1", self.members)
+
+    def _xml(self) -> Iterator[RawRecord]:
+        from defusedxml import DefusedXmlException
+        from defusedxml.ElementTree import iterparse
+
+        self._file = open(self.path, "rb")  # noqa: SIM115
+        depth = 0
+        record_depth = None
+        n = 0
+        root = None
+        try:
+            for event, elem in iterparse(
+                self._file, events=("start", "end"), forbid_dtd=True, forbid_entities=True
+            ):
+                tag = _local(elem.tag)
+                if event == "start":
+                    depth += 1
+                    if depth == 1:
+                        root = elem
+                        if tag == "user":
+                            record_depth = 1
+                        elif tag in ("users", "userRecords"):
+                            record_depth = 2
+                        else:
+                            raise FormatError(
+                                f"{self.path.name}: an XML root <{tag}> is not Alma user records"
+                            )
+                    continue
+                if depth == record_depth and tag == "user":
+                    n += 1
+                    yield RawRecord(f"record {n}", alma_xml_to_dict(elem))
+                    if root is not None and root is not elem:
+                        elem.clear()
+                        root.remove(elem) if elem in list(root) else None
+                depth -= 1
+        except DefusedXmlException as exc:
+            raise FormatError(
+                f"{self.path.name}: unsafe XML refused ({type(exc).__name__}): "
+                "no DTD or entity is allowed"
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - ParseError and expat's own errors
+            if isinstance(exc, FormatError):
+                raise
+            raise FormatError(
+                f"{self.path.name} is not well-formed XML after record {n}: {exc}"
+            ) from None
+
+
+class _Broken:
+    """A record the reader could not read: the importer refuses it with this message."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def broken_message(data: Any) -> str | None:
+    return data.message if isinstance(data, _Broken) else None
+
+
+def _xml_root_tag(path: Path) -> str:
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    try:
+        with open(path, "rb") as f:
+            for _event, elem in iterparse(
+                f, events=("start",), forbid_dtd=True, forbid_entities=True
+            ):
+                return _local(elem.tag)
+    except DefusedXmlException as exc:
+        raise FormatError(
+            f"{path.name}: unsafe XML refused ({type(exc).__name__}): no DTD or entity is allowed"
+        ) from None
+    except Exception as exc:  # noqa: BLE001
+        raise FormatError(f"{path.name} is not well-formed XML: {exc}") from None
+    raise FormatError(f"{path.name} holds no XML element")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+# --- Alma ---------------------------------------------------------------------------------------
+
+# XML container -> (JSON list name, XML item name): the REST JSON names the lists by the item.
+_ALMA_LISTS = {
+    "addresses": "address",
+    "emails": "email",
+    "phones": "phone",
+    "user_identifiers": "user_identifier",
+    "user_roles": "user_role",
+    "user_notes": "user_note",
+    "user_blocks": "user_block",
+    "user_statistics": "user_statistic",
+    "address_types": "address_type",
+    "email_types": "email_type",
+    "phone_types": "phone_type",
+    "proxy_for_users": "proxy_for_user",
+    "rs_libraries": "rs_library",
+    "parameters": "parameter",
+}
+
+
+def alma_xml_to_dict(elem: Any) -> dict:
+    """An Alma <user> element in the shape of Alma's REST JSON user object."""
+    out: dict[str, Any] = {}
+    for child in elem:
+        tag = _local(child.tag)
+        if tag in _ALMA_LISTS:
+            out[_ALMA_LISTS[tag]] = [_alma_value(item) for item in child]
+        elif tag == "contact_info":
+            out[tag] = alma_xml_to_dict(child)
+        else:
+            out[tag] = _alma_value(child)
+    for name, value in elem.attrib.items():
+        out[name] = value
+    return out
+
+
+def _alma_value(elem: Any) -> Any:
+    if len(elem):
+        return alma_xml_to_dict(elem)
+    text = (elem.text or "").strip()
+    if elem.attrib:
+        out = {k: v for k, v in elem.attrib.items()}
+        out["value"] = text
+        return out
+    return text
+
+
+_ALMA_ROLES = {"200": "patron"}
+_ROLE_NAMES = {
+    "patron": "patron",
+    "user manager": "user_manager",
+    "user administrator": "user_administrator",
+    "circulation desk manager": "circulation_desk_manager",
+    "circulation desk operator": "circulation_desk_operator",
+    "fulfillment services operator": "fulfillment_services_operator",
+}
+
+
+def _alma_role(role_type: Any) -> str:
+    code = _s(role_type)
+    if code in _ALMA_ROLES:
+        return _ALMA_ROLES[code]
+    desc = role_type.get("desc", "") if isinstance(role_type, dict) else ""
+    name = _ROLE_NAMES.get(_s(desc).lower()) or _ROLE_NAMES.get(code.lower().replace("_", " "))
+    return name or code
+
+
+def _alma_list(data: dict, name: str) -> list:
+    value = data.get(name)
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        # XML: <emails><email/></emails> became {"email": [...]} under contact_info already;
+        # the REST JSON sometimes nests one level.
+        inner = value.get(name)
+        return inner if isinstance(inner, list) else [value]
+    return value if isinstance(value, list) else []
+
+
+def _alma_types(value: Any) -> str:
+    types = value if isinstance(value, list) else [value] if value else []
+    return _s(types[0]).lower() if types else ""
+
+
+def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
+    if not isinstance(data, dict):
+        return _not_a_record(label)
+    contact = data.get("contact_info") or {}
+    general: dict[str, Any] = {
+        "first_name": _s(data.get("first_name")),
+        "middle_name": _s(data.get("middle_name")),
+        "last_name": _s(data.get("last_name")),
+        "title": _s(data.get("user_title")),
+        "gender": _s(data.get("gender")).lower(),
+        "website": _s(data.get("web_site_url")),
+        "job_description": _s(data.get("job_description")),
+        "cataloger_level": _s(data.get("cataloger_level")),
+        "record_type": _s(data.get("record_type")).lower() or "public",
+        "status": _s(data.get("status")).lower() or "active",
+    }
+    for ours, theirs in (
+        ("preferred_first_name", "pref_first_name"),
+        ("preferred_middle_name", "pref_middle_name"),
+        ("preferred_last_name", "pref_last_name"),
+    ):
+        if theirs in data:
+            general[ours] = _s(data.get(theirs))
+    for ours, theirs in (
+        ("birth_date", "birth_date"),
+        ("expiry_date", "expiry_date"),
+        ("purge_date", "purge_date"),
+        ("status_date", "status_date"),
+    ):
+        if theirs in data:
+            general[ours] = _date(data.get(theirs))
+    if _s(data.get("preferred_language")):
+        general["preferred_language"] = _s(data.get("preferred_language"))
+        general["comm_language"] = general["preferred_language"]
+    if "is_researcher" in data:
+        general["researcher"] = _bool(_s(data.get("is_researcher")))
+    if _s(data.get("force_password_change")):
+        general["force_password_change"] = _bool(_s(data.get("force_password_change")))
+    general["owning_system"] = _s(data.get("external_id"))
+    codes = {
+        "user_group": _code(data.get("user_group")),
+        "job_category": _code(data.get("job_category")),
+        "campus": _code(data.get("campus_code")),
+    }
+    emails = [
+        {
+            "address": _s(e.get("email_address")),
+            "email_type": _alma_types(e.get("email_type")) or "personal",
+            "preferred": _bool(e.get("preferred")),
+            "description": _s(e.get("description")),
+        }
+        for e in _alma_list(contact, "email")
+        if isinstance(e, dict)
+    ]
+    phones = [
+        {
+            "number": _s(p.get("phone_number")),
+            "phone_type": _alma_types(p.get("phone_type")) or "home",
+            "preferred": _bool(p.get("preferred")),
+            "preferred_sms": _bool(p.get("preferred_sms")),
+        }
+        for p in _alma_list(contact, "phone")
+        if isinstance(p, dict)
+    ]
+    addresses = []
+    for a in _alma_list(contact, "address"):
+        if not isinstance(a, dict):
+            continue
+        lines = [_s(a.get(f"line{i}")) for i in range(1, 6)]
+        addresses.append(
+            {
+                "address_type": _alma_types(a.get("address_type")) or "home",
+                "line1": lines[0],
+                "line2": lines[1],
+                "line3": ", ".join(x for x in lines[2:] if x),
+                "city": _s(a.get("city")),
+                "state": _s(a.get("state_province")),
+                "postal_code": _s(a.get("postal_code")),
+                "country": _s(a.get("country")),
+                "note": _s(a.get("address_note")),
+                "start_date": _date(a.get("start_date")),
+                "end_date": _date(a.get("end_date")),
+                "preferred": _bool(a.get("preferred")),
+            }
+        )
+    identifiers = [
+        {
+            "id_type": _code(i.get("id_type")),
+            "value": _s(i.get("value")),
+            "note": _s(i.get("note")),
+            "active": _s(i.get("status")).upper() != "INACTIVE",
+        }
+        for i in _alma_list(data, "user_identifier")
+        if isinstance(i, dict)
+    ]
+    roles = []
+    for r in _alma_list(data, "user_role"):
+        if not isinstance(r, dict):
+            continue
+        role = _alma_role(r.get("role_type"))
+        roles.append(
+            {
+                "role": role,
+                "scope": None if role == "patron" else _code(r.get("scope")),
+                "status": _s(r.get("status")).lower() or "active",
+                "expiry_date": _date(r.get("expiry_date")),
+            }
+        )
+    notes = [
+        {
+            "note_type": _code(n.get("note_type")),
+            "text": _s(n.get("note_text")),
+            "user_viewable": _bool(n.get("user_viewable")),
+            "popup": _bool(n.get("popup_note")),
+        }
+        for n in _alma_list(data, "user_note")
+        if isinstance(n, dict)
+    ]
+    blocks = [
+        {
+            "definition": _code(b.get("block_description")) or _code(b.get("block_type")),
+            "expiry_date": _date(b.get("expiry_date")),
+            "note": _s(b.get("block_note")),
+            "active": _s(b.get("block_status")).upper() != "INACTIVE",
+        }
+        for b in _alma_list(data, "user_block")
+        if isinstance(b, dict)
+    ]
+    statistics = [
+        {
+            "category": _code(s.get("statistic_category")),
+            "category_type": _code(s.get("category_type")),
+            "note": _s(s.get("statistic_note")),
+        }
+        for s in _alma_list(data, "user_statistic")
+        if isinstance(s, dict)
+    ]
+    return {
+        "label": label,
+        "primary_id": _s(data.get("primary_id")),
+        "general": general,
+        "codes": codes,
+        "password": _s(data.get("password")),
+        "pin": _s(data.get("pin_number")),
+        "emails": emails,
+        "phones": phones,
+        "addresses": addresses,
+        "identifiers": identifiers,
+        "notes": notes,
+        "blocks": blocks,
+        "statistics": statistics,
+        "roles": roles,
+    }
+
+
+def _not_a_record(label: str) -> dict:
+    return {"label": label, "broken": "is not a user record (a JSON object was expected)"}
+
+
+# --- FOLIO --------------------------------------------------------------------------------------
+
+# FOLIO's preferred contact types (mod-users reference data).
+_FOLIO_CONTACT = {"001": "mail", "002": "email", "mail": "mail", "email": "email"}
+_FOLIO_ADDRESS_TYPES = {"home": "home", "work": "work"}
+
+
+def load_folio_reference(start: Path) -> tuple[dict, dict]:
+    """Patron groups and address types from a `ref-data` folder beside the file or one up
+    (`ref-data/groups/*.json`, `ref-data/addresstypes/*.json`, as in mod-users)."""
+    groups: dict[str, tuple[str, str]] = {}
+    address_types: dict[str, str] = {}
+    for folder in (start, start.parent):
+        ref = folder / "ref-data"
+        if not ref.is_dir():
+            continue
+        for f in sorted((ref / "groups").glob("*.json")):
+            try:
+                g = json.loads(f.read_text(encoding=ENCODING))
+                groups[g["id"]] = (str(g["group"]).strip(), str(g.get("desc") or "").strip())
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        for f in sorted((ref / "addresstypes").glob("*.json")):
+            try:
+                t = json.loads(f.read_text(encoding=ENCODING))
+                address_types[t["id"]] = str(t["addressType"]).strip()
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        break
+    return groups, address_types
+
+
+def _folio_group(value: Any, ctx: SourceContext) -> tuple[str, str] | None:
+    text = _s(value)
+    if not text:
+        return None
+    if text in ctx.folio_groups:
+        return ctx.folio_groups[text]
+    return (text, "")
+
+
+def map_folio(data: dict, label: str, ctx: SourceContext) -> dict:
+    if not isinstance(data, dict):
+        return _not_a_record(label)
+    personal = data.get("personal") or {}
+    if not isinstance(personal, dict):
+        personal = {}
+    primary = (
+        _s(data.get("externalSystemId")) or _s(data.get("barcode")) or _s(data.get("username"))
+    )
+    general: dict[str, Any] = {
+        "first_name": _s(personal.get("firstName")),
+        "middle_name": _s(personal.get("middleName")),
+        "last_name": _s(personal.get("lastName")),
+        "preferred_first_name": _s(personal.get("preferredFirstName")),
+        "birth_date": _date(personal.get("dateOfBirth")),
+        "expiry_date": _date(data.get("expirationDate")),
+        "status": "active" if _bool(data.get("active", True)) else "inactive",
+        "record_type": "staff" if _s(data.get("type")).lower() == "staff" else "public",
+    }
+    if _s(data.get("username")):
+        general["username"] = _s(data.get("username"))
+    contact = personal.get("preferredContactTypeId") or personal.get("preferredContactTypeIds")
+    if isinstance(contact, list):
+        contact = contact[0] if contact else ""
+    channel = _FOLIO_CONTACT.get(_s(contact).lower())
+    if channel:
+        general["comm_channel"] = channel
+    identifiers = []
+    barcode = _s(data.get("barcode"))
+    if barcode and barcode != primary:
+        identifiers.append({"id_type": ("BARCODE", "Barcode"), "value": barcode})
+    emails = []
+    if _s(personal.get("email")):
+        emails.append({"address": _s(personal.get("email")), "email_type": "personal"})
+    phones = []
+    if _s(personal.get("phone")):
+        phones.append({"number": _s(personal.get("phone")), "phone_type": "home"})
+    if _s(personal.get("mobilePhone")):
+        phones.append({"number": _s(personal.get("mobilePhone")), "phone_type": "mobile"})
+    addresses = []
+    for a in personal.get("addresses") or []:
+        if not isinstance(a, dict):
+            continue
+        type_id = _s(a.get("addressTypeId"))
+        type_name = ctx.folio_address_types.get(type_id, type_id)
+        addresses.append(
+            {
+                "address_type": _FOLIO_ADDRESS_TYPES.get(type_name.lower(), "alternative"),
+                "line1": _s(a.get("addressLine1")),
+                "line2": _s(a.get("addressLine2")),
+                "city": _s(a.get("city")),
+                "state": _s(a.get("region")),
+                "postal_code": _s(a.get("postalCode")),
+                "country": _s(a.get("countryId")),
+                "preferred": _bool(a.get("primaryAddress")),
+            }
+        )
+    return {
+        "label": label,
+        "primary_id": primary,
+        "general": general,
+        "codes": {"user_group": _folio_group(data.get("patronGroup"), ctx)},
+        "emails": emails,
+        "phones": phones,
+        "addresses": addresses,
+        "identifiers": identifiers,
+    }
+
+
+# --- RERO ILS -----------------------------------------------------------------------------------
+
+_RERO_ROLES = {
+    "patron": "patron",
+    "pro_full_permissions": "user_administrator",
+    "pro_library_administrator": "user_manager",
+    "pro_user_manager": "user_manager",
+    "pro_circulation_manager": "circulation_desk_manager",
+    "pro_read_only": "fulfillment_services_operator",
+}
+
+
+def load_rero_patron_types(folder: Path) -> dict[str, tuple[str, str]]:
+    """RERO's patron types (`patron_types.json` beside the users file): pid -> (code, name)."""
+    path = folder / "patron_types.json"
+    if not path.is_file():
+        return {}
+    try:
+        rows = json.loads(path.read_text(encoding=ENCODING))
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and row.get("pid") and row.get("name"):
+            name = str(row["name"]).strip()
+            out[str(row["pid"])] = (name, name)
+    return out
+
+
+def _ref_id(value: Any) -> str:
+    ref = value.get("$ref", "") if isinstance(value, dict) else _s(value)
+    return str(ref).rstrip("/").rsplit("/", 1)[-1]
+
+
+def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
+    if not isinstance(data, dict):
+        return _not_a_record(label)
+    patron = data.get("patron") if isinstance(data.get("patron"), dict) else None
+    barcodes = [_s(b) for b in (patron or {}).get("barcode") or [] if _s(b)]
+    username = _s(data.get("username"))
+    primary = barcodes[0] if barcodes else username
+    roles_in = [r for r in data.get("roles") or [] if isinstance(r, str)]
+    staff = any(r.startswith("pro_") for r in roles_in)
+    general: dict[str, Any] = {
+        "first_name": _s(data.get("first_name")),
+        "last_name": _s(data.get("last_name")),
+        "birth_date": _date(data.get("birth_date")),
+        "gender": _s(data.get("gender")),
+        "record_type": "staff" if staff else "public",
+        "keep_history": _bool(data.get("keep_history", False)),
+    }
+    if username:
+        general["username"] = username
+    codes: dict[str, Any] = {}
+    if patron is not None:
+        general["expiry_date"] = _date(patron.get("expiration_date"))
+        channel = _s(patron.get("communication_channel")).lower()
+        if channel in ("email", "mail"):
+            general["comm_channel"] = channel
+        if _s(patron.get("communication_language")):
+            general["comm_language"] = _s(patron.get("communication_language"))
+            general["preferred_language"] = general["comm_language"]
+        general["additional_email"] = _s(patron.get("additional_communication_email"))
+        type_id = _ref_id(patron.get("type"))
+        codes["user_group"] = ctx.rero_patron_types.get(type_id) or (
+            (f"RERO_PT_{type_id}", "") if type_id else None
+        )
+    emails = []
+    if _s(data.get("email")):
+        emails.append({"address": _s(data.get("email")), "email_type": "personal"})
+    phones = [
+        {"number": _s(data.get(key)), "phone_type": kind}
+        for key, kind in (
+            ("mobile_phone", "mobile"),
+            ("home_phone", "home"),
+            ("business_phone", "office"),
+            ("other_phone", "home"),
+        )
+        if _s(data.get(key))
+    ]
+    addresses = []
+    if any(_s(data.get(k)) for k in ("street", "postal_code", "city")):
+        addresses.append(
+            {
+                "address_type": "home",
+                "line1": _s(data.get("street")),
+                "city": _s(data.get("city")),
+                "postal_code": _s(data.get("postal_code")),
+                "country": _s(data.get("country")),
+                "preferred": True,
+            }
+        )
+    second = data.get("second_address")
+    if isinstance(second, dict) and any(_s(v) for v in second.values()):
+        addresses.append(
+            {
+                "address_type": "alternative",
+                "line1": _s(second.get("street")),
+                "city": _s(second.get("city")),
+                "postal_code": _s(second.get("postal_code")),
+                "country": _s(second.get("country")),
+            }
+        )
+    identifiers = [{"id_type": ("BARCODE", "Barcode"), "value": b} for b in barcodes[1:]]
+    notes = []
+    for n in data.get("notes") or []:
+        if isinstance(n, dict) and _s(n.get("content")):
+            kind = _s(n.get("type"))
+            notes.append(
+                {
+                    "note_type": ("GENERAL", "General"),
+                    "text": _s(n.get("content")),
+                    "user_viewable": kind == "public_note",
+                }
+            )
+    blocks = []
+    if patron is not None and _bool(patron.get("blocked")):
+        blocks.append(
+            {"definition": ("GENERAL", "General block"), "note": _s(patron.get("blocked_note"))}
+        )
+    libraries = [_ref_id(lib) for lib in data.get("libraries") or []]
+    roles = []
+    for r in roles_in:
+        role = _RERO_ROLES.get(r)
+        if role is None:
+            continue  # a RERO permission with no PatronDesk role (cataloguing, statistics)
+        if role == "patron" or not libraries:
+            roles.append({"role": role, "scope": None})
+        else:
+            roles.extend(
+                {"role": role, "scope": (lib, f"Library {lib}")} for lib in libraries if lib
+            )
+    return {
+        "label": label,
+        "primary_id": primary,
+        "general": general,
+        "codes": codes,
+        "password": _s(data.get("password")),
+        "emails": emails,
+        "phones": phones,
+        "addresses": addresses,
+        "identifiers": identifiers,
+        "notes": notes,
+        "blocks": blocks,
+        "roles": roles,
+    }
+
+
+# --- Koha ---------------------------------------------------------------------------------------
+
+_KOHA_GENDER = {"m": "male", "f": "female"}
+
+
+def _koha_line(row: dict, prefix: str = "") -> str:
+    parts = [row.get(f"{prefix}streetnumber"), row.get(f"{prefix}streettype")]
+    parts.append(row.get(f"{prefix}address"))
+    return " ".join(_s(p) for p in parts if _s(p))
+
+
+def map_koha(row: dict, label: str, ctx: SourceContext) -> dict:
+    g = row.get
+    general: dict[str, Any] = {
+        "first_name": _s(g("firstname")),
+        "last_name": _s(g("surname")),
+        "title": _s(g("title")),
+        "birth_date": _date(g("dateofbirth")),
+        "expiry_date": _date(g("dateexpiry")),
+        "gender": _KOHA_GENDER.get(_s(g("sex")).lower(), _s(g("sex"))),
+    }
+    preferred = _s(g("preferred_name")) or _s(g("othernames"))
+    if "preferred_name" in row or "othernames" in row:
+        general["preferred_first_name"] = "" if preferred == general["first_name"] else preferred
+    if _s(g("userid")):
+        general["username"] = _s(g("userid"))
+    emails = [
+        {"address": _s(g(col)), "email_type": kind}
+        for col, kind in (("email", "personal"), ("emailpro", "work"), ("B_email", "alternative"))
+        if _s(g(col))
+    ]
+    phones = [
+        {"number": _s(g(col)), "phone_type": kind}
+        for col, kind in (
+            ("phone", "home"),
+            ("mobile", "mobile"),
+            ("phonepro", "office"),
+            ("fax", "office_fax"),
+            ("B_phone", "home"),
+        )
+        if _s(g(col))
+    ]
+    addresses = []
+    main = {
+        "address_type": "home",
+        "line1": _koha_line(row),
+        "line2": _s(g("address2")),
+        "city": _s(g("city")),
+        "state": _s(g("state")),
+        "postal_code": _s(g("zipcode")),
+        "country": _s(g("country")),
+        "preferred": True,
+    }
+    if any(main[k] for k in ("line1", "line2", "city", "postal_code", "country")):
+        addresses.append(main)
+    alternate = {
+        "address_type": "alternative",
+        "line1": _koha_line(row, "B_"),
+        "line2": _s(g("B_address2")),
+        "city": _s(g("B_city")),
+        "state": _s(g("B_state")),
+        "postal_code": _s(g("B_zipcode")),
+        "country": _s(g("B_country")),
+    }
+    if any(alternate[k] for k in ("line1", "line2", "city", "postal_code", "country")):
+        addresses.append(alternate)
+    notes = []
+    for col, viewable in (("borrowernotes", False), ("opacnote", True), ("contactnote", False)):
+        if _s(g(col)):
+            notes.append(
+                {"note_type": ("GENERAL", "General"), "text": _s(g(col)), "user_viewable": viewable}
+            )
+    blocks = []
+    if _bool(_s(g("gonenoaddress")) or "0"):
+        blocks.append({"definition": ("ADDRESS", "Address unknown")})
+    if _bool(_s(g("lost")) or "0"):
+        blocks.append({"definition": ("LOST_CARD", "Lost library card")})
+    debarred = _date(g("debarred"))
+    if debarred:
+        blocks.append(
+            {
+                "definition": ("GENERAL", "General block"),
+                "expiry_date": "" if debarred.startswith("9999") else debarred,
+                "note": _s(g("debarredcomment")),
+            }
+        )
+    return {
+        "label": label,
+        "primary_id": _s(g("cardnumber")),
+        "general": general,
+        "codes": {
+            "user_group": _code(g("categorycode")),
+            "campus": _code(g("branchcode")),
+        },
+        "password": _s(g("password")),
+        "emails": emails,
+        "phones": phones,
+        "addresses": addresses,
+        "notes": notes,
+        "blocks": blocks,
+    }
+
+
+# --- PatronDesk CSV -----------------------------------------------------------------------------
+
+# Columns of PatronDesk's CSV, in export order. Single-valued columns hold the field; the
+# multi-valued ones hold values separated by "|", each "TYPE:value" (see README).
+CSV_GENERAL = (
+    "record_type",
+    "status",
+    "username",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "preferred_first_name",
+    "preferred_middle_name",
+    "preferred_last_name",
+    "title",
+    "birth_date",
+    "gender",
+    "website",
+    "preferred_language",
+    "job_description",
+    "expiry_date",
+    "purge_date",
+    "comm_channel",
+    "comm_language",
+    "additional_email",
+    "letters_opt_in",
+    "cataloger_level",
+    "researcher",
+)
+CSV_CODES = ("user_group", "job_category", "campus")
+CSV_ADDRESS = (
+    "address_type",
+    "address_line1",
+    "address_line2",
+    "address_line3",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+)
+CSV_LISTS = ("emails", "phones", "identifiers", "notes", "statistics", "blocks", "roles")
+CSV_COLUMNS = (
+    "primary_id",
+    *CSV_GENERAL,
+    *CSV_CODES,
+    "password",
+    *CSV_LISTS[:2],
+    *CSV_ADDRESS,
+    *CSV_LISTS[2:],
+)
+_BOOL_COLUMNS = frozenset({"letters_opt_in", "researcher"})
+
+
+def split_list(cell: str) -> list[str]:
+    """The values of a multi-valued cell: "|" separates, "\\|" and "\\\\" escape."""
+    out, current, escape = [], [], False
+    for ch in cell:
+        if escape:
+            current.append(ch)
+            escape = False
+        elif ch == "\\":
+            escape = True
+        elif ch == LIST_SEPARATOR:
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    out.append("".join(current))
+    return [v.strip() for v in out if v.strip()]
+
+
+def join_list(values: list[str]) -> str:
+    return LIST_SEPARATOR.join(
+        v.replace("\\", "\\\\").replace(LIST_SEPARATOR, "\\" + LIST_SEPARATOR) for v in values
+    )
+
+
+_TYPE = re.compile(r"^([A-Za-z0-9_.-]*):(.*)$", re.S)
+
+
+def split_typed(value: str) -> tuple[str, str]:
+    """ "work:jane@uni.example" -> ("work", "jane@uni.example"); no type -> ("", value)."""
+    m = _TYPE.match(value)
+    if m:
+        return m.group(1), m.group(2).strip()
+    return "", value
+
+
+def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
+    general: dict[str, Any] = {}
+    for name in CSV_GENERAL:
+        if name in row:
+            value = (row[name] or "").strip()
+            general[name] = _bool(value) if name in _BOOL_COLUMNS and value else value
+            if name in _BOOL_COLUMNS and not value:
+                del general[name]
+    cand: dict[str, Any] = {
+        "label": label,
+        "primary_id": (row.get("primary_id") or "").strip(),
+        "general": general,
+        "codes": {c: _code(row[c]) for c in CSV_CODES if c in row},
+    }
+    if "password" in row:
+        cand["password"] = (row["password"] or "").strip()
+    if "emails" in row:
+        emails = []
+        for i, item in enumerate(split_list(row["emails"] or "")):
+            kind, value = split_typed(item)
+            emails.append({"address": value, "email_type": kind or "personal", "preferred": i == 0})
+        cand["emails"] = emails
+    if "phones" in row:
+        phones = []
+        for i, item in enumerate(split_list(row["phones"] or "")):
+            kind, value = split_typed(item)
+            phones.append({"number": value, "phone_type": kind or "mobile", "preferred": i == 0})
+        cand["phones"] = phones
+    if any(c in row for c in CSV_ADDRESS):
+        a = {c: (row.get(c) or "").strip() for c in CSV_ADDRESS}
+        address = {
+            "address_type": a["address_type"] or "home",
+            "line1": a["address_line1"],
+            "line2": a["address_line2"],
+            "line3": a["address_line3"],
+            "city": a["city"],
+            "state": a["state"],
+            "postal_code": a["postal_code"],
+            "country": a["country"],
+            "preferred": True,
+        }
+        cand["addresses"] = (
+            [address]
+            if any(address[k] for k in ("line1", "line2", "line3", "city", "postal_code"))
+            or address["country"]
+            else []
+        )
+    if "identifiers" in row:
+        cand["identifiers"] = [
+            {"id_type": _code(kind), "value": value}
+            for kind, value in map(split_typed, split_list(row["identifiers"] or ""))
+        ]
+    if "notes" in row:
+        cand["notes"] = [
+            {"note_type": _code(kind), "text": value}
+            for kind, value in map(split_typed, split_list(row["notes"] or ""))
+        ]
+    if "statistics" in row:
+        cand["statistics"] = [
+            {"category": _code(value)} for value in split_list(row["statistics"] or "")
+        ]
+    if "blocks" in row:
+        cand["blocks"] = [
+            {"definition": _code(kind or value), "note": value if kind else ""}
+            for kind, value in map(split_typed, split_list(row["blocks"] or ""))
+        ]
+    if "roles" in row:
+        cand["roles"] = [{"role": r, "scope": None} for r in split_list(row["roles"] or "")]
+    return cand
+
+
+# --- PatronDesk JSON ----------------------------------------------------------------------------
+
+
+def _named(ctx: SourceContext, table: str, code: Any) -> tuple[str, str] | None:
+    text = _s(code)
+    if not text:
+        return None
+    return (text, ctx.code_names.get(table, {}).get(text, ""))
+
+
+def map_json(data: dict, label: str, ctx: SourceContext) -> dict:
+    """PatronDesk's own export: every field, with the external flags and hand changes."""
+    if not isinstance(data, dict):
+        return _not_a_record(label)
+    general = {k: data[k] for k in data if k in OWN_GENERAL}
+    cand: dict[str, Any] = {
+        "label": label,
+        "primary_id": _s(data.get("primary_id")),
+        "general": general,
+        "codes": {c: _named(ctx, c, data.get(c)) for c in CSV_CODES if c in data},
+        "own": True,
+    }
+    if data.get("password_hash"):
+        cand["password"] = _s(data.get("password_hash"))
+    if data.get("pin_hash"):
+        cand["pin"] = _s(data.get("pin_hash"))
+    for kind in ("emails", "phones", "addresses"):
+        if isinstance(data.get(kind), list):
+            cand[kind] = [dict(r) for r in data[kind] if isinstance(r, dict)]
+    for kind, table, key in (
+        ("identifiers", "identifier_type", "id_type"),
+        ("notes", "note_type", "note_type"),
+        ("blocks", "block_definition", "definition"),
+        ("statistics", "stat_category", "category"),
+    ):
+        if isinstance(data.get(kind), list):
+            rows = []
+            for r in data[kind]:
+                if isinstance(r, dict):
+                    r = dict(r)
+                    r[key] = _named(ctx, table, r.get(key))
+                    if kind == "statistics":
+                        r["category_type"] = _named(
+                            ctx, "stat_category_type", r.get("category_type")
+                        )
+                    for lib in ("owner",):
+                        if _s(r.get(lib)):
+                            r[lib] = _named(ctx, "library", r.get(lib))
+                    rows.append(r)
+            cand[kind] = rows
+    if isinstance(data.get("roles"), list):
+        cand["roles"] = [
+            {**r, "scope": _named(ctx, "library", r.get("scope"))}
+            for r in data["roles"]
+            if isinstance(r, dict)
+        ]
+    for extra in ("local_overrides", "proxy_for", "attachments"):
+        if isinstance(data.get(extra), list):
+            cand[extra] = data[extra]
+    for lib in ("resource_sharing_library", "purchase_request_library"):
+        if lib in data:
+            cand["codes"][lib] = _named(ctx, "library", data.get(lib))
+    return cand
+
+
+# Top-level fields of a user in PatronDesk's JSON that are plain values.
+OWN_GENERAL = frozenset(
+    {
+        "record_type",
+        "account_type",
+        "owning_system",
+        "status",
+        "status_date",
+        "username",
+        "email",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "preferred_first_name",
+        "preferred_middle_name",
+        "preferred_last_name",
+        "title",
+        "birth_date",
+        "gender",
+        "website",
+        "preferred_language",
+        "keep_history",
+        "force_password_change",
+        "job_description",
+        "expiry_date",
+        "purge_date",
+        "comm_channel",
+        "comm_language",
+        "additional_email",
+        "letters_opt_in",
+        "cataloger_level",
+        "local_codes",
+        "researcher",
+        "last_activity_at",
+        "created_by",
+        "created_at",
+        "updated_by",
+        "updated_at",
+    }
+)
+
+MAPPERS = {
+    "csv": map_csv,
+    "koha-csv": map_koha,
+    "json": map_json,
+    "alma-xml": map_alma,
+    "alma-json": map_alma,
+    "folio-json": map_folio,
+    "rero-json": map_rero,
+}
+
+
+def source_context(path: Path, fmt: str) -> SourceContext:
+    ctx = SourceContext()
+    folder = path if path.is_dir() else path.parent
+    if fmt == "folio-json":
+        ctx.folio_groups, ctx.folio_address_types = load_folio_reference(folder)
+    elif fmt == "rero-json":
+        ctx.rero_patron_types = load_rero_patron_types(folder)
+    return ctx
+
+
+def candidates(reader: Reader, fmt: str, ctx: SourceContext) -> Iterator[dict]:
+    """Map every record of the reader (a record the mapper cannot read becomes a refusal)."""
+    mapper = MAPPERS[fmt]
+    for raw in reader:
+        message = broken_message(raw.data)
+        if message:
+            yield {"label": raw.label, "broken": message}
+            continue
+        if fmt == "json" and not ctx.code_names and "code_tables" in reader.members:
+            ctx.code_names = _code_names(reader.members["code_tables"])
+        if fmt == "json" and reader.members.get("format") not in (None, "patrondesk"):
+            raise FormatError(f"{reader.path.name} is not a PatronDesk export")
+        try:
+            yield mapper(raw.data, raw.label, ctx)
+        except (AttributeError, TypeError, ValueError) as exc:
+            yield {"label": raw.label, "broken": f"the record has an unexpected shape ({exc})"}
+
+
+def _code_names(tables: Any) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    if isinstance(tables, dict):
+        for table, rows in tables.items():
+            if isinstance(rows, list):
+                out[table] = {
+                    _s(r.get("code")): _s(r.get("name"))
+                    for r in rows
+                    if isinstance(r, dict) and _s(r.get("code"))
+                }
+    return out
+
+
+def files_of(path: Path) -> list[Path]:
+    """The files to import: the file itself, or every file of a folder (sorted by name; hidden
+    files and schemas skipped)."""
+    if path.is_dir():
+        return sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() != ".xsd"
+        )
+    if not path.exists():
+        raise FormatError(f"{path} does not exist")
+    return [path]
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMATS",
+    "FormatError",
+    "LIST_SEPARATOR",
+    "Reader",
+    "SourceContext",
+    "candidates",
+    "detect",
+    "files_of",
+    "join_list",
+    "source_context",
+    "split_list",
+]

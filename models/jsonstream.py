@@ -1,0 +1,135 @@
+"""Reading a large JSON file in constant memory: the items of its big arrays one at a time.
+
+`events(stream, keys)` walks a top-level array (its items are yielded one by one) or a top-level
+object, whose members are yielded whole except arrays under one of `keys` (such as "users"),
+whose items are yielded one by one. Each item is decoded by the C decoder (`raw_decode`) from a
+buffer refilled from the file, so a file of a million users never sits in memory at once.
+
+Errors raise `JsonStreamError` with the character offset; items before the error have already
+been yielded, so a truncated file still gives its complete records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+_DECODER = json.JSONDecoder()
+_WS = " \t\r\n"
+READ_SIZE = 1 << 16
+
+
+class JsonStreamError(ValueError):
+    """The JSON text is malformed or truncated."""
+
+
+class _Buffer:
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.text = ""
+        self.pos = 0
+        self.consumed = 0  # characters dropped before `text`
+        self.eof = False
+
+    def offset(self) -> int:
+        return self.consumed + self.pos
+
+    def fill(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.stream.read(READ_SIZE)
+        if not chunk:
+            self.eof = True
+            return False
+        if self.pos > READ_SIZE:
+            self.consumed += self.pos
+            self.text = self.text[self.pos :]
+            self.pos = 0
+        self.text += chunk
+        return True
+
+    def peek(self) -> str:
+        """The next non-blank character ("" at the end of the file)."""
+        while True:
+            n = len(self.text)
+            while self.pos < n and self.text[self.pos] in _WS:
+                self.pos += 1
+            if self.pos < n:
+                return self.text[self.pos]
+            if not self.fill():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        ch = self.peek()
+        if not ch or ch not in chars:
+            found = f"{ch!r}" if ch else "the end of the file"
+            wanted = " or ".join(repr(c) for c in chars)
+            raise JsonStreamError(f"expected {wanted} at character {self.offset()}, found {found}")
+        self.pos += 1
+        return ch
+
+    def value(self) -> Any:
+        """Decode one JSON value at the current position, reading more of the file as needed."""
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                # An incomplete value fails too: read more and try again, unless at the end.
+                if self.fill():
+                    continue
+                raise JsonStreamError(f"{exc.msg} at character {self.consumed + exc.pos}") from None
+            # A number or literal cut by the buffer's end decodes short ("1" of "1.5"): it is
+            # whole only when a separator follows it.
+            if (
+                not isinstance(value, dict | list | str)
+                and (end >= len(self.text) or self.text[end] not in _WS + ",]}")
+                and self.fill()
+            ):
+                continue
+            self.pos = end
+            return value
+
+
+def events(stream: IO[str], keys: tuple[str, ...] = ()) -> Iterator[tuple[str, str | None, Any]]:
+    """Yield ("item", key, value) for each item of a streamed array (key None for a top-level
+    array) and ("member", key, value) for the other members of a top-level object; a top-level
+    value that is neither array nor object is one ("value", None, value)."""
+    buf = _Buffer(stream)
+    first = buf.peek()
+    if first == "[":
+        yield from _array(buf, None)
+    elif first == "{":
+        buf.pos += 1
+        if buf.peek() == "}":
+            buf.pos += 1
+        else:
+            while True:
+                key = buf.value()
+                if not isinstance(key, str):
+                    raise JsonStreamError(f"expected a member name at character {buf.offset()}")
+                buf.expect(":")
+                if key in keys and buf.peek() == "[":
+                    yield from _array(buf, key)
+                else:
+                    yield ("member", key, buf.value())
+                if buf.expect(",}") == "}":
+                    break
+    elif first == "":
+        raise JsonStreamError("the file is empty")
+    else:
+        yield ("value", None, buf.value())
+    if buf.peek():
+        raise JsonStreamError(f"unexpected text after the JSON value at character {buf.offset()}")
+
+
+def _array(buf: _Buffer, key: str | None) -> Iterator[tuple[str, str | None, Any]]:
+    buf.expect("[")
+    if buf.peek() == "]":
+        buf.pos += 1
+        return
+    while True:
+        yield ("item", key, buf.value())
+        if buf.expect(",]") == "]":
+            return

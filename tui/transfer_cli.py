@@ -1,0 +1,204 @@
+"""`patrondesk import` and `patrondesk export` (the command-line side of models/imports.py and
+models/exports.py). Nothing from `models` is imported until a command runs: the app starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+IMPORT_FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
+EXPORT_FORMATS = ("csv", "json", "alma-xml")
+EXIT_REFUSED = 1  # the import ran; some records were refused (see --report)
+
+
+def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private types
+    p = sub.add_parser(
+        "import",
+        help="import users from a file (or every file of a folder)",
+        description="Import users; a record that cannot stand is refused and reported, the "
+        "others are written. Exit status: 0 all written, 1 some refused, 2 nothing done.",
+    )
+    p.add_argument("file", metavar="FILE", help="the file, or a folder of files")
+    p.add_argument(
+        "--format", choices=IMPORT_FORMATS, help="the file's format (default: from its content)"
+    )
+    p.add_argument(
+        "--external",
+        action="store_true",
+        help="a SIS load: the data is external and replaces the previous external data",
+    )
+    p.add_argument(
+        "--source",
+        metavar="NAME",
+        help="with --external: the owning system of the accounts (default SIS)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
+    p.add_argument("--report", metavar="OUT", help="write refused records and warnings as CSV")
+    p.add_argument(
+        "--map",
+        metavar="FILE",
+        help='map the file\'s code values to ours: JSON {"user_group": {"27": "STAFF"}, ...}',
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse records naming unknown codes instead of creating the codes",
+    )
+    p.add_argument(
+        "--match",
+        metavar="TYPE",
+        help="match existing users by this identifier type (e.g. BARCODE), not the primary id",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes hashing plain passwords (default: one per core)",
+    )
+
+    p = sub.add_parser(
+        "export",
+        help="export users to a file (streamed)",
+        description="Export the users (all, or those matching --query and --filter).",
+    )
+    p.add_argument("out", nargs="?", metavar="OUT", help="output file (default: standard output)")
+    p.add_argument("--out", dest="out_option", metavar="FILE", help="output file")
+    p.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        help="default: from the file's extension (.csv, .xml), else json",
+    )
+    p.add_argument("--query", metavar="TEXT", default="", help="as typed in Find and Manage Users")
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="record_type, status, account_type, role or user_group (repeat for several)",
+    )
+    p.add_argument(
+        "--user",
+        metavar="ID",
+        help="the personal-information export of one user (JSON), by any of their identifiers",
+    )
+
+
+class _Progress:
+    """A progress bar on a terminal; a plain line every few seconds when piped."""
+
+    def __init__(self, stream=None) -> None:  # noqa: ANN001
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last = 0.0
+        self.done = False
+
+    def __call__(self, p) -> None:  # noqa: ANN001 - models.imports.Progress
+        now = time.monotonic()
+        final = p.position >= 1.0
+        if self.done:
+            return
+        self.done = final
+        if not final and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last = now
+        eta = "" if p.eta is None else f", ETA {int(p.eta) // 60}:{int(p.eta) % 60:02d}"
+        counts = f"{p.rows:,} rows, {p.rate:,.0f} rows/s{eta}"
+        if self.tty:
+            width = 24
+            filled = int(width * p.position)
+            bar = "#" * filled + "-" * (width - filled)
+            print(f"\rimport [{bar}] {p.position:4.0%} {counts}   ", end="", file=self.stream)
+            if final:
+                print(file=self.stream)
+        else:
+            print(f"import: {counts} ({p.position:.0%} of the file)", file=self.stream)
+        self.stream.flush()
+
+
+def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
+    from models.errors import PatronDeskError
+    from models.imports import ImportOptions, import_file
+    from models.setup import is_initialized
+
+    if args.source and not args.external:
+        raise error("--source names the SIS of an external load: add --external")
+    if args.workers is not None and args.workers < 1:
+        raise error("--workers must be at least 1")
+    if not is_initialized():
+        raise error("the database is not initialized: run 'patrondesk init --admin NAME' first")
+    options = ImportOptions(
+        format=args.format,
+        external=args.external,
+        source=args.source or "",
+        dry_run=args.dry_run,
+        strict=args.strict,
+        map_file=Path(args.map) if args.map else None,
+        match=args.match or "",
+        workers=args.workers,
+        progress=_Progress(),
+    )
+    try:
+        report = import_file(args.file, options)
+    except PatronDeskError as exc:
+        raise error(exc.message) from None
+    print(report.summary())
+    for issue in report.refusals[:20]:
+        where = " ".join(x for x in (issue.file, issue.where) if x)
+        who = f" ({issue.primary_id})" if issue.primary_id else ""
+        print(f"refused: {where}{who}: {issue.field} {issue.message}")
+    if report.refused > 20:
+        print(f"... and {report.refused - 20} more refused records (see --report)")
+    if args.report:
+        report.write_csv(args.report)
+        print(f"Report: {args.report} ({len(report.issues):,} lines)")
+    return EXIT_REFUSED if report.refused else 0
+
+
+def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
+    import json
+
+    from models.errors import PatronDeskError
+    from models.exports import ExportFilter, export_users, user_document
+    from models.setup import is_initialized
+
+    if args.out and args.out_option:
+        raise error("give the output file once: OUT or --out")
+    target = args.out_option or args.out
+    if not is_initialized():
+        raise error("the database is not initialized: run 'patrondesk init --admin NAME' first")
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(target).suffix.lower() if target else ""
+        fmt = {".csv": "csv", ".xml": "alma-xml"}.get(suffix, "json")
+    try:
+        if args.user:
+            if args.query or args.filter:
+                raise error("--user exports one user: no --query or --filter with it")
+            document = user_document(args.user)
+            text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+            if target and target != "-":
+                Path(target).write_text(text, encoding="utf-8")
+                print(f"Exported the personal information of {args.user} to {target}.")
+            else:
+                sys.stdout.write(text)
+            return 0
+        flt = ExportFilter.parse(args.filter, args.query)
+        started = time.perf_counter()
+        if target and target != "-":
+            tmp = Path(f"{target}.part")
+            newline = "" if fmt == "csv" else None
+            with open(tmp, "w", encoding="utf-8", newline=newline) as out:
+                count = export_users(out, fmt, flt=flt)
+            tmp.replace(target)
+            elapsed = time.perf_counter() - started
+            print(f"Exported {count:,} users ({fmt}) to {target} in {elapsed:.1f} s.")
+        else:
+            export_users(sys.stdout, fmt, flt=flt)
+    except PatronDeskError as exc:
+        raise error(exc.message) from None
+    except OSError as exc:
+        raise error(f"cannot write {target}: {exc.strerror or exc}") from None
+    return 0
