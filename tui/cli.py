@@ -83,9 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
     from tui import letters_cli  # the letter jobs (no models loaded here)
 
     letters_cli.add_parsers(sub, _Parser)
-    from tui import letters_cli  # the letter jobs (no models loaded here)
-
-    letters_cli.add_parsers(sub, _Parser)
     return parser
 
 
@@ -242,10 +239,6 @@ def _main(argv: Sequence[str] | None) -> int:
 
             run = transfer_cli.run_import if args.command == "import" else transfer_cli.run_export
             return run(args, CliError)
-        if args.command == "letters":
-            from tui import letters_cli
-
-            return letters_cli.run(args, CliError)
         if args.command == "letters":
             from tui import letters_cli
 
