@@ -72,6 +72,30 @@ FORM = (
 )
 
 
+# The Fines/fees table of User Details (screens/user_details/fees.py): they act on the fee under
+# the cursor, so they are not offered in the palette.
+FEES = (
+    KeyAction("fee('add')", "n,insert", "Add fee", palette=False),
+    KeyAction("fee('pay')", "p", "Pay", palette=False),
+    KeyAction("fee('waive')", "w", "Waive", palette=False),
+    KeyAction("fee('waive_all')", "W", "Waive all (up to the limit)", show=False, palette=False),
+    KeyAction("fee('dispute')", "d", "Dispute", palette=False),
+    KeyAction("fee('restore')", "r", "Restore a disputed fee", show=False, palette=False),
+    KeyAction("fee('link')", "l", "Link to an item", show=False, palette=False),
+    KeyAction("fee('mark')", "space", "Mark for waive", show=False, palette=False),
+    KeyAction("fee('transactions')", "t", "Transactions", show=False, palette=False),
+)
+
+# The deletion dialog (screens/delete_user.py).
+DELETE_USER = (
+    KeyAction("delete", "y", "Delete (when nothing stands in the way)", palette=False),
+    KeyAction("view", "v", "View the user", palette=False),
+    KeyAction("waive", "w", "Waive the fees", palette=False),
+    KeyAction("notify", "n", "Notify the user (deletion notice)", palette=False),
+    KeyAction("cancel", "escape", "Cancel", palette=False),
+)
+
+
 def bindings(*groups: tuple[KeyAction, ...]) -> list[Binding]:
     return [a.binding() for group in groups for a in group]
 

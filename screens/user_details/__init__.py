@@ -19,6 +19,7 @@ from models.details import (
 )
 from models.enums import Role, Status
 from models.errors import PatronDeskError
+from models.fee_balances import debt_limit_reached
 from models.money import format_money
 from models.permissions import Action
 from models.profile import Profile, load_profile, loan_lines
@@ -74,7 +75,9 @@ class UserDetailsScreen(Screen[None]):
             KeyAction("noop", "delete", "Delete the row", palette=False),
             KeyAction("noop", "space", "Activate / deactivate the row", palette=False),
         )
-        return (("User Details", keys), ("In a table tab", rows))
+        from tui.keys import FEES
+
+        return (("User Details", keys), ("In a table tab", rows), ("Fines/fees tab", FEES))
 
     def compose(self) -> ComposeResult:
         session = self.app.session
@@ -122,6 +125,8 @@ class UserDetailsScreen(Screen[None]):
         marks = []
         if p.active_blocks:
             marks.append("[reverse] BLOCKED [/reverse]")
+        if debt_limit_reached(p.account_id):
+            marks.append("[reverse] DEBT LIMIT [/reverse]")
         if p.locked:
             marks.append("[reverse] LOGIN LOCKED [/reverse]")
         if p.overdue_loans:
@@ -152,6 +157,7 @@ class UserDetailsScreen(Screen[None]):
             self.query_one(HistoryPane).reload()
 
     @on(RowsPane.Changed)
+    @on(FeesPane.Changed)
     @on(GeneralPane.Saved)
     def _changed(self) -> None:
         self.refresh_head()
@@ -169,7 +175,8 @@ class UserDetailsScreen(Screen[None]):
     def _focus_pane(self, tab: str) -> None:
         """The keys of a tab work at once: focus its table, or the first field of a form."""
         pane = self.query_one(f"#{tab}", TabPane)
-        for widget in pane.query("RowTable, Input, Select, Checkbox"):
+        # The fees table before its filters: its keys are what the tab is for.
+        for widget in [*pane.query("FeesTable"), *pane.query("RowTable, Input, Select, Checkbox")]:
             if widget.focusable:
                 widget.focus()
                 return

@@ -1,58 +1,419 @@
-"""The Fines/fees tab (accounts with the Patron role): balances and every fee, read-only
-until the fees issue brings its actions."""
+"""The Fines/fees tab (accounts with the Patron role): the summary, the fees with a status and an
+owner filter, and the actions on them, each a modal form whose refusals show at the field.
+
+The rules and the money are in `models.fees`; this pane only reads and calls."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Static
+from collections.abc import Callable
+from typing import Any
 
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Select, Static
+
+from models.codes import code_options, library_options
 from models.errors import PatronDeskError
-from models.money import format_money
-from models.profile import fee_summary
+from models.fees import (
+    INSTITUTION,
+    PAY_METHODS,
+    FeeRow,
+    FeeView,
+    add_fee,
+    dispute_fee,
+    fee_transactions,
+    fee_view,
+    link_item,
+    manual_fee_types,
+    pay_fee,
+    restore_fee,
+    waive_all,
+    waive_fee,
+    waive_fees,
+)
+from models.money import format_money, to_decimal
+from models.tables import WaiveReason
 from screens.user_details.context import RecordContext
+from screens.user_details.fields import FormField, RowKind
+from screens.user_details.row_form import RowFormScreen
+from tui.keys import FEES, bindings
 from tui.table import RowTable
 
-COLUMNS = [("Created", 10), ("Type", 16), ("Status", 9), ("Title", 18), ("Barcode", 12),
-           ("Original", 11), ("Balance", 11), ("Owner", 12)]  # fmt: skip
+STATUS_CHOICES = [
+    ("Active", "active"),
+    ("Disputed", "disputed"),
+    ("Waived", "waived"),
+    ("Transferred", "transferred"),
+    ("Closed (paid)", "closed"),
+    ("All statuses", "all"),
+]
+ANY_OWNER = "*"
+# (label, key, width; None: shares what is left). Dropped from the end of OPTIONAL first
+# when the terminal is narrow; the detail line under the table shows them for the cursor's fee.
+COLUMNS = (
+    ("", "mark", 1),
+    ("Created", "created", 10),
+    ("Type", "type", 14),
+    ("Status", "status", 9),
+    ("Status date", "status_date", 11),
+    ("Comment", "comment", None),
+    ("Owner", "owner", 12),
+    ("Title", "title", None),
+    ("Barcode", "barcode", 12),
+    ("Original", "original", 10),
+    ("Balance", "balance", 10),
+)
+OPTIONAL = ("barcode", "status_date", "owner", "comment")  # in the order they are added
+FLEX_MIN = {"title": 10, "comment": 12}
+
+
+def layout(width: int) -> list[tuple[str, str, int]]:
+    """The columns that fit `width` cells, as (label, key, width)."""
+    budget = width - 3  # the scroll mark and a margin
+    keep = {key for _, key, _ in COLUMNS if key not in OPTIONAL}
+
+    def need(keys: set[str]) -> int:
+        return sum((w or FLEX_MIN[k]) + 1 for _, k, w in COLUMNS if k in keys)
+
+    for key in OPTIONAL:
+        if need(keep | {key}) <= budget:
+            keep.add(key)
+    flex = [k for _, k, w in COLUMNS if w is None and k in keep]
+    spare = budget - need(keep)
+    widths = {k: FLEX_MIN[k] + spare // len(flex) for k in flex}
+    widths[flex[0]] += spare % len(flex)
+    return [(label, key, w or widths[key]) for label, key, w in COLUMNS if key in keep]
+
+
+class FeesTable(RowTable):
+    """The fees; its keys act on the fee under the cursor (or the marked ones)."""
+
+    BINDINGS = bindings(FEES)
+
+    def _pane(self) -> FeesPane:
+        return next(a for a in self.ancestors if isinstance(a, FeesPane))
+
+    def action_fee(self, name: str) -> None:
+        getattr(self._pane(), f"action_{name}")()
 
 
 class FeesPane(Vertical):
+    """Posts `Changed` after every saved action (the header shows the balance)."""
+
+    class Changed(Message):
+        pass
+
     def __init__(self, ctx: RecordContext) -> None:
         super().__init__(id="pane-fees")
         self.ctx = ctx
+        self.status = "active"
+        self.owner: str | None = None
+        self.view: FeeView | None = None
+        self.marked: set[int] = set()
+        self.columns = layout(80)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="fees-summary")
-        yield RowTable(id="fees-table")
+        with Horizontal(id="fees-filters"):
+            yield Select(STATUS_CHOICES, value="active", allow_blank=False, id="fees-status",
+                         compact=True)  # fmt: skip
+            owners = [("All owners", ANY_OWNER), ("Institution", INSTITUTION)]
+            owners += [(name, code) for name, code in library_options(self.ctx.organization_id)]
+            yield Select(owners, value=ANY_OWNER, allow_blank=False, id="fees-owner",
+                         compact=True)  # fmt: skip
+        yield Static(
+            "n add  p pay  w waive  W waive all  d dispute  r restore  l link  Space mark",
+            classes="hint",
+            id="fees-hint",
+        )
+        yield FeesTable(id="fees-table")
+        yield Static("", id="fees-detail")
 
     def on_mount(self) -> None:
-        self.query_one("#fees-table", RowTable).set_columns(COLUMNS)
         self.reload()
 
-    def reload(self) -> None:
+    def on_resize(self) -> None:
+        self.columns = layout(self.size.width)
+        self.query_one(FeesTable).set_columns([(label, w) for label, _, w in self.columns])
+        self._show_rows(self.query_one(FeesTable).cursor)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def reload(self, cursor: int | None = None) -> None:
+        table = self.query_one(FeesTable)
+        keep = table.cursor if cursor is None else cursor
         try:
-            s = fee_summary(self.ctx.account_id, self.ctx.actor)
+            self.view = fee_view(
+                self.ctx.account_id, self.ctx.actor, status=self.status, owner=self.owner
+            )
         except PatronDeskError as exc:
-            self.query_one("#fees-summary", Static).update(exc.message)
+            self.query_one("#fees-summary", Static).update(escape(exc.message))
             return
-        money = lambda m: format_money(m, s.currency)  # noqa: E731
-        self.query_one("#fees-summary", Static).update(
-            f"Active balance {money(s.active_minor)} · disputed {money(s.disputed_minor)} · "
-            f"transferred {money(s.transferred_minor)}"
+        shown = {r.fee_id for r in self.view.rows}
+        self.marked &= shown
+        self.query_one("#fees-summary", Static).update(self._summary())
+        table.set_columns([(label, w) for label, _, w in self.columns])
+        self._show_rows(keep)
+
+    def _summary(self) -> str:
+        v = self.view
+        m = v.money
+        limit = ""
+        if v.debt_limit_reached:
+            limit = f"  [reverse] DEBT LIMIT {m(v.debt_limit_minor)} REACHED [/reverse]"
+        marked = f" · {len(self.marked)} marked" if self.marked else ""
+        return (
+            f"Active balance [b]{m(v.active_minor)}[/b] · filtered {m(v.filtered_minor)} · "
+            f"disputed {m(v.disputed_minor)}\n"
+            f"Transferred {m(v.transferred_minor)} · accrued fines {m(v.accrued_minor)}"
+            f"{marked}{limit}"
         )
-        self.query_one("#fees-table", RowTable).set_rows(
-            [
-                (
-                    f"{f.created_at:%Y-%m-%d}",
-                    f.fee_type,
-                    f.status,
-                    f.title,
-                    f.item_barcode,
-                    money(f.original_minor),
-                    money(f.balance_minor),
-                    f.owner,
-                )
-                for f in s.lines
-            ]
+
+    def _cells(self, row: FeeRow) -> tuple[str, ...]:
+        amount = lambda minor: f"{to_decimal(minor, self.view.currency):,}"  # noqa: E731
+        values = {
+            "mark": "✓" if row.fee_id in self.marked else "",
+            "created": f"{row.created_at:%Y-%m-%d}",
+            "type": row.fee_type,
+            "status": row.status,
+            "status_date": f"{row.status_date:%Y-%m-%d}",
+            "comment": row.comment,
+            "owner": row.owner,
+            "title": row.title,
+            "barcode": row.item_barcode,
+            "original": amount(row.original_minor),
+            "balance": amount(row.balance_minor),
+        }
+        return tuple(
+            values[key].rjust(width) if key in ("original", "balance") else values[key]
+            for _, key, width in self.columns
         )
+
+    def _show_rows(self, cursor: int = 0) -> None:
+        if self.view is None:
+            return
+        table = self.query_one(FeesTable)
+        table.set_rows([self._cells(r) for r in self.view.rows], cursor)
+        self._detail()
+
+    def _detail(self) -> None:
+        row = self.current(quiet=True)
+        text = ""
+        if row is not None:
+            parts = [f"{row.fee_type}", f"status {row.status} since {row.status_date:%Y-%m-%d}",
+                     f"owner {row.owner}"]  # fmt: skip
+            if row.item_barcode:
+                parts.append(f"item {row.item_barcode}")
+            if row.comment:
+                parts.append(f"“{row.comment}”")
+            text = " · ".join(parts)
+        elif self.view is not None:
+            text = "No fees with this filter." if self.status != "all" else "No fines or fees."
+        self.query_one("#fees-detail", Static).update(escape(text))
+
+    @on(RowTable.Highlighted, "#fees-table")
+    def _moved(self) -> None:
+        self._detail()
+
+    @on(RowTable.Selected, "#fees-table")
+    def _selected(self) -> None:
+        self.action_transactions()
+
+    @on(Select.Changed, "#fees-status")
+    def _status(self, event: Select.Changed) -> None:
+        if event.value != self.status:
+            self.status = str(event.value)
+            self.reload(0)
+
+    @on(Select.Changed, "#fees-owner")
+    def _owner(self, event: Select.Changed) -> None:
+        owner = None if event.value == ANY_OWNER else str(event.value)
+        if owner != self.owner:
+            self.owner = owner
+            self.reload(0)
+
+    def current(self, *, quiet: bool = False) -> FeeRow | None:
+        table = self.query_one(FeesTable)
+        if self.view is None or not self.view.rows:
+            if not quiet:
+                self.app.notify("No fee to act on with this filter.", severity="warning")
+            return None
+        return self.view.rows[min(table.cursor, len(self.view.rows) - 1)]
+
+    def money(self, minor: int) -> str:
+        return format_money(minor, self.view.currency if self.view else "EUR")
+
+    # --- forms ----------------------------------------------------------------------------------
+
+    def _form(self, title: str, fields: tuple[FormField, ...], values: dict[str, Any],
+              save: Callable[[dict[str, Any]], object]) -> None:  # fmt: skip
+        spec = RowKind("fee", title, (), fields)
+
+        def done(saved: bool | None) -> None:
+            if saved:
+                self.reload()
+                self.post_message(self.Changed())
+
+        self.app.push_screen(RowFormScreen(spec, title, values, self.ctx.organization_id, save),
+                             done)  # fmt: skip
+
+    def _reasons(self, organization_id: int) -> list[tuple[str, str]]:
+        return code_options(WaiveReason, organization_id)
+
+    def action_add(self) -> None:
+        currency = self.view.currency if self.view else ""
+        fields = (
+            FormField("fee_type", "Type", "choice", manual_fee_types),
+            FormField("owner", "Owner", "choice",
+                      lambda org: [("Institution (every library)", ""), *library_options(org)]),
+            FormField("amount", f"Amount ({currency}); a credit is typed positive"),
+            FormField("item_barcode", "Item barcode (optional)"),
+            FormField("comment", "Comment (required for a credit)"),
+        )  # fmt: skip
+        ctx = self.ctx
+
+        def save(d: dict[str, Any]) -> None:
+            add_fee(ctx.account_id, ctx.actor, fee_type=d["fee_type"], amount=d["amount"],
+                    owner=d["owner"] or None, item_barcode=d["item_barcode"],
+                    comment=d["comment"])  # fmt: skip
+
+        self._form("Add a fine or fee", fields, {}, save)
+
+    def action_pay(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        fields = (
+            FormField("amount", "Amount (empty: the whole balance)"),
+            FormField("method", "Method", "choice",
+                      lambda _org: [(m.capitalize(), m) for m in PAY_METHODS]),
+            FormField("comment", "Comment"),
+        )  # fmt: skip
+        actor = self.ctx.actor
+
+        def save(d: dict[str, Any]) -> None:
+            pay_fee(row.fee_id, actor, amount=d["amount"], method=d["method"],
+                    comment=d["comment"])  # fmt: skip
+
+        values = {"amount": self._plain(row.balance_minor), "method": "cash"}
+        self._form(f"Pay: {row.fee_type}, balance {self.money(row.balance_minor)}", fields,
+                   values, save)  # fmt: skip
+
+    def _plain(self, minor: int) -> str:
+        return str(to_decimal(abs(minor), self.view.currency))
+
+    def action_waive(self) -> None:
+        actor = self.ctx.actor
+        if self.marked:
+            ids = [r.fee_id for r in self.view.rows if r.fee_id in self.marked]
+            total = sum(r.balance_minor for r in self.view.rows if r.fee_id in self.marked)
+            fields = (FormField("reason", "Reason", "choice", self._reasons),
+                      FormField("comment", "Comment"))  # fmt: skip
+
+            def save_many(d: dict[str, Any]) -> None:
+                waive_fees(ids, actor, reason=d["reason"], comment=d["comment"])
+                self.marked.clear()
+
+            self._form(f"Waive {len(ids)} marked fee(s) in full: {self.money(total)}", fields,
+                       {}, save_many)  # fmt: skip
+            return
+        row = self.current()
+        if row is None:
+            return
+        fields = (
+            FormField("amount", "Amount (empty: the whole balance)"),
+            FormField("reason", "Reason", "choice", self._reasons),
+            FormField("comment", "Comment"),
+        )
+
+        def save(d: dict[str, Any]) -> None:
+            waive_fee(row.fee_id, actor, amount=d["amount"], reason=d["reason"],
+                      comment=d["comment"])  # fmt: skip
+
+        self._form(f"Waive: {row.fee_type}, balance {self.money(row.balance_minor)}", fields,
+                   {"amount": self._plain(row.balance_minor)}, save)  # fmt: skip
+
+    def action_waive_all(self) -> None:
+        ctx = self.ctx
+        fields = (FormField("reason", "Reason", "choice", self._reasons),
+                  FormField("comment", "Comment"))  # fmt: skip
+
+        def save(d: dict[str, Any]) -> None:
+            result = waive_all(ctx.account_id, ctx.actor, reason=d["reason"], comment=d["comment"])
+            said = f"Waived {result.waived} fee(s): {self.money(result.amount_minor)}."
+            if result.left:
+                said += f" {result.left} more: waive all again (the limit per action)."
+            if result.skipped:
+                said += f" {result.skipped} not waivable by you were kept."
+            self.app.notify(said)
+
+        self._form("Waive all fees in full (up to the waive limit)", fields, {}, save)
+
+    def action_dispute(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        actor = self.ctx.actor
+        self._form(
+            f"Dispute: {row.fee_type}, balance {self.money(row.balance_minor)}",
+            (FormField("comment", "What does the user dispute?"),),
+            {},
+            lambda d: dispute_fee(row.fee_id, actor, comment=d["comment"]),
+        )
+
+    def action_restore(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        actor = self.ctx.actor
+        self._form(
+            f"Restore: {row.fee_type}, balance {self.money(row.balance_minor)}",
+            (FormField("comment", "Comment"),),
+            {},
+            lambda d: restore_fee(row.fee_id, actor, comment=d["comment"]),
+        )
+
+    def action_link(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        actor = self.ctx.actor
+        self._form(
+            f"Link to an item: {row.fee_type}",
+            (FormField("item_barcode", "Item barcode (empty: unlink)"),),
+            {"item_barcode": row.item_barcode},
+            lambda d: link_item(row.fee_id, actor, item_barcode=d["item_barcode"]),
+        )
+
+    def action_mark(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        self.marked ^= {row.fee_id}
+        table = self.query_one(FeesTable)
+        self.query_one("#fees-summary", Static).update(self._summary())
+        self._show_rows(min(table.cursor + 1, len(self.view.rows) - 1))
+
+    def action_transactions(self) -> None:
+        from screens.confirm import InfoScreen
+
+        row = self.current()
+        if row is None:
+            return
+        try:
+            rows = fee_transactions(row.fee_id, self.ctx.actor)
+        except PatronDeskError as exc:
+            self.app.notify(exc.message, severity="error")
+            return
+        lines = []
+        for t in rows:
+            amount = self.money(abs(t.amount_minor)) if t.amount_minor else ""
+            extra = " · ".join(p for p in (t.method, t.reason, t.comment) if p)
+            lines.append(f"{t.at:%Y-%m-%d %H:%M}  {t.action:<8} {amount:>14}  {t.actor}  {extra}")
+        title = (
+            f"{row.fee_type}: {self.money(row.original_minor)}, now {self.money(row.balance_minor)}"
+        )
+        self.app.push_screen(InfoScreen(title, "\n".join(lines) or "No transactions."))
