@@ -155,18 +155,24 @@ UNSCOPED: dict[str, str] = {
     "models/fee_balances.py:_sum": "the debt limit is the user's: every library's fees count",
     "models/fee_balances.py:accrued_fines": "a fine accrues on a loan, billed by any library",
     "models/fee_balances.py:_load_fee": "one fee by id: each caller authorizes its owner library",
+    "models/exports.py:_records": "'patrondesk export' runs as the system (no staff user): every "
+    "library's rows; a screen calling it must pass the staff user's scope",
+    "models/exports.py:user_document": "'patrondesk export --user' runs as the system: every "
+    "library's rows",
+    "models/imports.py:__init__": "the import's bulk writer of each table: writes, never shows",
 }
 _TABLES = {m._meta.table_name for m in OWNED_MODELS}
 _NAMES = {m.__name__ for m in OWNED_MODELS}
 _BACKREFS = {"notes", "blocks", "statistics", "attachments", "fees"}
 _READS = {"select", "get", "get_or_none", "get_by_id"}
+_QUERY_METHODS = {"select", "where", "count", "order_by", "join", "exists", "first", "get"}
 _SCOPE_WORDS = {"scope", "scope_of", "EVERY_LIBRARY", "INSTITUTION_ONLY"}
 
 
 def _reads_owned(node: ast.AST) -> bool:
     """Whether a function reads an owned table: `Note.select(...)`, `Fee.get(...)`, a backref
-    queried or walked (`account.notes.where(...)`, `for n in account.notes`), or raw SQL that
-    names the table after FROM or JOIN."""
+    queried (`account.notes.where(...)`), a helper given
+    the model (`per_account(Note)`), or raw SQL that names the table after FROM or JOIN."""
     for n in ast.walk(node):
         if (
             isinstance(n, ast.Attribute)
@@ -177,16 +183,15 @@ def _reads_owned(node: ast.AST) -> bool:
             return True
         if (
             isinstance(n, ast.Attribute)
+            and n.attr in _QUERY_METHODS
             and isinstance(n.value, ast.Attribute)
             and n.value.attr in _BACKREFS
         ):
             return True
-        if (
-            isinstance(n, ast.For | ast.comprehension)
-            and isinstance(n.iter, ast.Attribute)
-            and n.iter.attr in _BACKREFS
+        if isinstance(n, ast.Call) and any(
+            isinstance(a, ast.Name) and a.id in _NAMES for a in n.args
         ):
-            return True
+            return True  # a query helper given the model: per_account(Note)
         if isinstance(n, ast.Constant) and isinstance(n.value, str):
             words = n.value.lower().split()
             for a, b in zip(words, words[1:], strict=False):
