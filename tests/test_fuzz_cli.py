@@ -19,11 +19,13 @@ CASES = 200
 
 
 @pytest.fixture(autouse=True)
-def no_terminal(monkeypatch) -> None:
-    """Commands that would prompt get a closed standard input instead."""
+def no_terminal(monkeypatch, tmp_path) -> None:
+    """Commands that would prompt get a closed standard input instead, and any file a fuzzed
+    command names (a backup DEST, say) is made in the test's own folder."""
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    monkeypatch.chdir(tmp_path)
 
 
 @settings(
