@@ -1027,6 +1027,8 @@ _BOOL_COLUMNS = frozenset({"letters_opt_in", "researcher"})
 
 def split_list(cell: str) -> list[str]:
     """The values of a multi-valued cell: "|" separates, "\\|" and "\\\\" escape."""
+    if "\\" not in cell:
+        return [v.strip() for v in cell.split(LIST_SEPARATOR) if v.strip()]
     out, current, escape = [], [], False
     for ch in cell:
         if escape:
@@ -1258,9 +1260,34 @@ def source_context(path: Path, fmt: str) -> SourceContext:
     return ctx
 
 
-def candidates(reader: Reader, fmt: str, ctx: SourceContext) -> Iterator[dict]:
-    """Map every record of the reader (a record the mapper cannot read becomes a refusal)."""
-    mapper = MAPPERS[fmt]
+def primary_of(fmt: str, data: Any) -> str:
+    """The primary identifier a mapper would give the record, read without mapping it (an
+    unchanged record of a SIS load is recognized by it and its fingerprint alone)."""
+    if not isinstance(data, dict):
+        return ""
+    if fmt == "csv":
+        return (data.get("primary_id") or "").strip()
+    if fmt == "koha-csv":
+        return (data.get("cardnumber") or "").strip()
+    if fmt == "folio-json":
+        return (
+            _s(data.get("externalSystemId")) or _s(data.get("barcode")) or _s(data.get("username"))
+        )
+    if fmt == "rero-json":
+        patron = data.get("patron") if isinstance(data.get("patron"), dict) else {}
+        barcodes = [_s(b) for b in patron.get("barcode") or [] if _s(b)]
+        return barcodes[0] if barcodes else _s(data.get("username"))
+    return _s(data.get("primary_id"))
+
+
+def candidates(
+    reader: Reader, fmt: str, ctx: SourceContext, *, lazy: bool = False
+) -> Iterator[dict]:
+    """Map every record of the reader (a record the mapper cannot read becomes a refusal).
+    `lazy`: yield {"label", "raw", "map"} and let the caller map (`map_lazy`) only the records
+    it needs."""
+    if fmt not in MAPPERS:
+        raise FormatError(f"unknown format {fmt!r}")
     for raw in reader:
         message = broken_message(raw.data)
         if message:
@@ -1270,10 +1297,18 @@ def candidates(reader: Reader, fmt: str, ctx: SourceContext) -> Iterator[dict]:
             ctx.code_names = _code_names(reader.members["code_tables"])
         if fmt == "json" and reader.members.get("format") not in (None, "patrondesk"):
             raise FormatError(f"{reader.path.name} is not a PatronDesk export")
-        try:
-            yield mapper(raw.data, raw.label, ctx)
-        except (AttributeError, TypeError, ValueError) as exc:
-            yield {"label": raw.label, "broken": f"the record has an unexpected shape ({exc})"}
+        if lazy:
+            yield {"label": raw.label, "raw": raw.data, "fmt": fmt, "ctx": ctx}
+            continue
+        yield map_lazy({"label": raw.label, "raw": raw.data, "fmt": fmt, "ctx": ctx})
+
+
+def map_lazy(item: dict) -> dict:
+    """The candidate of a lazy item from `candidates(..., lazy=True)`."""
+    try:
+        return MAPPERS[item["fmt"]](item["raw"], item["label"], item["ctx"])
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        return {"label": item["label"], "broken": f"the record has an unexpected shape ({exc})"}
 
 
 def _code_names(tables: Any) -> dict[str, dict[str, str]]:

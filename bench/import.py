@@ -1,0 +1,232 @@
+"""Import benchmark (issue 8): N realistic users from a PatronDesk CSV into an empty SQLite
+database, against the floor of the same rows inserted with raw sqlite3 `executemany`.
+
+    .venv/bin/python bench/import.py --users 100000
+
+Prints one `key: value` line per figure:
+- import_users_per_s: the first load (`--external --source SIS`: a SIS load into an empty
+  database), every check included;
+- floor_users_per_s: the rows that load wrote (every table it filled), read back and inserted
+  into another empty database with raw `executemany`, in one transaction;
+- ratio_to_floor: floor / import (target <= 3);
+- reload_users_per_s: the same file loaded again, nothing changed (target >= 20,000);
+- peak_rss_mb: this process's peak resident memory (the file is generated and the floor
+  measured in child processes).
+Targets at N = 100,000 on the 2-core machine: >= 10,000 users/s, ratio <= 3, <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ADMIN, ADMIN_PASSWORD, peak_rss_mb  # noqa: E402
+
+SEED = 8
+# Tables an import fills, parents first (the floor inserts them in this order).
+DATA_TABLES = (
+    "person",
+    "account",
+    "identifier",
+    "email",
+    "address",
+    "phone",
+    "role_assignment",
+    "note",
+    "block",
+    "statistic",
+    "audit_event",
+    "import_state",
+)
+NOTES = (
+    "Prefers to be contacted by phone.",
+    "Exchange student for one semester.",
+    "Card replaced after a loss.",
+    "Thesis in progress: extended loans agreed.",
+)
+GROUPS = ("UNDERGRAD", "GRAD", "FACULTY", "PUBLIC", "ALUMNI")
+
+
+def generate(path: Path, n: int) -> None:
+    """A CSV of `n` users: email, phone, address, two identifiers and a note each."""
+    from faker import Faker
+
+    rng = random.Random(SEED)
+    pools = []
+    for locale, country in (("fr_CH", "CH"), ("de_CH", "CH"), ("it_IT", "CH"), ("en_GB", "CH")):
+        fake = Faker(locale)
+        fake.seed_instance(SEED)
+        pools.append(
+            (
+                [fake.first_name() for _ in range(300)],
+                [fake.last_name() for _ in range(300)],
+                [fake.street_name() for _ in range(200)],
+                [fake.city() for _ in range(100)],
+                country,
+            )
+        )
+    columns = (
+        "primary_id",
+        "record_type",
+        "first_name",
+        "last_name",
+        "birth_date",
+        "user_group",
+        "expiry_date",
+        "preferred_language",
+        "emails",
+        "phones",
+        "address_type",
+        "address_line1",
+        "postal_code",
+        "city",
+        "country",
+        "identifiers",
+        "notes",
+    )
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for i in range(1, n + 1):
+            first_names, last_names, streets, cities, country = rng.choice(pools)
+            first, last = rng.choice(first_names), rng.choice(last_names)
+            local = "".join(
+                ch for ch in f"{first}.{last}".lower() if ch.isascii() and ch.isalnum() or ch == "."
+            )
+            w.writerow(
+                (
+                    f"S{i:08d}",
+                    "public",
+                    first,
+                    last,
+                    f"{rng.randint(1950, 2006)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                    rng.choice(GROUPS),
+                    f"{rng.randint(2027, 2031)}-{rng.randint(1, 12):02d}-28",
+                    rng.choice(("fr", "de", "it", "en")),
+                    f"school:{local}.{i}@students.uni.example",
+                    f"mobile:+4179{rng.randint(0, 9_999_999):07d}",
+                    "home",
+                    f"{rng.choice(streets)} {rng.randint(1, 120)}",
+                    f"{rng.randint(1000, 9658)}",
+                    rng.choice(cities),
+                    country,
+                    f"BARCODE:2{i:013d}|UNIV_ID:U{i:08d}",
+                    f"GENERAL:{rng.choice(NOTES)}",
+                )
+            )
+
+
+def make_template(path: Path) -> None:
+    from models.setup import initialize
+    from tui.database import close_database, open_database
+
+    open_database(str(path))
+    initialize(ADMIN, ADMIN_PASSWORD)
+    close_database()
+
+
+def floor(template: Path, imported: Path, target: Path) -> float:
+    """Seconds to insert the imported rows into a copy of the empty template, raw."""
+    shutil.copy(template, target)
+    src = sqlite3.connect(imported)
+    base = sqlite3.connect(template)
+    tables = []
+    for name in DATA_TABLES:
+        start = base.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{name}"').fetchone()[0]
+        cursor = src.execute(f'SELECT * FROM "{name}" WHERE id > ? ORDER BY id', (start,))
+        columns = [d[0] for d in cursor.description]
+        tables.append((name, columns, cursor.fetchall()))
+    # Codes the import created (user groups, ...) are in neither template: copy them first.
+    dst = sqlite3.connect(target, isolation_level=None)
+    dst.execute("PRAGMA foreign_keys = ON")
+    dst.execute("PRAGMA journal_mode = wal")
+    for name in ("user_group", "identifier_type", "note_type", "campus"):
+        start = base.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{name}"').fetchone()[0]
+        cursor = src.execute(f'SELECT * FROM "{name}" WHERE id > ?', (start,))
+        rows = cursor.fetchall()
+        if rows:
+            marks = ", ".join("?" * len(cursor.description))
+            dst.executemany(f'INSERT INTO "{name}" VALUES ({marks})', rows)
+    started = time.perf_counter()
+    dst.execute("BEGIN")
+    for name, columns, rows in tables:
+        if rows:
+            cols = ", ".join(f'"{c}"' for c in columns)
+            marks = ", ".join("?" * len(columns))
+            dst.executemany(f'INSERT INTO "{name}" ({cols}) VALUES ({marks})', rows)
+    dst.execute("COMMIT")
+    return time.perf_counter() - started
+
+
+def _child(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
+    return result.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=100_000, metavar="N")
+    parser.add_argument("--keep", metavar="DIR", help="keep the file and databases here")
+    args = parser.parse_args()
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="patrondesk-import-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    data = folder / "users.csv"
+    template = folder / "template.db"
+    database = folder / "import.db"
+    for p in (database, template):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{p}{suffix}").unlink(missing_ok=True)
+    _child("generate", str(data), str(args.users))
+    _child("template", str(template))
+    shutil.copy(template, database)
+
+    from models.imports import ImportOptions, import_file
+    from models.runtime import configure
+    from tui.database import close_database, open_database
+
+    configure()
+    open_database(str(database))
+    options = ImportOptions(external=True, source="SIS")
+    started = time.perf_counter()
+    first = import_file(data, options)
+    first_s = time.perf_counter() - started
+    started = time.perf_counter()
+    again = import_file(data, ImportOptions(external=True, source="SIS"))
+    again_s = time.perf_counter() - started
+    close_database()
+    if first.created != args.users or again.unchanged != args.users:
+        sys.exit(f"bench: unexpected result: {first.summary()} / {again.summary()}")
+    floor_s = float(_child("floor", str(template), str(database), str(folder / "floor.db")))
+    rate = args.users / first_s
+    floor_rate = args.users / floor_s
+    print(f"users: {args.users}")
+    print(f"import_users_per_s: {rate:.0f}")
+    print(f"floor_users_per_s: {floor_rate:.0f}")
+    print(f"ratio_to_floor: {floor_rate / rate:.2f}")
+    print(f"reload_users_per_s: {args.users / again_s:.0f}")
+    print(f"peak_rss_mb: {peak_rss_mb():.0f}")
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "generate":
+        generate(Path(sys.argv[2]), int(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "template":
+        make_template(Path(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "floor":
+        print(floor(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])))
+    else:
+        main()
