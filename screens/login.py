@@ -8,10 +8,14 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from tui.keys import LOGIN, bindings
 from tui.widgets import Field, Message
 
 
 class LoginScreen(Screen[None]):
+    BINDINGS = bindings(LOGIN)
+    KEY_GROUPS = (("Login", LOGIN),)
+
     def __init__(self, prefill: str = "") -> None:
         super().__init__()
         self.prefill = prefill
@@ -27,8 +31,23 @@ class LoginScreen(Screen[None]):
             )
             yield Field("Password", Input(id="password", password=True, placeholder="password"))
             yield Message(id="login-message")
-            yield Static("Enter: log in  ·  ctrl+q: quit", classes="hint")
+            yield Static("Enter: log in  ·  ctrl+r: forgotten password  ·  ctrl+q: quit",
+                         classes="hint")  # fmt: skip
         yield Footer()
+
+    def action_forgot_password(self) -> None:
+        from screens.forgot_password import ForgotPasswordScreen
+
+        def back(login: str | None) -> None:
+            if login:
+                self.query_one("#login", Input).value = login
+                self.query_one("#login-message", Message).show(
+                    "Password changed: log in with the new one.", error=False
+                )
+                self.query_one("#password", Input).focus()
+
+        login = self.query_one("#login", Input).value.strip()
+        self.app.push_screen(ForgotPasswordScreen(login), back)
 
     @on(Input.Submitted, "#login")
     def _next(self) -> None:

@@ -149,10 +149,20 @@ class PatronDeskApp(App[None]):
             self.show_home()
 
     def show_home(self) -> None:
+        self._reset_stack()
+        if self.session is not None and self.session.is_patron_only:
+            from screens.my_account import MyAccountScreen  # a patron's own record
+
+            self.push_screen(MyAccountScreen())
+            return
         from screens.find_users import FindUsersScreen
 
-        self._reset_stack()
         self.push_screen(FindUsersScreen())
+
+    def action_outbox(self) -> None:
+        from screens.letters import OutboxScreen
+
+        self.push_screen(OutboxScreen())
 
     def action_logout(self) -> None:
         if self.session is not None:
@@ -173,10 +183,21 @@ class PatronDeskApp(App[None]):
         self.push_screen(KeysHelpScreen(sections))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        if self.session is not None:
+        if self.session is not None and self.session.is_patron_only:
+            yield SystemCommand(
+                "My account", "Your record, contact data and password", self.show_home
+            )
+        elif self.session is not None:
             yield SystemCommand(
                 "Find and Manage Users", "Search, open and manage users", self.show_home
             )
+            from models.permissions import Action
+
+            if self.session.can(Action.CONFIGURE):
+                yield SystemCommand(
+                    "Letters outbox", "Letters waiting for delivery", self.action_outbox
+                )
+        if self.session is not None:
             yield SystemCommand("Log out", "End this session", self.action_logout)
         for _title, actions in self._screen_keys(screen):
             for a in actions:

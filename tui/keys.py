@@ -96,6 +96,16 @@ DELETE_USER = (
 )
 
 
+# Login (screens/login.py) and the forgotten-password screen (screens/forgot_password.py).
+LOGIN = (KeyAction("forgot_password", "ctrl+r", "Forgotten password", priority=True),)
+FORGOT_PASSWORD = (
+    KeyAction("save", "ctrl+s", "Send the code / set the password", priority=True),
+    KeyAction("cancel", "escape", "Back to login", palette=False),
+)
+# My account (screens/my_account.py): the home of a patron-only login.
+MY_ACCOUNT = (KeyAction("save", "ctrl+s", "Save (letters, password)", priority=True),)
+
+
 def bindings(*groups: tuple[KeyAction, ...]) -> list[Binding]:
     return [a.binding() for group in groups for a in group]
 

@@ -234,6 +234,8 @@ class UserDetailsScreen(Screen[None]):
             choices.append(("t", "Toggle account type", "toggle"))
         if p.account_type == "external":
             choices.append(("o", "Open for update", "open"))
+        if session.can(Action.MANAGE_ATTACHMENTS, p.record_type):
+            choices.append(("w", "Letters", "letters"))
         choices.append(("l", "Loans", "loans"))
         choices.append(("r", "Reload", "reload"))
         self.app.push_screen(ChoiceScreen(f"Actions for {p.name}", choices), self._act)
@@ -269,6 +271,15 @@ class UserDetailsScreen(Screen[None]):
                 self.notify(
                     "Open for update: SIS fields can be edited; changes are kept as made by hand."
                 )
+            elif choice == "letters":
+                from screens.letters import UserLettersScreen
+
+                def closed(_: None) -> None:  # sent letters are kept on the Attachments tab
+                    for pane in self.query("#pane-attachment"):
+                        pane.reload()
+
+                self.app.push_screen(UserLettersScreen(self.account_id, self.profile.name), closed)
+                return
             elif choice == "loans":
                 loans = loan_lines(self.account_id, actor)
                 text = (

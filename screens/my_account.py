@@ -1,0 +1,372 @@
+"""My account (issue 9): the home screen of a person who logs in with only the Patron role.
+
+Their record, the library's notes for them, blocks, fees and balance, loans; their emails,
+phones and addresses (the same row form as User Details), communication preferences and
+password. Everything goes through `models.my_account`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Header,
+    Input,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from models.errors import PatronDeskError, ValidationError
+from models.money import format_money
+from models.my_account import (
+    MyRecord,
+    add_my_contact,
+    change_my_password,
+    delete_my_contact,
+    load_my_record,
+    my_contact_values,
+    update_my_contact,
+    update_my_preferences,
+)
+from models.settings import load_settings
+from screens.quick_user import LANGUAGES
+from screens.user_details.fields import KINDS
+from screens.user_details.row_form import RowFormScreen
+from tui.keys import MY_ACCOUNT, KeyAction, bindings
+from tui.table import RowTable
+from tui.widgets import Field, Message
+
+TABS = [("record", "My record", "f2"), ("contact", "Contact", "f3"), ("fees", "Fees", "f4"),
+        ("preferences", "Letters", "f5"), ("password", "Password", "f6")]  # fmt: skip
+CONTACT_COLUMNS = [("Kind", 8), ("Type", 11), ("Email, phone or address", 44), ("Pref.", 5)]
+FEE_COLUMNS = [("Date", 10), ("Type", 18), ("Status", 9), ("Title", 18), ("Balance", 12)]
+PASSWORD_FIELDS = {"current_password": "#my-current", "password": "#my-new",
+                   "password_confirm": "#my-confirm"}  # fmt: skip
+
+
+class ContactTable(RowTable):
+    BINDINGS = [
+        Binding("n,insert", "screen.add_contact", "Add"),
+        Binding("e,enter", "screen.edit_contact", "Edit"),
+        Binding("delete", "screen.delete_contact", "Delete"),
+    ]
+
+
+class MyAccountScreen(Screen[None]):
+    BINDINGS = [
+        *bindings(MY_ACCOUNT),
+        *[Binding(key, f"show_tab('{tab}')", label, show=False) for tab, label, key in TABS],
+    ]
+
+    @property
+    def KEY_GROUPS(self):  # noqa: N802 - read by the F1 help and the command palette
+        tabs = tuple(KeyAction(f"show_tab('{t}')", k, f"Tab: {label}") for t, label, k in TABS)
+        contact = (
+            KeyAction("add_contact", "n", "Add an email, phone or address", palette=False),
+            KeyAction("edit_contact", "e", "Edit it (or Enter)", palette=False),
+            KeyAction("delete_contact", "delete", "Delete it", palette=False),
+        )
+        return (("My account", MY_ACCOUNT + tabs), ("Contact tab", contact))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record: MyRecord | None = None
+        self.contact_rows: list[tuple[str, int]] = []
+
+    @property
+    def actor(self):  # noqa: ANN201
+        return self.app.session.actor
+
+    def compose(self) -> ComposeResult:
+        self.record = load_my_record(self.actor)
+        yield Header()
+        yield Static(self._head(), id="my-head")
+        with TabbedContent(id="my-tabs", initial="record"):
+            with TabPane("My record F2", id="record"), VerticalScroll():
+                yield Static(self._record_text(), id="my-record")
+            with TabPane("Contact F3", id="contact"):
+                yield Static("n add · e/Enter edit · Delete delete", classes="hint")
+                yield ContactTable(id="my-contacts")
+            with TabPane("Fees F4", id="fees"):
+                yield Static("", id="my-fees-summary")
+                yield RowTable(id="my-fees")
+            with TabPane("Letters F5", id="preferences"), VerticalScroll():
+                yield Field("Language of letters", Select(LANGUAGES, id="my-language",
+                                                          allow_blank=False))  # fmt: skip
+                yield Field(
+                    "Letters by",
+                    Select([("Email", "email"), ("Post (printed by the library)", "mail")],
+                           id="my-channel", allow_blank=False),
+                )  # fmt: skip
+                yield Checkbox("I want the library's newsletters and reminders", id="my-opt-in",
+                               compact=True)  # fmt: skip
+                yield Message(id="my-preferences-message")
+                with Horizontal(classes="form-buttons"):
+                    yield Button("Save (ctrl+s)", id="my-preferences-save", compact=True)
+            with TabPane("Password F6", id="password"), VerticalScroll():
+                yield Field("Current password", Input(id="my-current", password=True))
+                yield Field("New password", Input(id="my-new", password=True))
+                yield Field("New password again", Input(id="my-confirm", password=True))
+                yield Message(id="my-password-message")
+                with Horizontal(classes="form-buttons"):
+                    yield Button("Change (ctrl+s)", id="my-password-save", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#my-contacts", RowTable).set_columns(CONTACT_COLUMNS)
+        self.query_one("#my-fees", RowTable).set_columns(FEE_COLUMNS)
+        self._fill()
+
+    # --- showing ---------------------------------------------------------------------------------
+
+    def _money(self, minor: int) -> str:
+        return format_money(minor, load_settings().currency)
+
+    def _head(self) -> str:
+        r = self.record
+        expiry = r.expiry_date.isoformat() if r.expiry_date else "never"
+        status = r.status + (" · EXPIRED" if r.expired else "")
+        marks = "  [reverse] BLOCKED [/reverse]" if r.blocks else ""
+        return (
+            f"[b]{escape(r.name)}[/b]  {escape(r.primary_id)} · {status} · expires {expiry}"
+            f" · balance {self._money(r.balance_minor)}{marks}"
+        )
+
+    def _record_text(self) -> str:
+        r = self.record
+        lines = [
+            f"[b]Username[/b]      {escape(r.username)}",
+            *(f"[b]Identifier[/b]    {escape(v)} ({escape(t)})" for t, v in r.identifiers),
+            f"[b]User group[/b]    {escape(r.user_group or '-')} ({r.record_type})",
+            f"[b]Birth date[/b]    {r.birth_date.isoformat() if r.birth_date else '-'}",
+            f"[b]Letters[/b]       {r.comm_language} · by {r.comm_channel}"
+            f" · newsletters {'yes' if r.letters_opt_in else 'no'}",
+            "",
+            "[b]From the library[/b]",
+            *(f"  {when:%Y-%m-%d}  {escape(text)}" for when, text in r.notes),
+            *(["  (no notes)"] if not r.notes else []),
+            "",
+            "[b]Blocks[/b]",
+            *(
+                f"  {escape(what)}" + (f" until {until.isoformat()}" if until else "")
+                for what, until in r.blocks
+            ),
+            *(["  (none)"] if not r.blocks else []),
+            "",
+            "[b]Loans[/b]",
+            *(
+                f"  {'OVERDUE ' if late else ''}due {due.isoformat()}  {escape(title or code)}"
+                for code, title, due, late in r.loans
+            ),
+            *(["  (none)"] if not r.loans else []),
+            "",
+            "[dim]Names and birth date are changed by the library.[/dim]",
+        ]
+        return "\n".join(lines)
+
+    def _fill(self) -> None:
+        r = self.record
+        self.query_one("#my-head", Static).update(self._head())
+        self.query_one("#my-record", Static).update(self._record_text())
+        self.contact_rows = [(c.kind, c.row_id) for c in r.contacts]
+        self.query_one("#my-contacts", RowTable).set_rows(
+            [
+                (
+                    c.kind,
+                    c.type,
+                    c.text + ("  (from the SIS)" if c.external else ""),
+                    "✓" if c.preferred else "",
+                )  # fmt: skip
+                for c in r.contacts
+            ],
+            self.query_one("#my-contacts", RowTable).cursor,
+        )
+        owed = sum(f.balance_minor for f in r.fees if f.status in ("active", "disputed"))
+        self.query_one("#my-fees-summary", Static).update(
+            f"Balance {self._money(r.balance_minor)} · open fees {self._money(owed)}"
+        )
+        self.query_one("#my-fees", RowTable).set_rows(
+            [
+                (
+                    f"{f.created_at:%Y-%m-%d}",
+                    f.fee_type,
+                    f.status,
+                    f.title,
+                    self._money(f.balance_minor),
+                )  # fmt: skip
+                for f in r.fees
+            ]
+        )
+        language = self.query_one("#my-language", Select)
+        if r.comm_language not in {v for _, v in LANGUAGES}:
+            language.set_options([*LANGUAGES, (r.comm_language, r.comm_language)])
+        language.value = r.comm_language
+        self.query_one("#my-channel", Select).value = r.comm_channel
+        self.query_one("#my-opt-in", Checkbox).value = r.letters_opt_in
+
+    def reload(self) -> None:
+        try:
+            self.record = load_my_record(self.actor)
+        except PatronDeskError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self._fill()
+
+    # --- tabs ------------------------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one("#my-tabs", TabbedContent).active = tab
+        self.call_after_refresh(self._focus_tab, tab)
+
+    @on(TabbedContent.TabActivated)
+    def _activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane is not None and event.pane.id:
+            self.call_after_refresh(self._focus_tab, event.pane.id)
+
+    def _focus_tab(self, tab: str) -> None:
+        for widget in self.query_one(f"#{tab}", TabPane).query("RowTable, Input, Select"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    # --- contact rows ---------------------------------------------------------------------------
+
+    def _selected(self) -> tuple[str, int] | None:
+        if not self.contact_rows:
+            self.notify("No email, phone or address yet: n adds one.", severity="warning")
+            return None
+        return self.contact_rows[self.query_one("#my-contacts", RowTable).cursor]
+
+    def _form(self, kind: str, title: str, values: dict[str, Any], save) -> None:  # noqa: ANN001
+        def done(saved: bool | None) -> None:
+            if saved:
+                self.reload()
+
+        org = self.app.session.organization.id
+        self.app.push_screen(RowFormScreen(KINDS[kind], title, values, org, save), done)
+
+    def action_add_contact(self) -> None:
+        from screens.confirm import ChoiceScreen
+
+        def chosen(kind: str | None) -> None:
+            if kind is None:
+                return
+
+            def save(data: dict[str, Any]) -> None:
+                add_my_contact(kind, self.record.version, data, self.actor)
+
+            self._form(kind, f"Add: {KINDS[kind].title}", {}, save)
+
+        self.app.push_screen(
+            ChoiceScreen(
+                "Add what?",
+                [
+                    ("e", "Email", "email"),
+                    ("p", "Phone", "phone"),
+                    ("a", "Address", "address"),
+                ],  # fmt: skip
+            ),
+            chosen,
+        )
+
+    def action_edit_contact(self) -> None:
+        selected = self._selected()
+        if selected is None:
+            return
+        kind, row_id = selected
+        try:
+            values = my_contact_values(kind, row_id, self.actor)
+        except PatronDeskError as exc:
+            self.notify(exc.message, severity="error")
+            return
+
+        def save(data: dict[str, Any]) -> None:
+            update_my_contact(kind, row_id, self.record.version, data, self.actor)
+
+        self._form(kind, f"Edit: {KINDS[kind].title}", values, save)
+
+    def action_delete_contact(self) -> None:
+        from screens.confirm import ConfirmScreen
+
+        selected = self._selected()
+        if selected is None:
+            return
+        kind, row_id = selected
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                delete_my_contact(kind, row_id, self.record.version, self.actor)
+            except PatronDeskError as exc:
+                self.notify(exc.message, severity="error", timeout=8)
+                return
+            self.reload()
+
+        self.app.push_screen(ConfirmScreen(f"Delete this {kind}?", yes="Delete"), answer)
+
+    # --- forms -----------------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        tab = self.query_one("#my-tabs", TabbedContent).active
+        if tab == "preferences":
+            self.save_preferences()
+        elif tab == "password":
+            self.save_password()
+
+    @on(Button.Pressed, "#my-preferences-save")
+    def save_preferences(self) -> None:
+        message = self.query_one("#my-preferences-message", Message)
+        changes = {
+            "comm_language": self.query_one("#my-language", Select).value,
+            "comm_channel": self.query_one("#my-channel", Select).value,
+            "letters_opt_in": self.query_one("#my-opt-in", Checkbox).value,
+        }
+        try:
+            update_my_preferences(self.record.version, changes, self.actor)
+        except ValidationError as exc:
+            message.show("; ".join(exc.errors.values()))
+            return
+        except PatronDeskError as exc:
+            message.show(exc.message)
+            return
+        message.show("Saved.", error=False)
+        self.reload()
+
+    @on(Input.Submitted, "#my-current, #my-new")
+    def _next(self) -> None:
+        self.focus_next()
+
+    @on(Input.Submitted, "#my-confirm")
+    @on(Button.Pressed, "#my-password-save")
+    def save_password(self) -> None:
+        values = {n: self.query_one(s, Input).value for n, s in PASSWORD_FIELDS.items()}
+        for selector in PASSWORD_FIELDS.values():
+            self.query_one(f"#field-{selector[1:]}", Field).set_error(None)
+        try:
+            change_my_password(
+                self.actor, values["current_password"], values["password"],
+                values["password_confirm"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            first = None
+            for name, selector in PASSWORD_FIELDS.items():
+                if name in exc.errors:
+                    self.query_one(f"#field-{selector[1:]}", Field).set_error(exc.errors[name])
+                    first = first or selector
+            self.query_one(first or "#my-current", Input).focus()
+            return
+        for selector in PASSWORD_FIELDS.values():
+            self.query_one(selector, Input).value = ""
+        self.query_one("#my-password-message", Message).show("Password changed.", error=False)
+        self.reload()
