@@ -114,6 +114,9 @@ class NewUser:
     researcher: bool = False
     roles: list[str] = field(default_factory=list)  # staff roles beyond Patron
     person_id: int | None = None  # reuse this existing person (RERO): create only the account
+    # Staff confirmed the person agrees to share their personal data with this organization;
+    # required to reuse a person, except for the system (imports, jobs).
+    person_consent: bool = False
 
 
 def full_name(person: Person) -> str:
@@ -223,6 +226,8 @@ def validate_new_user(
             (Account.person == person) & (Account.organization == organization)
         ):
             p.add("person_id", "this person already has an account in this organization")
+        elif actor.account is not None and not data.person_consent:
+            p.add("person_id", "confirm that the person agrees to share their personal data")
         c["person"] = person
     else:
         for name in (

@@ -227,6 +227,8 @@ class QuickUserScreen(Screen[tuple[int, bool] | None]):
             record_type=self.record_type,
             force_password_change=self.generated_password is not None,
             person_id=self.person_id,
+            # The reuse dialog returns a person only once the consent box is ticked.
+            person_consent=self.person_id is not None,
             **values,
         )
 

@@ -360,6 +360,7 @@ def test_reusing_a_person_in_another_organization_creates_only_an_account(db) ->
         NewUser(
             record_type="public",
             person_id=first.person_id,
+            person_consent=True,
             primary_id="SEC-0001",
             user_group="PUBLIC",
             expiry_date=future(),
@@ -377,6 +378,7 @@ def test_reusing_a_person_in_another_organization_creates_only_an_account(db) ->
             NewUser(
                 record_type="public",
                 person_id=first.person_id,
+                person_consent=True,
                 primary_id="SEC-0002",
                 user_group="PUBLIC",
                 expiry_date=future(),

@@ -303,7 +303,11 @@ def test_a_change_of_personal_data_bumps_the_persons_accounts_elsewhere(db) -> N
     account = user(db)
     elsewhere = create_user(
         NewUser(
-            primary_id="X-1", user_group="PUBLIC", expiry_date=future(), person_id=account.person_id
+            primary_id="X-1",
+            user_group="PUBLIC",
+            expiry_date=future(),
+            person_id=account.person_id,
+            person_consent=True,
         ),
         Actor(admin2, Source.SCREEN),
         org2,
