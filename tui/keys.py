@@ -52,7 +52,6 @@ FIND_USERS = (
     KeyAction("focus_filter('status')", "f8", "Status filter", show=False),
     KeyAction("focus_filter('group')", "f9", "User group filter", show=False),
     KeyAction("clear_filters", "ctrl+r", "Reset filters", show=False),
-    KeyAction("purge_users", "f10", "Purge users (preview)", show=False),
     KeyAction("escape", "escape", "Clear search", show=False, palette=False),
 )
 
@@ -97,11 +96,14 @@ DELETE_USER = (
 )
 
 
-# The purge preview (screens/purge.py), for staff who may run jobs.
-PURGE = (
-    KeyAction("purge", "p", "Purge now", palette=False),
-    KeyAction("cancel", "escape", "Close", palette=False),
+# Login (screens/login.py) and the forgotten-password screen (screens/forgot_password.py).
+LOGIN = (KeyAction("forgot_password", "ctrl+r", "Forgotten password", priority=True),)
+FORGOT_PASSWORD = (
+    KeyAction("save", "ctrl+s", "Send the code / set the password", priority=True),
+    KeyAction("cancel", "escape", "Back to login", palette=False),
 )
+# My account (screens/my_account.py): the home of a patron-only login.
+MY_ACCOUNT = (KeyAction("save", "ctrl+s", "Save (letters, password)", priority=True),)
 
 
 def bindings(*groups: tuple[KeyAction, ...]) -> list[Binding]:
