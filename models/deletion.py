@@ -327,6 +327,26 @@ class PurgeReport:
     purged: list[PurgeItem]
     skipped: list[PurgeItem]
 
+    def lines(self) -> list[str]:
+        """The report in words, as the command line prints it and the app shows it: identifiers
+        and reasons only, no personal data."""
+        if self.dry_run:
+            head = (
+                f"Dry run: would purge {len(self.purged)} account(s) whose purge date has passed "
+                f"and skip {len(self.skipped)}; nothing was deleted."
+            )
+        else:
+            head = (
+                f"Purged {len(self.purged)} account(s) whose purge date has passed; "
+                f"skipped {len(self.skipped)}."
+            )
+        verb = "would purge" if self.dry_run else "purged"
+        return [
+            head,
+            *(f"  {verb}  {i.primary_id}  (purge date {i.purge_date})" for i in self.purged),
+            *(f"  skipped  {i.primary_id}  {'; '.join(i.reasons)}" for i in self.skipped),
+        ]
+
 
 def purge_candidates(today: dt.date | None = None, organization_id: int | None = None):  # noqa: ANN201
     """Accounts whose purge date has passed, oldest purge date first."""

@@ -18,7 +18,6 @@ from textual.widgets import Footer, Header, Input, Select, Static, Tab, Tabs
 
 from models.base import database
 from models.codes import code_choices
-from models.deletion import DeletionRefused, delete_user
 from models.enums import AccountType, Role, Status
 from models.errors import PatronDeskError
 from models.permissions import Action
@@ -467,7 +466,9 @@ class FindUsersScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(f"{verb} {row.name}?", yes=verb), answer)
 
     def action_delete_user(self) -> None:
-        from screens.confirm import ConfirmScreen, InfoScreen
+        """The deletion dialog: it confirms, or lists every reason it is refused with what can
+        be done about them (view the user, waive the fees, notify the user)."""
+        from screens.delete_user import DELETED, VIEW, DeleteUserScreen
 
         row = self.selected()
         if row is None:
@@ -476,24 +477,25 @@ class FindUsersScreen(Screen[None]):
             self.notify("Only a User Manager or Administrator may delete users.", severity="error")
             return
 
-        def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                delete_user(row.account_id, row.version, self.app.session.actor)
-            except DeletionRefused as exc:
-                reasons = "\n".join(f"• {r}" for r in exc.reasons)
-                self.app.push_screen(InfoScreen(f"{row.name} cannot be deleted", reasons))
-                return
-            except PatronDeskError as exc:
-                self.notify(exc.message, severity="error", timeout=8)
-                return
-            self.notify(f"{row.name} deleted.")
-            self.run_search()
+        def done(result: str | None) -> None:
+            if result == DELETED:
+                self.notify(f"{row.name} deleted.")
+                self.run_search()
+            elif result == VIEW:
+                from screens.user_details import UserDetailsScreen
 
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Delete {row.name} ({row.primary_id})? This cannot be undone.", yes="Delete"
-            ),
-            answer,
-        )
+                self.app.push_screen(
+                    UserDetailsScreen(row.account_id), lambda _: self._reload_window()
+                )
+
+        self.app.push_screen(DeleteUserScreen(row.account_id), done)
+
+    def action_purge_users(self) -> None:
+        """The purge job's preview, then the purge on confirmation (F10)."""
+        from screens.purge import PurgeScreen
+
+        session = self.app.session
+        if not (session.can(Action.RUN_JOBS) and session.can(Action.DELETE_USER)):
+            self.notify("Only a User Manager or Administrator may purge users.", severity="error")
+            return
+        self.app.push_screen(PurgeScreen(), lambda _: self.run_search())

@@ -52,6 +52,7 @@ FIND_USERS = (
     KeyAction("focus_filter('status')", "f8", "Status filter", show=False),
     KeyAction("focus_filter('group')", "f9", "User group filter", show=False),
     KeyAction("clear_filters", "ctrl+r", "Reset filters", show=False),
+    KeyAction("purge_users", "f10", "Purge users (preview)", show=False),
     KeyAction("escape", "escape", "Clear search", show=False, palette=False),
 )
 
@@ -93,6 +94,13 @@ DELETE_USER = (
     KeyAction("waive", "w", "Waive the fees", palette=False),
     KeyAction("notify", "n", "Notify the user (deletion notice)", palette=False),
     KeyAction("cancel", "escape", "Cancel", palette=False),
+)
+
+
+# The purge preview (screens/purge.py), for staff who may run jobs.
+PURGE = (
+    KeyAction("purge", "p", "Purge now", palette=False),
+    KeyAction("cancel", "escape", "Close", palette=False),
 )
 
 

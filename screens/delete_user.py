@@ -1,0 +1,176 @@
+"""Deleting a user (domain.md section 8): one dialog that either confirms the deletion or lists
+every reason it is refused, and offers what can be done about them: view the user, waive the
+fees (then confirm again) or notify the user (the deletion notice, queued for the letters).
+
+The rules are `models.deletion`'s; this screen only shows them and calls."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from models.codes import code_options
+from models.deletion import DeletionCheck, check_deletion, delete_user, notify_deletion
+from models.errors import PatronDeskError
+from models.fees import waive_all
+from models.money import format_money
+from models.permissions import Action
+from models.tables import WaiveReason
+from tui.keys import DELETE_USER, bindings
+from tui.widgets import Message
+
+DELETED, VIEW = "deleted", "view"
+
+
+class DeleteUserScreen(ModalScreen[str | None]):
+    """Dismisses "deleted", "view" (the caller opens the user) or None (cancelled)."""
+
+    DEFAULT_CSS = """
+    DeleteUserScreen { align: center middle; }
+    #delete-box {
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $error; padding: 1 2; background: $surface;
+    }
+    #delete-reasons { margin: 1 0; }
+    #delete-buttons { height: auto; }
+    #delete-buttons Button { margin-right: 2; }
+    """
+    BINDINGS = bindings(DELETE_USER)
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.check: DeletionCheck | None = None
+        self.error = ""
+        self.notified = False
+        self.said = ""  # what the last action did, kept across a recompose
+
+    # --- layout ---------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            self.check = check_deletion(self.account_id, self.app.session.actor)
+            self.error = ""
+        except PatronDeskError as exc:
+            self.check, self.error = None, exc.message
+
+    def _can_waive(self) -> bool:
+        c = self.check
+        return bool(c and c.waivable_minor > 0 and self.app.session.can(Action.WAIVE_FEE))
+
+    def compose(self) -> ComposeResult:
+        self._load()
+        c = self.check
+        with Vertical(id="delete-box"):
+            if c is None:
+                yield Static("[b]This user cannot be deleted[/b]")
+                yield Static(escape(self.error), id="delete-reasons")
+            elif c.allowed:
+                yield Static(f"[b]Delete {escape(c.name)} ({escape(c.primary_id)})?[/b]")
+                yield Static(
+                    "The account goes, and the person with everything about them unless "
+                    "another organization holds an account for them. This cannot be undone.",
+                    id="delete-reasons",
+                )
+            else:
+                yield Static(f"[b]{escape(c.name)} ({escape(c.primary_id)}) cannot be deleted:[/b]")
+                text = "\n".join(f"• {escape(r)}" for r in c.reasons)
+                if self._can_waive():
+                    text += (
+                        f"\n\nWaive fees clears {format_money(c.waivable_minor, c.currency)} "
+                        "of waivable debts; credits stay."
+                    )
+                yield Static(text, id="delete-reasons")
+            yield Message(id="delete-message")
+            with Horizontal(id="delete-buttons"):
+                if c is not None and c.allowed:
+                    yield Button("Delete (y)", id="delete", variant="error", compact=True)
+                if c is not None and c.has_fees:
+                    yield Button("View user (v)", id="view", compact=True)
+                if self._can_waive():
+                    yield Button("Waive fees (w)", id="waive", compact=True)
+                if c is not None and c.has_fees and not self.notified:
+                    yield Button("Notify user (n)", id="notify", compact=True)
+                yield Button("Cancel (Esc)", id="cancel", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self._focus()
+
+    def _focus(self) -> None:
+        if self.said:
+            self.query_one("#delete-message", Message).show(self.said, error=False)
+        self.query_one("#cancel", Button).focus()
+
+    async def _refresh(self, said: str) -> None:
+        self.said = said
+        await self.recompose()
+        self._focus()
+
+    # --- actions --------------------------------------------------------------------------------
+
+    @on(Button.Pressed)
+    async def _pressed(self, event: Button.Pressed) -> None:
+        await self.run_action(event.button.id or "cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_view(self) -> None:
+        if self.check is not None and self.check.has_fees:
+            self.dismiss(VIEW)
+
+    def action_delete(self) -> None:
+        if self.check is None or not self.check.allowed:
+            return
+        try:
+            # The version the dialog read: a change made since is refused, not overwritten.
+            delete_user(self.account_id, self.check.version, self.app.session.actor)
+        except PatronDeskError as exc:
+            self.query_one("#delete-message", Message).show(exc.message)
+            return
+        self.dismiss(DELETED)
+
+    def action_waive(self) -> None:
+        from screens.user_details.fields import FormField, RowKind
+        from screens.user_details.row_form import RowFormScreen
+
+        if not self._can_waive():
+            return
+        c = self.check
+        actor = self.app.session.actor
+        result: list[str] = []
+
+        def save(data: dict) -> None:
+            done = waive_all(c.account_id, actor, reason=data["reason"], comment=data["comment"])
+            said = f"Waived {done.waived} fee(s): {format_money(done.amount_minor, c.currency)}."
+            if done.left:
+                said += f" {done.left} more: waive again (the limit per action)."
+            result.append(said)
+
+        async def after(saved: bool | None) -> None:
+            if saved:
+                await self._refresh(result[-1])
+
+        fields = (
+            FormField("reason", "Reason", "choice", lambda org: code_options(WaiveReason, org)),
+            FormField("comment", "Comment"),
+        )
+        title = f"Waive the fees of {c.name}: {format_money(c.waivable_minor, c.currency)}"
+        spec = RowKind("waive_all", title, (), fields)
+        organization_id = self.app.session.organization.id
+        self.app.push_screen(RowFormScreen(spec, title, {}, organization_id, save), after)
+
+    async def action_notify(self) -> None:
+        if self.check is None or not self.check.has_fees or self.notified:
+            return
+        try:
+            notify_deletion(self.account_id, self.app.session.actor)
+        except PatronDeskError as exc:
+            self.query_one("#delete-message", Message).show(exc.message)
+            return
+        self.notified = True
+        await self._refresh("The deletion notice is queued for sending.")

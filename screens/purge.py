@@ -1,0 +1,99 @@
+"""The purge job from the app (administrators): a preview of what `patrondesk purge` would do in
+this organization, then, on confirmation, the purge itself and its report. The rules are
+`models.deletion.purge`'s; the work runs off the UI thread."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from models.base import database
+from models.deletion import PurgeReport, purge
+from models.errors import PatronDeskError
+from tui.keys import PURGE, bindings
+
+
+class PurgeScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    PurgeScreen { align: center middle; }
+    #purge-box {
+        width: 90; max-width: 100%; height: 90%;
+        border: thick $primary; padding: 0 1; background: $surface;
+    }
+    #purge-body { height: 1fr; }
+    """
+    BINDINGS = bindings(PURGE)
+
+    class Done(Message):
+        def __init__(self, report: PurgeReport | None, error: str = "") -> None:
+            super().__init__()
+            self.report, self.error = report, error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.report: PurgeReport | None = None
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="purge-box"):
+            yield Static("[b]Purge users whose purge date has passed[/b]")
+            with VerticalScroll(id="purge-body"):
+                yield Static("Reading the accounts due for purge…", id="purge-report")
+            yield Static("p purge now · Esc close", classes="hint", id="purge-hint")
+
+    def on_mount(self) -> None:
+        self._run(dry_run=True)
+
+    def _run(self, *, dry_run: bool) -> None:
+        self.running = True
+        self._purge(dry_run)
+
+    @work(thread=True, exclusive=True, group="purge")
+    def _purge(self, dry_run: bool) -> None:
+        try:
+            report = purge(self.app.session.actor, dry_run=dry_run)
+            self.post_message(self.Done(report))
+        except PatronDeskError as exc:
+            self.post_message(self.Done(None, exc.message))
+        finally:
+            database.close()  # this thread's connection; the UI thread keeps its own
+
+    def on_purge_screen_done(self, message: Done) -> None:
+        self.running = False
+        text = self.query_one("#purge-report", Static)
+        if message.report is None:
+            text.update(escape(message.error))
+            return
+        self.report = message.report
+        text.update(escape("\n".join(message.report.lines())))
+        if not message.report.dry_run or not message.report.purged:
+            self.query_one("#purge-hint", Static).update("Esc close")
+
+    def action_purge(self) -> None:
+        from screens.confirm import ConfirmScreen
+
+        report = self.report
+        if self.running or report is None or not report.dry_run or not report.purged:
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.query_one("#purge-report", Static).update("Purging…")
+                self._run(dry_run=False)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete {len(report.purged)} account(s) for good? This cannot be undone.",
+                yes="Purge",
+            ),
+            answer,
+        )
+
+    def action_cancel(self) -> None:
+        if not self.running:
+            self.dismiss(None)
