@@ -164,6 +164,16 @@ class PatronDeskApp(App[None]):
 
         self.push_screen(OutboxScreen())
 
+    def action_import(self) -> None:
+        from screens.transfer import ImportScreen
+
+        self.push_screen(ImportScreen())
+
+    def action_export(self) -> None:
+        from screens.transfer import ExportScreen
+
+        self.push_screen(ExportScreen())
+
     def action_logout(self) -> None:
         if self.session is not None:
             self.notify(f"{self.session.username} logged out.")
@@ -197,6 +207,11 @@ class PatronDeskApp(App[None]):
                 yield SystemCommand(
                     "Letters outbox", "Letters waiting for delivery", self.action_outbox
                 )
+            if self.session.can(Action.RUN_JOBS):
+                yield SystemCommand(
+                    "Import users", "Load users from a file (SIS loads too)", self.action_import
+                )
+                yield SystemCommand("Export users", "Write users to a file", self.action_export)
         if self.session is not None:
             yield SystemCommand("Log out", "End this session", self.action_logout)
         for _title, actions in self._screen_keys(screen):

@@ -1,0 +1,266 @@
+"""Import and Export screens (administrators; issue 8): a file path, the options of
+`patrondesk import` / `export`, a dry-run preview of the first records and of the problems, a
+progress bar, and the report at the end. The work is `models.imports` / `models.exports`', run
+off the UI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
+
+from models.base import database
+from models.errors import PatronDeskError
+from tui.keys import KeyAction, bindings
+
+IMPORT_KEYS = (
+    KeyAction("preview", "ctrl+d", "Preview (dry run)", priority=True),
+    KeyAction("run", "ctrl+s", "Import", priority=True),
+    KeyAction("cancel", "escape", "Close", palette=False),
+)
+EXPORT_KEYS = (
+    KeyAction("run", "ctrl+s", "Export", priority=True),
+    KeyAction("cancel", "escape", "Close", palette=False),
+)
+_FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
+_BOX_CSS = """
+    {name} {{ align: center middle; }}
+    #box {{
+        width: 100; max-width: 100%; height: 95%;
+        border: thick $primary; padding: 0 1; background: $surface;
+    }}
+    #box Input {{ width: 1fr; }}
+    #box .row {{ height: auto; }}
+    #box Label {{ padding: 1 1 0 0; }}
+    #summary {{ height: auto; max-height: 8; }}
+    #preview, #issues {{ height: 1fr; }}
+"""
+
+
+class _Progress(Message):
+    def __init__(self, share: float, text: str) -> None:
+        super().__init__()
+        self.share, self.text = share, text
+
+
+class _Done(Message):
+    def __init__(self, report: object | None, error: str = "") -> None:
+        super().__init__()
+        self.report, self.error = report, error
+
+
+class ImportScreen(ModalScreen[bool]):
+    DEFAULT_CSS = _BOX_CSS.format(name="ImportScreen")
+    BINDINGS = bindings(IMPORT_KEYS)
+    KEY_GROUPS = (("Import", IMPORT_KEYS),)
+
+    class Progress(_Progress):
+        pass
+
+    class Done(_Done):
+        pass
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = False
+        self.imported = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Static("[b]Import users[/b]")
+            with Horizontal(classes="row"):
+                yield Label("File or folder")
+                yield Input(placeholder="/path/to/users.csv", id="path")
+            with Horizontal(classes="row"):
+                yield Select(
+                    [(f, f) for f in _FORMATS], prompt="format: from the content", id="format"
+                )
+                yield Checkbox("SIS load (external)", id="external")
+                yield Input(placeholder="source (SIS)", id="source")
+            yield ProgressBar(total=100, show_eta=False, id="bar")
+            yield Static("ctrl+d preview · ctrl+s import · Esc close", id="summary")
+            yield DataTable(id="preview", zebra_stripes=True, cursor_type="row")
+            yield DataTable(id="issues", zebra_stripes=True, cursor_type="row")
+
+    def on_mount(self) -> None:
+        preview = self.query_one("#preview", DataTable)
+        preview.add_columns("record", "primary id", "name", "user group", "action")
+        issues = self.query_one("#issues", DataTable)
+        issues.add_columns("record", "primary id", "level", "field", "message")
+        self.query_one("#path", Input).focus()
+
+    def _options(self, dry_run: bool):  # noqa: ANN202
+        from models.imports import ImportOptions
+
+        fmt = self.query_one("#format", Select).value
+        external = self.query_one("#external", Checkbox).value
+        return ImportOptions(
+            format=fmt if isinstance(fmt, str) else None,
+            external=external,
+            source=self.query_one("#source", Input).value.strip() if external else "",
+            dry_run=dry_run,
+            preview=50 if dry_run else 0,
+        )
+
+    def action_preview(self) -> None:
+        self._start(dry_run=True)
+
+    def action_run(self) -> None:
+        self._start(dry_run=False)
+
+    def _start(self, *, dry_run: bool) -> None:
+        if self.running:
+            return
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            self.query_one("#summary", Static).update("Give the file (or folder) to import.")
+            return
+        self.running = True
+        self.query_one("#summary", Static).update("Reading…")
+        self._import(Path(path).expanduser(), self._options(dry_run))
+
+    @work(thread=True, exclusive=True, group="import")
+    def _import(self, path: Path, options) -> None:  # noqa: ANN001
+        from models.imports import import_file
+
+        def progress(p) -> None:  # noqa: ANN001
+            self.post_message(self.Progress(p.position, f"{p.rows:,} rows, {p.rate:,.0f} rows/s"))
+
+        options.progress = progress
+        try:
+            actor = getattr(self.app.session, "actor", None)
+            account = getattr(actor, "account", None)
+            report = import_file(path, options, actor_account=account)
+            self.post_message(self.Done(report))
+        except PatronDeskError as exc:
+            self.post_message(self.Done(None, exc.message))
+        except OSError as exc:
+            self.post_message(self.Done(None, f"cannot read {path}: {exc.strerror or exc}"))
+        finally:
+            database.close()  # this thread's connection
+
+    def on_import_screen_progress(self, message: _Progress) -> None:
+        self.query_one("#bar", ProgressBar).update(progress=message.share * 100)
+        self.query_one("#summary", Static).update(escape(message.text))
+
+    def on_import_screen_done(self, message: _Done) -> None:
+        self.running = False
+        summary = self.query_one("#summary", Static)
+        if message.report is None:
+            summary.update(escape(message.error))
+            return
+        report = message.report
+        self.imported = self.imported or not report.dry_run
+        self.query_one("#bar", ProgressBar).update(progress=100)
+        summary.update(escape(report.summary()))
+        preview = self.query_one("#preview", DataTable)
+        preview.clear()
+        for rec in report.preview:
+            person = rec.get("person") or {}
+            name = ", ".join(x for x in (person.get("last_name"), person.get("first_name")) if x)
+            group = (rec.get("codes") or {}).get("user_group")
+            action = "refused" if rec.get("refused") else "update" if rec.get("match") else "create"
+            preview.add_row(
+                rec.get("label", ""),
+                rec.get("primary_id", ""),
+                name,
+                group[0] if group else "",
+                action,
+            )
+        issues = self.query_one("#issues", DataTable)
+        issues.clear()
+        for issue in report.issues[:500]:
+            where = " ".join(x for x in (issue.file, issue.where) if x)
+            issues.add_row(where, issue.primary_id, issue.level, issue.field, issue.message)
+
+    def action_cancel(self) -> None:
+        if not self.running:
+            self.dismiss(self.imported)
+
+
+class ExportScreen(ModalScreen[None]):
+    DEFAULT_CSS = _BOX_CSS.format(name="ExportScreen")
+    BINDINGS = bindings(EXPORT_KEYS)
+    KEY_GROUPS = (("Export", EXPORT_KEYS),)
+
+    class Progress(_Progress):
+        pass
+
+    class Done(_Done):
+        pass
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Static("[b]Export users[/b]")
+            with Horizontal(classes="row"):
+                yield Label("File")
+                yield Input(placeholder="/path/to/users.json", id="path")
+            with Horizontal(classes="row"):
+                yield Select(
+                    [("json (every field)", "json"), ("csv", "csv"), ("alma-xml", "alma-xml")],
+                    value="json",
+                    allow_blank=False,
+                    id="format",
+                )
+                yield Input(placeholder="search (as in Find Users); empty: everyone", id="query")
+            yield ProgressBar(total=None, show_eta=False, id="bar")
+            yield Static("ctrl+s export · Esc close", id="summary")
+
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    def action_run(self) -> None:
+        if self.running:
+            return
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            self.query_one("#summary", Static).update("Give the file to write.")
+            return
+        self.running = True
+        fmt = str(self.query_one("#format", Select).value)
+        self.query_one("#summary", Static).update("Writing…")
+        self._export(Path(path).expanduser(), fmt, self.query_one("#query", Input).value)
+
+    @work(thread=True, exclusive=True, group="export")
+    def _export(self, path: Path, fmt: str, query: str) -> None:
+        from models.exports import ExportFilter, export_users
+
+        try:
+            tmp = Path(f"{path}.part")
+            with open(tmp, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
+                count = export_users(
+                    out,
+                    fmt,
+                    flt=ExportFilter(query=query.strip()),
+                    progress=lambda n: self.post_message(self.Progress(0, f"{n:,} users written")),
+                )
+            tmp.replace(path)
+            self.post_message(self.Done(None, f"Exported {count:,} users ({fmt}) to {path}."))
+        except PatronDeskError as exc:
+            self.post_message(self.Done(None, exc.message))
+        except OSError as exc:
+            self.post_message(self.Done(None, f"cannot write {path}: {exc.strerror or exc}"))
+        finally:
+            database.close()
+
+    def on_export_screen_progress(self, message: _Progress) -> None:
+        self.query_one("#summary", Static).update(escape(message.text))
+
+    def on_export_screen_done(self, message: _Done) -> None:
+        self.running = False
+        self.query_one("#bar", ProgressBar).update(total=1, progress=1)
+        self.query_one("#summary", Static).update(escape(message.error))
+
+    def action_cancel(self) -> None:
+        if not self.running:
+            self.dismiss(None)

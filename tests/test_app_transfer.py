@@ -1,0 +1,57 @@
+"""Import and Export screens (issue 8): a dry-run preview of the first records and the
+problems, then the import, and an export, driven with the pilot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ADMIN_PASSWORD
+from textual.widgets import DataTable, Static
+from uihelp import SIZE, log_in, settle, type_into
+
+from models.tables import Account
+from screens.transfer import ExportScreen, ImportScreen
+from tui.app import PatronDeskApp
+
+CSV = (
+    "primary_id,first_name,last_name,emails\n"
+    "U1,Ada,Lovelace,ada@uni.example\n"
+    "U2,Bob,,bob@uni.example\n"
+)
+
+
+async def test_import_preview_then_import_then_export(ui_db, tmp_path: Path) -> None:
+    source = tmp_path / "users.csv"
+    source.write_text(CSV, encoding="utf-8")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        app.action_import()
+        await pilot.pause()
+        assert isinstance(app.screen, ImportScreen)
+        await type_into(pilot, "#path", str(source))
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert "Dry run" in summary and "1 refused" in summary
+        preview = app.screen.query_one("#preview", DataTable)
+        assert preview.row_count == 2
+        issues = app.screen.query_one("#issues", DataTable)
+        assert any("last_name" in str(issues.get_row_at(i)) for i in range(issues.row_count))
+        assert Account.select().count() == 1  # nothing written
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert Account.get(Account.primary_id == "U1").person.last_name == "Lovelace"
+        await pilot.press("escape")
+        await pilot.pause()
+        app.action_export()
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        target = tmp_path / "out.json"
+        await type_into(pilot, "#path", str(target))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Exported 2 users" in str(app.screen.query_one("#summary", Static).render())
+        users = json.loads(target.read_text(encoding="utf-8"))["users"]
+        assert {u["primary_id"] for u in users} == {"admin", "U1"}
