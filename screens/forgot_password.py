@@ -41,7 +41,7 @@ class ForgotPasswordScreen(Screen[str | None]):
                 yield Field("New password again", Input(id="confirm", password=True))
                 yield Message(id="reset-message")
             yield Static(
-                "Enter: next  ·  ctrl+s: send the code / set the password  ·  Esc: back",
+                "Enter: next · ctrl+s: send code / set password · Esc: back",
                 classes="hint",
             )
         yield Footer()

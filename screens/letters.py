@@ -107,7 +107,7 @@ LETTER_KEYS = (
     KeyAction("resend", "r", "Resend the letter"),
     KeyAction("close", "escape", "Close", palette=False),
 )
-COLUMNS = [("Date", 16), ("Letter", 20), ("Status", 7), ("To", 22), ("Subject", 30)]
+COLUMNS = [("Date", 16), ("Letter", 19), ("Status", 6), ("Subject", 20), ("To", 40)]
 
 
 class UserLettersScreen(ModalScreen[None]):
@@ -149,9 +149,9 @@ class UserLettersScreen(ModalScreen[None]):
                     f"{line.created_at:%Y-%m-%d %H:%M}",
                     kind_label(line.kind),
                     line.status,
-                    line.recipients,
                     line.subject,
-                )  # fmt: skip
+                    line.recipients,
+                )
                 for line in lines
             ],
             self.query_one(RowTable).cursor,

@@ -31,8 +31,9 @@ class LoginScreen(Screen[None]):
             )
             yield Field("Password", Input(id="password", password=True, placeholder="password"))
             yield Message(id="login-message")
-            yield Static("Enter: log in  ·  ctrl+r: forgotten password  ·  ctrl+q: quit",
-                         classes="hint")  # fmt: skip
+            yield Static(
+                "Enter: log in · ctrl+r: forgotten password · ctrl+q: quit", classes="hint"
+            )
         yield Footer()
 
     def action_forgot_password(self) -> None:

@@ -399,6 +399,15 @@ def test_the_wheel_ships_every_module_style_and_migration(tmp_path: Path) -> Non
     for name in migrations:
         assert f"models/migrations/{name}" in names
 
+    # The letter templates are package data (pyproject: models = ["letter_templates/*/*.txt"]).
+    templates = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "models" / "letter_templates").glob("*/*.txt")
+    )
+    assert len(templates) >= 15, "English, French and German templates of every letter"
+    missing_templates = [t for t in templates if t not in names]
+    assert not missing_templates, f"letter templates not in the wheel: {missing_templates}"
+
     # Every module of the four packages, subpackages included (the package list is explicit).
     modules = sorted(
         p.relative_to(ROOT).as_posix()
