@@ -31,7 +31,7 @@ from models import audit
 from models.accounts import full_name, save_versioned
 from models.audit import Actor
 from models.base import database
-from models.enums import AuditAction, FeeStatus, LetterKind, LetterStatus, Role, Status
+from models.enums import AuditAction, FeeStatus, Role, Status
 from models.errors import ConflictError, NotFound, PatronDeskError
 from models.money import format_money
 from models.permissions import Action, authorize
@@ -41,7 +41,6 @@ from models.settings import load_settings
 from models.tables import (
     Account,
     AuditEvent,
-    Email,
     Fee,
     FeeTransaction,
     Letter,
@@ -266,48 +265,14 @@ def _remove(account: Account, actor: Actor) -> Deleted:
 
 
 def notify_deletion(account_id: int, actor: Actor) -> Letter:
-    """The deletion notice: a letter telling the user what stands in the way of deleting their
-    account (the balance due, loans). Queued in the outbox; the letters service sends it to the
-    preferred email and every CC address, or the library prints it for post."""
+    """ "Notify user": the deletion notice (`models.letters`), telling the user what keeps their
+    account from being closed (the balance due, loans). Queued in the outbox; the letters job
+    sends it to the preferred email and every CC address, or the library prints it for post."""
+    from models.letters import queue_deletion_notice
+
     account = _load(account_id)
     authorize(actor.account, Action.DELETE_USER, account)
-    with database.atomic():
-        reasons = deletion_problems(account)
-        person = account.person
-        emails = list(Email.select().where(Email.person == person.id).order_by(Email.id))
-        preferred = [e.address for e in emails if e.preferred and e.email_type != "cc"]
-        first = [e.address for e in emails if e.email_type != "cc"][:1]
-        cc = [e.address for e in emails if e.email_type == "cc"]
-        recipients = list(dict.fromkeys([*(preferred or first), *cc]))
-        body = (
-            f"Dear {full_name(person)},\n\n"
-            f"Your library account {account.primary_id} is due to be closed, but it cannot be "
-            "closed while:\n"
-            + "".join(f"- {r}\n" for r in reasons or ["nothing (it may be closed now)"])
-            + "\nPlease contact the library.\n"
-        )
-        letter = Letter.create(
-            account=account.id,
-            kind=LetterKind.DELETION_NOTICE.value,
-            language=account.comm_language,
-            subject="Your library account is due to be closed",
-            body=body,
-            recipients=",".join(recipients),
-            status=LetterStatus.QUEUED.value,
-            created_by=actor.name,
-            created_at=runtime.now(),
-        )
-        audit.record(
-            actor,
-            AuditAction.CREATE,
-            entity="letter",
-            entity_id=letter.id,
-            account_id=account.id,
-            person_id=person.id,
-            field="kind",
-            new=LetterKind.DELETION_NOTICE.value,
-        )
-        return letter
+    return queue_deletion_notice(account.id, actor, deletion_problems(account))
 
 
 # --- The purge job ------------------------------------------------------------------------------

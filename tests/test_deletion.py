@@ -190,8 +190,7 @@ def test_notify_user_records_the_deletion_notice(db) -> None:
     letter = notify_deletion(anna.id, admin(db))
     stored = Letter.get_by_id(letter.id)
     assert (stored.kind, stored.status) == ("deletion_notice", "queued")
-    assert stored.language == Account.get_by_id(anna.id).comm_language
-    assert stored.recipients == "anna@example.org,mum@example.org"
+    assert stored.recipients == "anna@example.org, cc:mum@example.org"
     assert "a balance of 4.00 EUR is due" in stored.body
     assert (
         AuditEvent.select()

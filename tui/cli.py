@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.transfer_cli import add_parsers  # import and export (no models loaded here)
 
     add_parsers(sub, _Parser)
+    from tui import purge_cli  # the purge job (no models loaded here)
+
+    purge_cli.add_parsers(sub, _Parser)
     from tui import letters_cli  # the letter jobs (no models loaded here)
 
     letters_cli.add_parsers(sub, _Parser)
@@ -239,6 +242,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
             run = transfer_cli.run_import if args.command == "import" else transfer_cli.run_export
             return run(args, CliError)
+        if args.command == "purge":
+            from tui import purge_cli
+
+            return purge_cli.run(args, CliError)
         if args.command == "letters":
             from tui import letters_cli
 
