@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui import letters_cli  # the letter jobs (no models loaded here)
 
     letters_cli.add_parsers(sub, _Parser)
+    from tui import config_cli  # configuration file and organizations (no models loaded here)
+
+    config_cli.add_parsers(sub, _Parser)
     return parser
 
 
@@ -250,6 +253,12 @@ def _main(argv: Sequence[str] | None) -> int:
             from tui import letters_cli
 
             return letters_cli.run(args, CliError)
+        if args.command in ("config", "organization"):
+            from tui import config_cli
+
+            if args.command == "config":
+                return config_cli.run_config(args, CliError)
+            return config_cli.run_organization(args, CliError, _read_password)
         raise CliError(f"unknown command {args.command!r}")
     except PatronDeskError as exc:
         raise CliError(exc.message) from None

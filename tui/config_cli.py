@@ -1,0 +1,116 @@
+"""`patrondesk config export|import FILE` and `patrondesk organization add` (the command-line
+side of models/config_file.py and models/configuration.py). Nothing from `models` is imported
+until a command runs: the app starts fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private types
+    p = sub.add_parser(
+        "config",
+        help="export or import the configuration as a TOML file",
+        description="The settings and one organization's libraries, code tables and "
+        "role-assignment rules as a TOML file a library can keep under version control.",
+    )
+    actions = p.add_subparsers(dest="config_command", metavar="ACTION", parser_class=parser_class)
+    e = actions.add_parser("export", help="write the configuration to FILE ('-': standard output)")
+    e.add_argument("file", metavar="FILE")
+    e.add_argument("--organization", metavar="CODE", help="default: the first organization")
+    i = actions.add_parser(
+        "import",
+        help="check FILE entirely, then apply it; on any error nothing is changed",
+    )
+    i.add_argument("file", metavar="FILE")
+    i.add_argument(
+        "--organization",
+        metavar="CODE",
+        help="default: the organization the file names, else the first one",
+    )
+
+    p = sub.add_parser("organization", help="add an organization (a consortium member)")
+    actions = p.add_subparsers(
+        dest="organization_command", metavar="ACTION", parser_class=parser_class
+    )
+    a = actions.add_parser(
+        "add", help="a new organization with its main library, code tables and administrator"
+    )
+    a.add_argument("code", metavar="CODE")
+    a.add_argument("name", metavar="NAME")
+    a.add_argument("--library", default="Main library", metavar="NAME", help="main library name")
+    a.add_argument("--library-code", default="MAIN", metavar="CODE")
+    a.add_argument("--admin", required=True, metavar="USERNAME", help="its first administrator")
+    a.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the administrator's password from standard input instead of prompting",
+    )
+
+
+def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
+    from models.config_file import export_config, import_config, parse_config
+    from models.configuration import organization_by_code
+
+    if args.config_command is None:
+        raise error("say what to do: 'patrondesk config export FILE' or 'config import FILE'")
+    if args.config_command == "export":
+        org = organization_by_code(args.organization)
+        text = export_config(org.id)
+        if args.file == "-":
+            sys.stdout.write(text)
+            return 0
+        try:
+            Path(args.file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise error(f"cannot write {args.file}: {exc.strerror or exc}") from None
+        print(f"Exported the configuration of {org.code} to {args.file}.")
+        return 0
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise error(f"cannot read {args.file}: {reason}") from None
+    from models.errors import NotFound
+
+    named = args.organization or str(parse_config(text).get("organization", {}).get("code", ""))
+    try:
+        org = organization_by_code(named or None)
+    except NotFound:
+        if args.organization:
+            raise
+        raise error(
+            f"the file is the configuration of organization {named!r}, which this database does "
+            "not have: name the organization to import it into with --organization CODE"
+        ) from None
+    report = import_config(text, org.id)
+    print(f"Imported {args.file} into {org.code}:")
+    for line in report.lines():
+        print(f"  {line}")
+    return 0
+
+
+def run_organization(args: argparse.Namespace, error: type[Exception], read_password) -> int:  # noqa: ANN001
+    from models.configuration import add_organization
+    from models.errors import ValidationError
+
+    if args.organization_command is None:
+        raise error("say what to do: 'patrondesk organization add CODE NAME --admin USERNAME'")
+    password = read_password(args.password_stdin)
+    try:
+        org = add_organization(
+            args.code,
+            args.name,
+            library_code=args.library_code,
+            library_name=args.library,
+            admin_username=args.admin,
+            admin_password=password,
+        )
+    except ValidationError as exc:
+        raise error(
+            "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in exc.errors.items())
+        ) from None
+    print(f"Added organization {org.code!r} ({org.name}), administrator {args.admin!r}.")
+    return 0
