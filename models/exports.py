@@ -206,8 +206,12 @@ def _by(query, key: str) -> dict[int, list]:  # noqa: ANN001
     return out
 
 
-def _records(org: Organization, ids: list[int], codes: _Codes, secrets: bool) -> list[dict]:
-    """The own-format user dicts of the accounts `ids` (in that order)."""
+def _records(
+    org: Organization, ids: list[int], codes: _Codes, secrets: bool, scope: Any = None
+) -> list[dict]:
+    """The own-format user dicts of the accounts `ids` (in that order). `scope` (a
+    `models.scope.LibraryScope`): only the notes, blocks, statistics and attachments a staff
+    user may see; None is the system (the command line): every library's rows."""
     accounts = {
         a.id: a for a in Account.select(Account, Person).join(Person).where(Account.id.in_(ids))
     }
@@ -219,7 +223,10 @@ def _records(org: Organization, ids: list[int], codes: _Codes, secrets: bool) ->
     )
 
     def per_account(model: type) -> dict[int, list]:
-        return _by(model.select().where(model.account.in_(ids)).order_by(model.id), "account_id")
+        query = model.select().where(model.account.in_(ids))
+        if scope is not None and "owner" in model._meta.fields:
+            query = query.where(scope.condition(model.owner))
+        return _by(query.order_by(model.id), "account_id")
 
     identifiers = per_account(Identifier)
     notes = per_account(Note)
@@ -624,8 +631,10 @@ def export_users(
     organization: Organization | None = None,
     flt: ExportFilter | None = None,
     progress: Callable[[int], None] | None = None,
+    scope: Any = None,
 ) -> int:
-    """Write the organization's users (those matching `flt`) to `out`; returns how many."""
+    """Write the organization's users (those matching `flt`) to `out`; returns how many. A
+    screen passes the staff user's library `scope` (`models.scope.scope_of`)."""
     from models.setup import default_organization
 
     if fmt not in EXPORT_FORMATS:
@@ -652,7 +661,7 @@ def export_users(
     else:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n<users>\n')
     for ids in _account_ids(org, flt):
-        for rec in _records(org, ids, codes, secrets=fmt == "json"):
+        for rec in _records(org, ids, codes, secrets=fmt == "json", scope=scope):
             if fmt == "json":
                 out.write(("\n" if count == 0 else ",\n") + json.dumps(rec, ensure_ascii=False))
             elif writer is not None:

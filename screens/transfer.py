@@ -234,14 +234,17 @@ class ExportScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="export")
     def _export(self, path: Path, fmt: str, query: str) -> None:
         from models.exports import ExportFilter, export_users
+        from models.scope import scope_of
 
         try:
+            scope = scope_of(self.app.session.actor.account)
             tmp = Path(f"{path}.part")
             with open(tmp, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
                 count = export_users(
                     out,
                     fmt,
                     flt=ExportFilter(query=query.strip()),
+                    scope=scope,  # library independence: only the rows this user may see
                     progress=lambda n: self.post_message(self.Progress(0, f"{n:,} users written")),
                 )
             tmp.replace(path)

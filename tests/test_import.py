@@ -512,3 +512,22 @@ def test_cli_import_report_export_and_a_kill(tmp_path: Path) -> None:
     assert len(lines) == 3002
     bad = run("import", str(tmp_path / "missing.csv"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_an_export_for_a_staff_user_has_only_the_rows_of_their_libraries(db, tmp_path) -> None:
+    from models.scope import INSTITUTION_ONLY
+    from models.tables import Library, Note
+
+    import_file(write(tmp_path, SIS), opts())
+    branch = Library.create(organization=db.organization, code="BR", name="Branch")
+    Note.create(account=account("S2"), text="Branch only", owner=branch)
+    Note.create(account=account("S2"), text="Everyone")
+
+    def notes(**kw) -> set[str]:
+        out = io.StringIO()
+        export_users(out, "json", **kw)
+        users = {u["primary_id"]: u for u in json.loads(out.getvalue())["users"]}
+        return {n["text"] for n in users["S2"]["notes"]}
+
+    assert notes() == {"Branch only", "Everyone"}  # the command line: the system
+    assert notes(scope=INSTITUTION_ONLY) == {"Everyone"}
