@@ -136,6 +136,7 @@ from models.validation import (
 )
 
 CHUNK_SIZE = 2_000
+PARALLEL_BYTES = 1_000_000  # from this much input, records are checked in a worker process
 MAX_ISSUES = 100_000  # issues kept in memory for the report (counts stay exact)
 DEFAULT_SOURCE = "SIS"
 
@@ -181,6 +182,7 @@ class ImportOptions:
     workers: int | None = None  # password-hashing processes (None: one per core)
     progress: Callable[[Progress], None] | None = None
     preview: int = 0  # keep the first N checked records (the dry-run preview of the screen)
+    parallel: bool | None = None  # check in a worker process (None: for large loads)
 
 
 @dataclass
@@ -841,6 +843,23 @@ def _roles(chk: _Checker, items: list) -> list[dict]:
     return out
 
 
+def check_batch(cands: list[dict], settings: Settings, today: dt.date, external: bool) -> list:
+    """Map (lazy items) and check a chunk: what the worker process runs."""
+    out = []
+    for cand in cands:
+        if "lazy" in cand:
+            quick = cand["primary_id"]
+            cand = {**map_lazy(cand["lazy"]), "file": cand["file"], "digest": cand["digest"]}
+            mismatch = fold_key(str(cand.get("primary_id") or "")) != fold_key(quick)
+        else:
+            mismatch = False
+        rec = clean(cand, settings, today, external)
+        if mismatch:
+            rec["quick"] = quick
+        out.append(rec)
+    return out
+
+
 def digest(cand: dict, salt: str) -> str:
     """The fingerprint of a candidate under the load's options."""
     # repr is stable for the plain values a mapper builds (in a fixed key order), and three
@@ -1229,6 +1248,8 @@ class Importer:
         self.hasher = _Hasher(self.settings, self.opts.workers)
         self.started = 0.0
         self.unit = "file"
+        self._pool = None  # the worker process checking records (large loads)
+        self._pending: tuple | None = None  # (future, matched accounts) of the chunk in it
         self._match_type: int | None = None
 
     # -- running --
@@ -1264,9 +1285,13 @@ class Importer:
                     chunk = []
             if chunk:
                 self._chunk(chunk)
+            self._flush()
             self._progress(final=True)
         finally:
             self.hasher.close()
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
         self.report.format = ", ".join(dict.fromkeys(formats)) or "none"
         self.report.elapsed = time.perf_counter() - self.started
         return self.report
@@ -1360,7 +1385,7 @@ class Importer:
             cand["digest"] = digest(item["raw"], self.salt + item["fmt"])
             cands.append(cand)
         existing, states = self._existing(cands)
-        records = []
+        records: list[tuple[dict, Any]] = []
         for cand in cands:
             acct = existing.get(self._match_key(cand))
             if acct is not None:
@@ -1374,19 +1399,60 @@ class Importer:
                     self.report.unchanged += 1
                     self._mark_unchanged(cand, acct)
                     continue
-            if "lazy" in cand:
-                quick = cand["primary_id"]
-                cand = {**map_lazy(cand["lazy"]), "file": cand["file"], "digest": cand["digest"]}
-                if fold_key(str(cand.get("primary_id") or "")) != fold_key(quick):
-                    acct = self._existing([cand])[0].get(self._match_key(cand))
-            rec = clean(cand, self.settings, self.today, self.opts.external)
+            records.append((cand, acct))
+        if self._parallel():
+            # Map and check this chunk in the worker while the previous one is written.
+            future = self._pool.submit(
+                check_batch, [c for c, _ in records], self.settings, self.today, self.opts.external
+            )
+            self._flush()
+            self._pending = (future, [a for _, a in records])
+        else:
+            cands = [c for c, _ in records]
+            self._finish(
+                check_batch(cands, self.settings, self.today, self.opts.external),
+                [a for _, a in records],
+            )
+        self._progress()
+
+    def _parallel(self) -> bool:
+        """Whether to check records in a worker process: for a large load (the worker takes a
+        second to start), unless told otherwise."""
+        wanted = self.opts.parallel
+        if wanted is None:
+            reader = self.reader
+            wanted = (
+                self.opts.workers != 1
+                and reader is not None
+                and reader.size * max(1, len(self.files)) >= PARALLEL_BYTES
+            )
+        if not wanted:
+            return False
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return True
+
+    def _flush(self) -> None:
+        if self._pending is not None:
+            future, accounts = self._pending
+            self._pending = None
+            self._finish(future.result(), accounts)
+
+    def _finish(self, checked: list[dict], accounts: list) -> None:
+        records = []
+        for rec, acct in zip(checked, accounts, strict=True):
+            if rec.pop("quick", None) is not None and "key" in rec:
+                # The mapped primary id differs from the one read raw (rare): match again.
+                acct = self._existing([rec])[0].get(self._match_key(rec))
             rec["match"] = acct
             if len(self.report.preview) < self.opts.preview:
                 self.report.preview.append(rec)
             records.append(rec)
         if records:
             self._write(records)
-        self._progress()
 
     def _match_key(self, cand: dict) -> str | None:
         if self._match_type is None:

@@ -531,3 +531,18 @@ def test_an_export_for_a_staff_user_has_only_the_rows_of_their_libraries(db, tmp
 
     assert notes() == {"Branch only", "Everyone"}  # the command line: the system
     assert notes(scope=INSTITUTION_ONLY) == {"Everyone"}
+
+
+def test_checking_in_a_worker_process_gives_the_same_result(db, tmp_path: Path) -> None:
+    rows = "".join(
+        f"P{i},First{i},Last{i},,,{'NEWGROUP' if i % 7 == 0 else ''},p{i}@uni.example,"
+        f"{'bad' if i % 5 == 0 else ''},BARCODE:PB{i % 45},,\n"
+        for i in range(60)
+    )
+    path = write(tmp_path, HEADER + rows)
+    report = import_file(path, opts(chunk_size=8, parallel=True))
+    assert report.created == 45 and report.refused == 15  # PB0..PB44 reused after 45 rows
+    assert report.warnings == 12  # the bad phones
+    assert report.created_codes == {"user_group": [("NEWGROUP", "NEWGROUP")]}
+    again = import_file(path, opts(chunk_size=8, parallel=True))
+    assert (again.unchanged, again.refused) == (45, 15)
