@@ -2221,6 +2221,9 @@ class Importer:
                 account_new[f"{name}_id"] = codes[name]
         if sis and account.owning_system != self.source:
             account_new["owning_system"] = self.source
+        if rec["key"] != account.primary_id_key or rec["primary_id"] != account.primary_id:
+            # Matched by another identifier (--match): the file's primary id becomes the one.
+            account_new["primary_id"] = rec["primary_id"]
         person_cols, account_cols = {}, {}
         for column, value in person_new.items():
             if column in overridden:
@@ -2271,6 +2274,13 @@ class Importer:
         if account_cols or changed:
             if "primary_id" in account_cols:
                 account_cols["primary_id_key"] = fold_key(account_cols["primary_id"])
+                row = Identifier.get((Identifier.account == account.id) & Identifier.is_primary)
+                before = audit.snapshot(row)
+                Identifier.update(
+                    value=account_cols["primary_id"], value_key=account_cols["primary_id_key"]
+                ).where(Identifier.id == row.id).execute()
+                row = Identifier.get_by_id(row.id)
+                audit.record_changes(self.actor, row, before, audit.snapshot(row), **ids)
             before = audit.snapshot(account)
             Account.update(
                 **account_cols,

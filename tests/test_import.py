@@ -546,3 +546,17 @@ def test_checking_in_a_worker_process_gives_the_same_result(db, tmp_path: Path) 
     assert report.created_codes == {"user_group": [("NEWGROUP", "NEWGROUP")]}
     again = import_file(path, opts(chunk_size=8, parallel=True))
     assert (again.unchanged, again.refused) == (45, 15)
+
+
+def test_matching_by_an_identifier_type_updates_the_primary_id(db, tmp_path: Path) -> None:
+    import_file(write(tmp_path, SIS), opts())
+    renumbered = SIS.replace("S1,Ada", "NEW1,Ada").replace("Turing", "Turing-Smith")
+    report = import_file(write(tmp_path, renumbered), opts(match="BARCODE"))
+    assert (report.created, report.updated, report.refused) == (0, 2, 0)
+    ada = Account.get(Account.primary_id == "NEW1")
+    assert ada.person.first_name == "Ada"
+    primary = Identifier.get((Identifier.account == ada) & Identifier.is_primary)
+    assert primary.value == "NEW1"
+    assert account("S2").person.last_name == "Turing-Smith"
+    with pytest.raises(PatronDeskError, match="not an identifier type"):
+        import_file(write(tmp_path, SIS), opts(match="NOPE"))
