@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from peewee import ForeignKeyField, Model
@@ -79,7 +80,18 @@ def snapshot(instance: Model) -> dict[str, str | None]:
     return out
 
 
-def _safe(field: str, value: str | None) -> str | None:
+@cache
+def _public_code_entities() -> frozenset[str]:
+    """Tables whose `code` column is a code-table code anyone may read (a user group's code),
+    not a one-time secret: their codes are audited as they are."""
+    from models.tables import ALL_TABLES
+
+    return frozenset(m._meta.table_name for m in ALL_TABLES if "code" in m._meta.fields)
+
+
+def _safe(field: str, value: str | None, entity: str = "") -> str | None:
+    if field == "code" and entity in _public_code_entities():
+        return value
     if field in SECRET_FIELDS and value is not None:
         return SECRET_MARK
     return value
@@ -104,8 +116,8 @@ def record(
         entity_id=entity_id,
         action=action.value,
         field=field,
-        old_value=_safe(field, old),
-        new_value=_safe(field, new),
+        old_value=_safe(field, old, entity),
+        new_value=_safe(field, new, entity),
         actor_id=actor.account_id,
         actor=actor.name,
         source=actor.source.value,
@@ -145,8 +157,8 @@ def record_changes(
                 "entity_id": instance.id,
                 "action": action.value,
                 "field": name,
-                "old_value": _safe(name, old),
-                "new_value": _safe(name, new),
+                "old_value": _safe(name, old, entity),
+                "new_value": _safe(name, new, entity),
                 "actor_id": actor.account_id,
                 "actor": actor.name,
                 "source": actor.source.value,

@@ -772,6 +772,44 @@ def add_organization(
         return org
 
 
+@dataclass(frozen=True)
+class ConfigEvent:
+    at: Any
+    actor: str
+    action: str
+    entity: str  # "user_group", "setting"...
+    entity_id: int | None
+    field: str
+    old: str | None
+    new: str | None
+
+
+def config_history(organization_id: int, actor: Actor, *, limit: int = 200) -> list[ConfigEvent]:
+    """The latest configuration changes, newest first: the organization's code tables,
+    libraries and rules (changes by its staff or by the system) and the settings."""
+    from models.tables import AuditEvent
+
+    _check_reader(actor, organization_id)
+    entities = [t.model._meta.table_name for t in TABLES.values()] + ["setting"]
+    staff = Account.select(Account.id).where(Account.organization == organization_id)
+    rows = (
+        AuditEvent.select()
+        .where(
+            AuditEvent.account_id.is_null()
+            & AuditEvent.entity.in_(entities)
+            & (AuditEvent.actor_id.is_null() | AuditEvent.actor_id.in_(staff))
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        ConfigEvent(
+            e.at, e.actor, e.action, e.entity, e.entity_id, e.field, e.old_value, e.new_value
+        )  # fmt: skip
+        for e in rows
+    ]
+
+
 def organization_by_code(code: str | None) -> Organization:
     """The organization named by `code`; None: the only (or first) one."""
     if code:
@@ -797,6 +835,7 @@ __all__ = [
     "add_entry",
     "add_organization",
     "code_usage",
+    "config_history",
     "delete_entry",
     "entry_values",
     "list_entries",

@@ -164,6 +164,21 @@ class PatronDeskApp(App[None]):
 
         self.push_screen(OutboxScreen())
 
+    def action_configuration(self) -> None:
+        """The Configuration screen, for User Administrators; others are told why not."""
+        from models.permissions import Action
+        from screens.configuration import ConfigurationScreen
+
+        if self.session is None or isinstance(self.screen, ConfigurationScreen):
+            return
+        if not self.session.can(Action.CONFIGURE):
+            self.notify(
+                "Configuration is for User Administrators: none of your roles allows it.",
+                severity="error",
+            )
+            return
+        self.push_screen(ConfigurationScreen())
+
     def action_import(self) -> None:
         from screens.transfer import ImportScreen
 
@@ -204,6 +219,11 @@ class PatronDeskApp(App[None]):
             from models.permissions import Action
 
             if self.session.can(Action.CONFIGURE):
+                yield SystemCommand(
+                    "Configuration",
+                    "Code tables, libraries, role rules and settings (ctrl+o)",
+                    self.action_configuration,
+                )
                 yield SystemCommand(
                     "Letters outbox", "Letters waiting for delivery", self.action_outbox
                 )

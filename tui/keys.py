@@ -53,6 +53,10 @@ FIND_USERS = (
     KeyAction("focus_filter('group')", "f9", "User group filter", show=False),
     KeyAction("clear_filters", "ctrl+r", "Reset filters", show=False),
     KeyAction("purge_users", "f10", "Purge users (preview)", show=False),
+    # Administrators get it in the command palette from the app (others are told why not).
+    KeyAction(
+        "app.configuration", "ctrl+o", "Configuration", show=False, priority=True, palette=False
+    ),
     KeyAction("escape", "escape", "Clear search", show=False, palette=False),
 )
 
@@ -66,6 +70,14 @@ RESULTS = (
 )
 
 DIALOG = (KeyAction("cancel", "escape", "Cancel", palette=False),)
+
+CONFIGURATION = (
+    KeyAction("add", "n,insert", "Add"),
+    KeyAction("edit", "e", "Edit"),
+    KeyAction("toggle_active", "space", "Active on/off"),
+    KeyAction("delete", "delete", "Delete"),
+    KeyAction("back", "escape", "Back", palette=False),
+)
 
 FORM = (
     KeyAction("save", "ctrl+s", "Save", priority=True),
@@ -85,6 +97,8 @@ FEES = (
     KeyAction("fee('link')", "l", "Link to an item", show=False, palette=False),
     KeyAction("fee('mark')", "space", "Mark for waive", show=False, palette=False),
     KeyAction("fee('transactions')", "t", "Transactions", show=False, palette=False),
+    KeyAction("fee('status_filter')", "s", "Status filter", show=False, palette=False),
+    KeyAction("fee('owner_filter')", "o", "Owner filter", show=False, palette=False),
 )
 
 # The deletion dialog (screens/delete_user.py).

@@ -49,6 +49,8 @@ class RowFormScreen(ModalScreen[bool]):
             if current and current not in known:
                 options = [*options, (current, current)]
             return Select(options, value=current or Select.NULL, id=wid, prompt="—")
+        if f.kind == "secret":
+            return Input("", id=wid, password=True, placeholder="(unchanged)")
         if f.kind == "date":
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
             return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
