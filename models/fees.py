@@ -180,15 +180,17 @@ def _transaction(
         actor=actor.name,
         at=runtime.now(),
     )
-    audit.record(
-        actor,
-        AuditAction.CREATE,
-        entity="fee_transaction",
-        entity_id=tx.id,
-        field=action.value,
-        new=_describe(tx, reason, currency),
-        **_ids(account),
-    )
+    if action not in (FeeAction.CREATE, FeeAction.CREDIT):  # the fee's own events say it
+        # On the fee, named by the action, so History reads "fee.pay  2.50 EUR · card".
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            entity="fee",
+            entity_id=fee.id,
+            field=action.value,
+            new=_describe(tx, reason, currency),
+            **_ids(account),
+        )
     return tx
 
 
@@ -360,7 +362,7 @@ def add_fee(
             ("item_barcode", barcode),
             ("title", fee.title),
             ("comment", text),
-            ("status", fee.status),
+            ("status", fee.status if fee.status != FeeStatus.ACTIVE else ""),
         ):
             if value:
                 audit.record(

@@ -70,10 +70,13 @@ async def test_the_desk_sequence_reads_five_active_and_history_shows_each_step(u
         await form(pilot, "d", comment="Says it was torn already")
         assert "Active balance 0.00 EUR" in summary(screen)
         assert "disputed 10.00 EUR" in summary(screen)
-        screen.query_one("#fees-status", Select).value = "disputed"
+        assert "s changes the status shown" in str(screen.query_one("#fees-detail").render())
+        await pilot.press("s", "down", "enter")  # the status filter: Disputed
         await settle(pilot)
+        assert screen.query_one("#fees-status", Select).value == "disputed"
+        assert isinstance(app.focused, FeesTable), "back to the table's keys"
         await form(pilot, "r", comment="Checked the return note")
-        screen.query_one("#fees-status", Select).value = "active"
+        await pilot.press("s", "up", "enter")  # Active again
         await settle(pilot)
         await form(pilot, "w", amount="5.00", reason="GOODWILL", comment="First time")
         assert "Active balance 5.00 EUR" in summary(screen)
@@ -92,7 +95,7 @@ async def test_the_desk_sequence_reads_five_active_and_history_shows_each_step(u
         app.screen.query_one("#history-period", Select).value = "all"
         await settle(pilot)
         history = [r[4:] for r in app.screen.query_one("#history-table", RowTable).rows]
-        assert ("fee_transaction.pay", "", "2.50 EUR · card") in history
+        assert ("fee.pay", "", "2.50 EUR · card") in history
         assert ("fee.status", "disputed", "active") in history
         assert ("fee.balance", "10.00 EUR", "5.00 EUR") in history
     fee = Fee.get()

@@ -82,14 +82,19 @@ def test_the_desk_sequence_leaves_five_active_and_history_shows_each_step(db) ->
     shown = [
         (r.entity, r.field, r.old, r.new)
         for r in reversed(history(anna.id, admin(db), "all"))
-        if r.entity.startswith("fee")
+        if r.entity == "fee"
     ]
-    assert ("fee_transaction", "pay", None, "2.50 EUR · cash") in shown
+    assert shown[:3] == [
+        ("fee", "fee_type", None, "Lost item replacement"),
+        ("fee", "amount", None, "12.50 EUR"),
+        ("fee", "owner", None, "Institution"),
+    ]
+    assert ("fee", "pay", None, "2.50 EUR · cash") in shown
     assert ("fee", "balance", "12.50 EUR", "10.00 EUR") in shown
     assert ("fee", "status", "active", "disputed") in shown
     assert ("fee", "status", "disputed", "active") in shown
     assert ("fee", "balance", "10.00 EUR", "5.00 EUR") in shown
-    assert ("fee_transaction", "waive", None, "5.00 EUR · Goodwill · First time") in shown
+    assert ("fee", "waive", None, "5.00 EUR · Goodwill · First time") in shown
 
 
 def test_balances_after_a_mixed_sequence_match_a_hand_computation(db) -> None:

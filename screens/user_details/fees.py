@@ -125,7 +125,8 @@ class FeesPane(Vertical):
             yield Select(owners, value=ANY_OWNER, allow_blank=False, id="fees-owner",
                          compact=True)  # fmt: skip
         yield Static(
-            "n add  p pay  w waive  W waive all  d dispute  r restore  l link  Space mark",
+            "n add  p pay  w waive (Space marks several)  W waive all  d dispute  r restore\n"
+            "l link to an item  t transactions  s status filter  o owner filter  F1 keys",
             classes="hint",
             id="fees-hint",
         )
@@ -211,7 +212,9 @@ class FeesPane(Vertical):
                 parts.append(f"“{row.comment}”")
             text = " · ".join(parts)
         elif self.view is not None:
-            text = "No fees with this filter." if self.status != "all" else "No fines or fees."
+            text = "No fines or fees."
+            if self.status != "all" or self.owner is not None:
+                text = "No fees with this filter: s changes the status shown, o the owner."
         self.query_one("#fees-detail", Static).update(escape(text))
 
     @on(RowTable.Highlighted, "#fees-table")
@@ -227,6 +230,7 @@ class FeesPane(Vertical):
         if event.value != self.status:
             self.status = str(event.value)
             self.reload(0)
+        self._back_to_table(event.select)
 
     @on(Select.Changed, "#fees-owner")
     def _owner(self, event: Select.Changed) -> None:
@@ -234,6 +238,24 @@ class FeesPane(Vertical):
         if owner != self.owner:
             self.owner = owner
             self.reload(0)
+        self._back_to_table(event.select)
+
+    def _back_to_table(self, select: Select) -> None:
+        """After a choice made in a filter, the table's keys work again. Only then: focusing a
+        widget of a hidden tab would switch the tabs."""
+        if select.has_focus:
+            self.query_one(FeesTable).focus()
+
+    def _open_filter(self, selector: str) -> None:
+        select = self.query_one(selector, Select)
+        select.focus()
+        select.action_show_overlay()
+
+    def action_status_filter(self) -> None:
+        self._open_filter("#fees-status")
+
+    def action_owner_filter(self) -> None:
+        self._open_filter("#fees-owner")
 
     def current(self, *, quiet: bool = False) -> FeeRow | None:
         table = self.query_one(FeesTable)
