@@ -75,9 +75,17 @@ class ChoiceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             yield Static(self.question, id="confirm-question", markup=False)
-            with Horizontal(id="confirm-buttons"):
+            # Up to three answers side by side; more stack as a list so 80 columns hold them.
+            box = (
+                Horizontal(id="confirm-buttons")
+                if len(self.choices) <= 3
+                else Vertical(id="choice-list")
+            )
+            with box:
                 for key, label, value in self.choices:
-                    yield Button(f"{label} ({key})", id=f"choice-{value}")
+                    yield Button(
+                        f"{label} ({key})", id=f"choice-{value}", compact=len(self.choices) > 3
+                    )
 
     def on_mount(self) -> None:
         self.query(Button).first().focus()
