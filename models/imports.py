@@ -2355,7 +2355,12 @@ class Importer:
                 if not sis:
                     continue  # an import without --external adds what is missing, no more
                 want = by_key[k]
-                diff = {c: v for c, v in want.items() if row.__data__.get(c) != v}
+                # Who added a row and when stay as they are (the creation's own facts).
+                diff = {
+                    c: v
+                    for c, v in want.items()
+                    if c not in _ROW_BOOKKEEPING and row.__data__.get(c) != v
+                }
                 diff["external"] = True  # the SIS sends this value: it is now its own
                 if row.external:
                     diff.pop("external")
@@ -2383,6 +2388,7 @@ class Importer:
 
 
 _BOOKKEEPING = frozenset({"created_at", "created_by", "updated_at", "updated_by"})
+_ROW_BOOKKEEPING = frozenset({"created_at", "created_by"})
 
 
 def _email_values(imp: Importer, r: dict) -> dict:

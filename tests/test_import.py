@@ -560,3 +560,17 @@ def test_matching_by_an_identifier_type_updates_the_primary_id(db, tmp_path: Pat
     assert account("S2").person.last_name == "Turing-Smith"
     with pytest.raises(PatronDeskError, match="not an identifier type"):
         import_file(write(tmp_path, SIS), opts(match="NOPE"))
+
+
+def test_a_record_read_again_differently_but_equal_changes_nothing(db, tmp_path: Path) -> None:
+    import_file(write(tmp_path, SIS), opts(external=True))
+    events = AuditEvent.select().count()
+    versions = {a.primary_id: a.version for a in Account.select()}
+    # The same data with the columns in another order: another fingerprint, nothing to change.
+    lines = [line.split(",") for line in SIS.strip().split("\n")]
+    order = [0, 2, 1, *range(3, len(lines[0]))]
+    shuffled = "\n".join(",".join(cells[i] for i in order) for cells in lines) + "\n"
+    report = import_file(write(tmp_path, shuffled, "other.csv"), opts(external=True))
+    assert (report.updated, report.unchanged) == (0, 2)
+    assert AuditEvent.select().count() == events
+    assert {a.primary_id: a.version for a in Account.select()} == versions
