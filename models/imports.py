@@ -1249,6 +1249,7 @@ class Importer:
         self.started = 0.0
         self.unit = "file"
         self._pool = None  # the worker process checking records (large loads)
+        self._current: dict[str, Any] = {"accounts": {}, "overrides": {}, "rows": {}}
         self._pending: tuple | None = None  # (future, matched accounts) of the chunk in it
         self._match_type: int | None = None
 
@@ -1737,6 +1738,7 @@ class Importer:
             for rec in new:
                 if rec.get("code_problems"):
                     self._refuse(rec, rec["code_problems"])
+            self._current = self._load_current([r for r in records if r["match"] is not None])
             for rec in records:
                 if rec["match"] is None:
                     continue
@@ -2197,11 +2199,19 @@ class Importer:
         anything changed."""
         from models.external import overridden_fields
 
-        account = Account.get_by_id(rec["match"]["id"])
+        current = self._current
+        account = current["accounts"].get(rec["match"]["id"]) or Account.get_by_id(
+            rec["match"]["id"]
+        )
         person = account.person
         ids = {"account_id": account.id, "person_id": person.id}
         sis = self.opts.external
-        overridden = overridden_fields(account.id) if sis else frozenset()
+        if not sis:
+            overridden = frozenset()
+        elif account.id in current["accounts"]:
+            overridden = current["overrides"].get(account.id, frozenset())
+        else:
+            overridden = overridden_fields(account.id)
         codes = rec["code_ids"]
         changed = False
 
@@ -2259,11 +2269,22 @@ class Importer:
             ).execute()
             changed = True
         # Rows.
-        had_emails = Email.select().where(Email.person == person.id).exists()
+        known = current["rows"].get("emails")
+        if known is not None and account.id in current["accounts"]:
+            had_emails = bool(known.get(person.id))
+        else:
+            had_emails = Email.select().where(Email.person == person.id).exists()
+        emails_changed = False
         for kind in ROW_KINDS:
             if kind in rec["rows"]:
-                changed |= self._sync_rows(kind, rec["rows"][kind], account, person, ids, sis)
-        emails_now = Email.select().where(Email.person == person.id).exists()
+                synced = self._sync_rows(kind, rec["rows"][kind], account, person, ids, sis)
+                changed |= synced
+                emails_changed |= synced and kind == "emails"
+        emails_now = (
+            Email.select().where(Email.person == person.id).exists()
+            if emails_changed
+            else had_emails
+        )
         wanted_channel = account_cols.get("comm_channel", account.comm_channel)
         if wanted_channel == Channel.EMAIL.value and not emails_now:
             account_cols["comm_channel"] = Channel.MAIL.value
@@ -2308,6 +2329,40 @@ class Importer:
         ).execute()
         return changed
 
+    def _load_current(self, records: list[dict]) -> dict:
+        """What the matched accounts of a chunk hold, read with one query per table: the
+        accounts with their people, hand-changed fields and the rows of each kind the file
+        carries (each record changes only its own account and person)."""
+        out: dict[str, Any] = {"accounts": {}, "overrides": {}, "rows": {}}
+        account_ids = [r["match"]["id"] for r in records]
+        if not account_ids:
+            return out
+        for part in _slices(account_ids):
+            for a in Account.select(Account, Person).join(Person).where(Account.id.in_(part)):
+                out["accounts"][a.id] = a
+        if self.opts.external:
+            for part in _slices(account_ids):
+                for o in LocalOverride.select(LocalOverride.account, LocalOverride.field).where(
+                    LocalOverride.account.in_(part)
+                ):
+                    out["overrides"].setdefault(o.account_id, set()).add(o.field)
+        person_ids = [a.person_id for a in out["accounts"].values()]
+        kinds = {k for r in records for k in r["rows"]}
+        for kind in kinds:
+            spec = _ROW_SPECS[kind]
+            model = spec["model"]
+            column = model.person if spec["on_person"] else model.account
+            owners = person_ids if spec["on_person"] else account_ids
+            by_owner: dict[int, list] = {}
+            for part in _slices(owners):
+                query = model.select().where(column.in_(part))
+                if kind == "identifiers":
+                    query = query.where(Identifier.is_primary == False)  # noqa: E712
+                for row in query.order_by(model.id):
+                    by_owner.setdefault(row.__data__[column.name], []).append(row)
+            out["rows"][kind] = by_owner
+        return out
+
     def _keep_original(self, account: Account, field: str, value: Any) -> None:
         """A field staff changed by hand keeps their value; the SIS value becomes the one
         "original value" puts back."""
@@ -2330,10 +2385,14 @@ class Importer:
         model = spec["model"]
         owner_col = "person" if spec["on_person"] else "account"
         owner_id = person.id if spec["on_person"] else account.id
-        query = model.select().where(getattr(model, owner_col) == owner_id)
-        if kind == "identifiers":
-            query = query.where(Identifier.is_primary == False)  # noqa: E712
-        current = list(query)
+        preloaded = self._current["rows"].get(kind)
+        if preloaded is not None and account.id in self._current["accounts"]:
+            current = list(preloaded.get(owner_id, []))
+        else:
+            query = model.select().where(getattr(model, owner_col) == owner_id)
+            if kind == "identifiers":
+                query = query.where(Identifier.is_primary == False)  # noqa: E712
+            current = list(query)
         key = spec["key"]
         flags = [n for n in ("preferred", "preferred_sms") if n in model._meta.fields]
         values = [spec["values"](self, r) for r in incoming]
