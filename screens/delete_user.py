@@ -40,6 +40,7 @@ class DeleteUserScreen(ModalScreen[str | None]):
     #delete-buttons Button { margin-right: 2; }
     """
     BINDINGS = bindings(DELETE_USER)
+    KEY_GROUPS = (("Delete a user", DELETE_USER),)  # F1
 
     def __init__(self, account_id: int) -> None:
         super().__init__()

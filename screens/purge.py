@@ -28,6 +28,7 @@ class PurgeScreen(ModalScreen[None]):
     #purge-body { height: 1fr; }
     """
     BINDINGS = bindings(PURGE)
+    KEY_GROUPS = (("Purge users", PURGE),)  # F1
 
     class Done(Message):
         def __init__(self, report: PurgeReport | None, error: str = "") -> None:
@@ -47,6 +48,7 @@ class PurgeScreen(ModalScreen[None]):
             yield Static("p purge now · Esc close", classes="hint", id="purge-hint")
 
     def on_mount(self) -> None:
+        self.query_one("#purge-body").focus()  # arrows and page keys scroll the report
         self._run(dry_run=True)
 
     def _run(self, *, dry_run: bool) -> None:

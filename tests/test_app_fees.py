@@ -3,10 +3,15 @@ at the field with the form kept, marked fees waived together, waive all, the deb
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from textual.widgets import Select, Static
 from uihelp import SIZE, add_user, settle, type_into
 
+from models.audit import Actor
+from models.enums import Source
+from models.fees import add_fee
 from models.session import open_session
 from models.settings import set_setting
 from models.tables import Account, Fee
@@ -102,11 +107,17 @@ async def test_the_desk_sequence_reads_five_active_and_history_shows_each_step(u
     assert (fee.original_minor, fee.balance_minor, fee.status) == (1250, 500, "active")
 
 
+def fees_of(account: Account, *amounts: str, code: str = "CARD") -> None:
+    """Fees made through the service (the forms are tested once, in the desk sequence)."""
+    for amount in amounts:
+        add_fee(account.id, Actor(None, Source.CLI), fee_type=code, amount=amount)
+
+
 async def test_a_refused_waive_keeps_the_form_with_the_message_at_the_field(ui_db, anna) -> None:
+    fees_of(anna, "5")
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_fees(pilot, ui_db, anna)
-        await form(pilot, "n", fee_type="CARD", amount="5")
         await form(pilot, "w", amount="7.00", reason="GOODWILL")
         assert isinstance(app.screen, RowFormScreen), "refused: the form stays"
         assert (
@@ -125,11 +136,14 @@ async def test_a_refused_waive_keeps_the_form_with_the_message_at_the_field(ui_d
 
 
 async def test_marked_fees_are_waived_together_and_waive_all_takes_the_rest(ui_db, anna) -> None:
+    fees_of(anna, "1.00", "2.00", "4.00")
+    for fee in Fee.select():  # a distinct time each: the list is newest first
+        Fee.update(created_at=fee.created_at + dt.timedelta(minutes=fee.id)).where(
+            Fee.id == fee.id
+        ).execute()
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_fees(pilot, ui_db, anna)
-        for amount in ("1.00", "2.00", "4.00"):
-            await form(pilot, "n", fee_type="CARD", amount=amount)
         await pilot.press("home", "space", "space")  # marks the two newest: 4.00 and 2.00
         await settle(pilot)
         assert [r[0] for r in rows(screen)] == ["✓", "✓", ""]
@@ -145,10 +159,10 @@ async def test_marked_fees_are_waived_together_and_waive_all_takes_the_rest(ui_d
 
 async def test_the_debt_limit_shows_in_the_tab_and_the_header(ui_db, anna) -> None:
     set_setting("debt_limit_minor", 1000)
+    fees_of(anna, "10", code="LOST_ITEM")
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_fees(pilot, ui_db, anna)
-        await form(pilot, "n", fee_type="LOST_ITEM", amount="10")
         assert "DEBT LIMIT 10.00 EUR REACHED" in summary(screen)
         assert "DEBT LIMIT" in str(screen.query_one("#details-head").render())
         assert isinstance(screen.query_one(FeesPane), FeesPane)
