@@ -99,8 +99,6 @@ FEES = (
     KeyAction("fee('transactions')", "t", "Transactions", show=False, palette=False),
     KeyAction("fee('status_filter')", "s", "Status filter", show=False, palette=False),
     KeyAction("fee('owner_filter')", "o", "Owner filter", show=False, palette=False),
-    KeyAction("fee('status_filter')", "s", "Status filter", show=False, palette=False),
-    KeyAction("fee('owner_filter')", "o", "Owner filter", show=False, palette=False),
 )
 
 # The deletion dialog (screens/delete_user.py).
