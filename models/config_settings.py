@@ -89,7 +89,7 @@ _INFO = (
     SettingInfo("attachment_max_bytes", "Attachment size limit", "bytes", low=1024,
                 high=1024**3, help="e.g. 5 MB, 512 KB"),
     SettingInfo("waive_limit", "Waive all: fees per action", low=1, high=10000),
-    SettingInfo("debt_limit_minor", "Debt limit", "money",
+    SettingInfo("debt_limit_minor", "Debt limit", "money", high=10**12,
                 help="an active balance this high blocks borrowing; 0: no limit"),
     SettingInfo("currency", "Currency (ISO 4217)", "text"),
     SettingInfo("smtp_host", "SMTP server", "text", help="empty: letters stay in the outbox"),
@@ -285,11 +285,17 @@ def settings_problems(s: Settings) -> dict[str, str]:
             continue
         if (message := _check_one(key, value)) is not None:
             problems[key] = message
-    if "password_max_length" not in problems and s.password_max_length < s.password_min_length:
+    if (
+        not {"password_max_length", "password_min_length"} & set(problems)
+        and s.password_max_length < s.password_min_length
+    ):
         problems["password_max_length"] = "must not be below the minimum length"
-    if "argon2_memory_kib" not in problems and s.argon2_memory_kib < 8 * s.argon2_parallelism:
+    if (
+        not {"argon2_memory_kib", "argon2_parallelism"} & set(problems)
+        and s.argon2_memory_kib < 8 * s.argon2_parallelism
+    ):
         problems["argon2_memory_kib"] = "must be at least 8 KiB per lane"
-    if "id_next" not in problems and "id_digits" not in problems:
+    if not {"id_next", "id_digits", "id_prefix"} & set(problems):
         if s.id_next >= 10**s.id_digits:
             problems["id_next"] = f"does not fit in {s.id_digits} digits"
         elif s.primary_identifier_regex and "primary_identifier_regex" not in problems:

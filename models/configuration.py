@@ -394,10 +394,44 @@ def entry_values(key: str, organization_id: int, entry_id: int, actor: Actor) ->
 # --- Checking -----------------------------------------------------------------------------------
 
 
+_TRUE = {"1", "true", "yes", "y", "on", "✓"}
+_FALSE = {"0", "false", "no", "n", "off", ""}
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "y", "on", "✓"}
+        return value.strip().lower() in _TRUE
     return bool(value)
+
+
+def _typed(p: Problems, t: Table, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with each value of the right kind (a file may hold anything); a wrong one is a
+    problem and is left out, so the checks after it see only text, flags and lists."""
+    out = dict(data)
+    for f in t.fields:
+        value = data.get(f.name)
+        if value is None:
+            continue
+        if f.kind == "bool":
+            ok = isinstance(value, bool) or (
+                isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE
+            )
+            message = "must be true or false"
+        elif f.kind == "record_types":
+            ok = isinstance(value, str) or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            )
+            message = "must be a list of record types"
+        elif f.kind == "money":
+            ok = isinstance(value, str | int) and not isinstance(value, bool)
+            message = "must be an amount such as 0.50"
+        else:
+            ok = isinstance(value, str)
+            message = "must be text"
+        if not ok:
+            p.add(f.name, message)
+            out.pop(f.name)
+    return out
 
 
 def _check_code(p: Problems, t: Table, organization_id: int, value: Any, row_id: int) -> str:
@@ -442,16 +476,12 @@ def _check_name(
 def _ref(
     p: Problems, field: str, model: type[BaseModel], organization_id: int, value: Any, current: Any
 ) -> int | None:
-    """An entry of another table of the organization by code (or id); a deactivated one only
-    when the row already has it."""
+    """An entry of another table of the organization by code; a deactivated one only when the
+    row already has it."""
     if value in (None, ""):
         return None
     query = model.select().where(model.organization == organization_id)
-    if isinstance(value, int) and not isinstance(value, bool):
-        ref = query.where(model.id == value).first()
-    else:
-        text = str(value).strip().lower()
-        ref = query.where(fn.LOWER(model.code) == text).first()
+    ref = query.where(fn.LOWER(model.code) == str(value).strip().lower()).first()
     what = model._meta.table_name.replace("_", " ")
     if ref is None:
         p.add(field, f"is not a {what} of this organization")
@@ -486,6 +516,7 @@ def _clean(
 ) -> dict[str, Any]:
     """The columns to store, or ValidationError with every problem."""
     p = Problems()
+    data = _typed(p, t, data)
     row_id = row.id if row is not None else 0
     out: dict[str, Any] = {}
     type_id = None

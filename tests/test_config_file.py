@@ -166,6 +166,18 @@ def test_id_next_never_moves_back(db) -> None:
         ("format = 1\nuser_groups = 3\n", "user_groups: must be a list of tables"),
         ("format = 1\n[settings]\nwizard = true\n", "settings: wizard is not a known setting"),
         (
+            "format = 1\n[[campuses]]\ncode = 'X'\nname = 'X'\ndescription = 3\n",
+            "campuses 'X': description must be text",
+        ),
+        (
+            "format = 1\n[[campuses]]\ncode = 'X'\nname = 'X'\nactive = 'maybe'\n",
+            "campuses 'X': active must be true or false",
+        ),
+        (
+            "format = 1\n[[fee_types]]\ncode = 'X'\nname = 'X'\nlibrary = 99999999999999999999\n",
+            "fee_types 'X': library must be text",
+        ),
+        (
             "format = 1\n[[campuses]]\ncode = 'X'\nname = 'X'\nsize = 3\n",
             "campuses 'X': size is not a field of a campus",
         ),
