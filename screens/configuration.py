@@ -42,7 +42,7 @@ from models.configuration import (
     set_entry_active,
     update_entry,
 )
-from models.enums import RecordType
+from models.enums import RecordType, Role
 from models.errors import PatronDeskError, ValidationError
 from models.money import to_decimal
 from models.settings import MANDATABLE_FIELDS, load_settings
@@ -186,13 +186,7 @@ class ConfigurationScreen(Screen[None]):
         if section in TABLES:
             t = TABLES[section]
             entries = list_entries(section, org, self.actor)
-            rows = [
-                tuple(
-                    "all" if f == "library" and not e.values[f] else cell(e.values.get(f))
-                    for _, f, _ in t.columns
-                )
-                for e in entries
-            ]
+            rows = [tuple(self._cell(f, e.values.get(f)) for _, f, _ in t.columns) for e in entries]
             keys = "e/Enter edit"
             if section != "organization":
                 keys = "n add · e/Enter edit · Space on/off · Del delete"
@@ -217,6 +211,14 @@ class ConfigurationScreen(Screen[None]):
                  e.old or "", e.new or "") for e in events]  # fmt: skip
         columns = [("When", 11), ("Who", 7), ("Change", 24), ("Was", 10), ("Now", 10)]
         return "[b]History of changes[/b]", "newest first", columns, rows, [None] * len(rows)
+
+    @staticmethod
+    def _cell(field: str, value: Any) -> str:
+        if field == "library" and not value:
+            return "all"  # a fee type of every library
+        if field == "role" and value in {r.value for r in Role}:
+            return Role(value).label
+        return cell(value)
 
     def _selected_id(self) -> Any:
         table = self.query_one(ConfigTable)
