@@ -823,12 +823,18 @@ def config_history(organization_id: int, actor: Actor, *, limit: int = 200) -> l
     _check_reader(actor, organization_id)
     entities = [t.model._meta.table_name for t in TABLES.values()] + ["setting"]
     staff = Account.select(Account.id).where(Account.organization == organization_id)
+    # The system (the command line) acts for no organization: its changes count when they
+    # are the settings or an entry of this organization.
+    by_system = AuditEvent.entity == "setting"
+    for t in TABLES.values():
+        ids = _query(t, organization_id).select(t.model.id)
+        by_system |= (AuditEvent.entity == t.model._meta.table_name) & AuditEvent.entity_id.in_(ids)
     rows = (
         AuditEvent.select()
         .where(
             AuditEvent.account_id.is_null()
             & AuditEvent.entity.in_(entities)
-            & (AuditEvent.actor_id.is_null() | AuditEvent.actor_id.in_(staff))
+            & (AuditEvent.actor_id.in_(staff) | (AuditEvent.actor_id.is_null() & by_system))
         )
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)

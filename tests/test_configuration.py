@@ -457,3 +457,24 @@ def test_create_user_refuses_reuse_without_consent(db) -> None:
     assert errors == {"person_id": "confirm that the person agrees to share their personal data"}
     account = create_user(NewUser(**data, person_consent=True), staff2, org2)
     assert account.person_id == first.person_id
+
+
+def test_the_history_of_changes_shows_this_organizations_and_the_settings(db) -> None:
+    from models.config_settings import update_settings
+    from models.configuration import config_history
+
+    org = db.organization.id
+    add_entry("campuses", org, {"code": "EAST", "name": "East campus"}, admin(db))
+    update_settings({"lockout_minutes": 20}, admin(db))
+    other = add_organization(
+        "OTHER", "Other", admin_username="otheradmin", admin_password="Quill-Ledger-43"
+    )
+    other_admin = Actor(Account.get(Account.organization == other), Source.SCREEN)
+    add_entry("campuses", other.id, {"code": "FAR", "name": "Far campus"}, other_admin)
+    events = config_history(org, admin(db))
+    changes = [(e.entity, e.field, e.new) for e in events]
+    assert changes[0] == ("setting", "lockout_minutes", "20")
+    assert ("campus", "code", "EAST") in changes
+    assert ("campus", "code", "FAR") not in changes
+    with pytest.raises(PermissionDenied):
+        config_history(org, other_admin)
