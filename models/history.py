@@ -12,6 +12,7 @@ from models.details import load_account
 from models.errors import ValidationError
 from models.permissions import Action, authorize
 from models.runtime import runtime
+from models.scope import OWNED_MODELS, LibraryScope, scope_of
 from models.settings import Settings, load_settings
 from models.tables import AuditEvent
 
@@ -53,6 +54,7 @@ def history(account_id: int, actor: Actor, period: str = DEFAULT_PERIOD) -> list
     if days is not None:
         where &= AuditEvent.at >= runtime.now() - dt.timedelta(days=days)
     query = AuditEvent.select().where(where).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    query = _in_scope(list(query), scope_of(actor.account, account))
     return [
         HistoryRow(
             at=e.at,
@@ -67,6 +69,37 @@ def history(account_id: int, actor: Actor, period: str = DEFAULT_PERIOD) -> list
         )
         for e in query
     ]
+
+
+def _in_scope(events: list[AuditEvent], scope: LibraryScope) -> list[AuditEvent]:
+    """Library independence in History: the events of a note, block, statistic, attachment or
+    fee owned by a library outside the staff user's scope are left out. The owner is the row's,
+    or for a deleted row the last one its events recorded."""
+    if scope.everything:
+        return events
+    owned = {m._meta.table_name: m for m in OWNED_MODELS}
+    wanted: dict[str, set[int]] = {}
+    for e in events:
+        if e.entity in owned and e.entity_id is not None:
+            wanted.setdefault(e.entity, set()).add(e.entity_id)
+    owners: dict[tuple[str, int], int | None] = {}
+    for entity, ids in wanted.items():
+        model = owned[entity]
+        for row_id, owner_id in (
+            model.select(model.id, model.owner).where(model.id.in_(sorted(ids))).tuples()
+        ):
+            owners[(entity, row_id)] = owner_id
+        gone = sorted(i for i in ids if (entity, i) not in owners)
+        if gone:
+            trail = AuditEvent.select().where(
+                (AuditEvent.entity == entity)
+                & AuditEvent.entity_id.in_(gone)
+                & (AuditEvent.field == "owner")
+            )
+            for t in trail.order_by(AuditEvent.id):
+                value = t.new_value if t.new_value is not None else t.old_value
+                owners[(entity, t.entity_id)] = int(value) if value and value.isdigit() else None
+    return [e for e in events if scope.sees(owners.get((e.entity, e.entity_id)))]
 
 
 def prune_audit(settings: Settings | None = None, *, actor: Actor | None = None) -> int:

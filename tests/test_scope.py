@@ -269,3 +269,33 @@ def test_the_owned_tables_are_exactly_those_with_an_owner_library() -> None:
     with_owner = {m for m in ALL_TABLES if "owner" in m._meta.fields}
     assert with_owner == set(OWNED_MODELS)
     assert all(m._meta.fields["owner"].rel_model is Library for m in with_owner)
+
+
+def test_history_leaves_out_the_events_of_rows_out_of_scope_even_once_deleted(
+    db, two_libraries
+) -> None:
+    from models.history import history
+    from models.rows import add_row
+
+    t = two_libraries
+    patron = Account.get_by_id(t["patron"].id)
+    saved = add_row(
+        Kind.NOTE,
+        patron.id,
+        patron.version,
+        {"text": "Branch secret", "owner": "BRANCH"},
+        admin(db),
+    )
+
+    def notes_seen(actor) -> set[str | None]:
+        return {e.new for e in history(patron.id, actor, "all") if e.entity == "note"}
+
+    assert "Branch secret" in notes_seen(t["at_branch"])
+    assert "Branch secret" in notes_seen(admin(db))
+    assert "Branch secret" not in notes_seen(t["at_main"])
+    delete_row(Kind.NOTE, patron.id, saved.row.id, saved.version, admin(db))
+    assert not any(
+        "Branch secret" in (e.old or "", e.new or "")
+        for e in history(patron.id, t["at_main"], "all")
+    )
+    assert any(e.action == "delete" for e in history(patron.id, t["at_branch"], "all"))
