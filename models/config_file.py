@@ -125,10 +125,9 @@ def _pairs(values: dict[str, Any]) -> list[str]:
     return [f"{k} = {toml_value(v)}" for k, v in values.items() if not isinstance(v, dict)]
 
 
-def export_config(organization_id: int) -> str:
-    """The settings and the organization's configuration as TOML text."""
-    from tui import __version__
-
+def export_config(organization_id: int, *, generator: str = "patrondesk") -> str:
+    """The settings and the organization's configuration as TOML text. `generator` names the
+    program in the header (the command line adds its version)."""
     org = Organization.get_by_id(organization_id)
     system = Actor(None, Source.CLI)
     settings = load_settings()
@@ -136,7 +135,7 @@ def export_config(organization_id: int) -> str:
     now = runtime.now().replace(microsecond=0).isoformat()
     lines = [
         f"# PatronDesk configuration of organization {org.code} ({org.name}).",
-        f"# Exported {now} by patrondesk {__version__}; import: patrondesk config import FILE",
+        f"# Exported {now} by {generator}; import: patrondesk config import FILE",
         "# Entries match by code (role rules by source and role); entries missing here are left",
         "# as they are: set active = false to retire one. The SMTP password is never exported.",
         "",

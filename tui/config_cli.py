@@ -57,8 +57,10 @@ def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
     if args.config_command is None:
         raise error("say what to do: 'patrondesk config export FILE' or 'config import FILE'")
     if args.config_command == "export":
+        from tui import __version__
+
         org = organization_by_code(args.organization)
-        text = export_config(org.id)
+        text = export_config(org.id, generator=f"patrondesk {__version__}")
         if args.file == "-":
             sys.stdout.write(text)
             return 0
