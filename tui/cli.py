@@ -194,6 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("patrondesk: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `patrondesk export | head`: the reader left; say nothing, as Unix tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
