@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from tui import cli
 
-COMMANDS = ["init", "demo", "migrate", "audit", "backup", "restore", "bogus", ""]
+COMMANDS = ["init", "demo", "migrate", "audit", "backup", "restore", "import", "export", "purge",
+            "letters", "config", "organization", "bogus", ""]  # fmt: skip
 OPTIONS = ["--admin", "--password-stdin", "--users", "--seed", "--status", "--organization",
-           "--library", "--help", "--version", "-h", "--db", "prune", "--dry-run"]  # fmt: skip
+           "--library", "--help", "--version", "-h", "--db", "prune", "--dry-run", "send",
+           "expiry", "--days", "export", "import", "add", "--format", "csv", "json"]  # fmt: skip
 texts = st.text(max_size=40)
 numbers = st.integers(min_value=-5, max_value=3).map(str)
 tokens = st.one_of(st.sampled_from(OPTIONS), texts, numbers)
