@@ -150,6 +150,16 @@ class FindUsersScreen(Screen[None]):
         yield ResultsTable(id="results", gap=GAP)
         yield Footer()
 
+    def on_screen_resume(self) -> None:
+        """Back from another screen (Configuration, say): the user groups may have changed."""
+        group = self.query_one("#group", Select)
+        choices = code_choices(UserGroup, self.app.session.organization.id)
+        if [value for _, value in choices] != [value for _, value in group._options[1:]]:
+            current = group.value
+            group.set_options(choices)
+            if current in {value for _, value in choices}:
+                group.value = current
+
     def on_mount(self) -> None:
         self._lay_out_columns(self.size.width)
         self.run_search()

@@ -229,3 +229,22 @@ async def test_scrolling_to_the_end_keeps_a_small_window(ui_db) -> None:
         for _ in range(total // 10):
             await pilot.press("pageup")
         assert names(app)[0] == "Administrator"
+
+
+async def test_a_new_user_group_appears_in_the_filter_when_coming_back(people) -> None:
+    from textual.widgets import Select
+
+    from models.tables import Organization, UserGroup
+
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        screen = app.screen
+        org = Organization.get(Organization.code == "MAIN")
+        UserGroup.create(organization=org, code="VISITING", name="Visiting scholar")
+        await pilot.press("f1")  # another screen on top, then back
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        labels = [str(label) for label, _ in screen.query_one("#group", Select)._options]
+        assert "Visiting scholar" in labels
