@@ -575,9 +575,6 @@ def save_versioned(account: Account, expected_version: int, changes: dict, actor
         raise ConflictError(current.updated_by, current.updated_at)
 
 
-_save_versioned = save_versioned  # the older private name (models.deletion imports it)
-
-
 def set_status(account_id: int, status: str, expected_version: int, actor: Actor) -> Account:
     """Activate or deactivate an account (deactivating is equivalent to blocking)."""
     try:
@@ -590,7 +587,7 @@ def set_status(account_id: int, status: str, expected_version: int, actor: Actor
             raise NotFound("This user no longer exists.")
         authorize(actor.account, Action.CHANGE_STATUS, account)
         before = audit.snapshot(account)
-        _save_versioned(
+        save_versioned(
             account,
             expected_version,
             {"status": new_status.value, "status_date": runtime.today()},

@@ -409,7 +409,7 @@ class FindUsersScreen(Screen[None]):
         from models.idgen import next_primary_id
         from screens.quick_user import QuickUserScreen
         from screens.register_user import RegisterUserScreen
-        from screens.user_summary import UserSummaryScreen
+        from screens.user_details import UserDetailsScreen
 
         session = self.app.session
         if not session.can(Action.REGISTER_USER, "public"):
@@ -421,7 +421,7 @@ class FindUsersScreen(Screen[None]):
                 return
             kind, value = result
             if kind == "open":
-                self.app.push_screen(UserSummaryScreen(value))
+                self.app.push_screen(UserDetailsScreen(value))
                 return
             identifier, names = value
             form = QuickUserScreen(
@@ -433,7 +433,7 @@ class FindUsersScreen(Screen[None]):
 
     def _added(self, result: tuple[int, bool] | None) -> None:
         """Back from the form: show the new user selected (and open it if asked)."""
-        from screens.user_summary import UserSummaryScreen
+        from screens.user_details import UserDetailsScreen
 
         if result is None:
             return
@@ -441,7 +441,7 @@ class FindUsersScreen(Screen[None]):
         self.select_after = account_id
         self.run_search()
         if open_details:
-            self.app.push_screen(UserSummaryScreen(account_id))
+            self.app.push_screen(UserDetailsScreen(account_id))
 
     def action_open_user(self) -> None:
         from screens.user_details import UserDetailsScreen
