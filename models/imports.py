@@ -61,7 +61,7 @@ from typing import Any
 
 from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase
 
-from models import audit
+from models import audit, bulk
 from models.accounts import person_search_text, sort_name
 from models.audit import Actor
 from models.base import database, fold_key
@@ -92,6 +92,7 @@ from models.import_formats import (
 )
 from models.passwords import password_problems, problems_message
 from models.runtime import runtime
+from models.search import name_key
 from models.settings import Settings, load_settings
 from models.tables import (
     Account,
@@ -137,6 +138,9 @@ from models.validation import (
 
 CHUNK_SIZE = 2_000
 PARALLEL_BYTES = 1_000_000  # from this much input, records are checked in a worker process
+# A load of at least this many records that at least doubles the people builds its secondary
+# indexes after the load (models/bulk.py).
+BULK_MIN = 20_000
 MAX_ISSUES = 100_000  # issues kept in memory for the report (counts stay exact)
 DEFAULT_SOURCE = "SIS"
 
@@ -183,6 +187,9 @@ class ImportOptions:
     progress: Callable[[Progress], None] | None = None
     preview: int = 0  # keep the first N checked records (the dry-run preview of the screen)
     parallel: bool | None = None  # check in a worker process (None: for large loads)
+    # Build secondary indexes after the load instead of row by row (models/bulk.py). None: for
+    # a SQLite load of at least BULK_MIN records that at least doubles the people.
+    defer_indexes: bool | None = None
 
 
 @dataclass
@@ -1252,6 +1259,7 @@ class Importer:
         self._current: dict[str, Any] = {"accounts": {}, "overrides": {}, "rows": {}}
         self._pending: tuple | None = None  # (future, matched accounts) of the chunk in it
         self._match_type: int | None = None
+        self._bulk: bool | None = None  # None: not decided yet; True: indexes deferred
 
     # -- running --
 
@@ -1276,6 +1284,8 @@ class Importer:
         self.file_index = 0
         self.reader: Reader | None = None
         formats: list[str] = []
+        if not self.opts.dry_run:
+            bulk.recover_abandoned()  # a load killed earlier left its indexes unbuilt
         try:
             chunk: list[dict] = []
             for cand in self._candidates(files, formats):  # lazy items
@@ -1293,6 +1303,9 @@ class Importer:
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
                 self._pool = None
+            if self._bulk:
+                self._bulk = False
+                bulk.restore_indexes()
         self.report.format = ", ".join(dict.fromkeys(formats)) or "none"
         self.report.elapsed = time.perf_counter() - self.started
         return self.report
@@ -1416,6 +1429,22 @@ class Importer:
             )
         self._progress()
 
+    def _large_load(self) -> bool:
+        """Whether this load is worth building indexes after (see models/bulk.py)."""
+        wanted = self.opts.defer_indexes
+        if wanted is not None:
+            return wanted
+        if not bulk.is_sqlite():
+            return False
+        done = self._position()
+        if done <= 0:
+            return False
+        expected = self.report.rows / done
+        if expected < BULK_MIN:
+            return False
+        people = database.execute_sql("SELECT count(*) FROM person").fetchone()[0]
+        return expected >= people
+
     def _parallel(self) -> bool:
         """Whether to check records in a worker process: for a large load (the worker takes a
         second to start), unless told otherwise."""
@@ -1470,42 +1499,37 @@ class Importer:
         """Accounts the candidates match (key -> account facts) and their import states."""
         keys = [k for k in (self._match_key(c) for c in cands) if k]
         found: dict[str, dict] = {}
-        for part in _slices(keys):
-            if self._match_type is None:
-                query = Account.select(
-                    Account.id,
-                    Account.person,
-                    Account.account_type,
-                    Account.owning_system,
-                    Account.version,
-                    Account.primary_id_key.alias("key"),
-                    Account.organization,
-                ).where(Account.primary_id_key.in_(part))
-            else:
-                query = (
-                    Account.select(
-                        Account.id,
-                        Account.person,
-                        Account.account_type,
-                        Account.owning_system,
-                        Account.version,
-                        Identifier.value_key.alias("key"),
-                        Account.organization,
-                    )
-                    .join(Identifier)
-                    .where(
-                        Identifier.value_key.in_(part) & (Identifier.id_type == self._match_type)
-                    )
+        columns = ("id", "person", "account_type", "owning_system", "version", "organization")
+        if self._match_type is None:
+            rows = _lookup(
+                "account",
+                "primary_id_key",
+                "id, person_id, account_type, owning_system, version, organization_id",
+                keys,
+            )
+        else:
+            rows = (
+                (key, *rest)
+                for key, type_id, *rest in _lookup(
+                    "identifier JOIN account ON account.id = identifier.account_id",
+                    "value_key",
+                    "id_type_id, account.id, person_id, account_type, owning_system, version, "
+                    "organization_id",
+                    keys,
                 )
-            for row in query.dicts():
-                found[row["key"]] = row
-        states: dict[int, tuple[str, int]] = {}
-        ids = [a["id"] for a in found.values()]
-        for part in _slices(ids):
-            for s in ImportState.select(
-                ImportState.account, ImportState.digest, ImportState.account_version
-            ).where(ImportState.account.in_(part)):
-                states[s.account_id] = (s.digest, s.account_version)
+                if type_id == self._match_type
+            )
+        for key, *values in rows:
+            found[key] = {"key": key, **dict(zip(columns, values, strict=True))}
+        states: dict[int, tuple[str, int]] = {
+            account_id: (digest_, version)
+            for account_id, digest_, version in _lookup(
+                "import_state",
+                "account_id",
+                "digest, account_version",
+                [a["id"] for a in found.values()],
+            )
+        }
         return found, states
 
     def _mark_unchanged(self, cand: dict, acct: dict) -> None:
@@ -1528,30 +1552,9 @@ class Importer:
             login = self._login_email(rec)
             if login:
                 emails.add(fold_key(login))
-        holders: dict[str, int] = {}
-        for part in _slices(sorted(id_keys)):
-            for value_key, account_id in (
-                Identifier.select(Identifier.value_key, Identifier.account)
-                .where(Identifier.value_key.in_(part))
-                .tuples()
-            ):
-                holders[value_key] = account_id
-        names: dict[str, int] = {}
-        for part in _slices(sorted(usernames)):
-            for key, pid in (
-                Person.select(Person.username_key, Person.id)
-                .where(Person.username_key.in_(part))
-                .tuples()
-            ):
-                names[key] = pid
-        mails: dict[str, int] = {}
-        for part in _slices(sorted(emails)):
-            for key, pid in (
-                Person.select(Person.email_key, Person.id)
-                .where(Person.email_key.in_(part))
-                .tuples()
-            ):
-                mails[key] = pid
+        holders = dict(_lookup("identifier", "value_key", "account_id", id_keys))
+        names = dict(_lookup("person", "username_key", "id", usernames))
+        mails = dict(_lookup("person", "email_key", "id", emails))
         return holders, names, mails
 
     def _login_email(self, rec: dict) -> str | None:
@@ -1687,6 +1690,8 @@ class Importer:
             return
         if not self.opts.dry_run:
             self._hash_secrets(ready)
+            if self._bulk is None:
+                self._bulk = self._large_load() and bulk.defer_indexes()
         try:
             self._transaction(ready, bulk=True)
         except _DryRunRollback:
@@ -2057,6 +2062,11 @@ class Importer:
         # neighbouring pages (models/demo.py measured a fifth faster).
         name_at, id_at = t.account.index["sort_name"], t.account.index["id"]
         rows[t.account.name].sort(key=lambda r: (r[name_at], r[id_at]))
+        # People in name-index key order: the full-text index (SQLite FTS5, filled by a trigger)
+        # flushes its pending terms to a new segment whenever a rowid is lower than the last one;
+        # in key order a chunk makes one segment instead of one per row or so (3x faster).
+        name_at, id_at = t.person.index["sort_name"], t.person.index["id"]
+        rows[t.person.name].sort(key=lambda r: name_key(r[name_at], r[id_at]))
         for table in t.order:
             w.insert(table, rows[table.name])
         for rec, aid in extras:
@@ -2584,6 +2594,16 @@ def _who_person(person_id: int) -> str:
 def _integrity_message(exc: IntegrityError) -> str:
     text = str(exc).splitlines()[0] if str(exc) else "a value is already used"
     return f"could not be written: {text}"
+
+
+def _lookup(table: str, key: str, columns: str, keys: Any) -> Iterator[tuple]:
+    """Rows (key, *columns) of `table` whose `key` is one of `keys`, in raw SQL: a peewee
+    query builds a node per value, which costs more than the lookup itself."""
+    mark = database.obj.param
+    for part in _slices(sorted(keys), 900):
+        marks = ", ".join([mark] * len(part))
+        sql = f"SELECT {key}, {columns} FROM {table} WHERE {key} IN ({marks})"
+        yield from database.execute_sql(sql, part).fetchall()
 
 
 def _slices(values: list, size: int = 500) -> Iterator[list]:

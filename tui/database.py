@@ -156,6 +156,15 @@ def open_database(
             raise DatabaseOpenError(
                 f"Cannot update the schema of {describe(target)}: {exc}"
             ) from None
+        if isinstance(db, SqliteDatabase):
+            from models.bulk import recover_abandoned
+
+            try:
+                recover_abandoned()  # indexes a killed large import left unbuilt
+            except (OperationalError, sqlite3.DatabaseError) as exc:
+                raise DatabaseOpenError(
+                    f"Cannot rebuild the indexes of {describe(target)}: {exc}"
+                ) from None
     return db
 
 
