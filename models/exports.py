@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
+from models.audit import SECRET_FIELDS
 from models.base import fold_key
 from models.errors import NotFound, PatronDeskError
 from models.import_formats import CSV_COLUMNS, join_list
@@ -407,7 +408,8 @@ def _records(
         rec["local_overrides"] = [
             {
                 "field": x.field,
-                "original": x.original,
+                # The SIS value of a PIN changed by hand is its hash: only for the round trip.
+                "original": x.original if secrets or x.field not in SECRET_FIELDS else None,
                 "changed_by": x.changed_by,
                 "changed_at": _iso(x.changed_at),
             }
