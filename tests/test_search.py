@@ -613,3 +613,33 @@ def test_name_key_of_the_triggers_is_the_python_one(people, value) -> None:
             "SELECT key FROM person_name_index WHERE person_id = %s", (person.id,)
         ).fetchone()
     assert key == name_key(value, person.id)
+
+
+def test_postgresql_name_prefixes_follow_every_change(db) -> None:
+    """Migration 0009: person_name_prefix holds exactly the heads (1 to 3 characters) of the
+    words of person_name_index, through inserts, renames and deletes."""
+    if db.backend != "postgresql":
+        pytest.skip("the prefix table is PostgreSQL's (SQLite's FTS5 has prefix indexes)")
+    from models.deletion import delete_user
+    from models.details import update_user
+
+    desk = Actor(db.admin, Source.SCREEN)
+    add(db, "Oberholzer", "Maëlle", middle_name="Jo")
+    renamed = add(db, "Quist", "Ib")
+    gone = add(db, "Varga", "Pál")
+    update_user(renamed.id, renamed.version, {"last_name": "Quistgaard-Ny"}, desk)
+    delete_user(gone.id, gone.version, desk)
+    held = set(database.execute_sql("SELECT head, key, word FROM person_name_prefix").fetchall())
+    wanted = set(
+        database.execute_sql(
+            "SELECT DISTINCT left(w, l), i.key, w FROM person_name_index i, "
+            "unnest(tsvector_to_array(i.words)) w, generate_series(1, 3) l"
+        ).fetchall()
+    )
+    assert held == wanted
+    words = {w for _, _, w in held}
+    assert {"oberholzer", "maelle", "jo", "quistgaard", "ny"} <= words
+    assert "quist" not in words and "varga" not in words
+    assert {h for h, _, w in held if w == "maelle"} == {"m", "ma", "mae"}
+    assert found(db, "qu ny") == {"Quistgaard-Ny, Ib"}
+    assert found(db, "ober ma") == {"Oberholzer, Maëlle"}
