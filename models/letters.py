@@ -645,6 +645,8 @@ def retry_letter(letter_id: int, actor: Actor) -> None:
     letter = Letter.get_or_none(Letter.id == letter_id)
     if letter is None:
         raise NotFound("This letter no longer exists.")
+    # As the outbox: the letters of the administrator's own organization only.
+    authorize(actor.account, Action.CONFIGURE, letter.account)
     if letter.status == LetterStatus.SENT:
         raise LetterRefused("This letter was sent already: resend it from the user's record.")
     if letter.kind == LetterKind.PASSWORD_RESET:
