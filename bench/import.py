@@ -13,6 +13,11 @@ Prints one `key: value` line per figure:
 - peak_rss_mb: this process's peak resident memory (the file is generated and the floor
   measured in child processes).
 Targets at N = 100,000 on the 2-core machine: >= 10,000 users/s, ratio <= 3, <= 300 MB.
+
+    .venv/bin/python bench/import.py --users 100000 --db postgresql://postgres@127.0.0.1/test
+
+runs the same on PostgreSQL, in two schemas it makes afresh (`pd_import_bench`,
+`pd_import_floor`); the floor there is psycopg2 `execute_values` of the same rows.
 """
 
 from __future__ import annotations
@@ -126,11 +131,11 @@ def generate(path: Path, n: int) -> None:
             )
 
 
-def make_template(path: Path) -> None:
+def make_template(target: str) -> None:
     from models.setup import initialize
     from tui.database import close_database, open_database
 
-    open_database(str(path))
+    open_database(target)
     initialize(ADMIN, ADMIN_PASSWORD)
     close_database()
 
@@ -168,6 +173,65 @@ def floor(template: Path, imported: Path, target: Path) -> float:
     return time.perf_counter() - started
 
 
+def pg_url(url: str, schema: str) -> str:
+    """`url` with its search path set to `schema`."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"]
+    query.append(("options", f"-csearch_path={schema}"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def pg_schema(url: str, schema: str) -> None:
+    """Make `schema` afresh."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        cur.execute(f'CREATE SCHEMA "{schema}"')
+    conn.close()
+
+
+def floor_pg(imported: str, target: str) -> float:
+    """Seconds to insert the rows the import wrote into the fresh template `target`, with
+    psycopg2 `execute_values` in one transaction."""
+    import psycopg2
+    from psycopg2.extras import execute_values
+
+    src = psycopg2.connect(imported)
+    dst = psycopg2.connect(target)
+    scur, dcur = src.cursor(), dst.cursor()
+
+    def rows_after(name: str, order: bool = True) -> tuple[list[str], list[tuple]]:
+        dcur.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{name}"')
+        start = dcur.fetchone()[0]
+        scur.execute(
+            f'SELECT * FROM "{name}" WHERE id > %s' + (" ORDER BY id" if order else ""), (start,)
+        )
+        return [d[0] for d in scur.description], scur.fetchall()
+
+    for name in ("user_group", "identifier_type", "note_type", "campus"):
+        columns, rows = rows_after(name, order=False)
+        if rows:
+            cols = ", ".join(f'"{c}"' for c in columns)
+            execute_values(dcur, f'INSERT INTO "{name}" ({cols}) VALUES %s', rows)
+    dst.commit()
+    tables = [(name, *rows_after(name)) for name in DATA_TABLES]
+    started = time.perf_counter()
+    for name, columns, rows in tables:
+        if rows:
+            cols = ", ".join(f'"{c}"' for c in columns)
+            execute_values(dcur, f'INSERT INTO "{name}" ({cols}) VALUES %s', rows, page_size=1_000)
+    dst.commit()
+    elapsed = time.perf_counter() - started
+    src.close()
+    dst.close()
+    return elapsed
+
+
 def _child(*args: str) -> str:
     result = subprocess.run(
         [sys.executable, __file__, *args], check=True, capture_output=True, text=True
@@ -179,25 +243,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100_000, metavar="N")
     parser.add_argument("--keep", metavar="DIR", help="keep the file and databases here")
+    parser.add_argument("--db", metavar="URL", help="a postgresql:// URL (default: SQLite)")
     args = parser.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="patrondesk-import-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / "users.csv"
     template = folder / "template.db"
     database = folder / "import.db"
-    for p in (database, template):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{p}{suffix}").unlink(missing_ok=True)
     _child("generate", str(data), str(args.users))
-    _child("template", str(template))
-    shutil.copy(template, database)
+    if args.db:
+        target = pg_url(args.db, "pd_import_bench")
+        floor_target = pg_url(args.db, "pd_import_floor")
+        for url, schema in ((target, "pd_import_bench"), (floor_target, "pd_import_floor")):
+            pg_schema(args.db, schema)
+            _child("template", url)
+    else:
+        for p in (database, template):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{p}{suffix}").unlink(missing_ok=True)
+        _child("template", str(template))
+        shutil.copy(template, database)
+        target = str(database)
 
     from models.imports import ImportOptions, import_file
     from models.runtime import configure
     from tui.database import close_database, open_database
 
     configure()
-    open_database(str(database))
+    open_database(target)
     options = ImportOptions(external=True, source="SIS")
     started = time.perf_counter()
     first = import_file(data, options)
@@ -208,7 +281,10 @@ def main() -> None:
     close_database()
     if first.created != args.users or again.unchanged != args.users:
         sys.exit(f"bench: unexpected result: {first.summary()} / {again.summary()}")
-    floor_s = float(_child("floor", str(template), str(database), str(folder / "floor.db")))
+    if args.db:
+        floor_s = float(_child("floor-pg", target, floor_target))
+    else:
+        floor_s = float(_child("floor", str(template), str(database), str(folder / "floor.db")))
     rate = args.users / first_s
     floor_rate = args.users / floor_s
     print(f"users: {args.users}")
@@ -225,7 +301,9 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "generate":
         generate(Path(sys.argv[2]), int(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "template":
-        make_template(Path(sys.argv[2]))
+        make_template(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] == "floor-pg":
+        print(floor_pg(sys.argv[2], sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "floor":
         print(floor(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])))
     else:

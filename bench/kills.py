@@ -9,7 +9,8 @@ database: `PRAGMA integrity_check` is ok, every acknowledged user is there, no p
 account, no account lacks its primary identifier, and every fee's transactions sum to it. With
 `--import FILE` the child runs `patrondesk import FILE` instead, and after the kills the import is
 run once more to completion. Prints `kills`, `acknowledged`, `acknowledged_lost`, `integrity`,
-`half_written`.
+`half_written`; with `--import` also `rerun` (the last line of the final run) and
+`indexes_restored` (every index and trigger is back: a large load defers some, models/bulk.py).
 """
 
 from __future__ import annotations
@@ -78,6 +79,17 @@ def checks(path: Path) -> tuple[str, int]:
         conn.close()
 
 
+def schema(path: Path) -> set[tuple[str, str]]:
+    """Every index and trigger (a large import defers some and must build them again)."""
+    conn = sqlite3.connect(path)
+    try:
+        return set(
+            conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('index', 'trigger')")
+        )
+    finally:
+        conn.close()
+
+
 def present(path: Path, ids: set[str]) -> set[str]:
     conn = sqlite3.connect(path)
     try:
@@ -102,6 +114,7 @@ def run(kills: int, db: Path, import_file: str | None, seed: int = 1) -> dict[st
     acknowledged: set[str] = set()
     worst_integrity = "ok"
     half_written = 0
+    before = schema(db)
     for k in range(kills):
         if import_file:
             argv = [sys.executable, "-m", "tui.cli", "--db", str(db), "import", import_file]
@@ -125,12 +138,23 @@ def run(kills: int, db: Path, import_file: str | None, seed: int = 1) -> dict[st
         )  # fmt: skip
         if done.returncode != 0:
             worst_integrity = f"rerun failed: {done.stderr.strip()[:200]}"
+        integrity, half = checks(db)
+        if integrity != "ok":
+            worst_integrity = integrity
+        half_written = max(half_written, half)
+        extra = {
+            "rerun": done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "",
+            "indexes_restored": "yes" if schema(db) == before else "no",
+        }
+    else:
+        extra = {}
     return {
         "kills": kills,
         "acknowledged": len(acknowledged),
         "acknowledged_lost": lost,
         "integrity": worst_integrity,
         "half_written": half_written,
+        **extra,
     }
 
 
