@@ -122,7 +122,9 @@ def run(kills: int, db: Path, import_file: str | None, seed: int = 1) -> dict[st
             argv = [sys.executable, "-c", CHILD, str(db), str(k)]
         child = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                  text=True)  # fmt: skip
-        time.sleep(rng.uniform(0.3, 1.2))  # start-up, then a random point in the saves
+        # Start-up, then a random point in the saves (an import starts a worker process and
+        # writes a chunk of 2,000 records at a time: a longer window).
+        time.sleep(rng.uniform(0.5, 5.0) if import_file else rng.uniform(0.3, 1.2))
         os.kill(child.pid, signal.SIGKILL)
         out, _ = child.communicate()
         acknowledged |= {line.split()[1] for line in out.splitlines() if line.startswith("ACK ")}

@@ -1414,7 +1414,9 @@ class Importer:
                     self._mark_unchanged(cand, acct)
                     continue
             records.append((cand, acct))
-        if self._parallel():
+        if not records:
+            pass  # all unchanged: no worker process to start for them
+        elif self._parallel():
             # Map and check this chunk in the worker while the previous one is written.
             future = self._pool.submit(
                 check_batch, [c for c, _ in records], self.settings, self.today, self.opts.external
