@@ -75,6 +75,7 @@ from models.base import database, fold_key
 from models.enums import RecordType, Status
 from models.runtime import runtime
 from models.scope import INSTITUTION_ONLY, LibraryScope
+from models.settings import Settings
 from models.text import name_words
 
 TABS = ("staff", "public", "contact", "all")
@@ -376,25 +377,18 @@ class _Plan:
         key = fold_key(text)
         if not key or len(key) > MAX_KEY_CHARS or "\x00" in key:
             return []  # no stored key is that long or holds NUL (PostgreSQL cannot)
-        candidates = [
-            r[0]
-            for r in _run(
-                "SELECT i.account_id FROM identifier i WHERE i.value_key = ? "
-                "UNION SELECT a.id FROM account a WHERE a.primary_id_key = ? "
-                "UNION SELECT a.id FROM person p JOIN account a ON a.person_id = p.id "
-                "WHERE p.email_key = ? OR p.username_key = ? "
-                "UNION SELECT a.id FROM email e JOIN account a ON a.person_id = e.person_id "
-                "WHERE e.address_key = ?",
-                [key] * 5,
-            )
-        ]
-        if not candidates:
-            return []
+        # One round trip: the holders of the key, kept if they pass the tab and filters.
         where, params = self.where()
         rows = _run(
             f"SELECT a.id, a.sort_name, a.expiry_date FROM account a{self._by_id()} "
-            f"WHERE a.id IN ({_marks(len(candidates))}) AND {where}",
-            [*candidates, *params],
+            "WHERE a.id IN ("
+            "SELECT i.account_id FROM identifier i WHERE i.value_key = ? "
+            "UNION SELECT a2.id FROM account a2 WHERE a2.primary_id_key = ? "
+            "UNION SELECT a3.id FROM person p JOIN account a3 ON a3.person_id = p.id "
+            "WHERE p.email_key = ? OR p.username_key = ? "
+            "UNION SELECT a4.id FROM email e JOIN account a4 ON a4.person_id = e.person_id "
+            f"WHERE e.address_key = ?) AND {where}",
+            [*[key] * 5, *params],
         )
         if self.q.sort == "name":
             keys = sorted((sn, aid) for aid, sn, _ in rows)
@@ -797,20 +791,41 @@ def _rows(account_ids: list[int], scope: LibraryScope) -> list[UserRow]:
     marks = _marks(len(account_ids))
     block_scope, block_params = scope.sql("b.owner_id")
     note_scope, note_params = scope.sql("n.owner_id")
+    # The debt limit (a setting, JSON digits) read in the same round trip: an account whose
+    # active balance has reached it may not borrow (`models.fee_balances`), so the block mark
+    # shows it. Every fee counts, whoever owns it: the limit is the user's, not the viewer's.
+    digits = (
+        "s.value ~ '^[0-9]{1,15}$'"
+        if _is_pg()
+        else ("s.value NOT GLOB '*[^0-9]*' AND length(s.value) BETWEEN 1 AND 15")
+    )
     rows = _run(
+        "WITH lim AS (SELECT COALESCE((SELECT CASE WHEN "
+        f"{digits} THEN CAST(s.value AS bigint) ELSE 0 END "
+        "FROM setting s WHERE s.key = 'debt_limit_minor'), ?) AS v) "
         "SELECT a.id, a.person_id, a.version, a.status, a.expiry_date, a.account_type, "
         "a.record_type, a.researcher, a.primary_id, p.last_name, p.first_name, "
         "p.preferred_last_name, p.preferred_first_name, p.email, jc.name, ug.name, "
         "EXISTS (SELECT 1 FROM block b WHERE b.account_id = a.id AND b.active = ? "
         f"AND (b.expiry_date IS NULL OR b.expiry_date >= ?) AND {block_scope}), "
-        f"EXISTS (SELECT 1 FROM note n WHERE n.account_id = a.id AND {note_scope}) "
-        "FROM account a JOIN person p ON p.id = a.person_id "
+        f"EXISTS (SELECT 1 FROM note n WHERE n.account_id = a.id AND {note_scope}), "
+        "CASE WHEN lim.v > 0 THEN COALESCE((SELECT SUM(f.balance_minor) FROM fee f "
+        "WHERE f.account_id = a.id AND f.status = ?), 0) >= lim.v ELSE ? END "
+        "FROM account a JOIN person p ON p.id = a.person_id CROSS JOIN lim "
         "LEFT JOIN job_category jc ON jc.id = a.job_category_id "
         "LEFT JOIN user_group ug ON ug.id = a.user_group_id "
         f"WHERE a.id IN ({marks})",
-        [True, today.isoformat(), *block_params, *note_params, *account_ids],
+        [
+            Settings().debt_limit_minor,
+            True,
+            today.isoformat(),
+            *block_params,
+            *note_params,
+            "active",
+            False,
+            *account_ids,
+        ],
     )
-    over_limit = _over_debt_limit(account_ids)
     by_id = {}
     for (
         aid,
@@ -831,6 +846,7 @@ def _rows(account_ids: list[int], scope: LibraryScope) -> list[UserRow]:
         group,
         blocked,
         noted,
+        over_limit,
     ) in rows:
         expiry = _date(expiry)
         by_id[aid] = UserRow(
@@ -847,31 +863,13 @@ def _rows(account_ids: list[int], scope: LibraryScope) -> list[UserRow]:
             job_category=job or "",
             user_group=group or "",
             expiry_date=expiry,
-            blocked=bool(blocked) or aid in over_limit,
+            blocked=bool(blocked) or bool(over_limit),
             has_notes=bool(noted),
             researcher=bool(researcher),
             primary_id=primary_id,
             email=email or "",
         )
     return [by_id[i] for i in account_ids if i in by_id]
-
-
-def _over_debt_limit(account_ids: list[int]) -> set[int]:
-    """The accounts whose active balance has reached the debt limit: they may not borrow
-    (`models.fee_balances`), so the block mark shows it. Every fee counts, whoever owns it: the
-    limit is the user's, not the viewer's."""
-    from models.fee_balances import debt_limit_minor
-
-    limit = debt_limit_minor()
-    if not limit:
-        return set()
-    rows = _run(
-        "SELECT f.account_id FROM fee f WHERE f.status = ? "
-        f"AND f.account_id IN ({_marks(len(account_ids))}) "
-        "GROUP BY f.account_id HAVING SUM(f.balance_minor) >= ?",
-        ["active", *account_ids, limit],
-    )
-    return {row[0] for row in rows}
 
 
 __all__ = [

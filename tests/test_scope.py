@@ -151,7 +151,6 @@ UNSCOPED: dict[str, str] = {
     "models/deletion.py:_sum": "deletion is refused while any library's fee is due",
     "models/deletion.py:check_deletion": "deletion is refused while any library's fee is due",
     "models/deletion.py:_remove": "deleting an account deletes every library's rows",
-    "models/search.py:_over_debt_limit": "the debt limit is the user's: every library's fees count",
     "models/fee_balances.py:_sum": "the debt limit is the user's: every library's fees count",
     "models/fee_balances.py:accrued_fines": "a fine accrues on a loan, billed by any library",
     "models/fee_balances.py:_load_fee": "one fee by id: each caller authorizes its owner library",
