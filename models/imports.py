@@ -52,6 +52,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -1005,6 +1006,20 @@ def load_map_file(path: Path | None) -> dict[str, dict[str, str]]:
 # --- Password hashing in worker processes -------------------------------------------------------
 
 
+def watch_parent(parent: int) -> None:
+    """In a worker process: exit when the import that started it is gone (killed with
+    SIGKILL, its workers would otherwise wait forever on their queue, which they hold both
+    ends of, and keep its output pipe open)."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
 def _hash_many(params: dict, secrets_: list[str]) -> list[str]:
     from argon2 import PasswordHasher, Type
 
@@ -1048,7 +1063,12 @@ class _Hasher:
             from concurrent.futures import ProcessPoolExecutor
 
             n = self.workers or os.cpu_count() or 1
-            self.pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+            self.pool = ProcessPoolExecutor(
+                n,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=watch_parent,
+                initargs=(os.getpid(),),
+            )
         n = self.pool._max_workers  # noqa: SLF001
         size = max(1, -(-len(secrets_) // n))
         parts = [secrets_[i : i + size] for i in range(0, len(secrets_), size)]
@@ -1464,7 +1484,12 @@ class Importer:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=watch_parent,
+                initargs=(os.getpid(),),
+            )
         return True
 
     def _flush(self) -> None:

@@ -574,3 +574,33 @@ def test_a_record_read_again_differently_but_equal_changes_nothing(db, tmp_path:
     assert (report.updated, report.unchanged) == (0, 2)
     assert AuditEvent.select().count() == events
     assert {a.primary_id: a.version for a in Account.select()} == versions
+
+
+@pytest.mark.slow
+def test_a_killed_import_leaves_no_worker_process_behind(tmp_path: Path) -> None:
+    """SIGKILL of an import that checks in a worker process: the worker exits too (it held
+    the import's output pipe open and waited forever on its queue)."""
+    import signal
+    import time
+
+    env = {**os.environ, "PATRONDESK_DB": str(tmp_path / "kill.db")}
+    init = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "init", "--admin", "admin", "--password-stdin"],
+        cwd=REPO, env=env, input="Quill-Ledger-42\n", capture_output=True, text=True,
+    )  # fmt: skip
+    assert init.returncode == 0, init.stderr
+    rows = "".join(
+        f"W{i},First{i},Last{i},,,,w{i}@uni.example,+41791234{i % 1000:03d},BARCODE:WB{i},"
+        f"GENERAL:{'x' * 150},\n"
+        for i in range(6000)
+    )
+    path = write(tmp_path, HEADER + rows)
+    assert path.stat().st_size > 1_000_000  # large enough to check in a worker process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "import", str(path)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(3)  # the worker has started
+    os.kill(proc.pid, signal.SIGKILL)
+    # Returns only once every process holding the pipes (the worker) has exited.
+    proc.communicate(timeout=15)
