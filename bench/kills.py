@@ -65,10 +65,11 @@ def checks(path: Path) -> tuple[str, int]:
     try:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         half = conn.execute(
-            "SELECT (SELECT count(*) FROM person p WHERE NOT EXISTS "
-            "  (SELECT 1 FROM account a WHERE a.person_id = p.id))"
-            " + (SELECT count(*) FROM account a WHERE NOT EXISTS "
-            "  (SELECT 1 FROM identifier i WHERE i.account_id = a.id AND i.is_primary))"
+            # NOT IN (a transient index): a killed large import leaves account.person_id and
+            # identifier.account_id without their indexes until the next run rebuilds them.
+            "SELECT (SELECT count(*) FROM person WHERE id NOT IN (SELECT person_id FROM account))"
+            " + (SELECT count(*) FROM account WHERE id NOT IN "
+            "  (SELECT account_id FROM identifier WHERE is_primary))"
             " + (SELECT count(*) FROM fee f WHERE f.original_minor - f.balance_minor <> "
             "  (SELECT coalesce(sum(CASE WHEN t.action IN ('pay','waive','credit') "
             "   THEN t.amount_minor ELSE 0 END), 0) FROM fee_transaction t WHERE t.fee_id = f.id)"

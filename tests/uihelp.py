@@ -16,11 +16,18 @@ SIZE = (120, 40)
 
 
 async def settle(pilot) -> None:
-    """Let workers, deferred calls and screen changes finish (no fixed sleeps)."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Let workers, deferred calls and screen changes finish (no fixed sleeps): until no
+    worker has run for three rounds of the message queue in a row (a finished worker's message
+    may start another, as the count after the rows of Find Users; a loaded machine spreads
+    such chains over more rounds)."""
+    quiet = 0
+    for _ in range(100):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        busy = any(not worker.is_finished for worker in pilot.app.workers)
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 3:
+            return
 
 
 async def type_into(pilot, selector: str, text: str, *, keys: bool = False) -> None:
