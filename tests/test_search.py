@@ -643,3 +643,21 @@ def test_postgresql_name_prefixes_follow_every_change(db) -> None:
     assert {h for h, _, w in held if w == "maelle"} == {"m", "ma", "mae"}
     assert found(db, "qu ny") == {"Quistgaard-Ny, Ib"}
     assert found(db, "ober ma") == {"Oberholzer, Maëlle"}
+
+
+def test_prepared_lookups_give_the_same_pages(db, people, monkeypatch) -> None:
+    """PostgreSQL prepares the exact and rows lookups per connection (and deallocates the
+    oldest beyond PREPARE_KEEP): the pages are the same as unprepared, every time."""
+    import models.search as search
+
+    queries = [
+        UserQuery(text=t, tab=tab)
+        for t in ("", "mul", "user3@example.org", "ann", "U00001")
+        for tab in ("all", "public", "staff")
+    ]
+    monkeypatch.setattr(search, "PREPARE_MAX_PARAMS", 0)  # nothing prepared
+    plain = [names(db, q) for q in queries]
+    monkeypatch.setattr(search, "PREPARE_MAX_PARAMS", 120)
+    monkeypatch.setattr(search, "PREPARE_KEEP", 2)
+    for _ in range(2):
+        assert [names(db, q) for q in queries] == plain
