@@ -156,6 +156,7 @@ class _Cursor:
     query: UserQuery
     exact_shown: int  # exact hits already on earlier pages
     key: tuple | None  # sort key of the last row of the main phase; None: not started
+    exact: tuple[int, ...] = ()  # the exact hits of the first page (not looked up again)
 
 
 def search_users(
@@ -175,8 +176,9 @@ def search_users(
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
     if after is not None and (not isinstance(after, _Cursor) or after.query != query):
         raise ValueError("this cursor belongs to another query: start again without it")
-    plan = _Plan(organization_id, query)
+    plan = _Plan(organization_id, query, after.exact if after else None)
     exact_shown, key = (after.exact_shown, after.key) if after else (0, None)
+    found = tuple(plan.exact)
     ids: list[int] = []
     if key is None:
         # Exact hits first (a cursor without key: the previous page ended among them).
@@ -184,10 +186,10 @@ def search_users(
         exact_shown += len(ids)
     if len(ids) == limit:
         more = exact_shown < len(plan.exact) or bool(plan.main_page(None, 1)[0])
-        return Page(_rows(ids, scope), _Cursor(query, exact_shown, None) if more else None)
+        return Page(_rows(ids, scope), _Cursor(query, exact_shown, None, found) if more else None)
     main_keys, more = plan.main_page(key, limit - len(ids))
     ids += [k[-1] for k in main_keys]
-    cursor = _Cursor(query, exact_shown, main_keys[-1]) if more else None
+    cursor = _Cursor(query, exact_shown, main_keys[-1], found) if more else None
     return Page(_rows(ids, scope), cursor)
 
 
@@ -361,7 +363,9 @@ class _Plan:
     """One query against one organization: its filters as SQL, its exact hits, its main
     phase (listing or name search)."""
 
-    def __init__(self, organization_id: int, query: UserQuery) -> None:
+    def __init__(
+        self, organization_id: int, query: UserQuery, exact: tuple[int, ...] | None = None
+    ) -> None:
         self.org = organization_id
         self.q = query
         self.pg = _is_pg()
@@ -390,7 +394,10 @@ class _Plan:
         self._role_is_rare: bool | None = None
         self._strategy: str | None = None
         self.exact: list[int] = []
-        self.exact = self._exact_ids(text) if text else []
+        if exact is not None:
+            self.exact = list(exact)  # a later page: as the first page found them
+        else:
+            self.exact = self._exact_ids(text) if text else []
         # A key-like text (an email, a barcode) that matched exactly is not also a name.
         self.names = bool(self.tokens) and not (self.exact and looks_like_key(text))
 
@@ -767,7 +774,8 @@ class _Plan:
             else:
                 lo, hi = bucket << ID_BITS, MAX_KEY
         found: list[tuple] = []  # (bucket, sort_name, account id) of passing hits
-        batch = n + 16
+        # After a cursor the batch starts at its bucket, whose hits before it are skipped.
+        batch = n + 16 if after is None else 2 * n + 16
         while True:
             rows = self._key_batch(lo, hi, batch)
             for key, account_id, sort_name in rows:
