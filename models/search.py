@@ -53,8 +53,12 @@ How it is fast (migration 0003)
   page reads about `limit` hits plus the rest of the last bucket, however broad the query ("a"
   matches half the people). No ranking (bm25) and no sort of every hit.
   SQLite: FTS5 contentless table `person_name_fts` (prefix indexes 1 to 3 characters);
-  PostgreSQL: `person_name_index`, a tsvector with a GIN index, prefix queries `word:*`.
-  Both are kept in step by triggers on `person`, in the transaction of every write.
+  PostgreSQL: `person_name_prefix` (migration 0009), each name word under its 1- to
+  3-character heads, primary key (head, key, word): a page is an index-only range scan of the
+  longest word's head, the other words joined on the key (`_pg_hits`); `person_name_index`
+  (a tsvector with a GIN index, prefix queries `word:*`) serves the counts and the expiry
+  sort. Both are kept in step by triggers, in the transaction of every write.
+- PostgreSQL prepares the exact and rows lookups once per connection (`_run_prepared`).
 - Name search sorted by expiry cannot use key order: a narrow query (fewer hits than about
   sqrt(limit x people), counted with a bound) sorts its hits; a broad one walks the expiry
   index and tests the words on each row.
