@@ -23,6 +23,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -624,6 +625,25 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
         parts.append("</user_statistic>")
     parts.append("</user_statistics></user>")
     return "".join(parts)
+
+
+def export_to_file(
+    path: str | Path,
+    fmt: str = "json",
+    *,
+    flt: ExportFilter | None = None,
+    progress: Callable[[int], None] | None = None,
+    scope: Any = None,
+) -> int:
+    """`export_users` into the file `path`, written as `path.part` and renamed when complete:
+    an export that fails or is stopped never leaves a half-written file under the name asked
+    for. Returns how many users were written."""
+    target = Path(path)
+    tmp = target.with_name(target.name + ".part")
+    with open(tmp, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
+        count = export_users(out, fmt, flt=flt, progress=progress, scope=scope)
+    tmp.replace(target)
+    return count
 
 
 def export_users(

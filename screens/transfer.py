@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
 
+import styles
 from models.base import database
 from models.errors import PatronDeskError
 from tui.keys import KeyAction, bindings
@@ -29,18 +30,7 @@ EXPORT_KEYS = (
     KeyAction("cancel", "escape", "Close", palette=False),
 )
 _FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
-_BOX_CSS = """
-    {name} {{ align: center middle; }}
-    #box {{
-        width: 100; max-width: 100%; height: 95%;
-        border: thick $primary; padding: 0 1; background: $surface;
-    }}
-    #box Input {{ width: 1fr; }}
-    #box .row {{ height: auto; }}
-    #box Label {{ padding: 1 1 0 0; }}
-    #summary {{ height: auto; max-height: 8; }}
-    #preview, #issues {{ height: 1fr; }}
-"""
+_CSS = [Path(styles.__file__).resolve().parent / "transfer.tcss"]
 
 
 class _Progress(Message):
@@ -56,7 +46,7 @@ class _Done(Message):
 
 
 class ImportScreen(ModalScreen[bool]):
-    DEFAULT_CSS = _BOX_CSS.format(name="ImportScreen")
+    CSS_PATH = _CSS
     BINDINGS = bindings(IMPORT_KEYS)
     KEY_GROUPS = (("Import", IMPORT_KEYS),)
 
@@ -185,7 +175,7 @@ class ImportScreen(ModalScreen[bool]):
 
 
 class ExportScreen(ModalScreen[None]):
-    DEFAULT_CSS = _BOX_CSS.format(name="ExportScreen")
+    CSS_PATH = _CSS
     BINDINGS = bindings(EXPORT_KEYS)
     KEY_GROUPS = (("Export", EXPORT_KEYS),)
 
@@ -233,21 +223,18 @@ class ExportScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="export")
     def _export(self, path: Path, fmt: str, query: str) -> None:
-        from models.exports import ExportFilter, export_users
+        from models.exports import ExportFilter, export_to_file
         from models.scope import scope_of
 
         try:
-            scope = scope_of(self.app.session.actor.account)
-            tmp = Path(f"{path}.part")
-            with open(tmp, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
-                count = export_users(
-                    out,
-                    fmt,
-                    flt=ExportFilter(query=query.strip()),
-                    scope=scope,  # library independence: only the rows this user may see
-                    progress=lambda n: self.post_message(self.Progress(0, f"{n:,} users written")),
-                )
-            tmp.replace(path)
+            count = export_to_file(
+                path,
+                fmt,
+                flt=ExportFilter(query=query.strip()),
+                # library independence: only the rows this user may see
+                scope=scope_of(self.app.session.actor.account),
+                progress=lambda n: self.post_message(self.Progress(0, f"{n:,} users written")),
+            )
             self.post_message(self.Done(None, f"Exported {count:,} users ({fmt}) to {path}."))
         except PatronDeskError as exc:
             self.post_message(self.Done(None, exc.message))

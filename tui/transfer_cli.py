@@ -161,7 +161,7 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
     import json
 
     from models.errors import PatronDeskError
-    from models.exports import ExportFilter, export_users, user_document
+    from models.exports import ExportFilter, export_to_file, export_users, user_document
     from models.setup import is_initialized
 
     if args.out and args.out_option:
@@ -188,11 +188,7 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
         flt = ExportFilter.parse(args.filter, args.query)
         started = time.perf_counter()
         if target and target != "-":
-            tmp = Path(f"{target}.part")
-            newline = "" if fmt == "csv" else None
-            with open(tmp, "w", encoding="utf-8", newline=newline) as out:
-                count = export_users(out, fmt, flt=flt)
-            tmp.replace(target)
+            count = export_to_file(target, fmt, flt=flt)
             elapsed = time.perf_counter() - started
             print(f"Exported {count:,} users ({fmt}) to {target} in {elapsed:.1f} s.")
         else:
