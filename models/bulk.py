@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 
@@ -54,6 +55,7 @@ TABLES = (
 )
 KEPT_PREFIXES = ("account_search_",)
 NAME_TRIGGER = "person_name_ai"
+_IF_NEW = "CREATE INDEX IF NOT EXISTS "
 
 
 def _name_key_sql() -> str:
@@ -135,11 +137,9 @@ def restore_indexes() -> int:
             return 0
         built = 0
         for sql in record.get("indexes") or []:
-            text = str(sql)
-            for head in ("CREATE INDEX ", "create index "):
-                if text.startswith(head) and "IF NOT EXISTS" not in text.upper():
-                    text = "CREATE INDEX IF NOT EXISTS " + text[len(head) :]
-            database.execute_sql(text)
+            # As sqlite_master holds it ("CREATE INDEX name ON ..."); an index made meanwhile
+            # by someone else is left as it is.
+            database.execute_sql(re.sub(r"^CREATE INDEX (?!IF NOT EXISTS)", _IF_NEW, str(sql)))
             built += 1
         trigger = record.get("trigger")
         if trigger:
