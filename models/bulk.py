@@ -61,7 +61,7 @@ _IF_NEW = "CREATE INDEX IF NOT EXISTS "
 def _name_key_sql() -> str:
     import importlib
 
-    migration = importlib.import_module("models.migrations.0003_search_index")
+    migration = importlib.import_module("models.migrations.0010_monotone_name_key")
     return migration.name_key_sql("sort_name", "id")
 
 
