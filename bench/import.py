@@ -10,6 +10,9 @@ Prints one `key: value` line per figure:
   into another empty database with raw `executemany`, in one transaction;
 - ratio_to_floor: floor / import (target <= 3);
 - reload_users_per_s: the same file loaded again, nothing changed (target >= 20,000);
+- floor_deferred_users_per_s (SQLite): the floor again with the indexes and the name trigger
+  that a large load defers (models/bulk.py) dropped first and rebuilt after, the rebuild
+  counted: the fastest this schema takes these rows with every index in place at the end;
 - peak_rss_mb: this process's peak resident memory (the file is generated and the floor
   measured in child processes).
 Targets at N = 100,000 on the 2-core machine: >= 10,000 users/s, ratio <= 3, <= 300 MB.
@@ -140,9 +143,18 @@ def make_template(target: str) -> None:
     close_database()
 
 
-def floor(template: Path, imported: Path, target: Path) -> float:
-    """Seconds to insert the imported rows into a copy of the empty template, raw."""
+def floor(template: Path, imported: Path, target: Path, deferred: bool = False) -> float:
+    """Seconds to insert the imported rows into a copy of the empty template, raw.
+    `deferred`: with the indexes and the name trigger that a large load defers
+    (models/bulk.py) dropped first, their rebuild after the insert counted in."""
     shutil.copy(template, target)
+    if deferred:
+        from models import bulk
+        from tui.database import close_database, open_database
+
+        open_database(str(target))
+        bulk.defer_indexes()
+        close_database()
     src = sqlite3.connect(imported)
     base = sqlite3.connect(template)
     tables = []
@@ -170,7 +182,18 @@ def floor(template: Path, imported: Path, target: Path) -> float:
             marks = ", ".join("?" * len(columns))
             dst.executemany(f'INSERT INTO "{name}" ({cols}) VALUES ({marks})', rows)
     dst.execute("COMMIT")
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    dst.close()
+    if deferred:
+        from models import bulk
+        from tui.database import close_database, open_database
+
+        open_database(str(target))
+        started = time.perf_counter()
+        bulk.restore_indexes()
+        elapsed += time.perf_counter() - started
+        close_database()
+    return elapsed
 
 
 def pg_url(url: str, schema: str) -> str:
@@ -283,8 +306,12 @@ def main() -> None:
         sys.exit(f"bench: unexpected result: {first.summary()} / {again.summary()}")
     if args.db:
         floor_s = float(_child("floor-pg", target, floor_target))
+        deferred_s = None
     else:
         floor_s = float(_child("floor", str(template), str(database), str(folder / "floor.db")))
+        deferred_s = float(
+            _child("floor-deferred", str(template), str(database), str(folder / "floor2.db"))
+        )
     rate = args.users / first_s
     floor_rate = args.users / floor_s
     print(f"users: {args.users}")
@@ -292,6 +319,8 @@ def main() -> None:
     print(f"floor_users_per_s: {floor_rate:.0f}")
     print(f"ratio_to_floor: {floor_rate / rate:.2f}")
     print(f"reload_users_per_s: {args.users / again_s:.0f}")
+    if deferred_s is not None:
+        print(f"floor_deferred_users_per_s: {args.users / deferred_s:.0f}")
     print(f"peak_rss_mb: {peak_rss_mb():.0f}")
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
@@ -306,5 +335,7 @@ if __name__ == "__main__":
         print(floor_pg(sys.argv[2], sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "floor":
         print(floor(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])))
+    elif len(sys.argv) > 1 and sys.argv[1] == "floor-deferred":
+        print(floor(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), deferred=True))
     else:
         main()
