@@ -109,11 +109,9 @@ MAX_LIMIT = 10_000
 RARE_ROLE = 50_000  # a role filter held by fewer assignments starts from them
 PROBE = 20_000  # hits and accounts are counted up to this to choose a strategy
 PAGE_ESTIMATE = 100  # rows per page, for the cost estimates
-# PostgreSQL: a bucket with at least this many hits in the batch, and more after it, is walked
-# in name order rather than sorted (`_walk_bucket`), for at most BUCKET_WALK_ROUNDS statements,
-# giving up when the hits are so sparse that more than BUCKET_WALK_SPARSE x the page's rows
-# would be read.
-BUCKET_WALK_MIN = 64
+# PostgreSQL: a bucket with more hits than the batch read is walked in name order rather than
+# sorted (`_walk_bucket`), for at most BUCKET_WALK_ROUNDS statements, giving up when the hits
+# are so sparse that more than BUCKET_WALK_SPARSE x the page's rows would be read.
 BUCKET_WALK_ROUNDS = 3
 BUCKET_WALK_SPARSE = 8
 
@@ -632,12 +630,57 @@ class _Plan:
 
     def _walk(self, after: tuple | None, n: int, words: bool) -> list[tuple]:
         """The next `n` keys from every walk, merged."""
+        if self.pg:
+            return self._walk_together(after, n, words)
         keys: list[tuple] = []
         for frm, where, params in self._sources(words):
             if self.q.sort == "name":
                 keys += self._walk_by_name(frm, where, params, after, n)
             else:
                 keys += self._walk_by_expiry(frm, where, params, after, n)
+        keys.sort(reverse=self.desc)
+        return keys[:n]
+
+    def _walk_together(self, after: tuple | None, n: int, words: bool) -> list[tuple]:
+        """PostgreSQL: every walk (record type, and expiry phase) as one statement, each arm
+        reading at most `n` rows in its index's order; merged here. One round trip and one
+        planning instead of up to ten."""
+        arms, params = [], []
+        for frm, where, wparams in self._sources(words):
+            if self.q.sort == "name":
+                op, order = ("<", "DESC") if self.desc else (">", "ASC")
+                cond, cparams = "TRUE", []
+                if after is not None:
+                    cond, cparams = f"(a.sort_name, a.id) {op} (?, ?)", [after[0], after[1]]
+                phases = [(cond, cparams, f"a.sort_name {order}, a.id {order}")]
+                columns = "0 AS phase, a.sort_name, NULL::date AS expiry_date, a.id"
+            else:
+                phases = self._expiry_arms(after)
+                columns = (
+                    "CASE WHEN a.expiry_date IS NULL THEN 1 ELSE 0 END AS phase, "
+                    "NULL AS sort_name, a.expiry_date, a.id"
+                )
+            for cond, cparams, order_by in phases:
+                arms.append(
+                    f"(SELECT {columns} FROM {frm} WHERE {where} AND {cond} "
+                    f"ORDER BY {order_by} LIMIT {int(n)})"
+                )
+                params += [*wparams, *cparams]
+        if not arms:
+            return []
+        order = "DESC" if self.desc else "ASC"
+        merged = (
+            f'sort_name COLLATE "C" {order}, id {order}'
+            if self.q.sort == "name"
+            else f"phase {order}, expiry_date {order}, id {order}"
+        )
+        sql = f"SELECT * FROM ({' UNION ALL '.join(arms)}) w ORDER BY {merged} LIMIT {int(n)}"
+        keys = []
+        for _phase, sort_name, expiry, account_id in _run(sql, params, prepare=not words):
+            if self.q.sort == "name":
+                keys.append((sort_name, account_id))
+            else:
+                keys.append(self._expiry_key(_date(expiry), account_id))
         keys.sort(reverse=self.desc)
         return keys[:n]
 
@@ -742,7 +785,10 @@ class _Plan:
                 if after is not None and after[0] == 1:
                     cond += f" AND a.id {op} ?"
                     params = [after[2]]
-                arms.append((cond, params, f"a.id {order}"))
+                # Ordered as the keyset index is (the date is NULL throughout): by id alone,
+                # PostgreSQL walked the primary key testing each row (0.4 s where no row of a
+                # record type lacks a date).
+                arms.append((cond, params, f"a.expiry_date {order}, a.id {order}"))
         return arms
 
     # Name search in name order: the name index read in key order.
@@ -868,12 +914,10 @@ class _Plan:
         boundary = found[-1][0]
         before = sorted((r[1:] for r in found if r[0] != boundary), reverse=self.desc)
         rest = n - len(before)
-        in_boundary = sum(1 for r in rows if r[0] >> ID_BITS == boundary)
         if (
             self.pg
             and len(rows) == batch
             and rows[-1][0] >> ID_BITS == boundary  # the bucket goes on past the batch
-            and in_boundary >= BUCKET_WALK_MIN
             and not self._rare_role()
         ):
             walked = self._walk_bucket(boundary, after, rest)

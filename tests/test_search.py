@@ -399,7 +399,6 @@ def test_namesake_buckets_walked_in_name_order(namesakes, monkeypatch) -> None:
         return result
 
     monkeypatch.setattr(search._Plan, "_walk_bucket", spy)
-    monkeypatch.setattr(search, "BUCKET_WALK_MIN", 2)
     for sparse in (8, 1):  # 1: give up as soon as a round falls short
         monkeypatch.setattr(search, "BUCKET_WALK_SPARSE", sparse)
         calls.clear()
