@@ -260,6 +260,27 @@ def test_row_columns_and_marks(db, mix) -> None:
     assert rows[mix["organization"].id].name == "Org Corp"
 
 
+def test_rows_read_with_the_walk_are_the_rows(db, mix) -> None:
+    """PostgreSQL reads a list page's display rows in the walk's statement: the same rows, with
+    the same marks, as the one query of `_rows` gives."""
+    from models.scope import INSTITUTION_ONLY
+    from models.search import _rows
+
+    definition = BlockDefinition.select().first()
+    Block.create(account=mix["staff"], definition=definition)
+    Note.create(account=mix["public"], text="remember")
+    for query in (
+        UserQuery(),
+        UserQuery(sort="expiry", descending=True),
+        UserQuery(tab="public", status="active"),
+        UserQuery(tab="all", sort="expiry"),
+        UserQuery(text="pub", tab="public"),
+    ):
+        for limit in (3, 100):
+            rows = search_users(db.organization.id, query, limit=limit).rows
+            assert rows and rows == _rows([r.account_id for r in rows], INSTITUTION_ONLY)
+
+
 # --- Order and paging ---------------------------------------------------------------------------
 
 
