@@ -317,6 +317,10 @@ def many(db):
             expiry_date=today + dt.timedelta(days=1 + i % 4),
             record_type="contact" if i % 10 == 0 else "public",
         )
+    # Some expired, and contacts that never expire (the two phases of a walk by expiry).
+    yesterday = today - dt.timedelta(days=1)
+    Account.update(expiry_date=yesterday).where(Account.id.bin_and(3) == 0).execute()
+    Account.update(expiry_date=None).where(Account.record_type == "contact").execute()
     return db
 
 
@@ -332,6 +336,10 @@ PAGING_QUERIES = [
     UserQuery(text="e", sort="expiry", descending=True),
     UserQuery(tab="public", status="active"),
     UserQuery(tab="contact", text="m"),
+    UserQuery(status="active", sort="expiry"),
+    UserQuery(status="active", sort="expiry", descending=True),
+    UserQuery(status="inactive", sort="expiry", descending=True),
+    UserQuery(tab="public", status="active", sort="expiry", text="mar"),
 ]
 
 
@@ -360,7 +368,7 @@ def check_paging(many, query: UserQuery, limit: int = 37) -> None:
         if types and a.record_type not in types:
             return False
         active = a.status == "active" and (a.expiry_date is None or a.expiry_date >= today)
-        return query.status != "active" or active
+        return {"any": True, "active": active, "inactive": not active}[query.status]
 
     def key(a):
         if query.sort == "name":
