@@ -678,12 +678,10 @@ class _Plan:
         reading at most `n` rows in its index's order; merged here. One round trip and one
         planning instead of up to ten."""
         arms, params = [], []
-        # Each arm reads the account's display columns with its key (one heap fetch a row,
-        # not an index-only walk and then a lookup by id).
-        account = (
-            "a.id, a.person_id, a.version, a.status, a.expiry_date, a.account_type, "
-            "a.record_type, a.researcher, a.primary_id, a.job_category_id, a.user_group_id"
-        )
+        # The arms read their index only (key columns); the page's accounts are then read by
+        # id (about 440 buffers a page, against 750 for arms reading the table: a generic
+        # plan reads every arm's `n` rows before merging them).
+        account = "a.id, a.expiry_date"
         for frm, where, wparams in self._sources(words):
             if self.q.sort == "name":
                 op, order = ("<", "DESC") if self.desc else (">", "ASC")
@@ -714,8 +712,10 @@ class _Plan:
         )
         walk = f"SELECT * FROM ({' UNION ALL '.join(arms)}) w ORDER BY {merged} LIMIT {int(n)}"
         # The page's display rows in the same statement (one round trip, one plan).
-        lim, lim_params, select, select_params = _rows_sql(self.scope, "w a")
-        sql = f"WITH {lim}, w AS ({walk}) " + select.replace("SELECT ", "SELECT a.k_name, ", 1)
+        lim, lim_params, select, select_params = _rows_sql(
+            self.scope, "w JOIN account a ON a.id = w.id"
+        )
+        sql = f"WITH {lim}, w AS ({walk}) " + select.replace("SELECT ", "SELECT w.k_name, ", 1)
         rows = _run(sql, [*lim_params, *params, *select_params], prepare=not words)
         today = runtime.today()
         keys = []
