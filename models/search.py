@@ -460,28 +460,17 @@ class _Plan:
         text = (query.text or "").strip()
         self.tokens = search_tokens(text) if text else []
         self.has_text = bool(text)
-        # Filters on account `a` (organization and record type apart).
-        conds: list[str] = []
-        params: list = []
+        # Filters on account `a` (organization and record type apart): (condition, parameters).
+        self.filters: list[tuple[str, list]] = []
         if query.account_type:
-            conds.append("a.account_type = ?")
-            params.append(query.account_type)
+            self.filters.append(("a.account_type = ?", [query.account_type]))
         if query.user_group_id is not None:
-            conds.append("a.user_group_id = ?")
-            params.append(query.user_group_id)
+            self.filters.append(("a.user_group_id = ?", [query.user_group_id]))
         if query.status == "active":
-            conds.append("a.status = ?")
-            params.append(_ACTIVE)
-            conds.append(_NOT_EXPIRED)
-            params.append(self.today)
+            self.filters.append(("a.status = ?", [_ACTIVE]))
+            self.filters.append((_NOT_EXPIRED, [self.today]))
         elif query.status == "inactive":
-            conds.append("(a.status <> ? OR a.expiry_date < ?)")
-            params += [_ACTIVE, self.today]
-        self.filter_conds, self.filter_params = conds, params
-        # The parameters of each condition, in order (`where` may leave one out).
-        sizes = [cond.count("?") for cond in conds]
-        it = iter(params)
-        self.filter_params_of = [[next(it) for _ in range(k)] for k in sizes]
+            self.filters.append(("(a.status <> ? OR a.expiry_date < ?)", [_ACTIVE, self.today]))
         self._role_is_rare: bool | None = None
         self._strategy: str | None = None
         self.exact: list[int] = []
@@ -506,11 +495,11 @@ class _Plan:
         `phased`: for a walk by expiry, whose phases (`_expiry_arms`) say "not expired"
         themselves, as ranges of the index (a generic plan of the OR sorted 18,000 rows)."""
         conds, params = ["a.organization_id = ?"], [self.org]
-        for cond, param in zip(self.filter_conds, self.filter_params_of, strict=True):
+        for cond, cond_params in self.filters:
             if phased and cond == _NOT_EXPIRED:
                 continue
             conds.append(cond)
-            params += param
+            params += cond_params
         if role and self.q.role:
             conds.append(
                 "EXISTS (SELECT 1 FROM role_assignment r WHERE r.account_id = a.id "
@@ -603,7 +592,7 @@ class _Plan:
     def _choose(self) -> str:
         if not self.tokens:
             return "listing"
-        filtered = bool(self.record_types or self.filter_conds or self.q.role)
+        filtered = bool(self.record_types or self.filters or self.q.role)
         if not filtered and self.q.sort == "name":
             return "keys"
         hits_sql, hit_params = self._hits_sql()
@@ -687,11 +676,7 @@ class _Plan:
         account = "a.id, a.expiry_date"
         for frm, where, wparams in self._sources(words):
             if self.q.sort == "name":
-                op, order = ("<", "DESC") if self.desc else (">", "ASC")
-                cond, cparams = "TRUE", []
-                if after is not None:
-                    cond, cparams = f"(a.sort_name, a.id) {op} (?, ?)", [after[0], after[1]]
-                phases = [(cond, cparams, f"a.sort_name {order}, a.id {order}")]
+                phases = [self._name_arm(after)]
                 columns = f"0 AS k_phase, a.sort_name AS k_name, {account}"
             else:
                 phases = self._expiry_arms(after)
@@ -716,9 +701,9 @@ class _Plan:
         walk = f"SELECT * FROM ({' UNION ALL '.join(arms)}) w ORDER BY {merged} LIMIT {int(n)}"
         # The page's display rows in the same statement (one round trip, one plan).
         lim, lim_params, select, select_params = _rows_sql(
-            self.scope, "w JOIN account a ON a.id = w.id"
+            self.scope, "w JOIN account a ON a.id = w.id", lead="w.k_name, "
         )
-        sql = f"WITH {lim}, w AS ({walk}) " + select.replace("SELECT ", "SELECT w.k_name, ", 1)
+        sql = f"WITH {lim}, w AS ({walk}) {select}"
         rows = _run(sql, [*lim_params, *params, *select_params], prepare=not words)
         today = runtime.today()
         keys = []
@@ -732,17 +717,23 @@ class _Plan:
         keys.sort(reverse=self.desc)
         return keys[:n]
 
+    def _name_arm(self, after: tuple | None) -> tuple[str, list, str]:
+        """(condition, params, ORDER BY) of a walk in name order from `after` (exclusive; the
+        condition is TRUE without one)."""
+        op, order = ("<", "DESC") if self.desc else (">", "ASC")
+        by_name = f"a.sort_name {order}, a.id {order}"
+        if after is None:
+            return "TRUE", [], by_name
+        return f"(a.sort_name, a.id) {op} (?, ?)", [after[0], after[1]], by_name
+
     def _walk_by_name(
         self, frm: str, where: str, params: list, after: tuple | None, n: int
     ) -> list[tuple]:
-        op, order = ("<", "DESC") if self.desc else (">", "ASC")
-        if after is not None:
-            where += f" AND (a.sort_name, a.id) {op} (?, ?)"
-            params = [*params, after[0], after[1]]
+        cond, cparams, order_by = self._name_arm(after)
         rows = _run(
-            f"SELECT a.sort_name, a.id FROM {frm} WHERE {where} "
-            f"ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(n)}",
-            params,
+            f"SELECT a.sort_name, a.id FROM {frm} WHERE {where} AND {cond} "
+            f"ORDER BY {order_by} LIMIT {int(n)}",
+            [*params, *cparams],
         )
         return [tuple(r) for r in rows]
 
@@ -918,14 +909,11 @@ class _Plan:
         the database: a bucket may hold thousands of namesakes)."""
         where, params = self.where()
         hits, hit_params = self._hits_in_range(bucket << ID_BITS, ((bucket + 1) << ID_BITS) - 1)
-        op, order = ("<", "DESC") if self.desc else (">", "ASC")
-        if after is not None:
-            where += f" AND (a.sort_name, a.id) {op} (?, ?)"
-            params += [after[0], after[1]]
+        cond, cparams, order_by = self._name_arm(after)
         rows = _run(
             f"SELECT a.sort_name, a.id FROM ({hits}) h JOIN account a ON a.person_id = h.pid "
-            f"WHERE {where} ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(n)}",
-            [*hit_params, *params],
+            f"WHERE {where} AND {cond} ORDER BY {order_by} LIMIT {int(n)}",
+            [*hit_params, *params, *cparams],
         )
         return [tuple(r) for r in rows]
 
@@ -986,7 +974,6 @@ class _Plan:
         lists merged), so it stops early where the hits are sparse: rows are final only up to
         the lowest last row of a list that was cut. None when the hits turn out too sparse for
         a few rounds (the caller sorts the bucket)."""
-        op, order = ("<", "DESC") if self.desc else (">", "ASC")
         words_sql, word_params = self._words_sql()
         start: tuple | None = None
         if after is not None and name_bucket(after[0]) == bucket:
@@ -996,20 +983,18 @@ class _Plan:
         scanned = 0
         for _round in range(BUCKET_WALK_ROUNDS):
             arms, params = [], []
+            cond, cparams, order_by = self._name_arm(start)
+            if start is None:  # from the bucket's edge
+                edge = _bucket_top(bucket) if self.desc else _bucket_floor(bucket)
+                cond = "a.sort_name <= ?" if self.desc else "a.sort_name >= ?"
+                cparams = [edge]
             for i, (frm, where, wparams) in enumerate(self._sources(words=False)):
-                if start is not None:
-                    where += f" AND (a.sort_name, a.id) {op} (?, ?)"
-                    wparams = [*wparams, start[0], start[1]]
-                else:
-                    edge = _bucket_top(bucket) if self.desc else _bucket_floor(bucket)
-                    where += " AND a.sort_name <= ?" if self.desc else " AND a.sort_name >= ?"
-                    wparams = [*wparams, edge]
                 arms.append(
                     f"(SELECT {i} AS arm, a.sort_name, a.id, ({words_sql}) AS ok FROM {frm} "
-                    f"JOIN person p ON p.id = a.person_id WHERE {where} "
-                    f"ORDER BY a.sort_name {order}, a.id {order} LIMIT {int(limit)})"
+                    f"JOIN person p ON p.id = a.person_id WHERE {where} AND {cond} "
+                    f"ORDER BY {order_by} LIMIT {int(limit)})"
                 )
-                params += [*word_params, *wparams]
+                params += [*word_params, *wparams, *cparams]
             rows = _run(" UNION ALL ".join(arms), params)
             per_arm: dict[int, list[tuple]] = {}
             for arm, sort_name, account_id, ok in rows:
@@ -1074,9 +1059,10 @@ def _display_name(last: str, first: str, preferred_last: str, preferred_first: s
     return f"{last}, {first}" if first else last
 
 
-def _rows_sql(scope: LibraryScope, source: str) -> tuple[str, list, str, list]:
-    """The display rows' SQL, in two parts: (`lim` CTE, its parameters) and (SELECT ... FROM
-    `source` ... joins, its parameters), `source` naming the accounts `a` (no WHERE). The one
+def _rows_sql(scope: LibraryScope, source: str, lead: str = "") -> tuple[str, list, str, list]:
+    """The display rows' SQL, in two parts: (`lim` CTE, its parameters) and (SELECT `lead`
+    columns, the display columns FROM `source` ... joins, its parameters), `source` naming the
+    accounts `a` (no WHERE). The one
     place where the blocked and notes marks are computed, from the blocks and notes `scope`
     sees (library independence)."""
     today = runtime.today()
@@ -1096,7 +1082,7 @@ def _rows_sql(scope: LibraryScope, source: str) -> tuple[str, list, str, list]:
         "FROM setting s WHERE s.key = 'debt_limit_minor'), ?) AS v)"
     )
     select = (
-        "SELECT a.id, a.person_id, a.version, a.status, a.expiry_date, a.account_type, "
+        f"SELECT {lead}a.id, a.person_id, a.version, a.status, a.expiry_date, a.account_type, "
         "a.record_type, a.researcher, a.primary_id, p.last_name, p.first_name, "
         "p.preferred_last_name, p.preferred_first_name, p.email, jc.name, ug.name, "
         "EXISTS (SELECT 1 FROM block b WHERE b.account_id = a.id AND b.active = ? "
