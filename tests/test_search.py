@@ -21,6 +21,7 @@ from models.search import (
     count_users,
     find_exact,
     looks_like_key,
+    name_bucket,
     name_key,
     search_tokens,
     search_users,
@@ -439,6 +440,47 @@ def test_namesake_buckets_walked_in_name_order(namesakes, monkeypatch) -> None:
                 assert False in calls, "some walk gave up to the sort"
         else:
             assert calls == [], "SQLite sorts its buckets (FTS5 reads them fast enough)"
+
+
+def test_buckets_every_name_of_which_matches_are_walked(namesakes, monkeypatch) -> None:
+    """A bucket whose every name matches the words ("muller " for "mul") is read along the
+    list indexes (`_walk_all_hit`), from a cursor inside it and as the boundary of a page,
+    without sorting its hits or testing words; the pages are the reference's. Names that
+    share leading letters across a hyphen, a space and an apostrophe sit in the buckets
+    around it."""
+    import models.search as search
+
+    for last in ["Mu", "Mu-Ller", "Mu Ller", "Mu'ller", "Muller-Smith", "Mullerova", "Mull"]:
+        add(namesakes, last, "Zed")
+    calls: list[int] = []
+    walk = search._Plan._walk_all_hit
+
+    def spy(self, bucket, after, n):
+        result = walk(self, bucket, after, n)
+        calls.append(len(result))
+        return result
+
+    monkeypatch.setattr(search._Plan, "_walk_all_hit", spy)
+    queries = [
+        UserQuery(text="muller"),
+        UserQuery(text="mul", descending=True),
+        UserQuery(text="mu"),
+        UserQuery(text="mu", descending=True),
+        UserQuery(text="mul muller"),
+        UserQuery(text="mu", tab="public", status="active"),
+        UserQuery(text="m", tab="contact", descending=True),
+    ]
+    for limit in (5, 40):
+        calls.clear()
+        for query in queries:
+            check_paging(namesakes, query, limit=limit)
+        assert calls and max(calls) == limit + 1, "whole pages (and the next row) read there"
+    assert (
+        search._Plan(namesakes.organization.id, UserQuery(text="mu a"))._all_hit(
+            name_bucket("muller anne")
+        )
+        is False
+    ), "a word the bucket's letters do not start is tested"
 
 
 NAMEISH = st.text(alphabet="abmz -'`!0ÿĀЖ中\U0010ffff\x01", max_size=9)
