@@ -7,25 +7,65 @@ screens (`models.details.update_user` with the version it read), a few of them f
 of "hot" users so that two processes edit the same user at once. Fee actions run when the fees
 module is there. Every edit writes a unique value; at the end every successful save must be in
 the database (or overwritten by a later successful save of the same user) and in History, and no
-refused save may be. Prints one `key: value` line per figure: `operations`, `busy_errors` (any
-"database is locked" that reached a caller), `lost_updates`, `conflicts_refused`, `errors`,
-`p95_ms_<kind>` for each kind.
+refused save may be. Alongside, another desk imports users (`patrondesk import`, a new file of
+`IMPORT_BATCH` users each time, one after the other until the end): every import that says it
+wrote its users must have all of them in the database.
+
+Prints one `key: value` line per figure: `operations`, `busy_errors` (any "database is locked"
+that reached a caller, the importer included), `lost_updates` (saves and imported users),
+`conflicts_refused`, `errors`, `imports`, `imported_users`, `p95_ms_<kind>` for each kind
+(`import`: one whole import of a file).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import multiprocessing as mp
 import random
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from bench.common import ADMIN, default_db, ensure_demo_db, percentile
 
 HOT_USERS = 40
+IMPORT_BATCH = 500
+
+
+def _importer(target: str, seconds: float, folder: str, run: str, out: list[dict]) -> None:
+    """Another desk's imports, one after the other until `seconds` have passed: each a new
+    CSV of `IMPORT_BATCH` users through the command line, as staff run it."""
+    generate = importlib.import_module("bench.import").generate
+    deadline = time.perf_counter() + seconds
+    k = 0
+    while time.perf_counter() < deadline:
+        k += 1
+        tag = f"{run}i{k:04d}"  # fixed width: no tag starts another
+        path = Path(folder) / f"import-{tag}.csv"
+        generate(path, IMPORT_BATCH, tag)
+        record: dict = {"kind": "import", "tag": tag}
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "--db", target, "import", str(path)],
+            capture_output=True,
+            text=True,
+        )
+        record["ms"] = (time.perf_counter() - start) * 1000
+        if done.returncode == 0:
+            record["imported"] = True
+        else:
+            said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+            message = said[-1] if said else f"exit status {done.returncode}"
+            if done.returncode == 1:
+                record["refused"] = message
+            else:
+                record["error"] = message
+        out.append(record)
 
 
 def _worker(args: tuple[str, int, float, str, list[int]]) -> str:
@@ -103,7 +143,7 @@ def _fee_action():
 
 
 def check(target: str, records: list[dict]) -> tuple[int, int]:
-    """(lost updates, refused saves that landed anyway)."""
+    """(lost updates and imported users, refused saves that landed anyway)."""
     from models.tables import Account, AuditEvent
     from tui.database import close_database, open_database
 
@@ -126,6 +166,10 @@ def check(target: str, records: list[dict]) -> tuple[int, int]:
         ):
             if account.job_description not in values:
                 lost += 1
+        for r in records:
+            if r.get("imported"):
+                found = Account.select().where(Account.primary_id.startswith(f"S{r['tag']}"))
+                lost += IMPORT_BATCH - found.count()
         wrongly = 0
         refused_values = [r["value"] for r in refused]
         for chunk in range(0, len(refused_values), 500):
@@ -162,9 +206,16 @@ def main() -> None:
     log_dir = tempfile.mkdtemp(prefix="patrondesk-concurrency-")
     run = f"r{random.randrange(16**6):06x}"
     jobs = [(target, i, args.seconds, log_dir, ids, run) for i in range(args.procs)]
+    imports: list[dict] = []
+    importer = threading.Thread(
+        target=_importer, args=(target, args.seconds, log_dir, run, imports), daemon=True
+    )
+    importer.start()
     with mp.get_context("spawn").Pool(args.procs) as pool:
         paths = pool.map(_worker, jobs)
+    importer.join()
     records = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
+    records += imports
     lost, wrongly = check(target, records)
     busy = sum(1 for r in records if "locked" in (r.get("error", "") + r.get("refused", "")))
     errors = [r["error"] for r in records if "error" in r]
@@ -173,6 +224,12 @@ def main() -> None:
     print(f"lost_updates: {lost + wrongly}")
     print(f"conflicts_refused: {sum(1 for r in records if r.get('conflict'))}")
     print(f"errors: {len(errors)}")
+    print(f"imports: {sum(1 for r in imports if r.get('imported'))}")
+    print(f"imported_users: {IMPORT_BATCH * sum(1 for r in imports if r.get('imported'))}")
+    refused_imports = [r["refused"] for r in imports if "refused" in r]
+    print(f"imports_refused: {len(refused_imports)}")
+    if refused_imports:
+        print(f"first_import_refusal: {refused_imports[0]}", file=sys.stderr)
     for kind in sorted({r["kind"] for r in records}):
         times = [r["ms"] for r in records if r["kind"] == kind]
         print(f"p95_ms_{kind}: {percentile(times, 95):.1f}")

@@ -65,8 +65,9 @@ NOTES = (
 GROUPS = ("UNDERGRAD", "GRAD", "FACULTY", "PUBLIC", "ALUMNI")
 
 
-def generate(path: Path, n: int) -> None:
-    """A CSV of `n` users: email, phone, address, two identifiers and a note each."""
+def generate(path: Path, n: int, tag: str = "") -> None:
+    """A CSV of `n` users: email, phone, address, two identifiers and a note each. `tag` goes
+    into every unique value (primary id, identifiers, email), for files that must not meet."""
     from faker import Faker
 
     rng = random.Random(SEED)
@@ -113,7 +114,7 @@ def generate(path: Path, n: int) -> None:
             )
             w.writerow(
                 (
-                    f"S{i:08d}",
+                    f"S{tag}{i:08d}",
                     "public",
                     first,
                     last,
@@ -121,14 +122,14 @@ def generate(path: Path, n: int) -> None:
                     rng.choice(GROUPS),
                     f"{rng.randint(2027, 2031)}-{rng.randint(1, 12):02d}-28",
                     rng.choice(("fr", "de", "it", "en")),
-                    f"school:{local}.{i}@students.uni.example",
+                    f"school:{local}.{tag}{i}@students.uni.example",
                     f"mobile:+4179{rng.randint(0, 9_999_999):07d}",
                     "home",
                     f"{rng.choice(streets)} {rng.randint(1, 120)}",
                     f"{rng.randint(1000, 9658)}",
                     rng.choice(cities),
                     country,
-                    f"BARCODE:2{i:013d}|UNIV_ID:U{i:08d}",
+                    f"BARCODE:2{tag}{i:013d}|UNIV_ID:U{tag}{i:08d}",
                     f"GENERAL:{rng.choice(NOTES)}",
                 )
             )

@@ -57,6 +57,9 @@ How it is fast (migration 0003)
   PostgreSQL, a bucket with more hits than a page (some 2,000 "muller " at a million people):
   the page inside it walks the accounts' list indexes in name order from the cursor, testing
   the words on each row (`_walk_bucket`), instead of sorting the bucket's hits.
+  Both back ends: a bucket whose every name matches (its leading letters start with each
+  word: "jones " for "jo") is read along the list indexes within its range without testing
+  anything (`_walk_all_hit`).
   SQLite: FTS5 contentless table `person_name_fts` (prefix indexes 1 to 3 characters);
   PostgreSQL: `person_name_prefix` (migration 0009), each name word under its 1- to
   3-character heads, primary key (head, key, word): a page is an index-only range scan of the
