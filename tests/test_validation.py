@@ -8,7 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models.config_settings import SETTING_KEYS, check_settings, info, parse_setting
 from models.errors import ValidationError
+from models.money import parse_amount
+from models.passwords import password_problems
+from models.settings import Settings
 from models.validation import (
     FieldError,
     Problems,
@@ -111,63 +115,51 @@ def test_problems_gather_every_field_in_order() -> None:
 
 
 # The validators face whatever a terminal, an import file or a fuzzer sends them: they may refuse,
-# but only ever with FieldError.
-def _settings_value(key: str):
-    """A setting typed in the Configuration form: read as its type, then checked."""
-    from models.config_settings import check_settings, parse_setting
-    from models.settings import Settings
+# but only ever with FieldError or ValidationError (a message per field), and otherwise return
+# a value of their type.
 
+
+def _password(value: str) -> None:
+    assert all(isinstance(p, str) and p for p in password_problems(value, Settings()))
+
+
+def _setting(key: str):
+    """A setting typed in the Configuration form: read as its type, then checked."""
     return lambda v: check_settings({key: parse_setting(key, v, "CHF")}, Settings())
 
 
-def _password(value: str):
-    from models.passwords import password_problems
-    from models.settings import Settings
-
-    problems = password_problems(value, Settings())
-    assert all(isinstance(p, str) and p for p in problems)
-
-
-def _amount(currency: str):
-    from models.money import parse_amount
-
-    return lambda v: parse_amount(v, currency)
-
-
-def _fuzzed_settings() -> list[str]:
-    from models.config_settings import SETTING_KEYS, info
-
-    return [k for k in SETTING_KEYS if info(k).kind != "mandatory"]
-
-
-_FUZZED_SETTINGS = _fuzzed_settings()
-
-# Each validator gets FUZZ_CASES strings of its own.
+# Each validator gets FUZZ_CASES strings of its own: name -> (validator, what it returns).
 FUZZ_CASES = 300
 _CHECKERS = {
-    "email": check_email,
-    "phone": check_phone,
-    "country": check_country,
-    "language": check_language,
-    "pin": check_pin,
-    "identifier": check_identifier,
-    "date": parse_date,
-    "regex": lambda v: check_regex(v, r"[A-Z]+\d*"),
-    "username": check_username,
-    "password": _password,
-    "amount-CHF": _amount("CHF"),
-    "amount-JPY": _amount("JPY"),
-    **{f"setting-{key}": _settings_value(key) for key in _FUZZED_SETTINGS},
+    "email": (check_email, str),
+    "phone": (check_phone, str),
+    "country": (check_country, str),
+    "language": (check_language, str),
+    "pin": (check_pin, str),
+    "identifier": (check_identifier, str),
+    "date": (parse_date, dt.date | None),
+    "regex": (lambda v: check_regex(v, r"[A-Z]+\d*"), str),
+    "username": (check_username, str),
+    "password": (_password, type(None)),
+    "amount-CHF": (lambda v: parse_amount(v, "CHF"), int),
+    "amount-JPY": (lambda v: parse_amount(v, "JPY"), int),
+    **{
+        f"setting-{key}": (_setting(key), Settings)
+        for key in SETTING_KEYS
+        if info(key).kind != "mandatory"
+    },
 }
 
 
-@pytest.mark.parametrize("checker", list(_CHECKERS.values()), ids=list(_CHECKERS))
+@pytest.mark.parametrize(("checker", "returns"), list(_CHECKERS.values()), ids=list(_CHECKERS))
 @settings(max_examples=FUZZ_CASES, deadline=None)
 @given(value=st.text(max_size=400))
-def test_validators_never_crash_on_any_string(checker, value: str) -> None:
+def test_validators_never_crash_on_any_string(checker, returns, value: str) -> None:
     try:
-        checker(value)
+        result = checker(value)
     except FieldError as exc:
         assert str(exc)
     except ValidationError as exc:
         assert exc.errors and all(exc.errors.values())
+    else:
+        assert isinstance(result, returns)
