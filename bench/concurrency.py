@@ -224,8 +224,9 @@ def main() -> None:
     print(f"lost_updates: {lost + wrongly}")
     print(f"conflicts_refused: {sum(1 for r in records if r.get('conflict'))}")
     print(f"errors: {len(errors)}")
-    print(f"imports: {sum(1 for r in imports if r.get('imported'))}")
-    print(f"imported_users: {IMPORT_BATCH * sum(1 for r in imports if r.get('imported'))}")
+    imported = sum(1 for r in imports if r.get("imported"))
+    print(f"imports: {imported}")
+    print(f"imported_users: {IMPORT_BATCH * imported}")
     refused_imports = [r["refused"] for r in imports if "refused" in r]
     print(f"imports_refused: {len(refused_imports)}")
     if refused_imports:

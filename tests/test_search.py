@@ -414,21 +414,29 @@ NAMESAKE_QUERIES = [
 ]
 
 
+def spy_on_plan(monkeypatch, method: str, note) -> list:
+    """`note(result)` of every call of `_Plan.<method>`, which still runs."""
+    import models.search as search
+
+    calls: list = []
+    real = getattr(search._Plan, method)
+
+    def spy(self, *args):
+        result = real(self, *args)
+        calls.append(note(result))
+        return result
+
+    monkeypatch.setattr(search._Plan, method, spy)
+    return calls
+
+
 def test_namesake_buckets_walked_in_name_order(namesakes, monkeypatch) -> None:
     """PostgreSQL reads a bucket of many namesakes by walking the accounts in name order
     rather than sorting its hits (`_walk_bucket`), and gives up to the sort when the hits are
     sparse: every page is still the reference's, both ways."""
     import models.search as search
 
-    calls: list[bool] = []
-    walk = search._Plan._walk_bucket
-
-    def spy(self, *args):
-        result = walk(self, *args)
-        calls.append(result is not None)
-        return result
-
-    monkeypatch.setattr(search._Plan, "_walk_bucket", spy)
+    calls = spy_on_plan(monkeypatch, "_walk_bucket", lambda result: result is not None)
     for sparse in (8, 1):  # 1: give up as soon as a round falls short
         monkeypatch.setattr(search, "BUCKET_WALK_SPARSE", sparse)
         calls.clear()
@@ -452,15 +460,7 @@ def test_buckets_every_name_of_which_matches_are_walked(namesakes, monkeypatch) 
 
     for last in ["Mu", "Mu-Ller", "Mu Ller", "Mu'ller", "Muller-Smith", "Mullerova", "Mull"]:
         add(namesakes, last, "Zed")
-    calls: list[int] = []
-    walk = search._Plan._walk_all_hit
-
-    def spy(self, bucket, after, n):
-        result = walk(self, bucket, after, n)
-        calls.append(len(result))
-        return result
-
-    monkeypatch.setattr(search._Plan, "_walk_all_hit", spy)
+    calls = spy_on_plan(monkeypatch, "_walk_all_hit", len)
     queries = [
         UserQuery(text="muller"),
         UserQuery(text="mul", descending=True),
