@@ -914,11 +914,17 @@ class _Plan:
         else:
             hits, hit_params = self._hits_in_range(lo, hi)
             hits += f" ORDER BY rowid {order} LIMIT {int(n)}"
-        rows = _run(
-            f"SELECT h.k, a.id, a.sort_name FROM ({hits}) h "
-            f"LEFT JOIN account a ON a.person_id = h.pid AND {where}",
-            [*hit_params, *params],
-        )
+        if self.pg:
+            # Each hit's accounts looked up by person: a LATERAL subquery that cannot be pulled
+            # up (OFFSET 0), so never a hash of every account, which the planner chose for a
+            # few hundred hits at 20,000 people (7.7 ms instead of 0.3).
+            join = (
+                "LEFT JOIN LATERAL (SELECT a.id, a.sort_name FROM account a "
+                f"WHERE a.person_id = h.pid AND {where} OFFSET 0) a ON TRUE"
+            )
+        else:
+            join = f"LEFT JOIN account a ON a.person_id = h.pid AND {where}"
+        rows = _run(f"SELECT h.k, a.id, a.sort_name FROM ({hits}) h {join}", [*hit_params, *params])
         rows.sort(key=lambda r: r[0], reverse=self.desc)
         return rows
 
