@@ -736,11 +736,12 @@ class _Plan:
         rows = _run(sql, [*lim_params, *params, *select_params], prepare=not words)
         today = runtime.today()
         keys = []
-        for sort_name, *display in rows:
-            row = _user_row(tuple(display), today)
+        by_name = self.q.sort == "name"
+        for record in rows:
+            row = _user_row(record, today, 1)
             self.known[row.account_id] = row
-            if self.q.sort == "name":
-                keys.append((sort_name, row.account_id))
+            if by_name:
+                keys.append((record[0], row.account_id))
             else:
                 keys.append(self._expiry_key(row.expiry_date, row.account_id))
         return keys
@@ -1194,8 +1195,9 @@ def _rows_sql(scope: LibraryScope, source: str, lead: str = "") -> tuple[str, li
     return lim, [Settings().debt_limit_minor], select, select_params
 
 
-def _user_row(row: tuple, today: dt.date) -> UserRow:
-    """A display row from the first 19 columns of `_rows_sql`."""
+def _user_row(row: tuple, today: dt.date, at: int = 0) -> UserRow:
+    """A display row from the 19 columns of `_rows_sql` starting at `row[at]` (built by
+    position: a page builds a hundred)."""
     (
         aid,
         pid,
@@ -1216,25 +1218,30 @@ def _user_row(row: tuple, today: dt.date) -> UserRow:
         blocked,
         noted,
         over_limit,
-    ) = row[:19]
-    expiry = _date(expiry)
+    ) = row[at : at + 19]
+    if expiry is not None and not isinstance(expiry, dt.date):
+        expiry = _date(expiry)
+    if preferred_last or preferred_first:
+        name = _display_name(last or "", first or "", preferred_last or "", preferred_first or "")
+    else:
+        name = f"{last or ''}, {first}" if first else (last or "")
     return UserRow(
-        account_id=aid,
-        person_id=pid,
-        version=version,
-        active=status == _ACTIVE and (expiry is None or expiry >= today),
-        status=status,
-        name=_display_name(last or "", first or "", preferred_last or "", preferred_first or ""),
-        account_type=account_type,
-        record_type=record_type,
-        job_category=job or "",
-        user_group=group or "",
-        expiry_date=expiry,
-        blocked=bool(blocked) or bool(over_limit),
-        has_notes=bool(noted),
-        researcher=bool(researcher),
-        primary_id=primary_id,
-        email=email or "",
+        aid,
+        pid,
+        version,
+        status == _ACTIVE and (expiry is None or expiry >= today),
+        status,
+        name,
+        account_type,
+        record_type,
+        job or "",
+        group or "",
+        expiry,
+        bool(blocked) or bool(over_limit),
+        bool(noted),
+        bool(researcher),
+        primary_id,
+        email or "",
     )
 
 
