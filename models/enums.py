@@ -99,6 +99,7 @@ class AuditAction(StrEnum):
     LOGIN_SUCCESS = "login_success"
     LOGIN_FAILURE = "login_failure"
     LOCKOUT = "lockout"
+    EXPORT = "export"  # users written to a file: who, what, how many, where
 
 
 class LetterStatus(StrEnum):

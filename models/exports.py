@@ -22,13 +22,15 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
-from models.audit import SECRET_FIELDS
+from models import audit
+from models.audit import SECRET_FIELDS, Actor
 from models.base import fold_key
+from models.enums import AuditAction, Source
 from models.errors import NotFound, PatronDeskError
 from models.import_formats import CSV_COLUMNS, join_list
 from models.tables import (
@@ -634,16 +636,46 @@ def export_to_file(
     flt: ExportFilter | None = None,
     progress: Callable[[int], None] | None = None,
     scope: Any = None,
+    actor: Actor | None = None,
 ) -> int:
     """`export_users` into the file `path`, written as `path.part` and renamed when complete:
     an export that fails or is stopped never leaves a half-written file under the name asked
-    for. Returns how many users were written."""
+    for (nor the `.part`), and a refused one writes no file at all. Returns how many users
+    were written."""
+    _allowed(fmt, actor or Actor(None, Source.CLI), None)
     target = Path(path)
     tmp = target.with_name(target.name + ".part")
-    with open(tmp, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
-        count = export_users(out, fmt, flt=flt, progress=progress, scope=scope)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
+            count = export_users(
+                out,
+                fmt,
+                flt=flt,
+                progress=progress,
+                scope=scope,
+                actor=actor,
+                destination=str(target.resolve()),
+            )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(target)
     return count
+
+
+def _allowed(fmt: str, actor: Actor, organization: Organization | None) -> Organization | None:
+    """Refuse an unknown format, or staff without the right to run jobs (`PermissionDenied`)
+    or naming another organization; the organization to export (staff: their own)."""
+    from models.permissions import Action, authorize
+
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
+    if actor.account is None:
+        return organization
+    authorize(actor.account, Action.RUN_JOBS)
+    if organization is not None and organization.id != actor.account.organization_id:
+        raise ExportError("staff export the users of their own organization only")
+    return actor.account.organization
 
 
 def export_users(
@@ -654,13 +686,18 @@ def export_users(
     flt: ExportFilter | None = None,
     progress: Callable[[int], None] | None = None,
     scope: Any = None,
+    actor: Actor | None = None,
+    destination: str = "",
 ) -> int:
     """Write the organization's users (those matching `flt`) to `out`; returns how many. A
-    screen passes the staff user's library `scope` (`models.scope.scope_of`)."""
+    screen passes the staff user's library `scope` (`models.scope.scope_of`) and `actor`: staff
+    need the right to run jobs, and export their own organization. Every export is audited
+    (who, the format, the filter, how many and `destination`; no user's data), after the last
+    user is written. `actor` None: the system (the command line, `Source.CLI`)."""
     from models.setup import default_organization
 
-    if fmt not in EXPORT_FORMATS:
-        raise ExportError(f"unknown export format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
+    actor = actor or Actor(None, Source.CLI)
+    organization = _allowed(fmt, actor, organization)
     org = organization or default_organization()
     if org is None:
         raise ExportError("the database is not initialized: run 'patrondesk init' first")
@@ -697,12 +734,34 @@ def export_users(
         out.write("\n]}\n")
     elif fmt == "alma-xml":
         out.write("</users>\n")
+    what = [f"{count} users", fmt]
+    if flt.query:
+        what.append(f"matching {flt.query!r}")
+    what += [f"{k}={v}" for k, v in asdict(flt).items() if v and k != "query"]
+    if destination:
+        what.append(f"to {destination}")
+    audit.record(
+        actor,
+        AuditAction.EXPORT,
+        entity="export",
+        entity_id=None,
+        field="users",
+        new=", ".join(what),
+    )
     return count
 
 
-def user_document(identifier: str, organization: Organization | None = None) -> dict:
+def user_document(
+    identifier: str,
+    organization: Organization | None = None,
+    *,
+    actor: Actor | None = None,
+    destination: str = "",
+) -> dict:
     """The personal-information export of one user: every field (no password or PIN hash),
-    with their loans and fees. `identifier`: the primary identifier or any identifier."""
+    with their loans and fees. `identifier`: the primary identifier or any identifier. The
+    export is audited on the user's record (their History shows it, and `destination`);
+    `actor` None: the command line."""
     from models.setup import default_organization
 
     org = organization or default_organization()
@@ -742,6 +801,15 @@ def user_document(identifier: str, organization: Organization | None = None) -> 
         }
         for x in Fee.select().where(Fee.account == row.account_id).order_by(Fee.id)
     ]
+    audit.record(
+        actor or Actor(None, Source.CLI),
+        AuditAction.EXPORT,
+        entity="account",
+        entity_id=row.account_id,
+        account_id=row.account_id,
+        field="personal information",
+        new=f"to {destination}" if destination else None,
+    )
     return {"format": "patrondesk-personal-information", "version": 1, "user": rec}
 
 

@@ -233,6 +233,7 @@ class ExportScreen(ModalScreen[None]):
                 flt=ExportFilter(query=query.strip()),
                 # library independence: only the rows this user may see
                 scope=scope_of(self.app.session.actor.account),
+                actor=self.app.session.actor,  # the right to run jobs; the export is audited
                 progress=lambda n: self.post_message(self.Progress(0, f"{n:,} users written")),
             )
             self.post_message(self.Done(None, f"Exported {count:,} users ({fmt}) to {path}."))

@@ -604,3 +604,76 @@ def test_a_killed_import_leaves_no_worker_process_behind(tmp_path: Path) -> None
     os.kill(proc.pid, signal.SIGKILL)
     # Returns only once every process holding the pipes (the worker) has exited.
     proc.communicate(timeout=15)
+
+
+def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_path) -> None:
+    from models.accounts import NewUser, create_user
+    from models.audit import Actor
+    from models.enums import RecordType, Role, Source
+    from models.errors import PermissionDenied
+    from models.exports import ExportError, ExportFilter, export_to_file
+    from models.history import history
+    from models.tables import AuditEvent
+    from tests.test_accounts import future, second_organization
+
+    import_file(write(tmp_path, SIS), opts())
+    admin = Actor(db.admin, Source.SCREEN)
+    desk = create_user(
+        NewUser(
+            record_type=RecordType.STAFF.value,
+            first_name="Dee",
+            last_name="Desk",
+            primary_id="desk1",
+            user_group="STAFF",
+            email="desk1@example.org",
+            expiry_date=future(),
+            password="Desk-Lantern-57",
+            roles=[Role.FULFILLMENT_SERVICES_OPERATOR.value],
+        ),
+        admin,
+        db.organization,
+    )
+    events = AuditEvent.select().count()
+    # Staff without the right to run jobs: refused, no file (not even the .part), no event.
+    refused = tmp_path / "refused.csv"
+    with pytest.raises(PermissionDenied):
+        export_to_file(refused, "csv", actor=Actor(desk, Source.SCREEN))
+    assert list(tmp_path.glob("refused*")) == [] and AuditEvent.select().count() == events
+    # Another organization's administrator exports their own organization only.
+    _org2, admin2 = second_organization()
+    events = AuditEvent.select().count()
+    with pytest.raises(ExportError):
+        export_users(
+            io.StringIO(), "csv", organization=db.organization, actor=Actor(admin2, Source.SCREEN)
+        )
+    assert AuditEvent.select().count() == events
+    # Granted: the file, and one event saying who, what and where (no user's data).
+    path = tmp_path / "out.csv"
+    count = export_to_file(path, "csv", flt=ExportFilter(query="a", status="active"), actor=admin)
+    assert count > 0 and path.exists() and not path.with_name("out.csv.part").exists()
+    event = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
+    assert (event.action, event.entity, event.actor, event.source) == (
+        "export",
+        "export",
+        db.admin.person.username,
+        "screen",
+    )
+    assert (
+        event.new_value == f"{count} users, csv, matching 'a', status=active, to {path.resolve()}"
+    )
+    assert event.account_id is None
+    # The command line is the system; a personal-information export shows in the user's History.
+    export_users(io.StringIO(), "json", destination="standard output")
+    last = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
+    assert (last.actor, last.source, last.new_value.endswith("to standard output")) == (
+        "system",
+        "cli",
+        True,
+    )
+    user_document("S2", destination="/tmp/s2.json")
+    rows = history(account("S2").id, admin, "all")
+    assert (rows[0].action, rows[0].field, rows[0].new) == (
+        "export",
+        "personal information",
+        "to /tmp/s2.json",
+    )

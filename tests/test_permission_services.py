@@ -41,6 +41,7 @@ from models.configuration import add_entry, delete_entry, set_entry_active, upda
 from models.deletion import check_deletion, delete_user, notify_deletion, purge
 from models.enums import FeeStatus, LetterStatus, Role, Source, Status
 from models.errors import PermissionDenied
+from models.exports import export_to_file
 from models.fee_balances import fee_transactions
 from models.fees import (
     add_fee,
@@ -1107,6 +1108,17 @@ def import_file_(w: World, owner: str) -> tuple[Call, Check]:
     return lambda actor: import_file(
         path, ImportOptions(workers=1), organization=w.org, actor_account=actor.account
     ), check
+
+
+@case(Action.RUN_JOBS, on_account=False)
+def export_to_file_(w: World, owner: str) -> tuple[Call, Check]:
+    path = w.files / "export.csv"
+    path.unlink(missing_ok=True)
+
+    def check(count: Any) -> None:
+        assert count > 0 and path.read_text(encoding="utf-8").count("\n") == count + 1
+
+    return lambda actor: export_to_file(path, "csv", actor=actor), check
 
 
 @case(Action.RUN_JOBS, Action.DELETE_USER, on_account=False)

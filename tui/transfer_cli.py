@@ -160,6 +160,7 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
 def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
     import json
 
+    from models.base import database
     from models.errors import PatronDeskError
     from models.exports import ExportFilter, export_to_file, export_users, user_document
     from models.setup import is_initialized
@@ -177,13 +178,15 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
         if args.user:
             if args.query or args.filter:
                 raise error("--user exports one user: no --query or --filter with it")
-            document = user_document(args.user)
-            text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-            if target and target != "-":
-                Path(target).write_text(text, encoding="utf-8")
-                print(f"Exported the personal information of {args.user} to {target}.")
-            else:
-                sys.stdout.write(text)
+            where = str(Path(target).resolve()) if target and target != "-" else "standard output"
+            with database.atomic():  # the export's audit event stands only if it was written
+                document = user_document(args.user, destination=where)
+                text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+                if target and target != "-":
+                    Path(target).write_text(text, encoding="utf-8")
+                    print(f"Exported the personal information of {args.user} to {target}.")
+                else:
+                    sys.stdout.write(text)
             return 0
         flt = ExportFilter.parse(args.filter, args.query)
         started = time.perf_counter()
@@ -192,7 +195,7 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
             elapsed = time.perf_counter() - started
             print(f"Exported {count:,} users ({fmt}) to {target} in {elapsed:.1f} s.")
         else:
-            export_users(sys.stdout, fmt, flt=flt)
+            export_users(sys.stdout, fmt, flt=flt, destination="standard output")
     except PatronDeskError as exc:
         raise error(exc.message) from None
     except OSError as exc:
