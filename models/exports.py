@@ -663,6 +663,16 @@ def export_to_file(
     return count
 
 
+def users(count: int) -> str:
+    """ "1 user", "2,000 users"."""
+    return f"{count:,} user" + ("" if count == 1 else "s")
+
+
+def format_for_path(path: str | Path) -> str | None:
+    """The export format a file name asks for by its extension (.csv, .xml, .json), or None."""
+    return {".csv": "csv", ".xml": "alma-xml", ".json": "json"}.get(Path(path).suffix.lower())
+
+
 def _allowed(fmt: str, actor: Actor, organization: Organization | None) -> Organization | None:
     """Refuse an unknown format, or staff without the right to run jobs (`PermissionDenied`)
     or naming another organization; the organization to export (staff: their own)."""
@@ -734,7 +744,7 @@ def export_users(
         out.write("\n]}\n")
     elif fmt == "alma-xml":
         out.write("</users>\n")
-    what = [f"{count} users", fmt]
+    what = [users(count), fmt]
     if flt.query:
         what.append(f"matching {flt.query!r}")
     what += [f"{k}={v}" for k, v in asdict(flt).items() if v and k != "query"]
@@ -813,4 +823,13 @@ def user_document(
     return {"format": "patrondesk-personal-information", "version": 1, "user": rec}
 
 
-__all__ = ["EXPORT_FORMATS", "ExportError", "ExportFilter", "export_users", "user_document"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "ExportError",
+    "ExportFilter",
+    "export_to_file",
+    "export_users",
+    "format_for_path",
+    "users",
+    "user_document",
+]

@@ -223,7 +223,7 @@ class ExportScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="export")
     def _export(self, path: Path, fmt: str, query: str) -> None:
-        from models.exports import ExportFilter, export_to_file
+        from models.exports import ExportFilter, export_to_file, users
         from models.scope import scope_of
 
         try:
@@ -236,13 +236,21 @@ class ExportScreen(ModalScreen[None]):
                 actor=self.app.session.actor,  # the right to run jobs; the export is audited
                 progress=lambda n: self.post_message(self.Progress(0, f"{n:,} users written")),
             )
-            self.post_message(self.Done(None, f"Exported {count:,} users ({fmt}) to {path}."))
+            self.post_message(self.Done(None, f"Exported {users(count)} ({fmt}) to {path}."))
         except PatronDeskError as exc:
             self.post_message(self.Done(None, exc.message))
         except OSError as exc:
             self.post_message(self.Done(None, f"cannot write {path}: {exc.strerror or exc}"))
         finally:
             database.close()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """A file name ending in .csv, .xml or .json chooses its format (as on the command
+        line); the list still changes it."""
+        from models.exports import format_for_path
+
+        if event.input.id == "path" and (fmt := format_for_path(event.value.strip())):
+            self.query_one("#format", Select).value = fmt
 
     def on_export_screen_progress(self, message: _Progress) -> None:
         self.query_one("#summary", Static).update(escape(message.text))

@@ -55,3 +55,25 @@ async def test_import_preview_then_import_then_export(ui_db, tmp_path: Path) -> 
         assert "Exported 2 users" in str(app.screen.query_one("#summary", Static).render())
         users = json.loads(target.read_text(encoding="utf-8"))["users"]
         assert {u["primary_id"] for u in users} == {"admin", "U1"}
+
+
+async def test_an_export_file_named_csv_is_written_as_csv_and_audited(ui_db, tmp_path) -> None:
+    from textual.widgets import Select
+
+    from models.tables import AuditEvent
+
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        app.action_export()
+        await pilot.pause()
+        target = tmp_path / "desk.CSV"
+        await type_into(pilot, "#path", str(target))
+        assert app.screen.query_one("#format", Select).value == "csv"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Exported 1 user (csv)" in str(app.screen.query_one("#summary", Static).render())
+    assert target.read_text(encoding="utf-8").startswith("primary_id,")
+    event = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
+    assert (event.action, event.actor, event.source) == ("export", "admin", "screen")
+    assert event.new_value == f"1 user, csv, to {target.resolve()}"

@@ -611,7 +611,7 @@ def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_p
     from models.audit import Actor
     from models.enums import RecordType, Role, Source
     from models.errors import PermissionDenied
-    from models.exports import ExportError, ExportFilter, export_to_file
+    from models.exports import ExportError, ExportFilter, export_to_file, users
     from models.history import history
     from models.tables import AuditEvent
     from tests.test_accounts import future, second_organization
@@ -659,7 +659,7 @@ def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_p
         "screen",
     )
     assert (
-        event.new_value == f"{count} users, csv, matching 'a', status=active, to {path.resolve()}"
+        event.new_value == f"{users(count)}, csv, matching 'a', status=active, to {path.resolve()}"
     )
     assert event.account_id is None
     # The command line is the system; a personal-information export shows in the user's History.

@@ -162,7 +162,14 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
 
     from models.base import database
     from models.errors import PatronDeskError
-    from models.exports import ExportFilter, export_to_file, export_users, user_document
+    from models.exports import (
+        ExportFilter,
+        export_to_file,
+        export_users,
+        format_for_path,
+        user_document,
+        users,
+    )
     from models.setup import is_initialized
 
     if args.out and args.out_option:
@@ -172,8 +179,7 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
         raise error("the database is not initialized: run 'patrondesk init --admin NAME' first")
     fmt = args.format
     if fmt is None:
-        suffix = Path(target).suffix.lower() if target else ""
-        fmt = {".csv": "csv", ".xml": "alma-xml"}.get(suffix, "json")
+        fmt = (format_for_path(target) if target else None) or "json"
     try:
         if args.user:
             if args.query or args.filter:
@@ -193,7 +199,7 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
         if target and target != "-":
             count = export_to_file(target, fmt, flt=flt)
             elapsed = time.perf_counter() - started
-            print(f"Exported {count:,} users ({fmt}) to {target} in {elapsed:.1f} s.")
+            print(f"Exported {users(count)} ({fmt}) to {target} in {elapsed:.1f} s.")
         else:
             export_users(sys.stdout, fmt, flt=flt, destination="standard output")
     except PatronDeskError as exc:
