@@ -433,12 +433,15 @@ def queue_expiry_reminders(days: int, actor: Actor | None = None) -> ExpiryRepor
     """Queue the expiry reminder for every active account that expires within `days` days
     (today included), once per account and expiry date: a renewed account (a new date) is
     reminded again. Opted-out accounts and accounts with nowhere to send are skipped, with
-    the reason."""
+    the reason. The system (`actor` None) reminds every organization's users; staff need the
+    right to run jobs and remind their own organization's."""
     if days < 0:
         raise ValidationError({"days": "must not be negative"})
     actor = actor or Actor(None, Source.JOB)
+    which = Account.id > 0
     if actor.account is not None:
         authorize(actor.account, Action.RUN_JOBS)
+        which = Account.organization == actor.account.organization_id
     settings = load_settings()
     today = runtime.today()
     report = ExpiryReport()
@@ -447,7 +450,8 @@ def queue_expiry_reminders(days: int, actor: Actor | None = None) -> ExpiryRepor
         batch = list(
             Account.select()
             .where(
-                (Account.expiry_date >= today)
+                which
+                & (Account.expiry_date >= today)
                 & (Account.expiry_date <= today + dt.timedelta(days=days))
                 & (Account.status == Status.ACTIVE.value)
                 & (Account.id > last_id)

@@ -259,6 +259,22 @@ def test_the_expiry_reminder_goes_once_per_account_and_expiry_date(db, smtp) -> 
     assert {r.recipients[0] for r in smtp.received} == {"p1@example.org"}
 
 
+def test_staff_remind_their_own_organization_and_the_system_every_one(db) -> None:
+    from tests.test_accounts import second_organization
+
+    ours = patron("P1", expiry_days=5)
+    _org2, admin2 = second_organization()
+    theirs = Account.get_by_id(admin2.id)
+    Account.update(expiry_date=runtime.today() + dt.timedelta(days=5)).where(
+        Account.id == theirs.id
+    ).execute()
+    assert queue_expiry_reminders(30, Actor(admin2, Source.SCREEN)).queued == 1
+    assert [x.account_id for x in Letter.select()] == [theirs.id]
+    assert queue_expiry_reminders(30, admin(db)).queued == 1
+    assert {x.account_id for x in Letter.select()} == {theirs.id, ours.id}
+    assert queue_expiry_reminders(30).already == 2  # the system: both organizations
+
+
 def test_a_sent_letter_is_resent_to_todays_addresses_with_its_files(db, smtp) -> None:
     actor = admin(db)
     account = patron()
