@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from models import audit
 from models.audit import SECRET_FIELDS, Actor
-from models.base import fold_key
+from models.base import database, fold_key
 from models.enums import AuditAction, Source
 from models.errors import NotFound, PatronDeskError
 from models.import_formats import CSV_COLUMNS, join_list
@@ -642,24 +642,25 @@ def export_to_file(
     an export that fails or is stopped never leaves a half-written file under the name asked
     for (nor the `.part`), and a refused one writes no file at all. Returns how many users
     were written."""
-    _allowed(fmt, actor or Actor(None, Source.CLI), None)
+    actor = actor or Actor(None, Source.CLI)
+    flt = flt or ExportFilter()
+    _allowed(fmt, actor, None)
     target = Path(path)
     tmp = target.with_name(target.name + ".part")
+    moved = False
     try:
         with open(tmp, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
-            count = export_users(
-                out,
-                fmt,
-                flt=flt,
-                progress=progress,
-                scope=scope,
-                actor=actor,
-                destination=str(target.resolve()),
-            )
+            count = _export(out, fmt, None, flt, progress, scope, actor)
+        # The audit event stands only with the file in place, and the file only audited.
+        with database.atomic():
+            _audit_export(actor, count, fmt, flt, str(target.resolve()))
+            tmp.replace(target)
+            moved = True
     except BaseException:
         tmp.unlink(missing_ok=True)
+        if moved:
+            target.unlink(missing_ok=True)
         raise
-    tmp.replace(target)
     return count
 
 
@@ -699,19 +700,55 @@ def export_users(
     actor: Actor | None = None,
     destination: str = "",
 ) -> int:
-    """Write the organization's users (those matching `flt`) to `out`; returns how many. A
-    screen passes the staff user's library `scope` (`models.scope.scope_of`) and `actor`: staff
-    need the right to run jobs, and export their own organization. Every export is audited
-    (who, the format, the filter, how many and `destination`; no user's data), after the last
-    user is written. `actor` None: the system (the command line, `Source.CLI`)."""
+    """Write the organization's users (those matching `flt`) to `out`; returns how many.
+    `actor`: staff need the right to run jobs, export their own organization, and see the
+    rows of their libraries only (`scope`, by default `models.scope.scope_of` of the actor);
+    None: the system (the command line, every library's rows). Every export is audited (who,
+    the format, the filter, how many and `destination`; no user's data) once the last user is
+    written."""
+    actor = actor or Actor(None, Source.CLI)
+    flt = flt or ExportFilter()
+    count = _export(out, fmt, organization, flt, progress, scope, actor)
+    _audit_export(actor, count, fmt, flt, destination)
+    return count
+
+
+def _audit_export(actor: Actor, count: int, fmt: str, flt: ExportFilter, destination: str) -> None:
+    what = [users(count), fmt]
+    if flt.query:
+        what.append(f"matching {flt.query!r}")
+    what += [f"{k}={v}" for k, v in asdict(flt).items() if v and k != "query"]
+    if destination:
+        what.append(f"to {destination}")
+    audit.record(
+        actor,
+        AuditAction.EXPORT,
+        entity="export",
+        entity_id=None,
+        field="users",
+        new=", ".join(what),
+    )
+
+
+def _export(
+    out: IO[str],
+    fmt: str,
+    organization: Organization | None,
+    flt: ExportFilter,
+    progress: Callable[[int], None] | None,
+    scope: Any,
+    actor: Actor,
+) -> int:
+    """`export_users` without its audit event."""
+    from models.scope import scope_of
     from models.setup import default_organization
 
-    actor = actor or Actor(None, Source.CLI)
     organization = _allowed(fmt, actor, organization)
+    if scope is None and actor.account is not None:
+        scope = scope_of(actor.account)  # library independence
     org = organization or default_organization()
     if org is None:
         raise ExportError("the database is not initialized: run 'patrondesk init' first")
-    flt = flt or ExportFilter()
     codes = _Codes(org)
     count = 0
     writer = None
@@ -744,20 +781,6 @@ def export_users(
         out.write("\n]}\n")
     elif fmt == "alma-xml":
         out.write("</users>\n")
-    what = [users(count), fmt]
-    if flt.query:
-        what.append(f"matching {flt.query!r}")
-    what += [f"{k}={v}" for k, v in asdict(flt).items() if v and k != "query"]
-    if destination:
-        what.append(f"to {destination}")
-    audit.record(
-        actor,
-        AuditAction.EXPORT,
-        entity="export",
-        entity_id=None,
-        field="users",
-        new=", ".join(what),
-    )
     return count
 
 
@@ -771,10 +794,12 @@ def user_document(
     """The personal-information export of one user: every field (no password or PIN hash),
     with their loans and fees. `identifier`: the primary identifier or any identifier. The
     export is audited on the user's record (their History shows it, and `destination`);
-    `actor` None: the command line."""
+    `actor` None: the command line; staff need the right to run jobs and find users of their
+    own organization only."""
     from models.setup import default_organization
 
-    org = organization or default_organization()
+    actor = actor or Actor(None, Source.CLI)
+    org = _allowed("json", actor, organization) or default_organization()
     key = fold_key(identifier or "")
     row = (
         Identifier.select(Identifier.account)
@@ -812,7 +837,7 @@ def user_document(
         for x in Fee.select().where(Fee.account == row.account_id).order_by(Fee.id)
     ]
     audit.record(
-        actor or Actor(None, Source.CLI),
+        actor,
         AuditAction.EXPORT,
         entity="account",
         entity_id=row.account_id,

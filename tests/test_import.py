@@ -610,7 +610,7 @@ def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_p
     from models.accounts import NewUser, create_user
     from models.audit import Actor
     from models.enums import RecordType, Role, Source
-    from models.errors import PermissionDenied
+    from models.errors import NotFound, PermissionDenied
     from models.exports import ExportError, ExportFilter, export_to_file, users
     from models.history import history
     from models.tables import AuditEvent
@@ -670,6 +670,20 @@ def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_p
         "cli",
         True,
     )
+    # A rename that fails (the name is a folder): no file, no .part, no event.
+    events = AuditEvent.select().count()
+    folder = tmp_path / "taken.json"
+    folder.mkdir()
+    with pytest.raises(OSError):
+        export_to_file(folder, "json", actor=admin)
+    assert folder.is_dir() and not (tmp_path / "taken.json.part").exists()
+    assert AuditEvent.select().count() == events
+    # The personal-information export: staff need the right, and their own organization.
+    with pytest.raises(PermissionDenied):
+        user_document("S2", actor=Actor(desk, Source.SCREEN))
+    with pytest.raises(NotFound):
+        user_document("S2", actor=Actor(admin2, Source.SCREEN))
+    assert AuditEvent.select().count() == events
     user_document("S2", destination="/tmp/s2.json")
     rows = history(account("S2").id, admin, "all")
     assert (rows[0].action, rows[0].field, rows[0].new) == (
