@@ -23,7 +23,7 @@ from models.errors import PatronDeskError
 from models.permissions import Action
 from models.search import Page, UserQuery, UserRow, count_users, search_users
 from models.tables import UserGroup
-from tui.keys import FIND_USERS, RESULTS, bindings
+from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
 from tui.table import RowTable
 
 PAGE = 50
@@ -77,15 +77,32 @@ def column_widths(total: int) -> dict[str, int]:
     return widths
 
 
+class SearchBox(Input):
+    """The search box: Down (or Enter) goes to the results."""
+
+    BINDINGS = bindings(SEARCH_BOX)
+
+
 class ResultsTable(RowTable):
-    """The results; its keys act on the highlighted user."""
+    """The results; its keys act on the highlighted user. Up on the first row goes back to
+    the search box."""
 
     BINDINGS = bindings(RESULTS)
+
+    def action_move(self, delta: int) -> None:
+        if delta == -1 and self.cursor == 0:
+            self.screen.query_one("#search", Input).focus()
+            return
+        super().action_move(delta)
 
 
 class FindUsersScreen(Screen[None]):
     BINDINGS = bindings(FIND_USERS)
-    KEY_GROUPS = (("Find and Manage Users", FIND_USERS), ("Results table", RESULTS))
+    KEY_GROUPS = (
+        ("Find and Manage Users", FIND_USERS),
+        ("Search box", SEARCH_BOX),
+        ("Results table", RESULTS),
+    )
     AUTO_FOCUS = "#search"
 
     class Results(Message):
@@ -143,7 +160,7 @@ class FindUsersScreen(Screen[None]):
                 compact=True,
             )
         with Horizontal(id="search-row"):
-            yield Input(
+            yield SearchBox(
                 placeholder="Search: name, identifier, barcode or email", id="search", compact=True
             )
             yield Static("", id="count")
@@ -183,7 +200,7 @@ class FindUsersScreen(Screen[None]):
         self.run_search()
 
     @on(Input.Submitted, "#search")
-    def _to_results(self) -> None:
+    def action_to_results(self) -> None:
         if self.rows:
             self.query_one(ResultsTable).focus()
 

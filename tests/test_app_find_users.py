@@ -198,6 +198,23 @@ async def test_enter_opens_the_record_and_escape_comes_back(people) -> None:
         assert app.focused is app.screen.query_one("#search", Input)
 
 
+async def test_down_from_the_search_box_goes_to_the_results_and_up_comes_back(people) -> None:
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await settle(pilot)  # everyone listed
+        results = app.screen.query_one(ResultsTable)
+        await pilot.press("down")
+        assert app.focused is results and results.cursor == 0
+        await pilot.press("down")
+        assert results.cursor == 1
+        await pilot.press("up", "up")  # the first row, then the search box
+        assert app.focused is app.screen.query_one("#search", Input)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, UserDetailsScreen)
+
+
 async def test_sort_by_expiry_on_a_key(people) -> None:
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:

@@ -56,6 +56,19 @@ async def test_first_name_change_is_saved_and_shown_in_history(ui_db, anna) -> N
         await settle(pilot)
         rows = screen.query_one("#history-table", RowTable).rows
         assert rows[0][1:] == ("admin", "screen", "update", "first_name", "Anna", "Annette")
+        # Enter shows the whole change (a thin terminal cuts long values).
+        screen.query_one("#history-table", RowTable).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        from screens.confirm import InfoScreen
+
+        assert isinstance(app.screen, InfoScreen)
+        text = str(app.screen.query_one("#info-text").render())
+        assert "Who:     admin (screen)" in text
+        assert "Old:     Anna" in text and "New:     Annette" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
     assert Account.get_by_id(anna.id).person.first_name == "Annette"
 
 

@@ -60,6 +60,9 @@ FIND_USERS = (
     KeyAction("escape", "escape", "Clear search", show=False, palette=False),
 )
 
+# Keys of the search box (active while it has the focus).
+SEARCH_BOX = (KeyAction("screen.to_results", "down", "To the results", show=False, palette=False),)
+
 # Keys of the results table (active while it has the focus).
 RESULTS = (
     KeyAction("screen.open_user", "enter", "Open"),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Select
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Select, Static
 
 from models.errors import PatronDeskError
-from models.history import DEFAULT_PERIOD, PERIOD_LABELS, history
+from models.history import DEFAULT_PERIOD, PERIOD_LABELS, HistoryRow, history
 from screens.user_details.context import RecordContext
 from tui.table import RowTable
 
@@ -26,15 +26,18 @@ class HistoryPane(Vertical):
         super().__init__(id="pane-history")
         self.ctx = ctx
         self.period = DEFAULT_PERIOD
+        self.events: list[HistoryRow] = []
 
     def compose(self) -> ComposeResult:
-        yield Select(
-            [(label, key) for key, label in PERIOD_LABELS.items()],
-            value=DEFAULT_PERIOD,
-            allow_blank=False,
-            id="history-period",
-            compact=True,
-        )
+        with Horizontal(id="history-bar"):
+            yield Select(
+                [(label, key) for key, label in PERIOD_LABELS.items()],
+                value=DEFAULT_PERIOD,
+                allow_blank=False,
+                id="history-period",
+                compact=True,
+            )
+            yield Static("⏎ the whole change (values cut to the width)", id="history-hint")
         yield RowTable(id="history-table")
 
     def on_mount(self) -> None:
@@ -54,6 +57,7 @@ class HistoryPane(Vertical):
         except PatronDeskError as exc:
             self.app.notify(exc.message, severity="error")
             return
+        self.events = rows
         self.query_one("#history-table", RowTable).set_rows(
             [
                 (
@@ -61,10 +65,36 @@ class HistoryPane(Vertical):
                     r.actor,
                     r.source,
                     r.action.replace("_", " "),
-                    f"{r.entity}.{r.field}" if r.entity not in ("account", "person") else r.field,
+                    _field(r),
                     r.old or "",
                     r.new or "",
                 )
                 for r in rows
             ]
         )
+
+    @on(RowTable.Selected, "#history-table")
+    def _show(self, event: RowTable.Selected) -> None:
+        """The whole event: a thin terminal cuts the old and new values."""
+        from screens.confirm import InfoScreen
+
+        if 0 <= event.row < len(self.events):
+            self.app.push_screen(InfoScreen("Change", event_text(self.events[event.row])))
+
+
+def _field(r: HistoryRow) -> str:
+    return f"{r.entity}.{r.field}" if r.entity not in ("account", "person") else r.field
+
+
+def event_text(r: HistoryRow) -> str:
+    """One audit event in full, a line per part."""
+    lines = [
+        f"When:    {r.at:%Y-%m-%d %H:%M:%S} (UTC)",
+        f"Who:     {r.actor} ({r.source})",
+        f"Action:  {r.action.replace('_', ' ')}",
+        f"Field:   {_field(r)}"
+        + (f" (#{r.entity_id})" if r.entity_id is not None and "." in _field(r) else ""),
+        f"Old:     {r.old if r.old is not None else '—'}",
+        f"New:     {r.new if r.new is not None else '—'}",
+    ]
+    return "\n".join(lines)
