@@ -552,8 +552,8 @@ def test_the_generic_row_services_never_reach_the_audit_table() -> None:
 
 async def test_the_history_tab_offers_no_key_that_edits_or_deletes_an_event(ui_db) -> None:  # noqa: ANN001
     """On History (F12) with its table focused, no binding adds, edits, duplicates, deletes or
-    toggles a row, the other tabs' keys for that open nothing, and the audit table is the same
-    row for row afterwards."""
+    toggles a row, the other tabs' keys for that open nothing but the read-only view of a
+    change (Enter), and the audit table is the same row for row afterwards."""
     from models.session import open_session
     from screens.user_details import UserDetailsScreen
     from screens.user_details.history import HistoryPane
@@ -583,9 +583,17 @@ async def test_the_history_tab_offers_no_key_that_edits_or_deletes_an_event(ui_d
         offered = {b.binding.action for b in screen.active_bindings.values()}
         assert not offered & row_actions, offered
         # The keys that add, edit, duplicate, delete or toggle a row on the other tabs.
+        # Enter shows the change whole, read only (a message with a Close button).
         for key in ("e", "enter", "c", "delete", "n", "insert", "space"):
             await pilot.press(key)
             await settle(pilot)
+            if key == "enter":
+                from screens.confirm import InfoScreen
+
+                assert isinstance(app.screen, InfoScreen)
+                assert "Annette" in str(app.screen.query_one("#info-text").render())
+                await pilot.press("escape")
+                await settle(pilot)
             assert app.screen is screen, f"{key!r} opened {type(app.screen).__name__}"
             assert table.has_focus and table.rows == shown
     assert trail() == before
