@@ -607,32 +607,22 @@ def test_a_killed_import_leaves_no_worker_process_behind(tmp_path: Path) -> None
 
 
 def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_path) -> None:
-    from models.accounts import NewUser, create_user
+    from uihelp import add_user
+
     from models.audit import Actor
     from models.enums import RecordType, Role, Source
     from models.errors import NotFound, PermissionDenied
     from models.exports import ExportError, ExportFilter, export_to_file, users
     from models.history import history
     from models.tables import AuditEvent
-    from tests.test_accounts import future, second_organization
+    from tests.test_accounts import second_organization
 
     import_file(write(tmp_path, SIS), opts())
     admin = Actor(db.admin, Source.SCREEN)
-    desk = create_user(
-        NewUser(
-            record_type=RecordType.STAFF.value,
-            first_name="Dee",
-            last_name="Desk",
-            primary_id="desk1",
-            user_group="STAFF",
-            email="desk1@example.org",
-            expiry_date=future(),
-            password="Desk-Lantern-57",
-            roles=[Role.FULFILLMENT_SERVICES_OPERATOR.value],
-        ),
-        admin,
-        db.organization,
-    )
+    desk = add_user(
+        "Dee", "Desk", "desk1", record_type=RecordType.STAFF.value, group="STAFF",
+        roles=[Role.FULFILLMENT_SERVICES_OPERATOR.value],
+    )  # fmt: skip
     events = AuditEvent.select().count()
     # Staff without the right to run jobs: refused, no file (not even the .part), no event.
     refused = tmp_path / "refused.csv"
