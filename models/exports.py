@@ -644,13 +644,13 @@ def export_to_file(
     were written."""
     actor = actor or Actor(None, Source.CLI)
     flt = flt or ExportFilter()
-    _allowed(fmt, actor, None)
+    organization = _allowed(fmt, actor, None)  # before any file is made
     target = Path(path)
     tmp = target.with_name(target.name + ".part")
     moved = False
     try:
         with open(tmp, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
-            count = _export(out, fmt, None, flt, progress, scope, actor)
+            count = _export(out, fmt, organization, flt, progress, scope, actor)
         # The audit event stands only with the file in place, and the file only audited.
         with database.atomic():
             _audit_export(actor, count, fmt, flt, str(target.resolve()))
@@ -708,6 +708,7 @@ def export_users(
     written."""
     actor = actor or Actor(None, Source.CLI)
     flt = flt or ExportFilter()
+    organization = _allowed(fmt, actor, organization)
     count = _export(out, fmt, organization, flt, progress, scope, actor)
     _audit_export(actor, count, fmt, flt, destination)
     return count
@@ -739,11 +740,11 @@ def _export(
     scope: Any,
     actor: Actor,
 ) -> int:
-    """`export_users` without its audit event."""
+    """`export_users` without its checks (`_allowed`, run first by the caller) and its audit
+    event."""
     from models.scope import scope_of
     from models.setup import default_organization
 
-    organization = _allowed(fmt, actor, organization)
     if scope is None and actor.account is not None:
         scope = scope_of(actor.account)  # library independence
     org = organization or default_organization()

@@ -1221,10 +1221,7 @@ def _user_row(row: tuple, today: dt.date, at: int = 0) -> UserRow:
     ) = row[at : at + 19]
     if expiry is not None and not isinstance(expiry, dt.date):
         expiry = _date(expiry)
-    if preferred_last or preferred_first:
-        name = _display_name(last or "", first or "", preferred_last or "", preferred_first or "")
-    else:
-        name = f"{last or ''}, {first}" if first else (last or "")
+    name = _display_name(last or "", first or "", preferred_last or "", preferred_first or "")
     return UserRow(
         aid,
         pid,
