@@ -30,7 +30,7 @@ from models.errors import (
     ValidationError,
 )
 from models.passwords import hash_secret, password_problems, problems_message
-from models.permissions import Action, authorize, can
+from models.permissions import Action, authorize, authorize_grant, can
 from models.runtime import runtime
 from models.settings import Settings, load_settings
 from models.tables import (
@@ -396,10 +396,10 @@ def create_user(
         raise PermissionDenied(
             action.value, f"You may not {action.label}: this is another organization."
         )
-    if data.roles:
+    if data.roles and set(data.roles) != {Role.PATRON.value}:
         authorize(actor.account, Action.MANAGE_ROLES)
-        if Role.USER_ADMINISTRATOR in data.roles and actor.account is not None:
-            authorize(actor.account, Action.CONFIGURE)
+    for role in data.roles or ():
+        authorize_grant(actor.account, role)
     # Hash outside the transaction: argon2 takes tens of milliseconds and must not hold the lock.
     password_hash = hash_secret(data.password, settings) if data.password else None
     pin_hash = hash_secret(data.pin.strip(), settings) if data.pin else None

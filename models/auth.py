@@ -17,7 +17,7 @@ from models.passwords import (
     problems_message,
     verify_secret,
 )
-from models.permissions import Action, authorize
+from models.permissions import Action, authorize, authorize_person
 from models.runtime import runtime
 from models.settings import Settings, load_settings
 from models.tables import Account, Organization, Person
@@ -205,6 +205,7 @@ def set_password(
     else:
         in_reach = _account_in_reach(person, actor)
         authorize(actor.account, Action.RESET_PASSWORD, in_reach)
+        authorize_person(actor.account, person, Action.RESET_PASSWORD)
         # The account in the staff user's organization: its History shows the reset.
         account_id = in_reach.id if in_reach is not None else None
     new_hash = hash_secret(new_password, settings)
@@ -235,6 +236,7 @@ def unlock(person_id: int, actor: Actor) -> None:
     person = Person.get_by_id(person_id)
     in_reach = _account_in_reach(person, actor)
     authorize(actor.account, Action.UNLOCK_LOGIN, in_reach)
+    authorize_person(actor.account, person, Action.UNLOCK_LOGIN)
     with database.atomic():
         Person.update(failed_logins=0, locked_until=None).where(Person.id == person.id).execute()
         audit.record(

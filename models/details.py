@@ -51,7 +51,7 @@ from models.external import (
     stored_value,
 )
 from models.passwords import generate_password, hash_secret
-from models.permissions import Action, authorize, can
+from models.permissions import Action, authorize, authorize_person, can
 from models.runtime import runtime
 from models.settings import Settings, load_settings
 from models.tables import (
@@ -415,6 +415,8 @@ def _write_general(
     person = account.person
     old = {f: stored_value(f, account, person) for f in changed}
     person_values = {f: v for f, v in changed.items() if f in PERSON_FIELDS}
+    if changed.keys() & CREDENTIAL_FIELDS:
+        authorize_person(actor.account, person.id, Action.EDIT_USER)
     account_values = {f: v for f, v in changed.items() if f in ACCOUNT_FIELDS}
     before_account, before_person = audit.snapshot(account), audit.snapshot(person)
     touch(
@@ -441,6 +443,10 @@ def _write_general(
         person = Person.get_by_id(person.id)
         audit.record_changes(actor, person, before_person, audit.snapshot(person), **ids)
     return account
+
+
+# The person's login and secrets, shared by their accounts in every organization.
+CREDENTIAL_FIELDS = frozenset({"username", "email", "pin"})
 
 
 def update_user(

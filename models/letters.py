@@ -138,10 +138,10 @@ def render(kind: str, language: str, values: dict[str, str], settings: Settings)
 
 
 def own_email(person: Person) -> str | None:
-    """The person's own address: the preferred email, else the login email (reset codes)."""
-    emails = list(Email.select().where(Email.person == person).order_by(Email.id))
-    preferred = next((e.address for e in emails if e.preferred), None)
-    return preferred or person.email or (emails[0].address if emails else None)
+    """Where a password reset code goes: the login email and nothing else. A contact email
+    can be added by a desk (or an import), so sending a code there would hand the login to
+    whoever added it."""
+    return person.email or None
 
 
 def print_library(account: Account) -> Library | None:

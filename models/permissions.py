@@ -13,7 +13,7 @@ from enum import StrEnum
 from models.enums import RecordType, Role, Status
 from models.errors import PermissionDenied
 from models.runtime import runtime
-from models.tables import Account, RoleAssignment
+from models.tables import Account, Person, RoleAssignment
 
 
 class Action(StrEnum):
@@ -121,6 +121,78 @@ def granting_roles(
 # patron may change (communication preferences, password).
 OWN_RECORD = frozenset({Action.EDIT_CONTACT})
 
+# Actions that only read. Every other action on an existing account is a write, and a write on an
+# account is refused when that account holds a role the actor may not grant (no role climbs
+# above its own: a User Manager may not reset a User Administrator's password).
+READ_ONLY = frozenset({Action.VIEW_USER})
+
+
+def actor_standing(actor: Account) -> str | None:
+    """Why a staff account may no longer act (None when it may): an account deactivated or
+    expired since login loses its rights at once, also in an open session. Read from the
+    database, never from the session's copy of the row."""
+    row = (
+        Account.select(Account.status, Account.expiry_date)
+        .where(Account.id == actor.id)
+        .tuples()
+        .first()
+    )
+    if row is None:
+        return "Your account no longer exists."
+    status, expiry = row
+    if status != Status.ACTIVE:
+        return "Your account has been deactivated."
+    if expiry is not None and expiry < runtime.today():
+        return "Your account has expired."
+    return None
+
+
+def grantable_roles(actor: Account | None) -> frozenset[Role]:
+    """The roles `actor` may give, take or act over: every role for the system and for a User
+    Administrator; every role but User Administrator for whoever else may manage roles; the
+    patron role alone for the others (a desk registers patrons). The one home of the rule:
+    the Roles tab, Quick User, imports and every write on an account ask it."""
+    if actor is None:
+        return frozenset(Role)
+    roles = {Role(a.role) for a in active_roles(actor) if a.role in _ROLE_VALUES}
+    if any(Action.MANAGE_ROLES in MATRIX[r] for r in roles):
+        if any(Action.CONFIGURE in MATRIX[r] for r in roles):
+            return frozenset(Role)
+        return frozenset(Role) - {Role.USER_ADMINISTRATOR}
+    return frozenset({Role.PATRON})
+
+
+_ROLE_VALUES = frozenset(r.value for r in Role)
+
+
+def _held_roles(account_id: int, today: dt.date) -> set[str]:
+    return {
+        role
+        for role, status, expiry in RoleAssignment.select(
+            RoleAssignment.role, RoleAssignment.status, RoleAssignment.expiry_date
+        )
+        .where(RoleAssignment.account == account_id)
+        .tuples()
+        if status == Status.ACTIVE and (expiry is None or expiry >= today)
+    }
+
+
+def _above(actor: Account, target: Account) -> str | None:
+    """The first role `target` holds that `actor` may not grant, if any."""
+    held = _held_roles(target.id, runtime.today())
+    grantable = {r.value for r in grantable_roles(actor)}
+    return next((r for r in sorted(held) if r not in grantable), None)
+
+
+def authorize_grant(actor: Account | None, role: str) -> None:
+    """Raise `PermissionDenied` unless `actor` may give (or take away) `role`."""
+    if actor is not None and role not in {r.value for r in grantable_roles(actor)}:
+        label = role.replace("_", " ")
+        raise PermissionDenied(
+            Action.MANAGE_ROLES.value,
+            f"You may not give or take the role {label}: it is above your own.",
+        )
+
 
 def can(
     actor: Account | None,
@@ -132,15 +204,48 @@ def can(
 ) -> bool:
     """True when `actor` may do `action` on `target` (or, for a new record, of `record_type`)
     on a row owned by `library_id`. `actor=None` is the system itself (init, jobs)."""
+    return _refusal(actor, action, target, library_id, record_type) is None
+
+
+def _refusal(
+    actor: Account | None,
+    action: Action,
+    target: Account | None,
+    library_id: int | None,
+    record_type: str | None,
+) -> str | None:
+    """Why `can` says no, in words (None: allowed). The checks run in this order, before any
+    work: the actor's own standing, the organization, the roles above the actor's, the matrix."""
     if actor is None:
-        return True
+        return None
+    if problem := actor_standing(actor):
+        return problem + " Log in again or ask an administrator."
+    what = action.label
     if target is not None:
         if target.organization_id != actor.organization_id:
-            return False
+            return f"You may not {what}: this user belongs to another organization."
         if action in OWN_RECORD and target.person_id == actor.person_id:
-            return True
+            return None
+        if action not in READ_ONLY and target.id != actor.id and (role := _above(actor, target)):
+            return (
+                f"You may not {what}: this user holds the role {role.replace('_', ' ')}, "
+                "which is above your own."
+            )
         record_type = record_type or target.record_type
-    return any(_grants(a, action, library_id, record_type) for a in active_roles(actor))
+    roles = active_roles(actor)
+    if any(_grants(a, action, library_id, record_type) for a in roles):
+        return None
+    if (
+        record_type
+        and record_type != RecordType.PUBLIC
+        # Plain strings against the StrEnum set: `str in Role` raises TypeError on Python 3.11.
+        and any(a.role in _PUBLIC_ONLY for a in roles)
+    ):
+        return (
+            f"You may not {what} for {record_type} users: "
+            "circulation desk roles act on public users only."
+        )
+    return f"You may not {what}: none of your roles allows it."
 
 
 def authorize(
@@ -152,23 +257,31 @@ def authorize(
     record_type: str | None = None,
 ) -> None:
     """Raise `PermissionDenied` unless `can(...)`; the message says what was refused."""
-    if can(actor, action, target, library_id=library_id, record_type=record_type):
+    if problem := _refusal(actor, action, target, library_id, record_type):
+        raise PermissionDenied(action.value, problem)
+
+
+def authorize_person(actor: Account | None, person: Person | int, action: Action) -> None:
+    """A person's credentials (password, PIN), login email and contact rows are the person's,
+    shared by their accounts in every organization (RERO model). Staff may change them only
+    when the person holds no staff role in another organization: a desk in A must not take over
+    B's administrator through a public account in A. The person themselves always may; the
+    caller checks the actor's rights on the account in reach (`authorize`) as well."""
+    if actor is None:
         return
-    what = action.label
-    if target is not None:
-        record_type = record_type or target.record_type  # as `can` judged it
-    if target is not None and actor is not None and target.organization_id != actor.organization_id:
-        msg = f"You may not {what}: this user belongs to another organization."
-    elif (
-        record_type
-        and record_type != RecordType.PUBLIC
-        # Plain strings against the StrEnum set: `str in Role` raises TypeError on Python 3.11.
-        and any(a.role in _PUBLIC_ONLY for a in active_roles(actor))
-    ):
-        msg = (
-            f"You may not {what} for {record_type} users: "
-            "circulation desk roles act on public users only."
-        )
-    else:
-        msg = f"You may not {what}: none of your roles allows it."
-    raise PermissionDenied(action.value, msg)
+    person_id = person if isinstance(person, int) else person.id
+    if actor.person_id == person_id:
+        return
+    today = runtime.today()
+    elsewhere = (
+        Account.select(Account.id)
+        .where((Account.person == person_id) & (Account.organization != actor.organization_id))
+        .tuples()
+    )
+    for (account_id,) in elsewhere:
+        if _held_roles(account_id, today) - {Role.PATRON.value}:
+            raise PermissionDenied(
+                action.value,
+                f"You may not {action.label}: this person is staff of another organization; "
+                "only they or that organization can change their login, password or contacts.",
+            )

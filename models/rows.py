@@ -37,7 +37,14 @@ from models.details import check_version, ids_of, load_account, touch
 from models.enums import AddressType, Channel, EmailType, PhoneType, Role, Status
 from models.errors import NotFound, PatronDeskError, ValidationError
 from models.external import is_external
-from models.permissions import Action, active_roles, authorize, can
+from models.permissions import (
+    Action,
+    active_roles,
+    authorize,
+    authorize_grant,
+    authorize_person,
+    can,
+)
 from models.runtime import runtime
 from models.scope import scope_of
 from models.settings import Settings, load_settings
@@ -858,9 +865,11 @@ class _RoleSpec(_Spec):
             p.add("role", "this user already has this role for this library")
         p.raise_if_any()
         administrator = Role.USER_ADMINISTRATOR.value
-        if ctx.actor.account is not None and administrator in {role, row.role if row else None}:
-            # Only administrators make (or unmake) administrators.
-            authorize(ctx.actor.account, Action.CONFIGURE)
+        # No role climbs above its own: the role given and the role replaced must both be
+        # roles the actor may grant (only administrators make or unmake administrators).
+        for given in dict.fromkeys((role, row.role if row else None)):
+            if given:
+                authorize_grant(ctx.actor.account, given)
         if (
             row is not None
             and self._active_admin(row)
@@ -903,8 +912,7 @@ class _RoleSpec(_Spec):
     def check_deletable(self, row, ctx: _Ctx) -> None:  # noqa: ANN001
         if self.query(ctx.account).count() <= 1:
             raise Refused("Every user keeps at least one role: add another role first.")
-        if ctx.actor.account is not None and row.role == Role.USER_ADMINISTRATOR:
-            authorize(ctx.actor.account, Action.CONFIGURE)
+        authorize_grant(ctx.actor.account, row.role)
         if self._active_admin(row):
             self._keep_an_administrator(row, ctx)
 
@@ -960,6 +968,9 @@ def _row(spec: _Spec, account: Account, row_id: int):  # noqa: ANN202
 
 def _authorize(spec: _Spec, actor: Actor, account: Account, *owners: int | None) -> None:
     authorize(actor.account, spec.action, account)
+    if spec.on_person:
+        # Contact rows are the person's, shared by their accounts in every organization.
+        authorize_person(actor.account, account.person_id, spec.action)
     if spec.owned:
         for owner in dict.fromkeys(owners):
             if owner is not None:
