@@ -37,6 +37,9 @@ class Organization(BaseModel):
     name = CharField(max_length=200)
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
+    # The organization `patrondesk init` made (migration 0011): its User Administrators change
+    # the settings of the whole database (models/config_settings.py); set only by init.
+    hosts_system = BooleanField(default=False)
 
 
 class Library(BaseModel):
