@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from models import audit
 from models.audit import Actor
@@ -11,6 +10,7 @@ from models.base import database, fold_key
 from models.enums import AuditAction, Source, Status
 from models.errors import AuthenticationError, PermissionDenied, ValidationError
 from models.passwords import (
+    DUMMY_HASH,
     hash_secret,
     needs_rehash,
     password_problems,
@@ -25,6 +25,28 @@ from models.tables import Account, Organization, Person
 WRONG = "Wrong username or password."
 
 
+class ChooseOrganization(AuthenticationError):
+    """The password was right and the person has a usable account in more than one
+    organization: the login asks which one (`organizations`: (id, name) pairs) and is tried
+    again with it. The service never chooses for the person."""
+
+    def __init__(self, organizations: list[tuple[int, str]]) -> None:
+        super().__init__(
+            "choose_organization",
+            "You have accounts in several organizations: choose the one to work in.",
+        )
+        self.organizations = organizations
+
+
+def refused_message(settings: Settings) -> str:
+    """The one answer to every refused login: unknown name, wrong password, or locked. It tells
+    a locked-out librarian what may have happened, and an attacker nothing about who exists."""
+    return (
+        f"{WRONG} After {settings.lockout_attempts} failed attempts in a row a login is locked "
+        f"for {settings.lockout_minutes} minutes (an administrator can unlock it)."
+    )
+
+
 def find_person(login: str) -> Person | None:
     """By username or login email, case-insensitive."""
     key = fold_key(login)
@@ -35,28 +57,79 @@ def find_person(login: str) -> Person | None:
     )
 
 
-def _minutes_left(until: dt.datetime, now: dt.datetime) -> int:
-    return max(1, math.ceil((until - now).total_seconds() / 60))
+def _usable(account: Account, today: dt.date) -> bool:
+    return account.status == Status.ACTIVE and (
+        account.expiry_date is None or account.expiry_date >= today
+    )
 
 
 def _usable_account(person: Person, organization: Organization | None, today: dt.date) -> Account:
-    accounts = list(
-        Account.select().where(Account.person == person).order_by(Account.id)
-        if organization is None
-        else Account.select().where(
-            (Account.person == person) & (Account.organization == organization)
-        )
-    )
+    """The account to work as. With no organization given, the person's only usable account;
+    with several, `ChooseOrganization` (never "the first one")."""
+    query = Account.select().where(Account.person == person)
+    if organization is not None:
+        query = query.where(Account.organization == organization)
+    accounts = list(query.order_by(Account.id))
     if not accounts:
         raise AuthenticationError("no_account", "This person has no account here.")
-    for account in accounts:
-        if account.status == Status.ACTIVE and (
-            account.expiry_date is None or account.expiry_date >= today
-        ):
-            return account
+    usable = [a for a in accounts if _usable(a, today)]
+    if len(usable) == 1:
+        return usable[0]
+    if usable:
+        names = dict(
+            Organization.select(Organization.id, Organization.name)
+            .where(Organization.id.in_([a.organization_id for a in usable]))
+            .tuples()
+        )
+        raise ChooseOrganization(sorted(names.items(), key=lambda item: (item[1], item[0])))
     if any(a.status != Status.ACTIVE for a in accounts):
         raise AuthenticationError("inactive", "This account is inactive: ask the library.")
     raise AuthenticationError("expired", "This account has expired: ask the library to renew it.")
+
+
+def _count_attempt(person_id: int, now: dt.datetime) -> int | None:
+    """Count one attempt against the person's login, atomically, before any password is
+    checked: the attempt's number since the last success (None: the login is locked). Parallel
+    attempts each get their own number, so no more than `lockout_attempts` of them ever reach
+    argon2."""
+    with database.atomic():  # SQLite: BEGIN IMMEDIATE; PostgreSQL: the UPDATE locks the row
+        counted = (
+            Person.update(failed_logins=Person.failed_logins + 1)
+            .where(
+                (Person.id == person_id)
+                & (Person.locked_until.is_null() | (Person.locked_until <= now))
+            )
+            .execute()
+        )
+        if not counted:
+            return None
+        return Person.select(Person.failed_logins).where(Person.id == person_id).scalar()
+
+
+def _lock(person: Person, now: dt.datetime, settings: Settings, source: Source) -> None:
+    """Lock the login (unless it is locked already: a lock is never extended) and start the
+    count again for when it ends."""
+    until = now + dt.timedelta(minutes=settings.lockout_minutes)
+    with database.atomic():
+        locked = (
+            Person.update(failed_logins=0, locked_until=until)
+            .where(
+                (Person.id == person.id)
+                & (Person.locked_until.is_null() | (Person.locked_until <= now))
+            )
+            .execute()
+        )
+        if locked:
+            audit.record(
+                Actor(None, source),
+                AuditAction.LOCKOUT,
+                entity="person",
+                entity_id=person.id,
+                person_id=person.id,
+                account_id=None,
+                field="locked_until",
+                new=until.isoformat(),
+            )
 
 
 def login(
@@ -68,71 +141,50 @@ def login(
 ) -> Account:
     """Check the credentials and return the account to work as.
 
-    Failures count; `lockout_attempts` in a row lock the login for `lockout_minutes`. A correct
-    password on an inactive or expired account is refused with that reason (the profile stays).
-    Every success, failure and lockout is audited; the password never is.
+    Every attempt on a known login is counted first, atomically; `lockout_attempts` failures
+    in a row lock the login for `lockout_minutes`, and an attempt over the limit is refused
+    before its password is looked at. An unknown login, a wrong password and a locked login get
+    the same answer (`refused_message`) after the same work (one argon2 check). Only after the
+    right password: an inactive or expired account is told so, and a person with accounts in
+    several organizations is asked which (`ChooseOrganization`). Every success, failure and
+    lockout is audited; the password never is.
     """
     settings = settings or load_settings()
     now = runtime.now()
+    refused = AuthenticationError("credentials", refused_message(settings))
     person = find_person(login_name)
     if person is None:
-        # Spend the same time as a real check so that timing does not reveal who exists.
-        verify_secret(_DUMMY_HASH.get(settings), password, settings)
-        raise AuthenticationError("credentials", WRONG)
-    system = Actor(None, source)
-    ids = {"account_id": None, "person_id": person.id}
-    if person.locked_until and person.locked_until > now:
-        left = _minutes_left(person.locked_until, now)
-        raise AuthenticationError(
-            "locked",
-            f"Too many failed attempts: this login is locked for {left} more minute(s).",
-            minutes_left=left,
-        )
+        verify_secret(None, password, settings)  # the same argon2 work as a real check
+        raise refused
+    attempt = _count_attempt(person.id, now)
+    if attempt is None or attempt > settings.lockout_attempts:
+        verify_secret(None, password, settings)
+        if attempt is not None:  # over the limit before the lock was set (parallel attempts)
+            _lock(person, now, settings, source)
+        raise refused
     if not verify_secret(person.password_hash, password, settings):
-        with database.atomic():
-            person = Person.get_by_id(person.id)
-            failures = person.failed_logins + 1
-            locked = failures >= settings.lockout_attempts
-            Person.update(
-                failed_logins=0 if locked else failures,
-                locked_until=now + dt.timedelta(minutes=settings.lockout_minutes)
-                if locked
-                else person.locked_until,
-            ).where(Person.id == person.id).execute()
-            audit.record(
-                system,
-                AuditAction.LOGIN_FAILURE,
-                entity="person",
-                entity_id=person.id,
-                field="login",
-                new=f"failure {failures}",
-                **ids,
-            )
-            if locked:
-                audit.record(
-                    system,
-                    AuditAction.LOCKOUT,
-                    entity="person",
-                    entity_id=person.id,
-                    field="locked_until",
-                    new=(now + dt.timedelta(minutes=settings.lockout_minutes)).isoformat(),
-                    **ids,
-                )
-        if locked:
-            raise AuthenticationError(
-                "locked",
-                f"Too many failed attempts: this login is locked for "
-                f"{settings.lockout_minutes} minutes.",
-                minutes_left=settings.lockout_minutes,
-            )
-        raise AuthenticationError("credentials", WRONG)
+        audit.record(
+            Actor(None, source),
+            AuditAction.LOGIN_FAILURE,
+            entity="person",
+            entity_id=person.id,
+            field="login",
+            new=f"failure {attempt}",
+            person_id=person.id,
+            account_id=None,
+        )
+        if attempt >= settings.lockout_attempts:
+            _lock(person, now, settings, source)
+        raise refused
 
+    # The right password: the failures in a row end here, whatever comes next.
+    Person.update(failed_logins=0, locked_until=None).where(Person.id == person.id).execute()
     account = _usable_account(person, organization, now.date())
     new_hash = (
         hash_secret(password, settings) if needs_rehash(person.password_hash, settings) else None
     )
     with database.atomic():
-        changes = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        changes = {"last_login_at": now}
         if new_hash:
             changes["password_hash"] = new_hash
         Person.update(**changes).where(Person.id == person.id).execute()
@@ -150,23 +202,8 @@ def login(
     return Account.get_by_id(account.id)
 
 
-class _DummyHash:
-    """A hash of nothing, made once per parameter set, for timing-safe unknown-user checks."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple, str] = {}
-
-    def get(self, settings: Settings) -> str:
-        from models.passwords import hasher
-
-        h = hasher(settings)
-        key = (h.time_cost, h.memory_cost, h.parallelism)
-        if key not in self._cache:
-            self._cache[key] = h.hash("not a password")
-        return self._cache[key]
-
-
-_DUMMY_HASH = _DummyHash()
+# The dummy hash lives with the hashing (models.passwords); the reset codes use it too.
+_DUMMY_HASH = DUMMY_HASH
 
 
 def _account_in_reach(person: Person, actor: Actor) -> Account | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -80,13 +82,101 @@ def hash_secret(secret: str, settings: Settings) -> str:
     return hasher(settings).hash(secret)
 
 
-def verify_secret(stored_hash: str | None, secret: str, settings: Settings) -> bool:
-    if not stored_hash:
+# --- Bounds of a stored argon2 hash ------------------------------------------------------------
+#
+# An argon2 hash carries its own cost: `$argon2id$v=19$m=65536,t=3,p=4$salt$tag` makes whoever
+# checks it spend m KiB of memory, t passes over it, on p lanes. A hash from an import file (or
+# written into the database) with m = 4 GiB or t = 100,000 would cost seconds and gigabytes at
+# every login attempt, from the login screen, for anyone who types the username. So a hash is
+# checked against these bounds before argon2 runs, and one out of bounds never verifies (the
+# person has no usable password until a reset), and an import keeps only hashes within them.
+#
+# The bounds are a few times the usual settings (OWASP: 19 MiB, t=2, p=1; argon2-cffi and
+# RFC 9106 low-memory: 64 MiB, t=3, p=4; Django: 100 MiB, t=2, p=8), so hashes from other
+# systems come in, or the configured parameters when an administrator set them higher:
+MAX_MEMORY_KIB = 256 * 1024  # 256 MiB
+MAX_TIME_COST = 10
+MAX_PARALLELISM = 16
+MAX_WORK_KIB = 512 * 1024  # memory x passes: 512 MiB-passes, about 0.6 s on two cores
+# Salt 8 to 64 bytes, tag 4 to 64 bytes (unpadded base64); version 1.0 (v=16) or 1.3 (v=19).
+_ENCODED = re.compile(
+    r"\$(argon2id|argon2i|argon2d)\$(?:v=(16|19)\$)?m=([0-9]{1,10}),t=([0-9]{1,10}),p=([0-9]{1,3})"
+    r"\$([A-Za-z0-9+/]{11,86})\$([A-Za-z0-9+/]{6,86})",
+    re.ASCII,
+)
+
+
+@dataclass(frozen=True)
+class HashBounds:
+    memory_kib: int
+    time_cost: int
+    parallelism: int
+    work_kib: int
+
+    def allows(self, memory_kib: int, time_cost: int, parallelism: int) -> bool:
+        return (
+            8 * parallelism <= memory_kib <= self.memory_kib
+            and 1 <= time_cost <= self.time_cost
+            and 1 <= parallelism <= self.parallelism
+            and memory_kib * time_cost <= self.work_kib
+        )
+
+
+def hash_bounds(settings: Settings) -> HashBounds:
+    """The largest cost a stored hash may ask for: the fixed bounds above, or the configured
+    parameters when they are higher (the app's own hashes always verify)."""
+    h = hasher(settings)
+    return HashBounds(
+        memory_kib=max(MAX_MEMORY_KIB, h.memory_cost),
+        time_cost=max(MAX_TIME_COST, h.time_cost),
+        parallelism=max(MAX_PARALLELISM, h.parallelism),
+        work_kib=max(MAX_WORK_KIB, h.memory_cost * h.time_cost),
+    )
+
+
+def hash_within_bounds(encoded: str | None, settings: Settings) -> bool:
+    """True when `encoded` is a well-formed argon2 hash whose cost is within `hash_bounds`.
+    Parsed here, strictly, before argon2 sees it; anything else (not argon2, malformed, too
+    costly) is False."""
+    if not isinstance(encoded, str) or len(encoded) > 256:
         return False
+    match = _ENCODED.fullmatch(encoded)
+    if match is None:
+        return False
+    memory, time_cost, lanes = (int(match.group(i)) for i in (3, 4, 5))
+    return hash_bounds(settings).allows(memory, time_cost, lanes)
+
+
+class _DummyHash:
+    """A hash of nothing, made once per parameter set: checked instead of a missing, foreign or
+    out-of-bounds hash (and for an unknown login), so that every check costs the same."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, str] = {}
+
+    def get(self, settings: Settings) -> str:
+        h = hasher(settings)
+        key = (h.time_cost, h.memory_cost, h.parallelism, h.hash_len, h.salt_len, h.type)
+        if key not in self._cache:
+            self._cache[key] = h.hash("not a password")
+        return self._cache[key]
+
+
+DUMMY_HASH = _DummyHash()
+
+
+def verify_secret(stored_hash: str | None, secret: str, settings: Settings) -> bool:
+    """Whether `secret` matches `stored_hash`. Always exactly one argon2 check at the configured
+    cost: a missing hash, or one out of bounds (`hash_within_bounds`), is never opened; the
+    dummy hash is checked instead and the answer is False."""
+    usable = hash_within_bounds(stored_hash, settings)
     try:
-        return hasher(settings).verify(stored_hash, secret)
+        matched = hasher(settings).verify(
+            stored_hash if usable else DUMMY_HASH.get(settings), secret
+        )
     except _argon2_errors():
         return False
+    return bool(matched and usable)
 
 
 def needs_rehash(stored_hash: str, settings: Settings) -> bool:

@@ -8,9 +8,10 @@ from functools import cached_property
 from models.accounts import full_name
 from models.audit import Actor
 from models.enums import Role, Source
-from models.permissions import Action, active_roles, can
+from models.errors import AuthenticationError
+from models.permissions import Action, active_roles, actor_standing, can
 from models.scope import LibraryScope, scope_of
-from models.tables import Account, Library, Organization
+from models.tables import Account, Library, Organization, Person
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,20 @@ class StaffSession:
 
 def open_session(account: Account) -> StaffSession:
     """The session of a logged-in account. The library shown is the scope of the first scoped
-    role, else the organization's first library."""
+    role, else the organization's first library.
+
+    No session for an account that may not act (inactive, expired: `actor_standing`) nor for a
+    person whose password must be changed first: until the new password is saved there is no
+    session, so no screen, key or command can reach one."""
+    if problem := actor_standing(account):
+        raise AuthenticationError("standing", problem)
+    pending = (
+        Person.select(Person.force_password_change).where(Person.id == account.person_id).scalar()
+    )
+    if pending:
+        raise AuthenticationError(
+            "password_change", "Choose a new password first: your password was reset."
+        )
     roles = active_roles(account)
     scoped = [r.scope for r in roles if r.scope_id is not None]
     library = (

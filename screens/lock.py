@@ -1,7 +1,10 @@
 """The screen lock after inactivity: the staff user's password opens it again; nothing on the
-screens below is lost. Failed attempts count towards the login lockout."""
+screens below is lost. Failed attempts count towards the login lockout. ctrl+l logs out (the
+app ends the session once the screens under the lock are gone)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,6 +15,9 @@ from textual.widgets import Input, Static
 
 from tui.widgets import Field, Message
 
+if TYPE_CHECKING:
+    from models.tables import Organization
+
 
 class LockScreen(ModalScreen[bool]):
     """Dismisses True when unlocked; False when the user chose to log out."""
@@ -19,9 +25,13 @@ class LockScreen(ModalScreen[bool]):
     BINDINGS = [Binding("ctrl+l", "log_out", "Log out", priority=True)]
     AUTO_FOCUS = "#unlock-password"
 
-    def __init__(self, username: str, minutes: int) -> None:
+    def __init__(
+        self, username: str, minutes: int, organization: Organization | None = None
+    ) -> None:
+        """`organization`: the session's, so that a person with accounts in several
+        organizations opens the lock of the one they work in."""
         super().__init__()
-        self.username, self.minutes = username, minutes
+        self.username, self.minutes, self.organization = username, minutes, organization
 
     def compose(self) -> ComposeResult:
         with Vertical(id="lock-box", classes="card"):
@@ -41,7 +51,7 @@ class LockScreen(ModalScreen[bool]):
         from models.errors import AuthenticationError
 
         try:
-            login(self.username, event.value)
+            login(self.username, event.value, organization=self.organization)
         except AuthenticationError as exc:
             event.input.value = ""
             self.query_one("#unlock-message", Message).show(exc.message)

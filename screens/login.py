@@ -1,4 +1,5 @@
-"""Login: username or email, and password. Enter logs in."""
+"""Login: username or email, and password. Enter logs in. A person with accounts in several
+organizations is asked which one to work in (the login service never chooses for them)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from tui.keys import LOGIN, bindings
 from tui.widgets import Field, Message
@@ -15,10 +17,16 @@ from tui.widgets import Field, Message
 class LoginScreen(Screen[None]):
     BINDINGS = bindings(LOGIN)
     KEY_GROUPS = (("Login", LOGIN),)
+    DEFAULT_CSS = """
+    LoginScreen #organization { display: none; height: auto; max-height: 8; }
+    LoginScreen #organization.-shown { display: block; }
+    """
 
-    def __init__(self, prefill: str = "") -> None:
+    def __init__(self, prefill: str = "", notice: str | None = None) -> None:
+        """`notice`: why the last session ended (shown until the next attempt)."""
         super().__init__()
         self.prefill = prefill
+        self.notice = notice
         self.AUTO_FOCUS = "#password" if prefill else "#login"
 
     def compose(self) -> ComposeResult:
@@ -30,11 +38,16 @@ class LoginScreen(Screen[None]):
                 Input(self.prefill, id="login", placeholder="username or email"),
             )
             yield Field("Password", Input(id="password", password=True, placeholder="password"))
+            yield OptionList(id="organization")
             yield Message(id="login-message")
             yield Static(
                 "Enter: log in · ctrl+r: forgotten password · ctrl+q: quit", classes="hint"
             )
         yield Footer()
+
+    def on_mount(self) -> None:
+        if self.notice:
+            self.query_one("#login-message", Message).show(self.notice)
 
     def action_forgot_password(self) -> None:
         from screens.forgot_password import ForgotPasswordScreen
@@ -61,7 +74,25 @@ class LoginScreen(Screen[None]):
     def _submit(self) -> None:
         self.submit()
 
-    def submit(self) -> None:
+    @on(Input.Changed)
+    def _credentials_changed(self) -> None:
+        """Another name or password: the organizations offered for the last one go."""
+        self._offer_organizations([])
+
+    @on(OptionList.OptionSelected, "#organization")
+    def _organization_chosen(self, event: OptionList.OptionSelected) -> None:
+        self.submit(organization_id=int(event.option.id))
+
+    def _offer_organizations(self, organizations: list[tuple[int, str]]) -> None:
+        choice = self.query_one("#organization", OptionList)
+        choice.clear_options()
+        choice.add_options([Option(name, id=str(org_id)) for org_id, name in organizations])
+        choice.set_class(bool(organizations), "-shown")
+        if organizations:
+            choice.highlighted = 0
+            choice.focus()
+
+    def submit(self, organization_id: int | None = None) -> None:
         name = self.query_one("#login", Input)
         password = self.query_one("#password", Input)
         message = self.query_one("#login-message", Message)
@@ -76,14 +107,26 @@ class LoginScreen(Screen[None]):
         if not self.app.db_ready:
             message.show("Opening the database… try again in a moment.")
             return
-        from models.auth import login  # the database layer loads after the first paint
+        from models.auth import ChooseOrganization, login  # the database loads after the paint
         from models.errors import AuthenticationError, PatronDeskError
+        from models.tables import Organization
 
+        organization = (
+            Organization.get_or_none(Organization.id == organization_id)
+            if organization_id is not None
+            else None
+        )
         try:
-            account = login(name.value.strip(), password.value)
+            account = login(name.value.strip(), password.value, organization=organization)
+        except ChooseOrganization as exc:
+            # The password was right: it stays (masked) for the second try with the choice.
+            message.show(exc.message, error=False)
+            self._offer_organizations(exc.organizations)
+            return
         except AuthenticationError as exc:
             message.show(exc.message)
             password.value = ""
+            self._offer_organizations([])
             password.focus()
             return
         except PatronDeskError as exc:  # e.g. a read-only database: said in words

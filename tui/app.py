@@ -37,23 +37,53 @@ class PatronDeskApp(App[None]):
         self.db_ready = open_target is None
         self.startup_error: str | None = None
         self.session = None  # models.session.StaffSession once logged in
+        # The account whose reset password must be changed before any session exists (only the
+        # change-password screen is open then), else None.
+        self.pending_change: int | None = None
         self.last_activity = time.monotonic()
         self.locked = False
+        self._leaving = False  # a logout under way: keys and clicks wait for the login screen
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseDown)):
+        if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
             self.last_activity = time.monotonic()
+            if self._leaving:
+                return  # for no screen of the session that is ending
+            if self.session is not None and (problem := self._standing()):
+                # Deactivated or expired since login: the session ends on its next action.
+                self.show_login(notice=f"{problem} You have been logged out.")
+                return
         await super().on_event(event)
 
+    def _standing(self) -> str | None:
+        """Why the logged-in account may no longer act (read from the database), or None."""
+        from models.errors import PatronDeskError
+        from models.permissions import actor_standing
+
+        try:
+            return actor_standing(self.session.account)
+        except PatronDeskError:  # the database unreachable: the screen's own call says so
+            return None
+
     def check_inactivity(self) -> None:
-        """Lock the screen after `session_timeout_minutes` without a key or click (0: never)."""
-        if self.session is None or self.locked or not self.db_ready:
+        """Lock the screen after `session_timeout_minutes` without a key or click (0: never);
+        end a session whose account was deactivated meanwhile, and a forced password change
+        left waiting as long."""
+        if self._leaving or self.locked or not self.db_ready:
+            return
+        if self.session is None and self.pending_change is None:
+            return
+        if self.session is not None and (problem := self._standing()):
+            self.show_login(notice=f"{problem} You have been logged out.")
             return
         from models.settings import load_settings
 
         minutes = load_settings().session_timeout_minutes
         if minutes and time.monotonic() - self.last_activity >= minutes * 60:
-            self.lock_screen(minutes)
+            if self.session is None:
+                self.show_login()
+            else:
+                self.lock_screen(minutes)
 
     def lock_screen(self, minutes: int) -> None:
         from screens.lock import LockScreen
@@ -64,12 +94,18 @@ class PatronDeskApp(App[None]):
             self.locked = False
             self.last_activity = time.monotonic()
             if not ok:
-                self.call_later(self.show_login)
+                self.show_login()
 
-        self.push_screen(LockScreen(self.session.username, minutes), unlocked)
+        self.push_screen(
+            LockScreen(self.session.username, minutes, self.session.organization), unlocked
+        )
 
     def on_mount(self) -> None:
         self.set_interval(15, self.check_inactivity)
+        from models.files import exposure_warning
+
+        if warning := exposure_warning(self.open_target):  # the database readable by others
+            self.notify(warning[0].upper() + warning[1:], severity="warning", timeout=30)
         if not self.db_ready:
             self.show_login()
             self.call_after_refresh(self._open_database)
@@ -106,51 +142,105 @@ class PatronDeskApp(App[None]):
             self._first_screen()
 
     # --- session -----------------------------------------------------------------------------
+    #
+    # A session ends in this order: its screens are popped (each one resumed on the way down
+    # still finds the session it was opened in), then the session is cleared, then the login
+    # screen is pushed. Clearing first crashed Find Users' resume (issue 19).
 
     def _reset_stack(self) -> None:
         while len(self.screen_stack) > 1:
             self.pop_screen()
 
-    def show_login(self, prefill: str = "") -> None:
+    async def _clear_stack(self) -> None:
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+
+    def show_login(self, prefill: str = "", notice: str | None = None) -> None:
+        """End the session (or the pending password change) and show the login screen, from
+        any screen, under any number of dialogs. `notice`: why, shown on the login screen."""
+        if self._leaving:
+            return
+        if len(self.screen_stack) <= 1:  # at start: nothing to pop, the login at once
+            self._end_session()
+            self._push_login(prefill, notice)
+            return
+        self._leaving = True
+        self.call_later(self._show_login, prefill, notice)
+
+    async def _show_login(self, prefill: str, notice: str | None) -> None:
+        try:
+            await self._clear_stack()
+        finally:
+            self._end_session()
+            self._leaving = False
+        self._push_login(prefill, notice)
+
+    def _end_session(self) -> None:
+        self.session = None
+        self.pending_change = None
+        self.locked = False
+        self.sub_title = self.database_label
+
+    def _push_login(self, prefill: str, notice: str | None) -> None:
         from screens.login import LoginScreen
 
-        self.session = None
-        self.sub_title = self.database_label
-        self._reset_stack()
-        self.push_screen(LoginScreen(prefill=prefill))
+        self.push_screen(LoginScreen(prefill=prefill, notice=notice))
 
     def logged_in(self, account: Account) -> None:
+        """After the login service accepted `account`: a session, or first the forced password
+        change (no session until it is saved)."""
+        from models.errors import AuthenticationError
         from models.session import open_session
 
-        self.session = open_session(account)
+        try:
+            session = open_session(account)
+        except AuthenticationError as exc:
+            if exc.reason == "password_change":
+                self.pending_change = account.id
+                # From the app's own message queue: the login screen is about to go.
+                self.call_later(self._change_password, account)
+            else:
+                self.show_login(notice=exc.message)
+            return
+        self.session = session
+        self.pending_change = None
         library = self.session.library.name if self.session.library else ""
         self.sub_title = f"{library} · {self.session.username}"
         # Continue from the app's own message queue: a result callback belongs to the screen
         # that pushed it, and the login screen is about to go.
-        self.call_later(self._enter, account)
+        self.call_later(self.show_home)
 
-    def _enter(self, account: Account) -> None:
-        if account.person.force_password_change:
-            from screens.change_password import ChangePasswordScreen
+    async def _change_password(self, account: Account) -> None:
+        from models.audit import Actor
+        from models.enums import Source
+        from models.tables import Account as AccountRow
+        from screens.change_password import ChangePasswordScreen
 
-            def after(changed: bool | None) -> None:
-                # After the dismissing screen is gone, not during its dismissal.
-                if changed:
-                    self.notify("Password changed.")
-                    self.call_later(self.show_home)
-                else:
-                    self.call_later(self.show_login)
+        def after(changed: bool | None) -> None:
+            if changed and self.pending_change == account.id:
+                self.notify("Password changed.")
+                self.call_later(self.logged_in, AccountRow.get_by_id(account.id))
+            else:
+                self.show_login()
 
-            self._reset_stack()
-            self.push_screen(
-                ChangePasswordScreen(account.person_id, self.session.actor, forced=True), after
-            )
-        else:
-            self.show_home()
+        await self._clear_stack()
+        if self.pending_change != account.id:  # logged out meanwhile
+            return
+        self.push_screen(
+            ChangePasswordScreen(account.person_id, Actor(account, Source.SCREEN), forced=True),
+            after,
+        )
 
     def show_home(self) -> None:
-        self._reset_stack()
-        if self.session is not None and self.session.is_patron_only:
+        """Find and Manage Users (a patron: My account), alone on the stack."""
+        if self.session is not None:
+            self.call_later(self._show_home)
+
+    async def _show_home(self) -> None:
+        await self._clear_stack()
+        if self.session is None:  # logged out meanwhile
+            return
+        if self.session.is_patron_only:
             from screens.my_account import MyAccountScreen  # a patron's own record
 
             self.push_screen(MyAccountScreen())
@@ -162,6 +252,8 @@ class PatronDeskApp(App[None]):
     def action_outbox(self) -> None:
         from screens.letters import OutboxScreen
 
+        if self.session is None:
+            return
         self.push_screen(OutboxScreen())
 
     def action_configuration(self) -> None:
@@ -182,16 +274,22 @@ class PatronDeskApp(App[None]):
     def action_import(self) -> None:
         from screens.transfer import ImportScreen
 
+        if self.session is None:
+            return
         self.push_screen(ImportScreen())
 
     def action_export(self) -> None:
         from screens.transfer import ExportScreen
 
+        if self.session is None:
+            return
         self.push_screen(ExportScreen())
 
     def action_logout(self) -> None:
         if self.session is not None:
             self.notify(f"{self.session.username} logged out.")
+            self.show_login()
+        elif self.pending_change is not None:
             self.show_login()
 
     # --- keys and commands -------------------------------------------------------------------
