@@ -48,7 +48,7 @@ from models.tables import (
     RoleRule,
     UserGroup,
 )
-from models.text import fold, name_words
+from models.text import fold, name_words, username_look_alikes, username_skeleton
 from models.validation import (
     FieldError,
     Problems,
@@ -170,6 +170,19 @@ def find_duplicate_people(
     ]
 
 
+def username_look_alike(username: str, person_id: int | None = None) -> Person | None:
+    """Another person whose username looks like `username` ("аdmin" with a Cyrillic a beside
+    "admin", "paypa1" beside "paypal"): the same UTS #39 skeleton (`models.text`), found with
+    one indexed lookup. Refused wherever a username is chosen, so nobody can pass for another
+    person in a list or a letter."""
+    query = Person.select().where(
+        Person.username_skeleton.in_(sorted(username_look_alikes(username)))
+    )
+    if person_id is not None:
+        query = query.where(Person.id != person_id)
+    return query.first()
+
+
 def identifier_holder(value: str) -> Account | None:
     row = Identifier.select().where(Identifier.value_key == fold_key(value)).first()
     return row.account if row else None
@@ -271,6 +284,10 @@ def validate_new_user(
             who = _holder(acct, actor) if acct else "another person"
             p.add("username", f"is already used by {who}")
             taken.extend([acct] if acct else [])
+        elif c["username"] and (other := username_look_alike(c["username"])):
+            acct = other.accounts.first()
+            who = _holder(acct, actor) if acct else "another person"
+            p.add("username", f"looks too much like the username of {who}: choose another")
 
     c["job_description"] = p.check("job_description", clean_text, data.job_description) or ""
     for name, model in (
@@ -430,6 +447,7 @@ def _insert_user(
         person = Person.create(
             username=c["username"],
             username_key=fold_key(c["username"]),
+            username_skeleton=username_skeleton(c["username"]),
             email=c.get("email"),
             email_key=fold_key(c.get("email")),
             password_hash=password_hash,

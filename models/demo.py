@@ -89,7 +89,7 @@ from models.tables import (
     UserGroup,
     WaiveReason,
 )
-from models.text import fold
+from models.text import fold, username_skeleton
 
 STAFF_PASSWORD = "Demo-Staff-2026"
 DEMO_ACTOR = "demo"
@@ -329,6 +329,7 @@ PERSON = _Table(
     {
         "username": None,
         "username_key": None,
+        "username_skeleton": "",
         "email": None,
         "email_key": None,
         "password_hash": None,
@@ -1189,6 +1190,7 @@ class _Generator:
                 id=pid,
                 username=username,
                 username_key=fold_key(username),
+                username_skeleton=username_skeleton(username),
                 email=email,
                 email_key=fold_key(email),
                 password_hash=ctx.staff_password_hash if is_staff else None,

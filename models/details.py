@@ -28,6 +28,7 @@ from models.accounts import (
     person_search_text,
     save_versioned,
     sort_name,
+    username_look_alike,
 )
 from models.audit import Actor
 from models.auth import set_password, unlock
@@ -69,6 +70,7 @@ from models.tables import (
     Statistic,
     UserGroup,
 )
+from models.text import username_skeleton
 from models.validation import (
     Problems,
     check_birth_date,
@@ -306,6 +308,14 @@ def _clean_general(
                 holder = other.accounts.first()
                 p.add(field, f"is already used by {_who(holder, actor)}")
                 taken.extend([holder] if holder else [])
+            elif (
+                name
+                and fold_key(name) != person.username_key  # a name kept as it was stays
+                and (other := username_look_alike(name, person.id))
+            ):
+                holder = other.accounts.first()
+                p.add(field, f"looks too much like the username of {_who(holder, actor)}: "
+                      "choose another")  # fmt: skip
         elif field == "email":
             address = None
             if value:
@@ -392,6 +402,7 @@ def _person_columns(values: dict[str, Any], person: Person) -> dict[str, Any]:
     cols = dict(values)
     if "username" in values:
         cols["username_key"] = fold_key(values["username"])
+        cols["username_skeleton"] = username_skeleton(values["username"])
     if "email" in values:
         cols["email_key"] = fold_key(values["email"])
     if NAME_FIELDS & values.keys():

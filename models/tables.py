@@ -133,6 +133,8 @@ class Person(BaseModel):
 
     username = CharField(max_length=100)
     username_key = CharField(max_length=100, unique=True)
+    # What the username looks like (`models.text.username_skeleton`): look-alikes are refused.
+    username_skeleton = CharField(max_length=400, default="", index=True)
     email = CharField(max_length=320, null=True)  # login email
     email_key = CharField(max_length=320, null=True, unique=True)
     password_hash = CharField(max_length=255, null=True)

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 from models.errors import ValidationError
+from models.text import is_ignorable, normalize_lines, normalize_username, unsafe_problem
 
 
 class FieldError(ValueError):
@@ -38,12 +39,24 @@ class Problems:
             raise ValidationError(self.errors)
 
 
-def clean_text(value: str | None, max_length: int = 200) -> str:
+def clean_text(value: str | None, max_length: int = 200, *, multiline: bool = False) -> str:
+    """The one rule of every stored text: trimmed, at most `max_length` characters, and no
+    control, bidi or invisible character (`models.text.unsafe_problem`: what is refused and
+    why). `multiline` (a letter's message) keeps line feeds and tabs."""
     value = (value or "").strip()
-    if "\x00" in value:
-        raise FieldError("must not contain a NUL character")
+    if multiline:
+        value = normalize_lines(value)
+    check_characters(value, multiline=multiline)
     if len(value) > max_length:
         raise FieldError(f"is too long (at most {max_length} characters)")
+    return value
+
+
+def check_characters(value: str, *, multiline: bool = False, joiners: bool = True) -> str:
+    """Refuse control, bidi and invisible characters with a message for the field."""
+    problem = unsafe_problem(value, multiline=multiline, joiners=joiners)
+    if problem:
+        raise FieldError(problem)
     return value
 
 
@@ -168,16 +181,24 @@ def check_pin(value: str) -> str:
 
 
 def check_username(value: str) -> str:
-    value = clean_text(value, 100)
+    """NFKC-normalized (full-width or ligature letters become plain ones), no spaces, no
+    joiner or other invisible character. Whether it looks like a username already taken is
+    `models.accounts.username_look_alike`'s question (it needs the database)."""
+    value = normalize_username(clean_text(value, 100))
+    check_characters(value, joiners=False)  # NFKC may have made what clean_text saw harmless
     if not value:
         raise FieldError("is required")
+    if len(value) > 100:
+        raise FieldError("is too long (at most 100 characters)")
     if any(ch.isspace() for ch in value):
         raise FieldError("must not contain spaces")
+    if any(is_ignorable(ch) for ch in value):
+        raise FieldError("must not contain invisible characters")
     return value
 
 
 def check_identifier(value: str, pattern: str = "") -> str:
-    value = clean_text(value, 100)
+    value = check_characters(clean_text(value, 100), joiners=False)
     if not value:
         raise FieldError("is required")
     if any(ch.isspace() for ch in value):
