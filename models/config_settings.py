@@ -35,6 +35,8 @@ from models.settings import (
     load_settings,
     set_setting,
 )
+from models.tables import Organization
+from models.text import unsafe_problem
 from models.validation import FieldError, check_email
 
 # Always mandatory: a record cannot stand without them (domain.md section 1).
@@ -269,6 +271,8 @@ def _check_one(key: str, value: Any) -> str | None:
             return str(exc)
     if key == "letter_templates_dir" and value and "\x00" in value:
         return "is not a folder path"
+    if i.kind != "secret" and isinstance(value, str) and (bad := unsafe_problem(value)):
+        return bad  # shown on the Configuration screen and in letters (issue 18)
     return None
 
 

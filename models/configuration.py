@@ -73,6 +73,7 @@ from models.tables import (
     UserGroup,
     WaiveReason,
 )
+from models.text import unsafe_problem
 from models.validation import Problems, check_email, clean_text
 
 CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,49}")
@@ -773,7 +774,9 @@ def add_organization(
     if not CODE_RE.fullmatch(library_code):
         errors["library_code"] = 'may hold letters, digits, "_", "-" and "." only'
     library_name = str(library_name or "").strip()
-    if not library_name or len(library_name) > 200:
+    if bad := unsafe_problem(library_name):
+        errors["library_name"] = bad
+    elif not library_name or len(library_name) > 200:
         errors["library_name"] = "is required (at most 200 characters)"
     if admin_username and (problems := password_problems(admin_password, settings)):
         errors["password"] = problems_message(problems)

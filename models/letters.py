@@ -50,6 +50,7 @@ from models.runtime import runtime
 from models.scope import INSTITUTION_ONLY, scope_of
 from models.settings import Settings, load_settings
 from models.tables import Account, Address, Attachment, Email, Letter, Library, Person
+from models.text import normalize_lines, unsafe_problem
 
 TEMPLATES = Path(__file__).with_name("letter_templates")
 DEFAULT_LANGUAGE = "en"
@@ -365,13 +366,19 @@ def queue_letter_masked(
 
 def queue_general_message(account_id: int, subject: str, message: str, actor: Actor) -> Letter:
     """A message written by staff in the app (Alma's "General mail")."""
-    subject, message = (subject or "").strip(), (message or "").strip()
+    subject, message = (subject or "").strip(), normalize_lines((message or "").strip())
     problems = {}
-    if not subject:
+    # One line of subject (a line break would write a mail header), a message of lines: no
+    # control, bidi or invisible character in either (issue 18).
+    if bad := unsafe_problem(subject):
+        problems["subject"] = bad
+    elif not subject:
         problems["subject"] = "is required"
     elif len(subject) > 200:
         problems["subject"] = "must be at most 200 characters"
-    if not message:
+    if bad := unsafe_problem(message, multiline=True):
+        problems["message"] = bad
+    elif not message:
         problems["message"] = "is required"
     elif len(message) > 20_000:
         problems["message"] = "must be at most 20,000 characters"
