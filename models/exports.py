@@ -32,6 +32,7 @@ from models.audit import SECRET_FIELDS, Actor
 from models.base import database, fold_key
 from models.enums import AuditAction, Source
 from models.errors import NotFound, PatronDeskError
+from models.files import PrivateFile
 from models.import_formats import CSV_COLUMNS, join_list
 from models.tables import (
     Account,
@@ -637,30 +638,24 @@ def export_to_file(
     progress: Callable[[int], None] | None = None,
     scope: Any = None,
     actor: Actor | None = None,
+    overwrite: bool = False,
 ) -> int:
-    """`export_users` into the file `path`, written as `path.part` and renamed when complete:
-    an export that fails or is stopped never leaves a half-written file under the name asked
-    for (nor the `.part`), and a refused one writes no file at all. Returns how many users
-    were written."""
+    """`export_users` into the file `path`, written as `path.part` and put in place when
+    complete (`models.files.PrivateFile`: mode 0600, the `.part` created exclusively, links not
+    followed): an export that fails or is stopped never leaves a half-written file under the
+    name asked for (nor the `.part`), and a refused one writes no file at all. An existing file
+    is replaced only with `overwrite` (the user confirmed, or passed --force); a special file
+    or the database's own files never (`FileRefused`). Returns how many users were written."""
     actor = actor or Actor(None, Source.CLI)
     flt = flt or ExportFilter()
     organization = _allowed(fmt, actor, None)  # before any file is made
-    target = Path(path)
-    tmp = target.with_name(target.name + ".part")
-    moved = False
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
-            count = _export(out, fmt, organization, flt, progress, scope, actor)
+    newline = "" if fmt == "csv" else None
+    with PrivateFile(path, overwrite=overwrite, newline=newline) as out:
+        count = _export(out.stream, fmt, organization, flt, progress, scope, actor)
         # The audit event stands only with the file in place, and the file only audited.
         with database.atomic():
-            _audit_export(actor, count, fmt, flt, str(target.resolve()))
-            tmp.replace(target)
-            moved = True
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        if moved:
-            target.unlink(missing_ok=True)
-        raise
+            _audit_export(actor, count, fmt, flt, str(out.target.resolve()))
+            out.commit()
     return count
 
 

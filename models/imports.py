@@ -257,11 +257,15 @@ class ImportReport:
             )
         return text
 
-    def write_csv(self, path: str | Path) -> None:
+    def write_csv(self, path: str | Path, *, overwrite: bool = False) -> None:
+        """The report as CSV, a private file (`models.files.PrivateFile`: 0600, an existing
+        file replaced only with `overwrite`, never a special or a database file)."""
         import csv
 
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f)
+        from models.files import PrivateFile
+
+        with PrivateFile(path, overwrite=overwrite, newline="") as out:
+            w = csv.writer(out.stream)
             w.writerow(["file", "record", "primary_id", "level", "field", "message"])
             for i in self.issues:
                 w.writerow([i.file, i.where, i.primary_id, i.level, i.field, i.message])

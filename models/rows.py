@@ -34,9 +34,10 @@ from models.audit import Actor
 from models.base import database, fold_key
 from models.codes import find_code
 from models.details import check_version, ids_of, load_account, touch
-from models.enums import AddressType, Channel, EmailType, PhoneType, Role, Status
+from models.enums import AddressType, AuditAction, Channel, EmailType, PhoneType, Role, Status
 from models.errors import NotFound, PatronDeskError, ValidationError
 from models.external import is_external
+from models.files import FileRefused, FileTooLarge, PrivateFile, TargetExists, read_user_file
 from models.permissions import (
     Action,
     active_roles,
@@ -685,29 +686,21 @@ def _size(n: int) -> str:
 
 
 def read_attachment_file(path: str | Path, max_bytes: int) -> tuple[str, bytes]:
-    """The file's name and content, or `FieldError` saying in words why it cannot be used."""
+    """The file's name and content, or `FieldError` saying in words why it cannot be used.
+    Only a document of the user running PatronDesk is read (`models.files.read_user_file`:
+    a regular file, not a link, not a system, hidden or database file), at most `max_bytes`
+    + 1 bytes of it."""
     if not str(path or "").strip():
         raise FieldError("is required: give the path of a file")
-    file = Path(str(path).strip()).expanduser()
     try:
-        size = file.stat().st_size
-        if file.is_dir():
-            raise FieldError(f"{file} is a folder, not a file")
-        if size > max_bytes:
-            raise FieldError(
-                f"{file.name} is too large ({_size(size)}): attachments may be at most "
-                f"{_size(max_bytes)}"
-            )
-        content = file.read_bytes()
-    except FileNotFoundError:
-        raise FieldError(f"{file} does not exist") from None
-    except PermissionError:
-        raise FieldError(f"{file} cannot be read: permission denied") from None
-    except OSError as exc:
-        raise FieldError(f"{file} cannot be read: {exc.strerror or exc}") from None
-    if len(content) > max_bytes:  # it grew while we looked
-        raise FieldError(f"{file.name} is too large: attachments may be at most {_size(max_bytes)}")
-    return file.name, content
+        return read_user_file(path, max_bytes)
+    except FileTooLarge as exc:
+        size = f" ({_size(exc.size)})" if exc.size is not None else ""
+        raise FieldError(
+            f"{exc.path.name} is too large{size}: attachments may be at most {_size(max_bytes)}"
+        ) from None
+    except FileRefused as exc:
+        raise FieldError(exc.message) from None
 
 
 class _AttachmentSpec(_Spec):
@@ -1030,6 +1023,8 @@ def add_row(
     spec = _spec(kind)
     settings = settings or load_settings()
     _check_keys(spec, data)
+    # The permission before any work: an attachment's file is opened only for who may add it.
+    _authorize(spec, actor, load_account(account_id))
     data = spec.prepare(dict(data), None, settings)
     try:
         with database.atomic():
@@ -1160,28 +1155,46 @@ def save_attachment(
     attachment_id: int, path: str | Path, actor: Actor, *, overwrite: bool = False
 ) -> Path:
     """Write an attachment back out to `path` (a folder: under the attachment's name).
-    Returns the file written. Refuses to overwrite a file unless `overwrite`."""
+    Returns the file written (mode 0600). Taking a file out of the database onto the server's
+    disk needs the right to manage attachments (for the attachment's library), as adding one
+    does; every save is audited (an export event in the user's History: which attachment,
+    where). Refuses to overwrite a file unless `overwrite` (the user confirmed), and never
+    writes over a special file, a symbolic link or the database's own files
+    (`models.files.PrivateFile`)."""
     row = Attachment.get_or_none(Attachment.id == attachment_id)
     if row is None:
         raise NotFound("This attachment no longer exists: another staff user may have deleted it.")
     account = load_account(row.account_id)
     authorize(actor.account, Action.VIEW_USER, account, library_id=row.owner_id)
+    authorize(actor.account, Action.MANAGE_ATTACHMENTS, account, library_id=row.owner_id)
     if not str(path or "").strip():
         raise ValidationError({"path": "is required: give a file or folder to save to"})
     target = Path(str(path).strip()).expanduser()
-    if target.is_dir():
+    if target.is_dir() and not target.is_symlink():
         target = target / Path(row.name).name
-    if target.exists() and not overwrite:
-        raise ValidationError({"path": f"{target} already exists: choose another name"})
-    if not target.parent.is_dir():
-        raise ValidationError({"path": f"the folder {target.parent} does not exist"})
     try:
-        target.write_bytes(bytes(row.data))
+        with PrivateFile(target, overwrite=overwrite, binary=True) as out:
+            out.write(bytes(row.data))
+            with database.atomic():  # the event stands only with the file in place
+                audit.record(
+                    actor,
+                    AuditAction.EXPORT,
+                    entity="attachment",
+                    entity_id=row.id,
+                    account_id=account.id,
+                    field="file",
+                    new=f"{row.name} to {out.target}",
+                )
+                out.commit()
+    except TargetExists as exc:
+        raise ValidationError({"path": f"{exc.path} already exists: choose another name"}) from None
+    except FileRefused as exc:
+        raise ValidationError({"path": exc.message}) from None
     except OSError as exc:
         raise ValidationError(
             {"path": f"{target} cannot be written: {exc.strerror or exc}"}
         ) from None
-    return target
+    return out.target
 
 
 __all__ = [

@@ -216,13 +216,37 @@ class ExportScreen(ModalScreen[None]):
         if not path:
             self.query_one("#summary", Static).update("Give the file to write.")
             return
+        from models.files import TargetExists, check_target
+        from screens.confirm import ConfirmScreen
+
+        try:  # an existing file is replaced only when confirmed; a device or the database never
+            check_target(Path(path).expanduser())
+        except TargetExists as exc:
+
+            def answered(replace: bool | None) -> None:
+                if replace:
+                    self._start(path, overwrite=True)
+
+            self.app.push_screen(
+                ConfirmScreen(f"{exc.path} already exists. Replace it?", yes="Replace"), answered
+            )
+            return
+        except PatronDeskError as exc:
+            self.query_one("#summary", Static).update(escape(exc.message))
+            return
+        self._start(path, overwrite=False)
+
+    def _start(self, path: str, *, overwrite: bool) -> None:
+        if self.running:
+            return
         self.running = True
         fmt = str(self.query_one("#format", Select).value)
         self.query_one("#summary", Static).update("Writing…")
-        self._export(Path(path).expanduser(), fmt, self.query_one("#query", Input).value)
+        query = self.query_one("#query", Input).value
+        self._export(Path(path).expanduser(), fmt, query, overwrite)
 
     @work(thread=True, exclusive=True, group="export")
-    def _export(self, path: Path, fmt: str, query: str) -> None:
+    def _export(self, path: Path, fmt: str, query: str, overwrite: bool) -> None:
         from models.exports import ExportFilter, export_to_file, users
         from models.scope import scope_of
 
@@ -234,6 +258,7 @@ class ExportScreen(ModalScreen[None]):
                 # library independence: only the rows this user may see
                 scope=scope_of(self.app.session.actor.account),
                 actor=self.app.session.actor,  # the right to run jobs; the export is audited
+                overwrite=overwrite,  # confirmed by the user
                 progress=lambda n: self.post_message(self.Progress(0, f"{n:,} users written")),
             )
             self.post_message(self.Done(None, f"Exported {users(count)} ({fmt}) to {path}."))

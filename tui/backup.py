@@ -3,14 +3,21 @@
 Both use SQLite's online backup API, so the app may stay open in other SSH sessions while a
 backup runs; each copy is checked (`PRAGMA integrity_check`) before it is trusted. PostgreSQL
 has its own tools: the messages name them.
+
+A backup (and the copy a restore keeps of the replaced database) is a private file, 0600,
+written as `NAME.part` and put in place once checked: never over an existing file, a special
+file, a symbolic link or the database's own files (`models.files.PrivateFile`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from pathlib import Path
 
+from models.errors import PatronDeskError
+from models.files import PrivateFile, create_private
 from tui.target import SQLITE_HEADER, describe
 
 
@@ -71,16 +78,28 @@ def _copy(source: Path, dest: Path, *, single_file: bool = False) -> None:
         src.close()
 
 
+def _private_copy(source: Path, dest: Path, database: Path) -> int:
+    """Copy `source` into the new private file `dest` (checked as `dest.part`, then put in
+    place); returns its number of accounts."""
+    try:
+        with PrivateFile(dest, binary=True, database=database) as out:
+            out.close_part()
+            _copy(source, out.part, single_file=True)
+            users = check_database(out.part)
+    except PatronDeskError as exc:
+        raise BackupError(exc.message) from None
+    return users
+
+
 def backup(target: str, dest: str) -> str:
     source = _sqlite_path(target)
     check_database(source)
     dest_path = Path(dest).expanduser()
-    if dest_path.exists():
+    if os.path.lexists(dest_path):
         raise BackupError(f"{dest_path} exists already: choose a new file name.")
     if not dest_path.parent.is_dir():
         raise BackupError(f"The folder {dest_path.parent} does not exist.")
-    _copy(source, dest_path, single_file=True)
-    users = check_database(dest_path)
+    users = _private_copy(source, dest_path, source)
     size = dest_path.stat().st_size / 1_000_000
     return f"Backed up {users:,} accounts to {dest_path} ({size:.1f} MB), checked."
 
@@ -94,10 +113,12 @@ def restore(target: str, src: str) -> str:
     if dest.exists():
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         aside = dest.with_name(f"{dest.name}.before-restore-{stamp}")
-        _copy(dest, aside, single_file=True)
+        _private_copy(dest, aside, dest)
         kept = f" The replaced database is kept as {aside}."
     elif not dest.parent.is_dir():
         raise BackupError(f"The folder {dest.parent} does not exist.")
+    else:
+        create_private(dest)  # 0600 before SQLite writes into it
     _copy(source, dest)
     check_database(dest)
     return f"Restored {users:,} accounts from {source} into {dest}, checked.{kept}"

@@ -180,6 +180,12 @@ def _run_app(target: str | None) -> int:
         # peewee imports the PostgreSQL driver when it is installed, a fifth of the app's start
         # on SQLite. This process opens one SQLite database, so the driver is not loaded.
         sys.modules.setdefault("psycopg2", None)
+    from models.files import exposure_warning  # no database layer: the app starts fast
+    from tui.target import existing_sqlite_file, resolve_target
+
+    path = existing_sqlite_file(resolve_target(target))
+    if path is not None and (warning := exposure_warning(path)):
+        print(f"patrondesk: warning: {_one_line(warning)}", file=sys.stderr)  # the app says it too
     from tui.app import run_app
 
     return run_app(target)
@@ -200,6 +206,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        if (message := _database_failure(exc)) is None:
+            raise  # a bug in the code shows its traceback
+        print(f"patrondesk: error: {_one_line(message)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _database_failure(exc: BaseException) -> str | None:
+    """One line for a failure of the database itself (damaged file, lost server, disk error),
+    the same on SQLite and PostgreSQL; None for anything else. A constraint or a statement
+    the code got wrong (IntegrityError, ProgrammingError) is a bug, not the database's
+    failure: it keeps its traceback."""
+    import sqlite3
+
+    peewee = sys.modules.get("peewee")  # not loaded: no peewee error can have been raised
+    failures: tuple[type[BaseException], ...] = (sqlite3.DatabaseError,)
+    bugs: tuple[type[BaseException], ...] = (sqlite3.IntegrityError, sqlite3.ProgrammingError)
+    if peewee is not None:
+        failures += (peewee.DatabaseError,)
+        bugs += (peewee.IntegrityError, peewee.ProgrammingError)
+    if not isinstance(exc, failures) or isinstance(exc, bugs):
+        return None
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if any(words in first.lower() for words in ("malformed", "not a database", "corrupt")):
+        return (
+            f"the database is damaged ({first}); nothing was written. 'patrondesk backup FILE' "
+            "checks a database; 'patrondesk restore FILE' brings back a good backup"
+        )
+    return f"the database failed: {first}"
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
@@ -237,6 +272,10 @@ def _main(argv: Sequence[str] | None) -> int:
         db = open_database(args.db, upgrade=not (args.command == "migrate" and args.status))
     except DatabaseOpenError as exc:
         raise CliError(exc.message) from None
+    from models.files import exposure_warning
+
+    if warning := exposure_warning():  # the open SQLite file readable by others
+        print(f"patrondesk: warning: {_one_line(warning)}", file=sys.stderr)
     try:
         if args.command == "init":
             return _cmd_init(args)

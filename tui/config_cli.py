@@ -20,6 +20,11 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
     e = actions.add_parser("export", help="write the configuration to FILE ('-': standard output)")
     e.add_argument("file", metavar="FILE")
     e.add_argument("--organization", metavar="CODE", help="default: the first organization")
+    e.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing FILE (never a device, a pipe or the database's own files)",
+    )
     i = actions.add_parser(
         "import",
         help="check FILE entirely, then apply it; on any error nothing is changed",
@@ -64,8 +69,10 @@ def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
         if args.file == "-":
             sys.stdout.write(text)
             return 0
-        try:
-            Path(args.file).write_text(text, encoding="utf-8")
+        from models.files import write_private
+
+        try:  # private (0600), never over a special file or the database (models.files)
+            write_private(args.file, text, overwrite=args.force)
         except OSError as exc:
             raise error(f"cannot write {args.file}: {exc.strerror or exc}") from None
         print(f"Exported the configuration of {org.code} to {args.file}.")

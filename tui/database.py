@@ -5,11 +5,17 @@ a busy timeout, and every write transaction begun IMMEDIATE so that writers queu
 timeout instead of failing with "database is locked" when they upgrade a read lock.
 PostgreSQL: through `playhouse.db_url`, with a short connect timeout so a server that does not
 answer gives a clear message quickly.
+
+A new SQLite file is created 0600 before SQLite opens it (its -wal and -shm take the database
+file's mode); a -wal or -shm more open than the database is narrowed to the database's mode
+after opening. `models.files.exposure_warning` says when the file can be read by others.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,6 +23,7 @@ from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabas
 
 from models.base import database
 from models.errors import DatabaseOpenError
+from models.files import create_private
 from models.schema import migrate
 from tui.target import ENV_VAR, describe, resolve_target  # noqa: F401 - re-exported
 
@@ -140,10 +147,17 @@ def open_database(
                 raise DatabaseOpenError(
                     f"Cannot create the folder for database {path}: {exc.strerror}."
                 ) from None
+            try:  # private from its first byte: SQLite gives its -wal and -shm the same mode
+                create_private(path)
+            except FileExistsError:
+                pass  # made meanwhile (another session): opened as it is
+            except OSError as exc:
+                raise DatabaseOpenError(f"Cannot create database {path}: {exc.strerror}.") from None
     try:
         db.connect()
         if isinstance(db, SqliteDatabase):
             db.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
+            _narrow_companions(Path(db.database))
     except (OperationalError, sqlite3.DatabaseError, DatabaseOpenError) as exc:
         raise DatabaseOpenError(_open_message(target, exc)) from None
     except Exception as exc:  # psycopg2.OperationalError and friends
@@ -165,7 +179,26 @@ def open_database(
                 raise DatabaseOpenError(
                     f"Cannot rebuild the indexes of {describe(target)}: {exc}"
                 ) from None
+    if isinstance(db, SqliteDatabase):
+        _narrow_companions(Path(db.database))  # the -wal the first write may have made
     return db
+
+
+def _narrow_companions(path: Path) -> None:
+    """A -wal or -shm that others may read while the database is private (left by an older
+    version, or made under another umask) gets the database file's mode."""
+    try:
+        wanted = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    for suffix in ("-wal", "-shm"):
+        companion = f"{path}{suffix}"
+        try:
+            st = os.lstat(companion)
+            if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) & ~wanted:
+                os.chmod(companion, stat.S_IMODE(st.st_mode) & wanted)
+        except OSError:
+            continue  # not there, or not ours to change: the warning says so
 
 
 def _open_message(target: str, exc: BaseException) -> str:

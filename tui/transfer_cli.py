@@ -37,6 +37,7 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
     )
     p.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
     p.add_argument("--report", metavar="OUT", help="write refused records and warnings as CSV")
+    p.add_argument("--force", action="store_true", help="replace an existing --report file")
     p.add_argument(
         "--map",
         metavar="FILE",
@@ -84,6 +85,11 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
         metavar="ID",
         help="the personal-information export of one user (JSON), by any of their identifiers",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing file (never a device, a pipe or the database's own files)",
+    )
 
 
 class _Progress:
@@ -129,6 +135,13 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
         raise error("--workers must be at least 1")
     if not is_initialized():
         raise error("the database is not initialized: run 'patrondesk init --admin NAME' first")
+    if args.report:
+        from models.files import check_target
+
+        try:  # before the import runs: a refused report must not come after the work is done
+            check_target(args.report, overwrite=args.force)
+        except PatronDeskError as exc:
+            raise error(f"--report: {exc.message}") from None
     options = ImportOptions(
         format=args.format,
         external=args.external,
@@ -152,7 +165,10 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
     if report.refused > 20:
         print(f"... and {report.refused - 20} more refused records (see --report)")
     if args.report:
-        report.write_csv(args.report)
+        try:
+            report.write_csv(args.report, overwrite=args.force)
+        except PatronDeskError as exc:
+            raise error(f"--report: {exc.message}") from None
         print(f"Report: {args.report} ({len(report.issues):,} lines)")
     return EXIT_REFUSED if report.refused else 0
 
@@ -170,6 +186,7 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
         user_document,
         users,
     )
+    from models.files import PrivateFile
     from models.setup import is_initialized
 
     if args.out and args.out_option:
@@ -184,20 +201,23 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
         if args.user:
             if args.query or args.filter:
                 raise error("--user exports one user: no --query or --filter with it")
-            where = str(Path(target).resolve()) if target and target != "-" else "standard output"
-            with database.atomic():  # the export's audit event stands only if it was written
-                document = user_document(args.user, destination=where)
-                text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-                if target and target != "-":
-                    Path(target).write_text(text, encoding="utf-8")
-                    print(f"Exported the personal information of {args.user} to {target}.")
-                else:
-                    sys.stdout.write(text)
+            if not target or target == "-":
+                with database.atomic():  # the export's audit event stands only if written
+                    document = user_document(args.user, destination="standard output")
+                    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+                return 0
+            # The file private, never replacing what it should not (models.files); its audit
+            # event stands only with the file in place.
+            with PrivateFile(target, overwrite=args.force) as out, database.atomic():
+                document = user_document(args.user, destination=str(out.target.resolve()))
+                out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+                out.commit()
+            print(f"Exported the personal information of {args.user} to {target}.")
             return 0
         flt = ExportFilter.parse(args.filter, args.query)
         started = time.perf_counter()
         if target and target != "-":
-            count = export_to_file(target, fmt, flt=flt)
+            count = export_to_file(target, fmt, flt=flt, overwrite=args.force)
             elapsed = time.perf_counter() - started
             print(f"Exported {users(count)} ({fmt}) to {target} in {elapsed:.1f} s.")
         else:
