@@ -1,9 +1,17 @@
 """The audit trail: every created, changed or deleted field of a user record, and every login
-event, written in the caller's transaction. Secrets never reach an audit value."""
+event, written in the caller's transaction. Secrets never reach an audit value.
+
+Who did it: a staff account's username; the system (no account) is "system", and a command
+line process names the operating-system account and host that ran it: "system (jdoe@server)",
+"import:sis (jdoe@server)" (`command_line_operator`, set by the command line through
+`models.runtime.configure(operator=...)`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -13,6 +21,64 @@ from peewee import ForeignKeyField, Model
 from models.enums import AuditAction, Source
 from models.runtime import runtime
 from models.tables import Account, AuditEvent
+
+ACTOR_MAX = 100  # AuditEvent.actor, created_by and updated_by hold this many characters
+_USER_MAX = 32
+_HOST_MAX = 48
+
+
+def _clean_name(text: object, limit: int) -> str:
+    """An operating-system user or host name as harmless text: letters, digits and ._-$+ kept,
+    anything else (control characters, escape sequences, bidi overrides, spaces, @) shown as
+    "?", at most `limit` characters. The environment and the host name are the caller's to
+    set: nothing of them may reach a terminal that shows the History."""
+    out = []
+    for ch in str(text)[: limit * 4]:
+        if ch.isascii():
+            keep = ch.isalnum() or ch in "._-$+"
+        else:
+            keep = unicodedata.category(ch) in ("Ll", "Lu", "Lo", "Nd")
+        out.append(ch if keep else "?")
+    return "".join(out)[:limit] or "?"
+
+
+def _os_user() -> str:
+    """The name of the real user id running this process. Not `getpass.getuser()` first: it
+    believes $LOGNAME, $USER and $USERNAME, which anyone sets to anything."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):  # Windows, or a uid without a passwd entry
+        pass
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - getuser raises OSError or KeyError, by platform
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def command_line_operator() -> str:
+    """The "user@host" of the operating-system account running this command line process,
+    cleaned (`_clean_name`): what the audit of an import, export, purge or config import
+    names."""
+    try:
+        host = socket.gethostname()
+    except OSError:
+        host = "unknown"
+    return f"{_clean_name(_os_user(), _USER_MAX)}@{_clean_name(host, _HOST_MAX)}"
+
+
+def system_name(label: str = "system") -> str:
+    """How the system (no account) is named in the audit: `label`, followed by the operator of
+    a command line process ("system (jdoe@server)"); at most ACTOR_MAX characters."""
+    operator = runtime.operator
+    if not operator:
+        return label[:ACTOR_MAX]
+    tail = f" ({operator[: ACTOR_MAX - 10]})"
+    return label[: ACTOR_MAX - len(tail)] + tail
+
 
 # Stored values that must never appear in an audit event, log or message.
 SECRET_FIELDS = frozenset({"password_hash", "pin_hash", "password", "pin", "code", "smtp_password"})
@@ -51,7 +117,7 @@ class Actor:
     @property
     def name(self) -> str:
         if self.account is None:
-            return "system"
+            return system_name()
         return self.account.person.username
 
     @property

@@ -7,9 +7,26 @@ means, how it is typed, and the rules a new value must meet (`models.settings` k
     parse_setting(key, text, currency)   -> a typed value from what was typed (ValidationError)
     format_setting(key, value, currency) -> the value as text for a form or a list
     update_settings(changes, actor)      -> the keys changed; all checked together first
+    settings_refusal(actor)              -> why `actor` may not change them (None: they may)
+    hosting_organization()               -> the organization whose administrators change them
 
 Settings belong to the whole database, not to one organization: a person (login, password,
-lockout) is shared by every organization, so the rules for them must be the same everywhere.
+lockout) is shared by every organization, so the rules for them must be the same everywhere;
+the SMTP server carries every organization's letters and reset codes; audit retention, argon2
+cost and the screen lock apply to everyone. So an organization's administrator may not change
+them: only the User Administrators of the organization that hosts the system (the one
+`patrondesk init` made: `Organization.hosts_system`) and the command line (`patrondesk config
+import`, no account) may. Every other organization's administrators see them read only; they
+keep their own code tables, libraries and rules (`models.configuration`).
+
+Which settings are whose (every one is stored once, in the `setting` table, so every one is
+database-wide; one that should differ per organization must first be stored per organization):
+- password policy, lockout, argon2 cost: the person and their password are shared;
+- screen lock (session timeout), attachment size limit, audit retention: the installation's;
+- field formats, phone region, mandatory fields, default expiry, ID generation: records and
+  identifiers shared by the organizations (one identifier counter for the database);
+- currency, waive limit, debt limit: amounts are stored without a currency, in one unit;
+- SMTP and the letter templates folder: one mail server and one folder on the server.
 Each changed key is one audit event (entity "setting", field = the key, old and new values as
 JSON; the SMTP password is masked like every secret).
 """
@@ -25,7 +42,7 @@ from models import audit
 from models.audit import Actor
 from models.base import database
 from models.enums import AuditAction, RecordType
-from models.errors import ValidationError
+from models.errors import PermissionDenied, ValidationError
 from models.money import format_money, is_currency, parse_amount
 from models.permissions import Action, authorize
 from models.settings import (
@@ -333,15 +350,63 @@ def check_settings(changes: dict[str, Any], base: Settings | None = None) -> Set
     return new
 
 
+# --- Who may change them ------------------------------------------------------------------------
+
+
+def hosting_organization() -> Organization | None:
+    """The organization that hosts the system: its User Administrators change the settings.
+    None only in a database no `patrondesk init` made (then only the command line may)."""
+    return (
+        Organization.select()
+        .where(Organization.hosts_system == True)  # noqa: E712 - peewee builds SQL from ==
+        .order_by(Organization.id)
+        .first()
+    )
+
+
+def settings_refusal(actor: Actor) -> str | None:
+    """Why `actor` may not change the settings of the whole database, in words (None: they
+    may). The command line (no account) always may; a staff account needs the right to
+    configure, in the organization that hosts the system."""
+    if actor.account is None:
+        return None
+    try:
+        authorize(actor.account, Action.CONFIGURE)
+    except PermissionDenied as exc:
+        return exc.message
+    host = hosting_organization()
+    if host is not None and host.id == actor.account.organization_id:
+        return None
+    who = f"the administrators of {host.name} ({host.code})" if host is not None else "nobody"
+    return (
+        "These settings apply to every organization in this database: only "
+        f"{who} or the command line ('patrondesk config import') may change them."
+    )
+
+
+def authorize_settings(actor: Actor) -> None:
+    """Raise `PermissionDenied` unless `actor` may change the settings of the whole database."""
+    if (reason := settings_refusal(actor)) is not None:
+        raise PermissionDenied(Action.CONFIGURE.value, reason)
+
+
 def update_settings(changes: dict[str, Any], actor: Actor) -> list[str]:
     """Check every change against the rules together, then store and audit the ones that
-    differ. Returns the keys changed. An empty SMTP password in `changes` means unchanged."""
-    if actor.account is not None:
-        authorize(actor.account, Action.CONFIGURE)
+    differ. Returns the keys changed. An empty SMTP password in `changes` means unchanged.
+    Only the command line and the administrators of the organization hosting the system
+    change anything (`settings_refusal`); anyone else's call that would change a value is
+    refused before any work, one that changes nothing (a configuration file carrying the
+    settings as they are) changes nothing."""
     changes = dict(changes)
     for key in SECRET_SETTINGS:
         if changes.get(key) == "":
             changes.pop(key)
+    if actor.account is not None:
+        authorize(actor.account, Action.CONFIGURE)
+        if (reason := settings_refusal(actor)) is not None:
+            current = load_settings()
+            if any(k not in SETTING_KEYS or getattr(current, k) != v for k, v in changes.items()):
+                raise PermissionDenied(Action.CONFIGURE.value, reason)
     with database.atomic():
         base = load_settings()
         new = check_settings(changes, base)
@@ -369,12 +434,15 @@ __all__ = [
     "SETTING_GROUPS",
     "SETTING_KEYS",
     "SettingInfo",
+    "authorize_settings",
     "check_settings",
     "format_setting",
+    "hosting_organization",
     "info",
     "mandatory_for",
     "parse_setting",
     "setting_groups",
     "settings_problems",
+    "settings_refusal",
     "update_settings",
 ]

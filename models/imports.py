@@ -64,7 +64,7 @@ from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase
 
 from models import audit, bulk
 from models.accounts import person_search_text, sort_name
-from models.audit import Actor
+from models.audit import Actor, system_name
 from models.base import database, fold_key
 from models.enums import (
     AccountType,
@@ -1226,7 +1226,7 @@ class ImportActor(Actor):
     def name(self) -> str:
         if self.account is not None:
             return self.account.person.username
-        return self._label
+        return system_name(self._label)  # with the command line's user@host
 
 
 class _DryRunRollback(Exception):

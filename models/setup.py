@@ -1,5 +1,6 @@
 """`patrondesk init`: schema, default code tables, one organization with its main library, and
-the first administrator."""
+the first administrator. The organization init makes hosts the system: its User Administrators
+change the settings of the whole database (models/config_settings.py)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ def initialize(
         if not Library.select().where(Library.organization == org).exists():
             Library.create(organization=org, code=library_code, name=library_name)
             seed_code_tables(org)
+        if not Organization.select().where(Organization.hosts_system == True).exists():  # noqa: E712
+            Organization.update(hosts_system=True).where(Organization.id == org.id).execute()
         staff = NewUser(
             record_type=RecordType.STAFF.value,
             username=admin_username,

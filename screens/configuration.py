@@ -1,5 +1,7 @@
 """Configuration (issue 6): the organization's code tables, libraries and role-assignment
-rules, and the settings, for User Administrators.
+rules, and the settings, for User Administrators. The settings apply to the whole database:
+the administrators of another organization than the one hosting the system see them read
+only, with the reason (`models.config_settings.settings_refusal`).
 
 Sections on the left, the highlighted section's entries on the right. Every change goes
 through `models.configuration` / `models.config_settings` (rules, refusals, audit); this screen
@@ -24,9 +26,11 @@ from models.config_settings import (
     ALWAYS_MANDATORY,
     format_bytes,
     format_setting,
+    hosting_organization,
     info,
     parse_setting,
     setting_groups,
+    settings_refusal,
     update_settings,
 )
 from models.configuration import (
@@ -199,18 +203,25 @@ class ConfigurationScreen(Screen[None]):
             title, keys = next((t, k) for g, t, k in setting_groups() if g == group)
             rows = [(info(k).label, format_setting(k, getattr(settings, k), settings.currency))
                     for k in keys]  # fmt: skip
-            return (f"[b]{title}[/b] (settings of the whole database)", "e/Enter edit",
+            return (f"[b]{title}[/b] (settings of the whole database)", self._settings_hint(),
                     [("Setting", 31), ("Value", 24)], rows, list(keys))  # fmt: skip
         if section == MANDATORY:
             types = [r.value for r in RecordType]
             rows = [(rt, ", ".join(settings.mandatory_fields.get(rt, []))) for rt in types]
-            return ("[b]Mandatory fields[/b] per record type", "e/Enter edit",
+            return ("[b]Mandatory fields[/b] per record type", self._settings_hint(),
                     [("Record type", 12), ("Mandatory fields", 60)], rows, types)  # fmt: skip
         events = config_history(org, self.actor)
         rows = [(f"{e.at:%m-%d %H:%M}", e.actor, f"{e.action} {e.entity}.{e.field}",
                  e.old or "", e.new or "") for e in events]  # fmt: skip
         columns = [("When", 11), ("Who", 7), ("Change", 24), ("Was", 10), ("Now", 10)]
         return "[b]History of changes[/b]", "newest first", columns, rows, [None] * len(rows)
+
+    def _settings_hint(self) -> str:
+        if settings_refusal(self.actor) is None:
+            return "e/Enter edit"
+        host = hosting_organization()
+        by = f"{host.code}'s administrators" if host is not None else "the command line"
+        return f"read only: changed by {by} (e/Enter: why)"
 
     @staticmethod
     def _cell(field: str, value: Any) -> str:
@@ -368,6 +379,10 @@ class ConfigurationScreen(Screen[None]):
     def action_edit(self) -> None:
         selected = self._selected_id()
         if selected is None:
+            return
+        on_settings = self.section.startswith(SETTINGS_PREFIX) or self.section == MANDATORY
+        if on_settings and (refusal := settings_refusal(self.actor)) is not None:
+            self.notify(refusal, severity="warning", timeout=10, markup=False)
             return
         try:
             if self.table is not None:

@@ -266,7 +266,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
     if args.command == "audit" and args.audit_command is None:
         raise CliError("say what to do with the audit trail: 'patrondesk audit prune'")
-    configure()
+    from models.audit import command_line_operator
+
+    # The system's audit events name the operating-system user and host that ran the command.
+    configure(operator=command_line_operator())
     try:
         # `migrate --status` must show pending migrations, so it opens without upgrading.
         db = open_database(args.db, upgrade=not (args.command == "migrate" and args.status))
