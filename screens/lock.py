@@ -45,6 +45,11 @@ class LockScreen(ModalScreen[bool]):
             yield Field("Password", Input(id="unlock-password", password=True))
             yield Message(id="unlock-message")
 
+    def on_mount(self) -> None:
+        # The lock hides the data (issue 18): the screen is opaque (styles/app.tcss), and a
+        # notification still up ("Müller, Anna saved.") would show over it: gone.
+        self.app.clear_notifications()
+
     @on(Input.Submitted, "#unlock-password")
     def _unlock(self, event: Input.Submitted) -> None:
         from models.auth import login

@@ -238,22 +238,24 @@ async def test_the_lock_hides_the_open_record(ui_db) -> None:
     expiry = Account.get_by_id(zeb.id).expiry_date.isoformat()
     secrets = ("Zebulon", "Quarterfield", "P4711", expiry)
     app = PatronDeskApp()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await log_in(pilot, "admin", ADMIN_PASSWORD)
         app.session = open_session(ui_db.admin)
         app.push_screen(UserDetailsScreen(zeb.id))
         await settle(pilot)
+        app.notify("Quarterbacked saved.", timeout=600)  # a toast still up when the lock comes
+        await pilot.pause(0.5)
         shown = screen_text(app)
         assert all(s in shown for s in secrets), "the record is on the screen before the lock"
-        app.notify("Quarterfield saved.")  # a toast still up when the lock comes
-        await settle(pilot)
+        assert "Quarterbacked" in shown, "and the toast"
         app.lock_screen(15)
         await settle(pilot)
+        await pilot.pause(0.5)
         assert isinstance(app.screen, LockScreen)
         locked = screen_text(app)
         assert "Screen locked" in locked
         svg = html.unescape(app.export_screenshot(simplify=True)).replace("\xa0", " ")
-        for s in secrets:
+        for s in (*secrets, "Quarterbacked"):
             assert s not in locked, f"{s} shows around the lock"
             assert s not in svg, f"{s} is in the screenshot of the lock"
         # The same in a terminal without colours (ANSI mode: modal screens are transparent).
