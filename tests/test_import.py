@@ -660,11 +660,13 @@ def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_p
         "cli",
         True,
     )
-    # A rename that fails (the name is a folder): no file, no .part, no event.
+    # The name is a folder: refused before any work (models.files), no .part, no event.
+    from models.files import FileRefused
+
     events = AuditEvent.select().count()
     folder = tmp_path / "taken.json"
     folder.mkdir()
-    with pytest.raises(OSError):
+    with pytest.raises(FileRefused):
         export_to_file(folder, "json", actor=admin)
     assert folder.is_dir() and not (tmp_path / "taken.json.part").exists()
     assert AuditEvent.select().count() == events
