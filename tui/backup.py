@@ -84,8 +84,12 @@ def _private_copy(source: Path, dest: Path, database: Path) -> int:
     try:
         with PrivateFile(dest, binary=True, database=database) as out:
             out.close_part()
-            _copy(source, out.part, single_file=True)
-            users = check_database(out.part)
+            try:
+                _copy(source, out.part, single_file=True)
+                users = check_database(out.part)
+            finally:  # what SQLite may leave beside a copy it did not finish
+                for suffix in ("-journal", "-wal", "-shm"):
+                    Path(f"{out.part}{suffix}").unlink(missing_ok=True)
     except PatronDeskError as exc:
         raise BackupError(exc.message) from None
     return users
