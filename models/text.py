@@ -151,10 +151,13 @@ def strip_unsafe(text: str, *, multiline: bool = False) -> tuple[str, int]:
     return "".join(out), len(text) - len(out)
 
 
-def strip_unsafe_all(value: Any, warn: Callable[[str, str], None], name: str = "") -> Any:
+def strip_unsafe_all(
+    value: Any, warn: Callable[[str, str], None], name: str = "", rows: str = ""
+) -> Any:
     """`value` (a record as an import reads it: dicts, lists and tuples of strings and other
     values) with every string passed through `strip_unsafe`; `warn(field, message)` is told of
-    each string that lost characters, the field being the nearest dict key."""
+    each string that lost characters. The field is the nearest dict key, after the name of the
+    list it is a row of ("addresses line1")."""
     if isinstance(value, str):
         clean, removed = strip_unsafe(value)
         if removed:
@@ -162,11 +165,18 @@ def strip_unsafe_all(value: Any, warn: Callable[[str, str], None], name: str = "
             warn(name, f"{removed} control, text-direction or invisible character{plural} removed")
         return clean
     if isinstance(value, dict):
-        return {k: strip_unsafe_all(v, warn, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [strip_unsafe_all(v, warn, name) for v in value]
-    if isinstance(value, tuple):
-        return tuple(strip_unsafe_all(v, warn, name) for v in value)
+        return {
+            k: strip_unsafe_all(
+                v,
+                warn,
+                f"{rows} {k}" if rows else str(k),
+                str(k) if isinstance(v, list | tuple) else "",
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        items = [strip_unsafe_all(v, warn, name, rows) for v in value]
+        return items if isinstance(value, list) else tuple(items)
     return value
 
 

@@ -7,6 +7,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.widgets import escape, plain
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
@@ -21,7 +23,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(self.question, id="confirm-question", markup=False)
+            yield Static(plain(self.question), id="confirm-question", markup=False)
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="primary")
                 yield Button(f"{self.no} (Esc)", id="no")
@@ -47,8 +49,9 @@ class InfoScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="info-box"):
-            yield Static(f"[b]{self.title_text}[/b]", id="info-title")
-            yield Static(self.text, id="info-text", markup=False)
+            # Questions and texts quote stored text: plain, with controls shown as marks.
+            yield Static(f"[b]{escape(self.title_text)}[/b]", id="info-title")
+            yield Static(plain(self.text), id="info-text", markup=False)
             yield Button("Close (Esc)", id="close", variant="primary")
 
     def on_mount(self) -> None:
@@ -74,7 +77,7 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(self.question, id="confirm-question", markup=False)
+            yield Static(plain(self.question), id="confirm-question", markup=False)
             # Up to three answers side by side; more stack as a list so 80 columns hold them.
             box = (
                 Horizontal(id="confirm-buttons")

@@ -6,7 +6,6 @@ The rules are `models.deletion`'s; this screen only shows them and calls."""
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -21,7 +20,7 @@ from models.money import format_money
 from models.permissions import Action
 from models.tables import WaiveReason
 from tui.keys import DELETE_USER, bindings
-from tui.widgets import Message
+from tui.widgets import Message, escape
 
 DELETED, VIEW = "deleted", "view"
 

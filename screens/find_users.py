@@ -25,6 +25,7 @@ from models.search import Page, UserQuery, UserRow, count_users, search_users
 from models.tables import UserGroup
 from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
 from tui.table import RowTable
+from tui.widgets import plain
 
 PAGE = 50
 MAX_PAGES = 4  # rows in the table: at most PAGE * MAX_PAGES
@@ -302,7 +303,7 @@ class FindUsersScreen(Screen[None]):
         text = f"{shown} {noun} · by {q.sort} {arrow}"
         if self.total == 0 and q.text.strip():
             text = f"No user matches “{q.text.strip()[:30]}”"
-        self.query_one("#count", Static).update(text)
+        self.query_one("#count", Static).update(plain(text))  # quotes the search typed
 
     # --- the window of rows ---------------------------------------------------------------------
 

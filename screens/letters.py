@@ -7,7 +7,6 @@ outbox for `patrondesk letters send` or the outbox's own keys."""
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -28,7 +27,7 @@ from models.letters import (
 )
 from tui.keys import FORM, KeyAction, bindings
 from tui.table import RowTable
-from tui.widgets import Field, Message
+from tui.widgets import Field, Message, escape
 
 
 def deliver_in_background(app: App, letter_id: int, done=None) -> None:  # noqa: ANN001

@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from tui.widgets import Field, Message
+from tui.widgets import Field, Message, plain
 
 if TYPE_CHECKING:
     from models.tables import Organization
@@ -37,8 +37,10 @@ class LockScreen(ModalScreen[bool]):
         with Vertical(id="lock-box", classes="card"):
             yield Static("Screen locked", classes="card-title")
             yield Static(
-                f"No activity for {self.minutes} minutes. Type the password of "
-                f"{self.username} to go on, or ctrl+l to log out.",
+                plain(
+                    f"No activity for {self.minutes} minutes. Type the password of "
+                    f"{self.username} to go on, or ctrl+l to log out."
+                ),
                 classes="hint",
                 markup=False,
             )

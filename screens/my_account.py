@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -44,7 +43,7 @@ from screens.user_details.fields import KINDS
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import MY_ACCOUNT, KeyAction, bindings
 from tui.table import RowTable
-from tui.widgets import Field, Message
+from tui.widgets import Field, Message, escape
 
 TABS = [("record", "My record", "f2"), ("contact", "Contact", "f3"), ("fees", "Fees", "f4"),
         ("preferences", "Letters", "f5"), ("password", "Password", "f6")]  # fmt: skip

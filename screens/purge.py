@@ -4,7 +4,6 @@ this organization, then, on confirmation, the purge itself and its report. The r
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -16,6 +15,7 @@ from models.base import database
 from models.deletion import PurgeReport, purge
 from models.errors import PatronDeskError
 from tui.keys import PURGE, bindings
+from tui.widgets import escape
 
 
 class PurgeScreen(ModalScreen[None]):

@@ -11,7 +11,7 @@ from textual.widgets import Checkbox, Input, Static
 
 from models.reuse import PersonMatch, find_person_to_reuse
 from tui.keys import DIALOG, bindings
-from tui.widgets import Field, Message
+from tui.widgets import Field, Message, plain
 
 
 class ReusePersonScreen(ModalScreen[int | None]):
@@ -49,12 +49,12 @@ class ReusePersonScreen(ModalScreen[int | None]):
             message.show("Nobody has this email or username.")
             return
         if self.match.has_account_here:
-            found.update(self.match.describe())
+            found.update(plain(self.match.describe()))
             message.show("This person already has an account in this organization.")
             self.match = None
             return
         message.clear()
-        found.update(self.match.describe())
+        found.update(plain(self.match.describe()))
         self.query_one("#consent", Checkbox).focus()
 
     @on(Checkbox.Changed, "#consent")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -19,6 +18,7 @@ import styles
 from models.base import database
 from models.errors import PatronDeskError
 from tui.keys import KeyAction, bindings
+from tui.widgets import escape
 
 IMPORT_KEYS = (
     KeyAction("preview", "ctrl+d", "Preview (dry run)", priority=True),

@@ -132,10 +132,15 @@ def test_a_disputed_balance_is_still_due_and_a_credit_is_still_held(db) -> None:
 def test_staff_cannot_delete_themselves_nor_the_last_administrator(db) -> None:
     manager = as_staff(db, Role.USER_MANAGER)
     assert deletion_problems(manager.account, manager) == ["you cannot delete your own account"]
-    assert deletion_problems(db.admin, manager) == [
+    # The system (the purge job) is refused the organization's last administrator...
+    system = Actor(None, Source.CLI)
+    assert deletion_problems(db.admin, system) == [
         "this is the organization's last active User Administrator"
     ]
     with pytest.raises(DeletionRefused):
+        delete_user(db.admin.id, db.admin.version, system)
+    # ...and a User Manager may not delete any administrator: the role is above their own.
+    with pytest.raises(PermissionDenied, match="above your own"):
         delete_user(db.admin.id, db.admin.version, manager)
 
 

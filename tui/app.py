@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import App, SystemCommand
+from textual.content import Content
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 import styles
+from models.text import printable
 from tui.keys import APP, KeyAction, bindings
 
 if TYPE_CHECKING:
@@ -98,6 +101,32 @@ class PatronDeskApp(App[None]):
 
         self.push_screen(
             LockScreen(self.session.username, minutes, self.session.organization), unlocked
+        )
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """The header's title: its sub-title quotes stored text (a library's or organization's
+        name, a username), drawn with every control, bidi or invisible character as a visible
+        mark (issue 18)."""
+        return super().format_title(printable(title), printable(sub_title))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification as plain text: most quote stored text (a name, a refusal naming
+        a value), which must neither drive the terminal nor be read as markup ("[@click=...]"
+        in a name). No notification of the app uses markup."""
+        super().notify(
+            printable(message, multiline=True),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
         )
 
     def on_mount(self) -> None:

@@ -19,6 +19,8 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from models.text import printable
+
 
 def fit(text: str, width: int) -> str:
     """`text` cut to `width` cells (with an ellipsis) or padded to it."""
@@ -175,9 +177,13 @@ class RowTable(Widget, can_focus=True):
     # --- drawing ------------------------------------------------------------------------------
 
     def _text(self, cells: tuple[str, ...]) -> str:
+        """One line of cells; each cell through `printable`, since a segment goes to the
+        terminal as it is: an ESC in a stored name would drive the terminal (retitle it,
+        clear it, write its clipboard), a bidi mark would reorder the line."""
         pad = " " * self.gap
         return "".join(
-            fit(cell, width) + pad for cell, (_, width) in zip(cells, self.columns, strict=False)
+            fit(printable(cell), width) + pad
+            for cell, (_, width) in zip(cells, self.columns, strict=False)
         )
 
     def _line(self, row: int) -> str:

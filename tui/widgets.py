@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Label, Static
+from textual.widgets import Input, Label, Static
+
+from models.text import printable
+
+
+def escape(text: object) -> str:
+    """Stored text made safe to put inside markup: no control, bidi or invisible character
+    reaches the terminal (`models.text.printable`: ESC shows as ␛), and no "[b]" or
+    "[@click=...]" in a name is read as markup. Line breaks are kept.
+
+    Every "[" is escaped: Rich's `escape` leaves "[ @click=app.quit]", "[$accent]" and "[B]",
+    which Textual's markup reads as tags. Textual keeps other backslashes as they are, so none
+    is doubled; a trailing one, which would escape the tag after the text, gets a space."""
+    text = printable(text, multiline=True).replace("[", "\\[")
+    return text + " " if text.endswith("\\") else text
+
+
+def plain(text: object) -> Content:
+    """Stored text for a Static or Label as it is, never read as markup, with every control,
+    bidi or invisible character shown as a visible mark (line breaks kept)."""
+    return Content(printable(text, multiline=True))
+
+
+class SafeInput(Input):
+    """An input that draws a stored value harmlessly: Textual's Input gives its value to the
+    terminal as it is, so an ESC in a name shown for editing would drive the terminal."""
+
+    @property
+    def _value(self) -> Text:
+        """The value as drawn (Textual's `Input._value`): a control, bidi or invisible
+        character of a stored value shows as one visible mark (`printable` replaces one
+        character by one, so the cursor and selection offsets still hold), never reaching the
+        terminal. The value itself is left as it is: saving it is refused with the field's
+        message until the mark is removed."""
+        if self.password:
+            return super()._value
+        text = Text(printable(self.value), no_wrap=True, overflow="ignore", end="")
+        return self.highlighter(text) if self.highlighter is not None else text
 
 
 class Field(Vertical):
@@ -45,7 +84,8 @@ class Field(Vertical):
             self.query_one(".field-label", Label).update(self._label_text())
 
     def set_error(self, message: str | None) -> None:
-        self.query_one(".field-error", Static).update(f"⚠ {message}" if message else "")
+        # The message may quote stored text ("is already used by ..."): drawn as plain text.
+        self.query_one(".field-error", Static).update(plain(f"⚠ {message}" if message else ""))
         self.set_class(bool(message), "-invalid")
 
     @property
@@ -68,7 +108,7 @@ class Message(Static):
     """
 
     def show(self, text: str, *, error: bool = True) -> None:
-        self.update(text)
+        self.update(plain(text))  # messages quote stored text: never markup, never a control
         self.set_class(True, "-shown")
         self.set_class(error, "-error")
         self.set_class(not error, "-ok")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,6 +27,7 @@ from screens.user_details.fees import FeesPane
 from screens.user_details.general import GeneralPane
 from screens.user_details.history import HistoryPane
 from screens.user_details.rows import RowsPane
+from tui.widgets import escape
 
 TABS = [
     ("general", "General", "f2"),

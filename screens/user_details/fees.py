@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -41,6 +40,7 @@ from screens.user_details.fields import FormField, RowKind
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import FEES, bindings
 from tui.table import RowTable
+from tui.widgets import escape
 
 STATUS_CHOICES = [
     ("Active", "active"),

@@ -19,7 +19,7 @@ from models.external import DATE_FIELDS
 from models.tables import Campus, JobCategory, UserGroup
 from screens.quick_user import LANGUAGES
 from screens.user_details.context import RecordContext
-from tui.widgets import Field, Message
+from tui.widgets import Field, Message, SafeInput, plain
 
 LABELS = {
     "first_name": "First name", "middle_name": "Middle name", "last_name": "Last name",
@@ -71,11 +71,11 @@ class GeneralPane(VerticalScroll):
         if name in DATE_FIELDS:
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
             return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
-        return Input("" if value is None else str(value), id=wid, password=name == "pin")
+        return SafeInput("" if value is None else str(value), id=wid, password=name == "pin")
 
     def compose(self) -> ComposeResult:
         f = self.form
-        yield Static(self._info(), id="general-info", classes="hint")
+        yield Static(plain(self._info()), id="general-info", classes="hint")
         yield Message(id="general-message")
         with Grid(classes="form-grid"):
             for name, value in f.values.items():
@@ -158,7 +158,7 @@ class GeneralPane(VerticalScroll):
         self.form = general_form(self.ctx.account_id, self.ctx.actor, opened=self.opened)
         self._errors({})
         self.query_one("#g-pin", Input).value = ""
-        self.query_one("#general-info", Static).update(self._info())
+        self.query_one("#general-info", Static).update(plain(self._info()))
         message.show(f"Saved: {', '.join(LABELS.get(n, n) for n in changes)}.", error=False)
         self.post_message(self.Saved())
         return True

@@ -17,7 +17,7 @@ from textual.widgets import Button, Checkbox, Input, MaskedInput, Select, Static
 from models.errors import PatronDeskError, ValidationError
 from screens.user_details.fields import FormField, RowKind
 from tui.keys import FORM, bindings
-from tui.widgets import Field, Message
+from tui.widgets import Field, Message, SafeInput, escape
 
 
 class RowFormScreen(ModalScreen[bool]):
@@ -54,11 +54,11 @@ class RowFormScreen(ModalScreen[bool]):
         if f.kind == "date":
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
             return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
-        return Input("" if value is None else str(value), id=wid)
+        return SafeInput("" if value is None else str(value), id=wid)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="row-form"):
-            yield Static(f"[b]{self.title_text}[/b]")
+            yield Static(f"[b]{escape(self.title_text)}[/b]")
             for f in self.spec.form:
                 widget = self._widget(f)
                 if isinstance(widget, Checkbox):
