@@ -188,9 +188,10 @@ def authorize_grant(actor: Account | None, role: str) -> None:
     """Raise `PermissionDenied` unless `actor` may give (or take away) `role`."""
     if actor is not None and role not in {r.value for r in grantable_roles(actor)}:
         label = role.replace("_", " ")
+        # The right that is missing: administrators are made by those who configure.
+        lacking = Action.CONFIGURE if role == Role.USER_ADMINISTRATOR else Action.MANAGE_ROLES
         raise PermissionDenied(
-            Action.MANAGE_ROLES.value,
-            f"You may not give or take the role {label}: it is above your own.",
+            lacking.value, f"You may not give or take the role {label}: it is above your own."
         )
 
 
@@ -213,21 +214,24 @@ def _refusal(
     target: Account | None,
     library_id: int | None,
     record_type: str | None,
-) -> str | None:
-    """Why `can` says no, in words (None: allowed). The checks run in this order, before any
-    work: the actor's own standing, the organization, the roles above the actor's, the matrix."""
+) -> tuple[Action, str] | None:
+    """Why `can` says no: the right that is missing and the reason in words (None: allowed).
+    The checks run in this order, before any work: the actor's own standing, the organization,
+    the roles above the actor's, the matrix."""
     if actor is None:
         return None
     if problem := actor_standing(actor):
-        return problem + " Log in again or ask an administrator."
+        return action, problem + " Log in again or ask an administrator."
     what = action.label
     if target is not None:
         if target.organization_id != actor.organization_id:
-            return f"You may not {what}: this user belongs to another organization."
+            return action, f"You may not {what}: this user belongs to another organization."
         if action in OWN_RECORD and target.person_id == actor.person_id:
             return None
         if action not in READ_ONLY and target.id != actor.id and (role := _above(actor, target)):
-            return (
+            # Acting over an administrator takes the administrator's own right.
+            lacking = Action.CONFIGURE if role == Role.USER_ADMINISTRATOR else action
+            return lacking, (
                 f"You may not {what}: this user holds the role {role.replace('_', ' ')}, "
                 "which is above your own."
             )
@@ -241,11 +245,11 @@ def _refusal(
         # Plain strings against the StrEnum set: `str in Role` raises TypeError on Python 3.11.
         and any(a.role in _PUBLIC_ONLY for a in roles)
     ):
-        return (
+        return action, (
             f"You may not {what} for {record_type} users: "
             "circulation desk roles act on public users only."
         )
-    return f"You may not {what}: none of your roles allows it."
+    return action, f"You may not {what}: none of your roles allows it."
 
 
 def authorize(
@@ -257,8 +261,9 @@ def authorize(
     record_type: str | None = None,
 ) -> None:
     """Raise `PermissionDenied` unless `can(...)`; the message says what was refused."""
-    if problem := _refusal(actor, action, target, library_id, record_type):
-        raise PermissionDenied(action.value, problem)
+    if refusal := _refusal(actor, action, target, library_id, record_type):
+        lacking, message = refusal
+        raise PermissionDenied(lacking.value, message)
 
 
 def authorize_person(actor: Account | None, person: Person | int, action: Action) -> None:
