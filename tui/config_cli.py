@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from models.text import printable
+
 
 def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private types
     p = sub.add_parser(
@@ -97,7 +99,7 @@ def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
     report = import_config(text, org.id)
     print(f"Imported {args.file} into {org.code}:")
     for line in report.lines():
-        print(f"  {line}")
+        print(f"  {printable(line)}")  # codes and names from the file
     return 0
 
 

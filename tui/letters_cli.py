@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from models.text import printable
+
 
 def add_parsers(sub, parser_class: type[argparse.ArgumentParser]) -> None:  # noqa: ANN001
     p = sub.add_parser("letters", help="deliver the outbox, queue expiry reminders")
@@ -55,8 +57,9 @@ def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
         )
         lines += [f"  skipped {primary_id}: {reason}" for primary_id, reason in report.skipped]
         if args.queue_only:
-            print("\n".join(lines))
+            print(printable("\n".join(lines), multiline=True))
             return 0
     failed, sent = _send()
-    print("\n".join(lines + sent))
+    # Identifiers and subjects come from the database: no control of theirs reaches the terminal.
+    print(printable("\n".join(lines + sent), multiline=True))
     return 1 if failed else 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from models.text import printable
+
 
 def add_parsers(sub, parser_class: type[argparse.ArgumentParser]) -> None:  # noqa: ANN001
     p = sub.add_parser(
@@ -29,5 +31,5 @@ def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
     if not is_initialized():
         raise error("the database is not initialized: run 'patrondesk init --admin NAME' first")
     report = purge(Actor(None, Source.JOB), dry_run=args.dry_run)
-    print("\n".join(report.lines()))
+    print(printable("\n".join(report.lines()), multiline=True))  # identifiers from the database
     return 0

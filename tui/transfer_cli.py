@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from models.text import printable
+
 IMPORT_FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 EXPORT_FORMATS = ("csv", "json", "alma-xml")
 EXIT_REFUSED = 1  # the import ran; some records were refused (see --report)
@@ -161,7 +163,7 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
     for issue in report.refusals[:20]:
         where = " ".join(x for x in (issue.file, issue.where) if x)
         who = f" ({issue.primary_id})" if issue.primary_id else ""
-        print(f"refused: {where}{who}: {issue.field} {issue.message}")
+        print(printable(f"refused: {where}{who}: {issue.field} {issue.message}"))  # file text
     if report.refused > 20:
         print(f"... and {report.refused - 20} more refused records (see --report)")
     if args.report:
