@@ -104,7 +104,19 @@ def _joiner_fits(text: str, i: int) -> bool:
     return not any(ch < "\x80" or ch.isspace() or ch in _JOINERS for ch in (before, after))
 
 
+_FILLERS = re.compile("[\u115f\u1160\u3164\uffa0]")
+
+
+def _plainly_safe(text: str) -> bool:
+    """The fast answer for most text: `str.isprintable` is False for every control, format
+    (bidi, joiners, soft hyphen, tags), separator and surrogate character, so a printable
+    text is safe unless it holds a Hangul filler (a letter that draws nothing)."""
+    return text.isprintable() and (text.isascii() or _FILLERS.search(text) is None)
+
+
 def _first_unsafe(text: str, multiline: bool, joiners: bool) -> re.Match | None:
+    if _plainly_safe(text):
+        return None
     pattern = _UNSAFE_MULTI_LINE if multiline else _UNSAFE_ONE_LINE
     for match in pattern.finditer(text):
         if joiners and match.group() in _JOINERS and _joiner_fits(text, match.start()):
@@ -151,6 +163,18 @@ def strip_unsafe(text: str, *, multiline: bool = False) -> tuple[str, int]:
     return "".join(out), len(text) - len(out)
 
 
+_ESCAPED = re.compile(r"\\[xuUntr]")
+
+
+def _record_plainly_safe(value: Any) -> bool:
+    """The fast answer for a whole record (an import checks every one): `repr` writes each
+    character that is not printable as an escape (\\x1b, \\u202e, \\n...), so a repr with none
+    holds no control, format or separator character, only perhaps a Hangul filler. A
+    backslash in the data may look like an escape: then the record is walked, as any other."""
+    text = repr(value)
+    return _ESCAPED.search(text) is None and (text.isascii() or _FILLERS.search(text) is None)
+
+
 def strip_unsafe_all(
     value: Any, warn: Callable[[str, str], None], name: str = "", rows: str = ""
 ) -> Any:
@@ -158,6 +182,8 @@ def strip_unsafe_all(
     values) with every string passed through `strip_unsafe`; `warn(field, message)` is told of
     each string that lost characters. The field is the nearest dict key, after the name of the
     list it is a row of ("addresses line1")."""
+    if not name and _record_plainly_safe(value):
+        return value
     if isinstance(value, str):
         clean, removed = strip_unsafe(value)
         if removed:
@@ -210,6 +236,8 @@ def printable(text: object, *, multiline: bool = False) -> str:
     if text is None:
         return ""
     text = str(text)
+    if _plainly_safe(text):
+        return text
     pattern = _DISPLAY_MULTI_LINE if multiline else _DISPLAY_ONE_LINE
     if pattern.search(text) is None:
         return text
@@ -255,10 +283,17 @@ def _prototypes() -> dict[str, str]:
 def skeleton(text: str) -> str:
     """The UTS #39 skeleton: two strings that look alike have the same one ("аdmin" with a
     Cyrillic a and "admin"; "paypa1" and "paypal"). For comparing only, never to show."""
+    if text.isascii():  # most usernames: no ignorable character, NFD changes nothing
+        return unicodedata.normalize("NFD", text.translate(_prototype_table()))
     proto = _prototypes()
     decomposed = unicodedata.normalize("NFD", text)
-    mapped = "".join(proto.get(ch, ch) for ch in decomposed if not is_ignorable(ch))
+    mapped = "".join(proto.get(ch, ch) for ch in decomposed if ch < "\x80" or not is_ignorable(ch))
     return unicodedata.normalize("NFD", mapped)
+
+
+@functools.cache
+def _prototype_table() -> dict[int, str]:
+    return {ord(ch): prototype for ch, prototype in _prototypes().items()}
 
 
 def is_ignorable(ch: str) -> bool:
