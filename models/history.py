@@ -4,17 +4,21 @@ period; and pruning events older than the retention setting (`patrondesk audit p
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+
+from peewee import ForeignKeyField
 
 from models.audit import Actor
-from models.base import database
+from models.base import BaseModel, database
 from models.details import load_account
 from models.errors import ValidationError
 from models.permissions import Action, authorize
 from models.runtime import runtime
 from models.scope import OWNED_MODELS, LibraryScope, scope_of
 from models.settings import Settings, load_settings
-from models.tables import AuditEvent
+from models.tables import AuditEvent, CodeTable, Library
 
 # Period choices of the History filter: label -> days back (None: all).
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "1y": 365, "all": None}
@@ -54,7 +58,8 @@ def history(account_id: int, actor: Actor, period: str = DEFAULT_PERIOD) -> list
     if days is not None:
         where &= AuditEvent.at >= runtime.now() - dt.timedelta(days=days)
     query = AuditEvent.select().where(where).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    query = _in_scope(list(query), scope_of(actor.account, account))
+    events = _in_scope(list(query), scope_of(actor.account, account))
+    named = _coded_names(events)
     return [
         HistoryRow(
             at=e.at,
@@ -64,11 +69,54 @@ def history(account_id: int, actor: Actor, period: str = DEFAULT_PERIOD) -> list
             entity=e.entity,
             entity_id=e.entity_id,
             field=e.field,
-            old=e.old_value,
-            new=e.new_value,
+            old=named(e, e.old_value),
+            new=named(e, e.new_value),
         )
-        for e in query
+        for e in events
     ]
+
+
+@cache
+def _coded_fields() -> dict[tuple[str, str], type[BaseModel]]:
+    """(table, field) -> the code table or library whose row id the field holds: the audit
+    stores a user group as its id ("user_group 1 → 2"); History shows its name."""
+    from models.tables import ALL_TABLES
+
+    out: dict[tuple[str, str], type[BaseModel]] = {}
+    for model in ALL_TABLES:
+        for name, f in model._meta.fields.items():
+            target = f.rel_model if isinstance(f, ForeignKeyField) else None
+            if target is not None and (issubclass(target, CodeTable) or target is Library):
+                out[(model._meta.table_name, name)] = target
+    return out
+
+
+def _coded_names(events: list[AuditEvent]) -> Callable[[AuditEvent, str | None], str | None]:
+    """A function giving an event's value as shown: the name of the code (or library) whose
+    id it holds, "<id> (deleted)" for a code deleted since; any other value as stored. One
+    query per code table for all the events."""
+    coded = _coded_fields()
+    wanted: dict[type[BaseModel], set[int]] = {}
+    for e in events:
+        model = coded.get((e.entity, e.field))
+        if model is not None:
+            for value in (e.old_value, e.new_value):
+                if value and value.isdigit():
+                    wanted.setdefault(model, set()).add(int(value))
+    names: dict[tuple[type[BaseModel], int], str] = {}
+    for model, ids in wanted.items():
+        for row_id, name in (
+            model.select(model.id, model.name).where(model.id.in_(sorted(ids))).tuples()
+        ):
+            names[(model, row_id)] = name
+
+    def named(event: AuditEvent, value: str | None) -> str | None:
+        model = coded.get((event.entity, event.field))
+        if model is None or not value or not value.isdigit():
+            return value
+        return names.get((model, int(value)), f"{value} (deleted)")
+
+    return named
 
 
 def _in_scope(events: list[AuditEvent], scope: LibraryScope) -> list[AuditEvent]:

@@ -20,7 +20,7 @@ from models.history import history, prune_audit
 from models.rows import Kind, add_row
 from models.runtime import runtime
 from models.settings import Settings
-from models.tables import AuditEvent
+from models.tables import AuditEvent, BlockDefinition
 
 
 def old_event(account, days: int, field: str) -> None:
@@ -75,7 +75,7 @@ def test_the_history_shows_each_change_newest_first_with_who_and_how(db) -> None
         ("email", "address", "anna@work.example"),
         ("email", "preferred", "no"),
         ("note", "popup", "yes"),
-        ("block", "definition", str(saved.row.definition_id)),
+        ("block", "definition", BlockDefinition.get_by_id(saved.row.definition_id).name),
     } <= seen
     created = [r for r in rows if r.action == "create" and r.actor == "admin"]
     assert ("person", "last_name", "Müller") in {(r.entity, r.field, r.new) for r in created}
