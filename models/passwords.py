@@ -186,10 +186,17 @@ def needs_rehash(stored_hash: str, settings: Settings) -> bool:
         return True
 
 
-def generate_password(settings: Settings, length: int = 14) -> str:
-    """A random password that meets the policy (for "Generate" and password resets)."""
+# Letters and digits nobody misreads when a password is read out over a counter or copied from
+# a screen: no 0/O/o and no 1/I/l, and no punctuation to name aloud.
+UNAMBIGUOUS = "".join(c for c in string.ascii_letters + string.digits if c not in "0Oo1Il")
+
+
+def generate_password(settings: Settings, length: int = 14, *, unambiguous: bool = True) -> str:
+    """A random password that meets the policy (for "Generate" and password resets). Someone
+    reads it out to the user, so by default it is made of `UNAMBIGUOUS` characters only
+    (56 of them: 14 characters still carry over 80 bits)."""
     length = max(length, settings.password_min_length, 4)
-    alphabet = string.ascii_letters + string.digits + "-_.!"
+    alphabet = UNAMBIGUOUS if unambiguous else string.ascii_letters + string.digits + "-_.!"
     while True:
         candidate = "".join(secrets.choice(alphabet) for _ in range(length))
         if not password_problems(candidate, settings):
