@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Vertical
 from textual.widgets import Button, Static
 
 from models.codes import code_options
@@ -19,13 +18,14 @@ from models.fees import waive_all
 from models.money import format_money
 from models.permissions import Action
 from models.tables import WaiveReason
+from screens.confirm import ButtonRow, Dialog
 from tui.keys import DELETE_USER, bindings
-from tui.widgets import Message, escape
+from tui.widgets import Message, escape, plural
 
 DELETED, VIEW = "deleted", "view"
 
 
-class DeleteUserScreen(ModalScreen[str | None]):
+class DeleteUserScreen(Dialog[str | None]):
     """Dismisses "deleted", "view" (the caller opens the user) or None (cancelled)."""
 
     DEFAULT_CSS = """
@@ -35,8 +35,8 @@ class DeleteUserScreen(ModalScreen[str | None]):
         border: thick $error; padding: 1 2; background: $surface;
     }
     #delete-reasons { margin: 1 0; }
-    #delete-buttons { height: auto; }
-    #delete-buttons Button { margin-right: 2; }
+    #delete-buttons { margin-top: 0; }
+    #delete-buttons > Button { margin-right: 1; }  /* four buttons on one line at 80 columns */
     """
     BINDINGS = bindings(DELETE_USER)
     KEY_GROUPS = (("Delete a user", DELETE_USER),)  # F1
@@ -86,7 +86,7 @@ class DeleteUserScreen(ModalScreen[str | None]):
                     )
                 yield Static(text, id="delete-reasons")
             yield Message(id="delete-message")
-            with Horizontal(id="delete-buttons"):
+            with ButtonRow(id="delete-buttons"):
                 if c is not None and c.allowed:
                     yield Button("Delete (y)", id="delete", variant="error", compact=True)
                 if c is not None and c.has_fees:
@@ -146,7 +146,8 @@ class DeleteUserScreen(ModalScreen[str | None]):
 
         def save(data: dict) -> None:
             done = waive_all(c.account_id, actor, reason=data["reason"], comment=data["comment"])
-            said = f"Waived {done.waived} fee(s): {format_money(done.amount_minor, c.currency)}."
+            amount = format_money(done.amount_minor, c.currency)
+            said = f"Waived {plural(done.waived, 'fee')}: {amount}."
             if done.left:
                 said += f" {done.left} more: waive again (the limit per action)."
             result.append(said)

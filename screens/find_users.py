@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
@@ -23,9 +23,10 @@ from models.errors import PatronDeskError
 from models.permissions import Action
 from models.search import Page, UserQuery, UserRow, count_users, search_users
 from models.tables import UserGroup
+from screens.confirm import CoveredKeys
 from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
 from tui.table import RowTable
-from tui.widgets import plain
+from tui.widgets import LineInput, plain
 
 PAGE = 50
 MAX_PAGES = 4  # rows in the table: at most PAGE * MAX_PAGES
@@ -64,29 +65,61 @@ COLUMNS = (
 )
 SHARES = {"name": 5, "job_category": 2, "user_group": 3}
 GAP = 1  # spaces after each column (the table's own cell padding is off)
+# On a narrow terminal these columns go, in this order, until the name has NAME_MIN cells:
+# a name cut to "Müller,…" finds nobody at the desk (60 columns showed 8 cells of it).
+OPTIONAL = ("account_type", "job_category", "record_type")
+NAME_MIN = 18
 
 
 def column_widths(total: int) -> dict[str, int]:
-    """Every column fits the terminal: fixed columns keep their width, name, job category and
-    user group share the rest (the name gets half)."""
-    fixed = sum((w or 0) + GAP for _, _, w in COLUMNS) + sum(GAP for _, _, w in COLUMNS if not w)
+    """The width of each column shown (a column left out is not in the answer). Every column
+    fits the terminal: fixed columns keep their width, name, job category and user group share
+    the rest (the name gets half)."""
+    dropped: set[str] = set()
+    widths = _widths(total, dropped)
+    for key in OPTIONAL:
+        if widths["name"] >= NAME_MIN:
+            break
+        dropped.add(key)
+        widths = _widths(total, dropped)
+    return widths
+
+
+def _widths(total: int, dropped: set[str]) -> dict[str, int]:
+    kept = [(key, w) for _, key, w in COLUMNS if key not in dropped]
+    fixed = sum((w or 0) + GAP for _, w in kept) + sum(GAP for _, w in kept if not w)
     spare = max(total - fixed - 2, 12)  # 2: the vertical scrollbar
-    weights = sum(SHARES.values())
-    widths = {key: w for _, key, w in COLUMNS if w}
-    for key, share in SHARES.items():
+    shares = {key: share for key, share in SHARES.items() if key not in dropped}
+    weights = sum(shares.values())
+    widths = {key: w for key, w in kept if w}
+    for key, share in shares.items():
         widths[key] = max(4, spare * share // weights)
     return widths
 
 
-class SearchBox(Input):
+class SearchBox(LineInput):
     """The search box: Down (or Enter) goes to the results."""
 
     BINDINGS = bindings(SEARCH_BOX)
 
+    def type_ahead(self, character: str) -> None:
+        """A key typed while the results had the focus: appended to the search, and the box
+        takes the focus at once (`set_focus`: `focus()` would wait behind the keys already
+        typed, and those would go on to the list) without selecting its text, or the next key
+        would replace it."""
+        self.insert(character, len(self.value))
+        if not self.has_focus:
+            self.select_on_focus = False
+            self.screen.set_focus(self)
+
+    def on_blur(self) -> None:
+        self.select_on_focus = True  # ctrl+f or a click: typing replaces the last search
+
 
 class ResultsTable(RowTable):
     """The results; its keys act on the highlighted user. Up on the first row goes back to
-    the search box."""
+    the search box, and so does any printable key, appended to the search: a name typed while
+    the list has the focus is a search, never a command (no row action is on a printable key)."""
 
     BINDINGS = bindings(RESULTS)
 
@@ -96,8 +129,15 @@ class ResultsTable(RowTable):
             return
         super().action_move(delta)
 
+    def on_key(self, event: events.Key) -> None:
+        if not (event.is_printable and event.character):
+            return
+        event.stop()
+        event.prevent_default()
+        self.screen.query_one(SearchBox).type_ahead(event.character)
 
-class FindUsersScreen(Screen[None]):
+
+class FindUsersScreen(CoveredKeys, Screen[None]):
     BINDINGS = bindings(FIND_USERS)
     KEY_GROUPS = (
         ("Find and Manage Users", FIND_USERS),
@@ -190,7 +230,7 @@ class FindUsersScreen(Screen[None]):
     def _lay_out_columns(self, width: int) -> None:
         self.widths = column_widths(width)
         self.query_one(ResultsTable).set_columns(
-            [(label, self.widths[key]) for label, key, _ in COLUMNS]
+            [(label, self.widths[key]) for label, key, _ in COLUMNS if key in self.widths]
         )
 
     # --- searching ------------------------------------------------------------------------------
@@ -315,19 +355,19 @@ class FindUsersScreen(Screen[None]):
         table.set_rows([self._cells(row) for row in self.rows], cursor_row)
 
     def _cells(self, row: UserRow) -> tuple[str, ...]:
-        values = (
-            "●" if row.active else "○",
-            row.name,
-            ACCOUNT_TYPES.get(row.account_type, row.account_type),
-            RECORD_TYPES.get(row.record_type, row.record_type),
-            row.job_category,
-            row.user_group,
-            row.expiry_date.isoformat() if row.expiry_date else "",
-            "B" if row.blocked else "",
-            "N" if row.has_notes else "",
-            "R" if row.researcher else "",
-        )
-        return values
+        values = {
+            "active": "●" if row.active else "○",
+            "name": row.name,
+            "account_type": ACCOUNT_TYPES.get(row.account_type, row.account_type),
+            "record_type": RECORD_TYPES.get(row.record_type, row.record_type),
+            "job_category": row.job_category,
+            "user_group": row.user_group,
+            "expiry": row.expiry_date.isoformat() if row.expiry_date else "",
+            "blocked": "B" if row.blocked else "",
+            "notes": "N" if row.has_notes else "",
+            "researcher": "R" if row.researcher else "",
+        }
+        return tuple(values[key] for _, key, _ in COLUMNS if key in self.widths)
 
     def _fetch(self, page_number: int) -> list[UserRow]:
         page = search_users(
@@ -424,30 +464,15 @@ class FindUsersScreen(Screen[None]):
         self.app.push_screen(QuickUserScreen(tab=self.query_state.tab), self._added)
 
     def action_register_user(self) -> None:
-        from models.idgen import next_primary_id
-        from screens.quick_user import QuickUserScreen
+        """Register New User: it opens a match itself, or the form (public users only), and
+        answers as the form does."""
         from screens.register_user import RegisterUserScreen
-        from screens.user_details import UserDetailsScreen
 
         session = self.app.session
         if not session.can(Action.REGISTER_USER, "public"):
             self.notify("Your roles do not allow adding users.", severity="error")
             return
-
-        def looked_up(result: tuple[str, object] | None) -> None:
-            if result is None:
-                return
-            kind, value = result
-            if kind == "open":
-                self.app.push_screen(UserDetailsScreen(value))
-                return
-            identifier, names = value
-            form = QuickUserScreen(
-                register=True, identifier=identifier or next_primary_id(), prefill=names
-            )
-            self.app.push_screen(form, self._added)
-
-        self.app.push_screen(RegisterUserScreen(session.organization.id), looked_up)
+        self.app.push_screen(RegisterUserScreen(session.organization.id), self._added)
 
     def _added(self, result: tuple[int, bool] | None) -> None:
         """Back from the form: show the new user selected (and open it if asked)."""

@@ -19,13 +19,14 @@ from textual.widgets import Button, Footer, Header, Input, MaskedInput, Select, 
 from models.accounts import NewUser, create_user, find_duplicate_people, validate_new_user
 from models.codes import code_choices
 from models.enums import AccountType, EmailType, PhoneType, RecordType
-from models.errors import PatronDeskError, UniquenessError, ValidationError
+from models.errors import PatronDeskError, ValidationError
 from models.passwords import generate_password, generate_pin, policy_text
 from models.settings import load_settings
 from models.tables import Campus, IdentifierType, JobCategory, UserGroup
 from models.validation import parse_date
+from screens.confirm import CoveredKeys
 from tui.keys import QUICK_USER, bindings
-from tui.widgets import Field, Message
+from tui.widgets import Field, LineInput, Message
 
 TAB_RECORD_TYPE = {"staff": "staff", "public": "public", "contact": "contact"}
 LANGUAGES = [("English", "en"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
@@ -87,7 +88,7 @@ PERSONAL = frozenset(
 )  # fmt: skip
 
 
-class QuickUserScreen(Screen[tuple[int, bool] | None]):
+class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
     """Dismisses with (new account id, open its details?), or None when cancelled."""
 
     BINDINGS = bindings(QUICK_USER)
@@ -149,7 +150,7 @@ class QuickUserScreen(Screen[tuple[int, bool] | None]):
             return Select(choices, id=name, prompt="—")
         if name in DATES:
             return MaskedInput(template=DATE, id=name, placeholder="YYYY-MM-DD")
-        return Input(id=name, password=name in SECRETS)
+        return LineInput(id=name, password=name in SECRETS)
 
     def compose(self) -> ComposeResult:
         mandatory = set(load_settings().mandatory_fields.get(self.record_type_initial, []))
@@ -266,7 +267,7 @@ class QuickUserScreen(Screen[tuple[int, bool] | None]):
             for k in keys:
                 leftovers.pop(k, None)
             if only_touched and name not in self.touched:
-                message = None if name not in self.touched else message
+                message = None  # not visited yet: no message before the user gets there
             field.set_error(message)
             if message and first is None:
                 first = name
@@ -295,6 +296,14 @@ class QuickUserScreen(Screen[tuple[int, bool] | None]):
         widget = event.input if isinstance(event, Input.Blurred) else event.select
         if widget.id and not self.saving:
             self.touched.add(widget.id)
+            self.check()
+
+    @on(Input.Changed)
+    def _edited(self, event: Input.Changed) -> None:
+        """A field whose message shows is checked again as it is typed in: the message goes
+        once the value is right, and says what is still wrong while it is not."""
+        field = self._field(event.input.id or "")
+        if field is not None and field.error and not self.saving:
             self.check()
 
     @on(Input.Submitted)
@@ -348,13 +357,29 @@ class QuickUserScreen(Screen[tuple[int, bool] | None]):
         self.query_one("#primary_id", Input).focus()
 
     def action_generate_password(self) -> None:
+        """A password the user is told at the counter: shown once, readable, in a dialog (the
+        fields are masked, and a message at the foot of the form is off screen at 80x24)."""
+        from screens.confirm import InfoScreen
+
         password = generate_password(load_settings())
         self.generated_password = password
-        self.query_one("#password", Input).value = password
-        self.query_one("#password_confirm", Input).value = password
+        for name in ("password", "password_confirm"):
+            self.query_one(f"#{name}", Input).value = password
+            self.touched.add(name)
+        self.check()
         self.query_one("#form-message", Message).show(
-            f"Generated password: {password}  (the user must change it at first login)",
+            "A generated password is in both password fields: the user must choose their own "
+            "at their first login.",
             error=False,
+        )
+        self.app.push_screen(
+            InfoScreen(
+                "Generated password",
+                "Read it out to the user or write it down for them: it is shown only this once. "
+                "Letters and digits only, none that look alike (no 0, O, 1, I or l). The user "
+                "must choose their own password at their first login.",
+                extra=password,
+            )
         )
 
     def action_generate_pin(self) -> None:
@@ -394,10 +419,10 @@ class QuickUserScreen(Screen[tuple[int, bool] | None]):
             account = create_user(
                 data, session.actor, session.organization, via_register=self.register
             )
-        except UniquenessError as exc:
-            self._focus_first(self.show_errors(exc.errors, only_touched=False))
-            return
-        except ValidationError as exc:
+        except ValidationError as exc:  # UniquenessError too
+            # Every field has been seen now: the next field left keeps the others' messages.
+            self.touched.update(name for _, name, _ in LAYOUT)
+            self.touched.add("record_type")
             self._focus_first(self.show_errors(exc.errors, only_touched=False))
             return
         except PatronDeskError as exc:
@@ -435,8 +460,9 @@ class QuickUserScreen(Screen[tuple[int, bool] | None]):
         choices.append(("e", "Keep editing", "edit"))
         self.app.push_screen(
             ChoiceScreen(
-                f"{len(dupes)} person(s) named {data.first_name} {data.last_name}, born "
-                f"{birth.isoformat()}, already exist.",
+                ("A person" if len(dupes) == 1 else f"{len(dupes)} people")
+                + f" named {data.first_name} {data.last_name}, born {birth.isoformat()}, "
+                + ("already exists." if len(dupes) == 1 else "already exist."),
                 choices,
             ),
             answer,

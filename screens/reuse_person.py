@@ -11,7 +11,7 @@ from textual.widgets import Checkbox, Input, Static
 
 from models.reuse import PersonMatch, find_person_to_reuse
 from tui.keys import DIALOG, bindings
-from tui.widgets import Field, Message, plain
+from tui.widgets import Field, LineInput, Message, plain
 
 
 class ReusePersonScreen(ModalScreen[int | None]):
@@ -28,7 +28,7 @@ class ReusePersonScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="reuse-box"):
             yield Static("[b]Reuse an existing person[/b]")
-            yield Field("Email or username", Input(id="reuse-login"))
+            yield Field("Email or username", LineInput(id="reuse-login"))
             yield Static("", id="reuse-found")
             yield Checkbox("The person agrees to share their personal data", id="consent")
             yield Message(id="reuse-message")

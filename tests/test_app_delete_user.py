@@ -62,7 +62,7 @@ async def test_refused_for_the_balance_then_waived_and_deleted_on_a_second_confi
         await settle(pilot)
         assert app.screen is dialog, "back to the dialog, which asks again"
         assert buttons(dialog) == ["delete", "cancel"]
-        assert "Waived 1 fee(s): 12.50 EUR" in str(dialog.query_one("#delete-message").render())
+        assert "Waived 1 fee: 12.50 EUR" in str(dialog.query_one("#delete-message").render())
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, FindUsersScreen)

@@ -53,6 +53,8 @@ FIND_USERS = (
     KeyAction("focus_filter('group')", "f9", "User group filter", show=False),
     KeyAction("clear_filters", "ctrl+r", "Reset filters", show=False),
     KeyAction("purge_users", "f10", "Purge users (preview)", show=False),
+    KeyAction("sort('name')", "f11", "Sort by name (again: reverse)", show=False),
+    KeyAction("sort('expiry')", "f12", "Sort by expiry (again: reverse)", show=False),
     # Administrators get it in the command palette from the app (others are told why not).
     KeyAction(
         "app.configuration", "ctrl+o", "Configuration", show=False, priority=True, palette=False
@@ -63,16 +65,26 @@ FIND_USERS = (
 # Keys of the search box (active while it has the focus).
 SEARCH_BOX = (KeyAction("screen.to_results", "down", "To the results", show=False, palette=False),)
 
-# Keys of the results table (active while it has the focus).
+# Keys of the results table (active while it has the focus). No printable key: a letter typed
+# in the list goes to the search box ("maya" typed there deactivated a user: a, then y).
 RESULTS = (
     KeyAction("screen.open_user", "enter", "Open"),
-    KeyAction("screen.toggle_active", "a", "Activate/deactivate"),
+    KeyAction("screen.toggle_active", "ctrl+t", "Activate/deactivate"),
     KeyAction("screen.delete_user", "delete", "Delete"),
-    KeyAction("screen.sort('name')", "n", "Sort by name", show=False),
-    KeyAction("screen.sort('expiry')", "e", "Sort by expiry", show=False),
 )
 
 DIALOG = (KeyAction("cancel", "escape", "Cancel", palette=False),)
+
+# Register New User (screens/register_user.py): the scan box keeps the focus after a look-up;
+# only Down (or Tab) into the matches, then Enter, opens one.
+REGISTER_USER = (
+    KeyAction("register_anyway", "ctrl+n", "Register a new user anyway", priority=True),
+    KeyAction("cancel", "escape", "Back to Find Users", palette=False),
+)
+SCAN_BOX = (KeyAction("screen.to_matches", "down", "To the matches", show=False, palette=False),)
+REGISTER_MATCHES = (
+    KeyAction("up_or_box", "up", "Up; from the first match, the box", show=False, palette=False),
+)
 
 CONFIGURATION = (
     KeyAction("add", "n,insert", "Add"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
@@ -30,6 +31,11 @@ def plain(text: object) -> Content:
     return Content(printable(text, multiline=True))
 
 
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """The count with its noun: "1 fee", "2 fees", "3 people" (`nouns`: an irregular plural)."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
+
+
 class SafeInput(Input):
     """An input that draws a stored value harmlessly: Textual's Input gives its value to the
     terminal as it is, so an ESC in a name shown for editing would drive the terminal."""
@@ -45,6 +51,26 @@ class SafeInput(Input):
             return super()._value
         text = Text(printable(self.value), no_wrap=True, overflow="ignore", end="")
         return self.highlighter(text) if self.highlighter is not None else text
+
+
+class LineInput(SafeInput):
+    """A one-line input that says what it did with a paste of several lines (Textual's Input
+    keeps the first line and drops the rest without a word): their lines joined with spaces,
+    or, in a password field, the first line only."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        lines = [line for line in event.text.splitlines() if line.strip()]
+        if len(lines) < 2:
+            event.text = lines[0] if lines else ""  # not the empty line before it
+            return
+        if self.password:
+            event.text = lines[0]
+            said = f"The pasted text had {len(lines)} lines: only the first one was kept."
+        else:
+            event.text = " ".join(line.strip() for line in lines)
+            said = f"The pasted text had {len(lines)} lines: they are joined with spaces."
+        self.notify(said, severity="warning")
+        # Input's own handler (next in the class order) inserts event.text.
 
 
 class Field(Vertical):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
 from models.accounts import set_status
 from models.details import (
@@ -22,34 +22,69 @@ from models.fee_balances import debt_limit_reached
 from models.money import format_money
 from models.permissions import Action
 from models.profile import Profile, load_profile, loan_lines
+from screens.confirm import CoveredKeys
 from screens.user_details.context import RecordContext
 from screens.user_details.fees import FeesPane
 from screens.user_details.general import GeneralPane
 from screens.user_details.history import HistoryPane
 from screens.user_details.rows import RowsPane
+from tui.table import RowTable
 from tui.widgets import escape
 
+# (pane id, label, short label, key). The bar shows as much as the width allows: the labels with
+# their keys, the short labels with their keys (120 columns), or the short labels closer
+# together (80 columns). Narrower still, it scrolls: the active tab is always in view.
 TABS = [
-    ("general", "General", "f2"),
-    ("contact", "Contact", "f3"),
-    ("identifier", "Identifiers", "f4"),
-    ("note", "Notes", "f5"),
-    ("block", "Blocks", "f6"),
-    ("fees", "Fines/fees", "f7"),
-    ("statistic", "Statistics", "f8"),
-    ("attachment", "Attachments", "f9"),
-    ("proxy", "Proxy for", "f10"),
-    ("role", "Roles", "f11"),
-    ("history", "History", "f12"),
+    ("general", "General", "General", "f2"),
+    ("contact", "Contact", "Contact", "f3"),
+    ("identifier", "Identifiers", "IDs", "f4"),
+    ("note", "Notes", "Notes", "f5"),
+    ("block", "Blocks", "Blocks", "f6"),
+    ("fees", "Fines/fees", "Fees", "f7"),
+    ("statistic", "Statistics", "Stats", "f8"),
+    ("attachment", "Attachments", "Files", "f9"),
+    ("proxy", "Proxy for", "Proxy", "f10"),
+    ("role", "Roles", "Roles", "f11"),
+    ("history", "History", "History", "f12"),
 ]
+TAB_PADDING = 2  # a tab's label has a space on each side; 1 in the close-together bar
 
 
-class UserDetailsScreen(Screen[None]):
+def tab_labels(width: int, present: list[str]) -> tuple[dict[str, str], bool]:
+    """The label of each tab present for a bar `width` cells wide, and whether the tabs stand
+    close together (one space between them instead of two)."""
+    tabs = [t for t in TABS if t[0] in present]
+    for labels in (
+        {tab: f"{label} {key.upper()}" for tab, label, _, key in tabs},
+        {tab: f"{short} {key.upper()}" for tab, _, short, key in tabs},
+    ):
+        if sum(len(text) + TAB_PADDING for text in labels.values()) <= width:
+            return labels, False
+    return {tab: short for tab, _, short, _ in tabs}, True
+
+
+class DetailTabs(TabbedContent):
+    """The tabs of the record. Textual switches to the tab of a widget given the focus, when
+    its focus message arrives: F3 then F7 typed fast switched back to Contact. A focus
+    message that is stale (the focus has moved on since) switches nothing here."""
+
+    DEFAULT_CSS = """
+    DetailTabs.-close Tab { padding: 0 0 0 1; }
+    """
+
+    def on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        focused = self.screen.focused
+        if focused is None or event.tab_pane not in focused.ancestors_with_self:
+            event.stop()
+            event.prevent_default()
+
+
+class UserDetailsScreen(CoveredKeys, Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+o", "actions", "Actions", priority=True),
         Binding("escape", "back", "Back"),
-        *[Binding(key, f"show_tab('{tab}')", label, show=False) for tab, label, key in TABS],
+        *[Binding(key, f"show_tab('{tab}')", label, show=False) for tab, label, _, key in TABS],
     ]
 
     def __init__(self, account_id: int) -> None:
@@ -66,7 +101,7 @@ class UserDetailsScreen(Screen[None]):
             KeyAction("save", "ctrl+s", "Save the General tab"),
             KeyAction("actions", "ctrl+o", "Actions: status, unlock, password, type, loans"),
             KeyAction("back", "escape", "Back to the list", palette=False),
-            *[KeyAction(f"show_tab('{t}')", k, f"Tab: {label}") for t, label, k in TABS],
+            *[KeyAction(f"show_tab('{t}')", k, f"Tab: {label}") for t, label, _, k in TABS],
         )
         rows = (
             KeyAction("noop", "n", "Add a row", palette=False),
@@ -93,13 +128,27 @@ class UserDetailsScreen(Screen[None]):
         )
         yield Header()
         yield Static(self._head(), id="details-head")
-        with TabbedContent(id="details-tabs", initial="general"):
-            for tab, label, key in TABS:
-                if tab == "fees" and Role.PATRON.value not in self.profile.roles:
-                    continue
-                with TabPane(f"{label} {key.upper()}", id=tab):
+        present = [t for t, *_ in TABS if t != "fees" or Role.PATRON.value in self.profile.roles]
+        labels, close = tab_labels(self.app.size.width, present)
+        with DetailTabs(id="details-tabs", initial="general", classes="-close" if close else ""):
+            for tab in present:
+                with TabPane(labels[tab], id=tab):
                     yield from self._pane(tab)
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The tab labels follow the width (see `tab_labels`)."""
+        tabs = self.query(DetailTabs)
+        if not tabs:
+            return
+        tabbed = tabs.first()
+        present = [pane.id for pane in tabbed.query(TabPane) if pane.id]
+        labels, close = tab_labels(event.size.width, present)
+        tabbed.set_class(close, "-close")
+        for tab, text in labels.items():
+            content_tab = tabbed.get_tab(tab)
+            if content_tab.label_text != text:
+                content_tab.label = text
 
     def _pane(self, tab: str):
         if tab == "general":
@@ -168,23 +217,33 @@ class UserDetailsScreen(Screen[None]):
         tabs = self.query_one("#details-tabs", TabbedContent)
         if tabs.query(f"#{tab}"):
             tabs.active = tab
-            self.call_after_refresh(self._focus_pane, tab)
+            self._focus_pane(tab)
         else:
             self.notify("This user has no Fines/fees tab (no Patron role).", severity="warning")
 
     def _focus_pane(self, tab: str) -> None:
-        """The keys of a tab work at once: focus its table, or the first field of a form."""
+        """The keys of a tab work at once: focus its table, or the first field of a form. At
+        once (`set_focus`, not `focus()`, which waits behind the keys already typed): the next
+        key typed acts in this tab, and the footer shows this tab's keys, not the last one's."""
         pane = self.query_one(f"#{tab}", TabPane)
-        # The fees table before its filters: its keys are what the tab is for.
-        for widget in [*pane.query("FeesTable"), *pane.query("RowTable, Input, Select, Checkbox")]:
+        # A table before its filters (the period list of History, the fee filters): its keys
+        # are what the tab is for.
+        for widget in [*pane.query(RowTable), *pane.query("Input, Select, Checkbox")]:
             if widget.focusable:
-                widget.focus()
+                self.set_focus(widget)
                 return
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane is not None and event.pane.id:
-            self.call_after_refresh(self._focus_pane, event.pane.id)
+        """A tab chosen with the mouse or the arrows of the tab bar: its pane gets the focus,
+        unless the bar has it (its arrows go on choosing)."""
+        pane = event.pane
+        if pane is None or not pane.id:
+            return
+        focused = self.focused
+        if isinstance(focused, Tabs) or (focused is not None and pane in focused.ancestors):
+            return
+        self._focus_pane(pane.id)
 
     def action_save(self) -> None:
         if self.ctx is None:
@@ -259,8 +318,10 @@ class UserDetailsScreen(Screen[None]):
                 self.app.push_screen(
                     InfoScreen(
                         "One-time password",
-                        f"Tell the user this password once: {password}\n\n"
-                        "They must choose their own at their next login.",
+                        "Tell the user this password: it is shown only this once. Letters and "
+                        "digits only, none that look alike (no 0, O, 1, I or l). They must "
+                        "choose their own at their next login.",
+                        extra=password,
                     )
                 )
             elif choice == "toggle":

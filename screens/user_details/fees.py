@@ -40,7 +40,7 @@ from screens.user_details.fields import FormField, RowKind
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import FEES, bindings
 from tui.table import RowTable
-from tui.widgets import escape
+from tui.widgets import escape, plural
 
 STATUS_CHOICES = [
     ("Active", "active"),
@@ -51,12 +51,13 @@ STATUS_CHOICES = [
     ("All statuses", "all"),
 ]
 ANY_OWNER = "*"
-# (label, key, width; None: shares what is left). Dropped from the end of OPTIONAL first
-# when the terminal is narrow; the detail line under the table shows them for the cursor's fee.
+# (label, key, width; None: shares what is left). The optional columns are added in the order of
+# OPTIONAL while they fit; the detail line under the table shows them for the cursor's fee. The
+# amounts are never cut: at 60 columns "30.00" showed as "30…".
 COLUMNS = (
     ("", "mark", 1),
     ("Created", "created", 10),
-    ("Type", "type", 14),
+    ("Type", "type", None),
     ("Status", "status", 9),
     ("Status date", "status_date", 11),
     ("Comment", "comment", None),
@@ -66,26 +67,35 @@ COLUMNS = (
     ("Original", "original", 10),
     ("Balance", "balance", 10),
 )
-OPTIONAL = ("barcode", "status_date", "owner", "comment")  # in the order they are added
-FLEX_MIN = {"title": 10, "comment": 12}
+OPTIONAL = ("created", "title", "barcode", "status_date", "owner", "comment")
+AMOUNTS = ("original", "balance")
+FLEX_MIN = {"type": 10, "title": 10, "comment": 12}
+TYPE_WIDTH = 14  # the type grows to this first; what is left goes to the title and comment
 
 
-def layout(width: int) -> list[tuple[str, str, int]]:
-    """The columns that fit `width` cells, as (label, key, width)."""
+def layout(width: int, amount_width: int = 10) -> list[tuple[str, str, int]]:
+    """The columns that fit `width` cells, as (label, key, width). `amount_width`: the cells
+    the longest amount needs (at least 10)."""
     budget = width - 3  # the scroll mark and a margin
+    fixed = {key: (amount_width if key in AMOUNTS else w) for _, key, w in COLUMNS if w}
     keep = {key for _, key, _ in COLUMNS if key not in OPTIONAL}
 
     def need(keys: set[str]) -> int:
-        return sum((w or FLEX_MIN[k]) + 1 for _, k, w in COLUMNS if k in keys)
+        return sum((fixed.get(k) or FLEX_MIN[k]) + 1 for _, k, _ in COLUMNS if k in keys)
 
     for key in OPTIONAL:
         if need(keep | {key}) <= budget:
             keep.add(key)
-    flex = [k for _, k, w in COLUMNS if w is None and k in keep]
-    spare = budget - need(keep)
-    widths = {k: FLEX_MIN[k] + spare // len(flex) for k in flex}
+    spare = max(budget - need(keep), 0)
+    widths = {**fixed, **{k: FLEX_MIN[k] for k in FLEX_MIN if k in keep}}
+    grow = min(spare, TYPE_WIDTH - FLEX_MIN["type"])
+    widths["type"] += grow
+    spare -= grow
+    flex = [k for _, k, w in COLUMNS if w is None and k in keep and k != "type"] or ["type"]
+    for k in flex:
+        widths[k] += spare // len(flex)
     widths[flex[0]] += spare % len(flex)
-    return [(label, key, w or widths[key]) for label, key, w in COLUMNS if key in keep]
+    return [(label, key, widths[key]) for label, key, _ in COLUMNS if key in keep]
 
 
 class FeesTable(RowTable):
@@ -137,9 +147,20 @@ class FeesPane(Vertical):
         self.reload()
 
     def on_resize(self) -> None:
-        self.columns = layout(self.size.width)
-        self.query_one(FeesTable).set_columns([(label, w) for label, _, w in self.columns])
+        self._lay_out()
         self._show_rows(self.query_one(FeesTable).cursor)
+
+    def _lay_out(self) -> None:
+        longest = max(
+            (len(self._amount(m)) for r in (self.view.rows if self.view else [])
+             for m in (r.original_minor, r.balance_minor)),
+            default=0,
+        )  # fmt: skip
+        self.columns = layout(self.size.width or 80, max(10, longest))
+        self.query_one(FeesTable).set_columns([(label, w) for label, _, w in self.columns])
+
+    def _amount(self, minor: int) -> str:
+        return f"{to_decimal(minor, self.view.currency):,}"
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -156,7 +177,7 @@ class FeesPane(Vertical):
         shown = {r.fee_id for r in self.view.rows}
         self.marked &= shown
         self.query_one("#fees-summary", Static).update(self._summary())
-        table.set_columns([(label, w) for label, _, w in self.columns])
+        self._lay_out()
         self._show_rows(keep)
 
     def _summary(self) -> str:
@@ -174,7 +195,7 @@ class FeesPane(Vertical):
         )
 
     def _cells(self, row: FeeRow) -> tuple[str, ...]:
-        amount = lambda minor: f"{to_decimal(minor, self.view.currency):,}"  # noqa: E731
+        amount = self._amount
         values = {
             "mark": "✓" if row.fee_id in self.marked else "",
             "created": f"{row.created_at:%Y-%m-%d}",
@@ -189,7 +210,7 @@ class FeesPane(Vertical):
             "balance": amount(row.balance_minor),
         }
         return tuple(
-            values[key].rjust(width) if key in ("original", "balance") else values[key]
+            values[key].rjust(width) if key in AMOUNTS else values[key]
             for _, key, width in self.columns
         )
 
@@ -339,8 +360,9 @@ class FeesPane(Vertical):
                 waive_fees(ids, actor, reason=d["reason"], comment=d["comment"])
                 self.marked.clear()
 
-            self._form(f"Waive {len(ids)} marked fee(s) in full: {self.money(total)}", fields,
-                       {}, save_many)  # fmt: skip
+            what = "the marked fee" if len(ids) == 1 else f"{len(ids)} marked fees"
+            self._form(f"Waive {what} in full: {self.money(total)}", fields, {},
+                       save_many)  # fmt: skip
             return
         row = self.current()
         if row is None:
@@ -365,11 +387,11 @@ class FeesPane(Vertical):
 
         def save(d: dict[str, Any]) -> None:
             result = waive_all(ctx.account_id, ctx.actor, reason=d["reason"], comment=d["comment"])
-            said = f"Waived {result.waived} fee(s): {self.money(result.amount_minor)}."
+            said = f"Waived {plural(result.waived, 'fee')}: {self.money(result.amount_minor)}."
             if result.left:
                 said += f" {result.left} more: waive all again (the limit per action)."
             if result.skipped:
-                said += f" {result.skipped} not waivable by you were kept."
+                said += f" {plural(result.skipped, 'fee')} not waivable by you kept."
             self.app.notify(said)
 
         self._form("Waive all fees in full (up to the waive limit)", fields, {}, save)

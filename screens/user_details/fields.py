@@ -141,8 +141,19 @@ KINDS: dict[str, RowKind] = {
 }  # fmt: skip
 
 
-def display(value: object) -> str:
-    """A stored value as a table cell."""
+def file_size(size: int) -> str:
+    """A size with its unit: "1 byte", "512 bytes", "2.5 KB", "1.2 MB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f} KB"
+    return "1 byte" if size == 1 else f"{size} bytes"
+
+
+def display(value: object, field: str = "") -> str:
+    """A stored value as a table cell (`field`: the column's field; a size gets its unit)."""
+    if field == "size" and isinstance(value, int) and not isinstance(value, bool):
+        return file_size(value)
     if value is True:
         return "✓"
     if value in (False, None):

@@ -19,7 +19,7 @@ from models.external import DATE_FIELDS
 from models.tables import Campus, JobCategory, UserGroup
 from screens.quick_user import LANGUAGES
 from screens.user_details.context import RecordContext
-from tui.widgets import Field, Message, SafeInput, plain
+from tui.widgets import Field, LineInput, Message, plain
 
 LABELS = {
     "first_name": "First name", "middle_name": "Middle name", "last_name": "Last name",
@@ -71,7 +71,7 @@ class GeneralPane(VerticalScroll):
         if name in DATE_FIELDS:
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
             return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
-        return SafeInput("" if value is None else str(value), id=wid, password=name == "pin")
+        return LineInput("" if value is None else str(value), id=wid, password=name == "pin")
 
     def compose(self) -> ComposeResult:
         f = self.form

@@ -17,7 +17,7 @@ from textual.widgets import Button, Checkbox, Input, MaskedInput, Select, Static
 from models.errors import PatronDeskError, ValidationError
 from screens.user_details.fields import FormField, RowKind
 from tui.keys import FORM, bindings
-from tui.widgets import Field, Message, SafeInput, escape
+from tui.widgets import Field, LineInput, Message, escape
 
 
 class RowFormScreen(ModalScreen[bool]):
@@ -50,11 +50,11 @@ class RowFormScreen(ModalScreen[bool]):
                 options = [*options, (current, current)]
             return Select(options, value=current or Select.NULL, id=wid, prompt="—")
         if f.kind == "secret":
-            return Input("", id=wid, password=True, placeholder="(unchanged)")
+            return LineInput("", id=wid, password=True, placeholder="(unchanged)")
         if f.kind == "date":
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
             return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
-        return SafeInput("" if value is None else str(value), id=wid)
+        return LineInput("" if value is None else str(value), id=wid)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="row-form"):

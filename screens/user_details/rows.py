@@ -92,7 +92,9 @@ class RowsPane(Vertical):
         cells = []
         for row in rows:
             values = {**row.__data__, **self._values(row.id)}
-            cells.append(tuple(display(values.get(field)) for _, field, _ in self.spec.columns))
+            cells.append(
+                tuple(display(values.get(field), field) for _, field, _ in self.spec.columns)
+            )
         table.set_rows(cells, keep)
 
     def _values(self, row_id: int) -> dict[str, Any]:
