@@ -416,7 +416,8 @@ def create_user(
     if data.roles and set(data.roles) != {Role.PATRON.value}:
         authorize(actor.account, Action.MANAGE_ROLES)
     for role in data.roles or ():
-        authorize_grant(actor.account, role)
+        if role in Role._value2member_map_:  # an unknown role is the form's error, said below
+            authorize_grant(actor.account, role)
     # Hash outside the transaction: argon2 takes tens of milliseconds and must not hold the lock.
     password_hash = hash_secret(data.password, settings) if data.password else None
     pin_hash = hash_secret(data.pin.strip(), settings) if data.pin else None

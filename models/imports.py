@@ -91,7 +91,7 @@ from models.import_formats import (
     primary_of,
     source_context,
 )
-from models.passwords import password_problems, problems_message
+from models.passwords import hash_within_bounds, password_problems, problems_message
 from models.runtime import runtime
 from models.search import name_key
 from models.settings import Settings, load_settings
@@ -423,7 +423,16 @@ def _secret(chk: _Checker, name: str, value: str, settings: Settings) -> tuple[s
     if not value.strip():
         return None
     if _ARGON2.match(value.strip()):
-        return ("hash", value.strip())
+        if hash_within_bounds(value.strip(), settings):
+            return ("hash", value.strip())
+        # Its own cost (memory, passes, lanes) is out of bounds: every login would pay it.
+        chk.warn(
+            name,
+            "is an argon2 hash asking for more memory or time than PatronDesk allows at a "
+            f"login: no usable {'password' if name == 'password' else 'PIN'}, a reset is "
+            "required",
+        )
+        return None
     if _FOREIGN_HASH.match(value.strip()):
         chk.warn(
             name,
