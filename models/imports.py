@@ -30,8 +30,9 @@ Migration rules (where the screens' rules are stricter):
 - past expiration and purge dates are loaded as they are (the record is simply expired);
 - an optional value that fails its rule (a phone that does not parse, a malformed email, an
   unknown country) is left out with a warning, and the person is loaded;
-- a password the policy refuses, or a foreign hash, leaves the person with no usable password
-  (a reset is required) and a warning; argon2 hashes are kept as they are; plain passwords are
+- a password the policy refuses, a foreign hash, or an argon2 hash whose cost is out of bounds
+  (models/passwords.py: hash_within_bounds) leaves the person with no usable password (a reset is
+  required) and a warning; other argon2 hashes are kept as they are; plain passwords are
   hashed in a pool of worker processes (argon2 is slow on purpose);
 - mandatory fields of the settings other than last name and primary identifier are not enforced.
 
