@@ -96,7 +96,10 @@ class RegisterUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
         yield Header()
         with Vertical(id="register-box"):
             yield Static("Register New User", id="register-title")
-            yield Field("Scan or type an identifier or a name", ScanBox(id="register-value"))
+            yield Field(
+                "Scan or type an identifier or a name",
+                ScanBox(id="register-value", placeholder="card barcode, identifier or name"),
+            )
             yield Message(id="register-message")
             table = MatchTable(id="register-matches", cursor_type="row")
             table.add_columns("Name", "Primary ID", "Record", "Expires")

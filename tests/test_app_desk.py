@@ -314,6 +314,22 @@ async def test_at_60_columns_fee_amounts_are_whole(ui_db) -> None:
         assert line.count("1,234.50") == 2, line  # the original amount and the balance
 
 
+async def test_at_60_columns_history_shows_the_old_and_new_values(ui_db) -> None:
+    account = add_user("Anna", "Müller", "P100")
+    update_user(account.id, account.version, {"first_name": "Annette"}, SYSTEM)
+    app = PatronDeskApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        app.session = open_session(ui_db.admin)
+        screen = UserDetailsScreen(account.id)
+        app.push_screen(screen)
+        await settle(pilot)
+        await pilot.press("f12")
+        await settle(pilot)
+        table = screen.query_one("#history-table", RowTable)
+        line = "".join(s.text for s in table.render_line(1))
+        assert "Anna" in line and "Annette" in line, line
+
+
 async def test_at_60_columns_find_users_shows_whole_names(ui_db) -> None:
     anna = add_user("Anna", "Müller", "P100")
     app = PatronDeskApp()

@@ -147,6 +147,8 @@ class FeesPane(Vertical):
         self.reload()
 
     def on_resize(self) -> None:
+        # The two lines of keys take four under 80 columns, and the fees few: F1 lists them.
+        self.query_one("#fees-hint").display = self.size.width >= 80
         self._lay_out()
         self._show_rows(self.query_one(FeesTable).cursor)
 

@@ -12,13 +12,18 @@ from models.history import DEFAULT_PERIOD, PERIOD_LABELS, HistoryRow, history
 from screens.user_details.context import RecordContext
 from tui.table import RowTable
 
-FIXED = [("When (UTC)", 16), ("Who", 10), ("Source", 6), ("Action", 7), ("Field", 14)]
+# (label, key, width). Under 80 columns the narrow set leaves the old and new values room to be
+# read (at 60 columns the new value was off screen); Enter shows the whole change either way.
+FIXED = [("When (UTC)", "when", 16), ("Who", "who", 10), ("Source", "source", 6),
+         ("Action", "action", 7), ("Field", "field", 14)]  # fmt: skip
+NARROW = [("Date", "date", 10), ("Who", "who", 8), ("Field", "field", 12)]
 
 
-def columns(width: int) -> list[tuple[str, int]]:
+def columns(width: int) -> list[tuple[str, str, int]]:
     """Old and new values share what the fixed columns leave."""
-    spare = max(width - sum(w + 1 for _, w in FIXED) - 3, 16)
-    return [*FIXED, ("Old", spare // 2), ("New", spare - spare // 2)]
+    fixed = FIXED if width >= 80 else NARROW
+    spare = max(width - sum(w + 1 for *_, w in fixed) - 3, 16)
+    return [*fixed, ("Old", "old", spare // 2), ("New", "new", spare - spare // 2)]
 
 
 class HistoryPane(Vertical):
@@ -27,6 +32,7 @@ class HistoryPane(Vertical):
         self.ctx = ctx
         self.period = DEFAULT_PERIOD
         self.events: list[HistoryRow] = []
+        self.columns = columns(80)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-bar"):
@@ -44,7 +50,10 @@ class HistoryPane(Vertical):
         self.reload()
 
     def on_resize(self) -> None:
-        self.query_one("#history-table", RowTable).set_columns(columns(self.size.width))
+        self.columns = columns(self.size.width)
+        table = self.query_one("#history-table", RowTable)
+        table.set_columns([(label, width) for label, _, width in self.columns])
+        self._fill(table.cursor)
 
     @on(Select.Changed, "#history-period")
     def _period(self, event: Select.Changed) -> None:
@@ -58,20 +67,25 @@ class HistoryPane(Vertical):
             self.app.notify(exc.message, severity="error")
             return
         self.events = rows
+        self._fill(0)
+
+    def _fill(self, cursor: int) -> None:
         self.query_one("#history-table", RowTable).set_rows(
-            [
-                (
-                    f"{r.at:%Y-%m-%d %H:%M}",
-                    r.actor,
-                    r.source,
-                    r.action.replace("_", " "),
-                    _field(r),
-                    r.old or "",
-                    r.new or "",
-                )
-                for r in rows
-            ]
+            [self._cells(r) for r in self.events], cursor
         )
+
+    def _cells(self, r: HistoryRow) -> tuple[str, ...]:
+        values = {
+            "when": f"{r.at:%Y-%m-%d %H:%M}",
+            "date": f"{r.at:%Y-%m-%d}",
+            "who": r.actor,
+            "source": r.source,
+            "action": r.action.replace("_", " "),
+            "field": _field(r),
+            "old": r.old or "",
+            "new": r.new or "",
+        }
+        return tuple(values[key] for _, key, _ in self.columns)
 
     @on(RowTable.Selected, "#history-table")
     def _show(self, event: RowTable.Selected) -> None:
