@@ -385,6 +385,15 @@ async def test_at_80_columns_the_duplicate_person_dialog_keeps_its_three_buttons
         assert len(buttons) == 3
         for button in buttons:
             assert inside(button, 80, 24), f"{button.id} is cut off"
+        assert len({b.region.y for b in buttons}) == 1, "side by side at 80 columns"
+
+
+async def test_at_60_columns_the_duplicate_person_dialog_stacks_its_buttons(ui_db) -> None:
+    app = PatronDeskApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        dialog = await duplicate_dialog(pilot, ui_db)
+        for button in dialog.query(Button):
+            assert inside(button, 60, 20), f"{button.id} is cut off"
 
 
 async def test_the_duplicate_person_dialog_counts_in_words(ui_db) -> None:
