@@ -36,7 +36,8 @@ APP = (
     KeyAction("app.quit", "ctrl+q", "Quit", priority=True),
     KeyAction("app.keys_help", "f1", "Keys", priority=True),
     KeyAction("app.command_palette", "ctrl+p", "Commands", show=False, palette=False),
-    KeyAction("app.logout", "ctrl+l", "Log out", show=False),
+    # Priority: a modal dialog hides the app's other keys, and logging out works from any depth.
+    KeyAction("app.logout", "ctrl+l", "Log out", show=False, priority=True),
 )
 
 FIND_USERS = (

@@ -27,10 +27,11 @@ from models.imports import ImportOptions, import_file
 from models.passwords import MAX_MEMORY_KIB, hash_within_bounds
 from models.runtime import configure, runtime
 from models.session import open_session
-from models.settings import load_settings
+from models.settings import load_settings, set_setting
 from models.tables import Account, AuditEvent, Person
 from screens.change_password import ChangePasswordScreen
 from screens.configuration import ConfigurationScreen
+from screens.confirm import ConfirmScreen
 from screens.find_users import FindUsersScreen
 from screens.lock import LockScreen
 from screens.login import LoginScreen
@@ -342,6 +343,14 @@ async def test_the_login_screen_asks_which_organization(ui_db) -> None:
         await settle(pilot)
         assert app.session is not None
         assert app.session.organization.id == org2.id
+        # The screen lock opens again for the organization chosen (no second question).
+        app.lock_screen(5)
+        await settle(pilot)
+        await type_into(pilot, "#unlock-password", PASSWORD)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, LockScreen)
+        assert app.session.organization.id == org2.id
 
 
 # --- Item 6: the forced password change cannot be skipped --------------------------------------
@@ -408,6 +417,19 @@ async def test_after_the_forced_change_the_session_opens(ui_db) -> None:
         await settle(pilot)
         assert isinstance(app.screen, FindUsersScreen)
         assert app.session is not None and app.session.username == "admin"
+
+
+async def test_a_forced_change_left_waiting_ends_at_the_inactivity_timeout(ui_db) -> None:
+    set_password(ui_db.admin.person_id, "Temp-Pass-2026", SYSTEM, force_change=True)
+    set_setting("session_timeout_minutes", 15)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin", "Temp-Pass-2026")
+        assert isinstance(app.screen, ChangePasswordScreen)
+        app.last_activity -= 15 * 60 + 1
+        app.check_inactivity()
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.pending_change is None
 
 
 # --- Item 10: a deactivated account's open session ends on its next action ------------------------
@@ -497,6 +519,20 @@ async def test_ctrl_l_from_quick_user_returns_to_the_login(ui_db) -> None:
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert isinstance(app.screen, QuickUserScreen)
+        await pilot.press("ctrl+l")
+        await _assert_logged_out(pilot)
+
+
+async def test_ctrl_l_from_two_dialogs_over_a_record_returns_to_the_login(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await _logged_in(pilot)
+        app.push_screen(UserDetailsScreen(anna.id))
+        await settle(pilot)
+        app.push_screen(ConfirmScreen("First question?"))
+        app.push_screen(ConfirmScreen("Second question?"))
+        await settle(pilot)
         await pilot.press("ctrl+l")
         await _assert_logged_out(pilot)
 
