@@ -50,13 +50,20 @@ class PatronDeskApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
             self.last_activity = time.monotonic()
-            if self._leaving:
+            if self._leaving and not self._quits(event):
                 return  # for no screen of the session that is ending
             if self.session is not None and (problem := self._standing()):
                 # Deactivated or expired since login: the session ends on its next action.
                 self.show_login(notice=f"{problem} You have been logged out.")
                 return
         await super().on_event(event)
+
+    def _quits(self, event: events.Event) -> bool:
+        """A key bound to quitting (always obeyed, even while a logout is under way)."""
+        if not isinstance(event, events.Key):
+            return False
+        bindings = self._bindings.key_to_bindings.get(event.key, [])
+        return any(binding.action in ("app.quit", "quit") for binding in bindings)
 
     def _standing(self) -> str | None:
         """Why the logged-in account may no longer act (read from the database), or None."""
