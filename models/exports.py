@@ -33,7 +33,7 @@ from models.base import database, fold_key
 from models.enums import AuditAction, Source
 from models.errors import NotFound, PatronDeskError
 from models.files import PrivateFile
-from models.import_formats import CSV_COLUMNS, join_list
+from models.import_formats import CSV_COLUMNS, formula_safe, join_list
 from models.tables import (
     Account,
     Address,
@@ -475,7 +475,8 @@ def _csv_row(rec: dict) -> list[str]:
         v = values.get(column)
         if isinstance(v, bool):
             v = "true" if v else "false"
-        out.append("" if v is None else str(v))
+        # Formula-safe (OWASP CSV injection): the import takes the prefix away again.
+        out.append("" if v is None else formula_safe(str(v)))
     return out
 
 

@@ -217,14 +217,21 @@ class Reader:
 
     def _csv(self) -> Iterator[RawRecord]:
         self._file = open(self.path, encoding=ENCODING, newline="")  # noqa: SIM115
-        header_line = self._file.readline()
-        delimiter = max(",;\t", key=header_line.count)
+        # The delimiter from the start of the header only: a hostile file may have no line end.
+        head = self._file.readline(SNIFF_CHARS)
+        delimiter = max(",;\t", key=head.count)
         self._file.seek(0)
-        reader = csv.reader(self._file, delimiter=delimiter)
+        lines = _Lines(self._file)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader, None)
         except csv.Error as exc:
             raise FormatError(f"{self.path.name}: the header row cannot be read: {exc}") from None
+        except _RowTooLong:
+            raise FormatError(
+                f"{self.path.name}: the header row is longer than {MAX_ROW_CHARS:,} characters: "
+                "not a file of users"
+            ) from None
         if not header:
             raise FormatError(f"{self.path.name} has no header row")
         header = [h.strip().lstrip("\ufeff") for h in header]
@@ -235,19 +242,43 @@ class Reader:
                 f"{self.path.name}: the header row lacks {', '.join(missing)} "
                 f"(the {self.fmt} format's columns)"
             )
+        unquote = self.fmt == "csv"  # our own export's cells: take the formula prefix away
         row_number = 1
         while True:
+            lines.start_row()
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
                 row_number += 1
+                if "field limit" in str(exc):
+                    # A cell as long as that is a quote left open, or a hostile file: where
+                    # the next row starts is anybody's guess (it was read as millions of rows).
+                    yield RawRecord(
+                        f"row {row_number}",
+                        _Broken(
+                            f"a cell is longer than {csv.field_size_limit():,} characters: "
+                            "refused, and the rest of the file is not read"
+                        ),
+                    )
+                    return
                 yield RawRecord(f"row {row_number}", _Broken(f"the row cannot be read: {exc}"))
                 continue
+            except _RowTooLong:
+                yield RawRecord(
+                    f"row {row_number + 1}",
+                    _Broken(
+                        f"the row is longer than {MAX_ROW_CHARS:,} characters: refused, and the "
+                        "rest of the file is not read"
+                    ),
+                )
+                return
             row_number += 1
             if not any(c.strip() for c in cells):
                 continue
+            if unquote and lines.quote:
+                cells = [formula_value(c) for c in cells]
             if len(cells) > len(header):
                 extra = [c for c in cells[len(header) :] if c.strip()]
                 if extra:
@@ -331,6 +362,44 @@ class Reader:
             raise FormatError(
                 f"{self.path.name} is not well-formed XML after record {n}: {exc}"
             ) from None
+
+
+SNIFF_CHARS = 65_536  # a CSV file's delimiter is read from the first 64 K characters
+MAX_ROW_CHARS = 1_000_000  # a longer CSV row (however many lines it spans) is refused
+
+
+class _RowTooLong(Exception):
+    pass
+
+
+class _Lines:
+    """The lines of a CSV file for `csv.reader`, in bounded memory: at most MAX_ROW_CHARS
+    characters are read for one row (a quoted cell may span lines); past that, `_RowTooLong`
+    (a 1 GB header line took 3.2 GB). `quote`: whether the row read has a "'" (so a formula
+    prefix may have to be taken away: rows without one are left as they are, at no cost)."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.used = 0
+        self.quote = False
+
+    def start_row(self) -> None:
+        self.used = 0
+        self.quote = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.file.readline(MAX_ROW_CHARS + 1 - self.used)
+        if not line:
+            raise StopIteration
+        self.used += len(line)
+        if self.used > MAX_ROW_CHARS:
+            raise _RowTooLong
+        if "'" in line:
+            self.quote = True
+        return line
 
 
 class _Broken:
@@ -1023,6 +1092,22 @@ CSV_COLUMNS = (
     *CSV_LISTS[2:],
 )
 _BOOL_COLUMNS = frozenset({"letters_opt_in", "researcher"})
+
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, tab or CR first,
+# after any number of quotes (so that a value starting with quotes comes back exactly).
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+
+
+def formula_safe(value: str) -> str:
+    """The CSV cell of `value`: a leading "'" when a spreadsheet would read a formula (the
+    spreadsheet shows the value as text). `formula_value` takes that one quote away again."""
+    return "'" + value if _FORMULA.match(value) else value
+
+
+def formula_value(cell: str) -> str:
+    """The value of a cell `formula_safe` wrote: one "'" before a formula character (or before
+    more quotes and one) is taken away; any other cell is the value as it is."""
+    return cell[1:] if cell[:1] == "'" and _FORMULA.match(cell, 1) else cell
 
 
 def split_list(cell: str) -> list[str]:

@@ -79,7 +79,7 @@ from models.enums import (
     Source,
     Status,
 )
-from models.errors import PatronDeskError
+from models.errors import PatronDeskError, PermissionDenied, StorageError
 from models.external import encode
 from models.import_formats import (
     FORMATS,
@@ -88,11 +88,19 @@ from models.import_formats import (
     candidates,
     detect,
     files_of,
+    formula_safe,
     map_lazy,
     primary_of,
     source_context,
 )
 from models.passwords import hash_within_bounds, password_problems, problems_message
+from models.permissions import (
+    Action,
+    authorize,
+    authorize_grant,
+    authorize_person,
+    grantable_roles,
+)
 from models.runtime import runtime
 from models.search import name_key
 from models.settings import Settings, load_settings
@@ -269,7 +277,9 @@ class ImportReport:
             w = csv.writer(out.stream)
             w.writerow(["file", "record", "primary_id", "level", "field", "message"])
             for i in self.issues:
-                w.writerow([i.file, i.where, i.primary_id, i.level, i.field, i.message])
+                # The values come from the imported file: formula-safe for a spreadsheet.
+                cells = (i.file, i.where, i.primary_id, i.level, i.field, i.message)
+                w.writerow([formula_safe(c) for c in cells])
 
 
 # --- Checking a candidate (no database) ---------------------------------------------------------
@@ -1221,6 +1231,45 @@ def _iso(value: Any) -> Any:
     return value
 
 
+# --- Write failures -----------------------------------------------------------------------------
+
+# What a failed rollback says when the database already rolled the transaction back by itself.
+_ROLLED_BACK = ("no transaction is active", "no such savepoint")
+
+
+@contextlib.contextmanager
+def _atomic() -> Iterator[None]:
+    """`database.atomic()` whose rollback never hides the error that caused it. When a write
+    fails for want of space or on an I/O error, SQLite may roll the whole transaction back by
+    itself; peewee's rollback then fails ("cannot rollback - no transaction is active", "no
+    such savepoint") and that error replaced the first one. The first one is raised."""
+    try:
+        with database.atomic():
+            yield
+    except Exception as exc:
+        first = exc
+        while first.__context__ is not None and any(t in str(first) for t in _ROLLED_BACK):
+            first = first.__context__  # type: ignore[assignment]
+        if first is exc or not isinstance(first, Exception):
+            raise
+        raise first from first.__cause__
+
+
+def _write_errors() -> tuple[type[BaseException], ...]:
+    """What a database raises when it refuses a write (a full disk, an I/O error, a lost
+    server): peewee's errors, and the drivers' own from the bulk insert's cursor."""
+    import sqlite3
+
+    from peewee import DatabaseError, InterfaceError
+
+    errors: list[type[BaseException]] = [StorageError, DatabaseError, InterfaceError, sqlite3.Error]
+    with contextlib.suppress(ImportError):
+        import psycopg2
+
+        errors.append(psycopg2.Error)
+    return tuple(errors)
+
+
 # --- The importer -------------------------------------------------------------------------------
 
 
@@ -1261,13 +1310,21 @@ class Importer:
             raise ImportError_(f"unknown format {self.opts.format!r} (one of {', '.join(FORMATS)})")
         if self.opts.match and not self.opts.match.strip():
             self.opts.match = ""
-        self.org = organization or default_organization()
+        if actor_account is not None:
+            # Staff import into their own organization, always: never "the first one".
+            authorize(actor_account, Action.RUN_JOBS)
+            own = Organization.get_by_id(actor_account.organization_id)
+            if organization is not None and organization.id != own.id:
+                raise PermissionDenied(
+                    Action.RUN_JOBS.value,
+                    "You may import users into your own organization only.",
+                )
+            self.org = own
+        else:
+            # The system (the command line): the organization it names, else the first one.
+            self.org = organization or default_organization()
         if self.org is None:
             raise ImportError_("the database is not initialized: run 'patrondesk init' first")
-        if actor_account is not None:
-            from models.permissions import Action, authorize
-
-            authorize(actor_account, Action.RUN_JOBS)
         self.settings = settings or load_settings()
         self.source = (self.opts.source or (DEFAULT_SOURCE if self.opts.external else ""))[:100]
         label = f"import:{self.source}" if self.source else "import"
@@ -1300,6 +1357,8 @@ class Importer:
         self._pending: tuple | None = None  # (future, matched accounts) of the chunk in it
         self._match_type: int | None = None
         self._bulk: bool | None = None  # None: not decided yet; True: indexes deferred
+        self._may_create: dict[str, str | None] = {}  # record type -> why not (this chunk)
+        self._may_grant: frozenset[str] = frozenset()  # the roles the actor may give
 
     # -- running --
 
@@ -1324,9 +1383,10 @@ class Importer:
         self.file_index = 0
         self.reader: Reader | None = None
         formats: list[str] = []
-        if not self.opts.dry_run:
-            bulk.recover_abandoned()  # a load killed earlier left its indexes unbuilt
+        failed = True
         try:
+            if not self.opts.dry_run:
+                bulk.recover_abandoned()  # a load killed earlier left its indexes unbuilt
             chunk: list[dict] = []
             for cand in self._candidates(files, formats):  # lazy items
                 self.report.rows += 1
@@ -1338,6 +1398,9 @@ class Importer:
                 self._chunk(chunk)
             self._flush()
             self._progress(final=True)
+            failed = False
+        except _write_errors() as exc:
+            raise self._stopped(exc) from exc
         finally:
             self.hasher.close()
             if self._pool is not None:
@@ -1345,10 +1408,32 @@ class Importer:
                 self._pool = None
             if self._bulk:
                 self._bulk = False
-                bulk.restore_indexes()
+                if not failed:
+                    bulk.restore_indexes()
+                else:  # the error in flight is the one to say; the next import rebuilds them
+                    with contextlib.suppress(Exception):
+                        bulk.restore_indexes()
         self.report.format = ", ".join(dict.fromkeys(formats)) or "none"
         self.report.elapsed = time.perf_counter() - self.started
         return self.report
+
+    def _stopped(self, exc: BaseException) -> ImportError_:
+        """One line for a write the database refused during the import (a full disk, an I/O
+        error, a lost server): what happened, what was kept, what to do."""
+        root = exc.__cause__ if isinstance(exc, StorageError) and exc.__cause__ else exc
+        detail = (str(root).strip().splitlines() or [type(root).__name__])[0][:200]
+        r = self.report
+        if self.opts.dry_run or not (r.created or r.updated):
+            kept = "nothing was written"
+        else:
+            kept = (
+                f"the records before it were written ({r.created:,} created, {r.updated:,} updated)"
+            )
+        return ImportError_(
+            f"the import stopped: the database refused a write ({detail}); {kept}. Free some "
+            "space or repair the database, then run the same import again: what was written is "
+            "matched, not written twice."
+        )
 
     def _candidates(self, files: list[Path], formats: list[str]) -> Iterator[dict]:
         """The candidates of every file, in order, labelled with their file in a folder."""
@@ -1628,7 +1713,7 @@ class Importer:
                 return (
                     "username",
                     f"{username!r} looks too much like the username of another person "
-                    f"({_who_person(other)})",
+                    f"({_who_person(other, self.org.id)})",
                 )
         return None
 
@@ -1679,7 +1764,7 @@ class Importer:
                 continue
             holder = holders.get(value_key)
             if holder is not None and holder != own_id:
-                problems.append((label, f"is already used by another account ({_who(holder)})"))
+                problems.append((label, f"is already used by {_who(holder, self.org.id)}"))
         if acct is not None and rec["person"].get("username"):
             username = rec["person"]["username"]
             holder = names.get(fold_key(username))
@@ -1687,7 +1772,8 @@ class Importer:
                 problems.append(
                     (
                         "username",
-                        f"{username!r} is already used by another person ({_who_person(holder)})",
+                        f"{username!r} is already used by another person "
+                        f"({_who_person(holder, self.org.id)})",
                     )
                 )
         if acct is None:
@@ -1703,12 +1789,61 @@ class Importer:
                     (
                         "username",
                         f"{username!r} is already used by another person "
-                        f"({_who_person(names[key])})",
+                        f"({_who_person(names[key], self.org.id)})",
                     )
                 )
         if not problems and (look := self._look_alike(rec, names)):
             problems.append(look)
+        if not problems and self.actor.account is not None and (no := self._refusal(rec)):
+            problems.append(no)
         return problems
+
+    def _refusal(self, rec: dict) -> tuple[str, str] | None:
+        """Why the staff member importing may not write this record, by the screens' rules
+        (issue 18): a new user of its record type; any role it gives (from the file, or by a
+        role rule of its user group or job category) that is above their own; a change to an
+        account holding a role above their own, or to the login or contacts of a person who is
+        staff of another organization. None: allowed. Checked before anything is written."""
+        actor = self.actor.account
+        acct = rec["match"]
+        try:
+            if acct is None:
+                kind = rec["account"].get("record_type", RecordType.PUBLIC.value)
+                if kind not in self._may_create:
+                    try:
+                        authorize(actor, Action.CREATE_USER, record_type=kind)
+                        self._may_create[kind] = None
+                    except PermissionDenied as exc:
+                        self._may_create[kind] = exc.message
+                if self._may_create[kind]:
+                    return ("record_type", self._may_create[kind])
+            else:
+                authorize(actor, Action.EDIT_USER, Account.get_by_id(acct["id"]))
+                if "email" in rec["person"] or any(k in rec["rows"] for k in _CONTACT_KINDS):
+                    authorize_person(actor, acct["person"], Action.EDIT_CONTACT)
+        except PermissionDenied as exc:
+            return ("primary_id", exc.message)
+        if acct is not None:
+            return None  # roles are given when an account is created, never by an update
+        ids = {n: self._known_code(n, rec["codes"].get(n)) for n in ("user_group", "job_category")}
+        given = {role for role, *_ in self._roles_of(rec, ids)}
+        try:
+            if given - {Role.PATRON.value}:
+                authorize(actor, Action.MANAGE_ROLES)
+            # The roles above the actor's first: the message names the one at fault.
+            for role in sorted(given, key=lambda r: (r in self._may_grant, r)):
+                authorize_grant(actor, role)
+        except PermissionDenied as exc:
+            return ("roles", exc.message)
+        return None
+
+    def _known_code(self, table: str, pair: tuple[str, str] | None) -> int | None:
+        """The id `Codes.resolve` will give an existing, active code (a code this load creates
+        has no role rule yet): read only, before anything is written."""
+        if not pair:
+            return None
+        found = self.codes.find(table, pair)
+        return None if found is None or found in self.codes.inactive[table] else found
 
     def _accept(self, rec: dict, mails: dict) -> None:
         where = _here(rec)
@@ -1747,6 +1882,11 @@ class Importer:
     # -- writing --
 
     def _write(self, records: list[dict]) -> None:
+        if self.actor.account is not None:
+            # The actor's rights, read again for each chunk: a role taken away (or the account
+            # deactivated) during a long load counts from the next chunk on.
+            self._may_create = {}
+            self._may_grant = frozenset(r.value for r in grantable_roles(self.actor.account))
         holders, names, mails = self._taken(records)
         ready = []
         for rec in records:
@@ -1798,7 +1938,7 @@ class Importer:
 
     def _transaction(self, records: list[dict], *, bulk: bool) -> None:
         created, updated = 0, 0
-        with database.atomic():
+        with _atomic():
             self.codes.created = []
             new = [r for r in records if r["match"] is None]
             if bulk:
@@ -1809,7 +1949,7 @@ class Importer:
             else:
                 for rec in new:
                     try:
-                        with database.atomic():
+                        with _atomic():
                             self._resolve_all([rec])
                             if not rec.get("code_problems"):
                                 self._insert([rec])
@@ -1825,7 +1965,7 @@ class Importer:
                 if rec["match"] is None:
                     continue
                 try:
-                    with database.atomic():
+                    with _atomic():
                         self._resolve_all([rec])
                         if rec.get("code_problems"):
                             self._refuse(rec, rec["code_problems"])
@@ -2238,8 +2378,11 @@ class Importer:
                     changed_at=_time_or_none(o.get("changed_at")) or self.now,
                 ).on_conflict_ignore().execute()
         for p in rec.get("proxy_for") or []:
+            if not isinstance(p, dict):
+                continue
             target = Account.get_or_none(
-                Account.primary_id_key == fold_key(str((p or {}).get("target") or ""))
+                (Account.primary_id_key == fold_key(str((p or {}).get("target") or "")))
+                & (Account.organization == self.org.id)  # never another organization's
             )
             if target is not None and target.id != aid:
                 ProxyFor.insert(
@@ -2536,6 +2679,7 @@ class Importer:
 
 
 _BOOKKEEPING = frozenset({"created_at", "created_by", "updated_at", "updated_by"})
+_CONTACT_KINDS = ("emails", "phones", "addresses")  # rows of the person, shared by their accounts
 _ROW_BOOKKEEPING = frozenset({"created_at", "created_by"})
 
 
@@ -2660,14 +2804,29 @@ def _here(rec: dict) -> str:
     return f"{rec.get('file', '')} {rec.get('label', '')}".strip()
 
 
-def _who(account_id: int) -> str:
+def _who(account_id: int, org_id: int) -> str:
+    """Which account (of organization `org_id`) holds a value; another organization's account
+    is not named: its primary identifier is not this organization's to learn."""
     row = Account.get_or_none(Account.id == account_id)
-    return f"primary identifier {row.primary_id}" if row else f"account {account_id}"
+    if row is None:
+        return f"another account ({account_id})"
+    if row.organization_id != org_id:
+        return "an account of another organization"
+    return f"another account (primary identifier {row.primary_id})"
 
 
-def _who_person(person_id: int) -> str:
-    row = Account.select().where(Account.person == person_id).first()
-    return f"account {row.primary_id}" if row else "a person with no account here"
+def _who_person(person_id: int, org_id: int) -> str:
+    """An account of the person in organization `org_id`, named; else only where they are."""
+    row = (
+        Account.select()
+        .where((Account.person == person_id) & (Account.organization == org_id))
+        .first()
+    )
+    if row is not None:
+        return f"account {row.primary_id}"
+    if Account.select().where(Account.person == person_id).exists():
+        return "an account of another organization"
+    return "a person with no account here"
 
 
 def _integrity_message(exc: IntegrityError) -> str:

@@ -126,6 +126,10 @@ class ImportScreen(ModalScreen[bool]):
         try:
             actor = getattr(self.app.session, "actor", None)
             account = getattr(actor, "account", None)
+            if account is None:  # never the system's rights (every organization) from a screen
+                self.post_message(self.Done(None, "Log in to import users."))
+                return
+            # The import runs in the actor's own organization, checked by the actor's rights.
             report = import_file(path, options, actor_account=account)
             self.post_message(self.Done(report))
         except PatronDeskError as exc:

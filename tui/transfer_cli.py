@@ -61,6 +61,11 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
         metavar="N",
         help="processes hashing plain passwords (default: one per core)",
     )
+    p.add_argument(
+        "--organization",
+        metavar="CODE",
+        help="the organization the users belong to (default: the first organization)",
+    )
 
     p = sub.add_parser(
         "export",
@@ -127,6 +132,7 @@ class _Progress:
 
 
 def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
+    from models.configuration import organization_by_code
     from models.errors import PatronDeskError
     from models.imports import ImportOptions, import_file
     from models.setup import is_initialized
@@ -156,7 +162,10 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
         progress=_Progress(),
     )
     try:
-        report = import_file(args.file, options)
+        # The command line is the system: the organization it names, else the first one.
+        report = import_file(
+            args.file, options, organization=organization_by_code(args.organization)
+        )
     except PatronDeskError as exc:
         raise error(exc.message) from None
     print(report.summary())
