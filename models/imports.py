@@ -1533,6 +1533,7 @@ class Importer:
                     state is not None
                     and state[0] == cand["digest"]
                     and state[1] == acct["version"]
+                    and acct["organization"] == self.org.id  # another's: refused, not skipped
                     and not cand.get("broken")
                 ):
                     self.report.unchanged += 1
@@ -1819,7 +1820,7 @@ class Importer:
                     return ("record_type", self._may_create[kind])
             else:
                 authorize(actor, Action.EDIT_USER, Account.get_by_id(acct["id"]))
-                if "email" in rec["person"] or any(k in rec["rows"] for k in _CONTACT_KINDS):
+                if _LOGIN.intersection(rec["person"]) or _CONTACT_KINDS.intersection(rec["rows"]):
                     authorize_person(actor, acct["person"], Action.EDIT_CONTACT)
         except PermissionDenied as exc:
             return ("primary_id", exc.message)
@@ -2679,7 +2680,9 @@ class Importer:
 
 
 _BOOKKEEPING = frozenset({"created_at", "created_by", "updated_at", "updated_by"})
-_CONTACT_KINDS = ("emails", "phones", "addresses")  # rows of the person, shared by their accounts
+# The person's login and contact rows, shared by their accounts in every organization.
+_LOGIN = frozenset({"username", "email"})
+_CONTACT_KINDS = frozenset({"emails", "phones", "addresses"})
 _ROW_BOOKKEEPING = frozenset({"created_at", "created_by"})
 
 
@@ -2853,7 +2856,9 @@ def _slices(values: list, size: int = 500) -> Iterator[list]:
 def import_file(
     path: str | Path, options: ImportOptions | None = None, **kwargs: Any
 ) -> ImportReport:
-    """Import `path` (a file, or a folder of files) into the default organization."""
+    """Import `path` (a file, or a folder of files). With `actor_account`: into the actor's
+    organization, by the actor's rights. Without (the system, the command line): into
+    `organization`, else the first organization."""
     return Importer(path, options, **kwargs).run()
 
 

@@ -341,7 +341,15 @@ def test_a_desk_role_cannot_import_at_all(db, tmp_path) -> None:
     assert Person.get_by_id(colleague.person_id).last_name != "Renamed"
 
 
-def test_an_import_cannot_re_email_a_person_who_is_staff_elsewhere(db, tmp_path) -> None:
+@pytest.mark.parametrize(
+    "row",
+    [
+        "primary_id,last_name,emails\nP-ADMIN-B-IN-A,Second,evil@example.org\n",
+        "primary_id,last_name,username\nP-ADMIN-B-IN-A,Second,evil-login\n",
+    ],
+    ids=["contact-email", "username"],
+)
+def test_an_import_cannot_re_email_a_person_who_is_staff_elsewhere(db, tmp_path, row) -> None:
     """B's administrator is also a public user of A: A's import must not add an email to the
     person (a reset code would follow it) nor change their login."""
     org = add_organization(
@@ -361,14 +369,18 @@ def test_an_import_cannot_re_email_a_person_who_is_staff_elsewhere(db, tmp_path)
         db.organization,
     )
     before = Person.get_by_id(admin_b.person_id)
-    path = write(tmp_path, "primary_id,last_name,emails\nP-ADMIN-B-IN-A,Second,evil@example.org\n")
+    path = write(tmp_path, row)
     report = import_file(path, opts(), actor_account=db.admin)
     assert [m for _, m in refusals(report)["P-ADMIN-B-IN-A"]] == [
         "You may not edit contact: this person is staff of another organization; only they or "
         "that organization can change their login, password or contacts."
     ]
     after = Person.get_by_id(admin_b.person_id)
-    assert (after.email, after.version) == (before.email, before.version)
+    assert (after.email, after.username, after.version) == (
+        before.email,
+        before.username,
+        before.version,
+    )
     assert not Email.select().where(Email.address == "evil@example.org").exists()
 
 
