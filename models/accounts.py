@@ -424,6 +424,9 @@ def create_user(
     try:
         with database.atomic():
             c = validate_new_user(data, organization, actor, settings)
+            # A role rule of the group or job category gives roles too: none above the actor's.
+            for role in roles_for(c["user_group"], c["job_category"], c["roles"]):
+                authorize_grant(actor.account, role.value)
             return _insert_user(c, actor, organization, password_hash, pin_hash, data)
     except IntegrityError:
         # Someone took a value between our check and our insert: say which, as the check would.

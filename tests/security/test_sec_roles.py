@@ -255,3 +255,30 @@ def test_a_deactivated_or_expired_staff_account_loses_its_rights_at_once(db, how
     with pytest.raises(PermissionDenied, match=how):
         set_status(patron.id, Status.INACTIVE, patron.version, Actor(session_copy, Source.SCREEN))
     assert Account.get_by_id(patron.id).status == Status.ACTIVE
+
+
+def test_a_role_rule_does_not_lift_quick_user_above_its_actor(db, manager_and_admin) -> None:
+    """A User Manager picks a job category whose role rule gives User Administrator: the new
+    account would be an administrator made by someone who may not make one."""
+    from models.tables import JobCategory, RoleRule
+
+    manager, _ = manager_and_admin
+    rule = RoleRule.get(RoleRule.organization == db.organization)
+    RoleRule.update(role=Role.USER_ADMINISTRATOR.value).where(RoleRule.id == rule.id).execute()
+    category = JobCategory.get_by_id(rule.job_category_id).code
+    with pytest.raises(PermissionDenied, match="above your own"):
+        create_user(
+            NewUser(
+                record_type="staff",
+                first_name="Eve",
+                last_name="Rule",
+                primary_id="S-RULE",
+                user_group="STAFF",
+                job_category=category,
+                email="rule@example.org",
+                expiry_date=future(),
+            ),
+            manager,
+            db.organization,
+        )
+    assert not Account.select().where(Account.primary_id == "S-RULE").exists()
