@@ -257,7 +257,9 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
             from screens.confirm import ChoiceScreen
 
             def answer(choice: str | None) -> None:
-                if choice == "save" and self.query_one(GeneralPane).save() or choice == "discard":
+                if choice == "save":  # leaves once saved; a refused save stays, with its messages
+                    self.query_one(GeneralPane).save(then=lambda: self.dismiss(None))
+                elif choice == "discard":
                     self.dismiss(None)
 
             self.app.push_screen(

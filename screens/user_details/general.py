@@ -4,11 +4,13 @@ check in `models.details.update_user`); the form keeps what was typed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.message import Message as TextualMessage
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
 
 from models.codes import code_options
@@ -20,6 +22,7 @@ from models.tables import Campus, JobCategory, UserGroup
 from screens.quick_user import LANGUAGES
 from screens.user_details.context import RecordContext
 from tui.widgets import Field, LineInput, Message, plain
+from tui.worker import run_service
 
 LABELS = {
     "first_name": "First name", "middle_name": "Middle name", "last_name": "Last name",
@@ -54,6 +57,8 @@ class GeneralPane(VerticalScroll):
         super().__init__(id="pane-general")
         self.ctx = ctx
         self.opened = False  # "Open for update" on an external account
+        self.saving = False
+        self._focus_after: Widget | None = None
         self.form: GeneralForm = general_form(ctx.account_id, ctx.actor)
 
     # --- building -------------------------------------------------------------------------------
@@ -131,37 +136,73 @@ class GeneralPane(VerticalScroll):
     def dirty(self) -> bool:
         return bool(self.changes())
 
-    def save(self) -> bool:
-        """Save what changed. True when saved (or nothing to save)."""
+    def save(self, then: Callable[[], None] | None = None) -> bool:
+        """Save what changed, in a worker (the terminal answers meanwhile). The form is disabled
+        and says "Saving…" until the answer; on an error it is enabled again with the messages,
+        nothing typed lost. `then` runs after a successful save (or when nothing changed).
+        False when no save started (nothing to save, or one is already running)."""
         message = self.query_one("#general-message", Message)
+        if self.saving:
+            return False
         changes = self.changes()
         if not changes:
             message.show("Nothing to save.", error=False)
-            return True
-        try:
-            account = update_user(
-                self.ctx.account_id, self.ctx.version, changes, self.ctx.actor, opened=self.opened
-            )
-        except ConflictError as exc:
-            message.show(
-                exc.message + " Reload (ctrl+o, R) to see their changes; yours are kept here."
-            )
+            if then is not None:
+                then()
             return False
-        except ValidationError as exc:
-            self._errors(exc.errors)
-            message.show("Not saved: correct the fields marked below.")
-            return False
-        except PatronDeskError as exc:
-            message.show(exc.message)
-            return False
-        self.ctx.version = account.version
-        self.form = general_form(self.ctx.account_id, self.ctx.actor, opened=self.opened)
+        ctx, opened = self.ctx, self.opened
+
+        def work() -> tuple[int, GeneralForm]:
+            account = update_user(ctx.account_id, ctx.version, changes, ctx.actor, opened=opened)
+            return account.version, general_form(ctx.account_id, ctx.actor, opened=opened)
+
+        self._saving(True)
+        message.show("Saving…", error=False)
+        run_service(
+            self,
+            work,
+            on_ok=lambda result: self._saved(changes, *result, then=then),
+            on_error=self._refused,
+            group="general-save",
+        )
+        return True
+
+    def _saving(self, saving: bool) -> None:
+        """Disable the form while a save runs; give the focus back where it was after."""
+        self.saving = saving
+        if saving:
+            focused = self.screen.focused
+            self._focus_after = focused if focused and self in focused.ancestors else None
+        self.disabled = saving
+        if not saving and self._focus_after is not None and self._focus_after.is_attached:
+            self._focus_after.focus()
+            self._focus_after = None
+
+    def _saved(self, changes: dict[str, Any], version: int, form: GeneralForm, then=None) -> None:
+        self._saving(False)
+        self.ctx.version = version
+        self.form = form
         self._errors({})
         self.query_one("#g-pin", Input).value = ""
         self.query_one("#general-info", Static).update(plain(self._info()))
+        message = self.query_one("#general-message", Message)
         message.show(f"Saved: {', '.join(LABELS.get(n, n) for n in changes)}.", error=False)
         self.post_message(self.Saved())
-        return True
+        if then is not None:
+            then()
+
+    def _refused(self, exc: PatronDeskError) -> None:
+        self._saving(False)
+        message = self.query_one("#general-message", Message)
+        if isinstance(exc, ConflictError):
+            message.show(
+                exc.message + " Reload (ctrl+o, R) to see their changes; yours are kept here."
+            )
+        elif isinstance(exc, ValidationError):
+            self._errors(exc.errors)
+            message.show("Not saved: correct the fields marked below.")
+        else:
+            message.show(exc.message)
 
     def _errors(self, errors: dict[str, str]) -> None:
         first = None
