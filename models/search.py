@@ -26,6 +26,11 @@ What a query means
   `sort="expiry"` by expiry date then account id, an account without expiry date counting as
   never expiring (last ascending, first descending). `descending` reverses the whole order.
   Exact hits come before the rest, in the same order among themselves.
+- Text starting with `CONTAINS_PREFIX` ("~U0000025"): a *contains* search. The rest of the
+  text, folded as the keys are (`fold_key`), must occur somewhere in a primary id, an
+  identifier or barcode, a login email or an email address of the account (at least
+  `CONTAINS_MIN` characters; shorter gives nothing). No name search and no exact phase; the
+  tab, filters and sort apply as usual.
 - Names are shown "Last, First"; a preferred name that differs is shown first with the legal
   one in brackets: "Last, Preferred (First)", "PreferredLast (Last), First".
 
@@ -37,7 +42,14 @@ walk to the end sees every row once. `Page.cursor` is None after the last page. 
 only valid for the query that made it (`ValueError` otherwise).
 
 `count_users(..., cap=N)` stops counting after N: it returns the exact count when it is at most
-N, else N + 1 (shown as "N+").
+N, else N + 1 (shown as "N+"); without `cap` the count is exact (a broad query at a million
+users reads every row: run it off the UI thread).
+
+`last_page(...)` gives the last rows of the same order (End in the list), and
+`page_before(..., before=page.before)` the rows before a `BackPage`: the same walk read in the
+reverse order (the query with `descending` flipped: its main phase backwards, then its exact
+hits, which come first in the forward order, last). `BackPage.before` is None when the page
+starts at the first row.
 
 How it is fast (migration 0003)
 -------------------------------
@@ -70,6 +82,12 @@ How it is fast (migration 0003)
 - Name search sorted by expiry cannot use key order: a narrow query (fewer hits than about
   sqrt(limit x people), counted with a bound) sorts its hits; a broad one walks the expiry
   index and tests the words on each row.
+- Contains search (migration 0013): PostgreSQL, `pg_trgm` GIN indexes on the four key
+  columns (`LIKE '%text%'`); SQLite, an FTS5 trigram table per key column (external content,
+  kept by triggers), matched as one quoted phrase (consecutive trigrams: a substring), each hit
+  checked again with `instr`. The hits (accounts) are joined to the accounts and sorted by the
+  database from the cursor: a page costs about the number of hits, so a text held by most
+  users ("~000") is slower than a specific one.
 - Marks (`blocked`, `has_notes`) and display columns are read for the page's rows only, in one
   query (`_rows`). The marks count only the blocks and notes the staff user's library scope
   sees (`scope=`, library independence: `models.scope`).
@@ -82,7 +100,7 @@ import itertools
 import math
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from peewee import PostgresqlDatabase
@@ -106,6 +124,8 @@ STATUSES = ("any", "active", "inactive")
 SORTS = ("name", "expiry")
 
 MAX_TOKENS = 8
+CONTAINS_PREFIX = "~"
+CONTAINS_MIN = 3  # characters: a trigram index finds nothing shorter
 MAX_TOKEN_CHARS = 40
 MAX_TEXT_CHARS = 400  # longer text is cut before folding
 MAX_KEY_CHARS = 320  # the longest identifier / email key that can match exactly
@@ -173,6 +193,21 @@ class Page:
 
 
 @dataclass(frozen=True)
+class BackPage:
+    rows: list[UserRow]  # in the query's order
+    before: object | None  # opaque cursor for `page_before`; None: these rows start the list
+
+
+@dataclass(frozen=True)
+class _BackCursor:
+    query: UserQuery  # the forward query
+    key: tuple | None  # reversed main phase: key of the earliest row shown; None: not started
+    main_done: bool  # the main phase is shown to its start: the exact hits are left
+    exact_left: int  # exact hits (forward order) not shown yet: the first `exact_left`
+    exact: tuple[int, ...]  # the exact hits, in the forward order
+
+
+@dataclass(frozen=True)
 class _Cursor:
     query: UserQuery
     exact_shown: int  # exact hits already on earlier pages
@@ -217,6 +252,53 @@ def search_users(
     return Page(_rows(ids, scope, plan.known), cursor)
 
 
+def last_page(
+    organization_id: int,
+    query: UserQuery,
+    *,
+    limit: int = 100,
+    scope: LibraryScope = INSTITUTION_ONLY,
+) -> BackPage:
+    """The last `limit` rows of `query`, in its order (End in the list)."""
+    return page_before(organization_id, query, None, limit=limit, scope=scope)
+
+
+def page_before(
+    organization_id: int,
+    query: UserQuery,
+    before: object | None,
+    *,
+    limit: int = 100,
+    scope: LibraryScope = INSTITUTION_ONLY,
+) -> BackPage:
+    """The `limit` rows before `before` (a `BackPage.before`; None: the end), in the query's
+    order: the walk of `search_users` read backwards (the main phase with `descending`
+    flipped, then the exact hits from the last one)."""
+    _check(query)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+    if before is not None and (not isinstance(before, _BackCursor) or before.query != query):
+        raise ValueError("this cursor belongs to another query: start again without it")
+    reverse = replace(query, descending=not query.descending)
+    plan = _Plan(organization_id, reverse, before.exact[::-1] if before else None, scope)
+    forward_exact = tuple(plan.exact[::-1])
+    if before is None:
+        key, main_done, exact_left = None, False, len(forward_exact)
+    else:
+        key, main_done, exact_left = before.key, before.main_done, before.exact_left
+    ids: list[int] = []  # reverse order
+    if not main_done:
+        main_keys, more = plan.main_page(key, limit)
+        ids = [k[-1] for k in main_keys]
+        if more:
+            cursor = _BackCursor(query, main_keys[-1], False, exact_left, forward_exact)
+            return BackPage(_rows(ids[::-1], scope, plan.known), cursor)
+    take = forward_exact[max(0, exact_left - (limit - len(ids))) : exact_left]
+    exact_left -= len(take)
+    cursor = _BackCursor(query, None, True, exact_left, forward_exact) if exact_left else None
+    return BackPage(_rows([*take, *ids[::-1]], scope, plan.known), cursor)
+
+
 def count_users(organization_id: int, query: UserQuery, *, cap: int | None = None) -> int:
     """How many accounts `search_users` would walk through: exact when at most `cap`,
     else `cap + 1`."""
@@ -253,6 +335,18 @@ def search_tokens(text: str) -> list[str]:
             continue  # "an" adds nothing to "anne"
         kept.append(word)
     return kept[:MAX_TOKENS]
+
+
+def contains_text(text: str) -> str:
+    """The folded text a contains search ("~U0000025") looks for inside the keys: "" when it
+    is shorter than `CONTAINS_MIN` characters, longer than a key can be, or holds NUL."""
+    text = (text or "")[:MAX_TEXT_CHARS].strip()
+    if text.startswith(CONTAINS_PREFIX):
+        text = text[len(CONTAINS_PREFIX) :]
+    key = fold_key(text) or ""
+    if len(key) < CONTAINS_MIN or len(key) > MAX_KEY_CHARS or "\x00" in key:
+        return ""
+    return key
 
 
 def looks_like_key(text: str) -> bool:
@@ -472,6 +566,11 @@ class _Plan:
         self.desc = query.descending
         self.record_types = TAB_RECORD_TYPES[query.tab]
         text = (query.text or "").strip()
+        # A contains search ("~text"): the folded text to find inside the keys ("": too short).
+        self.contains: str | None = None
+        if text.startswith(CONTAINS_PREFIX):
+            self.contains = contains_text(text)
+            text = ""
         self.tokens = search_tokens(text) if text else []
         self.has_text = bool(text)
         # Filters on account `a` (organization and record type apart): (condition, parameters).
@@ -566,6 +665,9 @@ class _Plan:
     def main_page(self, after: tuple | None, limit: int) -> tuple[list[tuple], bool]:
         """Sort keys (ending with the account id) of the next `limit` rows after `after`, and
         whether more follow."""
+        if self.contains is not None:
+            keys = self._contains_page(after, limit + 1)
+            return keys[:limit], len(keys) > limit
         if self.has_text and not self.names:
             return [], False
         strategy = self.strategy()
@@ -580,6 +682,14 @@ class _Plan:
         return keys[:limit], len(keys) > limit
 
     def main_count(self, bound: int | None) -> int:
+        if self.contains is not None:
+            if not self.contains:
+                return 0
+            hits, hit_params = self._contains_sql()
+            where, params = self.where()
+            limit = "" if bound is None else f" LIMIT {int(bound)}"
+            sql = f"SELECT 1 FROM account a WHERE a.id IN ({hits}) AND {where}{limit}"
+            return _run(f"SELECT count(*) FROM ({sql}) s", [*hit_params, *params])[0][0]
         if self.has_text and not self.names:
             return 0
         strategy = self.strategy()
@@ -1105,6 +1215,62 @@ class _Plan:
             limit = min(int(wanted * 1.5) + 16, BUCKET_WALK_SPARSE * n)
         return None
 
+    # Contains search.
+
+    def _contains_sql(self) -> tuple[str, list]:
+        """Every account one of whose keys (primary id, identifier, login email, email
+        address) holds `self.contains`: (account id), read through the trigram indexes."""
+        text = self.contains or ""
+        if self.pg:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            return (
+                "SELECT i.account_id FROM identifier i WHERE i.value_key LIKE ? "
+                "UNION SELECT a2.id FROM account a2 WHERE a2.primary_id_key LIKE ? "
+                "UNION SELECT a3.id FROM person p JOIN account a3 ON a3.person_id = p.id "
+                "WHERE p.email_key LIKE ? "
+                "UNION SELECT a4.id FROM email e JOIN account a4 ON a4.person_id = e.person_id "
+                "WHERE e.address_key LIKE ?",
+                [like] * 4,
+            )
+        phrase = '"' + text.replace('"', '""') + '"'
+        return (
+            "SELECT i.account_id FROM identifier_key_tri t JOIN identifier i ON i.id = t.rowid "
+            "WHERE identifier_key_tri MATCH ? AND instr(i.value_key, ?) > 0 "
+            "UNION SELECT a2.id FROM account_key_tri t JOIN account a2 ON a2.id = t.rowid "
+            "WHERE account_key_tri MATCH ? AND instr(a2.primary_id_key, ?) > 0 "
+            "UNION SELECT a3.id FROM person_key_tri t JOIN account a3 ON a3.person_id = t.rowid "
+            "JOIN person p ON p.id = t.rowid "
+            "WHERE person_key_tri MATCH ? AND instr(p.email_key, ?) > 0 "
+            "UNION SELECT a4.id FROM email_key_tri t JOIN email e ON e.id = t.rowid "
+            "JOIN account a4 ON a4.person_id = e.person_id "
+            "WHERE email_key_tri MATCH ? AND instr(e.address_key, ?) > 0",
+            [phrase, text] * 4,
+        )
+
+    def _contains_page(self, after: tuple | None, n: int) -> list[tuple]:
+        """The next `n` keys of a contains search: its hits sorted by the database."""
+        if not self.contains:
+            return []
+        hits, hit_params = self._contains_sql()
+        where, params = self.where()
+        by_name = self.q.sort == "name"
+        arms = [self._name_arm(after)] if by_name else self._expiry_arms(after)
+        keys: list[tuple] = []
+        for cond, cparams, order in arms:
+            rows = _run(
+                f"SELECT {'a.sort_name' if by_name else 'a.expiry_date'}, a.id "
+                f"FROM account a{self._by_id()} WHERE a.id IN ({hits}) AND {where} AND {cond} "
+                f"ORDER BY {order} LIMIT {int(n - len(keys))}",
+                [*hit_params, *params, *cparams],
+            )
+            if by_name:
+                keys += [tuple(r) for r in rows]
+            else:
+                keys += [self._expiry_key(_date(exp), aid) for exp, aid in rows]
+            if len(keys) >= n:
+                break
+        return keys[:n]
+
     # Name search in expiry order.
 
     def _names_sorted_by_expiry(self, after: tuple | None, n: int) -> list[tuple]:
@@ -1264,13 +1430,19 @@ def _rows(
 
 
 __all__ = [
+    "CONTAINS_MIN",
+    "CONTAINS_PREFIX",
     "TABS",
     "TAB_RECORD_TYPES",
+    "BackPage",
     "Page",
     "UserQuery",
     "UserRow",
+    "contains_text",
     "count_users",
     "find_exact",
+    "last_page",
+    "page_before",
     "name_bucket",
     "name_key",
     "looks_like_key",
