@@ -21,7 +21,18 @@ from models.codes import code_choices
 from models.enums import AccountType, Role, Status
 from models.errors import PatronDeskError
 from models.permissions import Action
-from models.search import Page, UserQuery, UserRow, count_users, search_users
+from models.search import (
+    CONTAINS_PREFIX,
+    BackPage,
+    Page,
+    UserQuery,
+    UserRow,
+    contains_text,
+    count_users,
+    last_page,
+    page_before,
+    search_users,
+)
 from models.tables import UserGroup
 from screens.confirm import CoveredKeys
 from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
@@ -54,6 +65,7 @@ STATUS_CHOICES = [
 COLUMNS = (
     ("", "active", 1),
     ("Name", "name", None),
+    ("Identifier", "primary_id", 12),  # from WIDE columns on (ID_MIN, growing to ID_MAX)
     ("Account", "account_type", 8),
     ("Record", "record_type", 7),
     ("Job category", "job_category", None),
@@ -69,13 +81,16 @@ GAP = 1  # spaces after each column (the table's own cell padding is off)
 # a name cut to "Müller,…" finds nobody at the desk (60 columns showed 8 cells of it).
 OPTIONAL = ("account_type", "job_category", "record_type")
 NAME_MIN = 18
+WIDE = 100  # the identifier column from this width on
+ID_MIN, ID_MAX = 12, 24
 
 
 def column_widths(total: int) -> dict[str, int]:
     """The width of each column shown (a column left out is not in the answer). Every column
     fits the terminal: fixed columns keep their width, name, job category and user group share
-    the rest (the name gets half)."""
-    dropped: set[str] = set()
+    the rest (the name gets half). From `WIDE` columns on the primary identifier is shown too,
+    `ID_MIN` cells wide, growing with the width up to `ID_MAX`."""
+    dropped: set[str] = set() if total >= WIDE else {"primary_id"}
     widths = _widths(total, dropped)
     for key in OPTIONAL:
         if widths["name"] >= NAME_MIN:
@@ -92,6 +107,10 @@ def _widths(total: int, dropped: set[str]) -> dict[str, int]:
     shares = {key: share for key, share in SHARES.items() if key not in dropped}
     weights = sum(shares.values())
     widths = {key: w for key, w in kept if w}
+    if "primary_id" in widths:  # a cell more for every 8 spare, until it holds ID_MAX
+        grow = min(ID_MAX - ID_MIN, max(0, (spare - 60) // 8))
+        widths["primary_id"] += grow
+        spare -= grow
     for key, share in shares.items():
         widths[key] = max(4, spare * share // weights)
     return widths
@@ -122,6 +141,10 @@ class ResultsTable(RowTable):
     the list has the focus is a search, never a command (no row action is on a printable key)."""
 
     BINDINGS = bindings(RESULTS)
+
+    def action_move_to(self, row: int) -> None:
+        """Home: the first user of the search; End: the last one (the table holds a window)."""
+        self.screen.go_to_end(last=row != 0)
 
     def action_move(self, delta: int) -> None:
         if delta == -1 and self.cursor == 0:
@@ -154,9 +177,9 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
             self.generation, self.page, self.count, self.error = generation, page, count, error
 
     class Counted(Message):
-        def __init__(self, generation: int, count: int) -> None:
+        def __init__(self, generation: int, count: int, exact: bool = False) -> None:
             super().__init__()
-            self.generation, self.count = generation, count
+            self.generation, self.count, self.exact = generation, count, exact
 
     def __init__(self) -> None:
         super().__init__()
@@ -164,6 +187,12 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
         self.generation = 0
         self.cursors: list[object | None] = [None]  # cursors[i]: `after` of page i
         self.window_start = 0  # page number of the first page in the table
+        # After End the window is read from the end ("tail"): back_cursors[i] is the `before`
+        # of page i counted from the end (page 0 is the last page), and window_start the
+        # number of the window's bottom page.
+        self.tail = False
+        self.back_cursors: list[object | None] = [None]
+        self.exact_total = False  # `total` is exact (counted on demand, ctrl+k)
         self.window: list[list[UserRow]] = []
         self.rows: list[UserRow] = []
         self.total = 0
@@ -308,6 +337,8 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
             self.total = len(message.page.rows)
         self.cursors = [None, message.page.cursor]
         self.window_start = 0
+        self.tail = False
+        self.exact_total = False
         self.window = [message.page.rows]
         self._render_window(None)
         self._show_count()
@@ -327,7 +358,27 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
     def on_find_users_screen_counted(self, message: Counted) -> None:
         if message.generation == self.generation:
             self.total = message.count
+            self.exact_total = self.exact_total or message.exact
             self._show_count()
+
+    def action_count_exact(self) -> None:
+        """Count every user of the search, without the cap (ctrl+k): in a worker, shown when
+        done (a broad search at a million users takes a while; the list works meanwhile)."""
+        self.query_one("#count", Static).update("Counting…")
+        self._count_exact(self.generation, self.query_state)
+
+    @work(thread=True, group="count", exclusive=True)
+    def _count_exact(self, generation: int, query: UserQuery) -> None:
+        try:
+            count = count_users(self.app.session.organization.id, query)
+            self.post_message(self.Counted(generation, count, exact=True))
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            self.app.call_from_thread(
+                self.notify, f"Counting failed: {exc}", severity="error", timeout=10
+            )
+            self.post_message(self.Counted(generation, self.total))
+        finally:
+            database.close()  # this thread's connection
 
     def _row_of(self, account_id: int | None) -> int | None:
         for i, row in enumerate(self.rows if account_id is not None else []):
@@ -337,12 +388,17 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
 
     def _show_count(self) -> None:
         q = self.query_state
-        shown = f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+        capped = self.total > COUNT_CAP and not self.exact_total
+        shown = f"{COUNT_CAP:,}+" if capped else f"{self.total:,}"
         noun = "user" if self.total == 1 else "users"
         arrow = "↓" if q.descending else "↑"
         text = f"{shown} {noun} · by {q.sort} {arrow}"
+        if capped:
+            text += " · ^k: count"
         if self.total == 0 and q.text.strip():
             text = f"No user matches “{q.text.strip()[:30]}”"
+            if q.text.strip().startswith(CONTAINS_PREFIX) and not contains_text(q.text):
+                text = "Contains search: type at least 3 characters after ~"
         self.query_one("#count", Static).update(plain(text))  # quotes the search typed
 
     # --- the window of rows ---------------------------------------------------------------------
@@ -358,6 +414,7 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
         values = {
             "active": "●" if row.active else "○",
             "name": row.name,
+            "primary_id": row.primary_id,
             "account_type": ACCOUNT_TYPES.get(row.account_type, row.account_type),
             "record_type": RECORD_TYPES.get(row.record_type, row.record_type),
             "job_category": row.job_category,
@@ -381,11 +438,53 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
             self.cursors.append(page.cursor)
         return page.rows
 
+    def _fetch_tail(self, page_number: int) -> list[UserRow]:
+        """Page `page_number` counted from the end (0: the last page)."""
+        organization_id, scope = self.app.session.organization.id, self.app.session.scope
+        page: BackPage
+        if page_number == 0:
+            page = last_page(organization_id, self.query_state, limit=PAGE, scope=scope)
+        else:
+            before = self.back_cursors[page_number]
+            page = page_before(organization_id, self.query_state, before, limit=PAGE, scope=scope)
+        if page_number + 1 == len(self.back_cursors):
+            self.back_cursors.append(page.before)
+        return page.rows
+
+    def go_to_end(self, last: bool) -> None:
+        """Home (`last` false) or End: the cursor on the first or last user of the search,
+        reading that end of the list when the window does not hold it."""
+        table = self.query_one(ResultsTable)
+        if not self.rows:
+            return
+        if self.tail:
+            at_end = self.window_start == 0
+            at_start = self.back_cursors[self.window_start + len(self.window)] is None
+        else:
+            at_start = self.window_start == 0
+            at_end = self.cursors[self.window_start + len(self.window)] is None
+        if at_end if last else at_start:
+            table.cursor = len(self.rows) - 1 if last else 0
+            return
+        self.tail = last
+        self.window_start = 0
+        if last:
+            self.back_cursors = [None]
+            self.window = [self._fetch_tail(0)]
+        else:
+            self.cursors = [None]
+            self.window = [self._fetch(0)]
+        rows = len(self.window[0])
+        self._render_window(rows - 1 if last else 0)
+
     @on(RowTable.Highlighted, "#results")
     def _moved(self, event: RowTable.Highlighted) -> None:
         if event.row != event.table.cursor:
             return  # a stale event from re-filling the window: the cursor has moved since
         row = event.row
+        if self.tail:
+            self._moved_in_tail(row)
+            return
         next_page = self.window_start + len(self.window)
         if row >= len(self.rows) - EDGE and next_page < len(self.cursors):
             if self.cursors[next_page] is None:
@@ -407,11 +506,36 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
                 self.window.pop()
             self._render_window(row + len(rows))
 
+    def _moved_in_tail(self, row: int) -> None:
+        """`_moved` for a window read from the end: the pages above are read backwards."""
+        above = self.window_start + len(self.window)  # the page above the window
+        if row < EDGE and above < len(self.back_cursors):
+            if self.back_cursors[above] is None:
+                return  # the first page is in the window already
+            rows = self._fetch_tail(above)
+            if not rows:
+                return
+            self.window.insert(0, rows)
+            if len(self.window) > MAX_PAGES:
+                self.window.pop()
+                self.window_start += 1
+            self._render_window(row + len(rows))
+        elif row >= len(self.rows) - EDGE and self.window_start > 0:
+            self.window_start -= 1
+            self.window.append(self._fetch_tail(self.window_start))
+            if len(self.window) > MAX_PAGES:
+                row -= len(self.window.pop(0))
+            self._render_window(row)
+
     def _reload_window(self) -> None:
         """Fetch the pages of the window again (after a change), keeping the cursor's place."""
         table = self.query_one(ResultsTable)
         row = table.cursor_row
-        self.window = [self._fetch(self.window_start + i) for i in range(len(self.window))]
+        fetch = self._fetch_tail if self.tail else self._fetch
+        numbers = range(len(self.window))
+        if self.tail:  # the window's pages from the top: the highest number first
+            numbers = reversed(numbers)
+        self.window = [fetch(self.window_start + i) for i in numbers]
         self.window = [page for page in self.window if page]
         self._render_window(row)
 

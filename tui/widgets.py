@@ -11,6 +11,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from models.text import printable
+from tui.keys import FIELD, bindings
 
 
 def escape(text: object) -> str:
@@ -38,7 +39,17 @@ def plural(count: int, noun: str, nouns: str = "") -> str:
 
 class SafeInput(Input):
     """An input that draws a stored value harmlessly: Textual's Input gives its value to the
-    terminal as it is, so an ESC in a name shown for editing would drive the terminal."""
+    terminal as it is, so an ESC in a name shown for editing would drive the terminal.
+
+    Every field also selects all its text (then typing replaces it) and clears itself with
+    the keys of `tui.keys.FIELD`, listed in F1."""
+
+    BINDINGS = bindings(FIELD)
+
+    def action_clear_field(self) -> None:
+        """Empty the field (the cursor at its start), as typing over a selection would."""
+        self.value = ""
+        self.cursor_position = 0
 
     @property
     def _value(self) -> Text:
