@@ -100,7 +100,6 @@ class ConfigTable(RowTable):
 
 class ConfigurationScreen(Screen[None]):
     BINDINGS = bindings(CONFIGURATION)
-    KEY_GROUPS = (("Configuration", CONFIGURATION),)
     CSS_PATH = [Path(styles.__file__).resolve().parent / "configuration.tcss"]
     AUTO_FOCUS = "#config-sections"
 

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.keys import CHOICE, CONFIRM, INFO, bindings
 from tui.widgets import escape, plain
 
 ResultType = TypeVar("ResultType")
@@ -82,10 +83,7 @@ class ButtonRow(Horizontal):
 class ConfirmScreen(Dialog[bool]):
     """A yes/no question. y or Enter on the focused button confirms, Escape or n cancels."""
 
-    BINDINGS = [
-        ("escape,n", "answer(False)", "Cancel"),
-        ("y", "answer(True)", "Yes"),
-    ]
+    BINDINGS = bindings(CONFIRM)
 
     def __init__(self, question: str, *, yes: str = "Yes", no: str = "Cancel") -> None:
         super().__init__()
@@ -115,7 +113,7 @@ class InfoScreen(Dialog[None]):
     DEFAULT_CSS = """
     InfoScreen #info-extra { text-style: bold; text-align: center; margin-bottom: 1; }
     """
-    BINDINGS = [("escape,enter", "close", "Close")]
+    BINDINGS = bindings(INFO)  # Enter presses the focused Close button
 
     def __init__(self, title: str, text: str, *, extra: str = "") -> None:
         """`extra`: a line shown apart under the text, in bold (a password to read out)."""
@@ -144,7 +142,7 @@ class InfoScreen(Dialog[None]):
 class ChoiceScreen(Dialog[str | None]):
     """A question with several answers, each on a key. Escape answers None."""
 
-    BINDINGS = [("escape", "choose(None)", "Cancel")]
+    BINDINGS = bindings(CHOICE)
 
     def __init__(self, question: str, choices: list[tuple[str, str, str]]) -> None:
         """`choices`: (key, label, value)."""

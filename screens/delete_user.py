@@ -39,7 +39,6 @@ class DeleteUserScreen(Dialog[str | None]):
     #delete-buttons > Button { margin-right: 1; }  /* four buttons on one line at 80 columns */
     """
     BINDINGS = bindings(DELETE_USER)
-    KEY_GROUPS = (("Delete a user", DELETE_USER),)  # F1
 
     def __init__(self, account_id: int) -> None:
         super().__init__()

@@ -162,11 +162,6 @@ class ResultsTable(RowTable):
 
 class FindUsersScreen(CoveredKeys, Screen[None]):
     BINDINGS = bindings(FIND_USERS)
-    KEY_GROUPS = (
-        ("Find and Manage Users", FIND_USERS),
-        ("Search box", SEARCH_BOX),
-        ("Results table", RESULTS),
-    )
     AUTO_FOCUS = "#search"
 
     class Results(Message):

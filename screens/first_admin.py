@@ -13,14 +13,14 @@ from models.errors import PatronDeskError, ValidationError
 from models.passwords import password_problems, policy_text
 from models.settings import load_settings
 from models.setup import initialize
-from tui.keys import FORM, bindings
+from tui.keys import FIRST_ADMIN, bindings
 from tui.widgets import Field, Message
 
 FIELDS = ("username", "last_name", "first_name", "email", "password", "password_confirm")
 
 
 class FirstAdminScreen(Screen[None]):
-    BINDINGS = bindings(FORM[:1])
+    BINDINGS = bindings(FIRST_ADMIN)
     AUTO_FOCUS = "#username"
 
     def compose(self) -> ComposeResult:

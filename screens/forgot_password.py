@@ -19,7 +19,6 @@ class ForgotPasswordScreen(Screen[str | None]):
     """Dismisses with the login to fill in once the password was reset; None: back."""
 
     BINDINGS = bindings(FORGOT_PASSWORD)
-    KEY_GROUPS = (("Forgotten password", FORGOT_PASSWORD),)
     AUTO_FOCUS = "#reset-login"
 
     def __init__(self, login: str = "") -> None:

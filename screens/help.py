@@ -1,27 +1,51 @@
-"""F1: the keys of the current screen and of the app, from the key registry."""
+"""F1: the keys that work on the screen under it, read from its live bindings.
+
+Nothing here is written by hand: each line is an active binding the key registry knows
+(`tui.palette.live_keys`), with the key it has now (a user's key map applied), so the help
+cannot list a key that does nothing there nor miss one that works."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.keys import DIALOG, KeyAction, bindings
+from tui.keys import HELP, bindings
+from tui.palette import live_keys
+from tui.widgets import escape
+
+
+def help_sections(screen: Screen) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """(group title, [(binding id, keys as shown, description)]) for `screen`."""
+    from textual.binding import Binding
+
+    sections: dict[str, list[tuple[str, str, str]]] = {}
+    for live in live_keys(screen):
+        shown = ", ".join(screen.app.get_key_display(Binding(k, live.action)) for k in live.keys)
+        sections.setdefault(live.group_title, []).append(
+            (live.entry.id, shown, live.entry.description)
+        )
+    return list(sections.items())
 
 
 class KeysHelpScreen(ModalScreen[None]):
-    BINDINGS = [*bindings(DIALOG), ("f1", "cancel", "Close")]
+    BINDINGS = bindings(HELP)
 
-    def __init__(self, sections: list[tuple[str, tuple[KeyAction, ...]]]) -> None:
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str, str]]]]) -> None:
         super().__init__()
         self.sections = sections
 
+    @property
+    def listed_ids(self) -> list[str]:
+        """The binding ids listed, in order (for tests)."""
+        return [key_id for _, rows in self.sections for key_id, _, _ in rows]
+
     def compose(self) -> ComposeResult:
         lines: list[str] = []
-        for title, actions in self.sections:
-            lines.append(f"[b]{title}[/b]")
-            lines.extend(f"  {a.key_label:<14} {a.description}" for a in actions)
+        for title, rows in self.sections:
+            lines.append(f"[b]{escape(title)}[/b]")
+            lines.extend(f"  {escape(keys):<14} {escape(text)}" for _, keys, text in rows)
             lines.append("")
         lines.append("[dim]Escape or F1 closes this help.[/dim]")
         with VerticalScroll(id="help-body"):
@@ -29,3 +53,11 @@ class KeysHelpScreen(ModalScreen[None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def toggle_help(screen: Screen) -> None:
+    """F1: the keys of `screen`; on the help itself, close it."""
+    if isinstance(screen, KeysHelpScreen):
+        screen.dismiss(None)
+        return
+    screen.app.push_screen(KeysHelpScreen(help_sections(screen)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Static, TextArea
@@ -25,7 +24,7 @@ from models.letters import (
     resend_letter,
     retry_letter,
 )
-from tui.keys import FORM, KeyAction, bindings
+from tui.keys import FORM, LETTERS, OUTBOX, bindings
 from tui.table import RowTable
 from tui.widgets import Field, Message, escape
 
@@ -99,21 +98,13 @@ class ComposeLetterScreen(ModalScreen[int | None]):
         self.dismiss(None)
 
 
-LETTER_KEYS = (
-    KeyAction("read", "enter", "Read the letter"),
-    KeyAction("message", "m", "Write a message"),
-    KeyAction("personal", "i", "Send the personal-information letter"),
-    KeyAction("resend", "r", "Resend the letter"),
-    KeyAction("close", "escape", "Close", palette=False),
-)
 COLUMNS = [("Date", 16), ("Letter", 19), ("Status", 6), ("Subject", 20), ("To", 40)]
 
 
 class UserLettersScreen(ModalScreen[None]):
     """Every letter written to one user, newest first."""
 
-    BINDINGS = bindings(LETTER_KEYS)
-    KEY_GROUPS = (("Letters", LETTER_KEYS),)
+    BINDINGS = bindings(LETTERS)
 
     def __init__(self, account_id: int, name: str) -> None:
         super().__init__()
@@ -219,13 +210,6 @@ class UserLettersScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-OUTBOX_KEYS = (
-    KeyAction("send_all", "s", "Send every waiting letter now"),
-    KeyAction("retry", "r", "Retry the letter"),
-    KeyAction("toggle_all", "a", "Waiting letters / all letters"),
-    KeyAction("read", "enter", "Read the letter", show=False),
-    KeyAction("back", "escape", "Back", palette=False),
-)
 OUTBOX_COLUMNS = [("Created", 16), ("User", 22), ("Letter", 14), ("Status", 7), ("Tries", 5),
                   ("Error", 40)]  # fmt: skip
 
@@ -233,8 +217,7 @@ OUTBOX_COLUMNS = [("Created", 16), ("User", 22), ("Letter", 14), ("Status", 7), 
 class OutboxScreen(Screen[None]):
     """The letters waiting for delivery (or every letter), for administrators."""
 
-    BINDINGS = [*bindings(OUTBOX_KEYS), Binding("ctrl+s", "send_all", show=False)]
-    KEY_GROUPS = (("Outbox", OUTBOX_KEYS),)
+    BINDINGS = bindings(OUTBOX)
 
     def __init__(self) -> None:
         super().__init__()

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from tui.keys import LOCK, bindings
 from tui.widgets import Field, Message, plain
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class LockScreen(ModalScreen[bool]):
     """Dismisses True when unlocked; False when the user chose to log out."""
 
-    BINDINGS = [Binding("ctrl+l", "log_out", "Log out", priority=True)]
+    BINDINGS = bindings(LOCK)
     AUTO_FOCUS = "#unlock-password"
 
     def __init__(

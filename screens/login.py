@@ -16,7 +16,6 @@ from tui.widgets import Field, Message
 
 class LoginScreen(Screen[None]):
     BINDINGS = bindings(LOGIN)
-    KEY_GROUPS = (("Login", LOGIN),)
     DEFAULT_CSS = """
     LoginScreen #organization { display: none; height: auto; max-height: 8; }
     LoginScreen #organization.-shown { display: block; }

@@ -10,7 +10,6 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
@@ -41,7 +40,7 @@ from models.settings import load_settings
 from screens.quick_user import LANGUAGES
 from screens.user_details.fields import KINDS
 from screens.user_details.row_form import RowFormScreen
-from tui.keys import MY_ACCOUNT, KeyAction, bindings
+from tui.keys import CONTACTS, MY_ACCOUNT, bindings
 from tui.table import RowTable
 from tui.widgets import Field, Message, escape
 
@@ -54,28 +53,11 @@ PASSWORD_FIELDS = {"current_password": "#my-current", "password": "#my-new",
 
 
 class ContactTable(RowTable):
-    BINDINGS = [
-        Binding("n,insert", "screen.add_contact", "Add"),
-        Binding("e,enter", "screen.edit_contact", "Edit"),
-        Binding("delete", "screen.delete_contact", "Delete"),
-    ]
+    BINDINGS = bindings(CONTACTS)
 
 
 class MyAccountScreen(Screen[None]):
-    BINDINGS = [
-        *bindings(MY_ACCOUNT),
-        *[Binding(key, f"show_tab('{tab}')", label, show=False) for tab, label, key in TABS],
-    ]
-
-    @property
-    def KEY_GROUPS(self):  # noqa: N802 - read by the F1 help and the command palette
-        tabs = tuple(KeyAction(f"show_tab('{t}')", k, f"Tab: {label}") for t, label, k in TABS)
-        contact = (
-            KeyAction("add_contact", "n", "Add an email, phone or address", palette=False),
-            KeyAction("edit_contact", "e", "Edit it (or Enter)", palette=False),
-            KeyAction("delete_contact", "delete", "Delete it", palette=False),
-        )
-        return (("My account", MY_ACCOUNT + tabs), ("Contact tab", contact))
+    BINDINGS = bindings(MY_ACCOUNT)
 
     def __init__(self) -> None:
         super().__init__()

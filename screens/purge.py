@@ -28,7 +28,6 @@ class PurgeScreen(ModalScreen[None]):
     #purge-body { height: 1fr; }
     """
     BINDINGS = bindings(PURGE)
-    KEY_GROUPS = (("Purge users", PURGE),)  # F1
 
     class Done(Message):
         def __init__(self, report: PurgeReport | None, error: str = "") -> None:

@@ -27,6 +27,7 @@ from models.validation import parse_date
 from screens.confirm import CoveredKeys
 from tui.keys import QUICK_USER, bindings
 from tui.widgets import Field, LineInput, Message
+from tui.worker import run_service
 
 TAB_RECORD_TYPE = {"staff": "staff", "public": "public", "contact": "contact"}
 LANGUAGES = [("English", "en"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
@@ -71,6 +72,41 @@ DATES = {"birth_date", "expiry_date", "purge_date"}
 SECRETS = {"password", "password_confirm"}
 # Form field -> field of the error the service reports for it.
 ERROR_ALIASES = {"address_line1": ("address_line1", "address")}
+CODE_MODELS = {
+    "user_group": UserGroup,
+    "job_category": JobCategory,
+    "campus": Campus,
+    "identifier_type": IdentifierType,
+}
+
+
+def build_new_user(raw: dict[str, object]) -> NewUser:
+    """The `NewUser` of the form's values: selects hold code-table ids, the service takes codes."""
+    values = dict(raw)
+    for name, model in CODE_MODELS.items():
+        if values.get(name):
+            values[name] = model.get_by_id(int(values[name])).code
+    return NewUser(**values)
+
+
+def save_new_user(
+    raw: dict[str, object], actor, organization, *, register: bool, check_duplicates: bool
+) -> tuple[str, object]:
+    """Quick User's save, run in a worker: ("duplicates", (count, ids here, first, last,
+    birth)) when a person with the same names and birth date exists (and that was not
+    accepted yet), else ("saved", (account id, last name, primary id))."""
+    data = build_new_user(raw)
+    try:
+        birth = parse_date(data.birth_date) if data.birth_date else None
+    except ValueError:
+        birth = None
+    if birth and check_duplicates:
+        dupes = find_duplicate_people(data.first_name, data.last_name, birth)
+        if dupes:
+            here = [a.id for p in dupes for a in p.accounts if a.organization_id == organization.id]
+            return "duplicates", (len(dupes), here, data.first_name, data.last_name, birth)
+    account = create_user(data, actor, organization, via_register=register)
+    return "saved", (account.id, account.person.last_name, account.primary_id)
 
 
 def _enum_choices(enum) -> list[tuple[str, str]]:
@@ -220,32 +256,25 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
         return value
 
     def data(self) -> NewUser:
+        return build_new_user(self.raw_data())
+
+    def raw_data(self) -> dict[str, object]:
+        """What the form holds, read on the UI thread; `build_new_user` turns it into a
+        `NewUser` (looking up the codes of the selects: a database call, fine in a worker)."""
         names = {f.name for f in dc_fields(NewUser)}
-        values = {name: self._value(name) for _, name, _ in LAYOUT if name in names}
-        for name in ("user_group", "job_category", "campus", "identifier_type"):
-            values[name] = self._code(name, values[name])
-        return NewUser(
-            record_type=self.record_type,
-            force_password_change=self.generated_password is not None,
-            person_id=self.person_id,
-            # The reuse dialog returns a person only once the consent box is ticked.
-            person_consent=self.person_id is not None,
+        values: dict[str, object] = {
+            name: self._value(name) for _, name, _ in LAYOUT if name in names
+        }
+        return {
             **values,
-        )
+            "record_type": self.record_type,
+            "force_password_change": self.generated_password is not None,
+            "person_id": self.person_id,
+            # The reuse dialog returns a person only once the consent box is ticked.
+            "person_consent": self.person_id is not None,
+        }
 
     generated_password: str | None = None
-
-    def _code(self, name: str, value: str) -> str:
-        """Selects hold code-table ids; the service takes codes or names."""
-        if not value:
-            return ""
-        model = {
-            "user_group": UserGroup,
-            "job_category": JobCategory,
-            "campus": Campus,
-            "identifier_type": IdentifierType,
-        }[name]
-        return model.get_by_id(int(value)).code
 
     # --- validation -----------------------------------------------------------------------------
 
@@ -402,57 +431,75 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
         self.action_save(open_details=True)
 
     def action_save(self, open_details: bool = False) -> None:
+        """Save in a worker: the form is disabled and says "Saving…" until the answer; a
+        refusal enables it again with the messages under the fields, nothing typed lost."""
+        if self.saving:
+            return
         session = self.app.session
-        data = self.data()
-        message = self.query_one("#form-message", Message)
-        try:
-            birth = parse_date(data.birth_date) if data.birth_date else None
-        except ValueError:
-            birth = None
-        if birth and self.person_id is None and not self._duplicate_ok:
-            dupes = find_duplicate_people(data.first_name, data.last_name, birth)
-            if dupes:
-                self._warn_duplicate(dupes, birth, open_details)
-                return
-        self.saving = True
-        try:
-            account = create_user(
-                data, session.actor, session.organization, via_register=self.register
-            )
-        except ValidationError as exc:  # UniquenessError too
+        raw = self.raw_data()
+        self._set_saving(True)
+        self.query_one("#form-message", Message).show("Saving…", error=False)
+        run_service(
+            self,
+            save_new_user,
+            raw,
+            session.actor,
+            session.organization,
+            register=self.register,
+            check_duplicates=self.person_id is None and not self._duplicate_ok,
+            on_ok=lambda answer: self._saved(answer, open_details),
+            on_error=self._refused,
+            group="quick-user-save",
+        )
+
+    def _set_saving(self, saving: bool) -> None:
+        form = self.query_one("#form")
+        if saving:
+            focused = self.focused
+            self._focus_after = focused if focused and form in focused.ancestors else None
+        self.saving = saving
+        form.disabled = saving
+        if not saving and self._focus_after is not None and self._focus_after.is_attached:
+            self.set_focus(self._focus_after)
+            self._focus_after = None
+
+    _focus_after: Widget | None = None
+
+    def _saved(self, answer: tuple[str, object], open_details: bool) -> None:
+        self._set_saving(False)
+        kind, detail = answer
+        if kind == "duplicates":
+            self.query_one("#form-message", Message).clear()
+            self._warn_duplicate(*detail, open_details=open_details)
+            return
+        account_id, last_name, primary_id = detail
+        self.app.notify(f"Added {last_name} ({primary_id}).")
+        self.dismiss((account_id, open_details))
+
+    def _refused(self, exc: PatronDeskError) -> None:
+        self._set_saving(False)
+        if isinstance(exc, ValidationError):  # UniquenessError too
             # Every field has been seen now: the next field left keeps the others' messages.
             self.touched.update(name for _, name, _ in LAYOUT)
             self.touched.add("record_type")
             self._focus_first(self.show_errors(exc.errors, only_touched=False))
             return
-        except PatronDeskError as exc:
-            message.show(exc.message)
-            return
-        finally:
-            self.saving = False
-        self.app.notify(f"Added {account.person.last_name} ({account.primary_id}).")
-        self.dismiss((account.id, open_details))
+        self.query_one("#form-message", Message).show(exc.message)
 
-    def _warn_duplicate(self, dupes, birth, open_details: bool) -> None:
+    def _warn_duplicate(
+        self, count: int, here: list[int], first: str, last: str, birth, *, open_details: bool
+    ) -> None:
         """Same first name, last name and birth date: add anyway, open the existing record,
         or go back to the form (nothing typed is lost either way)."""
         from screens.confirm import ChoiceScreen
         from screens.user_details import UserDetailsScreen
-
-        data = self.data()
-        here = [
-            a
-            for p in dupes
-            for a in p.accounts
-            if a.organization_id == self.app.session.organization.id
-        ]
 
         def answer(choice: str | None) -> None:
             if choice == "add":
                 self._duplicate_ok = True
                 self.action_save(open_details)
             elif choice == "open" and here:
-                self.app.push_screen(UserDetailsScreen(here[0].id))
+                self.app.push_screen(UserDetailsScreen(here[0]))
 
         choices = [("a", "Add anyway", "add")]
         if here:
@@ -460,9 +507,9 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
         choices.append(("e", "Keep editing", "edit"))
         self.app.push_screen(
             ChoiceScreen(
-                ("A person" if len(dupes) == 1 else f"{len(dupes)} people")
-                + f" named {data.first_name} {data.last_name}, born {birth.isoformat()}, "
-                + ("already exists." if len(dupes) == 1 else "already exist."),
+                ("A person" if count == 1 else f"{count} people")
+                + f" named {first} {last}, born {birth.isoformat()}, "
+                + ("already exists." if count == 1 else "already exist."),
                 choices,
             ),
             answer,

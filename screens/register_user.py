@@ -79,11 +79,6 @@ class RegisterUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
     }
     """
     BINDINGS = bindings(REGISTER_USER)
-    KEY_GROUPS = (
-        ("Register New User", REGISTER_USER),
-        ("Scan box", SCAN_BOX),
-        ("Matches", REGISTER_MATCHES),
-    )
     AUTO_FOCUS = "#register-value"
 
     def __init__(self, organization_id: int) -> None:

@@ -17,18 +17,9 @@ from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Sele
 import styles
 from models.base import database
 from models.errors import PatronDeskError
-from tui.keys import KeyAction, bindings
+from tui.keys import EXPORT, IMPORT, bindings
 from tui.widgets import escape
 
-IMPORT_KEYS = (
-    KeyAction("preview", "ctrl+d", "Preview (dry run)", priority=True),
-    KeyAction("run", "ctrl+s", "Import", priority=True),
-    KeyAction("cancel", "escape", "Close", palette=False),
-)
-EXPORT_KEYS = (
-    KeyAction("run", "ctrl+s", "Export", priority=True),
-    KeyAction("cancel", "escape", "Close", palette=False),
-)
 _FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 _CSS = [Path(styles.__file__).resolve().parent / "transfer.tcss"]
 
@@ -47,8 +38,7 @@ class _Done(Message):
 
 class ImportScreen(ModalScreen[bool]):
     CSS_PATH = _CSS
-    BINDINGS = bindings(IMPORT_KEYS)
-    KEY_GROUPS = (("Import", IMPORT_KEYS),)
+    BINDINGS = bindings(IMPORT)
 
     class Progress(_Progress):
         pass
@@ -180,8 +170,7 @@ class ImportScreen(ModalScreen[bool]):
 
 class ExportScreen(ModalScreen[None]):
     CSS_PATH = _CSS
-    BINDINGS = bindings(EXPORT_KEYS)
-    KEY_GROUPS = (("Export", EXPORT_KEYS),)
+    BINDINGS = bindings(EXPORT)
 
     class Progress(_Progress):
         pass

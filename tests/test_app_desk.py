@@ -180,7 +180,7 @@ async def open_register(pilot, ui_db) -> RegisterUserScreen:
     pilot.app.session = open_session(ui_db.admin)
     pilot.app.push_screen(FindUsersScreen())
     await settle(pilot)
-    await pilot.press("ctrl+g")
+    await pilot.press("ctrl+b")
     await settle(pilot)
     assert isinstance(pilot.app.screen, RegisterUserScreen)
     return pilot.app.screen

@@ -43,7 +43,7 @@ async def test_forgotten_password_end_to_end_then_my_account(smtp) -> None:
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
         await type_into(pilot, "#login", "anna@example.org")
-        await pilot.press("ctrl+r")
+        await pilot.press("f2")
         await settle(pilot)
         assert isinstance(app.screen, ForgotPasswordScreen)
         assert app.screen.query_one("#reset-login", Input).value == "anna@example.org"
@@ -73,7 +73,7 @@ async def test_forgotten_password_end_to_end_then_my_account(smtp) -> None:
 async def test_an_unknown_login_gets_the_same_answer_and_no_mail(smtp) -> None:
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+r")
+        await pilot.press("f2")
         await type_into(pilot, "#reset-login", "nobody@example.org")
         await pilot.press("enter")
         await settle(pilot)

@@ -168,7 +168,7 @@ async def test_reusing_a_person_creates_only_an_account(ui_db) -> None:
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, ui_db, tab="public")
-        await pilot.press("ctrl+r")
+        await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, ReusePersonScreen)
         await type_into(pilot, "#reuse-login", "MARTA@ex.org")
@@ -269,7 +269,7 @@ async def test_register_new_user_opens_the_form_with_the_scanned_identifier(ui_d
         assert isinstance(app.screen, RegisterUserScreen), "a match is shown, not a new form"
         await pilot.press("escape")
         await settle(pilot)
-        await pilot.press("ctrl+g")
+        await pilot.press("ctrl+b")
         await settle(pilot)
         await type_into(pilot, "#register-value", "BC-2000")
         await pilot.press("enter")
@@ -291,7 +291,7 @@ async def test_register_by_name_generates_the_identifier(ui_db) -> None:
         app.session = open_session(ui_db.admin)
         app.push_screen(FindUsersScreen())
         await settle(pilot)
-        await pilot.press("ctrl+g")
+        await pilot.press("ctrl+b")
         await settle(pilot)
         await type_into(pilot, "#register-value", "Ola Nordmann")
         await pilot.press("enter")

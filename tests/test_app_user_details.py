@@ -254,7 +254,7 @@ async def test_external_account_fields_are_locked_until_opened(ui_db, anna) -> N
         screen = await open_details(pilot, ui_db, anna)
         assert screen.query_one("#g-last_name", Input).disabled
         assert not screen.query_one("#g-title", Input).disabled
-        await pilot.press("ctrl+o")
+        await pilot.press("ctrl+a")
         await settle(pilot)
         await pilot.press("o")  # Open for update
         await settle(pilot)

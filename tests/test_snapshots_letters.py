@@ -36,7 +36,7 @@ def anna() -> Account:
 
 def test_forgotten_password_after_asking_for_a_code(ui_db, snap_compare) -> None:
     async def run_before(pilot) -> None:
-        await pilot.press("ctrl+r")
+        await pilot.press("f2")
         await settle(pilot)
         await type_into(pilot, "#reset-login", "nobody@example.org")
         await pilot.press("enter")

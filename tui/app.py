@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,8 @@ from textual.screen import Screen
 
 import styles
 from models.text import printable
-from tui.keys import APP, KeyAction, bindings
+from tui.keys import APP, bindings
+from tui.palette import KeyCommands
 
 if TYPE_CHECKING:
     from models.tables import Account
@@ -25,10 +25,16 @@ if TYPE_CHECKING:
 STYLES = Path(styles.__file__).resolve().parent
 
 
-class PatronDeskApp(App[None]):
+class PatronDeskApp(App[None], inherit_bindings=False):
     TITLE = "PatronDesk"
     CSS_PATH = [STYLES / "app.tcss"]
+    # Every key from the registry (tui/keys.py), Textual's own ctrl+q included: a user's key map
+    # that moves Quit leaves no second key behind.
     BINDINGS = bindings(APP)
+    COMMANDS = App.COMMANDS | {KeyCommands}
+    # A user's key map (tui/keymap.py), read and checked by run_app, applied at mount.
+    user_keymap: dict[str, str] = {}
+    keymap_problems: list[str] = []
 
     def __init__(self, *, database_label: str = "", open_target: str | None = None) -> None:
         """`open_target`: an existing SQLite file the app opens itself, just after the login
@@ -138,6 +144,10 @@ class PatronDeskApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_interval(15, self.check_inactivity)
+        if self.user_keymap:
+            self.set_keymap(self.user_keymap)
+        for problem in self.keymap_problems:
+            self.notify(problem, title="Your key map", severity="warning", timeout=30)
         from models.files import exposure_warning
 
         if warning := exposure_warning(self.open_target):  # the database readable by others
@@ -330,52 +340,20 @@ class PatronDeskApp(App[None]):
 
     # --- keys and commands -------------------------------------------------------------------
 
-    def _screen_keys(self, screen: Screen) -> list[tuple[str, tuple[KeyAction, ...]]]:
-        return list(getattr(screen, "KEY_GROUPS", ()))
-
     def action_keys_help(self) -> None:
-        from screens.help import KeysHelpScreen
+        from screens.help import toggle_help
 
-        if isinstance(self.screen, KeysHelpScreen):
-            return
-        sections = [*self._screen_keys(self.screen), ("Everywhere", APP)]
-        self.push_screen(KeysHelpScreen(sections))
+        toggle_help(self.screen)
+
+    def action_home(self) -> None:
+        self.show_home()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        if self.session is not None and self.session.is_patron_only:
-            yield SystemCommand(
-                "My account", "Your record, contact data and password", self.show_home
-            )
-        elif self.session is not None:
-            yield SystemCommand(
-                "Find and Manage Users", "Search, open and manage users", self.show_home
-            )
-            from models.permissions import Action
-
-            if self.session.can(Action.CONFIGURE):
-                yield SystemCommand(
-                    "Configuration",
-                    "Code tables, libraries, role rules and settings (ctrl+o)",
-                    self.action_configuration,
-                )
-                yield SystemCommand(
-                    "Letters outbox", "Letters waiting for delivery", self.action_outbox
-                )
-            if self.session.can(Action.RUN_JOBS):
-                yield SystemCommand(
-                    "Import users", "Load users from a file (SIS loads too)", self.action_import
-                )
-                yield SystemCommand("Export users", "Write users to a file", self.action_export)
-        if self.session is not None:
-            yield SystemCommand("Log out", "End this session", self.action_logout)
-        for _title, actions in self._screen_keys(screen):
-            for a in actions:
-                if a.palette:
-                    yield SystemCommand(
-                        a.description, f"Key: {a.key_label}", partial(screen.run_action, a.action)
-                    )
-        yield SystemCommand("Keys", "Show the keys of this screen (F1)", self.action_keys_help)
-        yield from super().get_system_commands(screen)
+        """Textual's own commands (theme, screenshot...); the app's are `KeyCommands`, from
+        the key registry: Keys and Quit are there once, with their keys."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Keys", "Quit"):
+                yield command
 
 
 def run_app(target: str | None) -> int:
@@ -401,6 +379,12 @@ def run_app(target: str | None) -> int:
             print(f"patrondesk: error: {exc.message}", file=sys.stderr)
             return 2
         app = PatronDeskApp(database_label=label)
+    from tui.keymap import read_keymap
+    from tui.paths import keymap_file
+
+    app.user_keymap, app.keymap_problems = read_keymap(keymap_file())
+    for problem in app.keymap_problems:
+        print(f"patrondesk: key map: {problem}", file=sys.stderr)
     try:
         app.run()
     finally:

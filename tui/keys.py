@@ -1,7 +1,21 @@
 """One registry of the keys: bindings, the footer, the command palette and F1 help read it.
 
-Each screen lists its actions here, so a key is defined once and a later key-map file can rebind
-keys for power users without touching the screens.
+Every key of every screen is a `KeyAction` here, with an id. The id names the action, not the
+screen: Save is `save` and `ctrl+s` on every form, Escape is `cancel` everywhere (it goes back,
+closes or cancels), so one key means one thing across the app. `DEFAULT_KEYS` is the only
+place a key is written; a user's key map (`[keys] save = "ctrl+k"`, see `tui.keymap`) rebinds
+an id everywhere at once through `App.set_keymap`.
+
+Two kinds of ids:
+- a plain id (`save`, `new_user`, `cancel`) is an action found on several screens: it has the
+  same key on all of them, and no other id may use a ctrl key it holds;
+- a dotted id (`details.tab_fees`, `fees.pay`) belongs to one screen: its function keys and
+  letters are that screen's own (F2 is the Staff tab of Find Users and the General tab of
+  User Details), but never a ctrl key another id holds.
+
+`needs` says what the session must be allowed to do for the command palette to offer the action
+(`commands` in `tui.palette`): an `Action` of models.permissions, or one of `SESSION` (anyone
+logged in), `STAFF` (a staff login), `PATRON` (a patron-only login).
 """
 
 from __future__ import annotations
@@ -10,149 +24,563 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from models.permissions import Action
+
+SESSION, STAFF, PATRON = "session", "staff", "patron"
+
+# id -> default keys (comma-separated Textual key names). The one place a key is written.
+DEFAULT_KEYS: dict[str, str] = {
+    # Everywhere
+    "quit": "ctrl+q",
+    "keys_help": "f1",
+    "command_palette": "ctrl+p",
+    "logout": "ctrl+l",
+    "configuration": "ctrl+o",
+    # Shared by screens and dialogs
+    "save": "ctrl+s",
+    "cancel": "escape",
+    "confirm": "y",
+    "no": "n",
+    "open": "enter",
+    "add": "n,insert",
+    "edit": "e",
+    "delete": "delete",
+    "toggle_row": "space",
+    "search": "ctrl+f",
+    "new_user": "ctrl+n",
+    "register_user": "ctrl+b",
+    "toggle_active": "ctrl+t",
+    "reset_filters": "ctrl+r",
+    "actions": "ctrl+a",
+    "generate_password": "ctrl+g",
+    "generate_pin": "ctrl+y",
+    "preview": "ctrl+d",
+    # Every text field (tui/widgets.py SafeInput)
+    "select_all": "ctrl+e",
+    "clear_field": "ctrl+u",
+    # Lists (tui/table.py)
+    "table.up": "up",
+    "table.down": "down",
+    "table.page_up": "pageup",
+    "table.page_down": "pagedown",
+    "table.first": "home",
+    "table.last": "end",
+    # Login
+    "login.forgot_password": "f2",
+    # Find and Manage Users
+    "find_users.tab_staff": "f2",
+    "find_users.tab_public": "f3",
+    "find_users.tab_contact": "f4",
+    "find_users.tab_all": "f5",
+    "find_users.filter_account_type": "f6",
+    "find_users.filter_role": "f7",
+    "find_users.filter_status": "f8",
+    "find_users.filter_group": "f9",
+    "find_users.purge": "f10",
+    "find_users.sort_name": "f11",
+    "find_users.sort_expiry": "f12",
+    "find_users.to_results": "down",
+    "find_users.count": "ctrl+k",
+    # Register New User
+    "register.to_matches": "down",
+    "register.up": "up",
+    # Quick User Management
+    "quick_user.save_and_open": "f2",
+    "quick_user.reuse_person": "f3",
+    # User Details
+    "details.tab_general": "f2",
+    "details.tab_contact": "f3",
+    "details.tab_identifier": "f4",
+    "details.tab_note": "f5",
+    "details.tab_block": "f6",
+    "details.tab_fees": "f7",
+    "details.tab_statistic": "f8",
+    "details.tab_attachment": "f9",
+    "details.tab_proxy": "f10",
+    "details.tab_role": "f11",
+    "details.tab_history": "f12",
+    "rows.duplicate": "c",
+    # Fines/fees tab
+    "fees.pay": "p",
+    "fees.waive": "w",
+    "fees.waive_all": "W",
+    "fees.dispute": "d",
+    "fees.restore": "r",
+    "fees.link": "l",
+    "fees.mark": "space",
+    "fees.transactions": "t",
+    "fees.status_filter": "s",
+    "fees.owner_filter": "o",
+    # My account
+    "my_account.tab_record": "f2",
+    "my_account.tab_contact": "f3",
+    "my_account.tab_fees": "f4",
+    "my_account.tab_preferences": "f5",
+    "my_account.tab_password": "f6",
+    # Dialogs
+    "delete_user.view": "v",
+    "delete_user.waive": "w",
+    "delete_user.notify": "n",
+    "purge.run": "p",
+    # Letters and the outbox
+    "letters.message": "m",
+    "letters.personal": "i",
+    "letters.resend": "r",
+    "outbox.send_all": "s",
+    "outbox.retry": "r",
+    "outbox.all": "a",
+}
+
 
 @dataclass(frozen=True)
 class KeyAction:
+    id: str  # the binding id (DEFAULT_KEYS, and a user's key map)
     action: str  # the Textual action, e.g. "focus_search" or "app.quit"
-    keys: str  # comma-separated Textual key names
     description: str
     show: bool = True  # in the footer
     priority: bool = False  # wins over the focused widget's own keys
     palette: bool = True  # offered in the command palette
+    needs: Action | str | None = None  # see the module docstring
+
+    @property
+    def keys(self) -> str:
+        """The default keys; "" for a command of the palette only."""
+        return DEFAULT_KEYS.get(self.id, "")
 
     def binding(self) -> Binding:
         return Binding(
-            self.keys, self.action, self.description, show=self.show, priority=self.priority
+            self.keys,
+            self.action,
+            self.description,
+            show=self.show,
+            priority=self.priority,
+            id=self.id,
         )
 
     @property
     def key_label(self) -> str:
-        return ", ".join(
-            k.replace("ctrl+", "^").replace("escape", "esc") for k in self.keys.split(",")
-        )
+        return key_label(self.keys)
 
 
-APP = (
-    KeyAction("app.quit", "ctrl+q", "Quit", priority=True),
-    KeyAction("app.keys_help", "f1", "Keys", priority=True),
-    KeyAction("app.command_palette", "ctrl+p", "Commands", show=False, palette=False),
-    # Priority: a modal dialog hides the app's other keys, and logging out works from any depth.
-    KeyAction("app.logout", "ctrl+l", "Log out", show=False, priority=True),
-)
+def key_label(keys: str) -> str:
+    return ", ".join(k.replace("ctrl+", "^").replace("escape", "esc") for k in keys.split(",") if k)
 
-FIND_USERS = (
-    KeyAction("focus_search", "ctrl+f", "Search", priority=True),
-    KeyAction("new_user", "ctrl+n", "New user", priority=True),
-    KeyAction("register_user", "ctrl+g", "Register new user", priority=True),
-    KeyAction("tab('staff')", "f2", "Staff"),
-    KeyAction("tab('public')", "f3", "Public"),
-    KeyAction("tab('contact')", "f4", "Contact"),
-    KeyAction("tab('all')", "f5", "All"),
-    KeyAction("focus_filter('account-type')", "f6", "Account type filter", show=False),
-    KeyAction("focus_filter('role')", "f7", "Role filter", show=False),
-    KeyAction("focus_filter('status')", "f8", "Status filter", show=False),
-    KeyAction("focus_filter('group')", "f9", "User group filter", show=False),
-    KeyAction("clear_filters", "ctrl+r", "Reset filters", show=False),
-    KeyAction("purge_users", "f10", "Purge users (preview)", show=False),
-    KeyAction("sort('name')", "f11", "Sort by name (again: reverse)", show=False),
-    KeyAction("sort('expiry')", "f12", "Sort by expiry (again: reverse)", show=False),
-    # Administrators get it in the command palette from the app (others are told why not).
-    KeyAction(
-        "app.configuration", "ctrl+o", "Configuration", show=False, priority=True, palette=False
+
+@dataclass(frozen=True)
+class KeyGroup:
+    """The keys of one screen, or of one part of it (a table, a box): `screen` names the screen
+    group whose keys are active together (with "Everywhere"), `title` heads the group in F1."""
+
+    screen: str
+    title: str
+    actions: tuple[KeyAction, ...]
+
+    def bindings(self) -> list[Binding]:
+        return [a.binding() for a in self.actions if a.keys]
+
+    def __iter__(self):
+        return iter(self.actions)
+
+
+def K(  # noqa: N802 - reads as a table row
+    id: str,  # noqa: A002
+    action: str,
+    description: str,
+    **options,
+) -> KeyAction:
+    return KeyAction(id, action, description, **options)
+
+
+EVERYWHERE = "Everywhere"
+
+APP = KeyGroup(
+    EVERYWHERE,
+    EVERYWHERE,
+    (
+        K("quit", "app.quit", "Quit", priority=True),
+        K("keys_help", "app.keys_help", "Keys", priority=True),
+        K("command_palette", "app.command_palette", "Commands", show=False, palette=False),
+        # Priority: a modal dialog hides the app's other keys, and logging out works from any
+        # depth.
+        K("logout", "app.logout", "Log out", show=False, priority=True, needs=SESSION),
+        K("configuration", "app.configuration", "Configuration", show=False,
+          needs=Action.CONFIGURE),
     ),
-    KeyAction("escape", "escape", "Clear search", show=False, palette=False),
+)  # fmt: skip
+
+# Commands of the palette only (no key unless a user's key map gives one... they have no
+# binding, so a key map cannot): the app's own screens.
+APP_COMMANDS = KeyGroup(
+    EVERYWHERE,
+    EVERYWHERE,
+    (
+        K("home", "app.home", "Find and Manage Users", needs=STAFF),
+        K("my_account", "app.home", "My account", needs=PATRON),
+        K("outbox", "app.outbox", "Letters outbox", needs=Action.CONFIGURE),
+        K("import", "app.import", "Import users", needs=Action.RUN_JOBS),
+        K("export", "app.export", "Export users", needs=Action.RUN_JOBS),
+    ),
 )
+
+# Keys of every list (tui/table.py RowTable).
+TABLE = KeyGroup(
+    "Lists",
+    "In a list",
+    (
+        K("table.up", "move(-1)", "Up", show=False, palette=False),
+        K("table.down", "move(1)", "Down", show=False, palette=False),
+        K("table.page_up", "page(-1)", "Page up", show=False, palette=False),
+        K("table.page_down", "page(1)", "Page down", show=False, palette=False),
+        K("table.first", "move_to(0)", "First", show=False, palette=False),
+        K("table.last", "move_to(-1)", "Last", show=False, palette=False),
+        K("open", "select_row", "Open", show=False, palette=False),
+    ),
+)
+
+# Keys of every text field (tui/widgets.py SafeInput), on top of Textual's Input keys.
+FIELD = KeyGroup(
+    "Fields",
+    "In a text field",
+    (
+        K("select_all", "select_all", "Select all", show=False, palette=False),
+        K("clear_field", "clear_field", "Clear the field", show=False, palette=False),
+    ),
+)
+
+FU = "Find and Manage Users"
+FIND_USERS = KeyGroup(
+    FU,
+    FU,
+    (
+        K("search", "focus_search", "Search", priority=True),
+        K("new_user", "new_user", "New user", priority=True, needs=Action.CREATE_USER),
+        K("register_user", "register_user", "Register new user", priority=True,
+          needs=Action.REGISTER_USER),
+        K("find_users.tab_staff", "tab('staff')", "Staff"),
+        K("find_users.tab_public", "tab('public')", "Public"),
+        K("find_users.tab_contact", "tab('contact')", "Contact"),
+        K("find_users.tab_all", "tab('all')", "All"),
+        K("find_users.filter_account_type", "focus_filter('account-type')",
+          "Account type filter", show=False),
+        K("find_users.filter_role", "focus_filter('role')", "Role filter", show=False),
+        K("find_users.filter_status", "focus_filter('status')", "Status filter", show=False),
+        K("find_users.filter_group", "focus_filter('group')", "User group filter", show=False),
+        K("reset_filters", "clear_filters", "Reset filters", show=False),
+        K("find_users.purge", "purge_users", "Purge users (preview)", show=False,
+          needs=Action.RUN_JOBS),
+        K("find_users.sort_name", "sort('name')", "Sort by name (again: reverse)", show=False),
+        K("find_users.sort_expiry", "sort('expiry')", "Sort by expiry (again: reverse)",
+          show=False),
+        K("cancel", "escape", "Clear search", show=False, palette=False),
+        # Priority: in the search box too (Textual's Input would delete to the end).
+        K("find_users.count", "count_exact", "Count exactly", show=False, priority=True),
+    ),
+)  # fmt: skip
 
 # Keys of the search box (active while it has the focus).
-SEARCH_BOX = (KeyAction("screen.to_results", "down", "To the results", show=False, palette=False),)
+SEARCH_BOX = KeyGroup(
+    FU,
+    "Search box",
+    (K("find_users.to_results", "screen.to_results", "To the results", show=False,
+       palette=False),),
+)  # fmt: skip
 
 # Keys of the results table (active while it has the focus). No printable key: a letter typed
 # in the list goes to the search box ("maya" typed there deactivated a user: a, then y).
-RESULTS = (
-    KeyAction("screen.open_user", "enter", "Open"),
-    KeyAction("screen.toggle_active", "ctrl+t", "Activate/deactivate"),
-    KeyAction("screen.delete_user", "delete", "Delete"),
-)
+RESULTS = KeyGroup(
+    FU,
+    "Results list",
+    (
+        K("open", "screen.open_user", "Open", needs=Action.VIEW_USER),
+        K("toggle_active", "screen.toggle_active", "Activate/deactivate",
+          needs=Action.CHANGE_STATUS),
+        K("delete", "screen.delete_user", "Delete", needs=Action.DELETE_USER),
+    ),
+)  # fmt: skip
 
-DIALOG = (KeyAction("cancel", "escape", "Cancel", palette=False),)
+DIALOGS = "Dialogs"
+DIALOG = KeyGroup(DIALOGS, "Dialog", (K("cancel", "cancel", "Cancel", palette=False),))
+CONFIRM = KeyGroup(
+    DIALOGS,
+    "Question",
+    (
+        K("confirm", "answer(True)", "Yes", palette=False),
+        K("no", "answer(False)", "No", show=False, palette=False),
+        K("cancel", "answer(False)", "Cancel", palette=False),
+    ),
+)
+INFO = KeyGroup(DIALOGS, "Message", (K("cancel", "close", "Close", palette=False),))
+CHOICE = KeyGroup(DIALOGS, "Choice", (K("cancel", "choose(None)", "Cancel", palette=False),))
+HELP = KeyGroup(DIALOGS, "Keys", (K("cancel", "cancel", "Close", palette=False),))
+LOCK = KeyGroup(
+    DIALOGS, "Screen locked", (K("logout", "log_out", "Log out", priority=True, palette=False),)
+)
 
 # Register New User (screens/register_user.py): the scan box keeps the focus after a look-up;
 # only Down (or Tab) into the matches, then Enter, opens one.
-REGISTER_USER = (
-    KeyAction("register_anyway", "ctrl+n", "Register a new user anyway", priority=True),
-    KeyAction("cancel", "escape", "Back to Find Users", palette=False),
-)
-SCAN_BOX = (KeyAction("screen.to_matches", "down", "To the matches", show=False, palette=False),)
-REGISTER_MATCHES = (
-    KeyAction("up_or_box", "up", "Up; from the first match, the box", show=False, palette=False),
+RU = "Register New User"
+REGISTER_USER = KeyGroup(
+    RU,
+    RU,
+    (
+        K("new_user", "register_anyway", "Register a new user anyway", priority=True,
+          needs=Action.REGISTER_USER),
+        K("cancel", "cancel", "Back to Find Users", palette=False),
+    ),
+)  # fmt: skip
+SCAN_BOX = KeyGroup(
+    RU,
+    "Scan box",
+    (K("register.to_matches", "screen.to_matches", "To the matches", show=False,
+       palette=False),),
+)  # fmt: skip
+REGISTER_MATCHES = KeyGroup(
+    RU,
+    "Matches",
+    (K("register.up", "up_or_box", "Up; from the first match, the box", show=False,
+       palette=False),),
+)  # fmt: skip
+
+CONFIGURATION = KeyGroup(
+    "Configuration",
+    "Configuration",
+    (
+        K("add", "add", "Add"),
+        K("edit", "edit", "Edit"),
+        K("toggle_row", "toggle_active", "Active on/off"),
+        K("delete", "delete", "Delete"),
+        K("cancel", "back", "Back", palette=False),
+    ),
 )
 
-CONFIGURATION = (
-    KeyAction("add", "n,insert", "Add"),
-    KeyAction("edit", "e", "Edit"),
-    KeyAction("toggle_active", "space", "Active on/off"),
-    KeyAction("delete", "delete", "Delete"),
-    KeyAction("back", "escape", "Back", palette=False),
+# A form in a dialog (a row of User Details, a letter, a password change).
+FORM = KeyGroup(
+    "Forms",
+    "Form",
+    (
+        K("save", "save", "Save", priority=True),
+        K("cancel", "cancel", "Cancel", palette=False),
+    ),
+)
+FIRST_ADMIN = KeyGroup("Forms", "First administrator", FORM.actions[:1])
+
+UD = "User Details"
+USER_DETAILS = KeyGroup(
+    UD,
+    UD,
+    (
+        K("save", "save", "Save", priority=True),
+        K("actions", "actions", "Actions", priority=True),
+        K("cancel", "back", "Back", palette=False),
+        K("details.tab_general", "show_tab('general')", "Tab: General", show=False),
+        K("details.tab_contact", "show_tab('contact')", "Tab: Contact", show=False),
+        K("details.tab_identifier", "show_tab('identifier')", "Tab: Identifiers", show=False),
+        K("details.tab_note", "show_tab('note')", "Tab: Notes", show=False),
+        K("details.tab_block", "show_tab('block')", "Tab: Blocks", show=False),
+        K("details.tab_fees", "show_tab('fees')", "Tab: Fines/fees", show=False),
+        K("details.tab_statistic", "show_tab('statistic')", "Tab: Statistics", show=False),
+        K("details.tab_attachment", "show_tab('attachment')", "Tab: Attachments", show=False),
+        K("details.tab_proxy", "show_tab('proxy')", "Tab: Proxy for", show=False),
+        K("details.tab_role", "show_tab('role')", "Tab: Roles", show=False),
+        K("details.tab_history", "show_tab('history')", "Tab: History", show=False),
+    ),
 )
 
-FORM = (
-    KeyAction("save", "ctrl+s", "Save", priority=True),
-    KeyAction("cancel", "escape", "Cancel", palette=False),
+# The table of a row tab of User Details (screens/user_details/rows.py): the row under the
+# cursor, so not in the palette.
+ROWS = KeyGroup(
+    UD,
+    "In a table tab",
+    (
+        K("add", "add", "Add", palette=False),
+        K("edit", "edit", "Edit", palette=False),
+        K("rows.duplicate", "duplicate", "Duplicate", palette=False),
+        K("delete", "remove", "Delete", palette=False),
+        K("toggle_row", "toggle_active", "Active on/off", show=False, palette=False),
+        K("open", "edit", "Edit", show=False, palette=False),
+    ),
 )
-
 
 # The Fines/fees table of User Details (screens/user_details/fees.py): they act on the fee under
 # the cursor, so they are not offered in the palette.
-FEES = (
-    KeyAction("fee('add')", "n,insert", "Add fee", palette=False),
-    KeyAction("fee('pay')", "p", "Pay", palette=False),
-    KeyAction("fee('waive')", "w", "Waive", palette=False),
-    KeyAction("fee('waive_all')", "W", "Waive all (up to the limit)", show=False, palette=False),
-    KeyAction("fee('dispute')", "d", "Dispute", palette=False),
-    KeyAction("fee('restore')", "r", "Restore a disputed fee", show=False, palette=False),
-    KeyAction("fee('link')", "l", "Link to an item", show=False, palette=False),
-    KeyAction("fee('mark')", "space", "Mark for waive", show=False, palette=False),
-    KeyAction("fee('transactions')", "t", "Transactions", show=False, palette=False),
-    KeyAction("fee('status_filter')", "s", "Status filter", show=False, palette=False),
-    KeyAction("fee('owner_filter')", "o", "Owner filter", show=False, palette=False),
-)
+FEES = KeyGroup(
+    UD,
+    "Fines/fees tab",
+    (
+        K("add", "fee('add')", "Add fee", palette=False),
+        K("fees.pay", "fee('pay')", "Pay", palette=False),
+        K("fees.waive", "fee('waive')", "Waive", palette=False),
+        K("fees.waive_all", "fee('waive_all')", "Waive all (up to the limit)", show=False,
+          palette=False),
+        K("fees.dispute", "fee('dispute')", "Dispute", palette=False),
+        K("fees.restore", "fee('restore')", "Restore a disputed fee", show=False, palette=False),
+        K("fees.link", "fee('link')", "Link to an item", show=False, palette=False),
+        K("fees.mark", "fee('mark')", "Mark for waive", show=False, palette=False),
+        K("fees.transactions", "fee('transactions')", "Transactions", show=False, palette=False),
+        K("fees.status_filter", "fee('status_filter')", "Status filter", show=False,
+          palette=False),
+        K("fees.owner_filter", "fee('owner_filter')", "Owner filter", show=False, palette=False),
+    ),
+)  # fmt: skip
 
 # The deletion dialog (screens/delete_user.py).
-DELETE_USER = (
-    KeyAction("delete", "y", "Delete (when nothing stands in the way)", palette=False),
-    KeyAction("view", "v", "View the user", palette=False),
-    KeyAction("waive", "w", "Waive the fees", palette=False),
-    KeyAction("notify", "n", "Notify the user (deletion notice)", palette=False),
-    KeyAction("cancel", "escape", "Cancel", palette=False),
+DELETE_USER = KeyGroup(
+    DIALOGS,
+    "Delete a user",
+    (
+        K("confirm", "delete", "Delete (when nothing stands in the way)", palette=False),
+        K("delete_user.view", "view", "View the user", palette=False),
+        K("delete_user.waive", "waive", "Waive the fees", palette=False),
+        K("delete_user.notify", "notify", "Notify the user (deletion notice)", palette=False),
+        K("cancel", "cancel", "Cancel", palette=False),
+    ),
 )
-
 
 # The purge preview (screens/purge.py), for staff who may run jobs.
-PURGE = (
-    KeyAction("purge", "p", "Purge now", palette=False),
-    KeyAction("cancel", "escape", "Close", palette=False),
+PURGE = KeyGroup(
+    DIALOGS,
+    "Purge users",
+    (
+        K("purge.run", "purge", "Purge now", palette=False),
+        K("cancel", "cancel", "Close", palette=False),
+    ),
 )
-
 
 # Login (screens/login.py) and the forgotten-password screen (screens/forgot_password.py).
-LOGIN = (KeyAction("forgot_password", "ctrl+r", "Forgotten password", priority=True),)
-FORGOT_PASSWORD = (
-    KeyAction("save", "ctrl+s", "Send the code / set the password", priority=True),
-    KeyAction("cancel", "escape", "Back to login", palette=False),
+LOGIN = KeyGroup(
+    "Login",
+    "Login",
+    (K("login.forgot_password", "forgot_password", "Forgotten password", priority=True),),
 )
+FORGOT_PASSWORD = KeyGroup(
+    "Login",
+    "Forgotten password",
+    (
+        K("save", "save", "Send the code / set the password", priority=True),
+        K("cancel", "cancel", "Back to login", palette=False),
+    ),
+)
+
 # My account (screens/my_account.py): the home of a patron-only login.
-MY_ACCOUNT = (KeyAction("save", "ctrl+s", "Save (letters, password)", priority=True),)
-
-
-def bindings(*groups: tuple[KeyAction, ...]) -> list[Binding]:
-    return [a.binding() for group in groups for a in group]
-
-
-QUICK_USER = (
-    KeyAction("save", "ctrl+s", "Save", priority=True),
-    KeyAction("save_and_open", "ctrl+o", "Save and open", priority=True),
-    KeyAction("reuse_person", "ctrl+r", "Reuse a person", priority=True),
-    KeyAction("generate_password", "ctrl+g", "Generate password", priority=True),
-    KeyAction("generate_pin", "ctrl+t", "Generate PIN", priority=True),
-    KeyAction("cancel", "escape", "Cancel", palette=False),
+MA = "My account"
+MY_ACCOUNT = KeyGroup(
+    MA,
+    MA,
+    (
+        K("save", "save", "Save (letters, password)", priority=True),
+        K("my_account.tab_record", "show_tab('record')", "Tab: My record", show=False),
+        K("my_account.tab_contact", "show_tab('contact')", "Tab: Contact", show=False),
+        K("my_account.tab_fees", "show_tab('fees')", "Tab: Fines/fees", show=False),
+        K("my_account.tab_preferences", "show_tab('preferences')", "Tab: Letters", show=False),
+        K("my_account.tab_password", "show_tab('password')", "Tab: Password", show=False),
+    ),
 )
+CONTACTS = KeyGroup(
+    MA,
+    "Contact tab",
+    (
+        K("add", "screen.add_contact", "Add", palette=False),
+        K("edit", "screen.edit_contact", "Edit", palette=False),
+        K("open", "screen.edit_contact", "Edit", show=False, palette=False),
+        K("delete", "screen.delete_contact", "Delete", palette=False),
+    ),
+)
+
+QU = "Quick User Management"
+QUICK_USER = KeyGroup(
+    QU,
+    QU,
+    (
+        K("save", "save", "Save", priority=True),
+        K("quick_user.save_and_open", "save_and_open", "Save and open", priority=True),
+        K("quick_user.reuse_person", "reuse_person", "Reuse a person", priority=True),
+        K("generate_password", "generate_password", "Generate password", priority=True),
+        K("generate_pin", "generate_pin", "Generate PIN", priority=True),
+        K("cancel", "cancel", "Cancel", palette=False),
+    ),
+)
+
+# Import and export (screens/transfer.py).
+IMPORT = KeyGroup(
+    "Import and export",
+    "Import users",
+    (
+        K("preview", "preview", "Preview (dry run)", priority=True),
+        K("save", "run", "Import", priority=True),
+        K("cancel", "cancel", "Close", palette=False),
+    ),
+)
+EXPORT = KeyGroup(
+    "Import and export",
+    "Export users",
+    (
+        K("save", "run", "Export", priority=True),
+        K("cancel", "cancel", "Close", palette=False),
+    ),
+)
+
+# Letters of a user (screens/letters.py) and the outbox.
+LETTERS = KeyGroup(
+    "Letters",
+    "Letters",
+    (
+        K("open", "read", "Read the letter"),
+        K("letters.message", "message", "Write a message"),
+        K("letters.personal", "personal", "Send the personal-information letter"),
+        K("letters.resend", "resend", "Resend the letter"),
+        K("cancel", "close", "Close", palette=False),
+    ),
+)
+OUTBOX = KeyGroup(
+    "Letters",
+    "Outbox",
+    (
+        K("outbox.send_all", "send_all", "Send every waiting letter now"),
+        K("outbox.retry", "retry", "Retry the letter"),
+        K("outbox.all", "toggle_all", "Waiting letters / all letters"),
+        K("open", "read", "Read the letter", show=False),
+        K("cancel", "back", "Back", palette=False),
+    ),
+)
+
+GROUPS: tuple[KeyGroup, ...] = (
+    APP, APP_COMMANDS, TABLE, FIELD, FIND_USERS, SEARCH_BOX, RESULTS, DIALOG, CONFIRM, INFO, CHOICE,
+    HELP, LOCK, REGISTER_USER, SCAN_BOX, REGISTER_MATCHES, CONFIGURATION, FORM, FIRST_ADMIN,
+    USER_DETAILS, ROWS, FEES, DELETE_USER, PURGE, LOGIN, FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS,
+    QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
+)  # fmt: skip
+
+# (binding id, action) -> the registry entry and its group: how F1 and the palette read a live
+# binding back.
+INDEX: dict[tuple[str, str], tuple[KeyAction, KeyGroup]] = {}
+for _group in GROUPS:
+    for _a in _group.actions:
+        INDEX.setdefault((_a.id, _a.action), (_a, _group))
+
+
+def lookup(binding: Binding) -> tuple[KeyAction, KeyGroup] | None:
+    """The registry entry of a live binding (its key may come from a user's key map)."""
+    if binding.id is None:
+        return None
+    return INDEX.get((binding.id, binding.action))
+
+
+def bindings(*groups: KeyGroup) -> list[Binding]:
+    return [b for group in groups for b in group.bindings()]
+
+
+def screens_of(key_id: str) -> set[str]:
+    """The screen groups an id is used on."""
+    return {g.screen for g in GROUPS for a in g.actions if a.id == key_id}
+
+
+def table() -> list[tuple[str, str, str]]:
+    """(screen group, keys, description) of every keyed action: the README's table."""
+    rows: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for group in GROUPS:
+        for a in group.actions:
+            if a.keys and (group.screen, a.id) not in seen:
+                seen.add((group.screen, a.id))
+                rows.append((group.screen, a.keys, a.description))
+    return rows

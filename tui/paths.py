@@ -19,3 +19,12 @@ def default_database_path() -> Path:
 
 def log_dir() -> Path:
     return Path(_dirs.user_log_dir)
+
+
+def config_dir() -> Path:
+    return Path(_dirs.user_config_dir)
+
+
+def keymap_file() -> Path:
+    """A user's own keys: `[keys] action_id = "ctrl+k"` (tui/keymap.py)."""
+    return config_dir() / "keys.toml"

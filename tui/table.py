@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.events import Click, MouseScrollDown, MouseScrollUp
 from textual.geometry import Region
 from textual.message import Message
@@ -20,6 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from models.text import printable
+from tui.keys import TABLE, bindings
 
 
 def fit(text: str, width: int) -> str:
@@ -45,15 +45,7 @@ class RowTable(Widget, can_focus=True):
     RowTable > .row-table--cursor-blurred { background: $accent 30%; }
     RowTable > .row-table--odd { background: $boost; }
     """
-    BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "move_to(0)", "First", show=False),
-        Binding("end", "move_to(-1)", "Last", show=False),
-        Binding("enter", "select_row", "Select", show=False),
-    ]
+    BINDINGS = bindings(TABLE)
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
@@ -28,6 +27,7 @@ from screens.user_details.fees import FeesPane
 from screens.user_details.general import GeneralPane
 from screens.user_details.history import HistoryPane
 from screens.user_details.rows import RowsPane
+from tui.keys import USER_DETAILS, bindings
 from tui.table import RowTable
 from tui.widgets import escape
 
@@ -80,39 +80,13 @@ class DetailTabs(TabbedContent):
 
 
 class UserDetailsScreen(CoveredKeys, Screen[None]):
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("ctrl+o", "actions", "Actions", priority=True),
-        Binding("escape", "back", "Back"),
-        *[Binding(key, f"show_tab('{tab}')", label, show=False) for tab, label, _, key in TABS],
-    ]
+    BINDINGS = bindings(USER_DETAILS)
 
     def __init__(self, account_id: int) -> None:
         super().__init__()
         self.account_id = account_id
         self.ctx: RecordContext | None = None
         self.profile: Profile | None = None
-
-    @property
-    def KEY_GROUPS(self):  # noqa: N802 - read by the F1 help and the command palette
-        from tui.keys import KeyAction
-
-        keys = (
-            KeyAction("save", "ctrl+s", "Save the General tab"),
-            KeyAction("actions", "ctrl+o", "Actions: status, unlock, password, type, loans"),
-            KeyAction("back", "escape", "Back to the list", palette=False),
-            *[KeyAction(f"show_tab('{t}')", k, f"Tab: {label}") for t, label, _, k in TABS],
-        )
-        rows = (
-            KeyAction("noop", "n", "Add a row", palette=False),
-            KeyAction("noop", "e", "Edit the row (or Enter)", palette=False),
-            KeyAction("noop", "c", "Duplicate the row", palette=False),
-            KeyAction("noop", "delete", "Delete the row", palette=False),
-            KeyAction("noop", "space", "Activate / deactivate the row", palette=False),
-        )
-        from tui.keys import FEES
-
-        return (("User Details", keys), ("In a table tab", rows), ("Fines/fees tab", FEES))
 
     def compose(self) -> ComposeResult:
         session = self.app.session

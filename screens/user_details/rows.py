@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
@@ -26,19 +25,12 @@ from models.rows import (
 from screens.user_details.context import RecordContext
 from screens.user_details.fields import KINDS, display
 from screens.user_details.row_form import RowFormScreen
+from tui.keys import ROWS, bindings
 from tui.table import RowTable
-
-ROW_KEYS = [
-    Binding("n,insert", "add", "Add"),
-    Binding("e", "edit", "Edit"),
-    Binding("c", "duplicate", "Duplicate"),
-    Binding("delete", "remove", "Delete"),
-    Binding("space", "toggle_active", "Active on/off", show=False),
-]
 
 
 class RowsTable(RowTable):
-    BINDINGS = [*ROW_KEYS, Binding("enter", "edit", "Edit", show=False)]
+    BINDINGS = bindings(ROWS)
 
     def action_add(self) -> None:
         self.parent.action_add()

@@ -387,7 +387,7 @@ async def test_the_forced_change_has_no_way_around(ui_db) -> None:
         nothing_reached()
         await pilot.press("escape")
         await settle(pilot)
-        for key in ("ctrl+o", "ctrl+n", "ctrl+g", "ctrl+f", "f2", "f10", "ctrl+r", "f1"):
+        for key in ("ctrl+o", "ctrl+n", "ctrl+b", "ctrl+f", "f2", "f10", "ctrl+r", "f1"):
             await pilot.press(key)
             await settle(pilot)
             nothing_reached()
