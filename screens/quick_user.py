@@ -128,7 +128,6 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
     """Dismisses with (new account id, open its details?), or None when cancelled."""
 
     BINDINGS = bindings(QUICK_USER)
-    KEY_GROUPS = (("Quick User Management", QUICK_USER),)
 
     def __init__(
         self,

@@ -26,8 +26,8 @@ MODIFIERS = {"ctrl", "shift", "alt", "super", "meta", "hyper"}
 RESERVED = {"tab", "shift+tab", "ctrl+i", "ctrl+m", "ctrl+h", "ctrl+j", "ctrl+c"}
 NAMED = {k.value.rpartition("+")[2] for k in Keys} | {"space", "enter", "escape", "delete"}
 NAMED |= {f"f{n}" for n in range(1, 25)}
-# Co-active with every screen: the app's keys and those of every list.
-SHARED_SCREENS = {EVERYWHERE, "Lists"}
+# Co-active with every screen: the app's keys, those of every list and every text field.
+SHARED_SCREENS = {EVERYWHERE, "Lists", "Fields"}
 MAX_FILE = 64 * 1024
 
 
