@@ -255,6 +255,7 @@ def test_migrate_status_lists_every_migration_as_applied_after_init(tmp_path: Pa
 
 def test_migrate_status_on_a_new_file_lists_pending_and_applies_nothing(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
+    path.touch(mode=0o600)  # an empty file: a missing one is refused (only init creates one)
     args = ("--db", str(path), "migrate", "--status")
     rows = status_lines(run(tmp_path, *args))
     assert {rows[name] for name in MIGRATIONS} == {"pending"}

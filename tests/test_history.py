@@ -157,6 +157,9 @@ def test_the_cli_prunes_the_audit_trail(tmp_path: Path) -> None:
     path = tmp_path / "library.db"
     assert_clean_error(run(tmp_path, "--db", str(path), "audit"), "audit prune")
     assert not path.exists()
+    assert_clean_error(run(tmp_path, "--db", str(path), "audit", "prune"), "No database at")
+    assert not path.exists()  # only init makes a database
+    path.touch(mode=0o600)
     assert_clean_error(run(tmp_path, "--db", str(path), "audit", "prune"), "not initialized")
     path.unlink()
     assert init(tmp_path, str(path)).returncode == 0

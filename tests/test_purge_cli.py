@@ -42,5 +42,6 @@ def test_purge_dry_run_then_real_run(ui_db, tmp_path) -> None:
 
 
 def test_purge_of_an_uninitialized_database_is_one_error_line(tmp_path) -> None:
+    (tmp_path / "empty.db").touch(mode=0o600)  # empty: a missing file is refused before
     result = run(tmp_path, "--db", str(tmp_path / "empty.db"), "purge")
     assert_clean_error(result, "not initialized")

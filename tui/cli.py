@@ -193,7 +193,9 @@ def _run_app(target: str | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()  # a reader that left early shows here, not in Python's exit
+        return code
     except CliError as exc:
         print(f"patrondesk: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
@@ -201,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("patrondesk: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # `patrondesk export | head`: the reader left; say nothing, as Unix tools do.
+        # `patrondesk export | head`: the reader left; say nothing, as Unix tools do. What is
+        # left in the buffer goes nowhere (Python would report it at exit).
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -271,8 +274,14 @@ def _main(argv: Sequence[str] | None) -> int:
     # The system's audit events name the operating-system user and host that ran the command.
     configure(operator=command_line_operator())
     try:
-        # `migrate --status` must show pending migrations, so it opens without upgrading.
-        db = open_database(args.db, upgrade=not (args.command == "migrate" and args.status))
+        # `migrate --status` must show pending migrations, so it opens without upgrading. Only
+        # `init` makes a new database: any other command on a missing file (a mistyped --db)
+        # is refused and leaves nothing behind.
+        db = open_database(
+            args.db,
+            create=args.command == "init",
+            upgrade=not (args.command == "migrate" and args.status),
+        )
     except DatabaseOpenError as exc:
         raise CliError(exc.message) from None
     from models.files import exposure_warning

@@ -135,7 +135,10 @@ def open_database(
             raise DatabaseOpenError(f"Cannot open database {path}: it is a folder.")
         if not path.exists():
             if not create:
-                raise DatabaseOpenError(f"No database at {path}: run 'patrondesk init' first.")
+                raise DatabaseOpenError(
+                    f"No database at {path}: check the path, or run 'patrondesk init' to "
+                    "create one there."
+                )
             if not path.parent.is_dir() and not _is_default(path):
                 # A named path in a folder that does not exist is more likely a typo than a wish.
                 raise DatabaseOpenError(

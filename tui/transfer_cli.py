@@ -235,6 +235,8 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
             export_users(sys.stdout, fmt, flt=flt, destination="standard output")
     except PatronDeskError as exc:
         raise error(exc.message) from None
+    except BrokenPipeError:
+        raise  # the reader left (`export | head`): main() ends quietly
     except OSError as exc:
-        raise error(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise error(f"cannot write {target or 'standard output'}: {exc.strerror or exc}") from None
     return 0
