@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.keys import LOGIN, bindings
+from tui.keys import LOGIN, bindings, hint
 from tui.widgets import Field, Message
 
 
@@ -39,8 +39,9 @@ class LoginScreen(Screen[None]):
             yield Field("Password", Input(id="password", password=True, placeholder="password"))
             yield OptionList(id="organization")
             yield Message(id="login-message")
+            forgot, leave = hint(self.app, "login.forgot_password"), hint(self.app, "quit")
             yield Static(
-                "Enter: log in · ctrl+r: forgotten password · ctrl+q: quit", classes="hint"
+                f"Enter: log in · {forgot}: forgotten password · {leave}: quit", classes="hint"
             )
         yield Footer()
 

@@ -25,7 +25,7 @@ from models.settings import load_settings
 from models.tables import Campus, IdentifierType, JobCategory, UserGroup
 from models.validation import parse_date
 from screens.confirm import CoveredKeys
-from tui.keys import QUICK_USER, bindings
+from tui.keys import QUICK_USER, bindings, hint
 from tui.widgets import Field, LineInput, Message
 from tui.worker import run_service
 
@@ -220,14 +220,18 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
                 grid.compose_add_child(field)
             yield grid
             yield Static(policy_text(load_settings()), classes="hint")
+
+            def key(key_id: str) -> str:
+                return hint(self.app, key_id)
+
             with Horizontal(id="form-buttons"):
-                yield Button("Generate password (ctrl+g)", id="gen-password")
-                yield Button("Generate PIN (ctrl+t)", id="gen-pin")
-                yield Button("Reuse a person (ctrl+r)", id="reuse")
+                yield Button(f"Generate password ({key('generate_password')})", id="gen-password")
+                yield Button(f"Generate PIN ({key('generate_pin')})", id="gen-pin")
+                yield Button(f"Reuse a person ({key('quick_user.reuse_person')})", id="reuse")
             yield Message(id="form-message")
             with Horizontal(id="form-buttons-save"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Save and open (ctrl+o)", id="save-open")
+                yield Button(f"Save ({key('save')})", id="save", variant="primary")
+                yield Button(f"Save and open ({key('quick_user.save_and_open')})", id="save-open")
                 yield Button("Cancel (Esc)", id="cancel")
         yield Footer()
 

@@ -584,3 +584,10 @@ def table() -> list[tuple[str, str, str]]:
                 seen.add((group.screen, a.id))
                 rows.append((group.screen, a.keys, a.description))
     return rows
+
+
+def hint(app: object, key_id: str) -> str:
+    """The key of `key_id` as text for a hint or a button label ("ctrl+g"): the user's key map
+    first (`PatronDeskApp.user_keymap`), then the registry's default; its first key only."""
+    keys = getattr(app, "user_keymap", {}).get(key_id) or DEFAULT_KEYS[key_id]
+    return keys.split(",")[0]

@@ -21,6 +21,7 @@ from models.external import DATE_FIELDS
 from models.tables import Campus, JobCategory, UserGroup
 from screens.quick_user import LANGUAGES
 from screens.user_details.context import RecordContext
+from tui.keys import hint
 from tui.widgets import Field, LineInput, Message, plain
 from tui.worker import run_service
 
@@ -102,7 +103,8 @@ class GeneralPane(VerticalScroll):
             f"updated by {f.updated_by} {f.updated_at:%Y-%m-%d %H:%M} (UTC)"
         )
         if f.external:
-            text += " · external account: SIS fields are locked (Open for update in ctrl+o)"
+            actions = hint(self.app, "actions")
+            text += f" · external account: SIS fields are locked (Open for update in {actions})"
         return text
 
     # --- reading and saving ---------------------------------------------------------------------
@@ -196,7 +198,9 @@ class GeneralPane(VerticalScroll):
         message = self.query_one("#general-message", Message)
         if isinstance(exc, ConflictError):
             message.show(
-                exc.message + " Reload (ctrl+o, R) to see their changes; yours are kept here."
+                exc.message
+                + f" Reload ({hint(self.app, 'actions')}, R) to see their changes;"
+                + " yours are kept here."
             )
         elif isinstance(exc, ValidationError):
             self._errors(exc.errors)
