@@ -24,12 +24,13 @@ from models.profile import Profile, load_profile, loan_lines
 from screens.confirm import CoveredKeys
 from screens.user_details.context import RecordContext
 from screens.user_details.fees import FeesPane
-from screens.user_details.general import GeneralPane
+from screens.user_details.general import GeneralData, GeneralPane, load_general
 from screens.user_details.history import HistoryPane
 from screens.user_details.rows import RowsPane
 from tui.keys import USER_DETAILS, bindings
 from tui.table import RowTable
 from tui.widgets import escape
+from tui.worker import run_service
 
 # (pane id, label, short label, key). The bar shows as much as the width allows: the labels with
 # their keys, the short labels with their keys (120 columns), or the short labels closer
@@ -63,6 +64,18 @@ def tab_labels(width: int, present: list[str]) -> tuple[dict[str, str], bool]:
     return {tab: short for tab, _, short, _ in tabs}, True
 
 
+def load_head(account_id: int, actor) -> tuple[Profile, bool]:
+    """The profile and whether the debt limit is reached: what the head line shows."""
+    profile = load_profile(account_id, actor)
+    return profile, debt_limit_reached(account_id)
+
+
+def load_record(account_id: int, actor, organization_id: int) -> tuple[Profile, bool, GeneralData]:
+    """Everything User Details needs to draw the record (run in a worker)."""
+    profile, debt = load_head(account_id, actor)
+    return profile, debt, load_general(account_id, actor, organization_id)
+
+
 class DetailTabs(TabbedContent):
     """The tabs of the record. Textual switches to the tab of a widget given the focus, when
     its focus message arrives: F3 then F7 typed fast switched back to Contact. A focus
@@ -87,28 +100,69 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
         self.account_id = account_id
         self.ctx: RecordContext | None = None
         self.profile: Profile | None = None
+        self.debt_limit = False
+        self.general: GeneralData | None = None
+        self.error: str | None = None
+        self._pending_tab: str | None = None  # a tab key typed while the record loads
 
     def compose(self) -> ComposeResult:
+        """At once a "Loading…" line (the record is read in a worker, `on_mount`), then, once
+        read, the head and the tabs (`_loaded` recomposes)."""
+        yield Header()
+        if self.error is not None:
+            yield Static(escape(self.error), id="details-error")
+        elif self.profile is None:
+            yield Static("Loading the record…", id="details-loading")
+        else:
+            yield Static(self._head(), id="details-head")
+            present = [
+                t for t, *_ in TABS if t != "fees" or Role.PATRON.value in self.profile.roles
+            ]
+            labels, close = tab_labels(self.app.size.width, present)
+            with DetailTabs(
+                id="details-tabs", initial="general", classes="-close" if close else ""
+            ):
+                for tab in present:
+                    with TabPane(labels[tab], id=tab):
+                        yield from self._pane(tab)
+        yield Footer()
+
+    def on_mount(self) -> None:
         session = self.app.session
-        try:
-            self.profile = load_profile(self.account_id, session.actor)
-        except PatronDeskError as exc:
-            yield Header()
-            yield Static(escape(exc.message), id="details-error")
-            yield Footer()
-            return
+        run_service(
+            self,
+            load_record,
+            self.account_id,
+            session.actor,
+            session.organization.id,
+            on_ok=self._loaded,
+            on_error=self._not_loaded,
+            group="details-load",
+            exclusive=True,
+        )
+
+    async def _loaded(self, record: tuple[Profile, bool, GeneralData]) -> None:
+        self.profile, self.debt_limit, self.general = record
+        session = self.app.session
         self.ctx = RecordContext(
             self.account_id, session.actor, session.organization.id, self.profile.version
         )
-        yield Header()
-        yield Static(self._head(), id="details-head")
-        present = [t for t, *_ in TABS if t != "fees" or Role.PATRON.value in self.profile.roles]
-        labels, close = tab_labels(self.app.size.width, present)
-        with DetailTabs(id="details-tabs", initial="general", classes="-close" if close else ""):
-            for tab in present:
-                with TabPane(labels[tab], id=tab):
-                    yield from self._pane(tab)
-        yield Footer()
+        await self.recompose()
+        self.general = None  # the pane holds it now; a reload reads it again
+        if self._pending_tab:
+            self.action_show_tab(self._pending_tab)
+        elif self.focused is None:
+            self.focus_next()
+        if self.profile.popup_notes:
+            from screens.confirm import InfoScreen
+
+            self.app.push_screen(
+                InfoScreen("Notes for this user", "\n\n".join(self.profile.popup_notes))
+            )
+
+    async def _not_loaded(self, exc: PatronDeskError) -> None:
+        self.error = exc.message
+        await self.recompose()
 
     def on_resize(self, event: events.Resize) -> None:
         """The tab labels follow the width (see `tab_labels`)."""
@@ -126,7 +180,7 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
 
     def _pane(self, tab: str):
         if tab == "general":
-            yield GeneralPane(self.ctx)
+            yield GeneralPane(self.ctx, self.general)
         elif tab == "contact":
             with VerticalScroll(id="contact-panes"):
                 yield Static("[b]Emails[/b]")
@@ -148,7 +202,7 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
         marks = []
         if p.active_blocks:
             marks.append("[reverse] BLOCKED [/reverse]")
-        if debt_limit_reached(p.account_id):
+        if self.debt_limit:
             marks.append("[reverse] DEBT LIMIT [/reverse]")
         if p.locked:
             marks.append("[reverse] LOGIN LOCKED [/reverse]")
@@ -161,20 +215,20 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
             f"{format_money(p.balance_minor, p.currency)}  " + "  ".join(marks)
         )
 
-    def on_mount(self) -> None:
-        if self.profile and self.profile.popup_notes:
-            from screens.confirm import InfoScreen
-
-            self.app.push_screen(
-                InfoScreen("Notes for this user", "\n\n".join(self.profile.popup_notes))
-            )
-
     def refresh_head(self) -> None:
-        try:
-            self.profile = load_profile(self.account_id, self.app.session.actor)
-        except PatronDeskError as exc:
-            self.notify(exc.message, severity="error")
-            return
+        """The head (and History) again after a change, read in a worker."""
+        run_service(
+            self,
+            load_head,
+            self.account_id,
+            self.app.session.actor,
+            on_ok=self._head_loaded,
+            group="details-head",
+            exclusive=True,
+        )
+
+    def _head_loaded(self, head: tuple[Profile, bool]) -> None:
+        self.profile, self.debt_limit = head
         self.query_one("#details-head", Static).update(self._head())
         if self.query("#pane-history"):
             self.query_one(HistoryPane).reload()
@@ -188,6 +242,9 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
     # --- actions --------------------------------------------------------------------------------
 
     def action_show_tab(self, tab: str) -> None:
+        if self.ctx is None:  # still loading: the tab opens once the record is there
+            self._pending_tab = tab
+            return
         tabs = self.query_one("#details-tabs", TabbedContent)
         if tabs.query(f"#{tab}"):
             tabs.active = tab
@@ -224,6 +281,13 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
             return
         self.query_one("#details-tabs", TabbedContent).active = "general"
         self.query_one(GeneralPane).save()
+
+    def unsaved_changes(self) -> str | None:
+        """What quitting now would lose (the app asks before ctrl+q quits), or None."""
+        general = self.query(GeneralPane)
+        if general and general.first().dirty:
+            return "The General tab has unsaved changes."
+        return None
 
     def action_back(self) -> None:
         general = self.query(GeneralPane)

@@ -5,6 +5,7 @@ check in `models.details.update_user`); the form keeps what was typed."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
@@ -50,17 +51,35 @@ CHOICES = {
 }
 
 
+@dataclass
+class GeneralData:
+    """What the General tab shows, read in the worker that opens the record."""
+
+    form: GeneralForm
+    choices: dict[str, list[tuple[str, str]]]
+
+
+def load_general(account_id: int, actor, organization_id: int) -> GeneralData:
+    """The General tab's form and the options of its selects (database calls: run it in a
+    worker, as `UserDetailsScreen` does)."""
+    form = general_form(account_id, actor)
+    choices = {name: CHOICES[name](organization_id) for name in form.values if name in CHOICES}
+    return GeneralData(form, choices)
+
+
 class GeneralPane(VerticalScroll):
     class Saved(TextualMessage):
         pass
 
-    def __init__(self, ctx: RecordContext) -> None:
+    def __init__(self, ctx: RecordContext, loaded: GeneralData | None = None) -> None:
         super().__init__(id="pane-general")
         self.ctx = ctx
         self.opened = False  # "Open for update" on an external account
         self.saving = False
         self._focus_after: Widget | None = None
-        self.form: GeneralForm = general_form(ctx.account_id, ctx.actor)
+        loaded = loaded or load_general(ctx.account_id, ctx.actor, ctx.organization_id)
+        self.form: GeneralForm = loaded.form
+        self.choices = loaded.choices
 
     # --- building -------------------------------------------------------------------------------
 
@@ -69,7 +88,7 @@ class GeneralPane(VerticalScroll):
         if name in BOOLS:
             return Checkbox(LABELS[name], bool(value), id=wid)
         if name in CHOICES:
-            options = CHOICES[name](self.ctx.organization_id)
+            options = self.choices[name]
             current = "" if value is None else str(value)
             if current and current not in {v for _, v in options}:
                 options = [*options, (current, current)]

@@ -27,6 +27,7 @@ from screens.user_details.fields import KINDS, display
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import ROWS, bindings
 from tui.table import RowTable
+from tui.worker import run_service
 
 
 class RowsTable(RowTable):
@@ -73,20 +74,35 @@ class RowsPane(Vertical):
         self.reload()
 
     def reload(self, cursor: int | None = None) -> None:
+        """Read the rows in a worker (the newest reload wins) and show them, the cursor kept."""
+        spec, ctx = self.spec, self.ctx
+
+        def read() -> tuple[list[int], list[tuple[str, ...]]]:
+            rows = list_rows(spec.kind, ctx.account_id, ctx.actor)
+            cells = []
+            for row in rows:
+                values = {
+                    **row.__data__,
+                    **row_values(spec.kind, ctx.account_id, row.id, ctx.actor),
+                }
+                cells.append(
+                    tuple(display(values.get(field), field) for _, field, _ in spec.columns)
+                )
+            return [row.id for row in rows], cells
+
+        run_service(
+            self,
+            read,
+            on_ok=lambda result: self._show(*result, cursor),
+            on_error=lambda exc: self.app.notify(exc.message, severity="error"),
+            group="rows",
+            exclusive=True,
+        )
+
+    def _show(self, ids: list[int], cells: list[tuple[str, ...]], cursor: int | None) -> None:
         table = self.query_one(RowsTable)
         keep = table.cursor if cursor is None else cursor
-        try:
-            rows = list_rows(self.spec.kind, self.ctx.account_id, self.ctx.actor)
-        except PatronDeskError as exc:
-            self.app.notify(exc.message, severity="error")
-            return
-        self.ids = [row.id for row in rows]
-        cells = []
-        for row in rows:
-            values = {**row.__data__, **self._values(row.id)}
-            cells.append(
-                tuple(display(values.get(field), field) for _, field, _ in self.spec.columns)
-            )
+        self.ids = ids
         table.set_rows(cells, keep)
 
     def _values(self, row_id: int) -> dict[str, Any]:
