@@ -1498,6 +1498,7 @@ class Importer:
 
     def _refuse(self, rec: dict, problems: list[tuple[str, str]]) -> None:
         self.report.refused += 1
+        rec["outcome"] = "refused"  # the preview's mark (preview_mark)
         for name, message in problems:
             self._issue(rec, "refused", name, message)
 
@@ -1538,6 +1539,8 @@ class Importer:
                 ):
                     self.report.unchanged += 1
                     self._mark_unchanged(cand, acct)
+                    if len(self.report.preview) < self.opts.preview:
+                        self.report.preview.append(_unchanged_preview(cand))
                     continue
             records.append((cand, acct))
         if not records:
@@ -1947,6 +1950,8 @@ class Importer:
                 good = [r for r in new if not r.get("code_problems")]
                 self._insert(good)
                 created += len(good)
+                for rec in good:
+                    rec["outcome"] = "create"
             else:
                 for rec in new:
                     try:
@@ -1955,6 +1960,7 @@ class Importer:
                             if not rec.get("code_problems"):
                                 self._insert([rec])
                                 created += 1
+                                rec["outcome"] = "create"
                     except IntegrityError as exc:
                         self.codes.reload()
                         self._refuse(rec, [("record", _integrity_message(exc))])
@@ -1973,8 +1979,10 @@ class Importer:
                             continue
                         if self._update(rec):
                             updated += 1
+                            rec["outcome"] = "update"
                         else:
                             self.report.unchanged += 1
+                            rec["outcome"] = "unchanged"
                 except IntegrityError as exc:
                     self.codes.reload()
                     self._refuse(rec, [("record", _integrity_message(exc))])
@@ -2800,6 +2808,29 @@ _ROW_SPECS: dict[str, dict[str, Any]] = {
         "key": lambda d: (d.get("category", d.get("category_id")),),
     },
 }
+
+
+def preview_mark(rec: dict) -> str:
+    """What the import does (a dry run: would do) with a record of `ImportReport.preview`:
+    create, update, unchanged or refused, as counted in the report's summary. The mark is set
+    where the record is counted (a record the file's own checks let through may still be
+    refused by the database's, and a matched one may change nothing)."""
+    return rec.get("outcome") or ("refused" if rec.get("refused") else "unchecked")
+
+
+def _unchanged_preview(cand: dict) -> dict:
+    """The preview row of a record skipped as unchanged (its fingerprint): mapped for its
+    name and group only."""
+    shown = map_lazy(cand["lazy"]) if "lazy" in cand else cand
+    general = shown.get("general") or {}
+    return {
+        "label": cand.get("label") or shown.get("label", ""),
+        "file": cand.get("file", ""),
+        "primary_id": str(cand.get("primary_id") or shown.get("primary_id") or ""),
+        "person": {k: str(general.get(k) or "") for k in ("first_name", "last_name")},
+        "codes": shown.get("codes") or {},
+        "outcome": "unchanged",
+    }
 
 
 def _here(rec: dict) -> str:

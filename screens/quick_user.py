@@ -12,6 +12,7 @@ from dataclasses import fields as dc_fields
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, MaskedInput, Select, Static
@@ -523,6 +524,14 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
             widget = self.query_one(f"#{name}")
             widget.focus()
             widget.scroll_visible()
+
+    def unsaved_changes(self) -> str | None:
+        """What quitting now would lose (the app asks before ctrl+q quits), or None."""
+        try:
+            typed = any(self._value(n) for _, n, _ in LAYOUT if self._choices(n) is None)
+        except NoMatches:  # the form is not drawn yet: nothing typed in it
+            return None
+        return "The new user's form has text typed in it." if typed else None
 
     def action_cancel(self) -> None:
         typed = any(self._value(name) for _, name, _ in LAYOUT if self._choices(name) is None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -17,11 +18,19 @@ from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Sele
 import styles
 from models.base import database
 from models.errors import PatronDeskError
+from models.imports import preview_mark
+from models.text import printable
 from tui.keys import EXPORT, IMPORT, bindings
 from tui.widgets import escape
 
 _FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 _CSS = [Path(styles.__file__).resolve().parent / "transfer.tcss"]
+
+
+def _cells(*values: object) -> list[Text]:
+    """Cells quoting the imported file: plain text (a DataTable reads a str as markup), every
+    control, bidi or invisible character shown as a visible mark."""
+    return [Text(printable(value)) for value in values]
 
 
 class _Progress(Message):
@@ -148,20 +157,22 @@ class ImportScreen(ModalScreen[bool]):
         for rec in report.preview:
             person = rec.get("person") or {}
             name = ", ".join(x for x in (person.get("last_name"), person.get("first_name")) if x)
-            group = (rec.get("codes") or {}).get("user_group")
-            action = "refused" if rec.get("refused") else "update" if rec.get("match") else "create"
+            group = (rec.get("codes") or {}).get("user_group") or ""
+            if isinstance(group, (list, tuple)):
+                group = group[0] if group else ""
+            # The mark the summary counts the record under (created, updated, unchanged,
+            # refused), not a guess from the file alone.
             preview.add_row(
-                rec.get("label", ""),
-                rec.get("primary_id", ""),
-                name,
-                group[0] if group else "",
-                action,
+                *_cells(rec.get("label", ""), rec.get("primary_id", ""), name, group),
+                preview_mark(rec),
             )
         issues = self.query_one("#issues", DataTable)
         issues.clear()
         for issue in report.issues[:500]:
             where = " ".join(x for x in (issue.file, issue.where) if x)
-            issues.add_row(where, issue.primary_id, issue.level, issue.field, issue.message)
+            issues.add_row(
+                *_cells(where, issue.primary_id, issue.level, issue.field, issue.message)
+            )
 
     def action_cancel(self) -> None:
         if not self.running:

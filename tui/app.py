@@ -52,6 +52,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.last_activity = time.monotonic()
         self.locked = False
         self._leaving = False  # a logout under way: keys and clicks wait for the login screen
+        self._quit_question: Screen | None = None  # "unsaved changes: quit?" once asked
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
@@ -330,6 +331,34 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         if self.session is None:
             return
         self.push_screen(ExportScreen())
+
+    def unsaved_changes(self) -> list[str]:
+        """What quitting now would lose: the answer of each screen of the stack that keeps
+        typed input (`unsaved_changes()`, None when nothing is unsaved), top screen first."""
+        found = []
+        for screen in reversed(self.screen_stack):
+            check = getattr(screen, "unsaved_changes", None)
+            if callable(check) and (what := check()):
+                found.append(what)
+        return found
+
+    async def action_quit(self) -> None:
+        """ctrl+q: quit at once, unless a screen has unsaved changes: then ask first, as Escape
+        does (ctrl+q again, or y, quits; Escape goes back to the edits)."""
+        from screens.confirm import ConfirmScreen
+
+        asked = self._quit_question is not None and self._quit_question in self.screen_stack
+        if asked or not (lost := self.unsaved_changes()):
+            self.exit()
+            return
+
+        def answer(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit()
+
+        question = " ".join(lost) + " Quit PatronDesk and lose them?"
+        self._quit_question = ConfirmScreen(question, yes="Quit", no="Keep editing")
+        self.push_screen(self._quit_question, answer)
 
     def action_logout(self) -> None:
         if self.session is not None:
