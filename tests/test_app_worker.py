@@ -129,3 +129,39 @@ async def test_an_unexpected_error_is_not_swallowed(ui_db) -> None:
     chain = [raised.value, raised.value.__cause__, raised.value.__context__]
     assert any(isinstance(e, ZeroDivisionError) for e in chain) or "bug" in str(raised.value)
     assert app.results == []
+
+
+async def test_user_details_shows_loading_at_once_and_a_tab_typed_meanwhile_opens(
+    ui_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import screens.user_details as details
+
+    anna = add_user("Anna", "Müller", "P100")
+    gate = threading.Event()
+    real = details.load_record
+
+    def slow_load(*args):  # the record read waits as behind a slow disk
+        assert gate.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(details, "load_record", slow_load)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(ui_db.admin)
+        screen = UserDetailsScreen(anna.id)
+        app.push_screen(screen)
+        await pilot.pause()
+        assert app.screen is screen
+        assert "Loading" in str(screen.query_one("#details-loading", Static).render())
+        await pilot.press("f3")  # typed ahead: Contact
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, KeysHelpScreen), "F1 answers while the record loads"
+        await pilot.press("escape")
+        gate.set()
+        await settle(pilot)
+        assert "Müller, Anna" in str(screen.query_one("#details-head").render())
+        assert screen.query_one("#details-tabs").active == "contact"
+        assert not screen.query("#details-loading")

@@ -119,9 +119,8 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
                 t for t, *_ in TABS if t != "fees" or Role.PATRON.value in self.profile.roles
             ]
             labels, close = tab_labels(self.app.size.width, present)
-            with DetailTabs(
-                id="details-tabs", initial="general", classes="-close" if close else ""
-            ):
+            initial = self._pending_tab if self._pending_tab in present else "general"
+            with DetailTabs(id="details-tabs", initial=initial, classes="-close" if close else ""):
                 for tab in present:
                     with TabPane(labels[tab], id=tab):
                         yield from self._pane(tab)
@@ -149,8 +148,8 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
         )
         await self.recompose()
         self.general = None  # the pane holds it now; a reload reads it again
-        if self._pending_tab:
-            self.action_show_tab(self._pending_tab)
+        if self._pending_tab:  # its pane takes the focus once drawn
+            self.call_after_refresh(self.action_show_tab, self._pending_tab)
         elif self.focused is None:
             self.focus_next()
         if self.profile.popup_notes:
