@@ -27,6 +27,7 @@ class LoginScreen(Screen[None]):
         self.prefill = prefill
         self.notice = notice
         self.AUTO_FOCUS = "#password" if prefill else "#login"
+        self.checking = False  # a login is being checked (argon2, in a worker)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -107,31 +108,47 @@ class LoginScreen(Screen[None]):
         if not self.app.db_ready:
             message.show("Opening the database… try again in a moment.")
             return
-        from models.auth import ChooseOrganization, login  # the database loads after the paint
-        from models.errors import AuthenticationError, PatronDeskError
+        if self.checking:  # one check at a time: Enter again while it runs does nothing
+            return
+        from models.auth import login  # the database loads after the paint
         from models.tables import Organization
+        from tui.worker import run_service
 
-        organization = (
-            Organization.get_or_none(Organization.id == organization_id)
-            if organization_id is not None
-            else None
-        )
-        try:
-            account = login(name.value.strip(), password.value, organization=organization)
-        except ChooseOrganization as exc:
+        login_name, secret = name.value.strip(), password.value
+
+        def check():  # argon2 and the database, in a worker: the terminal keeps answering
+            organization = (
+                Organization.get_or_none(Organization.id == organization_id)
+                if organization_id is not None
+                else None
+            )
+            return login(login_name, secret, organization=organization)
+
+        self.checking = True
+        message.show("Checking…", error=False)
+        run_service(self, check, on_ok=self._logged_in, on_error=self._refused, group="login")
+
+    def _logged_in(self, account) -> None:
+        self.checking = False
+        self.query_one("#login-message", Message).clear()
+        self.query_one("#password", Input).value = ""
+        self.app.logged_in(account)
+
+    def _refused(self, exc) -> None:
+        from models.auth import ChooseOrganization
+        from models.errors import AuthenticationError
+
+        self.checking = False
+        message = self.query_one("#login-message", Message)
+        password = self.query_one("#password", Input)
+        if isinstance(exc, ChooseOrganization):
             # The password was right: it stays (masked) for the second try with the choice.
             message.show(exc.message, error=False)
             self._offer_organizations(exc.organizations)
-            return
-        except AuthenticationError as exc:
+        elif isinstance(exc, AuthenticationError):
             message.show(exc.message)
             password.value = ""
             self._offer_organizations([])
             password.focus()
-            return
-        except PatronDeskError as exc:  # e.g. a read-only database: said in words
+        else:  # e.g. a read-only database: said in words
             message.show(exc.message)
-            return
-        message.clear()
-        password.value = ""
-        self.app.logged_in(account)
