@@ -86,8 +86,9 @@ How it is fast (migration 0003)
   columns (`LIKE '%text%'`); SQLite, an FTS5 trigram table per key column (external content,
   kept by triggers), matched as one quoted phrase (consecutive trigrams: a substring), each hit
   checked again with `instr`. The hits (accounts) are joined to the accounts and sorted by the
-  database from the cursor: a page costs about the number of hits, so a text held by most
-  users ("~000") is slower than a specific one.
+  database from the cursor; when there are more hits than `_sort_threshold` (a text held by
+  many users: "~.example") a page walks the accounts' list indexes instead, testing the keys
+  of each row, as a broad name search by expiry does.
 - Marks (`blocked`, `has_notes`) and display columns are read for the page's rows only, in one
   query (`_rows`). The marks count only the blocks and notes the staff user's library scope
   sees (`scope=`, library independence: `models.scope`).
@@ -666,7 +667,10 @@ class _Plan:
         """Sort keys (ending with the account id) of the next `limit` rows after `after`, and
         whether more follow."""
         if self.contains is not None:
-            keys = self._contains_page(after, limit + 1)
+            if self.contains and self._contains_broad():
+                keys = self._walk(after, limit + 1, words=True)  # `_words_sql` tests per row
+            else:
+                keys = self._contains_page(after, limit + 1)
             return keys[:limit], len(keys) > limit
         if self.has_text and not self.names:
             return [], False
@@ -741,7 +745,18 @@ class _Plan:
         )
 
     def _words_sql(self) -> tuple[str, list]:
-        """Every word of the query starts a word of the person's search text."""
+        """Every word of the query starts a word of the person's search text; for a contains
+        search, one of the account's keys holds the text."""
+        if self.contains:
+            find = "strpos" if self.pg else "instr"
+            return (
+                f"({find}(a.primary_id_key, ?) > 0 OR {find}(p.email_key, ?) > 0 "
+                "OR EXISTS (SELECT 1 FROM identifier i WHERE i.account_id = a.id "
+                f"AND {find}(i.value_key, ?) > 0) "
+                "OR EXISTS (SELECT 1 FROM email e WHERE e.person_id = a.person_id "
+                f"AND {find}(e.address_key, ?) > 0))",
+                [self.contains] * 4,
+            )
         test = (
             "strpos(' ' || p.search_text, ?) > 0"
             if self.pg
@@ -1246,6 +1261,23 @@ class _Plan:
             "WHERE email_key_tri MATCH ? AND instr(e.address_key, ?) > 0",
             [phrase, text] * 4,
         )
+
+    def _contains_broad(self) -> bool:
+        """More hits than `_sort_threshold`: a page walks the list indexes testing the keys
+        of each row (`_walk`) instead of sorting every hit ("~.example": every user)."""
+        if self._strategy is None:
+            # Arm by arm, each stopping at the threshold (their UNION would read every hit).
+            hits, hit_params = self._contains_sql()
+            limit = self._sort_threshold()
+            per_arm = len(hit_params) // 4
+            self._strategy = "sort"
+            for i, arm in enumerate(hits.split(" UNION ")):
+                params = hit_params[i * per_arm : (i + 1) * per_arm]
+                sql = f"SELECT count(*) FROM ({arm} LIMIT {int(limit)}) s"
+                if _run(sql, params)[0][0] >= limit:
+                    self._strategy = "walk"
+                    break
+        return self._strategy == "walk"
 
     def _contains_page(self, after: tuple | None, n: int) -> list[tuple]:
         """The next `n` keys of a contains search: its hits sorted by the database."""

@@ -183,3 +183,39 @@ def test_exact_count_has_no_cap(db):
     assert total == 12
     assert count_users(org, UserQuery(text="count"), cap=5) == 6
     assert database.is_closed() is False
+
+
+def test_a_broad_contains_search_walks_the_list_and_finds_the_same(db, monkeypatch):
+    """More hits than the sort threshold: the list indexes are walked, testing each row's keys;
+    the rows and their order are those of the sorted hits."""
+    import models.search as search
+
+    today = runtime.today()
+    for i in range(14):
+        add(
+            db,
+            f"Broad{i % 4}",
+            f"B{i}",
+            primary_id=f"W-{i:02d}-ZZ" if i % 3 else f"V-{i:02d}",
+            email=f"b{i}@zz-{i % 2}.example",
+            record_type="staff" if i % 5 == 0 else "public",
+            expiry_date=today + dt.timedelta(days=i % 4 + 1),
+        )
+    org = db.organization.id
+    queries = [
+        UserQuery(text=t, sort=s, descending=d, tab=tab, status=st)
+        for t in ("~-zz", "~zz-1", "~.example")
+        for s in ("name", "expiry")
+        for d in (False, True)
+        for tab, st in (("all", "any"), ("public", "active"))
+    ]
+    sorted_ = {q: every(org, q, limit=3) for q in queries}
+    counts = {q: count_users(org, q) for q in queries}
+    monkeypatch.setattr(search._Plan, "_sort_threshold", lambda self: 2)
+    plan = search._Plan(org, UserQuery(text="~-zz"))
+    assert plan._contains_broad()
+    for q in queries:
+        assert every(org, q, limit=3) == sorted_[q], q
+        assert count_users(org, q) == counts[q] == len(sorted_[q])
+        assert backwards(org, q, 4) == sorted_[q]
+    assert len(sorted_[UserQuery(text="~-zz")]) == 9

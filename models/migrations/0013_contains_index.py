@@ -5,7 +5,9 @@ columns a contains search reads (`identifier.value_key`, `account.primary_id_key
 PostgreSQL: the `pg_trgm` extension (trusted: a database owner may create it) and a GIN
 trigram index on each column, read by `LIKE '%text%'`. The operator class is named with the
 schema the extension lives in, so a database working in a schema of its own
-(`options=-csearch_path=...`) finds it.
+(`options=-csearch_path=...`) finds it. `fastupdate` is off: with it, rows written since the
+last VACUUM wait in a pending list that every search reads whole (a contains search at 20,000
+users freshly loaded took 75 ms instead of 2).
 SQLite (3.34 or later): an FTS5 table per column with the trigram tokenizer, its content the
 table itself (external content: it stores no copy of the values), kept in step by triggers.
 
@@ -36,7 +38,7 @@ def up(migrator, db):
         for table, column, _ in COLUMNS:
             run(
                 f"CREATE INDEX IF NOT EXISTS {table}_{column}_trgm ON {table} "
-                f"USING gin ({column} {opclass})"
+                f"USING gin ({column} {opclass}) WITH (fastupdate = off)"
             )
         return
     for table, column, fts in COLUMNS:
