@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from peewee import PostgresqlDatabase
 from playhouse.schema_diff import diff_models
 
 from models.base import database
@@ -11,6 +12,10 @@ from models.tables import ALL_TABLES
 
 def test_migrations_build_exactly_the_models(db) -> None:
     diff = diff_models(database.obj, ALL_TABLES)
+    # PostgreSQL's trigram indexes of the contains search (migration 0013) are no model's.
+    trigram = [i for i in diff.drop_indexes if (i.name or "").endswith("_trgm")]
+    assert len(trigram) == (4 if isinstance(database.obj, PostgresqlDatabase) else 0)
+    diff = diff._replace(drop_indexes=[i for i in diff.drop_indexes if i not in trigram])
     assert not diff, f"models and migrations differ:\n{diff}"
 
 
