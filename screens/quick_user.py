@@ -90,6 +90,15 @@ def build_new_user(raw: dict[str, object]) -> NewUser:
     return NewUser(**values)
 
 
+def check_new_user(raw: dict[str, object], organization, actor) -> dict[str, str]:
+    """The messages of the form as typed so far (field -> message; empty when all is right)."""
+    try:
+        validate_new_user(build_new_user(raw), organization, actor)
+    except ValidationError as exc:
+        return exc.errors
+    return {}
+
+
 def save_new_user(
     raw: dict[str, object], actor, organization, *, register: bool, check_duplicates: bool
 ) -> tuple[str, object]:
@@ -283,8 +292,11 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
     # --- validation -----------------------------------------------------------------------------
 
     def _field(self, name: str) -> Field | None:
-        found = self.query(f"#field-{name}")
-        return found.first(Field) if found else None
+        if not self._fields:  # one walk of the form, not one per field per check
+            self._fields = {f.id.removeprefix("field-"): f for f in self.query(Field) if f.id}
+        return self._fields.get(name)
+
+    _fields: dict[str, Field] = {}
 
     def show_errors(self, errors: dict[str, str], *, only_touched: bool) -> str | None:
         """Put each message under its field; returns the first wrong field in form order."""
@@ -314,19 +326,30 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
         return first
 
     def check(self) -> None:
-        """Validate what is typed so far and show the messages of the fields already visited."""
+        """Validate what is typed so far (in a worker: the rules read the database; the newest
+        check wins) and show the messages of the fields already visited."""
         session = self.app.session
-        try:
-            validate_new_user(self.data(), session.organization, session.actor)
-        except ValidationError as exc:
-            self.show_errors(exc.errors, only_touched=True)
-        else:
-            self.show_errors({}, only_touched=True)
+        run_service(
+            self,
+            check_new_user,
+            self.raw_data(),
+            session.organization,
+            session.actor,
+            on_ok=self._checked,
+            group="quick-user-check",
+            exclusive=True,
+        )
+
+    def _checked(self, errors: dict[str, str]) -> None:
+        if not self.saving and self.is_current:  # a save's answer shows every message
+            self.show_errors(errors, only_touched=True)
 
     @on(Input.Blurred)
     @on(Select.Changed)
     def _left_field(self, event) -> None:
         widget = event.input if isinstance(event, Input.Blurred) else event.select
+        if isinstance(event, Select.Changed) and not widget.has_focus_within:
+            return  # set by the form itself (its first value, a reused person), not chosen
         if widget.id and not self.saving:
             self.touched.add(widget.id)
             self.check()
@@ -441,6 +464,7 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
             return
         session = self.app.session
         raw = self.raw_data()
+        self.workers.cancel_group(self, "quick-user-check")  # the save's answer says it all
         self._set_saving(True)
         self.query_one("#form-message", Message).show("Saving…", error=False)
         run_service(
@@ -470,13 +494,13 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
     _focus_after: Widget | None = None
 
     def _saved(self, answer: tuple[str, object], open_details: bool) -> None:
-        self._set_saving(False)
         kind, detail = answer
         if kind == "duplicates":
+            self._set_saving(False)
             self.query_one("#form-message", Message).clear()
             self._warn_duplicate(*detail, open_details=open_details)
             return
-        account_id, last_name, primary_id = detail
+        account_id, last_name, primary_id = detail  # the form stays disabled: it closes
         self.app.notify(f"Added {last_name} ({primary_id}).")
         self.dismiss((account_id, open_details))
 

@@ -66,9 +66,14 @@ def run_service(
 
     def deliver(callback: Callable[[Any], None], value: Any) -> None:
         worker = get_current_worker()
-        if worker.is_cancelled or not node.is_attached:
-            return
-        app.call_from_thread(callback, value)
+
+        def answer() -> Any:  # checked again on the UI thread: the screen may have gone since
+            if worker.is_cancelled or not node.is_attached:
+                return None
+            return callback(value)
+
+        if not worker.is_cancelled and node.is_attached:
+            app.call_from_thread(answer)
 
     def work() -> None:
         try:
