@@ -1266,17 +1266,17 @@ class _Plan:
         """More hits than `_sort_threshold`: a page walks the list indexes testing the keys
         of each row (`_walk`) instead of sorting every hit ("~.example": every user)."""
         if self._strategy is None:
-            # Arm by arm, each stopping at the threshold (their UNION would read every hit).
+            # Arm by arm, each stopping at the threshold (their UNION would read every hit),
+            # in one statement.
             hits, hit_params = self._contains_sql()
             limit = self._sort_threshold()
-            per_arm = len(hit_params) // 4
-            self._strategy = "sort"
-            for i, arm in enumerate(hits.split(" UNION ")):
-                params = hit_params[i * per_arm : (i + 1) * per_arm]
-                sql = f"SELECT count(*) FROM ({arm} LIMIT {int(limit)}) s"
-                if _run(sql, params)[0][0] >= limit:
-                    self._strategy = "walk"
-                    break
+            arms = hits.split(" UNION ")
+            counts = ", ".join(
+                f"(SELECT count(*) FROM ({arm} LIMIT {int(limit)}) s{i})"
+                for i, arm in enumerate(arms)
+            )
+            row = _run(f"SELECT {counts}", hit_params)[0]
+            self._strategy = "walk" if max(row) >= limit else "sort"
         return self._strategy == "walk"
 
     def _contains_page(self, after: tuple | None, n: int) -> list[tuple]:
