@@ -135,7 +135,7 @@ async def test_staff_write_a_message_and_find_it_on_the_attachments_tab(smtp) ->
 
         app.push_screen(UserDetailsScreen(account.id))
         await settle(pilot)
-        await pilot.press("ctrl+o")
+        await pilot.press("ctrl+a")
         await settle(pilot)
         await pilot.press("w")
         await settle(pilot)
