@@ -11,6 +11,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.message import Message as TextualMessage
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
 
@@ -67,6 +68,9 @@ def load_general(account_id: int, actor, organization_id: int) -> GeneralData:
     return GeneralData(form, choices)
 
 
+DISABLE_AFTER = 0.15  # seconds a save runs before its form is disabled
+
+
 class GeneralPane(VerticalScroll):
     class Saved(TextualMessage):
         pass
@@ -77,6 +81,8 @@ class GeneralPane(VerticalScroll):
         self.opened = False  # "Open for update" on an external account
         self.saving = False
         self._focus_after: Widget | None = None
+        self._disable_timer: Timer | None = None
+        self._fields: dict[str, Field] = {}
         loaded = loaded or load_general(ctx.account_id, ctx.actor, ctx.organization_id)
         self.form: GeneralForm = loaded.form
         self.choices = loaded.choices
@@ -189,15 +195,27 @@ class GeneralPane(VerticalScroll):
         return True
 
     def _saving(self, saving: bool) -> None:
-        """Disable the form while a save runs; give the focus back where it was after."""
+        """Disable the form while a save runs, once it has run for DISABLE_AFTER (restyling
+        the whole form twice costs more than a quick save: a quick save never pays it; a
+        save held up by another writer shows a disabled form). The focus goes back after."""
         self.saving = saving
         if saving:
             focused = self.screen.focused
             self._focus_after = focused if focused and self in focused.ancestors else None
-        self.disabled = saving
-        if not saving and self._focus_after is not None and self._focus_after.is_attached:
-            self._focus_after.focus()
-            self._focus_after = None
+            self._disable_timer = self.set_timer(DISABLE_AFTER, self._disable)
+            return
+        if self._disable_timer is not None:
+            self._disable_timer.stop()
+            self._disable_timer = None
+        if self.disabled:
+            self.disabled = False
+            if self._focus_after is not None and self._focus_after.is_attached:
+                self._focus_after.focus()
+        self._focus_after = None
+
+    def _disable(self) -> None:
+        if self.saving:
+            self.disabled = True
 
     def _saved(self, changes: dict[str, Any], version: int, form: GeneralForm, then=None) -> None:
         self._saving(False)
@@ -228,11 +246,14 @@ class GeneralPane(VerticalScroll):
             message.show(exc.message)
 
     def _errors(self, errors: dict[str, str]) -> None:
+        if not self._fields:  # one walk of the form, not one per field
+            self._fields = {f.id.removeprefix("field-g-"): f for f in self.query(Field) if f.id}
         first = None
         for name in self.form.values:
-            fields = self.query(f"#field-g-{name}")
-            if fields:
-                fields.first(Field).set_error(errors.get(name))
+            field = self._fields.get(name)
+            # Only the fields whose message changes are redrawn.
+            if field is not None and (errors.get(name) or field.has_class("-invalid")):
+                field.set_error(errors.get(name))
             if name in errors and first is None:
                 first = name
         if first:
