@@ -29,6 +29,12 @@ class LoginScreen(Screen[None]):
         self.AUTO_FOCUS = "#password" if prefill else "#login"
         self.checking = False  # a login is being checked (argon2, in a worker)
 
+    @property
+    def accepting_keys(self) -> bool:
+        """Keys typed while a login is checked wait (`PatronDeskApp`): they are for the screen
+        that comes next (Find Users once logged in, this one again after a refusal)."""
+        return not self.checking
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Center(), Vertical(id="login-box", classes="card"):

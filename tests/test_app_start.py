@@ -5,9 +5,17 @@ command palette lists each command once. Driven with the pilot."""
 
 from __future__ import annotations
 
+import shutil
+from functools import lru_cache
 from pathlib import Path
 
+import pytest
 from conftest import ADMIN_PASSWORD
+from rich.color import ColorSystem
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.filter import LineFilter
 from textual.widgets import DataTable, Input, Static
 from uihelp import SIZE, add_user, log_in, settle, type_into
 
@@ -198,3 +206,242 @@ async def test_ctrl_q_over_a_new_user_form_with_text_asks(ui_db) -> None:
         await settle(pilot)
         assert isinstance(app.screen, QuickUserScreen)
         assert app.screen.query_one("#last_name", Input).value == "Dupont"
+
+
+# --- Item 4: keys typed at start land where they would have had the screen been ready ---------
+
+NAMED = {"-": "minus", " ": "space", ".": "full_stop", "@": "at", "\t": "tab", "\r": "enter"}
+SPECIAL = {"tab": "\t", "enter": "\r", "ctrl+j": "\n", "escape": "\x1b", "backspace": "\x7f"}
+
+
+def type_ahead(app, *keys: str) -> None:
+    """Keys as a terminal delivers a burst typed ahead: all at once, none waiting for the one
+    before it to be handled (the pilot's `press` waits after each key, which hid the defect)."""
+    for key in keys:
+        if len(key) == 1:
+            event = events.Key(key if key.isalnum() else NAMED[key], key)
+        else:
+            event = events.Key(key, SPECIAL.get(key))
+        event.set_sender(app)
+        app.post_message(event)
+
+
+@pytest.fixture
+def db_file(tmp_path: Path):
+    """An initialized SQLite file the app opens itself, as `patrondesk --db FILE` does: the
+    login screen is drawn first, the database opened after."""
+    from conftest import _template_path
+
+    from tui.database import close_database
+
+    path = tmp_path / "library.db"
+    shutil.copy(_template_path(), path)
+    yield str(path)
+    close_database()
+
+
+LOGIN_KEYS = (*"admin", "tab", *ADMIN_PASSWORD, "enter")
+
+
+async def test_a_login_typed_ahead_at_start_logs_in(db_file: str) -> None:
+    from screens.find_users import FindUsersScreen
+
+    app = PatronDeskApp(database_label="library.db", open_target=db_file)
+    async with app.run_test(size=SIZE) as pilot:
+        type_ahead(app, *LOGIN_KEYS)
+        await settle(pilot)
+        assert app.session is not None, _login_fields(app)
+        assert isinstance(app.screen, FindUsersScreen)
+
+
+def _login_fields(app) -> str:
+    from screens.login import LoginScreen
+
+    if not isinstance(app.screen, LoginScreen):
+        return f"on {type(app.screen).__name__}"
+    login = app.screen.query_one("#login", Input).value
+    password = app.screen.query_one("#password", Input).value
+    return f"username field {login!r}, password field {password!r}"
+
+
+async def test_a_login_typed_before_the_app_is_mounted_logs_in(db_file: str) -> None:
+    """Keys read with the first screen not yet there (a burst sent at launch)."""
+    app = PatronDeskApp(database_label="library.db", open_target=db_file)
+
+    def burst() -> None:
+        type_ahead(app, *LOGIN_KEYS)
+
+    app.call_later(burst)  # on the app's first turn, before the login screen is pushed
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.session is not None, _login_fields(app)
+
+
+async def test_enter_typed_before_the_terminal_is_set_up_logs_in(db_file: str) -> None:
+    """An Enter typed while the terminal still translated it (ICRNL) arrives as ctrl+j."""
+    app = PatronDeskApp(database_label="library.db", open_target=db_file)
+    async with app.run_test(size=SIZE) as pilot:
+        type_ahead(app, *"admin", "tab", *ADMIN_PASSWORD, "ctrl+j")
+        await settle(pilot)
+        assert app.session is not None, _login_fields(app)
+
+
+async def test_a_search_typed_ahead_after_the_login_lands_in_the_search_box(db_file: str) -> None:
+    from screens.find_users import FindUsersScreen
+
+    app = PatronDeskApp(database_label="library.db", open_target=db_file)
+    async with app.run_test(size=SIZE) as pilot:
+        type_ahead(app, *LOGIN_KEYS, *"Muller")
+        await settle(pilot)
+        assert isinstance(app.screen, FindUsersScreen), _login_fields(app)
+        focused = app.screen.focused
+        assert isinstance(focused, Input) and focused.value == "Muller", focused
+
+
+async def test_a_wrong_password_typed_ahead_then_the_right_one(db_file: str) -> None:
+    """Enter, a refusal, then the next attempt typed before the refusal was shown: each key
+    goes where it would have gone, typed slowly (the refusal empties and focuses Password)."""
+    app = PatronDeskApp(database_label="library.db", open_target=db_file)
+    async with app.run_test(size=SIZE) as pilot:
+        type_ahead(app, *"admin", "tab", *"Wrong-1", "enter", *ADMIN_PASSWORD, "enter")
+        await settle(pilot)
+        assert app.session is not None, _login_fields(app)
+
+
+def _run_in_a_terminal(db: str, tmp_path: Path, keys: bytes, wait_for: bytes) -> bytes:
+    """`patrondesk --db DB` in a real 80x24 terminal (a pty), `keys` written the moment it is
+    launched, as a scripted login or a quick typist does; the output until `wait_for` shows
+    (then ctrl+q), or 30 seconds."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "TERM": "xterm-256color",
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+        "XDG_STATE_HOME": str(tmp_path / "xdg-state"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--db", db],
+        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    os.close(slave)
+    os.write(master, keys)
+    out = b""
+    deadline = time.monotonic() + 30
+    try:
+        while wait_for not in out and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:  # the app ended
+                    break
+        os.write(master, b"\x11")  # ctrl+q
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return out
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_a_login_typed_at_launch_in_a_real_terminal_logs_in(db_file: str, tmp_path, attempt):
+    """The issue's scripted login: `admin`, Tab, the password and Enter sent right after the
+    launch. Before: 4 launches of 5 typed the password into the Username field."""
+    keys = b"admin\t" + ADMIN_PASSWORD.encode() + b"\r"
+    out = _run_in_a_terminal(db_file, tmp_path, keys, wait_for=b"\xc2\xb7 admin")
+    assert b"\xc2\xb7 admin" in out, out[-2000:]  # the header: "Main library · admin"
+
+
+# --- Item 9: readable in 16 colours and without colour -------------------------------------------
+
+
+@lru_cache(1024)
+def _sixteen(style: Style | None) -> Style | None:
+    if style is None:
+        return None
+    color = style.color.downgrade(ColorSystem.STANDARD) if style.color else None
+    background = style.bgcolor.downgrade(ColorSystem.STANDARD) if style.bgcolor else None
+    return style + Style.from_color(color, background)
+
+
+class SixteenColours(LineFilter):
+    """Each colour as a 16-colour terminal gets it: rich's `Color.downgrade`, as rich does
+    when it writes to such a terminal (an SVG snapshot is otherwise drawn in true colour)."""
+
+    def apply(self, segments: list[Segment], background) -> list[Segment]:  # noqa: ANN001
+        return [Segment(text, _sixteen(style), control) for text, style, control in segments]
+
+
+class SixteenColourApp(PatronDeskApp):
+    def get_line_filters(self):  # noqa: ANN201
+        return [*super().get_line_filters(), SixteenColours()]
+
+
+@pytest.fixture
+def sixteen_colours(monkeypatch):
+    """The app as TERM=xterm starts it: the console's colour system is "standard"."""
+    import textual.constants
+
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "standard")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def _list_users() -> None:
+    import datetime as dt
+
+    for i, (first, last) in enumerate(
+        [("Anna", "Müller"), ("Zoé", "Dupont"), ("Jörg", "Mueller"), ("Li", "Wang")]
+    ):
+        add_user(first, last, f"P{i:03d}", expiry="2031-06-30")
+    # Fixed dates: a snapshot must not change with the calendar.
+    Account.update(expiry_date=dt.date(2036, 1, 31)).where(Account.primary_id == "admin").execute()
+
+
+async def test_login_fields_are_seen_in_16_colours(ui_db, sixteen_colours) -> None:
+    app = SixteenColourApp(database_label="library.db")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.has_class("-few-colours")
+        login = app.screen.query_one("#login", Input)
+        card = app.screen.query_one("#login-box")
+        # Before: both the card's colour, black in 16 colours: the field could not be seen.
+        field_bg = login.styles.background.rich_color.downgrade(ColorSystem.STANDARD)
+        card_bg = card.styles.background.rich_color.downgrade(ColorSystem.STANDARD)
+        assert field_bg != card_bg
+        assert login.styles.text_style.underline  # seen without any colour too
+
+
+def test_login_screen_in_16_colours(ui_db, snap_compare, sixteen_colours) -> None:
+    assert snap_compare(SixteenColourApp(database_label="library.db"), terminal_size=(80, 24))
+
+
+def test_find_users_list_in_16_colours(ui_db, snap_compare, sixteen_colours) -> None:
+    _list_users()
+
+    async def run_before(pilot) -> None:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        await settle(pilot)
+
+    app = SixteenColourApp(database_label="library.db")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_login_screen_without_colour(ui_db, snap_compare, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(PatronDeskApp(database_label="library.db"), terminal_size=(80, 24))

@@ -108,3 +108,45 @@ def test_init_still_creates_the_database(tmp_path: Path) -> None:
     exported = run(tmp_path, "--db", str(path), "export", "-")
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.startswith('{"format": "patrondesk"')
+
+
+# --- Keys typed while the app loads (issue 19, item 4) -------------------------------------------
+
+
+def test_keys_typed_while_the_app_loads_are_not_shown_and_enter_stays_enter(monkeypatch) -> None:
+    """The terminal is held quiet from the start of `patrondesk` until the app takes it: a
+    password typed ahead is not echoed in clear (it stayed on the screen after the app ended),
+    Enter is not turned into a line feed, nothing typed is lost, and the terminal is put back."""
+    import os
+    import pty
+    import select
+    import termios
+
+    from tui import cli
+
+    master, slave = pty.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+        assert before[3] & termios.ECHO and before[0] & termios.ICRNL  # a shell's terminal
+        with open(slave, "r", closefd=False) as stdin:
+            monkeypatch.setattr(sys, "stdin", stdin)
+            restore = cli._hold_terminal()
+            os.write(master, b"admin\tSecret-Pass-1\r")
+            echoed = select.select([master], [], [], 0.3)[0]
+            assert not echoed, os.read(master, 1024)  # before: the password, in clear
+            assert select.select([slave], [], [], 1)[0]
+            assert os.read(slave, 1024) == b"admin\tSecret-Pass-1\r"  # before: ...\n, at Enter
+            restore()
+        assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_holding_the_terminal_is_harmless_without_one(monkeypatch) -> None:
+    import io
+
+    from tui import cli
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("piped"))
+    cli._hold_terminal()()

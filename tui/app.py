@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
     from models.tables import Account
 
 STYLES = Path(styles.__file__).resolve().parent
+TYPED = (events.Key, events.Paste)
+SETTLE_WAIT = 1.0  # seconds a typed key waits at most for the one before it to be handled
+KEY_WAIT = 5.0  # seconds typed keys wait at most for a screen to take them
 
 
 class PatronDeskApp(App[None], inherit_bindings=False):
@@ -53,17 +58,108 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.locked = False
         self._leaving = False  # a logout under way: keys and clicks wait for the login screen
         self._quit_question: Screen | None = None  # "unsaved changes: quit?" once asked
+        self._typed: deque[events.Event] = deque()  # keys and pastes waiting their turn
+        self._handing_over = False  # `_hand_over` runs
+        self._in_flight: events.Event | None = None  # the key handed over last
+        self._handling = 0  # the app is handling that key
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
+        if event is self._in_flight:  # a typed key handed over by `_hand_over`, or back up
+            self._handling += 1
+            try:
+                await super().on_event(event)
+            finally:
+                self._handling -= 1
+            return
+        if isinstance(event, TYPED + (events.MouseDown,)) and not event.is_forwarded:
             self.last_activity = time.monotonic()
-            if self._leaving and not self._quits(event):
-                return  # for no screen of the session that is ending
+            quits = self._quits(event)
+            if self._leaving and not quits and not isinstance(event, TYPED):
+                return  # a click for no screen of the session that is ending
             if self.session is not None and (problem := self._standing()):
                 # Deactivated or expired since login: the session ends on its next action.
                 self.show_login(notice=f"{problem} You have been logged out.")
                 return
+            if isinstance(event, TYPED) and not quits:
+                self._typed.append(event)  # handed over in turn (`_hand_over`)
+                if not self._handing_over:
+                    self._handing_over = True
+                    self.run_worker(self._hand_over(), group="type-ahead", exit_on_error=True)
+                return
         await super().on_event(event)
+
+    # --- type-ahead --------------------------------------------------------------------------
+    #
+    # Textual gives a key to the focused widget at once, but runs the bindings (the widget's,
+    # its screen's, the app's: Tab, Enter in a field, every command key) only once the key has
+    # bubbled back up to the app, one message queue after another. Keys typed faster than that
+    # (read in one burst at start, a login typed ahead, a scanner) overtook the key before
+    # them: the password typed after Tab landed in the username field, Tab's focus move coming
+    # after it (issue 19). So the app hands typed keys over one at a time, in order: the next
+    # one when the last one and what it caused have run (no message waits in any queue of the
+    # screens), and when a screen is there to take it (`_ready_for_keys`). Quitting never
+    # waits.
+
+    def _ready_for_keys(self) -> bool:
+        """A screen is there to take typed keys: the first screen is up, the database open,
+        no logout under way, and the screen is not loading (a screen that loads its content
+        says so with `accepting_keys = False`; keys wait at most KEY_WAIT seconds for it)."""
+        if not self.db_ready or self._leaving or len(self.screen_stack) <= 1:
+            return False
+        screen = self.screen
+        return screen.is_mounted and getattr(screen, "accepting_keys", True) is not False
+
+    def _settled(self) -> bool:
+        """The last key handed over, and every message it caused, has been handled."""
+        if self._handling or self.message_queue_size:
+            return False
+        for screen in self.screen_stack:
+            if screen.message_queue_size:
+                return False
+            if any(node.message_queue_size for node in screen.walk_children()):
+                return False
+        return True
+
+    def _ready_and_settled(self) -> bool:
+        return self._ready_for_keys() and self._settled()
+
+    async def _hand_over(self) -> None:
+        try:
+            while self._typed:
+                event = self._typed[0]
+                if self._app_key(event):  # logging out or help never wait for a screen
+                    await self._until(self._settled, SETTLE_WAIT)
+                else:
+                    await self._until(self._ready_and_settled, KEY_WAIT)
+                self._typed.popleft()
+                if isinstance(event, events.Key) and event.key == "ctrl+j":
+                    # Enter typed before the terminal was set up arrives as a line feed.
+                    enter = events.Key("enter", "\r")
+                    enter.time = event.time  # when it was typed (see screens.confirm.Dialog)
+                    enter.set_sender(self)
+                    event = enter
+                self._in_flight = event
+                self.post_message(event)
+                await self._until(self._settled, SETTLE_WAIT)
+        finally:
+            self._handing_over = False
+
+    @staticmethod
+    async def _until(condition: Callable[[], bool], limit: float) -> None:
+        """Wait until `condition()`, at most `limit` seconds: a few turns of the event loop,
+        then every 2 ms."""
+        started = time.monotonic()
+        turns = 0
+        while not condition() and time.monotonic() - started < limit:
+            turns += 1
+            await asyncio.sleep(0 if turns < 50 else 0.002)
+
+    def _app_key(self, event: events.Event) -> bool:
+        """A key of the app's own priority bindings (log out, help): it never waits for the
+        screen to be ready."""
+        if not isinstance(event, events.Key):
+            return False
+        return any(b.priority for b in self._bindings.key_to_bindings.get(event.key, []))
 
     def _quits(self, event: events.Event) -> bool:
         """A key bound to quitting (always obeyed, even while a logout is under way)."""
@@ -143,7 +239,21 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             markup=False,
         )
 
+    @property
+    def few_colours(self) -> bool:
+        """16 colours or fewer (TERM=xterm, linux, screen) or NO_COLOR: the theme's greys of
+        fields, cards and lists all turn into one, so styles/app.tcss shows them otherwise
+        there (the app's class `-few-colours`)."""
+        if self.no_color:
+            return True
+        from textual import constants
+
+        if self.is_headless and constants.COLOR_SYSTEM in (None, "auto"):
+            return False  # under test: the terminal running the tests says nothing
+        return self.console.color_system in (None, "standard", "windows")
+
     def on_mount(self) -> None:
+        self.set_class(self.few_colours, "-few-colours")
         self.set_interval(15, self.check_inactivity)
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
@@ -385,11 +495,13 @@ class PatronDeskApp(App[None], inherit_bindings=False):
                 yield command
 
 
-def run_app(target: str | None) -> int:
+def run_app(target: str | None, *, release_terminal: Callable[[], None] | None = None) -> int:
     """Run the app on the database named by `target`. Errors in one line on stderr, exit 2.
 
     An existing SQLite file is opened by the app right after its first screen is drawn; any
-    other target (a URL, a new file) is opened, and checked, before the app starts."""
+    other target (a URL, a new file) is opened, and checked, before the app starts.
+    `release_terminal`: called just before the app takes the terminal (`tui.cli` holds it
+    quiet while the app loads)."""
     from tui.target import describe, existing_sqlite_file, resolve_target
 
     resolved = resolve_target(target)
@@ -414,6 +526,8 @@ def run_app(target: str | None) -> int:
     app.user_keymap, app.keymap_problems = read_keymap(keymap_file())
     for problem in app.keymap_problems:
         print(f"patrondesk: key map: {problem}", file=sys.stderr)
+    if release_terminal is not None:
+        release_terminal()
     try:
         app.run()
     finally:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tui import __version__
 
@@ -172,9 +174,44 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_app(target: str | None) -> int:
-    import os
+def _hold_terminal() -> Callable[[], None]:
+    """Until the app takes the terminal, keys typed ahead are neither shown nor changed: a
+    password typed while the app loads no longer appears in clear on the screen (and stays
+    there after the app ends), an Enter stays an Enter (the terminal turned it into a line
+    feed). They wait, unread, for the app. Returns what puts the terminal back as it was
+    (called once the app is about to take it, and again, harmlessly, at the end)."""
+    try:
+        import termios
+    except ImportError:  # not a POSIX terminal
+        return lambda: None
+    try:
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd):
+            return lambda: None
+        saved = termios.tcgetattr(fd)
+        quiet = [*saved[:6], list(saved[6])]
+        quiet[0] &= ~termios.ICRNL  # iflag: Enter stays \r
+        quiet[3] &= ~(termios.ECHO | termios.ICANON)  # lflag: not shown, not held as a line
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)  # TCSANOW: nothing typed is dropped
+    except (termios.error, OSError, ValueError, AttributeError):  # io.UnsupportedOperation too
+        return lambda: None
 
+    def restore() -> None:
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+    return restore
+
+
+def _run_app(target: str | None) -> int:
+    restore = _hold_terminal()
+    try:
+        return _start_app(target, restore)
+    finally:
+        restore()
+
+
+def _start_app(target: str | None, restore: Callable[[], None]) -> int:
     resolved = target or os.environ.get("PATRONDESK_DB", "")
     if not resolved.startswith("postgres"):
         # peewee imports the PostgreSQL driver when it is installed, a fifth of the app's start
@@ -188,7 +225,7 @@ def _run_app(target: str | None) -> int:
         print(f"patrondesk: warning: {_one_line(warning)}", file=sys.stderr)  # the app says it too
     from tui.app import run_app
 
-    return run_app(target)
+    return run_app(target, release_terminal=restore)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -205,8 +242,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # `patrondesk export | head`: the reader left; say nothing, as Unix tools do. What is
         # left in the buffer goes nowhere (Python would report it at exit).
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:
