@@ -123,7 +123,8 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
             with DetailTabs(id="details-tabs", initial=initial, classes="-close" if close else ""):
                 for tab in present:
                     with TabPane(labels[tab], id=tab):
-                        yield from self._pane(tab)
+                        if tab in ("general", initial):  # the others when first shown
+                            yield from self._pane(tab)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -181,13 +182,15 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
         if tab == "general":
             yield GeneralPane(self.ctx, self.general)
         elif tab == "contact":
-            with VerticalScroll(id="contact-panes"):
-                yield Static("[b]Emails[/b]")
-                yield RowsPane("email", self.ctx)
-                yield Static("[b]Phones[/b]")
-                yield RowsPane("phone", self.ctx)
-                yield Static("[b]Addresses[/b]")
-                yield RowsPane("address", self.ctx)
+            yield VerticalScroll(
+                Static("[b]Emails[/b]"),
+                RowsPane("email", self.ctx),
+                Static("[b]Phones[/b]"),
+                RowsPane("phone", self.ctx),
+                Static("[b]Addresses[/b]"),
+                RowsPane("address", self.ctx),
+                id="contact-panes",
+            )
         elif tab == "fees":
             yield FeesPane(self.ctx)
         elif tab == "history":
@@ -240,12 +243,20 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
 
     # --- actions --------------------------------------------------------------------------------
 
-    def action_show_tab(self, tab: str) -> None:
+    async def _fill(self, tab: str) -> None:
+        """A tab's content is built when it is first shown (drawing all eleven tabs made
+        opening a user slow); the keys typed meanwhile wait for it."""
+        pane = self.query_one(f"#{tab}", TabPane)
+        if not pane.children:
+            await pane.mount_all(list(self._pane(tab)))
+
+    async def action_show_tab(self, tab: str) -> None:
         if self.ctx is None:  # still loading: the tab opens once the record is there
             self._pending_tab = tab
             return
         tabs = self.query_one("#details-tabs", TabbedContent)
         if tabs.query(f"#{tab}"):
+            await self._fill(tab)
             tabs.active = tab
             self._focus_pane(tab)
         else:
@@ -264,12 +275,13 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
                 return
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """A tab chosen with the mouse or the arrows of the tab bar: its pane gets the focus,
         unless the bar has it (its arrows go on choosing)."""
         pane = event.pane
         if pane is None or not pane.id:
             return
+        await self._fill(pane.id)
         focused = self.focused
         if isinstance(focused, Tabs) or (focused is not None and pane in focused.ancestors):
             return
