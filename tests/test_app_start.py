@@ -445,3 +445,94 @@ def test_find_users_list_in_16_colours(ui_db, snap_compare, sixteen_colours) -> 
 def test_login_screen_without_colour(ui_db, snap_compare, monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(PatronDeskApp(database_label="library.db"), terminal_size=(80, 24))
+
+
+# --- Item 11: Escape then a key is two keys, not Alt+key -----------------------------------------
+
+
+def _keys(parser, *chunks: str | float) -> list[str]:
+    """What the parser reads from `chunks` (a number: that many seconds pass)."""
+    import time
+
+    keys = []
+    for chunk in chunks:
+        if isinstance(chunk, float):
+            time.sleep(chunk)
+        else:
+            keys += [e.key for e in parser.feed(chunk) if isinstance(e, events.Key)]
+    time.sleep(0.2)
+    keys += [e.key for e in parser.tick() if isinstance(e, events.Key)]
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("after", "key"), [("m", "m"), ("\t", "tab"), ("-", "minus"), ("1", "1"), ("\r", "enter")]
+)
+def test_escape_then_a_key_typed_after_the_escape_delay_is_two_keys(after: str, key: str) -> None:
+    from textual import constants
+    from textual._xterm_parser import XTermParser
+
+    from tui.driver import TimelyParser
+
+    late = constants.ESCAPE_DELAY + 0.02  # typed just after the wait, before Textual's tick
+    assert _keys(TimelyParser(), "\x1b", late, after) == ["escape", key]
+    # Textual's own parser: one key (alt+m, shift+tab, an en dash...), the Escape lost.
+    assert _keys(XTermParser(), "\x1b", late, after) != ["escape", key]
+
+
+def test_the_sequences_a_terminal_sends_are_read_as_before() -> None:
+    from tui.driver import TimelyParser
+
+    assert _keys(TimelyParser(), "\x1b[A", "\x1bOP", "\x1b[15~") == ["up", "f1", "f5"]
+    assert _keys(TimelyParser(), "\x1b", "[B") == ["down"]  # split, within the delay
+    assert _keys(TimelyParser(), "\x1b") == ["escape"]
+
+
+def test_the_app_reads_keys_with_the_timely_driver() -> None:
+    import sys
+
+    from tui.driver import TimelyDriver
+
+    if sys.platform == "win32":
+        pytest.skip("Windows has its own driver")
+    assert PatronDeskApp().get_driver_class() is TimelyDriver
+
+
+def test_the_command_line_shortens_the_escape_delay(tmp_path) -> None:
+    """ESCDELAY is read when Textual is imported: `patrondesk` sets 25 ms before that, unless
+    the user chose a value."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys; from tui import cli; cli._start_app = lambda t, r: print("
+        "os.environ['ESCDELAY'], 'textual' in sys.modules) or 0; cli._run_app(None)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    assert out.stdout.split() == ["25", "False"]
+
+
+# --- Item 11: the command palette lists each command once ----------------------------------------
+
+
+async def test_the_palette_lists_each_command_once(ui_db) -> None:
+    from textual.command import CommandList, CommandPalette
+
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.pause(0.5)  # the providers' discovery hits arrive in the background
+        await settle(pilot)
+        listed = app.screen.query_one(CommandList)
+        titles = [str(listed.get_option_at_index(i).prompt).split("\n")[0].strip()
+                  for i in range(listed.option_count)]  # fmt: skip
+        assert titles, "the palette lists nothing"
+        assert "Keys" in " ".join(titles)
+        doubles = sorted({t for t in titles if titles.count(t) > 1})
+        assert not doubles, doubles  # before: Keys twice (the app's, and Textual's own)

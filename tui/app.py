@@ -239,6 +239,18 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             markup=False,
         )
 
+    def get_driver_class(self):  # noqa: ANN201 - Textual's own signature
+        """On Linux and macOS, Textual's driver reading an Escape followed by a key as two
+        keys (tui/driver.py); a driver named by TEXTUAL_DRIVER is left as it is."""
+        from textual import constants
+
+        driver = super().get_driver_class()
+        if constants.DRIVER is None and driver.__name__ == "LinuxDriver":
+            from tui.driver import TimelyDriver
+
+            return TimelyDriver
+        return driver
+
     @property
     def few_colours(self) -> bool:
         """16 colours or fewer (TERM=xterm, linux, screen) or NO_COLOR: the theme's greys of

@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 from tui import __version__
 
 EXIT_ERROR = 2
+# Milliseconds an ESC waits for the rest of a key sequence (tui/driver.py): Escape then a key
+# typed 25 ms later is two keys, not Alt+key. tmux waits 10 ms, vim's ttimeoutlen is often 50.
+ESCAPE_DELAY_MS = "25"
 
 
 class CliError(Exception):
@@ -204,6 +207,7 @@ def _hold_terminal() -> Callable[[], None]:
 
 
 def _run_app(target: str | None) -> int:
+    os.environ.setdefault("ESCDELAY", ESCAPE_DELAY_MS)  # read when Textual is imported
     restore = _hold_terminal()
     try:
         return _start_app(target, restore)
