@@ -55,6 +55,12 @@ def every_key_found(db, numbers: range) -> None:
         assert contains(db, f"k{i:04d}bz") == name, f"barcode of {i}"
 
 
+def triggers() -> dict[str, str]:
+    """The SQL of every trigger (the guards of a load must be gone once it ends)."""
+    rows = database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+    return dict(rows.fetchall())
+
+
 def fts_sound() -> None:
     if bulk.is_sqlite():
         for fts in ("identifier_key_tri", "account_key_tri", "person_key_tri", "email_key_tri"):
@@ -66,9 +72,13 @@ def test_defer_drops_and_restores_the_contains_insert_triggers(db) -> None:
         pytest.skip("only SQLite defers indexes")
     before = schema()
     assert before >= TRIGGERS
+    sql = triggers()
     assert bulk.defer_indexes()
     during = schema()
     assert not TRIGGERS & during
+    guarded = triggers()
+    for name in ("person_name_ad", "person_name_au", "identifier_key_tri_ad", "email_key_tri_au"):
+        assert guarded[name] != sql[name] and " WHEN OLD.id <= " in guarded[name]
     # The update and delete triggers stay: desk work on older rows is indexed as it happens.
     for fts in ("identifier_key_tri", "account_key_tri", "person_key_tri", "email_key_tri"):
         assert {("trigger", f"{fts}_ad"), ("trigger", f"{fts}_au")} <= during
@@ -76,6 +86,7 @@ def test_defer_drops_and_restores_the_contains_insert_triggers(db) -> None:
     assert {t["fts"] for t in record["trigrams"]} == {n.removesuffix("_ai") for _, n in TRIGGERS}
     assert bulk.restore_indexes() == len(before - during)
     assert schema() == before
+    assert triggers() == sql
 
 
 def test_a_deferred_load_is_found_whole_by_a_contains_search(db, tmp_path: Path) -> None:
@@ -143,7 +154,7 @@ import_file(sys.argv[2], ImportOptions(defer_indexes=True, chunk_size=30, worker
 def test_a_load_killed_midway_is_finished_by_the_next_command(db, tmp_path: Path) -> None:
     if not bulk.is_sqlite():
         pytest.skip("only SQLite defers indexes")
-    before = schema()
+    before, sql = schema(), triggers()
     path = csv_file(tmp_path, 90)
     done = subprocess.run(
         [sys.executable, "-c", KILLED_LOAD, db.url, str(path)],
@@ -163,6 +174,7 @@ def test_a_load_killed_midway_is_finished_by_the_next_command(db, tmp_path: Path
     close_database()
     open_database(db.url)  # the next command
     assert schema() == before and bulk.deferred() is None
+    assert triggers() == sql
     every_key_found(db, range(committed))
     fts_sound()
     again = import_file(path, ImportOptions(defer_indexes=True, chunk_size=30, workers=1))
