@@ -60,11 +60,15 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self._quit_question: Screen | None = None  # "unsaved changes: quit?" once asked
         self._typed: deque[events.Event] = deque()  # keys and pastes waiting their turn
         self._handing_over = False  # `_hand_over` runs
-        self._in_flight: events.Event | None = None  # the key handed over last
+        self._released: set[events.Event] = set()  # handed over, not yet at the app again
+        self._in_flight: events.Event | None = None  # the key the app handles last
         self._handling = 0  # the app is handling that key
 
     async def on_event(self, event: events.Event) -> None:
-        if event is self._in_flight:  # a typed key handed over by `_hand_over`, or back up
+        if isinstance(event, TYPED) and event in self._released:  # handed over (`_hand_over`)
+            self._released.discard(event)
+            self._in_flight = event
+        if event is self._in_flight:  # that key, or the same key back up from the widgets
             self._handling += 1
             try:
                 await super().on_event(event)
@@ -111,7 +115,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
 
     def _settled(self) -> bool:
         """The last key handed over, and every message it caused, has been handled."""
-        if self._handling or self.message_queue_size:
+        if self._handling or self._released or self.message_queue_size:
             return False
         for screen in self.screen_stack:
             if screen.message_queue_size:
@@ -124,10 +128,13 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         return self._ready_for_keys() and self._settled()
 
     async def _hand_over(self) -> None:
+        typing = False  # the key handed over last went into the focused text field
         try:
             while self._typed:
                 event = self._typed[0]
-                if self._app_key(event):  # logging out or help never wait for a screen
+                if typing:
+                    pass  # it changed neither the focus nor the screen: no need to wait
+                elif self._app_key(event):  # logging out or help never wait for a screen
                     await self._until(self._settled, SETTLE_WAIT)
                 else:
                     await self._until(self._ready_and_settled, KEY_WAIT)
@@ -138,11 +145,26 @@ class PatronDeskApp(App[None], inherit_bindings=False):
                     enter.time = event.time  # when it was typed (see screens.confirm.Dialog)
                     enter.set_sender(self)
                     event = enter
-                self._in_flight = event
+                typing = self._types_into_field(event)
+                self._released.add(event)
                 self.post_message(event)
-                await self._until(self._settled, SETTLE_WAIT)
         finally:
             self._handing_over = False
+
+    def _types_into_field(self, event: events.Event) -> bool:
+        """A character (or a paste) the focused text field takes for itself: it runs no
+        binding and moves no focus, so the key after it need not wait for it (a burst of
+        typing is handed over at the speed it came)."""
+        from textual.widgets import Input, TextArea
+
+        if not isinstance(self.focused, (Input, TextArea)):
+            return False
+        if isinstance(event, events.Paste):
+            return True
+        if not isinstance(event, events.Key) or not event.is_printable:
+            return False
+        bound = self.screen.active_bindings.get(event.key)
+        return bound is None or not bound.binding.priority
 
     @staticmethod
     async def _until(condition: Callable[[], bool], limit: float) -> None:
