@@ -128,7 +128,7 @@ def test_keys_typed_while_the_app_loads_are_not_shown_and_enter_stays_enter(monk
     try:
         before = termios.tcgetattr(slave)
         assert before[3] & termios.ECHO and before[0] & termios.ICRNL  # a shell's terminal
-        with open(slave, "r", closefd=False) as stdin:
+        with open(slave, closefd=False) as stdin:
             monkeypatch.setattr(sys, "stdin", stdin)
             restore = cli._hold_terminal()
             os.write(master, b"admin\tSecret-Pass-1\r")
