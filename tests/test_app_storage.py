@@ -28,12 +28,17 @@ async def test_a_read_only_database_refuses_the_save_and_keeps_the_form(ui_db) -
         await settle(pilot)
         await fill(pilot, public_values())
         screen.query_one("#user_group", Select).value = group_id("PUBLIC")
-        database.execute_sql("PRAGMA query_only = ON")  # as a read-only file would
+        # As a read-only file would: this connection and every one a worker opens.
+        sqlite = database.obj if hasattr(database, "obj") else database
+        pragmas = list(sqlite._pragmas)
+        sqlite._pragmas = [*pragmas, ("query_only", "ON")]
+        database.execute_sql("PRAGMA query_only = ON")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is screen, "the app goes on, on the same form"
         assert screen.query_one("#last_name", Input).value == "Fontaine"
         assert "read-only" in str(screen.query_one("#form-message").render())
+        sqlite._pragmas = pragmas
         database.execute_sql("PRAGMA query_only = OFF")
         await pilot.press("ctrl+s")  # the administrator fixed it: the same form saves
         await settle(pilot)
