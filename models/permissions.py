@@ -217,7 +217,8 @@ def _refusal(
 ) -> tuple[Action, str] | None:
     """Why `can` says no: the right that is missing and the reason in words (None: allowed).
     The checks run in this order, before any work: the actor's own standing, the organization,
-    the roles above the actor's, the matrix."""
+    the matrix, then the roles above the actor's (a write the matrix allows is still refused on
+    an account holding a role the actor may not grant)."""
     if actor is None:
         return None
     if problem := actor_standing(actor):
@@ -228,16 +229,21 @@ def _refusal(
             return action, f"You may not {what}: this user belongs to another organization."
         if action in OWN_RECORD and target.person_id == actor.person_id:
             return None
-        if action not in READ_ONLY and target.id != actor.id and (role := _above(actor, target)):
+        record_type = record_type or target.record_type
+    roles = active_roles(actor)
+    if any(_grants(a, action, library_id, record_type) for a in roles):
+        if (
+            target is not None
+            and action not in READ_ONLY
+            and target.id != actor.id
+            and (role := _above(actor, target))
+        ):
             # Acting over an administrator takes the administrator's own right.
             lacking = Action.CONFIGURE if role == Role.USER_ADMINISTRATOR else action
             return lacking, (
                 f"You may not {what}: this user holds the role {role.replace('_', ' ')}, "
                 "which is above your own."
             )
-        record_type = record_type or target.record_type
-    roles = active_roles(actor)
-    if any(_grants(a, action, library_id, record_type) for a in roles):
         return None
     if (
         record_type
