@@ -489,63 +489,61 @@ async def _assert_logged_out(pilot) -> None:
     assert pilot.app.screen.query_one("#login", Input).value == ""
 
 
-async def test_ctrl_l_from_user_details_returns_to_the_login(ui_db) -> None:
+async def _log_out_from(reach) -> None:
+    """Log in, `reach(app, pilot, anna)` a screen, press ctrl+l: the login screen, nothing left."""
     anna = add_user("Anna", "Müller", "P100")
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
         await _logged_in(pilot)
+        await reach(app, pilot, anna)
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await _assert_logged_out(pilot)
+
+
+async def test_ctrl_l_from_user_details_returns_to_the_login(ui_db) -> None:
+    async def reach(app, pilot, anna) -> None:
         app.push_screen(UserDetailsScreen(anna.id))
         await settle(pilot)
         assert isinstance(app.screen, UserDetailsScreen)
-        await pilot.press("ctrl+l")
-        await _assert_logged_out(pilot)
+
+    await _log_out_from(reach)
 
 
 async def test_ctrl_l_from_configuration_returns_to_the_login(ui_db) -> None:
-    app = PatronDeskApp()
-    async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+    async def reach(app, pilot, anna) -> None:
         await pilot.press("ctrl+o")
         await settle(pilot)
         assert isinstance(app.screen, ConfigurationScreen)
-        await pilot.press("ctrl+l")
-        await _assert_logged_out(pilot)
+
+    await _log_out_from(reach)
 
 
 async def test_ctrl_l_from_quick_user_returns_to_the_login(ui_db) -> None:
-    app = PatronDeskApp()
-    async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+    async def reach(app, pilot, anna) -> None:
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert isinstance(app.screen, QuickUserScreen)
-        await pilot.press("ctrl+l")
-        await _assert_logged_out(pilot)
+
+    await _log_out_from(reach)
 
 
 async def test_ctrl_l_from_two_dialogs_over_a_record_returns_to_the_login(ui_db) -> None:
-    anna = add_user("Anna", "Müller", "P100")
-    app = PatronDeskApp()
-    async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+    async def reach(app, pilot, anna) -> None:
         app.push_screen(UserDetailsScreen(anna.id))
         await settle(pilot)
         app.push_screen(ConfirmScreen("First question?"))
         app.push_screen(ConfirmScreen("Second question?"))
-        await settle(pilot)
-        await pilot.press("ctrl+l")
-        await _assert_logged_out(pilot)
+
+    await _log_out_from(reach)
 
 
 async def test_ctrl_l_from_the_lock_over_an_open_record_returns_to_the_login(ui_db) -> None:
-    anna = add_user("Anna", "Müller", "P100")
-    app = PatronDeskApp()
-    async with app.run_test(size=SIZE) as pilot:
-        await _logged_in(pilot)
+    async def reach(app, pilot, anna) -> None:
         app.push_screen(UserDetailsScreen(anna.id))
         await settle(pilot)
         app.lock_screen(5)
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)
-        await pilot.press("ctrl+l")
-        await _assert_logged_out(pilot)
+
+    await _log_out_from(reach)
