@@ -63,7 +63,9 @@ def _usable(account: Account, today: dt.date) -> bool:
     )
 
 
-def _usable_account(person: Person, organization: Organization | None, today: dt.date) -> Account:
+def _usable_account(
+    person: Person, organization: Organization | int | None, today: dt.date
+) -> Account:
     """The account to work as. With no organization given, the person's only usable account;
     with several, `ChooseOrganization` (never "the first one")."""
     query = Account.select().where(Account.person == person)
@@ -135,11 +137,12 @@ def _lock(person: Person, now: dt.datetime, settings: Settings, source: Source) 
 def login(
     login_name: str,
     password: str,
-    organization: Organization | None = None,
+    organization: Organization | int | None = None,
     settings: Settings | None = None,
     source: Source = Source.SCREEN,
 ) -> Account:
-    """Check the credentials and return the account to work as.
+    """Check the credentials and return the account to work as (in `organization`, an
+    organization or its id, when the person chose one).
 
     Every attempt on a known login is counted first, atomically; `lockout_attempts` failures
     in a row lock the login for `lockout_minutes`, and an attempt over the limit is refused

@@ -117,18 +117,12 @@ class LoginScreen(Screen[None]):
         if self.checking:  # one check at a time: Enter again while it runs does nothing
             return
         from models.auth import login  # the database loads after the paint
-        from models.tables import Organization
         from tui.worker import run_service
 
         login_name, secret = name.value.strip(), password.value
 
         def check():  # argon2 and the database, in a worker: the terminal keeps answering
-            organization = (
-                Organization.get_or_none(Organization.id == organization_id)
-                if organization_id is not None
-                else None
-            )
-            return login(login_name, secret, organization=organization)
+            return login(login_name, secret, organization=organization_id)
 
         self.checking = True
         message.show("Checking…", error=False)
