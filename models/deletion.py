@@ -31,11 +31,11 @@ from models import audit
 from models.accounts import full_name, save_versioned
 from models.audit import Actor
 from models.base import database
-from models.enums import AuditAction, FeeStatus, Role, Status
+from models.deletion_reasons import deletion_problems, fee_sum
+from models.enums import AuditAction, FeeStatus
 from models.errors import ConflictError, NotFound, PatronDeskError
-from models.money import format_money
+from models.letters import queue_deletion_notice
 from models.permissions import Action, authorize
-from models.profile import open_loans_of
 from models.runtime import runtime
 from models.settings import load_settings
 from models.tables import (
@@ -46,13 +46,7 @@ from models.tables import (
     Letter,
     Loan,
     Person,
-    ProxyFor,
-    RoleAssignment,
 )
-
-# References that deletion itself removes (money and loans, once the rules allow it).
-_REMOVED_WITH_ACCOUNT = ("fee", "loan")
-_GONE_WITH_ROW = ("CASCADE", "SET NULL")
 
 
 class DeletionRefused(PatronDeskError):
@@ -93,94 +87,6 @@ class Deleted:
     person_deleted: bool  # False: the person keeps an account in another organization
 
 
-def _other_references(model_cls, row_id: int, skip: tuple[str, ...]) -> list[str]:  # noqa: ANN001
-    reasons = []
-    for fk, model in model_cls._meta.backrefs.items():
-        table = model._meta.table_name
-        if fk.on_delete in _GONE_WITH_ROW or table in skip:
-            continue
-        count = model.select().where(fk == row_id).count()
-        if count:
-            reasons.append(f"{count} {table.replace('_', ' ')} record(s) refer to this user")
-    return reasons
-
-
-def _last_administrator(account: Account) -> bool:
-    today = runtime.today()
-    admins = (
-        RoleAssignment.select(RoleAssignment.account)
-        .join(Account)
-        .where(
-            (Account.organization == account.organization_id)
-            & (RoleAssignment.role == Role.USER_ADMINISTRATOR.value)
-            & (RoleAssignment.status == Status.ACTIVE.value)
-            & (RoleAssignment.expiry_date.is_null() | (RoleAssignment.expiry_date >= today))
-            & (Account.status == Status.ACTIVE.value)
-        )
-        .distinct()
-    )
-    ids = {row.account_id for row in admins}
-    return ids == {account.id}
-
-
-def _sum(account: Account, *statuses: str) -> int:
-    return sum(
-        f.balance_minor
-        for f in Fee.select(Fee.balance_minor).where(
-            (Fee.account == account.id) & Fee.status.in_(list(statuses))
-        )
-    )
-
-
-def deletion_problems(account: Account, actor: Actor | None = None) -> list[str]:
-    """Every reason why this account cannot be deleted now, in words (empty: it can)."""
-    currency = load_settings().currency
-    today = runtime.today()
-    reasons = []
-    balance = _sum(account, FeeStatus.ACTIVE.value, FeeStatus.DISPUTED.value)
-    if balance > 0:
-        reasons.append(f"a balance of {format_money(balance, currency)} is due")
-    elif balance < 0:
-        reasons.append(
-            f"a credit of {format_money(-balance, currency)} is held for this user: "
-            "refund or waive it first"
-        )
-    transferred = _sum(account, FeeStatus.TRANSFERRED.value)
-    if transferred:
-        reasons.append(
-            f"{format_money(transferred, currency)} transferred to the bursar is not settled"
-        )
-    loans = list(open_loans_of(account.id))
-    if loans:
-        overdue = sum(1 for loan in loans if loan.due_date < today)
-        late = f", {overdue} overdue" if overdue else ""
-        reasons.append(f"{len(loans)} loan(s) are still out{late}")
-    if loans or balance:
-        proxies = (
-            ProxyFor.select(ProxyFor, Account)
-            .join(Account, on=ProxyFor.account)
-            .where(ProxyFor.target == account.id)
-        )
-        names = [p.account.primary_id for p in proxies]
-        if names:
-            reasons.append(
-                f"{len(names)} proxy user(s) act for this user, who has open items "
-                f"({', '.join(names[:5])}{'…' if len(names) > 5 else ''})"
-            )
-    if actor is not None and actor.account is not None and actor.account.id == account.id:
-        reasons.append("you cannot delete your own account")
-    if _last_administrator(account):
-        reasons.append("this is the organization's last active User Administrator")
-    reasons += _other_references(Account, account.id, _REMOVED_WITH_ACCOUNT)
-    if (
-        not Account.select()
-        .where((Account.person == account.person_id) & (Account.id != account.id))
-        .exists()
-    ):
-        reasons += _other_references(Person, account.person_id, ("account",))
-    return reasons
-
-
 def _load(account_id: int) -> Account:
     account = Account.get_or_none(Account.id == account_id)
     if account is None:
@@ -213,7 +119,7 @@ def check_deletion(account_id: int, actor: Actor) -> DeletionCheck:
         primary_id=account.primary_id,
         name=full_name(account.person),
         reasons=deletion_problems(account, actor),
-        balance_minor=_sum(account, FeeStatus.ACTIVE.value, FeeStatus.DISPUTED.value),
+        balance_minor=fee_sum(account, FeeStatus.ACTIVE.value, FeeStatus.DISPUTED.value),
         waivable_minor=waivable,
         open_fees=len(open_fees),
         currency=load_settings().currency,
@@ -268,8 +174,6 @@ def notify_deletion(account_id: int, actor: Actor) -> Letter:
     """ "Notify user": the deletion notice (`models.letters`), telling the user what keeps their
     account from being closed (the balance due, loans). Queued in the outbox; the letters job
     sends it to the preferred email and every CC address, or the library prints it for post."""
-    from models.letters import queue_deletion_notice
-
     account = _load(account_id)
     authorize(actor.account, Action.DELETE_USER, account)
     return queue_deletion_notice(account.id, actor, deletion_problems(account))

@@ -43,6 +43,7 @@ from models import audit
 from models.accounts import full_name
 from models.audit import Actor
 from models.base import database
+from models.deletion_reasons import deletion_problems
 from models.enums import AuditAction, Channel, EmailType, LetterKind, LetterStatus, Source, Status
 from models.errors import NotFound, PatronDeskError, ValidationError
 from models.permissions import Action, authorize
@@ -414,12 +415,10 @@ def queue_deletion_notice(
 ) -> Letter:
     """The deletion notice ("Notify user" in the deletion dialog, Alma's User Deletion Letter):
     tells the user what keeps their account from being closed. `reasons` default to
-    `models.deletion.deletion_problems`."""
+    `models.deletion_reasons.deletion_problems`."""
     account = _load(account_id)
     authorize(actor.account, Action.MANAGE_ATTACHMENTS, account)
     if reasons is None:
-        from models.deletion import deletion_problems
-
         reasons = deletion_problems(account)
     text = "\n".join(f"- {r}" for r in reasons) or "- (nothing is owed any more)"
     return queue_letter(account, LetterKind.DELETION_NOTICE, {"reasons": text}, actor)
