@@ -40,7 +40,6 @@ from itertools import accumulate
 import phonenumbers
 from peewee import DateField, DateTimeField, PostgresqlDatabase, SqliteDatabase
 
-from models.accounts import person_search_text, sort_name
 from models.base import database, fold_key
 from models.enums import (
     AccountType,
@@ -89,7 +88,8 @@ from models.tables import (
     UserGroup,
     WaiveReason,
 )
-from models.text import fold, username_skeleton
+from models.text import fold
+from models.users.derived import identifier_columns, person_derived, primary_id_columns
 
 STAFF_PASSWORD = "Demo-Staff-2026"
 DEMO_ACTOR = "demo"
@@ -1177,7 +1177,6 @@ class _Generator:
         elif is_researcher and rng.random() < 0.3:
             website = f"https://{FACULTY_DOMAIN}/~{username}"
 
-        folded_name = sort_name(last, first)
         names = {
             "first_name": first,
             "middle_name": middle,
@@ -1185,18 +1184,15 @@ class _Generator:
             "preferred_first_name": pref_first,
             "preferred_last_name": pref_last,
         }
+        login = {"username": username, "email": email}
+        derived = person_derived({**login, **names})
         rows["person"].append(
             PERSON.row(
                 id=pid,
-                username=username,
-                username_key=fold_key(username),
-                username_skeleton=username_skeleton(username),
-                email=email,
-                email_key=fold_key(email),
+                **login,
                 password_hash=ctx.staff_password_hash if is_staff else None,
                 **names,
-                sort_name=folded_name,
-                search_text=person_search_text(names),
+                **derived,
                 title=title,
                 birth_date=birth,
                 gender=gender,
@@ -1217,9 +1213,8 @@ class _Generator:
                 id=aid,
                 organization_id=ctx.organization_id,
                 person_id=pid,
-                sort_name=folded_name,
-                primary_id=primary_id,
-                primary_id_key=fold_key(primary_id),
+                sort_name=derived["sort_name"],
+                **primary_id_columns(primary_id),
                 account_type=account_type,
                 record_type=record_type,
                 user_group_id=group.id if group else None,
@@ -1308,14 +1303,13 @@ class _Generator:
                 IDENTIFIER.row(
                     account_id=aid,
                     id_type_id=type_id,
-                    value=value,
-                    value_key=fold_key(value),
+                    **identifier_columns(value),
                     external=external,
                     **extra,
                 )
             )
 
-        # The primary identifier is an identifier row too, as `accounts._insert_user` makes it.
+        # The primary identifier is an identifier row too, as every writer makes it.
         add(primary_id, None, is_primary=True)
         if rng.random() < 0.75:
             digits = f"2{aid:012d}"

@@ -22,20 +22,12 @@ from typing import Any
 from peewee import IntegrityError
 
 from models import audit
-from models.accounts import (
-    holder_label,
-    identifier_holder,
-    person_search_text,
-    save_versioned,
-    sort_name,
-    username_look_alike,
-)
+from models.accounts import save_versioned
 from models.audit import Actor
 from models.auth import set_password, unlock
-from models.base import database, fold_key
-from models.codes import find_code
-from models.enums import AccountType, Channel
-from models.errors import ConflictError, NotFound, UniquenessError, ValidationError
+from models.base import database
+from models.enums import AccountType
+from models.errors import ConflictError, NotFound, ValidationError
 from models.external import (
     ACCOUNT_FIELDS,
     CODE_FIELDS,
@@ -59,69 +51,18 @@ from models.tables import (
     Account,
     Address,
     Block,
-    Campus,
     Email,
     Identifier,
-    JobCategory,
     LocalOverride,
     Note,
     Person,
     Phone,
     Statistic,
-    UserGroup,
 )
-from models.text import username_skeleton
-from models.validation import (
-    Problems,
-    check_birth_date,
-    check_email,
-    check_identifier,
-    check_language,
-    check_not_past,
-    check_pin,
-    check_username,
-    clean_text,
-    parse_date,
-)
+from models.users.check import EDIT, Context, check_record
+from models.users.derived import person_derived, store_primary_id
+from models.validation import check_pin
 
-NAME_FIELDS = frozenset(
-    {
-        "first_name",
-        "middle_name",
-        "last_name",
-        "preferred_first_name",
-        "preferred_middle_name",
-        "preferred_last_name",
-    }
-)
-TEXT_LIMITS = {
-    **dict.fromkeys(NAME_FIELDS, 100),
-    "title": 50,
-    "gender": 20,
-    "website": 500,
-    "job_description": 200,
-    "cataloger_level": 10,
-}
-BOOL_FIELDS = frozenset({"letters_opt_in", "researcher"})
-CODE_MODELS = {"user_group": UserGroup, "job_category": JobCategory, "campus": Campus}
-# Settings may make these mandatory per record type (`Settings.mandatory_fields`); email,
-# phone and address are rows here (models.rows keeps one email), the password is reset apart.
-MANDATABLE_HERE = frozenset(
-    {
-        "first_name",
-        "middle_name",
-        "last_name",
-        "title",
-        "primary_id",
-        "user_group",
-        "job_category",
-        "campus",
-        "birth_date",
-        "expiry_date",
-        "purge_date",
-        "pin",
-    }
-)
 # Fields not on the General tab, with where they are changed instead.
 ELSEWHERE = {
     "password": "is changed with Reset password",
@@ -240,36 +181,6 @@ def open_for_update(account_id: int, actor: Actor) -> frozenset[str]:
     return editable_fields(account, opened=True)
 
 
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "y", "on"}
-    return bool(value)
-
-
-def _code(field: str, value: Any, account: Account) -> int | None:
-    """A code-table entry by id, code or name; the current entry is kept even if inactive."""
-    if value in (None, ""):
-        return None
-    model = CODE_MODELS[field]
-    current = getattr(account, field)
-    if isinstance(value, int) and not isinstance(value, bool):
-        row = model.get_or_none((model.id == value) & (model.organization == account.organization))
-        if row is None or (not row.active and row != current):
-            raise _Unknown
-        return row.id
-    text = str(value).strip().lower()
-    if current is not None and text in {current.code.lower(), current.name.lower()}:
-        return current.id
-    row = find_code(model, account.organization_id, str(value))
-    if row is None:
-        raise _Unknown
-    return row.id
-
-
-class _Unknown(Exception):
-    pass
-
-
 def _clean_general(
     changes: dict,
     account: Account,
@@ -278,145 +189,35 @@ def _clean_general(
     settings: Settings,
     pin_hash: str | None,
 ) -> dict[str, Any]:
-    """Check every given field as creation does; returns field -> value to store."""
-    today = runtime.today()
-    p = Problems()
-    out: dict[str, Any] = {}
-    taken: list[Account] = []
-    for field, value in changes.items():
-        if field in TEXT_LIMITS:
-            out[field] = p.check(field, clean_text, value, TEXT_LIMITS[field]) or ""
-            if field == "last_name" and not out[field] and field not in p.errors:
-                p.add(field, "is required")
-        elif field == "birth_date":
-            born = p.check(field, parse_date, value)
-            out[field] = p.check(field, check_birth_date, born, today)
-        elif field in ("expiry_date", "purge_date"):
-            when = p.check(field, parse_date, value)
-            if when != stored_value(field, account, person):
-                p.check(field, check_not_past, when, today)  # an old date left as is stays
-            out[field] = when
-        elif field in ("preferred_language", "comm_language"):
-            out[field] = p.check(field, check_language, value)
-        elif field == "username":
-            name = p.check(field, check_username, value)
-            out[field] = name
-            other = name and Person.get_or_none(
-                (Person.username_key == fold_key(name)) & (Person.id != person.id)
-            )
-            if other:
-                holder = other.accounts.first()
-                p.add(field, f"is already used by {_who(holder, actor)}")
-                taken.extend([holder] if holder else [])
-            elif (
-                name
-                and fold_key(name) != person.username_key  # a name kept as it was stays
-                and (other := username_look_alike(name, person.id))
-            ):
-                holder = other.accounts.first()
-                p.add(field, f"looks too much like the username of {_who(holder, actor)}: "
-                      "choose another")  # fmt: skip
-        elif field == "email":
-            address = None
-            if value:
-                address = p.check(field, check_email, value, settings.email_regex)
-            out[field] = address
-            other = address and Person.get_or_none(
-                (Person.email_key == fold_key(address)) & (Person.id != person.id)
-            )
-            if other:
-                holder = other.accounts.first()
-                p.add(field, f"is already the login email of {_who(holder, actor)}")
-                taken.extend([holder] if holder else [])
-        elif field == "additional_email":
-            out[field] = (
-                p.check(field, check_email, value, settings.email_regex) if value else ""
-            ) or ""
-        elif field == "primary_id":
-            value = p.check(field, check_identifier, value, settings.primary_identifier_regex)
-            out[field] = value
-            holder = identifier_holder(value) if value else None
-            if holder is not None and holder.id != account.id:
-                p.add(field, f"is already used by {holder_label(holder, actor)}")
-                taken.append(holder)
-            elif holder is not None and fold_key(value) != account.primary_id_key:
-                p.add(field, "is already one of this user's other identifiers")
-        elif field in CODE_FIELDS:
-            try:
-                out[field] = _code(field, value, account)
-            except _Unknown:
-                p.add(field, f"is not a known {field.replace('_', ' ')}")
-        elif field == "comm_channel":
-            try:
-                out[field] = Channel(value).value
-            except ValueError:
-                p.add(field, "is email or mail")
-                continue
-            if out[field] == Channel.EMAIL and not (
-                Email.select().where(Email.person == person).exists()
-            ):
-                p.add(field, "needs an email address: add one on the Contact information tab")
-        elif field in BOOL_FIELDS:
-            out[field] = _to_bool(value)
-        elif field == "pin":
-            if value is None:
-                out[field] = None
-            elif value != "":
-                p.check(field, check_pin, value)
-                out[field] = pin_hash
-    if "user_group" in out and out["user_group"] is not None and "user_group" not in p.errors:
-        group = UserGroup.get_by_id(out["user_group"])
-        allowed = [t.strip() for t in group.record_types.split(",") if t.strip()]
-        if allowed and account.record_type not in allowed:
-            p.add("user_group", f"does not apply to {account.record_type} users")
-    expiry = out.get("expiry_date", account.expiry_date)
-    purge = out.get("purge_date", account.purge_date)
-    if (
-        ("expiry_date" in out or "purge_date" in out)
-        and expiry
-        and purge
-        and purge < expiry
-        and "purge_date" not in p.errors
-    ):
-        p.add("purge_date", "must not be before the expiration date")
-    for name in load_mandatory(settings, account.record_type):
-        if name in out and out[name] in (None, "") and name not in p.errors:
-            p.add(name, "is required")
-    if taken:
-        visible = [a for a in taken if can(actor.account, Action.VIEW_USER, a)]
-        raise UniquenessError(p.errors, visible[0].id if visible else None)
-    p.raise_if_any()
+    """Check every given field as creation does (`models.users.check_record`, mode EDIT);
+    returns field -> value to store (code fields as their id)."""
+    context = Context(
+        settings,
+        runtime.today(),
+        actor,
+        account.organization_id,
+        account=account,
+        person=person,
+        pin_hash=pin_hash,
+        stored=lambda field: stored_value(field, account, person),
+    )
+    checked = check_record(changes, context, EDIT)
+    checked.raise_errors(actor)
+    out = checked.values
+    for field in CODE_FIELDS & out.keys():
+        out[field] = out[field].id if out[field] is not None else None
     return out
-
-
-def load_mandatory(settings: Settings, record_type: str) -> list[str]:
-    return [n for n in settings.mandatory_fields.get(record_type, []) if n in MANDATABLE_HERE]
-
-
-def _who(holder: Account | None, actor: Actor) -> str:
-    return holder_label(holder, actor) if holder is not None else "another person"
 
 
 def _person_columns(values: dict[str, Any], person: Person) -> dict[str, Any]:
     """Person columns to write for changed General-tab fields, with the derived ones."""
-    cols = dict(values)
-    if "username" in values:
-        cols["username_key"] = fold_key(values["username"])
-        cols["username_skeleton"] = username_skeleton(values["username"])
-    if "email" in values:
-        cols["email_key"] = fold_key(values["email"])
-    if NAME_FIELDS & values.keys():
-        names = {n: values.get(n, getattr(person, n)) for n in NAME_FIELDS}
-        cols["sort_name"] = sort_name(names["last_name"], names["first_name"])
-        cols["search_text"] = person_search_text(names)
-    return cols
+    return {**values, **person_derived(values, person)}
 
 
 def _account_columns(values: dict[str, Any]) -> dict[str, Any]:
-    cols = {COLUMNS.get(f, f): v for f, v in values.items()}
-    if "primary_id" in values:
-        cols["primary_id_key"] = fold_key(values["primary_id"])
-    return cols
+    """Account columns to write for changed General-tab fields (the primary identifier apart:
+    `store_primary_id`)."""
+    return {COLUMNS.get(f, f): v for f, v in values.items() if f != "primary_id"}
 
 
 def _write_general(
@@ -439,13 +240,7 @@ def _write_general(
     )
     ids = ids_of(account)
     if "primary_id" in changed:
-        row = Identifier.get((Identifier.account == account) & Identifier.is_primary)
-        before = audit.snapshot(row)
-        Identifier.update(
-            value=changed["primary_id"], value_key=fold_key(changed["primary_id"])
-        ).where(Identifier.id == row.id).execute()
-        row = Identifier.get_by_id(row.id)
-        audit.record_changes(actor, row, before, audit.snapshot(row), **ids)
+        store_primary_id(account, changed["primary_id"], actor)
     for field, value in changed.items():
         note_hand_change(account, field, old[field], value, actor)
     account = Account.get_by_id(account.id)

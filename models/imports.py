@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import hashlib
 import json
 import os
@@ -64,7 +63,6 @@ from typing import Any
 from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase
 
 from models import audit, bulk
-from models.accounts import person_search_text, sort_name
 from models.audit import Actor, system_name
 from models.base import database, fold_key
 from models.enums import (
@@ -132,17 +130,29 @@ from models.tables import (
     Statistic,
     UserGroup,
 )
-from models.text import strip_unsafe_all, username_look_alikes, username_skeleton
+from models.text import strip_unsafe_all, username_look_alikes
+from models.users.check import (
+    IMPORT,
+    Context,
+    cached_country,
+    cached_language,
+    cached_phone,
+    check_record,
+    fast_email,
+    to_bool,
+)
+from models.users.derived import (
+    default_username,
+    person_derived,
+    primary_id_columns,
+    primary_identifier_row,
+    store_primary_id,
+)
+from models.users.fields import ACCOUNT, BY_NAME, PERSON, bool_fields, text_limits
 from models.validation import (
     FieldError,
-    check_birth_date,
-    check_country,
-    check_email,
     check_identifier,
-    check_language,
-    check_phone,
     check_regex,
-    check_username,
     clean_text,
     parse_date,
 )
@@ -284,22 +294,13 @@ class ImportReport:
 
 # --- Checking a candidate (no database) ---------------------------------------------------------
 
-PERSON_TEXT = {
-    "first_name": 100,
-    "middle_name": 100,
-    "last_name": 100,
-    "preferred_first_name": 100,
-    "preferred_middle_name": 100,
-    "preferred_last_name": 100,
-    "title": 50,
-    "gender": 20,
-    "website": 500,
-}
-ACCOUNT_TEXT = {"job_description": 200, "cataloger_level": 10, "local_codes": 2000}
+# The General fields of an import, by owner (models/users/fields.py).
+PERSON_TEXT = text_limits(PERSON, IMPORT)
+ACCOUNT_TEXT = text_limits(ACCOUNT, IMPORT)
 OWN_TEXT = {"created_by": 100, "updated_by": 100}
 ACCOUNT_TIMES = ("created_at", "updated_at", "last_activity_at")
-PERSON_BOOLS = ("keep_history", "force_password_change")
-ACCOUNT_BOOLS = ("letters_opt_in", "researcher")
+PERSON_BOOLS = bool_fields(PERSON, IMPORT)
+ACCOUNT_BOOLS = bool_fields(ACCOUNT, IMPORT)
 ROW_KINDS = ("emails", "phones", "addresses", "identifiers", "notes", "blocks", "statistics")
 _ARGON2 = re.compile(
     r"^\$argon2(id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$"
@@ -311,59 +312,10 @@ _FOREIGN_HASH = re.compile(
 )
 
 
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "y", "on", "t"}
-    return bool(value)
-
-
-@functools.lru_cache(maxsize=1024)
-def _language(value: str) -> str:
-    return check_language(value)
-
-
-@functools.lru_cache(maxsize=1024)
-def _country(value: str) -> str:
-    return check_country(value)
-
-
-@functools.lru_cache(maxsize=8192)
-def _phone(value: str, region: str, pattern: str) -> tuple[bool, str]:
-    try:
-        return True, check_phone(value, region, pattern)
-    except FieldError as exc:
-        return False, str(exc)
-
-
-def _special_domains() -> tuple[str, ...]:
-    try:
-        from email_validator import SPECIAL_USE_DOMAIN_NAMES
-
-        return tuple(SPECIAL_USE_DOMAIN_NAMES)
-    except ImportError:  # pragma: no cover
-        return ("arpa", "invalid", "local", "localhost", "onion", "test")
-
-
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_PLAIN_EMAIL = re.compile(rf"^({_ATEXT}(?:\.{_ATEXT})*)@((?:{_LABEL}\.)+[a-z]{{2,63}})$")
-_SPECIAL = _special_domains()
-
-
-def fast_email(value: str, pattern: str = "") -> str:
-    """`check_email` with a fast path: a plain ASCII address with a lower-case domain, which
-    email-validator accepts unchanged, is accepted without it (measured: 1 us instead of 45).
-    Anything else goes through `check_email`. A test checks that both agree."""
-    value = (value or "").strip()
-    m = _PLAIN_EMAIL.match(value)
-    if (
-        m is not None
-        and len(m.group(1)) <= 64
-        and len(value) <= 254
-        and not any(m.group(2) == d or m.group(2).endswith("." + d) for d in _SPECIAL)
-    ):
-        return check_regex(value, pattern)
-    return check_email(value, pattern)
+_bool = to_bool
+_language = cached_language
+_country = cached_country
+_phone = cached_phone
 
 
 def _region(addresses: list[dict], settings: Settings) -> str:
@@ -487,92 +439,26 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
         out.update(refused=chk.refused, warnings=chk.warnings)
         return out
     general = cand.get("general") or {}
-    try:
-        out["primary_id"] = check_identifier(out["primary_id"], settings.primary_identifier_regex)
-        out["key"] = fold_key(out["primary_id"])
-    except FieldError as exc:
-        chk.refuse("primary_id", str(exc))
+    values = dict(general)
+    values["primary_id"] = out["primary_id"]
+    if external or not out["own"]:
+        values.pop("account_type", None)  # a SIS load's (below), else the default
+    checked = check_record(values, Context(settings, today), IMPORT)
+    chk.refused.extend(checked.errors.items())
+    chk.warnings.extend(checked.warnings)
     person: dict[str, Any] = {}
     account: dict[str, Any] = {}
-    for name, limit in PERSON_TEXT.items():
-        if name in general:
-            value = str(general[name] if general[name] is not None else "")
-            try:
-                person[name] = clean_text(value, limit)
-            except FieldError as exc:
-                if name == "last_name":
-                    chk.refuse(name, str(exc))
-                else:
-                    chk.warn(name, f"{exc}: left out")
-    if not person.get("last_name") and not any(f == "last_name" for f, _ in chk.refused):
-        chk.refuse("last_name", "is required")
-    if "username" in general and str(general["username"] or "").strip():
-        try:
-            person["username"] = check_username(str(general["username"]))
-        except FieldError as exc:
-            chk.warn("username", f"{exc}: the primary identifier is the username")
-    if "birth_date" in general:
-        born = _date_or_none(chk, "birth_date", general["birth_date"])
-        person["birth_date"] = chk.optional("birth_date", check_birth_date, born, today)
-    for name in ("preferred_language",):
-        if general.get(name):
-            person[name] = chk.optional(name, _language, str(general[name]).strip())
-            if person[name] is None:
-                del person[name]
-    for name in PERSON_BOOLS:
-        if name in general:
-            person[name] = _bool(general[name])
-    if general.get("email"):
-        login = chk.optional("email", fast_email, str(general["email"]), settings.email_regex)
-        if login:
-            person["email"] = login
-    elif "email" in general:
-        person["email"] = None
-
-    if "record_type" in general:
-        account["record_type"] = _enum_value(
-            chk, "record_type", RecordType, general["record_type"], RecordType.PUBLIC.value
-        )
-    if "status" in general:
-        account["status"] = _enum_value(
-            chk, "status", Status, general["status"], Status.ACTIVE.value
-        )
-    for name in ("status_date", "expiry_date", "purge_date"):
-        if name in general:
-            account[name] = _date_or_none(chk, name, general[name])
-    expiry, purge = account.get("expiry_date"), account.get("purge_date")
-    if expiry and purge and purge < expiry:
-        chk.warn("purge_date", "is before the expiration date: left out")
-        account["purge_date"] = None
-    for name, limit in ACCOUNT_TEXT.items():
-        if name in general:
-            value = chk.optional(name, clean_text, str(general[name] or ""), limit)
-            if value is not None:
-                account[name] = value
-    if "comm_channel" in general:
-        account["comm_channel"] = _enum_value(
-            chk, "comm_channel", Channel, general["comm_channel"], Channel.EMAIL.value
-        )
-    if general.get("comm_language"):
-        lang = chk.optional("comm_language", _language, str(general["comm_language"]).strip())
-        if lang:
-            account["comm_language"] = lang
-    if "additional_email" in general:
-        extra = str(general["additional_email"] or "").strip()
-        account["additional_email"] = (
-            chk.optional("additional_email", fast_email, extra, settings.email_regex) or ""
-            if extra
-            else ""
-        )
-    for name in ACCOUNT_BOOLS:
-        if name in general:
-            account[name] = _bool(general[name])
+    for name, value in checked.values.items():
+        if name == "primary_id":
+            if value is not None:  # (a refused one is reported as it was read)
+                out["primary_id"] = value
+                out["key"] = fold_key(value)
+        elif BY_NAME[name].owner == PERSON:
+            person[name] = value
+        else:
+            account[name] = value
     if external:
         account["account_type"] = AccountType.EXTERNAL.value
-    elif out["own"] and "account_type" in general:
-        account["account_type"] = _enum_value(
-            chk, "account_type", AccountType, general["account_type"], AccountType.INTERNAL.value
-        )
     if out["own"]:
         if "owning_system" in general:
             account["owning_system"] = str(general["owning_system"] or "")[:100]
@@ -2109,24 +1995,21 @@ class Importer:
         for rec, pid, aid in zip(records, person_ids, account_ids, strict=True):
             p = rec["person"]
             a = rec["account"]
-            username = p.get("username") or rec["primary_id"]
             names = {n: p.get(n, "") or "" for n in PERSON_TEXT}
-            sname = sort_name(names["last_name"], names["first_name"])
+            login = {
+                "username": default_username(p.get("username"), rec["primary_id"]),
+                "email": rec.get("login_email"),
+            }
+            derived = person_derived({**login, **names})
             password = rec.get("password")
             pin = rec.get("pin")
             emails = rec["rows"].get("emails", [])
-            login = rec.get("login_email")
             person = {
                 "id": pid,
-                "username": username,
-                "username_key": fold_key(username),
-                "username_skeleton": username_skeleton(username),
-                "email": login,
-                "email_key": fold_key(login),
+                **login,
                 "password_hash": password[1] if password and password[0] == "hash" else None,
                 **names,
-                "sort_name": sname,
-                "search_text": person_search_text(names),
+                **derived,
                 "birth_date": conv(p.get("birth_date")),
                 "preferred_language": p.get("preferred_language") or "en",
                 "keep_history": p.get("keep_history", False),
@@ -2146,8 +2029,7 @@ class Importer:
                 "id": aid,
                 "organization_id": self.org.id,
                 "person_id": pid,
-                "primary_id": rec["primary_id"],
-                "primary_id_key": rec["key"],
+                **primary_id_columns(rec["primary_id"], rec["key"]),
                 "account_type": a.get("account_type", AccountType.INTERNAL.value),
                 "record_type": a.get("record_type", RecordType.PUBLIC.value),
                 "user_group_id": codes.get("user_group"),
@@ -2169,7 +2051,7 @@ class Importer:
                 "cataloger_level": a.get("cataloger_level", ""),
                 "local_codes": a.get("local_codes", ""),
                 "researcher": a.get("researcher", False),
-                "sort_name": sname,
+                "sort_name": derived["sort_name"],
                 "last_activity_at": conv(a.get("last_activity_at")),
                 "created_by": a.get("created_by") or self.actor.name,
                 "created_at": conv(a.get("created_at") or now),
@@ -2182,9 +2064,7 @@ class Importer:
                 t.identifier.row(
                     {
                         "account_id": aid,
-                        "value": rec["primary_id"],
-                        "value_key": rec["key"],
-                        "is_primary": True,
+                        **primary_identifier_row(rec["primary_id"], rec["key"]),
                         "note": "",
                         "active": True,
                         "external": external_account,
@@ -2489,15 +2369,7 @@ class Importer:
             if getattr(account, column) != value:
                 account_cols[column] = value
         if person_cols:
-            if "username" in person_cols:
-                person_cols["username_key"] = fold_key(person_cols["username"])
-                person_cols["username_skeleton"] = username_skeleton(person_cols["username"])
-            if "email" in person_cols:
-                person_cols["email_key"] = fold_key(person_cols["email"])
-            if set(person_cols) & set(PERSON_TEXT):
-                names = {n: person_cols.get(n, getattr(person, n)) for n in PERSON_TEXT}
-                person_cols["sort_name"] = sort_name(names["last_name"], names["first_name"])
-                person_cols["search_text"] = person_search_text(names)
+            person_cols.update(person_derived(person_cols, person))
             before = audit.snapshot(person)
             Person.update(**person_cols, version=Person.version + 1, updated_at=self.now).where(
                 Person.id == person.id
@@ -2535,14 +2407,7 @@ class Importer:
             account_cols.pop("comm_channel")
         if account_cols or changed:
             if "primary_id" in account_cols:
-                account_cols["primary_id_key"] = fold_key(account_cols["primary_id"])
-                row = Identifier.get((Identifier.account == account.id) & Identifier.is_primary)
-                before = audit.snapshot(row)
-                Identifier.update(
-                    value=account_cols["primary_id"], value_key=account_cols["primary_id_key"]
-                ).where(Identifier.id == row.id).execute()
-                row = Identifier.get_by_id(row.id)
-                audit.record_changes(self.actor, row, before, audit.snapshot(row), **ids)
+                store_primary_id(account, account_cols.pop("primary_id"), self.actor)
             before = audit.snapshot(account)
             Account.update(
                 **account_cols,
