@@ -37,7 +37,7 @@ from models.my_account import (
     update_my_preferences,
 )
 from models.settings import load_settings
-from screens.quick_user import LANGUAGES
+from models.users.fields import LANGUAGES
 from screens.user_details.fields import KINDS
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import CONTACTS, MY_ACCOUNT, bindings

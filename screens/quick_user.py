@@ -24,6 +24,7 @@ from models.errors import PatronDeskError, ValidationError
 from models.passwords import generate_password, generate_pin, policy_text
 from models.settings import load_settings
 from models.tables import Campus, IdentifierType, JobCategory, UserGroup
+from models.users.fields import LANGUAGES
 from models.validation import parse_date
 from screens.confirm import CoveredKeys
 from tui.keys import QUICK_USER, bindings, hint
@@ -31,9 +32,6 @@ from tui.widgets import Field, LineInput, Message
 from tui.worker import run_service
 
 TAB_RECORD_TYPE = {"staff": "staff", "public": "public", "contact": "contact"}
-LANGUAGES = [("English", "en"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
-             ("Spanish", "es"), ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"),
-             ("Swedish", "sv")]  # fmt: skip
 DATE = "9999-99-99"
 
 # (section, field, label): the form in reading order. Select fields get their options below.

@@ -21,7 +21,7 @@ from models.enums import Channel
 from models.errors import ConflictError, PatronDeskError, ValidationError
 from models.external import DATE_FIELDS
 from models.tables import Campus, JobCategory, UserGroup
-from screens.quick_user import LANGUAGES
+from models.users.fields import LANGUAGES
 from screens.user_details.context import RecordContext
 from tui.keys import hint
 from tui.widgets import Field, LineInput, Message, plain
