@@ -148,7 +148,7 @@ from models.users.derived import (
     primary_identifier_row,
     store_primary_id,
 )
-from models.users.fields import ACCOUNT, BY_NAME, PERSON, bool_fields, text_limits
+from models.users.fields import ACCOUNT, FIELDS, PERSON, bool_fields, text_limits
 from models.validation import (
     FieldError,
     check_identifier,
@@ -301,6 +301,7 @@ OWN_TEXT = {"created_by": 100, "updated_by": 100}
 ACCOUNT_TIMES = ("created_at", "updated_at", "last_activity_at")
 PERSON_BOOLS = bool_fields(PERSON, IMPORT)
 ACCOUNT_BOOLS = bool_fields(ACCOUNT, IMPORT)
+_PERSON_FIELDS = frozenset(f.name for f in FIELDS if f.owner == PERSON)
 ROW_KINDS = ("emails", "phones", "addresses", "identifiers", "notes", "blocks", "statistics")
 _ARGON2 = re.compile(
     r"^\$argon2(id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$"
@@ -418,6 +419,15 @@ def _secret(chk: _Checker, name: str, value: str, settings: Settings) -> tuple[s
     return ("plain", value)
 
 
+_CONTEXT: list[Context] = []  # the last one: every record of a load has the same
+
+
+def _context(settings: Settings, today: dt.date) -> Context:
+    if not _CONTEXT or _CONTEXT[0].settings is not settings or _CONTEXT[0].today != today:
+        _CONTEXT[:] = [Context(settings, today)]
+    return _CONTEXT[0]
+
+
 def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dict:
     """Check one candidate. Returns a dict with `refused` and `warnings` lists of (field,
     message) and the cleaned values (see the module doc for the rules)."""
@@ -443,7 +453,7 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
     values["primary_id"] = out["primary_id"]
     if external or not out["own"]:
         values.pop("account_type", None)  # a SIS load's (below), else the default
-    checked = check_record(values, Context(settings, today), IMPORT)
+    checked = check_record(values, _context(settings, today), IMPORT)
     chk.refused.extend(checked.errors.items())
     chk.warnings.extend(checked.warnings)
     person: dict[str, Any] = {}
@@ -453,7 +463,7 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
             if value is not None:  # (a refused one is reported as it was read)
                 out["primary_id"] = value
                 out["key"] = fold_key(value)
-        elif BY_NAME[name].owner == PERSON:
+        elif name in _PERSON_FIELDS:
             person[name] = value
         else:
             account[name] = value

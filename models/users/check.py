@@ -35,8 +35,37 @@ from models.passwords import password_problems, problems_message
 from models.permissions import Action, can
 from models.settings import Settings
 from models.tables import Account, Email, Person
-from models.users import fields as F
-from models.users.fields import BY_NAME, FIELDS, Field
+from models.users.fields import (
+    BOOL,
+    BY_NAME,
+    CLEAR,
+    CODE,
+    CONFIRM,
+    COUNTRY,
+    DATE,
+    DATE_BIRTH,
+    DATE_NOT_PAST,
+    DEFAULT,
+    EDIT,
+    EMAIL,
+    ENUM,
+    FIELDS,
+    IDENTIFIER,
+    IMPORT,
+    LANGUAGE,
+    MANDATABLE_NOW,
+    NEW,
+    OTHER_IDENTIFIER,
+    PASSWORD,
+    PERSON,
+    PHONE,
+    PIN,
+    REFUSE,
+    ROLES,
+    TEXT,
+    USERNAME,
+    Field,
+)
 from models.users.lookups import (
     UnknownCode,
     code_entry,
@@ -62,8 +91,6 @@ from models.validation import (
     clean_text,
     parse_date,
 )
-
-NEW, EDIT, IMPORT = F.NEW, F.EDIT, F.IMPORT
 
 
 @dataclass
@@ -168,10 +195,13 @@ def to_bool(value: Any) -> bool:
 # --- The check ----------------------------------------------------------------------------------
 
 _BY_MODE = {mode: tuple(f for f in FIELDS if mode in f.modes) for mode in (NEW, EDIT, IMPORT)}
+_POSITIONS = {mode: {f.name: (i, f) for i, f in enumerate(_BY_MODE[mode])} for mode in _BY_MODE}
+_PURGE_AT = {mode: _POSITIONS[mode]["purge_date"][0] for mode in _BY_MODE}
+_REQUIRED = tuple(f for f in FIELDS if f.required)
+_DATES = frozenset({DATE_BIRTH, DATE_NOT_PAST, DATE})
 # The settings' mandatory "address" is met by any of these (its message goes under line 1).
 _ADDRESS_GIVEN = ("address_line1", "city", "postal_code", "country")
 _ADDRESS_CHECKED = ("address_line1", "address_line2", "city", "postal_code", "country")
-_TEXT_KINDS = frozenset({F.TEXT})
 
 
 def _blank(value: Any) -> bool:
@@ -181,53 +211,62 @@ def _blank(value: Any) -> bool:
 class _Check:
     def __init__(self, values: Mapping[str, Any], ctx: Context, mode: str) -> None:
         self.values, self.ctx, self.mode = values, ctx, mode
-        self.result = Checked()
+        self.result = Checked({}, {}, [], [])
         self.out = self.result.values
-        self.db = ctx.actor is not None and mode != IMPORT
-        settings = ctx.settings
+        self.db = self.reuse = False
+        self.record_type = ""
+        self.mandatory: frozenset[str] = frozenset()
+        if mode == IMPORT:
+            return  # (the import checks every record: nothing more to set up)
+        self.db = ctx.actor is not None
         if mode == NEW:
             try:
                 self.record_type = RecordType(values.get("record_type")).value
             except ValueError:
                 self.record_type = RecordType.PUBLIC.value
-        elif mode == EDIT:
+            self.reuse = ctx.reuse_person_id is not None
+        else:
             self.record_type = ctx.account.record_type
-        else:
-            self.record_type = ""
-        if mode == IMPORT:
-            self.mandatory: frozenset[str] = frozenset()
-        else:
-            names = set(settings.mandatory_fields.get(self.record_type, []))
-            if "address" in names:
-                names.add("address_line1")
-            allowed = F.MANDATABLE_NOW if mode == EDIT else None
-            self.mandatory = frozenset(
-                n
-                for n in names
-                if n in BY_NAME
-                and BY_NAME[n].mandatable
-                and (allowed is None or BY_NAME[n].mandatable == allowed)
-            )
-        self.reuse = mode == NEW and ctx.reuse_person_id is not None
+        names = set(ctx.settings.mandatory_fields.get(self.record_type, []))
+        if "address" in names:
+            names.add("address_line1")
+        allowed = MANDATABLE_NOW if mode == EDIT else None
+        self.mandatory = frozenset(
+            n
+            for n in names
+            if n in BY_NAME
+            and BY_NAME[n].mandatable
+            and (allowed is None or BY_NAME[n].mandatable == allowed)
+        )
 
     # -- the loop --
 
     def run(self) -> Checked:
-        values = self.values
+        values, mode = self.values, self.mode
+        positions = _POSITIONS[mode]
+        # The fields given, and the required ones missing from an import, in the table's order.
+        todo = [positions[name] for name in values if name in positions]
+        if mode == IMPORT:
+            todo += [positions[f.name] for f in _REQUIRED if f.name not in values]
+        todo.sort()
         if self.reuse:
             self._reused_person()
-        for f in _BY_MODE[self.mode]:
+        purge_at = _PURGE_AT[mode]
+        for position, f in todo:
+            if purge_at is not None and position > purge_at:
+                self._purge_after_expiry()
+                purge_at = None
             name = f.name
-            if name in values and not (self.reuse and f.owner == F.PERSON and f.kind != F.PASSWORD):
+            if name not in values:  # required, and missing from an import
+                self._fail(f, FieldError("is required"))
+            elif not (self.reuse and f.owner == PERSON and f.kind != PASSWORD):
                 if not f.needs or self._given(f.needs):
                     self._field(f, values[name])
                 if name in self.mandatory and name not in self.result.errors:
                     self._mandatory(f)
-            elif f.required and self.mode == IMPORT:
-                self._fail(f, FieldError("is required"), values.get(name))
-            if name == "purge_date":
-                self._purge_after_expiry()
-        if self.mode != IMPORT:
+        if purge_at is not None:
+            self._purge_after_expiry()
+        if mode != IMPORT:
             self._group_applies()
         return self.result
 
@@ -249,16 +288,16 @@ class _Check:
     def _fail(self, f: Field, exc: FieldError, raw: Any = None) -> None:
         """A value its rule refuses: an error, or in an import what the field's `on_import`
         says (a migration loads what it can)."""
-        if self.mode != IMPORT or f.on_import == F.REFUSE:
+        if self.mode != IMPORT or f.on_import == REFUSE:
             self.result.add(f.name, str(exc))
             return
-        if f.on_import == F.DEFAULT:
+        if f.on_import == DEFAULT:
             label = f.name.replace("_", " ")
             self.result.warnings.append((f.name, f"{raw!r} is not {label} here: {f.default} used"))
             self.out[f.name] = f.default
             return
         self.result.warnings.append((f.name, f"{exc}: {f.import_note}"))
-        if f.on_import == F.CLEAR:
+        if f.on_import == CLEAR:
             self.out[f.name] = f.empty
         else:
             self.out.pop(f.name, None)
@@ -268,7 +307,7 @@ class _Check:
     def _field(self, f: Field, raw: Any) -> None:  # noqa: C901, PLR0912 - one branch per kind
         mode, out, ctx, settings = self.mode, self.out, self.ctx, self.ctx.settings
         name, kind = f.name, f.kind
-        if mode != EDIT and f.default is not None and kind != F.ENUM and _blank(raw):
+        if mode != EDIT and f.default is not None and kind != ENUM and _blank(raw):
             if mode == NEW and name == "username":
                 # The username defaults to the primary identifier, checked as a username.
                 raw = self.values.get(f.default)
@@ -278,7 +317,7 @@ class _Check:
             else:
                 return  # the writer puts the default
         try:
-            if kind == F.TEXT:
+            if kind == TEXT:
                 text = raw if mode != IMPORT else ("" if raw is None else str(raw))
                 out[name] = f.empty
                 value = clean_text(text, f.limit)
@@ -287,7 +326,7 @@ class _Check:
                 out[name] = value
                 if f.required and not value:
                     raise FieldError("is required")
-            elif kind in (F.DATE_BIRTH, F.DATE_NOT_PAST, F.DATE):
+            elif kind in _DATES:
                 out[name] = None
                 if mode == IMPORT:
                     value = None
@@ -295,17 +334,17 @@ class _Check:
                         value = raw if isinstance(raw, dt.date) else parse_date(str(raw)[:10])
                 else:
                     value = parse_date(raw)
-                if kind == F.DATE_BIRTH:
+                if kind == DATE_BIRTH:
                     out[name] = value
                     value = check_birth_date(value, ctx.today)
                 elif (
-                    kind == F.DATE_NOT_PAST
+                    kind == DATE_NOT_PAST
                     and mode != IMPORT
                     and not (mode == EDIT and value == ctx.stored(name))  # an old date stays
                 ):
                     check_not_past(value, ctx.today)
                 out[name] = value
-            elif kind == F.ENUM:
+            elif kind == ENUM:
                 if mode == IMPORT:
                     text = str(raw or "").strip().lower().replace(" ", "_")
                     out[name] = f.default
@@ -317,9 +356,9 @@ class _Check:
                     except ValueError:
                         out[name] = f.default
                         raise FieldError(f.message) from None
-            elif kind == F.BOOL:
+            elif kind == BOOL:
                 out[name] = to_bool(raw)
-            elif kind == F.USERNAME:
+            elif kind == USERNAME:
                 out[name] = None
                 if mode == IMPORT and not str(raw or "").strip():
                     out.pop(name)
@@ -327,7 +366,7 @@ class _Check:
                 out[name] = check_username(raw if mode != IMPORT else str(raw))
                 if self.db:
                     self._unique_username(out[name])
-            elif kind == F.IDENTIFIER:
+            elif kind == IDENTIFIER:
                 out[name] = None
                 value = check_identifier(
                     raw if mode != IMPORT else str(raw), getattr(settings, f.pattern)
@@ -335,13 +374,13 @@ class _Check:
                 out[name] = value
                 if self.db:
                     self._unique_primary_id(value)
-            elif kind == F.LANGUAGE:
+            elif kind == LANGUAGE:
                 if mode == IMPORT:
                     out[name] = cached_language(str(raw).strip())
                 else:
                     out[name] = None
                     out[name] = cached_language("" if raw is None else str(raw))
-            elif kind == F.EMAIL:
+            elif kind == EMAIL:
                 out[name] = f.empty
                 if _blank(raw) or (mode == IMPORT and f.empty == "" and not str(raw).strip()):
                     return  # (an import reads a CC address of spaces as none)
@@ -349,20 +388,20 @@ class _Check:
                 out[name] = fast_email(text, getattr(settings, f.pattern)) or f.empty
                 if self.db and f.unique:
                     self._unique_email(out[name])
-            elif kind == F.CODE:
+            elif kind == CODE:
                 self._code(f, raw)
-            elif kind == F.PIN:
+            elif kind == PIN:
                 if mode == EDIT and raw == "":
                     return  # "" leaves the PIN as it is
                 out[name] = None
                 if not _blank(raw):
                     value = check_pin(raw)
                     out[name] = ctx.pin_hash if mode == EDIT else value
-            elif kind == F.PASSWORD:
+            elif kind == PASSWORD:
                 self._password(raw)
-            elif kind == F.CONFIRM:
+            elif kind == CONFIRM:
                 pass  # compared with the password there
-            elif kind == F.OTHER_IDENTIFIER:
+            elif kind == OTHER_IDENTIFIER:
                 if _blank(raw):
                     return
                 out[name] = None
@@ -372,19 +411,19 @@ class _Check:
                 elif value and self.db and (holder := identifier_holder(value)):
                     self.result.add(name, f"is already used by {holder_label(holder, ctx.actor)}")
                     self.result.taken.append(holder)
-            elif kind == F.PHONE:
+            elif kind == PHONE:
                 if _blank(raw):
                     return
                 out[name] = None
                 out[name] = check_phone(
                     raw, settings.phone_default_region, getattr(settings, f.pattern)
                 )
-            elif kind == F.COUNTRY:
+            elif kind == COUNTRY:
                 out[name] = f.empty
                 if not _blank(raw):
                     out[name] = None
                     out[name] = check_country(raw)
-            elif kind == F.ROLES:
+            elif kind == ROLES:
                 roles = []
                 for r in raw or ():
                     try:
