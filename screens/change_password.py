@@ -7,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from models.audit import Actor
 from models.auth import set_password
@@ -15,10 +15,11 @@ from models.errors import ValidationError
 from models.passwords import password_problems, policy_text
 from models.settings import load_settings
 from tui.keys import FORM, bindings
-from tui.widgets import Field, Message
+from tui.screen import KeepStyles
+from tui.widgets import Field, KeyBar, Message
 
 
-class ChangePasswordScreen(Screen[bool]):
+class ChangePasswordScreen(KeepStyles, Screen[bool]):
     """Dismisses True when the password was changed. When `forced`, Escape logs out."""
 
     BINDINGS = bindings(FORM)
@@ -42,7 +43,7 @@ class ChangePasswordScreen(Screen[bool]):
             yield Message(id="password-message")
             cancel = "log out" if self.forced else "cancel"
             yield Static(f"ctrl+s: save  ·  Escape: {cancel}", classes="hint")
-        yield Footer()
+        yield KeyBar()
 
     @on(Input.Changed, "#new_password")
     def _live_policy(self, event: Input.Changed) -> None:

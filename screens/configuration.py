@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 import styles
@@ -53,7 +53,9 @@ from models.settings import MANDATABLE_FIELDS, load_settings
 from screens.user_details.fields import FormField
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import CONFIGURATION, bindings
+from tui.screen import KeepStyles
 from tui.table import RowTable
+from tui.widgets import KeyBar
 
 GAP = 1
 SETTINGS_PREFIX = "settings:"
@@ -98,7 +100,7 @@ class ConfigTable(RowTable):
     """The entries of the section; Enter edits."""
 
 
-class ConfigurationScreen(Screen[None]):
+class ConfigurationScreen(KeepStyles, Screen[None]):
     BINDINGS = bindings(CONFIGURATION)
     CSS_PATH = [Path(styles.__file__).resolve().parent / "configuration.tcss"]
     AUTO_FOCUS = "#config-sections"
@@ -128,7 +130,7 @@ class ConfigurationScreen(Screen[None]):
                 yield Static("", id="config-title")
                 yield Static("", id="config-hint", classes="hint")
                 yield ConfigTable(id="config-table", gap=GAP)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = f"Configuration · {self.organization.name}"

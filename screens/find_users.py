@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Select, Static, Tab, Tabs
+from textual.widgets import Header, Input, Select, Static, Tab, Tabs
 
 from models.base import database
 from models.codes import code_choices
@@ -36,8 +36,9 @@ from models.search import (
 from models.tables import UserGroup
 from screens.confirm import CoveredKeys
 from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
+from tui.screen import KeepStyles
 from tui.table import RowTable
-from tui.widgets import LineInput, plain
+from tui.widgets import KeyBar, LineInput, plain
 
 PAGE = 50
 MAX_PAGES = 4  # rows in the table: at most PAGE * MAX_PAGES
@@ -160,7 +161,7 @@ class ResultsTable(RowTable):
         self.screen.query_one(SearchBox).type_ahead(event.character)
 
 
-class FindUsersScreen(CoveredKeys, Screen[None]):
+class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
     BINDINGS = bindings(FIND_USERS)
     AUTO_FOCUS = "#search"
 
@@ -230,7 +231,7 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
             )
             yield Static("", id="count")
         yield ResultsTable(id="results", gap=GAP)
-        yield Footer()
+        yield KeyBar()
 
     def on_screen_resume(self) -> None:
         """Back from another screen (Configuration, say): the user groups may have changed."""
@@ -574,13 +575,11 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
     def action_new_user(self) -> None:
         """Quick User Management; staff who may only register (circulation desk) get Register
         New User instead."""
-        from screens.quick_user import QuickUserScreen
-
         session = self.app.session
         if not session.can(Action.CREATE_USER):
             self.action_register_user()
             return
-        self.app.push_screen(QuickUserScreen(tab=self.query_state.tab), self._added)
+        self.app.new_user_form(self._added, tab=self.query_state.tab)
 
     def action_register_user(self) -> None:
         """Register New User: it opens a match itself, or the form (public users only), and
@@ -595,21 +594,17 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
 
     def _added(self, result: tuple[int, bool] | None) -> None:
         """Back from the form: show the new user selected (and open it if asked)."""
-        from screens.user_details import UserDetailsScreen
-
         if result is None:
             return
         account_id, open_details = result
         self.select_after = account_id
         self.run_search()
         if open_details:
-            self.app.push_screen(UserDetailsScreen(account_id))
+            self.app.open_user(account_id)
 
     def action_open_user(self) -> None:
-        from screens.user_details import UserDetailsScreen
-
         if row := self.selected():
-            self.app.push_screen(UserDetailsScreen(row.account_id), lambda _: self._reload_window())
+            self.app.open_user(row.account_id, lambda _: self._reload_window())
 
     def action_toggle_active(self) -> None:
         from models.accounts import set_status
@@ -654,11 +649,7 @@ class FindUsersScreen(CoveredKeys, Screen[None]):
                 self.notify(f"{row.name} deleted.")
                 self.run_search()
             elif result == VIEW:
-                from screens.user_details import UserDetailsScreen
-
-                self.app.push_screen(
-                    UserDetailsScreen(row.account_id), lambda _: self._reload_window()
-                )
+                self.app.open_user(row.account_id, lambda _: self._reload_window())
 
         self.app.push_screen(DeleteUserScreen(row.account_id), done)
 

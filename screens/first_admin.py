@@ -6,7 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from models.enums import Source
 from models.errors import PatronDeskError, ValidationError
@@ -14,12 +14,13 @@ from models.passwords import password_problems, policy_text
 from models.settings import load_settings
 from models.setup import initialize
 from tui.keys import FIRST_ADMIN, bindings
-from tui.widgets import Field, Message
+from tui.screen import KeepStyles
+from tui.widgets import Field, KeyBar, Message
 
 FIELDS = ("username", "last_name", "first_name", "email", "password", "password_confirm")
 
 
-class FirstAdminScreen(Screen[None]):
+class FirstAdminScreen(KeepStyles, Screen[None]):
     BINDINGS = bindings(FIRST_ADMIN)
     AUTO_FOCUS = "#username"
 
@@ -44,7 +45,7 @@ class FirstAdminScreen(Screen[None]):
             yield Static(policy_text(settings), id="policy", classes="hint")
             yield Message(id="first-admin-message")
             yield Static("ctrl+s or Enter in the last field: create", classes="hint")
-        yield Footer()
+        yield KeyBar()
 
     @on(Input.Changed, "#password")
     def _live_policy(self, event: Input.Changed) -> None:

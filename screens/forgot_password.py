@@ -7,15 +7,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from tui.keys import FORGOT_PASSWORD, bindings
-from tui.widgets import Field, Message
+from tui.screen import KeepStyles
+from tui.widgets import Field, KeyBar, Message
 
 FIELDS = {"code": "#code", "password": "#new_password", "password_confirm": "#confirm"}
 
 
-class ForgotPasswordScreen(Screen[str | None]):
+class ForgotPasswordScreen(KeepStyles, Screen[str | None]):
     """Dismisses with the login to fill in once the password was reset; None: back."""
 
     BINDINGS = bindings(FORGOT_PASSWORD)
@@ -43,7 +44,7 @@ class ForgotPasswordScreen(Screen[str | None]):
                 "Enter: next · ctrl+s: send code / set password · Esc: back",
                 classes="hint",
             )
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#reset-step2").display = False

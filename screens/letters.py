@@ -11,7 +11,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Header, Input, Static, TextArea
+from textual.widgets import Button, Header, Input, Static, TextArea
 
 from models.errors import PatronDeskError, ValidationError
 from models.letters import (
@@ -25,8 +25,9 @@ from models.letters import (
     retry_letter,
 )
 from tui.keys import FORM, LETTERS, OUTBOX, bindings
+from tui.screen import KeepStyles
 from tui.table import RowTable
-from tui.widgets import Field, Message, escape
+from tui.widgets import Field, KeyBar, Message, escape
 
 
 def deliver_in_background(app: App, letter_id: int, done=None) -> None:  # noqa: ANN001
@@ -214,7 +215,7 @@ OUTBOX_COLUMNS = [("Created", 16), ("User", 22), ("Letter", 14), ("Status", 7), 
                   ("Error", 40)]  # fmt: skip
 
 
-class OutboxScreen(Screen[None]):
+class OutboxScreen(KeepStyles, Screen[None]):
     """The letters waiting for delivery (or every letter), for administrators."""
 
     BINDINGS = bindings(OUTBOX)
@@ -228,7 +229,7 @@ class OutboxScreen(Screen[None]):
         yield Header()
         yield Static("", id="outbox-title")
         yield RowTable(id="outbox-table")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(RowTable).set_columns(OUTBOX_COLUMNS)

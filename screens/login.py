@@ -7,14 +7,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.keys import LOGIN, bindings, hint
-from tui.widgets import Field, Message
+from tui.screen import KeepStyles
+from tui.widgets import Field, KeyBar, Message
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(KeepStyles, Screen[None]):
     BINDINGS = bindings(LOGIN)
     DEFAULT_CSS = """
     LoginScreen #organization { display: none; height: auto; max-height: 8; }
@@ -50,7 +51,7 @@ class LoginScreen(Screen[None]):
             yield Static(
                 f"Enter: log in · {forgot}: forgotten password · {leave}: quit", classes="hint"
             )
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.notice:

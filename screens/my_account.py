@@ -15,7 +15,6 @@ from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
-    Footer,
     Header,
     Input,
     Select,
@@ -41,8 +40,9 @@ from models.users.fields import LANGUAGES
 from screens.user_details.fields import KINDS
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import CONTACTS, MY_ACCOUNT, bindings
+from tui.screen import KeepStyles
 from tui.table import RowTable
-from tui.widgets import Field, Message, escape
+from tui.widgets import Field, KeyBar, Message, escape
 
 TABS = [("record", "My record", "f2"), ("contact", "Contact", "f3"), ("fees", "Fees", "f4"),
         ("preferences", "Letters", "f5"), ("password", "Password", "f6")]  # fmt: skip
@@ -56,7 +56,7 @@ class ContactTable(RowTable):
     BINDINGS = bindings(CONTACTS)
 
 
-class MyAccountScreen(Screen[None]):
+class MyAccountScreen(KeepStyles, Screen[None]):
     BINDINGS = bindings(MY_ACCOUNT)
 
     def __init__(self) -> None:
@@ -101,7 +101,7 @@ class MyAccountScreen(Screen[None]):
                 yield Message(id="my-password-message")
                 with Horizontal(classes="form-buttons"):
                     yield Button("Change (ctrl+s)", id="my-password-save", compact=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#my-contacts", RowTable).set_columns(CONTACT_COLUMNS)

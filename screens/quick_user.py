@@ -15,7 +15,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, MaskedInput, Select, Static
+from textual.widgets import Button, Header, Input, MaskedInput, Select, Static
 
 from models.accounts import NewUser, create_user, find_duplicate_people, validate_new_user
 from models.codes import code_choices
@@ -28,7 +28,8 @@ from models.users.fields import LANGUAGES
 from models.validation import parse_date
 from screens.confirm import CoveredKeys
 from tui.keys import QUICK_USER, bindings, hint
-from tui.widgets import Field, LineInput, Message
+from tui.screen import KeepStyles
+from tui.widgets import Field, KeyBar, LineInput, Message
 from tui.worker import run_service
 
 TAB_RECORD_TYPE = {"staff": "staff", "public": "public", "contact": "contact"}
@@ -68,6 +69,13 @@ LAYOUT = (
     ("Contact information", "country", "Country (ISO code, e.g. CH)"),
 )
 DATES = {"birth_date", "expiry_date", "purge_date"}
+# The selects that always hold a value, and the value a new form starts with.
+SELECT_DEFAULTS = {
+    "account_type": AccountType.INTERNAL.value,
+    "email_type": EmailType.PERSONAL.value,
+    "phone_type": PhoneType.MOBILE.value,
+    "preferred_language": "en",
+}
 SECRETS = {"password", "password_confirm"}
 # Form field -> field of the error the service reports for it.
 ERROR_ALIASES = {"address_line1": ("address_line1", "address")}
@@ -132,7 +140,7 @@ PERSONAL = frozenset(
 )  # fmt: skip
 
 
-class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
+class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
     """Dismisses with (new account id, open its details?), or None when cancelled."""
 
     BINDINGS = bindings(QUICK_USER)
@@ -148,6 +156,9 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
         super().__init__()
         # Register New User adds public users only (the circulation desk path).
         self.fixed_record_type = "public" if register else TAB_RECORD_TYPE.get(tab)
+        # The first field at once: focusing the form's scroll container first, then the
+        # field, restyled the whole form twice.
+        self.AUTO_FOCUS = "#first_name" if self.fixed_record_type else "#record_type"
         self.register = register
         self.initial_identifier = identifier
         self.prefill = prefill or {}
@@ -182,14 +193,8 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
     def _widget(self, name: str) -> Widget:
         choices = self._choices(name)
         if choices is not None:
-            defaults = {
-                "account_type": AccountType.INTERNAL.value,
-                "email_type": EmailType.PERSONAL.value,
-                "phone_type": PhoneType.MOBILE.value,
-                "preferred_language": "en",
-            }
-            if name in defaults:
-                return Select(choices, value=defaults[name], allow_blank=False, id=name)
+            if name in SELECT_DEFAULTS:
+                return Select(choices, value=SELECT_DEFAULTS[name], allow_blank=False, id=name)
             return Select(choices, id=name, prompt="—")
         if name in DATES:
             return MaskedInput(template=DATE, id=name, placeholder="YYYY-MM-DD")
@@ -241,19 +246,67 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
                 yield Button(f"Save ({key('save')})", id="save", variant="primary")
                 yield Button(f"Save and open ({key('quick_user.save_and_open')})", id="save-open")
                 yield Button("Cancel (Esc)", id="cancel")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def record_type_initial(self) -> str:
         return self.fixed_record_type or RecordType.PUBLIC.value
 
+    @staticmethod
+    def kept_as(*, tab: str = "all", register: bool = False, **_options) -> str:
+        """The name the app keeps a form of these options under (`App.new_user_form`): one
+        per record type offered, Register New User's apart."""
+        fixed = "public" if register else TAB_RECORD_TYPE.get(tab)
+        return f"kept-quick-user-{fixed or 'any'}{'-register' if register else ''}"
+
     def on_mount(self) -> None:
+        self._fill_given()
+
+    def _fill_given(self) -> None:
         if self.initial_identifier:
             self.query_one("#primary_id", Input).value = self.initial_identifier
         for name, value in self.prefill.items():
             self.query_one(f"#{name}", Input).value = value
         first = "#record_type" if not self.fixed_record_type else "#first_name"
-        self.query_one(first).focus()
+        self.set_focus(self.query_one(first))
+
+    def reset(
+        self, *, identifier: str = "", prefill: dict[str, str] | None = None, **_options
+    ) -> None:
+        """An empty form again, as a new one starts (the app keeps the form between users:
+        building its 200 widgets was most of the wait): nothing of the last user is left, not
+        a value, a mark, a message, a locked field or a generated password."""
+        self.initial_identifier = identifier
+        self.prefill = prefill or {}
+        self.touched = set()
+        self.person_id = None
+        self.generated_password = None
+        self._duplicate_ok = False
+        self.workers.cancel_node(self)
+        if self.saving:
+            self._set_saving(False)
+        self.query_one("#form").disabled = False
+        for _, name, _ in LAYOUT:
+            widget = self.query_one(f"#{name}")
+            field = self._field(name)
+            if field is not None and field.has_class("-invalid"):
+                field.set_error(None)
+            widget.disabled = False
+            if isinstance(widget, Select):
+                widget.value = SELECT_DEFAULTS.get(name, Select.NULL)
+            else:
+                widget.value = ""
+        if not self.fixed_record_type:
+            self.query_one("#record_type", Select).value = RecordType.PUBLIC.value
+        self.query_one("#form-message", Message).clear()
+        self.query_one("#form", VerticalScroll).scroll_home(animate=False)
+        self._fill_given()
+
+    def dismiss(self, result=None):  # noqa: ANN001, ANN201 - Screen.dismiss's own signature
+        """Leaving: the password and PIN typed are not kept in the form until the next user."""
+        for name in ("password", "password_confirm", "pin"):
+            self.query_one(f"#{name}", Input).value = ""
+        return super().dismiss(result)
 
     # --- reading the form -----------------------------------------------------------------------
 
@@ -518,14 +571,13 @@ class QuickUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
         """Same first name, last name and birth date: add anyway, open the existing record,
         or go back to the form (nothing typed is lost either way)."""
         from screens.confirm import ChoiceScreen
-        from screens.user_details import UserDetailsScreen
 
         def answer(choice: str | None) -> None:
             if choice == "add":
                 self._duplicate_ok = True
                 self.action_save(open_details)
             elif choice == "open" and here:
-                self.app.push_screen(UserDetailsScreen(here[0]))
+                self.app.open_user(here[0])
 
         choices = [("a", "Add anyway", "add")]
         if here:

@@ -13,12 +13,13 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from models.search import UserQuery, find_exact, search_users
 from screens.confirm import CoveredKeys
 from tui.keys import REGISTER_MATCHES, REGISTER_USER, SCAN_BOX, bindings
-from tui.widgets import Field, LineInput, Message
+from tui.screen import KeepStyles
+from tui.widgets import Field, KeyBar, LineInput, Message
 
 MAX_MATCHES = 20
 
@@ -65,7 +66,7 @@ class MatchTable(DataTable):
         self.screen.set_focus(box)
 
 
-class RegisterUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
+class RegisterUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
     """Dismisses as Quick User Management does: (the new account's id, open it?), or None.
     A match opens in User Details above this screen; closing it comes back to Find Users."""
 
@@ -105,7 +106,7 @@ class RegisterUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
                 classes="hint",
                 id="register-hint",
             )
-        yield Footer()
+        yield KeyBar()
 
     @property
     def box(self) -> ScanBox:
@@ -166,8 +167,6 @@ class RegisterUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
 
     @on(DataTable.RowSelected, "#register-matches")
     def _open(self, event: DataTable.RowSelected) -> None:
-        from screens.user_details import UserDetailsScreen
-
         if not self.is_current or not (0 <= event.cursor_row < len(self.matches)):
             return
         account_id = self.matches[event.cursor_row].account_id
@@ -175,7 +174,7 @@ class RegisterUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
         def closed(_: None) -> None:
             self.dismiss(None)  # not returned: awaiting a dismissal here is refused
 
-        self.app.push_screen(UserDetailsScreen(account_id), closed)
+        self.app.open_user(account_id, closed)
 
     def action_register_anyway(self) -> None:
         if not self.is_current:
@@ -186,12 +185,8 @@ class RegisterUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
         """The form, above this screen: saved, this screen answers with its result; cancelled,
         the box is ready for the next card."""
         from models.idgen import next_primary_id
-        from screens.quick_user import QuickUserScreen
 
         identifier, names = split_typed(text)
-        form = QuickUserScreen(
-            register=True, identifier=identifier or next_primary_id(), prefill=names
-        )
 
         def closed(result: tuple[int, bool] | None) -> None:
             if result is not None:
@@ -200,7 +195,9 @@ class RegisterUserScreen(CoveredKeys, Screen[tuple[int, bool] | None]):
             self.box.value = ""
             self.set_focus(self.box)
 
-        self.app.push_screen(form, closed)
+        self.app.new_user_form(
+            closed, register=True, identifier=identifier or next_primary_id(), prefill=names
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

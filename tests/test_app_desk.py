@@ -233,7 +233,7 @@ async def test_register_new_user_has_a_header_and_a_footer(ui_db) -> None:
     app = PatronDeskApp()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_register(pilot, ui_db)
-        assert screen.query("Header") and screen.query("Footer")
+        assert screen.query("Header") and screen.query("KeyBar")
 
 
 # --- item 6: a generated password somebody can read --------------------------------------------

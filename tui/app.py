@@ -8,7 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -63,6 +63,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self._released: set[events.Event] = set()  # handed over, not yet at the app again
         self._in_flight: events.Event | None = None  # the key the app handles last
         self._handling = 0  # the app is handling that key
+        self._kept: dict[str, Screen] = {}  # screens shown again for each user (`_keep`)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, TYPED) and event in self._released:  # handed over (`_hand_over`)
@@ -366,7 +367,56 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             self._leaving = False
         self._push_login(prefill, notice)
 
+    def open_user(self, account_id: int, callback: Callable[[Any], None] | None = None) -> None:
+        """User Details of `account_id`. The session keeps one User Details screen and shows
+        each next user in it (building its 180 widgets was most of the wait when opening a
+        user); a second one is built only while the kept one is on the stack already."""
+        from screens.user_details import UserDetailsScreen
+
+        name = "kept-user-details"
+        kept = self._kept.get(name)
+        if kept is not None and kept not in self.screen_stack and not kept.reusable:
+            self._forget_kept(name)  # an error shown there, or left while still loading
+            kept = None
+        if kept is not None and kept not in self.screen_stack:
+            kept.show_user(account_id)
+            self.push_screen(kept, callback)
+            return
+        screen = UserDetailsScreen(account_id)
+        if kept is None:
+            self._keep(name, screen)
+        self.push_screen(screen, callback)
+
+    def new_user_form(self, callback: Callable[[Any], None] | None = None, **options: Any) -> None:
+        """Quick User Management (or Register New User's form) with `options` (those of
+        `QuickUserScreen`). Kept between users as User Details is: shown again emptied."""
+        from screens.quick_user import QuickUserScreen
+
+        name = QuickUserScreen.kept_as(**options)
+        kept = self._kept.get(name)
+        if kept is not None and kept not in self.screen_stack:
+            kept.reset(**options)
+            self.push_screen(kept, callback)
+            return
+        screen = QuickUserScreen(**options)
+        if kept is None:
+            self._keep(name, screen)
+        self.push_screen(screen, callback)
+
+    def _keep(self, name: str, screen: Screen) -> None:
+        self.install_screen(screen, name)
+        self._kept[name] = screen
+
+    def _forget_kept(self, *names: str) -> None:
+        """Kept screens go with the session that opened them (they hold users' data)."""
+        for name in names or list(self._kept):
+            kept = self._kept.pop(name)
+            self.uninstall_screen(kept)
+            if kept not in self.screen_stack and kept.is_attached:
+                kept.remove()
+
     def _end_session(self) -> None:
+        self._forget_kept()
         self.session = None
         self.pending_change = None
         self.locked = False

@@ -120,6 +120,13 @@ class Field(Vertical):
         if self.is_mounted:
             self.query_one(".field-label", Label).update(self._label_text())
 
+    def set_label(self, label: str) -> None:
+        """Another label (a form shown again for another record)."""
+        if label != self.label:
+            self.label = label
+            if self.is_mounted:
+                self.query_one(".field-label", Label).update(self._label_text())
+
     def set_error(self, message: str | None) -> None:
         # The message may quote stored text ("is already used by ..."): drawn as plain text.
         self.query_one(".field-error", Static).update(plain(f"⚠ {message}" if message else ""))
@@ -153,3 +160,121 @@ class Message(Static):
     def clear(self) -> None:
         self.update("")
         self.set_class(False, "-shown")
+
+
+class KeyBar(Widget):
+    """The footer: the keys of the focused widget and its screen on one line, as Textual's
+    `Footer` shows them, drawn by one widget.
+
+    Textual's Footer rebuilds a widget per key each time the bindings change (every move of
+    the focus): opening a user rebuilt it a dozen times, a tenth of the time. This bar only
+    redraws its line, and only when the keys shown change. A click on a key presses it."""
+
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        width: 1fr;
+        background: $footer-background;
+        color: $footer-foreground;
+    }
+    """
+    ALLOW_SELECT = False
+
+    KEY_STYLE = "bold $footer-key-foreground"
+    DISABLED_STYLE = "dim"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: tuple[tuple[str, str, str, bool], ...] | None = None
+        self._palette = False  # the last of `_keys` is the palette's key
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._bindings_changed(self.screen)
+
+    def _shown_keys(self) -> tuple[tuple[str, str, str, bool], ...]:
+        """(key, how it is shown, description, enabled) of each binding shown, one per action
+        (the first key of an action, as Footer does), then the palette's key, if it has one."""
+        app = self.app
+        active = self.screen.active_bindings
+        seen: set[str] = set()
+        keys = []
+        for _node, binding, enabled, _tooltip in active.values():
+            if binding.show and binding.action not in seen:
+                seen.add(binding.action)
+                keys.append(
+                    (binding.key, app.get_key_display(binding), binding.description, enabled)
+                )
+        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
+            _node, binding, enabled, _tooltip = active[app.COMMAND_PALETTE_BINDING]
+            keys.append((binding.key, app.get_key_display(binding), binding.description, enabled))
+            self._palette = True
+        else:
+            self._palette = False
+        return tuple(keys)
+
+    def _bindings_changed(self, screen) -> None:
+        if not self.is_attached or screen is not self.screen:
+            return
+        keys = self._shown_keys()
+        if keys != self._keys:
+            self._keys = keys
+            self.refresh()
+
+    @staticmethod
+    def _part(shown: str, description: str, enabled: bool) -> list[tuple[str, str]]:
+        key_style = KeyBar.KEY_STYLE if enabled else f"{KeyBar.KEY_STYLE} {KeyBar.DISABLED_STYLE}"
+        return [(f" {shown} ", key_style), (f"{description} ", "" if enabled else "dim")]
+
+    def _layout(self) -> list[tuple[int, int, str, list[tuple[str, str]]]]:
+        """(start, end, key, styled parts) of each key drawn: the keys from the left, cut
+        where the palette's key starts; the palette's key at the right end, after a thin bar,
+        as Textual's Footer docks it."""
+        keys = list(self._keys or ())
+        palette = keys.pop() if self._palette and keys else None
+        room = self.size.width
+        spans = []
+        if palette is not None:
+            _key, shown, description, enabled = palette
+            (key_text, key_style), (text, style) = self._part(shown, description, enabled)
+            parts = [("▏", "$foreground 20%"), (key_text[1:], key_style), (text.rstrip(), style)]
+            width = sum(len(text) for text, _ in parts)
+            room = max(0, room - width)
+            spans.append((room, room + width, palette[0], parts))
+        x = 0
+        for key, shown, description, enabled in keys:
+            if x >= room:
+                break
+            width = len(shown) + len(description) + 3
+            parts = self._part(shown, description, enabled)
+            if x + width > room:  # cut, as the docked palette key covers it in Footer
+                key_text, key_style = parts[0]
+                text = (key_text + parts[1][0])[: room - x]
+                parts = [(text[: len(key_text)], key_style), (text[len(key_text) :], parts[1][1])]
+                width = room - x
+            spans.insert(len(spans) - (palette is not None), (x, x + width, key, parts))
+            x += width
+        return spans
+
+    def render(self) -> Content:
+        parts: list[tuple[str, str] | str] = []
+        x = 0
+        for start, end, _key, styled in self._layout():
+            if start > x:
+                parts.append(" " * (start - x))
+            parts += styled
+            x = end
+        return Content.assemble(*parts)
+
+    def key_at(self, x: int) -> str | None:
+        """The key drawn at column `x`, if any."""
+        for start, end, key, _parts in self._layout():
+            if start <= x < end:
+                return key
+        return None
+
+    def on_click(self, event: events.Click) -> None:
+        key = self.key_at(event.x)
+        if key is not None:
+            self.app.simulate_key(key)

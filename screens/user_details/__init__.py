@@ -6,7 +6,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
 
 from models.accounts import set_status
 from models.details import (
@@ -28,8 +28,9 @@ from screens.user_details.general import GeneralData, GeneralPane, load_general
 from screens.user_details.history import HistoryPane
 from screens.user_details.rows import RowsPane
 from tui.keys import USER_DETAILS, bindings
+from tui.screen import KeepStyles
 from tui.table import RowTable
-from tui.widgets import escape
+from tui.widgets import KeyBar, escape
 from tui.worker import run_service
 
 # (pane id, label, short label, key). The bar shows as much as the width allows: the labels with
@@ -92,7 +93,7 @@ class DetailTabs(TabbedContent):
             event.prevent_default()
 
 
-class UserDetailsScreen(CoveredKeys, Screen[None]):
+class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
     BINDINGS = bindings(USER_DETAILS)
 
     def __init__(self, account_id: int) -> None:
@@ -104,6 +105,29 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
         self.general: GeneralData | None = None
         self.error: str | None = None
         self._pending_tab: str | None = None  # a tab key typed while the record loads
+        self._present: list[str] = []  # the tabs this user has (no Fines/fees without Patron)
+        self._stale: set[str] = set()  # tabs built for an earlier user: rebuilt when shown
+
+    @property
+    def reusable(self) -> bool:
+        """Whether `show_user` can show another user here (the record was drawn, no error)."""
+        return self.error is None and bool(self.query("#details-tabs"))
+
+    def show_user(self, account_id: int) -> None:
+        """Show another user in this screen, kept by the app between users (`App.open_user`),
+        before it is pushed again: the earlier user's record is hidden at once, and every
+        tab is filled for the new one, the General form in place, the others when shown."""
+        self.account_id = account_id
+        self.ctx = None
+        self.profile = None
+        self._pending_tab = None
+        tabs = self.query_one("#details-tabs", DetailTabs)
+        tabs.display = False
+        self.query_one("#details-head", Static).update("Loading the record…")
+        self._stale = {
+            pane.id for pane in tabs.query(TabPane) if pane.id != "general" and pane.children
+        }
+        self._load()
 
     def compose(self) -> ComposeResult:
         """At once a "Loading…" line (the record is read in a worker, `on_mount`), then, once
@@ -115,19 +139,24 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
             yield Static("Loading the record…", id="details-loading")
         else:
             yield Static(self._head(), id="details-head")
-            present = [
-                t for t, *_ in TABS if t != "fees" or Role.PATRON.value in self.profile.roles
-            ]
-            labels, close = tab_labels(self.app.size.width, present)
-            initial = self._pending_tab if self._pending_tab in present else "general"
+            self._present = self._tabs_of(self.profile)
+            labels, close = tab_labels(self.app.size.width, self._present)
+            initial = self._pending_tab if self._pending_tab in self._present else "general"
             with DetailTabs(id="details-tabs", initial=initial, classes="-close" if close else ""):
-                for tab in present:
-                    with TabPane(labels[tab], id=tab):
+                for tab, label, *_ in TABS:  # all: the screen is kept for other users
+                    with TabPane(labels.get(tab, label), id=tab):
                         if tab in ("general", initial):  # the others when first shown
                             yield from self._pane(tab)
-        yield Footer()
+        yield KeyBar()
+
+    @staticmethod
+    def _tabs_of(profile: Profile) -> list[str]:
+        return [t for t, *_ in TABS if t != "fees" or Role.PATRON.value in profile.roles]
 
     def on_mount(self) -> None:
+        self._load()
+
+    def _load(self) -> None:
         session = self.app.session
         run_service(
             self,
@@ -142,12 +171,19 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
         )
 
     async def _loaded(self, record: tuple[Profile, bool, GeneralData]) -> None:
+        if self not in self.app.screen_stack:  # left (Escape) before the record came
+            return
         self.profile, self.debt_limit, self.general = record
         session = self.app.session
         self.ctx = RecordContext(
             self.account_id, session.actor, session.organization.id, self.profile.version
         )
-        await self.recompose()
+        if self.query("#details-tabs"):  # kept from an earlier user: filled in place
+            self._refill()
+        else:
+            await self.recompose()
+            if "fees" not in self._present:
+                self.query_one(DetailTabs).hide_tab("fees")
         self.general = None  # the pane holds it now; a reload reads it again
         if self._pending_tab:  # its pane takes the focus once drawn
             self.call_after_refresh(self.action_show_tab, self._pending_tab)
@@ -160,18 +196,39 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
                 InfoScreen("Notes for this user", "\n\n".join(self.profile.popup_notes))
             )
 
+    def _refill(self) -> None:
+        """The record of `self.profile` in the tabs built for an earlier user."""
+        tabs = self.query_one("#details-tabs", DetailTabs)
+        present = self._tabs_of(self.profile)
+        if present != self._present:
+            if "fees" in present:
+                tabs.show_tab("fees")
+            else:
+                tabs.hide_tab("fees")
+            self._present = present
+            self._relabel(self.size.width)
+        self.query_one("#details-head", Static).update(self._head())
+        self.query_one(GeneralPane).load(self.ctx, self.general)
+        tabs.active = "general"
+        tabs.display = True
+        self.set_focus(None)
+
     async def _not_loaded(self, exc: PatronDeskError) -> None:
+        if self not in self.app.screen_stack:
+            return
         self.error = exc.message
         await self.recompose()
 
     def on_resize(self, event: events.Resize) -> None:
+        self._relabel(event.size.width)
+
+    def _relabel(self, width: int) -> None:
         """The tab labels follow the width (see `tab_labels`)."""
         tabs = self.query(DetailTabs)
         if not tabs:
             return
         tabbed = tabs.first()
-        present = [pane.id for pane in tabbed.query(TabPane) if pane.id]
-        labels, close = tab_labels(event.size.width, present)
+        labels, close = tab_labels(width, self._present)
         tabbed.set_class(close, "-close")
         for tab, text in labels.items():
             content_tab = tabbed.get_tab(tab)
@@ -247,6 +304,9 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
         """A tab's content is built when it is first shown (drawing all eleven tabs made
         opening a user slow); the keys typed meanwhile wait for it."""
         pane = self.query_one(f"#{tab}", TabPane)
+        if tab in self._stale:  # built for an earlier user
+            self._stale.discard(tab)
+            await pane.remove_children()
         if not pane.children:
             await pane.mount_all(list(self._pane(tab)))
 
@@ -255,7 +315,7 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
             self._pending_tab = tab
             return
         tabs = self.query_one("#details-tabs", TabbedContent)
-        if tabs.query(f"#{tab}"):
+        if tab in self._present:
             await self._fill(tab)
             tabs.active = tab
             self._focus_pane(tab)
@@ -403,7 +463,7 @@ class UserDetailsScreen(CoveredKeys, Screen[None]):
                 )
                 self.app.push_screen(InfoScreen("Outstanding loans", text))
             elif choice == "reload":
-                self.app.switch_screen(UserDetailsScreen(self.account_id))
+                self.show_user(self.account_id)
                 return
         except PatronDeskError as exc:
             self.notify(exc.message, severity="error", timeout=10)

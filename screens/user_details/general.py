@@ -83,6 +83,7 @@ class GeneralPane(VerticalScroll):
         self._focus_after: Widget | None = None
         self._disable_timer: Timer | None = None
         self._fields: dict[str, Field] = {}
+        self._options: dict[str, list[tuple[str, str]]] = {}  # each Select's, as last set
         loaded = loaded or load_general(ctx.account_id, ctx.actor, ctx.organization_id)
         self.form: GeneralForm = loaded.form
         self.choices = loaded.choices
@@ -98,11 +99,17 @@ class GeneralPane(VerticalScroll):
             current = "" if value is None else str(value)
             if current and current not in {v for _, v in options}:
                 options = [*options, (current, current)]
+            self._options[name] = options
             return Select(options, value=current or Select.NULL, id=wid, prompt="—")
         if name in DATE_FIELDS:
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
             return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
         return LineInput("" if value is None else str(value), id=wid, password=name == "pin")
+
+    def _label(self, name: str) -> str:
+        return LABELS.get(name, name) + (
+            " (changed by hand)" if name in self.form.overridden else ""
+        )
 
     def compose(self) -> ComposeResult:
         f = self.form
@@ -112,14 +119,49 @@ class GeneralPane(VerticalScroll):
             for name, value in f.values.items():
                 widget = self._widget(name, value)
                 widget.disabled = name not in f.editable
-                label = LABELS.get(name, name) + (
-                    " (changed by hand)" if name in f.overridden else ""
-                )
                 if isinstance(widget, Checkbox):
                     yield widget
                 else:
-                    yield Field(label, widget)
+                    yield Field(self._label(name), widget)
         yield Static("ctrl+s: save the General tab", classes="hint")
+
+    def load(self, ctx: RecordContext, loaded: GeneralData) -> None:
+        """Show another user's record in this form, built for an earlier one (User Details is
+        kept between users: building its widgets was most of the time of opening a user).
+        Every field, label, message and mark of the earlier user is replaced."""
+        self.ctx = ctx
+        self.opened = False
+        self.form = loaded.form
+        self.choices = loaded.choices
+        if not self._fields:
+            self._fields = {f.id.removeprefix("field-g-"): f for f in self.query(Field) if f.id}
+        for name, value in self.form.values.items():
+            widget = self.query_one(f"#g-{name}")
+            if isinstance(widget, Checkbox):
+                widget.value = bool(value)
+            elif isinstance(widget, Select):
+                options = self.choices[name]
+                current = "" if value is None else str(value)
+                if current and current not in {v for _, v in options}:
+                    options = [*options, (current, current)]
+                if options != self._options.get(name):  # rebuilding a list costs: only if new
+                    widget.set_options(options)
+                    self._options[name] = options
+                widget.value = current or Select.NULL
+            elif name in DATE_FIELDS:
+                text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
+                widget.value = text
+            else:
+                widget.value = "" if value is None else str(value)
+            widget.disabled = name not in self.form.editable
+            field = self._fields.get(name)
+            if field is not None:
+                field.set_label(self._label(name))
+                if field.has_class("-invalid"):
+                    field.set_error(None)
+        self.query_one("#general-info", Static).update(plain(self._info()))
+        self.query_one("#general-message", Message).clear()
+        self.scroll_home(animate=False)
 
     def _info(self) -> str:
         f = self.form

@@ -1,0 +1,171 @@
+"""Issue 19, "the UI never waits": the session keeps one User Details screen and shows each
+next user in it (`App.open_user`). Nothing of the user shown before may survive: not a field,
+a label, a mark, a message, a tab's rows, the Fines/fees tab, a pop-up or the screen itself
+after log out."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Static, TabbedContent
+from uihelp import add_user, settle
+
+from models.audit import Actor
+from models.enums import RecordType, Role, Source
+from models.fees import add_fee
+from models.rows import Kind, add_row
+from models.session import open_session
+from models.tables import RoleAssignment
+from screens.confirm import InfoScreen
+from screens.user_details import UserDetailsScreen
+from screens.user_details.general import GeneralPane
+from screens.user_details.rows import RowsPane
+from tui.app import PatronDeskApp
+from tui.widgets import Field
+
+SYSTEM = Actor(None, Source.CLI)
+
+
+def head(app) -> str:
+    screen = next(s for s in reversed(app.screen_stack) if isinstance(s, UserDetailsScreen))
+    return str(screen.query_one("#details-head", Static).render())
+
+
+async def open_user(pilot, account_id: int) -> UserDetailsScreen:
+    pilot.app.open_user(account_id)
+    await settle(pilot)
+    screens = [s for s in pilot.app.screen_stack if isinstance(s, UserDetailsScreen)]
+    assert screens
+    return screens[-1]
+
+
+async def back(pilot) -> None:
+    await pilot.press("escape")
+    await settle(pilot)
+
+
+async def test_the_next_user_replaces_everything_of_the_last_one(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    add_fee(anna.id, SYSTEM, fee_type="LOST_ITEM", amount="30.00", item_barcode="31000042")
+    bruno = add_user("Bruno", "Keller", "S200", record_type=RecordType.STAFF.value, group="STAFF")
+    RoleAssignment.delete().where(
+        (RoleAssignment.account == bruno) & (RoleAssignment.role == Role.PATRON.value)
+    ).execute()  # no Patron role: no Fines/fees tab
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        first = await open_user(pilot, anna.id)
+        assert "Müller" in head(app)
+        # Anna's Contact tab is built, a field marked wrong, a message shown.
+        await pilot.press("f3")
+        await settle(pilot)
+        emails = first.query_one("#contact").query(RowsPane).first()
+        assert "anna@example.org" in str(emails.query_one("RowsTable").get_row_at(0))
+        await pilot.press("f2")
+        await settle(pilot)
+        first.query_one("#g-last_name", Input).value = ""
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert first.query_one("#field-g-last_name", Field).error
+        first.query_one("#g-last_name", Input).value = "Müller"  # nothing left unsaved
+        await back(pilot)
+
+        second = await open_user(pilot, bruno.id)
+        assert second is first  # the same screen, shown again
+        assert "Keller" in head(app) and "Müller" not in head(app)
+        general = second.query_one(GeneralPane)
+        assert general.ctx.account_id == bruno.id
+        assert second.query_one("#g-first_name", Input).value == "Bruno"
+        assert second.query_one("#g-primary_id", Input).value == "S200"
+        assert not second.query_one("#field-g-last_name", Field).error
+        assert not str(general.query_one("#general-message").render())
+        assert not general.dirty
+        # No Patron role: no Fines/fees tab; the Contact tab is Bruno's.
+        assert "fees" not in second._present
+        tabbed = second.query_one(TabbedContent)
+        assert not tabbed.get_tab("fees").display
+        await pilot.press("f7")
+        await settle(pilot)
+        assert tabbed.active != "fees"
+        await pilot.press("f3")
+        await settle(pilot)
+        emails = second.query_one("#contact").query(RowsPane).first()
+        assert "s200@example.org" in str(emails.query_one("RowsTable").get_row_at(0))
+        assert "anna@example.org" not in str(emails.query_one("RowsTable").get_row_at(0))
+        assert emails.ctx.account_id == bruno.id
+        await back(pilot)
+
+        third = await open_user(pilot, anna.id)
+        assert third is first
+        assert third.query_one(TabbedContent).get_tab("fees").display
+        assert Role.PATRON.value in third.profile.roles
+
+
+async def test_a_save_goes_to_the_user_shown(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    bruno = add_user("Bruno", "Keller", "P200")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await open_user(pilot, anna.id)
+        await back(pilot)
+        screen = await open_user(pilot, bruno.id)
+        screen.query_one("#g-title", Input).value = "Dr"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Saved" in str(screen.query_one("#general-message").render())
+    anna, bruno = (type(anna).get_by_id(a.id) for a in (anna, bruno))
+    assert (anna.person.title or "") == ""
+    assert bruno.person.title == "Dr"
+
+
+async def test_a_record_that_arrives_once_the_screen_is_gone_opens_nothing(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    add_row(
+        Kind.NOTE,
+        anna.id,
+        anna.version,
+        {"note_type": "CIRCULATION", "text": "See the desk", "popup": True},
+        SYSTEM,
+    )
+    bruno = add_user("Bruno", "Keller", "P200")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await open_user(pilot, bruno.id)
+        await back(pilot)
+        app.open_user(anna.id)
+        app.pop_screen()  # gone before the record is read (no pop-up note over the list)
+        await settle(pilot)
+        assert not isinstance(app.screen, (UserDetailsScreen, InfoScreen))
+        screen = await open_user(pilot, anna.id)  # and shown again, with its note
+        assert "Müller" in head(app)
+        assert isinstance(app.screen, InfoScreen)
+        assert screen in app.screen_stack
+
+
+async def test_log_out_drops_the_kept_screen(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        kept = await open_user(pilot, anna.id)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert app.session is None
+        assert not kept.is_attached
+        assert "kept-user-details" not in app._installed_screens
+        app.session = open_session(ui_db.admin)
+        again = await open_user(pilot, anna.id)
+        assert again is not kept
+
+
+async def test_a_user_that_cannot_be_shown_is_not_kept(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        missing = await open_user(pilot, 999_999)
+        assert missing.query("#details-error")
+        await back(pilot)
+        shown = await open_user(pilot, anna.id)
+        assert shown is not missing
+        assert "Müller" in head(app)
