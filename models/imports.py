@@ -7,8 +7,9 @@ The pipeline, per chunk of `chunk_size` records:
    had the same digest and that nobody changed since (its version is the one that load left,
    `ImportState`) is skipped without checking or reading anything else: an unchanged nightly SIS
    load costs little;
-3. check (`clean`): the field rules of `models.validation`, with a migration's differences (see
-   below), without the database;
+3. check (`clean`): the General fields by `models.users.check_record` (mode IMPORT: the rules
+   of the screens with a migration's differences, below, from the field table), the rows by the
+   field rules of `models.validation`, without the database;
 4. resolve codes (user group, note type, ...): by code or name, through `--map`, else created
    and listed in the report (`--strict` refuses the record instead);
 5. uniqueness against the database and the rest of the file (one query per kind per chunk);
