@@ -285,22 +285,28 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         self.workers.cancel_node(self)
         if self.saving:
             self._set_saving(False)
-        self.query_one("#form").disabled = False
-        for _, name, _ in LAYOUT:
-            widget = self.query_one(f"#{name}")
-            field = self._field(name)
-            if field is not None and field.has_class("-invalid"):
-                field.set_error(None)
-            widget.disabled = False
-            if isinstance(widget, Select):
-                widget.value = SELECT_DEFAULTS.get(name, Select.NULL)
-            else:
-                widget.value = ""
-        if not self.fixed_record_type:
-            self.query_one("#record_type", Select).value = RecordType.PUBLIC.value
-        self.query_one("#form-message", Message).clear()
-        self.query_one("#form", VerticalScroll).scroll_home(animate=False)
-        self._fill_given()
+        # The form's own changes are not the user's: no field counts as visited, none is
+        # checked (the focus leaving the last field, values set, the record type's select).
+        with self.prevent(Input.Blurred, Input.Changed, Select.Changed):
+            self.query_one("#form").disabled = False
+            for _, name, _ in LAYOUT:
+                widget = self.query_one(f"#{name}")
+                field = self._field(name)
+                if field is not None and field.has_class("-invalid"):
+                    field.set_error(None)
+                widget.disabled = False
+                if isinstance(widget, Select):
+                    widget.value = SELECT_DEFAULTS.get(name, Select.NULL)
+                else:
+                    widget.value = ""
+            if not self.fixed_record_type:
+                self.query_one("#record_type", Select).value = RecordType.PUBLIC.value
+            self.query_one("#form-message", Message).clear()
+            self.query_one("#form", VerticalScroll).scroll_home(animate=False)
+            self._fill_given()
+        # The marks and user groups of the record type a new form starts with, as they are
+        # configured now (they may have changed since the form was built).
+        self._record_type_changed()
 
     def dismiss(self, result=None):  # noqa: ANN001, ANN201 - Screen.dismiss's own signature
         """Leaving: the password and PIN typed are not kept in the form until the next user."""
@@ -421,20 +427,36 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
 
     @on(Select.Changed, "#record_type")
     def _record_type_changed(self) -> None:
-        """Mandatory marks and user groups follow the record type."""
-        mandatory = set(load_settings().mandatory_fields.get(self.record_type, []))
+        """Mandatory marks and user groups follow the record type (read in a worker)."""
+        record_type, organization_id = self.record_type, self.app.session.organization.id
+
+        def read() -> tuple[set[str], list[tuple[str, object]]]:
+            mandatory = set(load_settings().mandatory_fields.get(record_type, []))
+            return mandatory, code_choices(UserGroup, organization_id, record_type=record_type)
+
+        run_service(
+            self,
+            read,
+            on_ok=lambda answer: self._show_record_type(*answer),
+            group="quick-user-record-type",
+            exclusive=True,
+        )
+
+    def _show_record_type(self, mandatory: set[str], choices: list[tuple[str, object]]) -> None:
         for _, name, _ in LAYOUT:
             required = name in mandatory or (name == "address_line1" and "address" in mandatory)
             if field := self._field(name):
                 field.set_required(required)
         group = self.query_one("#user_group", Select)
         current = group.value
-        choices = code_choices(
-            UserGroup, self.app.session.organization.id, record_type=self.record_type
-        )
-        group.set_options(choices)
+        if choices != self._group_choices:
+            with self.prevent(Select.Changed):
+                group.set_options(choices)
+            self._group_choices = choices
         if current in {value for _, value in choices}:
             group.value = current
+
+    _group_choices: list[tuple[str, object]] | None = None
 
     def action_reuse_person(self) -> None:
         from screens.reuse_person import ReusePersonScreen

@@ -169,3 +169,91 @@ async def test_a_user_that_cannot_be_shown_is_not_kept(ui_db) -> None:
         shown = await open_user(pilot, anna.id)
         assert shown is not missing
         assert "Müller" in head(app)
+
+
+# --- the new-user form, kept per record type ---------------------------------------------------
+
+
+async def new_form(pilot, **options):
+    from screens.quick_user import QuickUserScreen
+
+    pilot.app.new_user_form(**options)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, QuickUserScreen)
+    return screen
+
+
+async def test_the_form_comes_back_empty(ui_db) -> None:
+    from textual.widgets import Select
+
+    from screens.confirm import ConfirmScreen
+    from screens.reuse_person import ReusePersonScreen  # noqa: F401 - the dialog's module
+
+    add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        form = await new_form(pilot, tab="all")
+        form.query_one("#first_name", Input).value = "Léa"
+        form.query_one("#record_type", Select).value = "staff"
+        form.query_one("#email_type", Select).value = "work"
+        form.query_one("#pin", Input).value = "1234"
+        await pilot.press("ctrl+s")  # refused: the marks and the message show
+        await settle(pilot)
+        assert form.query_one("#field-last_name", Field).error
+        form.action_generate_password()
+        await settle(pilot)
+        assert form.generated_password
+        await pilot.press("escape")  # the password shown once
+        await settle(pilot)
+        form.use_person(ui_db.admin.person_id)  # personal fields locked
+        await settle(pilot)
+        assert form.query_one("#first_name", Input).disabled
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)  # "Discard what you typed?"
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen is not form
+        # Left: nothing secret stays in the form meanwhile.
+        assert form.query_one("#pin", Input).value == ""
+        assert form.query_one("#password", Input).value == ""
+
+        again = await new_form(pilot, tab="all")
+        assert again is form
+        for name in ("first_name", "last_name", "password", "password_confirm", "pin"):
+            assert again.query_one(f"#{name}", Input).value == ""
+            assert not again.query_one(f"#{name}", Input).disabled
+        assert again.query_one("#record_type", Select).value == "public"
+        assert again.query_one("#email_type", Select).value == "personal"
+        assert not again.query_one("#field-last_name", Field).error
+        assert not str(again.query_one("#form-message").render())
+        assert again.generated_password is None and again.person_id is None
+        assert not again.touched
+        assert app.focused is again.query_one("#record_type")
+
+
+async def test_each_record_type_and_register_have_their_own_form(ui_db) -> None:
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        staff = await new_form(pilot, tab="staff")
+        await pilot.press("escape")
+        await settle(pilot)
+        register = await new_form(
+            pilot, register=True, identifier="B123", prefill={"last_name": "Keller"}
+        )
+        assert register is not staff and register.register
+        assert register.query_one("#primary_id", Input).value == "B123"
+        assert register.query_one("#last_name", Input).value == "Keller"
+        assert app.focused is register.query_one("#first_name")
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        again = await new_form(pilot, register=True, identifier="B124")
+        assert again is register
+        assert again.query_one("#primary_id", Input).value == "B124"
+        assert again.query_one("#last_name", Input).value == ""
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert not app._kept and not register.is_attached and not staff.is_attached
