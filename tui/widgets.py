@@ -141,24 +141,72 @@ class Field(Vertical):
         )
 
 
+def _fits_one_line(widget: Widget, *texts: Content) -> bool:
+    """Whether each text is drawn on one line of the widget as it is laid out now."""
+    width = widget.content_size.width
+    return width > 0 and all("\n" not in t.plain and t.cell_length <= width for t in texts)
+
+
+class Line(Static):
+    """A Static updated in place: a new text that keeps to one line, as the old one did,
+    is redrawn without laying out the screen again (Static.update lays out the whole screen,
+    a tenth of the time of a save on User Details)."""
+
+    def __init__(
+        self,
+        content: str | Content = "",
+        *,
+        id: str | None = None,  # noqa: A002 - Textual's own parameter
+        classes: str | None = None,
+    ) -> None:
+        """`content`: a Content, or markup (as Static reads a string)."""
+        super().__init__(content, id=id, classes=classes)
+        self._shown = content if isinstance(content, Content) else Content.from_markup(content)
+
+    def set(self, text: str | Content, *, markup: bool = False) -> None:
+        """Show `text` (plain text, never markup, unless `markup`)."""
+        if isinstance(text, Content):
+            content = text
+        else:
+            content = Content.from_markup(text) if markup else plain(text)
+        if content == self._shown:
+            return
+        in_place = _fits_one_line(self, content, self._shown)
+        self._shown = content
+        self.update(content, layout=not in_place)
+
+
 class Message(Static):
-    """A one-line status or error message under a form (empty: hidden)."""
+    """A one-line status or error message under a form (empty: hidden, or, with `reserve`,
+    an empty line kept for it, so the form under it does not move when a message comes)."""
 
     DEFAULT_CSS = """
     Message { height: auto; display: none; }
-    Message.-shown { display: block; }
+    Message.-shown, Message.-reserved { display: block; }
+    Message.-reserved { min-height: 1; }
     Message.-error { color: $text-error; }
     Message.-ok { color: $text-success; }
     """
 
+    _shown: Content = Content("")
+
+    def __init__(self, *, id: str | None = None, reserve: bool = False) -> None:  # noqa: A002
+        super().__init__(id=id, classes="-reserved" if reserve else "")
+
+    def _set(self, content: Content) -> None:
+        drawn = self.has_class("-shown") or self.has_class("-reserved")
+        in_place = drawn and _fits_one_line(self, content, self._shown)
+        self._shown = content
+        self.update(content, layout=not in_place)
+
     def show(self, text: str, *, error: bool = True) -> None:
-        self.update(plain(text))  # messages quote stored text: never markup, never a control
+        self._set(plain(text))  # messages quote stored text: never markup, never a control
         self.set_class(True, "-shown")
         self.set_class(error, "-error")
         self.set_class(not error, "-ok")
 
     def clear(self) -> None:
-        self.update("")
+        self._set(Content(""))
         self.set_class(False, "-shown")
 
 

@@ -17,12 +17,11 @@ from models.details import (
 )
 from models.enums import Role, Status
 from models.errors import PatronDeskError
-from models.fee_balances import debt_limit_reached
 from models.money import format_money
 from models.permissions import Action
-from models.profile import Profile, load_profile, loan_lines
+from models.profile import Profile, loan_lines
 from screens.confirm import CoveredKeys
-from screens.user_details.context import RecordContext
+from screens.user_details.context import RecordContext, load_head
 from screens.user_details.fees import FeesPane
 from screens.user_details.general import GeneralData, GeneralPane, load_general
 from screens.user_details.history import HistoryPane
@@ -30,7 +29,7 @@ from screens.user_details.rows import RowsPane
 from tui.keys import USER_DETAILS, bindings
 from tui.screen import KeepStyles
 from tui.table import RowTable
-from tui.widgets import KeyBar, escape
+from tui.widgets import KeyBar, Line, escape
 from tui.worker import run_service
 
 # (pane id, label, short label, key). The bar shows as much as the width allows: the labels with
@@ -63,12 +62,6 @@ def tab_labels(width: int, present: list[str]) -> tuple[dict[str, str], bool]:
         if sum(len(text) + TAB_PADDING for text in labels.values()) <= width:
             return labels, False
     return {tab: short for tab, _, short, _ in tabs}, True
-
-
-def load_head(account_id: int, actor) -> tuple[Profile, bool]:
-    """The profile and whether the debt limit is reached: what the head line shows."""
-    profile = load_profile(account_id, actor)
-    return profile, debt_limit_reached(account_id)
 
 
 def load_record(account_id: int, actor, organization_id: int) -> tuple[Profile, bool, GeneralData]:
@@ -123,7 +116,7 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self._pending_tab = None
         tabs = self.query_one("#details-tabs", DetailTabs)
         tabs.display = False
-        self.query_one("#details-head", Static).update("Loading the record…")
+        self.query_one("#details-head", Line).set("Loading the record…")
         self._stale = {
             pane.id for pane in tabs.query(TabPane) if pane.id != "general" and pane.children
         }
@@ -138,7 +131,7 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         elif self.profile is None:
             yield Static("Loading the record…", id="details-loading")
         else:
-            yield Static(self._head(), id="details-head")
+            yield Line(self._head(), id="details-head")
             self._present = self._tabs_of(self.profile)
             labels, close = tab_labels(self.app.size.width, self._present)
             initial = self._pending_tab if self._pending_tab in self._present else "general"
@@ -176,7 +169,11 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self.profile, self.debt_limit, self.general = record
         session = self.app.session
         self.ctx = RecordContext(
-            self.account_id, session.actor, session.organization.id, self.profile.version
+            self.account_id,
+            session.actor,
+            session.organization.id,
+            self.profile.version,
+            show_head=self._head_loaded,
         )
         if self.query("#details-tabs"):  # kept from an earlier user: filled in place
             self._refill()
@@ -207,7 +204,7 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
                 tabs.hide_tab("fees")
             self._present = present
             self._relabel(self.size.width)
-        self.query_one("#details-head", Static).update(self._head())
+        self.query_one("#details-head", Line).set(self._head(), markup=True)
         self.query_one(GeneralPane).load(self.ctx, self.general)
         tabs.active = "general"
         tabs.display = True
@@ -288,13 +285,12 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
 
     def _head_loaded(self, head: tuple[Profile, bool]) -> None:
         self.profile, self.debt_limit = head
-        self.query_one("#details-head", Static).update(self._head())
+        self.query_one("#details-head", Line).set(self._head(), markup=True)
         if self.query("#pane-history"):
             self.query_one(HistoryPane).reload()
 
     @on(RowsPane.Changed)
     @on(FeesPane.Changed)
-    @on(GeneralPane.Saved)
     def _changed(self) -> None:
         self.refresh_head()
 

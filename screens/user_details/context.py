@@ -3,9 +3,12 @@ version the next save must carry (optimistic locking, `models.details`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.audit import Actor
+from models.fee_balances import debt_limit_reached
+from models.profile import Profile, load_profile
 
 
 @dataclass
@@ -14,3 +17,12 @@ class RecordContext:
     actor: Actor
     organization_id: int
     version: int
+    # The record's screen shows a head line read after a change (`load_head`): a tab that
+    # read it in its own worker hands it over here, in the same turn as its own redraw.
+    show_head: Callable[[tuple[Profile, bool]], None] | None = None
+
+
+def load_head(account_id: int, actor: Actor) -> tuple[Profile, bool]:
+    """The profile and whether the debt limit is reached: what the record's head line shows
+    (database calls: run it in a worker)."""
+    return load_profile(account_id, actor), debt_limit_reached(account_id)

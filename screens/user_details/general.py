@@ -10,7 +10,6 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
-from textual.message import Message as TextualMessage
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
@@ -20,11 +19,12 @@ from models.details import GeneralForm, general_form, update_user
 from models.enums import Channel
 from models.errors import ConflictError, PatronDeskError, ValidationError
 from models.external import DATE_FIELDS
+from models.profile import Profile
 from models.tables import Campus, JobCategory, UserGroup
 from models.users.fields import LANGUAGES
-from screens.user_details.context import RecordContext
+from screens.user_details.context import RecordContext, load_head
 from tui.keys import hint
-from tui.widgets import Field, LineInput, Message, plain
+from tui.widgets import Field, Line, LineInput, Message, plain
 from tui.worker import run_service
 
 LABELS = {
@@ -72,9 +72,6 @@ DISABLE_AFTER = 0.15  # seconds a save runs before its form is disabled
 
 
 class GeneralPane(VerticalScroll):
-    class Saved(TextualMessage):
-        pass
-
     def __init__(self, ctx: RecordContext, loaded: GeneralData | None = None) -> None:
         super().__init__(id="pane-general")
         self.ctx = ctx
@@ -113,8 +110,8 @@ class GeneralPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         f = self.form
-        yield Static(plain(self._info()), id="general-info", classes="hint")
-        yield Message(id="general-message")
+        yield Line(plain(self._info()), id="general-info", classes="hint")
+        yield Message(id="general-message", reserve=True)
         with Grid(classes="form-grid"):
             for name, value in f.values.items():
                 widget = self._widget(name, value)
@@ -159,7 +156,7 @@ class GeneralPane(VerticalScroll):
                 field.set_label(self._label(name))
                 if field.has_class("-invalid"):
                     field.set_error(None)
-        self.query_one("#general-info", Static).update(plain(self._info()))
+        self.query_one("#general-info", Line).set(self._info())
         self.query_one("#general-message", Message).clear()
         self.scroll_home(animate=False)
 
@@ -221,12 +218,12 @@ class GeneralPane(VerticalScroll):
             return False
         ctx, opened = self.ctx, self.opened
 
-        def work() -> tuple[int, GeneralForm]:
+        def work() -> tuple[int, GeneralForm, tuple[Profile, bool]]:
             account = update_user(ctx.account_id, ctx.version, changes, ctx.actor, opened=opened)
-            return account.version, general_form(ctx.account_id, ctx.actor, opened=opened)
+            form = general_form(ctx.account_id, ctx.actor, opened=opened)
+            return account.version, form, load_head(ctx.account_id, ctx.actor)
 
         self._saving(True)
-        message.show("Saving…", error=False)
         run_service(
             self,
             work,
@@ -237,8 +234,9 @@ class GeneralPane(VerticalScroll):
         return True
 
     def _saving(self, saving: bool) -> None:
-        """Disable the form while a save runs, once it has run for DISABLE_AFTER (restyling
-        the whole form twice costs more than a quick save: a quick save never pays it; a
+        """Disable the form and say "Saving…" while a save runs, once it has run for
+        DISABLE_AFTER (restyling the whole form twice, and a message line that comes and
+        goes, cost more than a quick save: a quick save never pays it, and never flickers; a
         save held up by another writer shows a disabled form). The focus goes back after."""
         self.saving = saving
         if saving:
@@ -257,18 +255,27 @@ class GeneralPane(VerticalScroll):
 
     def _disable(self) -> None:
         if self.saving:
+            self.query_one("#general-message", Message).show("Saving…", error=False)
             self.disabled = True
 
-    def _saved(self, changes: dict[str, Any], version: int, form: GeneralForm, then=None) -> None:
+    def _saved(
+        self,
+        changes: dict[str, Any],
+        version: int,
+        form: GeneralForm,
+        head: tuple[Profile, bool],
+        then: Callable[[], None] | None = None,
+    ) -> None:
         self._saving(False)
         self.ctx.version = version
         self.form = form
         self._errors({})
         self.query_one("#g-pin", Input).value = ""
-        self.query_one("#general-info", Static).update(plain(self._info()))
+        self.query_one("#general-info", Line).set(self._info())
         message = self.query_one("#general-message", Message)
         message.show(f"Saved: {', '.join(LABELS.get(n, n) for n in changes)}.", error=False)
-        self.post_message(self.Saved())
+        if self.ctx.show_head is not None:  # the head line too, drawn with the form
+            self.ctx.show_head(head)
         if then is not None:
             then()
 
