@@ -31,7 +31,7 @@ from models import audit
 from models.accounts import full_name, save_versioned
 from models.audit import Actor
 from models.base import database
-from models.deletion_reasons import deletion_problems, fee_sum
+from models.deletion_reasons import deletion_problems
 from models.enums import AuditAction, FeeStatus
 from models.errors import ConflictError, NotFound, PatronDeskError
 from models.letters import queue_deletion_notice
@@ -87,6 +87,15 @@ class Deleted:
     person_deleted: bool  # False: the person keeps an account in another organization
 
 
+def _sum(account: Account, *statuses: str) -> int:
+    return sum(
+        f.balance_minor
+        for f in Fee.select(Fee.balance_minor).where(
+            (Fee.account == account.id) & Fee.status.in_(list(statuses))
+        )
+    )
+
+
 def _load(account_id: int) -> Account:
     account = Account.get_or_none(Account.id == account_id)
     if account is None:
@@ -119,7 +128,7 @@ def check_deletion(account_id: int, actor: Actor) -> DeletionCheck:
         primary_id=account.primary_id,
         name=full_name(account.person),
         reasons=deletion_problems(account, actor),
-        balance_minor=fee_sum(account, FeeStatus.ACTIVE.value, FeeStatus.DISPUTED.value),
+        balance_minor=_sum(account, FeeStatus.ACTIVE.value, FeeStatus.DISPUTED.value),
         waivable_minor=waivable,
         open_fees=len(open_fees),
         currency=load_settings().currency,

@@ -12,6 +12,7 @@ from models.enums import FeeStatus, Role, Status
 from models.money import format_money
 from models.profile import open_loans_of
 from models.runtime import runtime
+from models.scope import EVERY_LIBRARY
 from models.settings import load_settings
 from models.tables import Account, Fee, Person, ProxyFor, RoleAssignment
 
@@ -51,10 +52,14 @@ def _last_administrator(account: Account) -> bool:
 
 
 def fee_sum(account: Account, *statuses: str) -> int:
+    """The balance of the account's fees in these statuses. Every library's, whoever asks: a
+    deletion is refused while any library's fee is due."""
     return sum(
         f.balance_minor
         for f in Fee.select(Fee.balance_minor).where(
-            (Fee.account == account.id) & Fee.status.in_(list(statuses))
+            (Fee.account == account.id)
+            & Fee.status.in_(list(statuses))
+            & EVERY_LIBRARY.condition(Fee.owner)
         )
     )
 
