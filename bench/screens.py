@@ -88,6 +88,7 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
 
     from models.session import open_session
     from models.tables import Account
+    from screens.user_details import UserDetailsScreen
     from screens.user_details.general import GeneralPane
     from tui.app import PatronDeskApp
 
@@ -110,16 +111,16 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
         for n, account_id in enumerate([ids[0], *ids]):  # the first one warms up
             span = Span()
             app.open_user(account_id)  # what Enter in Find Users does
-            screen = app.screen
             await _quiet(pilot)
             took = span.stop()
-            if not screen.query("#details-head"):
+            while not isinstance(app.screen, UserDetailsScreen):  # some users' pop-up notes
+                app.pop_screen()
+                await _quiet(pilot)
+            screen = app.screen
+            if not screen.query("#details-head") or screen.account_id != account_id:
                 raise SystemExit(f"bench: user {account_id} did not open")
             if n:
                 opened.append(took)
-            while app.screen is not screen:  # the popup notes some users have
-                app.pop_screen()
-                await _quiet(pilot)
             general = screen.query_one(GeneralPane)
             title = screen.query_one("#g-title", Input)
             title.value = "Dr" if title.value != "Dr" else "Prof"

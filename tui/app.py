@@ -64,6 +64,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self._in_flight: events.Event | None = None  # the key the app handles last
         self._handling = 0  # the app is handling that key
         self._kept: dict[str, Screen] = {}  # screens shown again for each user (`_keep`)
+        self._opening: Screen | None = None  # a kept screen reading its record, to be pushed
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, TYPED) and event in self._released:  # handed over (`_hand_over`)
@@ -110,6 +111,8 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         no logout under way, and the screen is not loading (a screen that loads its content
         says so with `accepting_keys = False`; keys wait at most KEY_WAIT seconds for it)."""
         if not self.db_ready or self._leaving or len(self.screen_stack) <= 1:
+            return False
+        if self._opening is not None:  # a screen about to be pushed (`open_user`)
             return False
         screen = self.screen
         return screen.is_mounted and getattr(screen, "accepting_keys", True) is not False
@@ -379,8 +382,14 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             self._forget_kept(name)  # an error shown there, or left while still loading
             kept = None
         if kept is not None and kept not in self.screen_stack:
-            kept.show_user(account_id)
-            self.push_screen(kept, callback)
+            # Pushed once it holds the record (`show_user`); keys typed meanwhile wait for it.
+            def ready() -> None:
+                self._opening = None
+                if self.session is not None and kept.is_attached:
+                    self.push_screen(kept, callback)
+
+            self._opening = kept
+            kept.show_user(account_id, ready)
             return
         screen = UserDetailsScreen(account_id)
         if kept is None:
@@ -416,6 +425,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
                 kept.remove()
 
     def _end_session(self) -> None:
+        self._opening = None
         self._forget_kept()
         self.session = None
         self.pending_change = None

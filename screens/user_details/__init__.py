@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
 
 from models.accounts import set_status
@@ -48,6 +51,7 @@ TABS = [
     ("role", "Roles", "Roles", "f11"),
     ("history", "History", "History", "f12"),
 ]
+COVER_AFTER = 0.1  # seconds a kept screen waits for its next record before showing "Loading"
 TAB_PADDING = 2  # a tab's label has a space on each side; 1 in the close-together bar
 
 
@@ -100,27 +104,53 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self._pending_tab: str | None = None  # a tab key typed while the record loads
         self._present: list[str] = []  # the tabs this user has (no Fines/fees without Patron)
         self._stale: set[str] = set()  # tabs built for an earlier user: rebuilt when shown
+        self._reading = 0  # which `show_user` the record being read is for
+        self._ready: Callable[[], None] | None = None  # pushes this screen (`show_user`)
+        self._cover_timer: Timer | None = None
 
     @property
     def reusable(self) -> bool:
         """Whether `show_user` can show another user here (the record was drawn, no error)."""
         return self.error is None and bool(self.query("#details-tabs"))
 
-    def show_user(self, account_id: int) -> None:
-        """Show another user in this screen, kept by the app between users (`App.open_user`),
-        before it is pushed again: the earlier user's record is hidden at once, and every
-        tab is filled for the new one, the General form in place, the others when shown."""
+    def show_user(self, account_id: int, ready: Callable[[], None] | None = None) -> None:
+        """Show another user in this screen, kept by the app between users (`App.open_user`).
+
+        The record is read first, then filled in, the General form in place (the other tabs
+        are rebuilt when shown), and only then is `ready()` called, which pushes the screen:
+        the screen is drawn once, with the new user, and nothing of the earlier one is ever
+        on it. A record slow to come (over COVER_AFTER) pushes the screen at once, saying
+        "Loading the record…". With no `ready` (Reload, on this screen), that at once."""
         self.account_id = account_id
         self.ctx = None
         self.profile = None
         self._pending_tab = None
         tabs = self.query_one("#details-tabs", DetailTabs)
-        tabs.display = False
-        self.query_one("#details-head", Line).set("Loading the record…")
         self._stale = {
             pane.id for pane in tabs.query(TabPane) if pane.id != "general" and pane.children
         }
+        self._ready = ready
+        self._reading += 1
+        if ready is None:
+            self._cover()
+        else:
+            self._cover_timer = self.set_timer(COVER_AFTER, self._cover)
         self._load()
+
+    def _cover(self) -> None:
+        """The earlier user's record hidden, "Loading the record…" in its place, shown."""
+        self.query_one("#details-tabs", DetailTabs).display = False
+        self.query_one("#details-head", Line).set("Loading the record…")
+        self._shown()
+
+    def _shown(self) -> None:
+        """The screen goes on the stack now (once) if it waited for its record."""
+        if self._cover_timer is not None:
+            self._cover_timer.stop()
+            self._cover_timer = None
+        ready, self._ready = self._ready, None
+        if ready is not None:
+            ready()
 
     def compose(self) -> ComposeResult:
         """At once a "Loading…" line (the record is read in a worker, `on_mount`), then, once
@@ -150,21 +180,33 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self._load()
 
     def _load(self) -> None:
-        session = self.app.session
+        session, reading = self.app.session, self._reading
         run_service(
             self,
             load_record,
             self.account_id,
             session.actor,
             session.organization.id,
-            on_ok=self._loaded,
-            on_error=self._not_loaded,
+            on_ok=lambda record: self._loaded(record, reading, session),
+            on_error=lambda exc: self._not_loaded(exc, reading, session),
             group="details-load",
             exclusive=True,
         )
 
-    async def _loaded(self, record: tuple[Profile, bool, GeneralData]) -> None:
-        if self not in self.app.screen_stack:  # left (Escape) before the record came
+    def _gone(self, reading: int, session) -> bool:  # noqa: ANN001 - a StaffSession
+        """The record read is not wanted any more: another user was asked for since, the
+        session that asked has ended, or the screen was left (Escape, or popped) before the
+        record came."""
+        return (
+            reading != self._reading
+            or session is not self.app.session
+            or (self._ready is None and self not in self.app.screen_stack)
+        )
+
+    async def _loaded(
+        self, record: tuple[Profile, bool, GeneralData], reading: int, session
+    ) -> None:  # noqa: ANN001 - a StaffSession
+        if self._gone(reading, session):
             return
         self.profile, self.debt_limit, self.general = record
         session = self.app.session
@@ -182,6 +224,7 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
             if "fees" not in self._present:
                 self.query_one(DetailTabs).hide_tab("fees")
         self.general = None  # the pane holds it now; a reload reads it again
+        self._shown()
         if self._pending_tab:  # its pane takes the focus once drawn
             self.call_after_refresh(self.action_show_tab, self._pending_tab)
         elif self.focused is None:
@@ -207,12 +250,14 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self.query_one("#details-head", Line).set(self._head(), markup=True)
         self.query_one(GeneralPane).load(self.ctx, self.general)
         tabs.active = "general"
-        tabs.display = True
+        if not tabs.display:  # covered while it was read
+            tabs.display = True
         self.set_focus(None)
 
-    async def _not_loaded(self, exc: PatronDeskError) -> None:
-        if self not in self.app.screen_stack:
+    async def _not_loaded(self, exc: PatronDeskError, reading: int, session) -> None:  # noqa: ANN001
+        if self._gone(reading, session):
             return
+        self._shown()
         self.error = exc.message
         await self.recompose()
 
