@@ -28,6 +28,7 @@ STYLES = Path(styles.__file__).resolve().parent
 TYPED = (events.Key, events.Paste)
 SETTLE_WAIT = 1.0  # seconds a typed key waits at most for the one before it to be handled
 KEY_WAIT = 5.0  # seconds typed keys wait at most for a screen to take them
+STANDING_TTL = 0.0  # seconds a reading of the standing is trusted (0: each command key reads it)
 
 
 class PatronDeskApp(App[None], inherit_bindings=False):
@@ -65,6 +66,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self._handling = 0  # the app is handling that key
         self._kept: dict[str, Screen] = {}  # screens shown again for each user (`_keep`)
         self._opening: Screen | None = None  # a kept screen reading its record, to be pushed
+        self._standing_read = 0.0  # when the session's account standing was last read
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, TYPED) and event in self._released:  # handed over (`_hand_over`)
@@ -82,10 +84,10 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             quits = self._quits(event)
             if self._leaving and not quits and not isinstance(event, TYPED):
                 return  # a click for no screen of the session that is ending
-            if self.session is not None and (problem := self._standing()):
-                # Deactivated or expired since login: the session ends on its next action.
-                self.show_login(notice=f"{problem} You have been logged out.")
-                return
+            if isinstance(event, events.MouseDown) and self.session is not None:
+                # Deactivated or expired since login: the session ends on its next action
+                # (a key: checked before it is handed over, `_hand_over`).
+                self.run_worker(self._still_standing(), group="standing", exit_on_error=True)
             if isinstance(event, TYPED) and not quits:
                 self._typed.append(event)  # handed over in turn (`_hand_over`)
                 if not self._handing_over:
@@ -142,6 +144,9 @@ class PatronDeskApp(App[None], inherit_bindings=False):
                     await self._until(self._settled, SETTLE_WAIT)
                 else:
                     await self._until(self._ready_and_settled, KEY_WAIT)
+                if not typing and not await self._still_standing():
+                    self._typed.clear()  # logged out: the keys were meant for the session
+                    return
                 self._typed.popleft()
                 if isinstance(event, events.Key) and event.key == "ctrl+j":
                     # Enter typed before the terminal was set up arrives as a line feed.
@@ -194,30 +199,54 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         bindings = self._bindings.key_to_bindings.get(event.key, [])
         return any(binding.action in ("app.quit", "quit") for binding in bindings)
 
-    def _standing(self) -> str | None:
-        """Why the logged-in account may no longer act (read from the database), or None."""
+    @staticmethod
+    def _standing_of(account: Account) -> str | None:
+        """Why `account` may no longer act (read from the database: in a thread), or None."""
         from models.errors import PatronDeskError
         from models.permissions import actor_standing
 
         try:
-            return actor_standing(self.session.account)
+            return actor_standing(account)
         except PatronDeskError:  # the database unreachable: the screen's own call says so
             return None
+
+    async def _still_standing(self, *, now: bool = False) -> bool:
+        """Whether the session may go on: its account is read again (in a thread) when the
+        last reading is older than STANDING_TTL (or `now`); an account deactivated or expired
+        since login ends the session, with the reason on the login screen."""
+        from tui.worker import in_thread
+
+        session = self.session
+        if session is None:
+            return True
+        if not now and time.monotonic() - self._standing_read < STANDING_TTL:
+            return True
+        problem = await in_thread(self._standing_of, session.account)
+        self._standing_read = time.monotonic()
+        if problem and self.session is session:
+            self.show_login(notice=f"{problem} You have been logged out.")
+            return False
+        return self.session is session
 
     def check_inactivity(self) -> None:
         """Lock the screen after `session_timeout_minutes` without a key or click (0: never);
         end a session whose account was deactivated meanwhile, and a forced password change
-        left waiting as long."""
+        left waiting as long. The database is read in a thread (`_check_inactivity`)."""
         if self._leaving or self.locked or not self.db_ready:
             return
         if self.session is None and self.pending_change is None:
             return
-        if self.session is not None and (problem := self._standing()):
-            self.show_login(notice=f"{problem} You have been logged out.")
-            return
-        from models.settings import load_settings
+        self.run_worker(self._check_inactivity(), group="inactivity", exclusive=True)
 
-        minutes = load_settings().session_timeout_minutes
+    async def _check_inactivity(self) -> None:
+        from models.settings import load_settings
+        from tui.worker import in_thread
+
+        if self.session is not None and not await self._still_standing(now=True):
+            return
+        minutes = (await in_thread(load_settings)).session_timeout_minutes
+        if self._leaving or self.locked:
+            return
         if minutes and time.monotonic() - self.last_activity >= minutes * 60:
             if self.session is None:
                 self.show_login()
@@ -454,6 +483,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
                 self.show_login(notice=exc.message)
             return
         self.session = session
+        self._standing_read = time.monotonic()  # just checked by the login
         self.pending_change = None
         library = self.session.library.name if self.session.library else ""
         self.sub_title = f"{library} · {self.session.username}"

@@ -18,6 +18,7 @@ working meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -92,3 +93,18 @@ def run_service(
 
     name = getattr(fn, "__name__", "service")
     return node.run_worker(work, name=name, group=group, exclusive=exclusive, thread=True)
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a thread of its own, awaited: for the app's own coroutines (the
+    type-ahead checks the session's standing before a key goes on). Same rules as
+    `run_service`: the thread owns its connection and closes it; any error is raised here."""
+
+    def work() -> T:
+        try:
+            return fn(*args)
+        finally:
+            with contextlib.suppress(Exception):
+                close_thread_connection()
+
+    return await asyncio.to_thread(work)
