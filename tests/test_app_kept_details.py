@@ -275,3 +275,42 @@ async def test_each_record_type_and_register_have_their_own_form(ui_db) -> None:
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert not app._kept and not register.is_attached and not staff.is_attached
+
+
+# --- log out asks before it drops unsaved edits -------------------------------------------------
+
+
+async def test_log_out_asks_before_dropping_unsaved_edits(ui_db) -> None:
+    from screens.confirm import ConfirmScreen
+    from screens.login import LoginScreen
+
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        screen = await open_user(pilot, anna.id)
+        screen.query_one("#g-title", Input).value = "Dr"
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "unsaved" in str(app.screen.query_one("#confirm-question").render()).lower()
+        await pilot.press("escape")  # back to the edits, all kept
+        await settle(pilot)
+        assert app.screen is screen and app.session is not None
+        assert screen.query_one("#g-title", Input).value == "Dr"
+        await pilot.press("ctrl+l", "ctrl+l")  # asked, then ctrl+l again: logged out
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.session is None
+
+
+async def test_log_out_with_nothing_unsaved_does_not_ask(ui_db) -> None:
+    from screens.login import LoginScreen
+
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await open_user(pilot, anna.id)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.session is None

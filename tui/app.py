@@ -59,6 +59,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.locked = False
         self._leaving = False  # a logout under way: keys and clicks wait for the login screen
         self._quit_question: Screen | None = None  # "unsaved changes: quit?" once asked
+        self._logout_question: Screen | None = None  # "unsaved changes: log out?" once asked
         self._typed: deque[events.Event] = deque()  # keys and pastes waiting their turn
         self._handing_over = False  # `_hand_over` runs
         self._released: set[events.Event] = set()  # handed over, not yet at the app again
@@ -595,10 +596,30 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.push_screen(self._quit_question, answer)
 
     def action_logout(self) -> None:
+        """ctrl+l: log out, from any screen, at once, unless a screen has unsaved changes:
+        then ask first, as ctrl+q does (ctrl+l again, or y, logs out; Escape goes back)."""
+        from screens.confirm import ConfirmScreen
+
+        if self.session is None:
+            if self.pending_change is not None:
+                self.show_login()
+            return
+        asked = self._logout_question is not None and self._logout_question in self.screen_stack
+        if asked or not (lost := self.unsaved_changes()):
+            self._log_out()
+            return
+
+        def answer(log_out: bool | None) -> None:
+            if log_out:
+                self._log_out()
+
+        question = " ".join(lost) + " Log out and lose them?"
+        self._logout_question = ConfirmScreen(question, yes="Log out", no="Keep editing")
+        self.push_screen(self._logout_question, answer)
+
+    def _log_out(self) -> None:
         if self.session is not None:
             self.notify(f"{self.session.username} logged out.")
-            self.show_login()
-        elif self.pending_change is not None:
             self.show_login()
 
     # --- keys and commands -------------------------------------------------------------------
