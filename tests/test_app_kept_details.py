@@ -314,3 +314,15 @@ async def test_log_out_with_nothing_unsaved_does_not_ask(ui_db) -> None:
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen) and app.session is None
+
+
+async def test_a_remapped_quit_is_obeyed_while_a_logout_is_under_way(ui_db) -> None:
+    app = PatronDeskApp()
+    app.user_keymap = {"quit": "ctrl+x"}
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await settle(pilot)
+        app._leaving = True  # a logout under way: every other key waits for the login screen
+        await pilot.press("ctrl+x")
+        await settle(pilot)
+        assert app.return_code == 0

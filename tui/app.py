@@ -18,7 +18,7 @@ from textual.screen import Screen
 
 import styles
 from models.text import printable
-from tui.keys import APP, bindings
+from tui.keys import APP, DEFAULT_KEYS, bindings
 from tui.palette import KeyCommands
 
 if TYPE_CHECKING:
@@ -194,11 +194,14 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         return any(b.priority for b in self._bindings.key_to_bindings.get(event.key, []))
 
     def _quits(self, event: events.Event) -> bool:
-        """A key bound to quitting (always obeyed, even while a logout is under way)."""
+        """A key bound to quitting (always obeyed, even while a logout is under way): the
+        "quit" binding's key in the user's key map, or its default. Read from the key map
+        itself, not from the bindings of a screen (mid-logout no screen of the session may
+        be there to say it)."""
         if not isinstance(event, events.Key):
             return False
-        bindings = self._bindings.key_to_bindings.get(event.key, [])
-        return any(binding.action in ("app.quit", "quit") for binding in bindings)
+        keys = self._keymap.get("quit") or DEFAULT_KEYS["quit"]
+        return event.key in {key.strip() for key in keys.split(",")}
 
     @staticmethod
     def _standing_of(account: Account) -> str | None:
