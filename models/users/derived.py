@@ -68,18 +68,20 @@ def person_derived(values: Mapping[str, Any], current: Any = None) -> dict[str, 
         out["username_skeleton"] = username_skeleton(values["username"])
     if "email" in values:
         out["email_key"] = fold_key(values["email"])
-    if any(n in values for n in NAME_FIELDS):
-        if current is None:
-            names = {n: values.get(n) or "" for n in NAME_FIELDS}
-        else:
+    if not _NAMES.isdisjoint(values):
+        names = values
+        if current is not None:
             mapping = isinstance(current, Mapping)
             names = {
                 n: values[n] if n in values else current[n] if mapping else getattr(current, n)
                 for n in NAME_FIELDS
             }
-        out["sort_name"] = sort_name(names["last_name"], names["first_name"])
+        out["sort_name"] = sort_name(names.get("last_name") or "", names.get("first_name") or "")
         out["search_text"] = person_search_text(names)
     return out
+
+
+_NAMES = frozenset(NAME_FIELDS)
 
 
 def primary_id_columns(value: str, key: str | None = None) -> dict[str, Any]:
