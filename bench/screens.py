@@ -12,6 +12,9 @@ file (the saves below must not change the shared demo database), runs the real a
 - new_user_form_ms: the median of opening Quick User Management until its form is drawn with
   the focus in its first field.
 - save_p95_ms: ctrl+s on the General tab (one field changed) until "Saved" shows.
+- floor_draw_*: the honest floor of open_user, measured right after each sample: the same
+  User Details screen pushed again as it is (no record read, no field set, no layout change),
+  until drawn: what Textual itself takes to put this screen on the terminal.
 
 Each timed figure has a `_cpu_` twin: the process CPU time (all threads) over the same span,
 so a slow figure on a loaded machine can be told from slow code. Targets at 1,000,000 users on
@@ -105,6 +108,7 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
     opened: list[tuple[float, float]] = []
     saved: list[tuple[float, float]] = []
     forms: list[tuple[float, float]] = []
+    floor: list[tuple[float, float]] = []
     async with app.run_test(size=SIZE) as pilot:
         app.session = open_session(admin)
         await _quiet(pilot)
@@ -135,6 +139,16 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
                 saved.append(took)
             app.pop_screen()
             await _quiet(pilot)
+            # The floor, right after: the same screen pushed again as it is (no record read,
+            # no field set): what Textual takes to draw User Details at all.
+            span = Span()
+            app.push_screen(screen)
+            await _quiet(pilot)
+            took = span.stop()
+            if n:
+                floor.append(took)
+            app.pop_screen()
+            await _quiet(pilot)
         for _ in range(7):
             span = Span()
             app.new_user_form()  # what ctrl+n in Find Users does
@@ -160,6 +174,9 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
         "save_p95_ms": p95(saved, 0),
         "save_cpu_p95_ms": p95(saved, 1),
         "save_p50_ms": percentile([v[0] for v in saved], 50),
+        "floor_draw_p50_ms": percentile([v[0] for v in floor], 50),
+        "floor_draw_p95_ms": p95(floor, 0),
+        "floor_draw_cpu_p95_ms": p95(floor, 1),
         "samples": len(opened),
     }
 

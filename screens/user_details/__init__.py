@@ -218,13 +218,16 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
             show_head=self._head_loaded,
         )
         if self.query("#details-tabs"):  # kept from an earlier user: filled in place
+            # Pushed and filled in the same turn: nothing is drawn in between (the earlier
+            # user never shows), and the screen is laid out and drawn once, not twice.
+            self._shown()
             self._refill()
         else:
             await self.recompose()
             if "fees" not in self._present:
                 self.query_one(DetailTabs).hide_tab("fees")
+            self._shown()
         self.general = None  # the pane holds it now; a reload reads it again
-        self._shown()
         if self._pending_tab:  # its pane takes the focus once drawn
             self.call_after_refresh(self.action_show_tab, self._pending_tab)
         elif self.focused is None:
@@ -252,7 +255,11 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         tabs.active = "general"
         if not tabs.display:  # covered while it was read
             tabs.display = True
-        self.set_focus(None)
+        # The focus where a new record starts it: on the tab bar (a focus that moves restyles
+        # what it leaves and what it enters: not done when it is there already).
+        bar = tabs.query_one(Tabs)
+        if self.focused is not bar:
+            self.set_focus(bar if bar.focusable else None)
 
     async def _not_loaded(self, exc: PatronDeskError, reading: int, session) -> None:  # noqa: ANN001
         if self._gone(reading, session):
