@@ -364,7 +364,7 @@ class _Check:
                     out.pop(name)
                     return
                 out[name] = check_username(raw if mode != IMPORT else str(raw))
-                if self.db:
+                if self.db and f.unique:
                     self._unique_username(out[name])
             elif kind == IDENTIFIER:
                 out[name] = None
@@ -372,7 +372,7 @@ class _Check:
                     raw if mode != IMPORT else str(raw), getattr(settings, f.pattern)
                 )
                 out[name] = value
-                if self.db:
+                if self.db and f.unique:
                     self._unique_primary_id(value)
             elif kind == LANGUAGE:
                 if mode == IMPORT:
@@ -408,7 +408,7 @@ class _Check:
                 out[name] = value = check_identifier(raw)
                 if value and fold_key(value) == fold_key(out.get("primary_id") or ""):
                     self.result.add(name, "is the same as the primary identifier")
-                elif value and self.db and (holder := identifier_holder(value)):
+                elif value and self.db and f.unique and (holder := identifier_holder(value)):
                     self.result.add(name, f"is already used by {holder_label(holder, ctx.actor)}")
                     self.result.taken.append(holder)
             elif kind == PHONE:

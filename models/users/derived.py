@@ -27,6 +27,20 @@ from models.tables import Account, Identifier, Person
 from models.text import fold, name_words, username_skeleton
 from models.users.fields import NAME_FIELDS
 
+# The derived columns, which History and the personal-information export leave out
+# (models/audit.py IGNORED_FIELDS, models/personal_data.py LEFT_OUT list them by hand).
+DERIVED_COLUMNS = frozenset(
+    {
+        "username_key",
+        "username_skeleton",
+        "email_key",
+        "sort_name",
+        "search_text",
+        "primary_id_key",
+        "value_key",
+    }
+)
+
 
 def sort_name(last: str, first: str) -> str:
     return fold(f"{last} {first}")[:210]
