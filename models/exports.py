@@ -33,7 +33,7 @@ from models.base import database, fold_key
 from models.enums import AuditAction, Source
 from models.errors import NotFound, PatronDeskError
 from models.files import PrivateFile
-from models.import_formats import CSV_COLUMNS, formula_safe, join_list
+from models.import_formats import CSV_COLUMNS, formula_safe, join_items
 from models.tables import (
     Account,
     Address,
@@ -443,20 +443,68 @@ def _csv_row(rec: dict) -> list[str]:
     def typed(kind: str, value: str) -> str:
         return f"{kind}:{value}" if kind else f":{value}"
 
+    def flags(**on: bool) -> list[str]:
+        return [name for name, value in on.items() if value]
+
+    def keyed(**values: Any) -> list[str]:
+        return [f"{name}={value}" for name, value in values.items() if value]
+
     emails = sorted(rec["emails"], key=lambda e: not e["preferred"])
     phones = sorted(rec["phones"], key=lambda e: not e["preferred"])
     address = next(iter(sorted(rec["addresses"], key=lambda a: not a["preferred"])), None)
     values: dict[str, Any] = dict(rec)
     values["password"] = ""
-    values["emails"] = join_list([typed(e["email_type"], e["address"]) for e in emails])
-    values["phones"] = join_list([typed(x["phone_type"], x["number"]) for x in phones])
-    values["identifiers"] = join_list(
-        [typed(x["id_type"], x["value"]) for x in rec["identifiers"] if not x["is_primary"]]
+    # Multi-valued cells: "value;attribute;..." (README "PatronDesk CSV"): statuses, expiry
+    # dates, owner libraries and role scopes travel with their value.
+    values["emails"] = join_items(
+        [
+            (typed(e["email_type"], e["address"]), keyed(description=e["description"]))
+            for e in emails
+        ]
     )
-    values["notes"] = join_list([typed(x["note_type"], x["text"]) for x in rec["notes"]])
-    values["statistics"] = join_list([x["category"] for x in rec["statistics"]])
-    values["blocks"] = join_list([typed(x["definition"], x["note"]) for x in rec["blocks"]])
-    values["roles"] = join_list([x["role"] for x in rec["roles"]])
+    values["phones"] = join_items(
+        [(typed(x["phone_type"], x["number"]), flags(sms=x["preferred_sms"])) for x in phones]
+    )
+    values["identifiers"] = join_items(
+        [
+            (
+                typed(x["id_type"], x["value"]),
+                flags(inactive=not x["active"]) + keyed(note=x["note"]),
+            )
+            for x in rec["identifiers"]
+            if not x["is_primary"]
+        ]
+    )
+    values["notes"] = join_items(
+        [
+            (
+                typed(x["note_type"], x["text"]),
+                flags(viewable=x["user_viewable"], popup=x["popup"]) + keyed(owner=x["owner"]),
+            )
+            for x in rec["notes"]
+        ]
+    )
+    values["statistics"] = join_items(
+        [(x["category"], keyed(owner=x["owner"], note=x["note"])) for x in rec["statistics"]]
+    )
+    values["blocks"] = join_items(
+        [
+            (
+                typed(x["definition"], x["note"]),
+                flags(inactive=not x["active"]) + keyed(until=x["expiry_date"], owner=x["owner"]),
+            )
+            for x in rec["blocks"]
+        ]
+    )
+    values["roles"] = join_items(
+        [
+            (
+                x["role"] + (f"@{x['scope']}" if x["scope"] else ""),
+                flags(inactive=x["status"] != "active") + keyed(until=x["expiry_date"]),
+            )
+            for x in rec["roles"]
+        ]
+    )
     a = address or {}
     values.update(
         {

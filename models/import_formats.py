@@ -35,6 +35,7 @@ from models.errors import PatronDeskError
 FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 LIST_SEPARATOR = "|"  # between the values of a multi-valued CSV cell
 TYPE_SEPARATOR = ":"  # between a value's type and the value ("work:jane@uni.example")
+ATTRIBUTE_SEPARATOR = ";"  # between a value and its attributes ("BARCODE:123;inactive")
 ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
 
 
@@ -1111,10 +1112,22 @@ def formula_value(cell: str) -> str:
 
 
 def split_list(cell: str) -> list[str]:
-    """The values of a multi-valued cell: "|" separates, "\\|" and "\\\\" escape."""
-    if "\\" not in cell:
-        return [v.strip() for v in cell.split(LIST_SEPARATOR) if v.strip()]
-    out, current, escape = [], [], False
+    """The values of a multi-valued cell: "|" separates, "\\|" and "\\\\" escape (a value's
+    ";" attributes stay in it: `split_items` reads them)."""
+    return [ATTRIBUTE_SEPARATOR.join(item).strip() for item in split_items(cell)]
+
+
+def split_items(cell: str) -> list[list[str]]:
+    """The values of a multi-valued cell, each as its ";"-separated segments (the value, then
+    its attributes): "|" separates values, ";" segments, and a backslash makes the next
+    character literal ("\\|", "\\;", "\\\\"). Blank values are dropped; segments are kept as
+    they are (untrimmed: a ";" that is text keeps its spaces)."""
+    if "\\" not in cell and ATTRIBUTE_SEPARATOR not in cell:
+        return [[v] for v in cell.split(LIST_SEPARATOR) if v.strip()]
+    out: list[list[str]] = []
+    segments: list[str] = []
+    current: list[str] = []
+    escape = False
     for ch in cell:
         if escape:
             current.append(ch)
@@ -1122,18 +1135,42 @@ def split_list(cell: str) -> list[str]:
         elif ch == "\\":
             escape = True
         elif ch == LIST_SEPARATOR:
-            out.append("".join(current))
+            segments.append("".join(current))
+            out.append(segments)
+            segments, current = [], []
+        elif ch == ATTRIBUTE_SEPARATOR:
+            segments.append("".join(current))
             current = []
         else:
             current.append(ch)
-    out.append("".join(current))
-    return [v.strip() for v in out if v.strip()]
+    segments.append("".join(current))
+    out.append(segments)
+    return [item for item in out if "".join(item).strip()]
+
+
+def _escape(text: str) -> str:
+    for ch in ("\\", LIST_SEPARATOR, ATTRIBUTE_SEPARATOR):
+        text = text.replace(ch, "\\" + ch)
+    return text
 
 
 def join_list(values: list[str]) -> str:
-    return LIST_SEPARATOR.join(
-        v.replace("\\", "\\\\").replace(LIST_SEPARATOR, "\\" + LIST_SEPARATOR) for v in values
-    )
+    """The cell of plain values (no attributes): every "|", ";" and "\\" escaped."""
+    return LIST_SEPARATOR.join(_escape(v) for v in values)
+
+
+def join_items(items: list[tuple[str, list[str]]]) -> str:
+    """The cell of values with their attributes: [("LOST_CARD:reported 2 May", ["inactive",
+    "until=2027-01-31"])] -> "LOST_CARD:reported 2 May;inactive;until=2027-01-31". The value
+    and the attributes' values are escaped (`split_items` reads them back)."""
+    out = []
+    for value, attributes in items:
+        parts = [_escape(value)]
+        for attribute in attributes:
+            key, sep, text = attribute.partition("=")
+            parts.append(f"{key}={_escape(text)}" if sep else attribute)
+        out.append(ATTRIBUTE_SEPARATOR.join(parts))
+    return LIST_SEPARATOR.join(out)
 
 
 _TYPE = re.compile(r"^([A-Za-z0-9_.-]*):(.*)$", re.S)
@@ -1147,6 +1184,61 @@ def split_typed(value: str) -> tuple[str, str]:
     return "", value
 
 
+# The attributes a value of a multi-valued CSV cell may carry after ";" (README "PatronDesk
+# CSV"): flags, and key=value, and which kinds take which. An attribute given to a kind that
+# does not take it is left out with a warning (the candidate's "warnings"), never read as
+# something else; a trailing segment that is no attribute is text of the value.
+CSV_FLAGS = {"inactive", "active", "viewable", "popup", "sms"}
+CSV_KEYS = {"until", "owner", "note", "description"}
+CSV_ATTRIBUTES = {
+    "emails": {"description"},
+    "phones": {"sms"},
+    "identifiers": {"inactive", "active", "note"},
+    "notes": {"viewable", "popup", "owner"},
+    "statistics": {"owner", "note"},
+    "blocks": {"inactive", "active", "until", "owner"},
+    "roles": {"inactive", "active", "until"},
+}
+
+
+def _attribute_name(segment: str) -> str | None:
+    """The attribute a segment is (a flag or a known key=), or None: then it is value text (an
+    unescaped ";" of a file written by hand)."""
+    low = segment.strip().lower()
+    if low in CSV_FLAGS:
+        return low
+    key, sep, _ = low.partition("=")
+    return key.strip() if sep and key.strip() in CSV_KEYS else None
+
+
+def _csv_values(
+    row: dict, column: str, warnings: list[tuple[str, str]]
+) -> list[tuple[str, dict[str, str]]]:
+    """The values of a multi-valued column, each with its attributes {name: value} (a flag's
+    value is "true"). An attribute this kind does not take is left out with a warning."""
+    out = []
+    allowed = CSV_ATTRIBUTES[column]
+    for n, segments in enumerate(split_items(row.get(column) or ""), 1):
+        attributes: dict[str, str] = {}
+        while len(segments) > 1 and _attribute_name(segments[-1]) is not None:
+            segment = segments.pop()
+            name = _attribute_name(segment) or ""
+            if name not in allowed:
+                warnings.append(
+                    (column, f"value {n}: {segment!r} does not apply to {column}: left out")
+                )
+                continue
+            text = segment.partition("=")[2].strip() if "=" in segment else "true"
+            attributes.setdefault(name, text)
+        out.append((ATTRIBUTE_SEPARATOR.join(segments).strip(), attributes))
+    return out
+
+
+def _status(attributes: dict[str, str]) -> bool:
+    """Active unless the value says ";inactive"."""
+    return "inactive" not in attributes
+
+
 def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
     general: dict[str, Any] = {}
     for name in CSV_GENERAL:
@@ -1155,6 +1247,7 @@ def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
             general[name] = _bool(value) if name in _BOOL_COLUMNS and value else value
             if name in _BOOL_COLUMNS and not value:
                 del general[name]
+    warnings: list[tuple[str, str]] = []
     cand: dict[str, Any] = {
         "label": label,
         "primary_id": (row.get("primary_id") or "").strip(),
@@ -1165,15 +1258,29 @@ def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
         cand["password"] = (row["password"] or "").strip()
     if "emails" in row:
         emails = []
-        for i, item in enumerate(split_list(row["emails"] or "")):
+        for i, (item, at) in enumerate(_csv_values(row, "emails", warnings)):
             kind, value = split_typed(item)
-            emails.append({"address": value, "email_type": kind or "personal", "preferred": i == 0})
+            emails.append(
+                {
+                    "address": value,
+                    "email_type": kind or "personal",
+                    "preferred": i == 0,
+                    "description": at.get("description", ""),
+                }
+            )
         cand["emails"] = emails
     if "phones" in row:
         phones = []
-        for i, item in enumerate(split_list(row["phones"] or "")):
+        for i, (item, at) in enumerate(_csv_values(row, "phones", warnings)):
             kind, value = split_typed(item)
-            phones.append({"number": value, "phone_type": kind or "mobile", "preferred": i == 0})
+            phones.append(
+                {
+                    "number": value,
+                    "phone_type": kind or "mobile",
+                    "preferred": i == 0,
+                    "preferred_sms": "sms" in at,
+                }
+            )
         cand["phones"] = phones
     if any(c in row for c in CSV_ADDRESS):
         a = {c: (row.get(c) or "").strip() for c in CSV_ADDRESS}
@@ -1196,25 +1303,66 @@ def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
         )
     if "identifiers" in row:
         cand["identifiers"] = [
-            {"id_type": _code(kind), "value": value}
-            for kind, value in map(split_typed, split_list(row["identifiers"] or ""))
+            {
+                "id_type": _code(kind),
+                "value": value,
+                "active": _status(at),
+                "note": at.get("note", ""),
+            }
+            for (kind, value), at in (
+                (split_typed(item), at) for item, at in _csv_values(row, "identifiers", warnings)
+            )
         ]
     if "notes" in row:
         cand["notes"] = [
-            {"note_type": _code(kind), "text": value}
-            for kind, value in map(split_typed, split_list(row["notes"] or ""))
+            {
+                "note_type": _code(kind),
+                "text": value,
+                "user_viewable": "viewable" in at,
+                "popup": "popup" in at,
+                "owner": _code(at.get("owner")),
+            }
+            for (kind, value), at in (
+                (split_typed(item), at) for item, at in _csv_values(row, "notes", warnings)
+            )
         ]
     if "statistics" in row:
         cand["statistics"] = [
-            {"category": _code(value)} for value in split_list(row["statistics"] or "")
+            {"category": _code(value), "owner": _code(at.get("owner")), "note": at.get("note", "")}
+            for value, at in _csv_values(row, "statistics", warnings)
         ]
     if "blocks" in row:
         cand["blocks"] = [
-            {"definition": _code(kind or value), "note": value if kind else ""}
-            for kind, value in map(split_typed, split_list(row["blocks"] or ""))
+            {
+                "definition": _code(kind or value),
+                "note": value if kind else "",
+                "active": _status(at),
+                "expiry_date": at.get("until", ""),
+                "owner": _code(at.get("owner")),
+            }
+            for (kind, value), at in (
+                (split_typed(item), at) for item, at in _csv_values(row, "blocks", warnings)
+            )
         ]
     if "roles" in row:
-        cand["roles"] = [{"role": r, "scope": None} for r in split_list(row["roles"] or "")]
+        roles = []
+        for item, at in _csv_values(row, "roles", warnings):
+            role, at_sign, scope = item.partition("@")
+            if at_sign and not scope.strip():
+                # "ROLE@" names no library: never read as every library.
+                warnings.append(("roles", f"{item!r} names no library after '@': left out"))
+                continue
+            roles.append(
+                {
+                    "role": role.strip(),
+                    "scope": _code(scope) if at_sign else None,
+                    "status": "active" if _status(at) else "inactive",
+                    "expiry_date": at.get("until", ""),
+                }
+            )
+        cand["roles"] = roles
+    if warnings:
+        cand["warnings"] = warnings
     return cand
 
 
@@ -1433,7 +1581,9 @@ __all__ = [
     "candidates",
     "detect",
     "files_of",
+    "join_items",
     "join_list",
     "source_context",
+    "split_items",
     "split_list",
 ]

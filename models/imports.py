@@ -449,6 +449,8 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
         chk.refuse("record", cand["broken"])
         out.update(refused=chk.refused, warnings=chk.warnings)
         return out
+    # What the format read but could not express (a CSV cell's attribute the kind does not take).
+    chk.warnings.extend((str(w[0]), str(w[1])) for w in cand.get("warnings") or ())
     general = cand.get("general") or {}
     values = dict(general)
     values["primary_id"] = out["primary_id"]
@@ -1941,12 +1943,8 @@ class Importer:
                         if r.get("owner")
                         else None
                     )
-            for r in rec.get("roles") or []:
-                r["scope_id"] = (
-                    self._row_code(rec, "library", r["scope"], problems, "roles")
-                    if r.get("scope")
-                    else None
-                )
+            if rec.get("roles"):
+                rec["roles"] = self._scoped_roles(rec, problems)
             rec["rows"]["blocks"] = [
                 b for b in rec["rows"].get("blocks", []) if b.get("definition_id")
             ]
@@ -1954,6 +1952,31 @@ class Importer:
                 s for s in rec["rows"].get("statistics", []) if s.get("category_id")
             ]
             rec["code_problems"] = problems
+
+    def _scoped_roles(self, rec: dict, problems: list) -> list[dict]:
+        """The record's roles with their library's id (`scope_id`; None: every library). A role
+        whose library cannot be resolved (inactive; unknown under --strict, which refuses the
+        record) is not given, with a warning: it is never widened to every library."""
+        out = []
+        for r in rec["roles"]:
+            r["scope_id"] = None
+            if r.get("scope"):
+                try:
+                    r["scope_id"] = self.codes.resolve("library", tuple(r["scope"]))
+                except _Unknown as exc:
+                    what = f"{r['role']}@{r['scope'][0]}: {exc}"
+                    if self.opts.strict and "--strict" in str(exc):
+                        problems.append(("roles", what))
+                    else:
+                        self._issue(
+                            rec,
+                            "warning",
+                            "roles",
+                            f"{what}: the role is not given (never widened to every library)",
+                        )
+                    continue
+            out.append(r)
+        return out
 
     def _row_code(
         self,
