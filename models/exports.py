@@ -536,7 +536,46 @@ def _x(tag: str, value: Any, desc: str | None = None, **attrs: Any) -> str:
     return f"<{tag}{attributes}>{text}</{tag}>"
 
 
+def _date(tag: str, value: Any, time: bool = False) -> str:
+    """An Alma date element (xs:date, or xs:dateTime with `time`), or nothing: the schema has
+    no empty date."""
+    if not value:
+        return ""
+    return _x(tag, f"{str(value)[:10]}T00:00:00" if time else str(value)[:10])
+
+
+# Alma's role type codes (its UserRoles code table); the desc names the role too, and the
+# import reads either. PatronDesk's fulfillment services operator has no code known here: it is
+# written as FULFILLMENT_SERVICES_OPERATOR with its desc.
+ALMA_ROLE_CODES = {
+    "patron": "200",
+    "user_manager": "21",
+    "user_administrator": "50",
+    "circulation_desk_operator": "32",
+    "circulation_desk_manager": "221",
+}
+
+
+def _extension(**values: Any) -> str:
+    """PatronDesk's fields that Alma's schema has no element for, as a processing instruction
+    (`<?patrondesk name="value" ...?>`): Alma and schema validators skip it, PatronDesk's import
+    reads it back (`models.import_formats.alma_extension`). Empty values are left out."""
+    items = []
+    for name, value in values.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        text = escape(str(value), {'"': "&quot;", "\n": "&#10;", "\r": "&#13;"})
+        items.append(f'{name}="{text}"')
+    return f"<?patrondesk {' '.join(items)}?>" if items else ""
+
+
 def _alma_user(rec: dict, codes: _Codes) -> str:
+    """One `<user>` valid against Alma's rest_user.xsd: empty dates and flags left out, dates as
+    xs:date (a block's expiry as xs:dateTime), Alma's role codes, no empty <scope>. What Alma
+    has no element for travels in `<?patrondesk ...?>` instructions (`_extension`)."""
+
     def b(v: bool) -> str:
         return "true" if v else "false"
 
@@ -548,6 +587,15 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
 
     parts = [
         "<user>",
+        _extension(
+            username=rec["username"],
+            letters_opt_in=rec["letters_opt_in"],
+            comm_channel=rec["comm_channel"],
+            comm_language=rec["comm_language"],
+            additional_email=rec["additional_email"],
+            keep_history=rec["keep_history"],
+            purchase_request_library=rec["purchase_request_library"],
+        ),
         _x("record_type", rec["record_type"].upper(), rec["record_type"].title()),
         _x("primary_id", rec["primary_id"]),
         _x("first_name", rec["first_name"]),
@@ -562,14 +610,15 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
         _x("web_site_url", rec["website"]),
         _x("cataloger_level", rec["cataloger_level"], ""),
         _x("preferred_language", rec["preferred_language"], ""),
-        _x("birth_date", rec["birth_date"] or ""),
-        _x("expiry_date", rec["expiry_date"] or ""),
-        _x("purge_date", rec["purge_date"] or ""),
+        _date("birth_date", rec["birth_date"]),
+        _date("expiry_date", rec["expiry_date"]),
+        _date("purge_date", rec["purge_date"]),
         _x("account_type", rec["account_type"].upper(), rec["account_type"].title()),
         _x("external_id", rec["owning_system"]),
-        _x("force_password_change", b(rec["force_password_change"])),
+        # Alma: "TRUE" asks for a new password at the next login (four characters at most).
+        _x("force_password_change", "TRUE") if rec["force_password_change"] else "",
         _x("status", rec["status"].upper(), rec["status"].title()),
-        _x("status_date", rec["status_date"] or ""),
+        _date("status_date", rec["status_date"]),
         "<contact_info><addresses>",
     ]
     for a in rec["addresses"]:
@@ -586,8 +635,8 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
             parts.append(_x(tag, a[key]))
         parts.append(_x("country", a["country"], ""))
         parts.append(_x("address_note", a["note"]))
-        parts.append(_x("start_date", a["start_date"] or ""))
-        parts.append(_x("end_date", a["end_date"] or ""))
+        parts.append(_date("start_date", a["start_date"]))
+        parts.append(_date("end_date", a["end_date"]))
         parts.append(
             "<address_types>" + _x("address_type", a["address_type"], "") + "</address_types>"
         )
@@ -615,6 +664,13 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
     parts.append(_x("pref_middle_name", rec["preferred_middle_name"]))
     parts.append(_x("pref_last_name", rec["preferred_last_name"]))
     parts.append(_x("is_researcher", b(rec["researcher"])))
+    if rec["resource_sharing_library"]:
+        library = rec["resource_sharing_library"]
+        parts.append(
+            "<rs_libraries><rs_library>"
+            + _x("code", library, group_name("library", library))
+            + "</rs_library></rs_libraries>"
+        )
     parts.append("<user_identifiers>")
     for x in rec["identifiers"]:
         if x["is_primary"]:
@@ -630,15 +686,17 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
     for r in rec["roles"]:
         parts.append("<user_role>")
         parts.append(_x("status", r["status"].upper(), r["status"].title()))
-        parts.append(_x("scope", r["scope"], group_name("library", r["scope"])))
-        code = "200" if r["role"] == "patron" else r["role"].upper()
+        if r["scope"]:  # no scope: every library
+            parts.append(_x("scope", r["scope"], group_name("library", r["scope"])))
+        code = ALMA_ROLE_CODES.get(r["role"], r["role"].upper())
         parts.append(_x("role_type", code, r["role"].replace("_", " ").title()))
-        parts.append(_x("expiry_date", r["expiry_date"] or ""))
+        parts.append(_date("expiry_date", r["expiry_date"]))
         parts.append("</user_role>")
     parts.append("</user_roles><user_blocks>")
     for x in rec["blocks"]:
         seg = "External" if x["external"] else "Internal"
         parts.append(f'<user_block segment_type="{seg}">')
+        parts.append(_extension(owner=x["owner"]))
         parts.append(
             _x(
                 "block_description",
@@ -648,12 +706,13 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
         )
         parts.append(_x("block_status", "ACTIVE" if x["active"] else "INACTIVE"))
         parts.append(_x("block_note", x["note"]))
-        parts.append(_x("expiry_date", x["expiry_date"] or ""))
+        parts.append(_date("expiry_date", x["expiry_date"], time=True))
         parts.append("</user_block>")
     parts.append("</user_blocks><user_notes>")
     for x in rec["notes"]:
         seg = "External" if x["external"] else "Internal"
         parts.append(f'<user_note segment_type="{seg}">')
+        parts.append(_extension(owner=x["owner"]))
         parts.append(_x("note_type", x["note_type"], group_name("note_type", x["note_type"])))
         parts.append(_x("note_text", x["text"]))
         parts.append(_x("user_viewable", b(x["user_viewable"])))
@@ -663,6 +722,7 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
     for x in rec["statistics"]:
         seg = "External" if x["external"] else "Internal"
         parts.append(f'<user_statistic segment_type="{seg}">')
+        parts.append(_extension(owner=x["owner"]))
         parts.append(
             _x("statistic_category", x["category"], group_name("stat_category", x["category"]))
         )

@@ -327,12 +327,21 @@ class Reader:
         record_depth = None
         n = 0
         root = None
+        open_elements: list[Any] = []
         try:
             for event, elem in iterparse(
-                self._file, events=("start", "end"), forbid_dtd=True, forbid_entities=True
+                self._file, events=("start", "end", "pi"), forbid_dtd=True, forbid_entities=True
             ):
+                if event == "pi":
+                    # PatronDesk's <?patrondesk ...?> goes with the element it is in.
+                    text = elem.text or ""
+                    if open_elements and text.startswith(EXTENSION_PI + " "):
+                        holder = open_elements[-1]
+                        holder.set(EXTENSION_KEY, holder.get(EXTENSION_KEY, "") + " " + text)
+                    continue
                 tag = _local(elem.tag)
                 if event == "start":
+                    open_elements.append(elem)
                     depth += 1
                     if depth == 1:
                         root = elem
@@ -345,6 +354,7 @@ class Reader:
                                 f"{self.path.name}: an XML root <{tag}> is not Alma user records"
                             )
                     continue
+                open_elements.pop()
                 if depth == record_depth and tag == "user":
                     n += 1
                     yield RawRecord(f"record {n}", alma_xml_to_dict(elem))
@@ -485,7 +495,14 @@ def _alma_value(elem: Any) -> Any:
     return text
 
 
-_ALMA_ROLES = {"200": "patron"}
+# Alma's role type codes (its UserRoles code table) of PatronDesk's roles.
+_ALMA_ROLES = {
+    "200": "patron",
+    "21": "user_manager",
+    "50": "user_administrator",
+    "32": "circulation_desk_operator",
+    "221": "circulation_desk_manager",
+}
 _ROLE_NAMES = {
     "patron": "patron",
     "user manager": "user_manager",
@@ -522,10 +539,35 @@ def _alma_types(value: Any) -> str:
     return _s(types[0]).lower() if types else ""
 
 
+# PatronDesk's fields that Alma's schema has no element for travel in a processing instruction
+# of the element they belong to (`<?patrondesk username="ann" letters_opt_in="false"?>`,
+# written by `models.exports`): Alma and schema validators skip it. The reader keeps its text
+# under EXTENSION_KEY, which no XML attribute can be named.
+EXTENSION_PI = "patrondesk"
+EXTENSION_KEY = "?patrondesk"
+_EXTENSION_ITEM = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="([^"]*)"')
+
+
+def alma_extension(data: Any) -> dict[str, str]:
+    """The name="value" pairs of an element's <?patrondesk ...?> instructions."""
+    text = data.get(EXTENSION_KEY) if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        return {}
+    from xml.sax.saxutils import unescape
+
+    entities = {"&quot;": '"', "&#10;": "\n", "&#13;": "\r"}
+    return {k: unescape(v, entities) for k, v in _EXTENSION_ITEM.findall(text)}
+
+
+def _owner(data: Any) -> tuple[str, str] | None:
+    return _code(alma_extension(data).get("owner"))
+
+
 def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
     if not isinstance(data, dict):
         return _not_a_record(label)
     contact = data.get("contact_info") or {}
+    extension = alma_extension(data)
     general: dict[str, Any] = {
         "first_name": _s(data.get("first_name")),
         "middle_name": _s(data.get("middle_name")),
@@ -561,11 +603,22 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
     if _s(data.get("force_password_change")):
         general["force_password_change"] = _bool(_s(data.get("force_password_change")))
     general["owning_system"] = _s(data.get("external_id"))
+    for name in ("username", "comm_channel", "comm_language", "additional_email"):
+        if name in extension:
+            general[name] = extension[name].strip()
+    for name in ("letters_opt_in", "keep_history"):
+        if name in extension:
+            general[name] = _bool(extension[name])
     codes = {
         "user_group": _code(data.get("user_group")),
         "job_category": _code(data.get("job_category")),
         "campus": _code(data.get("campus_code")),
     }
+    rs_libraries = [r for r in _alma_list(data, "rs_library") if isinstance(r, dict)]
+    if rs_libraries:
+        codes["resource_sharing_library"] = _code(rs_libraries[0].get("code"))
+    if "purchase_request_library" in extension:
+        codes["purchase_request_library"] = _code(extension["purchase_request_library"])
     emails = [
         {
             "address": _s(e.get("email_address")),
@@ -636,6 +689,7 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
             "text": _s(n.get("note_text")),
             "user_viewable": _bool(n.get("user_viewable")),
             "popup": _bool(n.get("popup_note")),
+            "owner": _owner(n),
         }
         for n in _alma_list(data, "user_note")
         if isinstance(n, dict)
@@ -646,6 +700,7 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
             "expiry_date": _date(b.get("expiry_date")),
             "note": _s(b.get("block_note")),
             "active": _s(b.get("block_status")).upper() != "INACTIVE",
+            "owner": _owner(b),
         }
         for b in _alma_list(data, "user_block")
         if isinstance(b, dict)
@@ -655,6 +710,7 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
             "category": _code(s.get("statistic_category")),
             "category_type": _code(s.get("category_type")),
             "note": _s(s.get("statistic_note")),
+            "owner": _owner(s),
         }
         for s in _alma_list(data, "user_statistic")
         if isinstance(s, dict)
