@@ -603,6 +603,12 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
     if _s(data.get("force_password_change")):
         general["force_password_change"] = _bool(_s(data.get("force_password_change")))
     general["owning_system"] = _s(data.get("external_id"))
+    # Whose the account is (Alma's account_type and external_id; its rows' segment_type): kept
+    # by an import that is not a SIS load (models.imports.clean).
+    account_type = _s(data.get("account_type")).lower()
+    if account_type:
+        general["account_type"] = account_type
+    external = account_type == "external"
     for name in ("username", "comm_channel", "comm_language", "additional_email"):
         if name in extension:
             general[name] = extension[name].strip()
@@ -715,9 +721,24 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
         for s in _alma_list(data, "user_statistic")
         if isinstance(s, dict)
     ]
+    if external:
+        # Alma: "Empty or illegal segment_type for external user will be considered as external".
+        for rows, items in (
+            (emails, _alma_list(contact, "email")),
+            (phones, _alma_list(contact, "phone")),
+            (addresses, _alma_list(contact, "address")),
+            (identifiers, _alma_list(data, "user_identifier")),
+            (notes, _alma_list(data, "user_note")),
+            (blocks, _alma_list(data, "user_block")),
+            (statistics, _alma_list(data, "user_statistic")),
+        ):
+            segments = [_s(x.get("segment_type")).lower() for x in items if isinstance(x, dict)]
+            for row, segment in zip(rows, segments, strict=True):
+                row["external"] = segment != "internal"
     return {
         "label": label,
         "primary_id": _s(data.get("primary_id")),
+        "ownership": bool(account_type),
         "general": general,
         "codes": codes,
         "password": _s(data.get("password")),

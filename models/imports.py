@@ -454,7 +454,11 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
     general = cand.get("general") or {}
     values = dict(general)
     values["primary_id"] = out["primary_id"]
-    if external or not out["own"]:
+    # Whose the account and its rows are: as the own export says, or an Alma record (its
+    # account_type, external_id and segment types: `ownership`) unless this is a SIS load,
+    # whose data is its own (below).
+    ownership = out["own"] or (bool(cand.get("ownership")) and not external)
+    if external or not ownership:
         values.pop("account_type", None)  # a SIS load's (below), else the default
     checked = check_record(values, _context(settings, today), IMPORT)
     chk.refused.extend(checked.errors.items())
@@ -472,9 +476,9 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
             account[name] = value
     if external:
         account["account_type"] = AccountType.EXTERNAL.value
+    if ownership and "owning_system" in general:
+        account["owning_system"] = str(general["owning_system"] or "")[:100]
     if out["own"]:
-        if "owning_system" in general:
-            account["owning_system"] = str(general["owning_system"] or "")[:100]
         for name, limit in OWN_TEXT.items():
             if general.get(name):
                 account[name] = str(general[name])[:limit]
@@ -488,7 +492,7 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
         out["no_password"] = out["password"] is None and bool(cand.get("password"))
     if cand.get("pin"):
         out["pin"] = _secret(chk, "pin", str(cand["pin"]), settings)
-    own = out["own"]
+    own = ownership  # the rows keep the file's external flags
     rows: dict[str, list[dict]] = {}
     if "addresses" in cand:
         rows["addresses"] = _addresses(chk, cand["addresses"], settings, own)
@@ -516,7 +520,8 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
 
 
 def _external_flag(row: dict, own: bool) -> bool | None:
-    """Own JSON keeps each row's flag; other formats follow the load (None)."""
+    """Own JSON (and an Alma record that says whose it is) keeps each row's flag; other formats
+    follow the load (None)."""
     return bool(row.get("external")) if own and "external" in row else None
 
 

@@ -1,7 +1,8 @@
 """The Alma XML export is valid against Alma's own schema (issue 21, item 2): rest_users.xsd and
 rest_user.xsd in ../shared/data/alma, checked with xmlschema, for the demo data and for a
 re-export of ../shared/data's Alma files; and an Alma XML round trip keeps what Alma's schema
-has no element for (username, letters, channel, additional email, owner libraries)."""
+has no element for (username, letters, channel, additional email, owner libraries) and whose the
+account and its rows are (account type, owning system, segment types: item 6)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,8 @@ def test_a_reexport_of_the_shared_alma_files_is_valid_against_almas_schema(
 # force_password_change: the export has no password, and an import without one asks for none).
 KEPT = (
     "record_type",
+    "account_type",
+    "owning_system",
     "status",
     "status_date",
     "username",
@@ -142,8 +145,8 @@ KEPT = (
     "purchase_request_library",
 )
 ROWS = {
-    "emails": ("address", "email_type", "preferred", "description"),
-    "phones": ("number", "phone_type", "preferred", "preferred_sms"),
+    "emails": ("address", "email_type", "preferred", "description", "external"),
+    "phones": ("number", "phone_type", "preferred", "preferred_sms", "external"),
     "addresses": (
         "address_type",
         "line1",
@@ -157,11 +160,12 @@ ROWS = {
         "start_date",
         "end_date",
         "preferred",
+        "external",
     ),
-    "identifiers": ("id_type", "value", "is_primary", "active", "note"),
-    "notes": ("note_type", "text", "user_viewable", "popup", "owner"),
-    "statistics": ("category", "category_type", "owner", "note"),
-    "blocks": ("definition", "note", "active", "expiry_date", "owner"),
+    "identifiers": ("id_type", "value", "is_primary", "active", "note", "external"),
+    "notes": ("note_type", "text", "user_viewable", "popup", "owner", "external"),
+    "statistics": ("category", "category_type", "owner", "note", "external"),
+    "blocks": ("definition", "note", "active", "expiry_date", "owner", "external"),
     "roles": ("role", "scope", "status", "expiry_date"),
 }
 
@@ -188,6 +192,7 @@ def test_an_alma_xml_round_trip_keeps_what_alma_has_no_element_for(
     before = _users()
     assert sum(u["username"] != u["primary_id"] for u in before.values()) >= 250
     assert sum(bool(n["owner"]) for u in before.values() for n in u["notes"]) >= 10
+    assert sum(u["account_type"] == "external" for u in before.values()) >= 30
     path = tmp_path / "users.xml"
     path.write_text(_alma_export(), encoding="utf-8")
     _empty_database(db, tmp_path, request)
