@@ -117,9 +117,6 @@ class NewUser:
     person_consent: bool = False
 
 
-_holder = holder_label  # the older private name
-
-
 def find_duplicate_people(
     first_name: str, last_name: str, birth_date: dt.date | None
 ) -> list[Person]:
