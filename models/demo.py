@@ -8,11 +8,11 @@ How it stays fast (on a 2-core machine, SQLite: 100,000 users in about 20 s, 1,0
 - Rows are plain tuples made by a pure generator (`demo_batches`) from a `DemoContext` read from
   the database once, so the generator can be tested without writing anything. From
   `WORKER_THRESHOLD` users it runs in a second process, overlapping the writes.
-- Rows are written with the driver's bulk insert (sqlite3 `executemany`, psycopg2
-  `execute_values`), one transaction per `CHUNK_USERS` users. Measured on SQLite: peewee's
-  `insert_many` costs about 60 us per person row (building the query), `executemany` about 8 us.
-- Ids of person, account, loan and fee rows are allocated from max(id) + 1, so child rows can
-  point at them without reading them back; PostgreSQL sequences are moved past them afterwards.
+- Rows are written with the bulk writer the import uses (`models.bulk.BulkWriter`: sqlite3
+  `executemany`, psycopg2 `execute_values`), one transaction per `CHUNK_USERS` users.
+- Ids of person, account, loan and fee rows are allocated from max(id) + 1 (`models.bulk.next_id`),
+  so child rows can point at them without reading them back; PostgreSQL sequences are moved past
+  them afterwards.
   Unique values (username, email, primary id, identifiers) contain the person or account id, so a
   second run on the same database never collides with the first.
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import keyword
 import multiprocessing
 import os
 import random
@@ -38,9 +37,9 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 import phonenumbers
-from peewee import DateField, DateTimeField, PostgresqlDatabase, SqliteDatabase
 
 from models.base import database, fold_key
+from models.bulk import BulkWriter, Table, next_id
 from models.enums import (
     AccountType,
     AddressType,
@@ -289,44 +288,10 @@ class _Picker:
 # --- Tables as tuples ---------------------------------------------------------------------------
 
 
-class _Table:
-    """Column order and defaults of one table; `row(**values)` gives the tuple to insert.
-
-    Every column is listed (the schema has no SQL defaults: peewee fills them in Python), and the
-    list is checked against the model at import, so a new column cannot be forgotten silently.
-    `row` is a generated function with one keyword argument per column (as namedtuple builds its
-    constructor): binding is done by the interpreter, an unknown column is a TypeError, and the
-    result is a plain tuple, cheap to pickle to the writing process.
-    """
-
-    def __init__(self, model: type, defaults: dict, explicit_id: bool) -> None:
-        self.model = model
-        self.name = model._meta.table_name
-        defaults = ({"id": None} if explicit_id else {}) | defaults
-        self.columns = tuple(defaults)
-        expected = {f.column_name for f in model._meta.sorted_fields}
-        if not explicit_id:
-            expected.discard("id")
-        if set(self.columns) != expected:
-            raise RuntimeError(
-                f"demo columns of {self.name} differ from the model: fix models/demo.py"
-            )
-        if not all(c.isidentifier() and not keyword.iskeyword(c) for c in self.columns):
-            raise RuntimeError(f"a column name of {self.name} is not a Python identifier")
-        namespace = {f"_{c}": v for c, v in defaults.items()}
-        params = ", ".join(f"{c}=_{c}" for c in self.columns)
-        exec(f"def row(*, {params}):\n    return ({', '.join(self.columns)},)", namespace)
-        self.row = namespace["row"]
-        self.temporal = tuple(
-            i
-            for i, f in enumerate(model._meta.columns[c] for c in self.columns)
-            if isinstance(f, DateField | DateTimeField)
-        )
-
-
-PERSON = _Table(
+PERSON = Table(
     Person,
-    {
+    explicit_id=True,
+    defaults={
         "username": None,
         "username_key": None,
         "username_skeleton": "",
@@ -355,11 +320,11 @@ PERSON = _Table(
         "updated_at": None,
         "version": 1,
     },
-    explicit_id=True,
 )
-ACCOUNT = _Table(
+ACCOUNT = Table(
     Account,
-    {
+    explicit_id=True,
+    defaults={
         "organization_id": None,
         "person_id": None,
         "primary_id": None,
@@ -393,11 +358,11 @@ ACCOUNT = _Table(
         "updated_at": None,
         "version": 1,
     },
-    explicit_id=True,
 )
-IDENTIFIER = _Table(
+IDENTIFIER = Table(
     Identifier,
-    {
+    explicit_id=False,
+    defaults={
         "account_id": None,
         "id_type_id": None,
         "value": None,
@@ -407,11 +372,11 @@ IDENTIFIER = _Table(
         "active": True,
         "external": False,
     },
-    explicit_id=False,
 )
-EMAIL = _Table(
+EMAIL = Table(
     Email,
-    {
+    explicit_id=False,
+    defaults={
         "person_id": None,
         "address": None,
         "address_key": None,
@@ -420,11 +385,11 @@ EMAIL = _Table(
         "description": "",
         "external": False,
     },
-    explicit_id=False,
 )
-ADDRESS = _Table(
+ADDRESS = Table(
     Address,
-    {
+    explicit_id=False,
+    defaults={
         "person_id": None,
         "address_type": AddressType.HOME.value,
         "line1": "",
@@ -440,11 +405,11 @@ ADDRESS = _Table(
         "preferred": False,
         "external": False,
     },
-    explicit_id=False,
 )
-PHONE = _Table(
+PHONE = Table(
     Phone,
-    {
+    explicit_id=False,
+    defaults={
         "person_id": None,
         "number": None,
         "phone_type": PhoneType.MOBILE.value,
@@ -452,22 +417,22 @@ PHONE = _Table(
         "preferred_sms": False,
         "external": False,
     },
-    explicit_id=False,
 )
-ROLE = _Table(
+ROLE = Table(
     RoleAssignment,
-    {
+    explicit_id=False,
+    defaults={
         "account_id": None,
         "role": None,
         "scope_id": None,
         "status": Status.ACTIVE.value,
         "expiry_date": None,
     },
-    explicit_id=False,
 )
-NOTE = _Table(
+NOTE = Table(
     Note,
-    {
+    explicit_id=False,
+    defaults={
         "account_id": None,
         "note_type_id": None,
         "text": None,
@@ -478,11 +443,11 @@ NOTE = _Table(
         "created_by": DEMO_ACTOR,
         "created_at": None,
     },
-    explicit_id=False,
 )
-BLOCK = _Table(
+BLOCK = Table(
     Block,
-    {
+    explicit_id=False,
+    defaults={
         "account_id": None,
         "definition_id": None,
         "expiry_date": None,
@@ -493,16 +458,22 @@ BLOCK = _Table(
         "created_by": DEMO_ACTOR,
         "created_at": None,
     },
-    explicit_id=False,
 )
-STATISTIC = _Table(
+STATISTIC = Table(
     Statistic,
-    {"account_id": None, "category_id": None, "note": "", "owner_id": None, "external": False},
     explicit_id=False,
+    defaults={
+        "account_id": None,
+        "category_id": None,
+        "note": "",
+        "owner_id": None,
+        "external": False,
+    },
 )
-LOAN = _Table(
+LOAN = Table(
     Loan,
-    {
+    explicit_id=True,
+    defaults={
         "account_id": None,
         "library_id": None,
         "item_barcode": None,
@@ -511,11 +482,11 @@ LOAN = _Table(
         "due_date": None,
         "returned_at": None,
     },
-    explicit_id=True,
 )
-FEE = _Table(
+FEE = Table(
     Fee,
-    {
+    explicit_id=True,
+    defaults={
         "account_id": None,
         "fee_type_id": None,
         "owner_id": None,
@@ -530,11 +501,11 @@ FEE = _Table(
         "created_by": DEMO_ACTOR,
         "created_at": None,
     },
-    explicit_id=True,
 )
-FEE_TRANSACTION = _Table(
+FEE_TRANSACTION = Table(
     FeeTransaction,
-    {
+    explicit_id=False,
+    defaults={
         "fee_id": None,
         "action": None,
         "amount_minor": None,
@@ -544,11 +515,11 @@ FEE_TRANSACTION = _Table(
         "actor": DEMO_ACTOR,
         "at": None,
     },
-    explicit_id=False,
 )
-AUDIT = _Table(
+AUDIT = Table(
     AuditEvent,
-    {
+    explicit_id=False,
+    defaults={
         "account_id": None,
         "person_id": None,
         "entity": "account",
@@ -562,10 +533,9 @@ AUDIT = _Table(
         "source": Source.JOB.value,
         "at": None,
     },
-    explicit_id=False,
 )
 # Insertion order: parents before children (foreign keys are checked on insert).
-TABLES: tuple[_Table, ...] = (
+TABLES: tuple[Table, ...] = (
     PERSON,
     ACCOUNT,
     IDENTIFIER,
@@ -581,7 +551,6 @@ TABLES: tuple[_Table, ...] = (
     FEE_TRANSACTION,
     AUDIT,
 )
-EXPLICIT_ID_TABLES = tuple(t for t in TABLES if "id" in t.columns)
 
 
 # --- What the generator reads from the database -------------------------------------------------
@@ -619,11 +588,6 @@ class DemoContext:
     job_roles: dict[int, tuple[str, ...]]  # ... and by job category id
     mandatory: dict[str, frozenset[str]]
     staff_password_hash: str
-
-
-def _next_id(model: type) -> int:
-    value = database.execute_sql(f'SELECT COALESCE(MAX(id), 0) FROM "{model._meta.table_name}"')
-    return int(value.fetchone()[0]) + 1
 
 
 def _codes(model: type, organization_id: int) -> list:
@@ -665,10 +629,10 @@ def load_context(organization: Organization, staff_password_hash: str) -> DemoCo
         library_id=library.id,
         today=now.date(),
         now=now,
-        person_base=_next_id(Person),
-        account_base=_next_id(Account),
-        loan_base=_next_id(Loan),
-        fee_base=_next_id(Fee),
+        person_base=next_id(Person),
+        account_base=next_id(Account),
+        loan_base=next_id(Loan),
+        fee_base=next_id(Fee),
         groups=tuple(
             GroupInfo(
                 g.id,
@@ -833,20 +797,9 @@ def dates_to_text(batch: Batch) -> Batch:
     if batch.dates_as_text:
         return batch
     for table in TABLES:
-        if table.temporal:
-            batch.rows[table.name] = [
-                _text_dates(r, table.temporal) for r in batch.rows[table.name]
-            ]
+        batch.rows[table.name] = table.dates_as_text(batch.rows[table.name])
     batch.dates_as_text = True
     return batch
-
-
-def _text_dates(row: tuple, temporal: tuple[int, ...]) -> tuple:
-    values = list(row)
-    for i in temporal:
-        if values[i] is not None:
-            values[i] = str(values[i])
-    return tuple(values)
 
 
 class _Generator:
@@ -1686,62 +1639,11 @@ def _from_worker(
 # --- Writing ------------------------------------------------------------------------------------
 
 
-class _Writer:
-    """Bulk insert through the driver: sqlite3 `executemany`, psycopg2 `execute_values`."""
-
-    def __init__(self) -> None:
-        db = database.obj
-        if isinstance(db, SqliteDatabase):
-            self.kind = "sqlite"
-        elif isinstance(db, PostgresqlDatabase):
-            self.kind = "postgresql"
-        else:
-            raise DemoError(f"demo data needs SQLite or PostgreSQL, not {type(db).__name__}")
-
-    def write(self, batch: Batch) -> None:
-        if self.kind == "sqlite":
-            dates_to_text(batch)
-        # Row order inside a transaction is free (ids are given): accounts in name order keep the
-        # inserts into the (..., sort_name, id) list indexes on neighbouring pages (measured: a
-        # fifth faster for the account table on SQLite).
-        name, aid = ACCOUNT.columns.index("sort_name"), ACCOUNT.columns.index("id")
-        batch.rows[ACCOUNT.name].sort(key=lambda r: (r[name], r[aid]))
-        with database.atomic():
-            for table in TABLES:
-                self.insert(table, batch.rows[table.name])
-
-    def insert(self, table: _Table, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        columns = ", ".join(f'"{c}"' for c in table.columns)
-        cursor = database.cursor()
-        if self.kind == "sqlite":
-            marks = ", ".join("?" * len(table.columns))
-            cursor.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', rows)
-            return
-        sql = f'INSERT INTO "{table.name}" ({columns}) VALUES %s'
-        try:
-            from psycopg2.extensions import cursor as psycopg2_cursor
-            from psycopg2.extras import execute_values
-        except ImportError:  # pragma: no cover - peewee on psycopg 3
-            psycopg2_cursor = None
-        if psycopg2_cursor is not None and isinstance(cursor, psycopg2_cursor):
-            execute_values(cursor, sql, rows, page_size=1_000)
-        else:  # pragma: no cover - psycopg 3 pipelines executemany itself
-            marks = ", ".join(["%s"] * len(table.columns))
-            cursor.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', rows)
-
-    def fix_sequences(self) -> None:
-        """PostgreSQL: move each serial past the ids this run inserted explicitly."""
-        if self.kind != "postgresql":
-            return
-        for table in EXPLICIT_ID_TABLES:
-            name = table.name
-            database.execute_sql(
-                f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
-                f'(SELECT COALESCE(MAX(id), 1) FROM "{name}"), '
-                f'(SELECT MAX(id) IS NOT NULL FROM "{name}"))'
-            )
+def _write(writer: BulkWriter, batch: Batch) -> None:
+    if not writer.pg:
+        dates_to_text(batch)
+    with database.atomic():
+        writer.write(TABLES, batch.rows)
 
 
 def generate_demo(n: int, seed: int | None = None, progress: bool = False) -> DemoReport:
@@ -1757,17 +1659,17 @@ def generate_demo(n: int, seed: int | None = None, progress: bool = False) -> De
     organization = default_organization()
     if organization is None:
         raise DemoError("The database is not initialized: run 'patrondesk init' first.")
-    writer = _Writer()
+    writer = BulkWriter("demo data needs", DemoError)
     # One argon2 hash for every staff account: hashing is slow on purpose.
     staff_hash = hash_secret(STAFF_PASSWORD, load_settings())
     with database.atomic():
         ctx = load_context(organization, staff_hash)
     report = DemoReport(users=0, staff=0)
     make = _from_worker if n >= WORKER_THRESHOLD and _can_spawn() else demo_batches
-    batches = make(n, seed, ctx, CHUNK_USERS, dates_as_text=writer.kind == "sqlite")
+    batches = make(n, seed, ctx, CHUNK_USERS, dates_as_text=not writer.pg)
     try:
         for batch in batches:
-            writer.write(batch)
+            _write(writer, batch)
             report.users += batch.users
             report.staff += batch.staff
             if progress:
@@ -1781,7 +1683,7 @@ def generate_demo(n: int, seed: int | None = None, progress: bool = False) -> De
         batches.close()  # stops the generating process now, even on an error
         if report.users:
             with database.atomic():
-                writer.fix_sequences()
+                writer.fix_sequences(TABLES)
         if progress:
             print(file=sys.stderr)
     return report

@@ -61,11 +61,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase
+from peewee import IntegrityError
 
 from models import audit, bulk
 from models.audit import Actor, system_name
 from models.base import database, fold_key
+from models.bulk import BulkWriter, Table, iso_text
 from models.enums import (
     AccountType,
     AddressType,
@@ -101,7 +102,6 @@ from models.permissions import (
     grantable_roles,
 )
 from models.runtime import runtime
-from models.search import name_key
 from models.settings import Settings, load_settings
 from models.tables import (
     Account,
@@ -1020,44 +1020,20 @@ class _Hasher:
 # --- Bulk rows ----------------------------------------------------------------------------------
 
 
-class _Table:
-    """Column order of one table, for tuples given to the driver's bulk insert."""
-
-    def __init__(self, model: type, explicit_id: bool = False) -> None:
-        self.model = model
-        self.name = model._meta.table_name
-        self.columns = tuple(
-            f.column_name for f in model._meta.sorted_fields if explicit_id or f.column_name != "id"
-        )
-        self.index = {c: i for i, c in enumerate(self.columns)}
-        self.defaults = []
-        for c in self.columns:
-            f = model._meta.columns[c]
-            d = f.default
-            self.defaults.append(None if callable(d) else d)
-
-    def row(self, values: dict) -> tuple:
-        out = list(self.defaults)
-        index = self.index
-        for k, v in values.items():
-            out[index[k]] = v
-        return tuple(out)
-
-
 class _Tables:
     def __init__(self) -> None:
-        self.person = _Table(Person, True)
-        self.account = _Table(Account, True)
-        self.identifier = _Table(Identifier)
-        self.email = _Table(Email)
-        self.address = _Table(Address)
-        self.phone = _Table(Phone)
-        self.role = _Table(RoleAssignment)
-        self.note = _Table(Note)
-        self.block = _Table(Block)
-        self.statistic = _Table(Statistic)
-        self.audit = _Table(AuditEvent)
-        self.state = _Table(ImportState)
+        self.person = Table(Person, explicit_id=True)
+        self.account = Table(Account, explicit_id=True)
+        self.identifier = Table(Identifier, explicit_id=False)
+        self.email = Table(Email, explicit_id=False)
+        self.address = Table(Address, explicit_id=False)
+        self.phone = Table(Phone, explicit_id=False)
+        self.role = Table(RoleAssignment, explicit_id=False)
+        self.note = Table(Note, explicit_id=False)
+        self.block = Table(Block, explicit_id=False)
+        self.statistic = Table(Statistic, explicit_id=False)
+        self.audit = Table(AuditEvent, explicit_id=False)
+        self.state = Table(ImportState, explicit_id=False)
         self.order = (
             self.person,
             self.account,
@@ -1082,57 +1058,6 @@ def _tables() -> _Tables:
     if _TABLES is None:
         _TABLES = _Tables()
     return _TABLES
-
-
-class _Writer:
-    """The driver's bulk insert: sqlite3 `executemany`, psycopg2 `execute_values`."""
-
-    def __init__(self) -> None:
-        db = database.obj
-        self.pg = isinstance(db, PostgresqlDatabase)
-        if not (self.pg or isinstance(db, SqliteDatabase)):
-            raise ImportError_(f"imports need SQLite or PostgreSQL, not {type(db).__name__}")
-
-    def ids(self, model: type, n: int) -> list[int]:
-        """`n` new ids, allocated inside the current transaction."""
-        if n == 0:
-            return []
-        name = model._meta.table_name
-        if self.pg:
-            cursor = database.execute_sql(
-                f"SELECT nextval(pg_get_serial_sequence('\"{name}\"', 'id')) "
-                "FROM generate_series(1, %s)",
-                (n,),
-            )
-            return [r[0] for r in cursor.fetchall()]
-        # SQLite: write transactions are begun IMMEDIATE (tui.database), so no other writer
-        # can take these ids before the commit.
-        start = database.execute_sql(f'SELECT COALESCE(MAX(id), 0) FROM "{name}"').fetchone()[0]
-        return list(range(start + 1, start + 1 + n))
-
-    def insert(self, table: _Table, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        columns = ", ".join(f'"{c}"' for c in table.columns)
-        cursor = database.cursor()
-        if not self.pg:
-            marks = ", ".join("?" * len(table.columns))
-            cursor.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', rows)
-            return
-        from psycopg2.extras import execute_values
-
-        execute_values(
-            cursor, f'INSERT INTO "{table.name}" ({columns}) VALUES %s', rows, page_size=1_000
-        )
-
-
-def _iso(value: Any) -> Any:
-    """SQLite stores dates as text: ISO strings (what peewee writes) are bound directly."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 # --- Write failures -----------------------------------------------------------------------------
@@ -1235,7 +1160,7 @@ class Importer:
         self.actor = ImportActor(label, actor_account)
         self.mapping = load_map_file(self.opts.map_file)
         self.report = ImportReport(dry_run=self.opts.dry_run)
-        self.writer = _Writer()
+        self.writer = BulkWriter("imports need", ImportError_)
         self.today = runtime.today()
         self.now = runtime.now()
         self.salt = json.dumps(
@@ -2025,7 +1950,7 @@ class Importer:
         t = _tables()
         w = self.writer
         sqlite = not w.pg
-        conv = _iso if sqlite else (lambda v: v)
+        conv = iso_text if sqlite else (lambda v: v)
         person_ids = w.ids(Person, len(records))
         account_ids = w.ids(Account, len(records))
         now = self.now
@@ -2058,7 +1983,7 @@ class Importer:
                 "updated_at": conv(now),
                 "version": 1,
             }
-            rows[t.person.name].append(t.person.row(person))
+            rows[t.person.name].append(t.person.row(**person))
             codes = rec["code_ids"]
             external_account = a.get("account_type") == AccountType.EXTERNAL.value
             channel = a.get("comm_channel") or (Channel.EMAIL if emails else Channel.MAIL).value
@@ -2098,123 +2023,99 @@ class Importer:
                 "updated_at": conv(a.get("updated_at") or now),
                 "version": 1,
             }
-            rows[t.account.name].append(t.account.row(account))
+            rows[t.account.name].append(t.account.row(**account))
             rows[t.identifier.name].append(
                 t.identifier.row(
-                    {
-                        "account_id": aid,
-                        **primary_identifier_row(rec["primary_id"], rec["key"]),
-                        "note": "",
-                        "active": True,
-                        "external": external_account,
-                    }
+                    account_id=aid,
+                    **primary_identifier_row(rec["primary_id"], rec["key"]),
+                    note="",
+                    active=True,
+                    external=external_account,
                 )
             )
             for r in rec["rows"].get("identifiers", []):
                 rows[t.identifier.name].append(
                     t.identifier.row(
-                        {
-                            "account_id": aid,
-                            "id_type_id": r.get("id_type_id"),
-                            "value": r["value"],
-                            "value_key": r["value_key"],
-                            "is_primary": False,
-                            "note": r["note"],
-                            "active": r["active"],
-                            "external": self._external(r),
-                        }
+                        account_id=aid,
+                        id_type_id=r.get("id_type_id"),
+                        value=r["value"],
+                        value_key=r["value_key"],
+                        is_primary=False,
+                        note=r["note"],
+                        active=r["active"],
+                        external=self._external(r),
                     )
                 )
             for r in emails:
                 rows[t.email.name].append(
                     t.email.row(
-                        {
-                            "person_id": pid,
-                            "address": r["address"],
-                            "address_key": r["address_key"],
-                            "email_type": r["email_type"],
-                            "preferred": r["preferred"],
-                            "description": r["description"],
-                            "external": self._external(r),
-                        }
+                        person_id=pid,
+                        address=r["address"],
+                        address_key=r["address_key"],
+                        email_type=r["email_type"],
+                        preferred=r["preferred"],
+                        description=r["description"],
+                        external=self._external(r),
                     )
                 )
             for r in rec["rows"].get("addresses", []):
-                rows[t.address.name].append(t.address.row(self._address_values(r, pid, conv)))
+                rows[t.address.name].append(t.address.row(**self._address_values(r, pid, conv)))
             for r in rec["rows"].get("phones", []):
                 rows[t.phone.name].append(
                     t.phone.row(
-                        {
-                            "person_id": pid,
-                            "number": r["number"],
-                            "phone_type": r["phone_type"],
-                            "preferred": r["preferred"],
-                            "preferred_sms": r["preferred_sms"],
-                            "external": self._external(r),
-                        }
+                        person_id=pid,
+                        number=r["number"],
+                        phone_type=r["phone_type"],
+                        preferred=r["preferred"],
+                        preferred_sms=r["preferred_sms"],
+                        external=self._external(r),
                     )
                 )
             for r in rec["rows"].get("notes", []):
-                rows[t.note.name].append(t.note.row(self._note_values(r, aid, conv)))
+                rows[t.note.name].append(t.note.row(**self._note_values(r, aid, conv)))
             for r in rec["rows"].get("blocks", []):
-                rows[t.block.name].append(t.block.row(self._block_values(r, aid, conv)))
+                rows[t.block.name].append(t.block.row(**self._block_values(r, aid, conv)))
             for r in rec["rows"].get("statistics", []):
-                rows[t.statistic.name].append(t.statistic.row(self._stat_values(r, aid)))
+                rows[t.statistic.name].append(t.statistic.row(**self._stat_values(r, aid)))
             for role, scope, status, expiry in self._roles_of(rec, codes):
                 rows[t.role.name].append(
                     t.role.row(
-                        {
-                            "account_id": aid,
-                            "role": role,
-                            "scope_id": scope,
-                            "status": status,
-                            "expiry_date": conv(expiry),
-                        }
+                        account_id=aid,
+                        role=role,
+                        scope_id=scope,
+                        status=status,
+                        expiry_date=conv(expiry),
                     )
                 )
             rows[t.audit.name].append(
                 t.audit.row(
-                    {
-                        "account_id": aid,
-                        "person_id": pid,
-                        "entity": "account",
-                        "entity_id": aid,
-                        "action": AuditAction.CREATE.value,
-                        "field": "account",
-                        "new_value": f"{rec['primary_id']} ({self._where(rec)})",
-                        "actor_id": self.actor.account_id,
-                        "actor": self.actor.name,
-                        "source": Source.IMPORT.value,
-                        "at": conv(now),
-                    }
+                    account_id=aid,
+                    person_id=pid,
+                    entity="account",
+                    entity_id=aid,
+                    action=AuditAction.CREATE.value,
+                    field="account",
+                    new_value=f"{rec['primary_id']} ({self._where(rec)})",
+                    actor_id=self.actor.account_id,
+                    actor=self.actor.name,
+                    source=Source.IMPORT.value,
+                    at=conv(now),
                 )
             )
             rows[t.state.name].append(
                 t.state.row(
-                    {
-                        "account_id": aid,
-                        "source": self.source,
-                        "digest": rec["digest"],
-                        "account_version": 1,
-                        "loaded_at": conv(now),
-                    }
+                    account_id=aid,
+                    source=self.source,
+                    digest=rec["digest"],
+                    account_version=1,
+                    loaded_at=conv(now),
                 )
             )
             if rec["own"] and any(
                 rec.get(k) for k in ("local_overrides", "proxy_for", "attachments")
             ):
                 extras.append((rec, aid))
-        # Accounts in name order keep the inserts into the (..., sort_name, id) list indexes on
-        # neighbouring pages (models/demo.py measured a fifth faster).
-        name_at, id_at = t.account.index["sort_name"], t.account.index["id"]
-        rows[t.account.name].sort(key=lambda r: (r[name_at], r[id_at]))
-        # People in name-index key order: the full-text index (SQLite FTS5, filled by a trigger)
-        # flushes its pending terms to a new segment whenever a rowid is lower than the last one;
-        # in key order a chunk makes one segment instead of one per row or so (3x faster).
-        name_at, id_at = t.person.index["sort_name"], t.person.index["id"]
-        rows[t.person.name].sort(key=lambda r: name_key(r[name_at], r[id_at]))
-        for table in t.order:
-            w.insert(table, rows[table.name])
+        w.write(t.order, rows, people_by_key=True)
         for rec, aid in extras:
             self._own_extras(rec, aid)
 
