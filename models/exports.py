@@ -8,6 +8,13 @@ Formats:
 - `csv`: the columns of `models.import_formats.CSV_COLUMNS` (README "Import and export"): one
   address (the preferred), no hashes, no attachments.
 - `alma-xml`: Alma's `<users>` with one `<user>` per account (the REST and SIS-load schema).
+- `alma-json`: Alma's REST `{"user": [...], "total_record_count": N}`, the same fields as
+  `alma-xml` (PatronDesk's own in a `patrondesk` member instead of processing instructions).
+- `folio-json`: FOLIO mod-users' `{"users": [...], "totalRecords": N}`, each user valid against
+  mod-users' userdata.json, with the patron groups and address types the UUIDs name
+  (`usergroups`, `addresstypes`) before the users.
+- `rero-json`: RERO ILS users (a JSON array, as RERO's data/users.json) with their `patron`
+  record.
 
 Accounts are read in pages of `PAGE` by id (or through the search engine when a query or
 filters are given), with each page's rows fetched by one query per table.
@@ -20,6 +27,7 @@ import base64
 import csv
 import datetime as dt
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -62,7 +70,7 @@ from models.tables import (
     UserGroup,
 )
 
-EXPORT_FORMATS = ("csv", "json", "alma-xml")
+EXPORT_FORMATS = ("csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 PAGE = 500
 FILTERS = ("tab", "status", "account_type", "role", "user_group", "record_type")
 
@@ -739,6 +747,407 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
     return "".join(parts)
 
 
+def _code_name(codes: _Codes, table: str, code: str) -> str:
+    for row in codes.rows[table].values():
+        if row.code == code:
+            return row.name
+    return ""
+
+
+def _preferred_first(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: not r["preferred"])
+
+
+def _alma_json_date(value: Any, time: bool = False) -> str | None:
+    """Alma's JSON dates: "2023-09-01Z" (a block's expiry "2023-09-01T00:00:00Z"); None: left
+    out (an empty date is not one)."""
+    if not value:
+        return None
+    return f"{str(value)[:10]}T00:00:00Z" if time else f"{str(value)[:10]}Z"
+
+
+def _alma_json_user(rec: dict, codes: _Codes) -> dict:
+    """One user in Alma's REST JSON (the fields of `_alma_user`, codes as {"value", "desc"});
+    what Alma has no field for goes in a `patrondesk` member, which the import reads back."""
+
+    def v(value: Any, desc: str = "") -> dict:
+        return {"value": value, "desc": desc}
+
+    def coded(table: str, code: str) -> dict:
+        return v(code, _code_name(codes, table, code))
+
+    def seg(row: dict) -> str:
+        return "External" if row["external"] else "Internal"
+
+    def own(**values: Any) -> dict:
+        return {k: x for k, x in values.items() if x not in (None, "")}
+
+    user: dict[str, Any] = {
+        "record_type": v(rec["record_type"].upper(), rec["record_type"].title()),
+        "primary_id": rec["primary_id"],
+        "first_name": rec["first_name"],
+        "middle_name": rec["middle_name"],
+        "last_name": rec["last_name"],
+        "user_title": v(rec["title"]),
+        "job_category": coded("job_category", rec["job_category"]),
+        "job_description": rec["job_description"],
+        "gender": v(rec["gender"].upper()),
+        "user_group": coded("user_group", rec["user_group"]),
+        "campus_code": coded("campus", rec["campus"]),
+        "web_site_url": rec["website"],
+        "cataloger_level": v(rec["cataloger_level"]),
+        "preferred_language": v(rec["preferred_language"]),
+        "birth_date": _alma_json_date(rec["birth_date"]),
+        "expiry_date": _alma_json_date(rec["expiry_date"]),
+        "purge_date": _alma_json_date(rec["purge_date"]),
+        "account_type": v(rec["account_type"].upper(), rec["account_type"].title()),
+        "external_id": rec["owning_system"],
+        "force_password_change": "TRUE" if rec["force_password_change"] else None,
+        "status": v(rec["status"].upper(), rec["status"].title()),
+        "status_date": _alma_json_date(rec["status_date"]),
+        "contact_info": {
+            "address": [
+                {
+                    "preferred": a["preferred"],
+                    "segment_type": seg(a),
+                    "line1": a["line1"],
+                    "line2": a["line2"],
+                    "line3": a["line3"],
+                    "city": a["city"],
+                    "state_province": a["state"],
+                    "postal_code": a["postal_code"],
+                    "country": v(a["country"]),
+                    "address_note": a["note"],
+                    "start_date": _alma_json_date(a["start_date"]),
+                    "end_date": _alma_json_date(a["end_date"]),
+                    "address_type": [v(a["address_type"], a["address_type"].title())],
+                }
+                for a in rec["addresses"]
+            ],
+            "email": [
+                {
+                    "preferred": e["preferred"],
+                    "segment_type": seg(e),
+                    "email_address": e["address"],
+                    "description": e["description"],
+                    "email_type": [v(e["email_type"], e["email_type"].title())],
+                }
+                for e in rec["emails"]
+            ],
+            "phone": [
+                {
+                    "preferred": x["preferred"],
+                    "preferred_sms": x["preferred_sms"],
+                    "segment_type": seg(x),
+                    "phone_number": x["number"],
+                    "phone_type": [v(x["phone_type"], x["phone_type"].replace("_", " ").title())],
+                }
+                for x in rec["phones"]
+            ],
+        },
+        "pref_first_name": rec["preferred_first_name"],
+        "pref_middle_name": rec["preferred_middle_name"],
+        "pref_last_name": rec["preferred_last_name"],
+        "is_researcher": rec["researcher"],
+        "rs_library": (
+            [{"code": coded("library", rec["resource_sharing_library"])}]
+            if rec["resource_sharing_library"]
+            else []
+        ),
+        "user_identifier": [
+            {
+                "segment_type": seg(x),
+                "id_type": coded("identifier_type", x["id_type"]),
+                "value": x["value"],
+                "note": x["note"],
+                "status": "ACTIVE" if x["active"] else "INACTIVE",
+            }
+            for x in rec["identifiers"]
+            if not x["is_primary"]
+        ],
+        "user_role": [
+            {
+                "status": v(r["status"].upper(), r["status"].title()),
+                "role_type": v(
+                    ALMA_ROLE_CODES.get(r["role"], r["role"].upper()),
+                    r["role"].replace("_", " ").title(),
+                ),
+                **({"scope": coded("library", r["scope"])} if r["scope"] else {}),
+                **({"expiry_date": _alma_json_date(r["expiry_date"])} if r["expiry_date"] else {}),
+            }
+            for r in rec["roles"]
+        ],
+        "user_block": [
+            {
+                "segment_type": seg(x),
+                "block_description": coded("block_definition", x["definition"]),
+                "block_status": "ACTIVE" if x["active"] else "INACTIVE",
+                "block_note": x["note"],
+                "expiry_date": _alma_json_date(x["expiry_date"], time=True),
+                "patrondesk": own(owner=x["owner"]),
+            }
+            for x in rec["blocks"]
+        ],
+        "user_note": [
+            {
+                "segment_type": seg(x),
+                "note_type": coded("note_type", x["note_type"]),
+                "note_text": x["text"],
+                "user_viewable": x["user_viewable"],
+                "popup_note": x["popup"],
+                "patrondesk": own(owner=x["owner"]),
+            }
+            for x in rec["notes"]
+        ],
+        "user_statistic": [
+            {
+                "segment_type": seg(x),
+                "statistic_category": coded("stat_category", x["category"]),
+                "category_type": coded("stat_category_type", x["category_type"]),
+                "statistic_note": x["note"],
+                "patrondesk": own(owner=x["owner"]),
+            }
+            for x in rec["statistics"]
+        ],
+        "patrondesk": own(
+            username=rec["username"],
+            letters_opt_in=rec["letters_opt_in"],
+            comm_channel=rec["comm_channel"],
+            comm_language=rec["comm_language"],
+            additional_email=rec["additional_email"],
+            keep_history=rec["keep_history"],
+            purchase_request_library=rec["purchase_request_library"],
+        ),
+    }
+    # No empty date (Alma reads "" as a date that is not one), no empty extension.
+    for rows in (
+        [user],
+        user["contact_info"]["address"],
+        user["user_block"],
+        user["user_note"],
+        user["user_statistic"],
+    ):
+        for row in rows:
+            for key in [k for k, x in row.items() if x is None or (k == "patrondesk" and not x)]:
+                del row[key]
+    return user
+
+
+# FOLIO's reference address types (mod-users ref-data): their UUIDs are the same in every
+# tenant that loaded the reference data. PatronDesk's other address types get a UUID of their own.
+FOLIO_ADDRESS_TYPE_IDS = {
+    "home": "93d3d88d-499b-45d0-9bc7-ac73c3a19880",
+    "work": "1c4b225f-f669-4e9b-afcd-ebc0e273a34e",
+}
+FOLIO_CONTACT_TYPES = {"mail": "001", "email": "002"}  # FOLIO's preferred contact type ids
+
+
+def _folio_id(org: Organization, kind: str, code: str) -> str:
+    """A stable UUID (version 5) for a PatronDesk code or account in FOLIO's UUID fields."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"patrondesk:{org.code}:{kind}:{code}"))
+
+
+def _folio_date(value: Any) -> str | None:
+    return f"{str(value)[:10]}T00:00:00.000+00:00" if value else None
+
+
+def _folio_reference(org: Organization, codes: _Codes) -> dict:
+    """The patron groups and address types the users' UUIDs name (FOLIO's /groups and
+    /addresstypes records), written before the users so that the import reads them first."""
+    from models.enums import AddressType
+
+    return {
+        "usergroups": [
+            {"id": _folio_id(org, "group", g.code), "group": g.code, "desc": g.name}
+            for g in codes.rows["user_group"].values()
+        ],
+        "addresstypes": [
+            {
+                "id": FOLIO_ADDRESS_TYPE_IDS.get(t.value) or _folio_id(org, "addresstype", t),
+                "addressType": t.value.title(),
+                "desc": f"{t.value.title()} Address",
+            }
+            for t in AddressType
+        ],
+    }
+
+
+def _folio_user(rec: dict, org: Organization) -> dict:
+    """One FOLIO user record (mod-users' userdata.json): what PatronDesk has a field for in it
+    (README's format table); empty values left out."""
+    emails = _preferred_first(rec["emails"])
+    phones = _preferred_first(rec["phones"])
+    mobile = [p["number"] for p in phones if p["phone_type"] == "mobile"]
+    other = [p["number"] for p in phones if p["phone_type"] != "mobile"]
+    barcodes = [
+        i["value"]
+        for i in rec["identifiers"]
+        if i["id_type"] == "BARCODE" and i["active"] and not i["is_primary"]
+    ]
+    addresses = []
+    for a in rec["addresses"]:
+        address = {
+            "addressTypeId": FOLIO_ADDRESS_TYPE_IDS.get(a["address_type"])
+            or _folio_id(org, "addresstype", a["address_type"]),
+            "addressLine1": a["line1"],
+            # FOLIO has two lines: the third is kept at the end of the second.
+            "addressLine2": ", ".join(x for x in (a["line2"], a["line3"]) if x),
+            "city": a["city"],
+            "region": a["state"],
+            "postalCode": a["postal_code"],
+            "countryId": a["country"],
+        }
+        address = {k: x for k, x in address.items() if x}
+        address["primaryAddress"] = bool(a["preferred"])
+        addresses.append(address)
+    personal = {
+        "lastName": rec["last_name"],
+        "firstName": rec["first_name"],
+        "middleName": rec["middle_name"],
+        "preferredFirstName": rec["preferred_first_name"],
+        "email": emails[0]["address"] if emails else "",
+        "phone": other[0] if other else "",
+        "mobilePhone": mobile[0] if mobile else "",
+        "dateOfBirth": _folio_date(rec["birth_date"]),
+    }
+    personal = {k: x for k, x in personal.items() if x}
+    personal["lastName"] = rec["last_name"]  # required, even empty
+    personal["addresses"] = addresses
+    personal["preferredContactTypeIds"] = [FOLIO_CONTACT_TYPES.get(rec["comm_channel"], "002")]
+    user = {
+        "username": rec["username"],
+        "id": _folio_id(org, "user", rec["primary_id"]),
+        "externalSystemId": rec["primary_id"],
+        "barcode": barcodes[0] if barcodes else None,
+        "active": rec["status"] == "active",
+        "type": "staff" if rec["record_type"] == "staff" else "patron",
+        "patronGroup": _folio_id(org, "group", rec["user_group"]) if rec["user_group"] else None,
+        "personal": personal,
+        "expirationDate": _folio_date(rec["expiry_date"]),
+    }
+    return {k: x for k, x in user.items() if x not in (None, "")}
+
+
+RERO_API = "https://bib.rero.ch/api"  # the $ref base of RERO's own data (data/users.json)
+# PatronDesk's roles -> RERO ILS's (the import reads them back, models.import_formats._RERO_ROLES);
+# the circulation desk operator has no RERO role.
+RERO_ROLES = {
+    "user_administrator": "pro_full_permissions",
+    "user_manager": "pro_user_manager",
+    "circulation_desk_manager": "pro_circulation_manager",
+    "fulfillment_services_operator": "pro_read_only",
+}
+RERO_GENDERS = ("male", "female", "other")
+
+
+def _rero_roles(rec: dict) -> tuple[list[str], list[str]]:
+    """RERO's roles and libraries of a user: one list of libraries for all the roles, so a role
+    is written only where the user holds it in each of those libraries (or in every library);
+    an inactive or expiring role is not written (RERO has neither): never widened."""
+    roles = [
+        r
+        for r in rec["roles"]
+        if r["role"] in RERO_ROLES and r["status"] == "active" and not r["expiry_date"]
+    ]
+    libraries = sorted({r["scope"] for r in roles if r["scope"]})
+    names = []
+    for role in dict.fromkeys(r["role"] for r in roles):
+        scopes = {r["scope"] for r in roles if r["role"] == role}
+        if not libraries or "" in scopes or scopes >= set(libraries):
+            names.append(RERO_ROLES[role])
+    return names, libraries
+
+
+def _rero_language(code: str) -> str:
+    """RERO's communication languages are ISO 639-2/B codes (fre, ger, ita, eng)."""
+    import pycountry
+
+    language = pycountry.languages.get(alpha_2=code) if len(code) == 2 else None
+    if language is None:
+        return code
+    return getattr(language, "bibliographic", None) or language.alpha_3
+
+
+def _rero_user(rec: dict, pid: int) -> dict:
+    """One RERO ILS user with its `patron` record (README's format table)."""
+
+    def street(a: dict) -> str:
+        return "\n".join(x for x in (a["line1"], a["line2"], a["line3"]) if x)
+
+    emails = _preferred_first(rec["emails"])
+    phones = _preferred_first(rec["phones"])
+    addresses = _preferred_first(rec["addresses"])
+    user: dict[str, Any] = {
+        "pid": str(pid),
+        "first_name": rec["first_name"],
+        "last_name": rec["last_name"],
+        "birth_date": rec["birth_date"] or "",
+        "gender": rec["gender"] if rec["gender"] in RERO_GENDERS else "",
+        "username": rec["username"],
+        "email": emails[0]["address"] if emails else "",
+    }
+    if addresses:
+        a = addresses[0]
+        user.update(street=street(a), postal_code=a["postal_code"], city=a["city"])
+    written: list[str] = []
+    for key, kind in (
+        ("mobile_phone", "mobile"),
+        ("home_phone", "home"),
+        ("business_phone", "office"),
+    ):
+        numbers = [p["number"] for p in phones if p["phone_type"] == kind]
+        if numbers:
+            user[key] = numbers[0]
+            written.append(numbers[0])
+    others = [p["number"] for p in phones if p["number"] not in written]
+    if others:
+        user["other_phone"] = others[0]
+    user["keep_history"] = bool(rec["keep_history"])
+    roles, libraries = _rero_roles(rec)
+    patron = any(r["role"] == "patron" and r["status"] == "active" for r in rec["roles"])
+    user["roles"] = (["patron"] if patron else []) + roles
+    if libraries:
+        user["libraries"] = [{"$ref": f"{RERO_API}/libraries/{code}"} for code in libraries]
+    notes = [
+        {"type": "public_note" if n["user_viewable"] else "staff_note", "content": n["text"]}
+        for n in rec["notes"]
+        if n["text"]
+    ]
+    if notes:
+        user["notes"] = notes
+    if len(addresses) > 1:
+        a = addresses[1]
+        second = {"street": street(a), "postal_code": a["postal_code"], "city": a["city"]}
+        user["second_address"] = {k: x for k, x in second.items() if x}
+    if patron:
+        # RERO has no account status: an inactive account is written blocked.
+        blocks = [b for b in rec["blocks"] if b["active"]]
+        reasons = [b["note"] or b["definition"] for b in blocks]
+        if rec["status"] != "active":
+            reasons.insert(0, "Inactive account")
+        barcodes = [
+            i["value"]
+            for i in rec["identifiers"]
+            if i["id_type"] == "BARCODE" and i["active"] and not i["is_primary"]
+        ]
+        user["patron"] = {
+            "expiration_date": rec["expiry_date"] or "",
+            "blocked": bool(reasons),
+            "blocked_note": "; ".join(reasons),
+            "barcode": [rec["primary_id"], *barcodes],
+            "type": (
+                {"$ref": f"{RERO_API}/patron_types/{rec['user_group']}"}
+                if rec["user_group"]
+                else ""
+            ),
+            "communication_channel": rec["comm_channel"],
+            "communication_language": _rero_language(rec["comm_language"]),
+            "additional_communication_email": rec["additional_email"],
+        }
+        user["patron"] = {k: x for k, x in user["patron"].items() if x not in ("", None)}
+    return {k: x for k, x in user.items() if x != ""}
+
+
 def export_to_file(
     path: str | Path,
     fmt: str = "json",
@@ -869,12 +1278,27 @@ def _export(
     elif fmt == "csv":
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
-    else:
+    elif fmt == "alma-xml":
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n<users>\n')
+    elif fmt == "alma-json":
+        out.write('{"user": [')
+    elif fmt == "folio-json":
+        reference = json.dumps(_folio_reference(org, codes), ensure_ascii=False)
+        out.write(reference[:-1] + ',\n"users": [')
+    else:  # rero-json: an array of users, as RERO's data/users.json
+        out.write("[")
+    # One JSON object per line in the JSON formats: both ends stream.
+    as_json: Callable[[dict], Any] | None = {
+        "json": lambda rec: rec,
+        "alma-json": lambda rec: _alma_json_user(rec, codes),
+        "folio-json": lambda rec: _folio_user(rec, org),
+        "rero-json": lambda rec: _rero_user(rec, count + 1),
+    }.get(fmt)
     for ids in _account_ids(org, flt):
         for rec in _records(org, ids, codes, secrets=fmt == "json", scope=scope):
-            if fmt == "json":
-                out.write(("\n" if count == 0 else ",\n") + json.dumps(rec, ensure_ascii=False))
+            if as_json is not None:
+                item = json.dumps(as_json(rec), ensure_ascii=False)
+                out.write(("\n" if count == 0 else ",\n") + item)
             elif writer is not None:
                 writer.writerow(_csv_row(rec))
             else:
@@ -882,10 +1306,15 @@ def _export(
             count += 1
         if progress is not None:
             progress(count)
-    if fmt == "json":
-        out.write("\n]}\n")
-    elif fmt == "alma-xml":
-        out.write("</users>\n")
+    out.write(
+        {
+            "json": "\n]}\n",
+            "alma-xml": "</users>\n",
+            "alma-json": f'\n], "total_record_count": {count}}}\n',
+            "folio-json": f'\n], "totalRecords": {count}}}\n',
+            "rero-json": "\n]\n",
+        }.get(fmt, "")
+    )
     return count
 
 

@@ -50,6 +50,7 @@ class SourceContext:
     folio_groups: dict[str, tuple[str, str]] = field(default_factory=dict)  # uuid -> (code, name)
     folio_address_types: dict[str, str] = field(default_factory=dict)  # uuid -> name
     rero_patron_types: dict[str, tuple[str, str]] = field(default_factory=dict)  # pid -> code,name
+    folio_in_file: bool = False  # the file's own usergroups/addresstypes were read
     code_names: dict[str, dict[str, str]] = field(
         default_factory=dict
     )  # own json: table->code->name
@@ -549,7 +550,11 @@ _EXTENSION_ITEM = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="([^"]*)"')
 
 
 def alma_extension(data: Any) -> dict[str, str]:
-    """The name="value" pairs of an element's <?patrondesk ...?> instructions."""
+    """The name="value" pairs of an element's <?patrondesk ...?> instructions (Alma XML), or
+    its `patrondesk` member (Alma JSON, written by `models.exports`)."""
+    member = data.get(EXTENSION_PI) if isinstance(data, dict) else None
+    if isinstance(member, dict):
+        return {str(k): _s(v) for k, v in member.items()}
     text = data.get(EXTENSION_KEY) if isinstance(data, dict) else None
     if not isinstance(text, str):
         return {}
@@ -762,7 +767,21 @@ def _not_a_record(label: str) -> dict:
 
 # FOLIO's preferred contact types (mod-users reference data).
 _FOLIO_CONTACT = {"001": "mail", "002": "email", "mail": "mail", "email": "email"}
-_FOLIO_ADDRESS_TYPES = {"home": "home", "work": "work"}
+_FOLIO_ADDRESS_TYPES = {"home": "home", "work": "work", "school": "school"}
+
+
+def folio_reference_in_file(ctx: SourceContext, members: dict) -> None:
+    """The patron groups and address types written before the users (`usergroups`,
+    `addresstypes`: PatronDesk's folio-json export), over those of a ref-data folder."""
+    if ctx.folio_in_file:
+        return
+    ctx.folio_in_file = True
+    for g in members.get("usergroups") or []:
+        if isinstance(g, dict) and _s(g.get("id")) and _s(g.get("group")):
+            ctx.folio_groups[_s(g["id"])] = (_s(g["group"]), _s(g.get("desc")))
+    for t in members.get("addresstypes") or []:
+        if isinstance(t, dict) and _s(t.get("id")) and _s(t.get("addressType")):
+            ctx.folio_address_types[_s(t["id"])] = _s(t["addressType"])
 
 
 def load_folio_reference(start: Path) -> tuple[dict, dict]:
@@ -932,8 +951,9 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
             general["preferred_language"] = general["comm_language"]
         general["additional_email"] = _s(patron.get("additional_communication_email"))
         type_id = _ref_id(patron.get("type"))
+        # A RERO pid is a number; another one is a code (PatronDesk's rero-json export).
         codes["user_group"] = ctx.rero_patron_types.get(type_id) or (
-            (f"RERO_PT_{type_id}", "") if type_id else None
+            ((f"RERO_PT_{type_id}" if type_id.isdigit() else type_id), "") if type_id else None
         )
     emails = []
     if _s(data.get("email")):
@@ -949,11 +969,21 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
         if _s(data.get(key))
     ]
     addresses = []
+
+    def lines(street: Any) -> dict[str, str]:
+        # RERO's street is a text area: its lines are PatronDesk's three address lines.
+        parts = [x.strip() for x in _s(street).split("\n") if x.strip()]
+        return {
+            "line1": parts[0] if parts else "",
+            "line2": parts[1] if len(parts) > 1 else "",
+            "line3": ", ".join(parts[2:]),
+        }
+
     if any(_s(data.get(k)) for k in ("street", "postal_code", "city")):
         addresses.append(
             {
                 "address_type": "home",
-                "line1": _s(data.get("street")),
+                **lines(data.get("street")),
                 "city": _s(data.get("city")),
                 "postal_code": _s(data.get("postal_code")),
                 "country": _s(data.get("country")),
@@ -965,7 +995,7 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
         addresses.append(
             {
                 "address_type": "alternative",
-                "line1": _s(second.get("street")),
+                **lines(second.get("street")),
                 "city": _s(second.get("city")),
                 "postal_code": _s(second.get("postal_code")),
                 "country": _s(second.get("country")),
@@ -1605,6 +1635,8 @@ def candidates(
             continue
         if fmt == "json" and not ctx.code_names and "code_tables" in reader.members:
             ctx.code_names = _code_names(reader.members["code_tables"])
+        if fmt == "folio-json" and not ctx.folio_in_file:
+            folio_reference_in_file(ctx, reader.members)
         if fmt == "json" and reader.members.get("format") not in (None, "patrondesk"):
             raise FormatError(f"{reader.path.name} is not a PatronDesk export")
         if lazy:

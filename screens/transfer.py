@@ -201,7 +201,14 @@ class ExportScreen(ModalScreen[None]):
                 yield Input(placeholder="/path/to/users.json", id="path")
             with Horizontal(classes="row"):
                 yield Select(
-                    [("json (every field)", "json"), ("csv", "csv"), ("alma-xml", "alma-xml")],
+                    [
+                        ("json (every field)", "json"),
+                        ("csv", "csv"),
+                        ("alma-xml", "alma-xml"),
+                        ("alma-json", "alma-json"),
+                        ("folio-json", "folio-json"),
+                        ("rero-json", "rero-json"),
+                    ],
                     value="json",
                     allow_blank=False,
                     id="format",

@@ -12,7 +12,7 @@ from pathlib import Path
 from models.text import printable
 
 IMPORT_FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
-EXPORT_FORMATS = ("csv", "json", "alma-xml")
+EXPORT_FORMATS = ("csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 EXIT_REFUSED = 1  # the import ran; some records were refused (see --report)
 
 
