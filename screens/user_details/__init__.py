@@ -107,11 +107,12 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self._reading = 0  # which `show_user` the record being read is for
         self._ready: Callable[[], None] | None = None  # pushes this screen (`show_user`)
         self._cover_timer: Timer | None = None
+        self._tabs: DetailTabs | None = None  # once the record is drawn (a DOM walk costs)
 
     @property
     def reusable(self) -> bool:
         """Whether `show_user` can show another user here (the record was drawn, no error)."""
-        return self.error is None and bool(self.query("#details-tabs"))
+        return self.error is None and self._tabs is not None
 
     def show_user(self, account_id: int, ready: Callable[[], None] | None = None) -> None:
         """Show another user in this screen, kept by the app between users (`App.open_user`).
@@ -127,7 +128,7 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self._pending_tab = None
         tabs = self.query_one("#details-tabs", DetailTabs)
         self._stale = {
-            pane.id for pane in tabs.query(TabPane) if pane.id != "general" and pane.children
+            tab for tab, *_ in TABS if tab != "general" and tabs.get_pane(tab).children
         }
         self._ready = ready
         self._reading += 1
@@ -217,15 +218,16 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
             self.profile.version,
             show_head=self._head_loaded,
         )
-        if self.query("#details-tabs"):  # kept from an earlier user: filled in place
+        if self._tabs is not None:  # kept from an earlier user: filled in place
             # Pushed and filled in the same turn: nothing is drawn in between (the earlier
             # user never shows), and the screen is laid out and drawn once, not twice.
             self._shown()
             self._refill()
         else:
             await self.recompose()
+            self._tabs = self.query_one(DetailTabs)
             if "fees" not in self._present:
-                self.query_one(DetailTabs).hide_tab("fees")
+                self._tabs.hide_tab("fees")
             self._shown()
         self.general = None  # the pane holds it now; a reload reads it again
         if self._pending_tab:  # its pane takes the focus once drawn
@@ -266,6 +268,7 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
             return
         self._shown()
         self.error = exc.message
+        self._tabs = None  # recomposed without them: not reusable
         await self.recompose()
 
     def on_resize(self, event: events.Resize) -> None:
