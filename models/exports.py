@@ -2,7 +2,8 @@
 
 Formats:
 - `json`: PatronDesk's own export, every field of every user (what `patrondesk import` reads
-  back into an empty database, field for field), with the code tables the users name. One user
+  back into an empty database, field for field), with their loans and fees (and the fees'
+  transactions), the code tables the users name and the currency of the amounts. One user
   per line inside a JSON object, so both ends stream. Password and PIN hashes are included: the
   file is as sensitive as the database.
 - `csv`: the columns of `models.import_formats.CSV_COLUMNS` (README "Import and export"): one
@@ -51,6 +52,8 @@ from models.tables import (
     Campus,
     Email,
     Fee,
+    FeeTransaction,
+    FeeType,
     Identifier,
     IdentifierType,
     JobCategory,
@@ -68,6 +71,7 @@ from models.tables import (
     StatCategoryType,
     Statistic,
     UserGroup,
+    WaiveReason,
 )
 
 EXPORT_FORMATS = ("csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
@@ -133,6 +137,8 @@ class _Codes:
         "stat_category_type": StatCategoryType,
         "stat_category": StatCategory,
         "library": Library,
+        "fee_type": FeeType,
+        "waive_reason": WaiveReason,
     }
 
     def __init__(self, org: Organization) -> None:
@@ -156,6 +162,13 @@ class _Codes:
                 item = {"code": r.code, "name": r.name}
                 if table == "stat_category":
                     item["category_type"] = self.code("stat_category_type", r.category_type_id)
+                if table == "fee_type":
+                    item.update(
+                        waivable=r.waivable,
+                        manual=r.manual,
+                        daily_rate_minor=r.daily_rate_minor,
+                        library=self.code("library", r.library_id),
+                    )
                 items.append(item)
             out[table] = items
         return out
@@ -220,11 +233,17 @@ def _by(query, key: str) -> dict[int, list]:  # noqa: ANN001
 
 
 def _records(
-    org: Organization, ids: list[int], codes: _Codes, secrets: bool, scope: Any = None
+    org: Organization,
+    ids: list[int],
+    codes: _Codes,
+    secrets: bool,
+    scope: Any = None,
+    circulation: bool = False,
 ) -> list[dict]:
     """The own-format user dicts of the accounts `ids` (in that order). `scope` (a
-    `models.scope.LibraryScope`): only the notes, blocks, statistics and attachments a staff
-    user may see; None is the system (the command line): every library's rows."""
+    `models.scope.LibraryScope`): only the notes, blocks, statistics, attachments and fees a
+    staff user may see; None is the system (the command line): every library's rows.
+    `circulation`: with each user's loans and fees (and the fees' transactions)."""
     accounts = {
         a.id: a for a in Account.select(Account, Person).join(Person).where(Account.id.in_(ids))
     }
@@ -256,6 +275,18 @@ def _records(
         "account_id",
     )
     attachments = per_account(Attachment) if secrets else {}
+    loans = per_account(Loan) if circulation else {}
+    fees = per_account(Fee) if circulation else {}
+    transactions = (
+        _by(
+            FeeTransaction.select()
+            .where(FeeTransaction.fee.in_([f.id for rows in fees.values() for f in rows]))
+            .order_by(FeeTransaction.id),
+            "fee_id",
+        )
+        if fees
+        else {}
+    )
     out = []
     for account_id in ids:
         a = accounts.get(account_id)
@@ -439,6 +470,49 @@ def _records(
                     "data": base64.b64encode(bytes(x.data)).decode("ascii"),
                 }
                 for x in attachments.get(a.id, [])
+            ]
+        if circulation:
+            # A loan's "ref" is its id in this file: a fee names the loan it was charged for.
+            rec["loans"] = [
+                {
+                    "ref": x.id,
+                    "item_barcode": x.item_barcode,
+                    "title": x.title,
+                    "loaned_at": _iso(x.loaned_at),
+                    "due_date": _iso(x.due_date),
+                    "returned_at": _iso(x.returned_at),
+                    "library": codes.code("library", x.library_id),
+                }
+                for x in loans.get(a.id, [])
+            ]
+            rec["fees"] = [
+                {
+                    "fee_type": codes.code("fee_type", x.fee_type_id),
+                    "status": x.status,
+                    "status_date": _iso(x.status_date),
+                    "original": x.original_minor,  # minor units of the header's currency
+                    "balance": x.balance_minor,
+                    "item_barcode": x.item_barcode,
+                    "title": x.title,
+                    "comment": x.comment,
+                    "owner": codes.code("library", x.owner_id),
+                    "loan": x.loan_id,
+                    "created_by": x.created_by,
+                    "created_at": _iso(x.created_at),
+                    "transactions": [
+                        {
+                            "action": t.action,
+                            "amount": t.amount_minor,
+                            "method": t.method,
+                            "reason": codes.code("waive_reason", t.reason_id),
+                            "comment": t.comment,
+                            "actor": t.actor,
+                            "at": _iso(t.at),
+                        }
+                        for t in transactions.get(x.id, [])
+                    ],
+                }
+                for x in fees.get(a.id, [])
             ]
         out.append(rec)
     return out
@@ -1267,11 +1341,14 @@ def _export(
     count = 0
     writer = None
     if fmt == "json":
+        from models.settings import load_settings
+
         header = {
             "format": "patrondesk",
             "version": 1,
             "exported_at": _iso(dt.datetime.now(dt.UTC).replace(tzinfo=None)),
             "organization": org.code,
+            "currency": load_settings().currency,  # of the fees' amounts (minor units)
             "code_tables": codes.tables(),
         }
         out.write(json.dumps(header, ensure_ascii=False)[:-1] + ',\n"users": [')
@@ -1295,7 +1372,10 @@ def _export(
         "rero-json": lambda rec: _rero_user(rec, count + 1),
     }.get(fmt)
     for ids in _account_ids(org, flt):
-        for rec in _records(org, ids, codes, secrets=fmt == "json", scope=scope):
+        records = _records(
+            org, ids, codes, secrets=fmt == "json", scope=scope, circulation=fmt == "json"
+        )
+        for rec in records:
             if as_json is not None:
                 item = json.dumps(as_json(rec), ensure_ascii=False)
                 out.write(("\n" if count == 0 else ",\n") + item)

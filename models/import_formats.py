@@ -33,6 +33,8 @@ from models import jsonstream
 from models.errors import PatronDeskError
 
 FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
+# Files of Alma fees or loans (REST responses): no users, read after the users of the load.
+CIRCULATION_FORMATS = ("alma-fees", "alma-loans")
 LIST_SEPARATOR = "|"  # between the values of a multi-valued CSV cell
 TYPE_SEPARATOR = ":"  # between a value's type and the value ("work:jane@uni.example")
 ATTRIBUTE_SEPARATOR = ";"  # between a value and its attributes ("BARCODE:123;inactive")
@@ -51,6 +53,7 @@ class SourceContext:
     folio_address_types: dict[str, str] = field(default_factory=dict)  # uuid -> name
     rero_patron_types: dict[str, tuple[str, str]] = field(default_factory=dict)  # pid -> code,name
     folio_in_file: bool = False  # the file's own usergroups/addresstypes were read
+    currency: str = ""  # own json: the currency of the fees' amounts (its header)
     code_names: dict[str, dict[str, str]] = field(
         default_factory=dict
     )  # own json: table->code->name
@@ -169,8 +172,10 @@ def _detect_json(path: Path) -> str:
             return "alma-json"
         if "pid" in first and ("roles" in first or "patron" in first):
             return "rero-json"
-    if "item_loan" in members or "fee" in members or "original_amount" in (first or {}):
-        raise FormatError(f"{path.name} holds Alma loans or fees, not users: nothing to import")
+    if "item_loan" in members or isinstance(first, dict) and "loan_id" in first:
+        return "alma-loans"
+    if "fee" in members or "original_amount" in (first or {}):
+        return "alma-fees"
     if isinstance(first, dict) and "pid" in first and "organisation" in first:
         raise FormatError(f"{path.name} holds RERO reference data (patron types), not users")
     if first is None and ("users" in members or "user" in members):
@@ -757,6 +762,147 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
         "statistics": statistics,
         "roles": roles,
     }
+
+
+# --- Alma fees and loans -------------------------------------------------------------------------
+
+_ALMA_FEE_STATUS = {
+    "ACTIVE": "active",
+    "INDISPUTE": "disputed",
+    "CLOSED": "closed",
+    "WAIVED": "waived",
+    "EXPORTED": "transferred",
+    "TRANSFERRED": "transferred",
+}
+_ALMA_FEE_ACTIONS = {"PAYMENT": "pay", "WAIVE": "waive", "DISPUTE": "dispute", "RESTORE": "restore"}
+# Alma's fields that PatronDesk keeps (the rest is reported with counts: no home).
+_ALMA_FEE_HOMES = frozenset(
+    {"type", "status", "balance", "original_amount", "creation_time", "status_time", "comment"}
+    | {"owner", "title", "barcode", "transaction", "link", "user_primary_id"}
+)
+_ALMA_LOAN_HOMES = frozenset(
+    {"item_barcode", "title", "loan_date", "due_date", "return_date", "library", "loan_status"}
+    | {"user_id", "link"}
+)
+
+
+@dataclass
+class Circulation:
+    """The fees or loans of an Alma file: (the user's primary id, the item in the shape of
+    PatronDesk's JSON export), and Alma's fields with no home in PatronDesk (name -> count)."""
+
+    kind: str  # "fees" | "loans"
+    items: list[tuple[str, dict]]
+    no_home: dict[str, int]
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_empty(v) for v in value.values())
+    return value is None or value == "" or value == []
+
+
+def _alma_user_of(item: dict, kind: str) -> str:
+    """The primary id of the user a fee or loan is of: user_primary_id / user_id, else the
+    REST link (.../users/ID/fees/...)."""
+    user = _s(item.get("user_primary_id") or item.get("user_id"))
+    if user:
+        return user
+    match = re.search(r"/users/([^/]+)/" + kind, _s(item.get("link")))
+    return match.group(1) if match else ""
+
+
+def _alma_minor(value: Any, currency: str) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    from models.money import to_minor
+
+    try:
+        return to_minor(Decimal(str(value if value not in (None, "") else 0)), currency)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not an amount") from None
+
+
+def map_alma_fee(fee: dict, currency: str) -> dict:
+    """An Alma fee (REST) as a fee of PatronDesk's JSON export: amounts in minor units of
+    `currency`, a create transaction and Alma's own transactions."""
+    created = _s(fee.get("creation_time"))
+    original = _alma_minor(fee.get("original_amount"), currency)
+    transactions = [{"action": "create", "amount": original, "at": created}]
+    for t in fee.get("transaction") or []:
+        if not isinstance(t, dict):
+            continue
+        action = _ALMA_FEE_ACTIONS.get(_s(t.get("type")).upper())
+        if action:
+            transactions.append(
+                {
+                    "action": action,
+                    "amount": _alma_minor(t.get("amount"), currency),
+                    "reason": _code(t.get("reason")) if action == "waive" else None,
+                    "comment": _s(t.get("comment")),
+                    "actor": _s(t.get("created_by")),
+                    "at": _s(t.get("transaction_time")),
+                }
+            )
+    return {
+        "fee_type": _code(fee.get("type")),
+        "status": _ALMA_FEE_STATUS.get(_s(fee.get("status")).upper(), "active"),
+        "status_date": _s(fee.get("status_time")) or created,
+        "original": original,
+        "balance": _alma_minor(fee.get("balance"), currency),
+        "item_barcode": _s(fee.get("barcode")),
+        "title": _s(fee.get("title")),
+        "comment": _s(fee.get("comment")),
+        "owner": _code(fee.get("owner")),
+        "created_at": created,
+        "currency": currency,
+        "transactions": transactions,
+    }
+
+
+def map_alma_loan(loan: dict) -> dict:
+    """An Alma item loan (REST) as a loan of PatronDesk's JSON export."""
+    returned = _s(loan.get("return_date"))
+    if not returned and _s(loan.get("loan_status")).upper() not in ("", "ACTIVE"):
+        returned = _s(loan.get("due_date"))  # a closed loan with no return date: by its due
+    return {
+        "item_barcode": _s(loan.get("item_barcode")),
+        "title": _s(loan.get("title")),
+        "loaned_at": _s(loan.get("loan_date")),
+        "due_date": _date(loan.get("due_date")),
+        "returned_at": returned or None,
+        "library": _code(loan.get("library")),
+    }
+
+
+def read_alma_circulation(path: Path, fmt: str, currency: str) -> Circulation:
+    """The fees (`alma-fees`: {"fee": [...], "currency"} or one fee) or loans (`alma-loans`:
+    {"item_loan": [...]}) of an Alma REST response. Amounts in the file's currency (else
+    `currency`)."""
+    try:
+        data = json.loads(path.read_text(encoding=ENCODING))
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{path.name} cannot be read as JSON: {exc}") from None
+    kind = "fees" if fmt == "alma-fees" else "loans"
+    if not isinstance(data, dict):
+        raise FormatError(f"{path.name} holds no Alma {kind}")
+    if kind == "fees":
+        rows = data.get("fee") if "fee" in data else [data]
+        currency = _s(data.get("currency")).upper() or currency
+    else:
+        rows = data.get("item_loan") or []
+    homes = _ALMA_FEE_HOMES if kind == "fees" else _ALMA_LOAN_HOMES
+    no_home: dict[str, int] = {}
+    items = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        for name, value in row.items():
+            if name not in homes and not _empty(value):
+                no_home[name] = no_home.get(name, 0) + 1
+        item = map_alma_fee(row, currency) if kind == "fees" else map_alma_loan(row)
+        items.append((_alma_user_of(row, kind), item))
+    return Circulation(kind, items, dict(sorted(no_home.items())))
 
 
 def _not_a_record(label: str) -> dict:
@@ -1532,6 +1678,28 @@ def map_json(data: dict, label: str, ctx: SourceContext) -> dict:
     for extra in ("local_overrides", "proxy_for", "attachments"):
         if isinstance(data.get(extra), list):
             cand[extra] = data[extra]
+    if isinstance(data.get("loans"), list):
+        cand["loans"] = [
+            {**x, "library": _named(ctx, "library", x.get("library"))}
+            for x in data["loans"]
+            if isinstance(x, dict)
+        ]
+    if isinstance(data.get("fees"), list):
+        cand["fees"] = [
+            {
+                **x,
+                "fee_type": _named(ctx, "fee_type", x.get("fee_type")),
+                "owner": _named(ctx, "library", x.get("owner")),
+                "currency": ctx.currency,
+                "transactions": [
+                    {**t, "reason": _named(ctx, "waive_reason", t.get("reason"))}
+                    for t in x.get("transactions") or []
+                    if isinstance(t, dict)
+                ],
+            }
+            for x in data["fees"]
+            if isinstance(x, dict)
+        ]
     for lib in ("resource_sharing_library", "purchase_request_library"):
         if lib in data:
             cand["codes"][lib] = _named(ctx, "library", data.get(lib))
@@ -1635,6 +1803,7 @@ def candidates(
             continue
         if fmt == "json" and not ctx.code_names and "code_tables" in reader.members:
             ctx.code_names = _code_names(reader.members["code_tables"])
+            ctx.currency = _s(reader.members.get("currency")).upper()
         if fmt == "folio-json" and not ctx.folio_in_file:
             folio_reference_in_file(ctx, reader.members)
         if fmt == "json" and reader.members.get("format") not in (None, "patrondesk"):
@@ -1681,6 +1850,7 @@ def files_of(path: Path) -> list[Path]:
 
 
 __all__ = [
+    "CIRCULATION_FORMATS",
     "CSV_COLUMNS",
     "FORMATS",
     "FormatError",

@@ -82,6 +82,7 @@ from models.enums import (
 from models.errors import PatronDeskError, PermissionDenied, StorageError
 from models.external import encode
 from models.import_formats import (
+    CIRCULATION_FORMATS,
     FORMATS,
     FormatError,
     Reader,
@@ -236,6 +237,8 @@ class ImportReport:
     warnings: int = 0
     no_password: int = 0
     hashed: int = 0
+    fees: int = 0  # written (models.import_circulation)
+    loans: int = 0
     dry_run: bool = False
     elapsed: float = 0.0
     issues: list[Issue] = field(default_factory=list)
@@ -266,6 +269,8 @@ class ImportReport:
         if self.dry_run:
             text = "Dry run, nothing written: " + text.replace(" created", " to create")
         text += f" in {self.elapsed:.1f} s."
+        if self.fees or self.loans:
+            text += f"\n{self.fees:,} fees and {self.loans:,} loans {verb} written."
         for table, codes in self.created_codes.items():
             names = ", ".join(code for code, _ in codes[:10])
             more = f" and {len(codes) - 10} more" if len(codes) > 10 else ""
@@ -512,7 +517,7 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
     out["rows"] = rows
     if "roles" in cand:
         out["roles"] = _roles(chk, cand["roles"])
-    for extra in ("local_overrides", "proxy_for", "attachments"):
+    for extra in ("local_overrides", "proxy_for", "attachments", "loans", "fees"):
         if extra in cand:
             out[extra] = cand[extra]
     out["refused"], out["warnings"] = chk.refused, chk.warnings
@@ -1188,6 +1193,7 @@ class Importer:
         self._bulk: bool | None = None  # None: not decided yet; True: indexes deferred
         self._may_create: dict[str, str | None] = {}  # record type -> why not (this chunk)
         self._may_grant: frozenset[str] = frozenset()  # the roles the actor may give
+        self._circulation: list[tuple[Path, str, str]] = []  # Alma fee and loan files, read last
 
     # -- running --
 
@@ -1226,6 +1232,10 @@ class Importer:
             if chunk:
                 self._chunk(chunk)
             self._flush()
+            if self._circulation:
+                from models.import_circulation import load_files
+
+                load_files(self, self._circulation)
             self._progress(final=True)
             failed = False
         except _write_errors() as exc:
@@ -1280,6 +1290,9 @@ class Importer:
                 continue
             formats.append(fmt)
             self.report.files.append(str(path))
+            if fmt in CIRCULATION_FORMATS:  # no users: read after the users of the load
+                self._circulation.append((path, fmt, label))
+                continue
             self.reader = Reader(path, fmt)
             ctx = source_context(path, fmt)
             try:
@@ -2112,7 +2125,7 @@ class Importer:
                 )
             )
             if rec["own"] and any(
-                rec.get(k) for k in ("local_overrides", "proxy_for", "attachments")
+                rec.get(k) for k in ("local_overrides", "proxy_for", "attachments", "loans", "fees")
             ):
                 extras.append((rec, aid))
         w.write(t.order, rows, people_by_key=True)
@@ -2251,6 +2264,10 @@ class Importer:
                 created_by=str(f.get("created_by") or self.actor.name)[:100],
                 created_at=_time_or_none(f.get("created_at")) or self.now,
             )
+        if rec.get("loans") or rec.get("fees"):
+            from models.import_circulation import write_own
+
+            write_own(self, rec, aid)
 
     # -- updating an existing account --
 

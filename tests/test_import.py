@@ -170,8 +170,6 @@ def test_alma_files(db, shared_data: Path) -> None:
 def test_files_that_are_not_users_say_so(db, shared_data: Path) -> None:
     cases = {
         "alma/rest_user.xsd": "an XML schema, not user records",
-        "alma/loans_response.json": "loans or fees, not users",
-        "alma/fee_response.json": "loans or fees, not users",
         "koha/sample_patrons.yml": "YAML",
         "rero/patron_types.json": "patron types",
     }
@@ -179,6 +177,9 @@ def test_files_that_are_not_users_say_so(db, shared_data: Path) -> None:
         with pytest.raises(PatronDeskError, match=words):
             import_file(shared_data / name, opts())
     assert Account.select().count() == 1
+    # Alma's loan and fee files are read for the users here (tests/test_interchange_circulation).
+    loans = import_file(shared_data / "alma/loans_response.json", opts())
+    assert (loans.format, loans.loans) == ("alma-loans", 0)
 
 
 # --- SIS synchronization ------------------------------------------------------------------------
