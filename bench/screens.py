@@ -15,8 +15,8 @@ file (the saves below must not change the shared demo database), runs the real a
 - floor_commit_*: the honest floor of save: one UPDATE of the same account committed as the
   save's worker commits (its own connection, synchronous=FULL: it waits for the disk).
 - floor_draw_*: the honest floor of open_user, measured right after each sample: the same
-  User Details screen pushed again as it is (no record read, no field set, no layout change),
-  until drawn: what Textual itself takes to put this screen on the terminal.
+  User Details screen pushed again as it is (no record read, no field set), laid out once and
+  drawn: what Textual itself takes to put this screen on the terminal with new content.
 
 Each timed figure has a `_cpu_` twin: the process CPU time (all threads) over the same span,
 so a slow figure on a loaded machine can be told from slow code. Targets at 1,000,000 users on
@@ -182,6 +182,7 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
             # no field set): what Textual takes to draw User Details at all.
             span = Span()
             app.push_screen(screen)
+            screen.refresh(layout=True)  # another record's text may change sizes: laid out
             await _quiet(pilot)
             took = span.stop()
             if n:
