@@ -93,6 +93,7 @@ IGNORED_FIELDS = frozenset(
         "updated_at",
         "updated_by",
         "username_key",
+        "username_skeleton",
         "email_key",
         "primary_id_key",
         "value_key",

@@ -44,6 +44,7 @@ LEFT_OUT = frozenset(
         "pin_hash",
         "code_hash",
         "username_key",
+        "username_skeleton",
         "email_key",
         "primary_id_key",
         "value_key",

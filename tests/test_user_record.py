@@ -309,3 +309,12 @@ def test_import_relaxes_what_the_readme_says() -> None:
         "phone",
         "address_line1",
     ]
+
+
+def test_history_and_the_personal_data_export_leave_every_derived_column_out() -> None:
+    from models.audit import IGNORED_FIELDS
+    from models.personal_data import LEFT_OUT
+    from models.users.derived import DERIVED_COLUMNS
+
+    assert DERIVED_COLUMNS <= IGNORED_FIELDS
+    assert DERIVED_COLUMNS <= LEFT_OUT
