@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
+from pilotwait import install as install_pilot_wait
 
 from models.base import database
 from models.runtime import configure
@@ -28,6 +29,8 @@ PG_BASE = os.environ.get("PATRONDESK_TEST_PG", "postgresql://postgres@127.0.0.1:
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ADMIN_PASSWORD = "Quill-Ledger-42"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+install_pilot_wait()  # the pilot waits for a condition, not 40 ms a key (tests/pilotwait.py)
 
 
 def missing(reason: str) -> None:
