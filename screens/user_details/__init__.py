@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
 
 from models.accounts import set_status
@@ -127,9 +128,7 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self.profile = None
         self._pending_tab = None
         tabs = self.query_one("#details-tabs", DetailTabs)
-        self._stale = {
-            tab for tab, *_ in TABS if tab != "general" and tabs.get_pane(tab).children
-        }
+        self._stale = {tab for tab, *_ in TABS if tab != "general" and tabs.get_pane(tab).children}
         self._ready = ready
         self._reading += 1
         if ready is None:
@@ -155,23 +154,39 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
 
     def compose(self) -> ComposeResult:
         """At once a "Loading…" line (the record is read in a worker, `on_mount`), then, once
-        read, the head and the tabs (`_loaded` recomposes)."""
+        read, the head and the tabs in its place (`_show_body`). The header and the footer
+        stay: rebuilding the header raced its own title update (a Textual watcher found its
+        children gone)."""
         yield Header()
-        if self.error is not None:
-            yield Static(escape(self.error), id="details-error")
-        elif self.profile is None:
-            yield Static("Loading the record…", id="details-loading")
-        else:
-            yield Line(self._head(), id="details-head")
-            self._present = self._tabs_of(self.profile)
-            labels, close = tab_labels(self.app.size.width, self._present)
-            initial = self._pending_tab if self._pending_tab in self._present else "general"
-            with DetailTabs(id="details-tabs", initial=initial, classes="-close" if close else ""):
-                for tab, label, *_ in TABS:  # all: the screen is kept for other users
-                    with TabPane(labels.get(tab, label), id=tab):
-                        if tab in ("general", initial):  # the others when first shown
-                            yield from self._pane(tab)
+        with Vertical(id="details-body"):
+            yield from self._body()
         yield KeyBar()
+
+    def _body(self) -> list[Widget]:
+        if self.error is not None:
+            return [Static(escape(self.error), id="details-error")]
+        if self.profile is None:
+            return [Static("Loading the record…", id="details-loading")]
+        self._present = self._tabs_of(self.profile)
+        labels, close = tab_labels(self.app.size.width, self._present)
+        initial = self._pending_tab if self._pending_tab in self._present else "general"
+        panes = [  # all: the screen is kept for other users
+            TabPane(
+                labels.get(tab, label),
+                *(self._pane(tab) if tab in ("general", initial) else ()),  # others when shown
+                id=tab,
+            )
+            for tab, label, *_ in TABS
+        ]
+        tabs = DetailTabs(id="details-tabs", initial=initial, classes="-close" if close else "")
+        for pane in panes:  # what `with DetailTabs(...)` does in a compose
+            tabs.compose_add_child(pane)
+        return [Line(self._head(), id="details-head"), tabs]
+
+    async def _show_body(self) -> None:
+        body = self.query_one("#details-body", Vertical)
+        await body.remove_children()
+        await body.mount_all(self._body())
 
     @staticmethod
     def _tabs_of(profile: Profile) -> list[str]:
@@ -224,7 +239,7 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
             self._shown()
             self._refill()
         else:
-            await self.recompose()
+            await self._show_body()
             self._tabs = self.query_one(DetailTabs)
             if "fees" not in self._present:
                 self._tabs.hide_tab("fees")
@@ -268,8 +283,8 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
             return
         self._shown()
         self.error = exc.message
-        self._tabs = None  # recomposed without them: not reusable
-        await self.recompose()
+        self._tabs = None  # shown without them: not reusable
+        await self._show_body()
 
     def on_resize(self, event: events.Resize) -> None:
         self._relabel(event.size.width)
