@@ -84,6 +84,10 @@ def test_user_details_tab(ui_db, snap_compare, key) -> None:
         await settle(pilot)
         await pilot.press(key)
         await settle(pilot)
+        # The tab bar's underline slides to the new tab (an animation): a snapshot taken
+        # while it moves drew it half way under a loaded machine.
+        await pilot.wait_for_scheduled_animations()
+        await settle(pilot)
         if key == "f12":
             pilot.app.screen.query_one("#history-period").value = "all"
             await settle(pilot)
