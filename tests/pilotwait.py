@@ -6,8 +6,8 @@ during the last 20 ms. Every key therefore cost at least 40 ms of sleeping, most
 test's time (266 keys of End/Up over a long list: 25 s, of which 6.5 s CPU).
 
 `install()` swaps it, for the apps the tests drive, for a wait on what it was standing in for:
-it ends once no message waits in the queue of the app or of any node of its screens and no
-worker is running, three turns of the event loop in a row. While a worker runs (a save in a
+it ends once no message and no `call_next` callback waits at the app or at any of its nodes
+and no worker is running, three turns of the event loop in a row. While a worker runs (a save in a
 thread, say, or one held up by a lock a test keeps), it waits exactly as Textual did: until a
 20 ms slice passes without CPU use. So it is shorter only when nothing is queued and no worker
 runs, and it keeps Textual's limits (`min_sleep`, `max_sleep`); `Pilot.pause` still draws what
@@ -32,14 +32,11 @@ QUIET_TURNS = 3
 
 
 def _queued(app) -> bool:
-    """A message waits in the app's queue or in that of a node of a screen."""
-    if app.message_queue_size:
+    """A message or a `call_next` callback waits at the app or at any node registered with it
+    (the screens of the stack, and screens kept or being filled off the stack)."""
+    if app.message_queue_size or app._next_callbacks:
         return True
-    return any(
-        node.message_queue_size
-        for screen in app.screen_stack
-        for node in screen.walk_children(with_self=True)
-    )
+    return any(node.message_queue_size or node._next_callbacks for node in list(app._registry))
 
 
 async def wait_for_idle(min_sleep: float = _wait.SLEEP_GRANULARITY, max_sleep: float = 1) -> None:
