@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -96,7 +96,12 @@ def pg_schema_url() -> Iterator[str]:
     sep = "&" if "?" in PG_BASE else "?"
     yield f"{PG_BASE}{sep}options={quote(f'-csearch_path={schema}')}"
     with conn.cursor() as cur:
-        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}", "{schema}_template" CASCADE')
+        cur.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
+            (schema, schema + "\\_%"),
+        )
+        names = ", ".join(f'"{name}"' for (name,) in cur.fetchall())
+        cur.execute(f"DROP SCHEMA IF EXISTS {names} CASCADE")
     conn.close()
 
 
@@ -131,20 +136,13 @@ def pg_initialized(pg_schema_url: str) -> str:
 _PG_RESET: dict[str, str] = {}
 
 
-def _pg_reset_sql(url: str) -> str:
-    """Initialize the schema once (TRUNCATE + `initialize`), keep a copy of every table's rows
-    in a template schema beside it, and return the SQL that restores them: with triggers and
-    foreign-key checks off (session_replication_role = replica), DELETE every table, copy the
-    template's rows back and set every sequence where `initialize` left it. One round trip of
-    small DELETEs instead of a TRUNCATE of 33 tables (new files and an fsync for each: 0.2 to
-    0.7 s a test) followed by `initialize`."""
-    from models.setup import initialize
-
-    tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_TABLES)
-    database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    initialize("admin", ADMIN_PASSWORD)
+def _pg_snapshot(suffix: str) -> str:
+    """Keep a copy of every table's rows of the current schema in the schema beside it named
+    `<schema>_<suffix>` (dropped with the session's schema), and return the SQL that restores
+    them in one round trip: with triggers and foreign-key checks off (session_replication_role
+    = replica), DELETE every table, copy the rows back, and set every sequence where it was."""
     schema = database.execute_sql("SELECT current_schema()").fetchone()[0]
-    template = f"{schema}_template"
+    copy = f"{schema}_{suffix}"
     names = [
         row[0]
         for row in database.execute_sql(
@@ -155,20 +153,32 @@ def _pg_reset_sql(url: str) -> str:
         "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = %s", (schema,)
     ).fetchall()
     with database.atomic():
-        database.execute_sql(f'DROP SCHEMA IF EXISTS "{template}" CASCADE')
-        database.execute_sql(f'CREATE SCHEMA "{template}"')
+        database.execute_sql(f'DROP SCHEMA IF EXISTS "{copy}" CASCADE')
+        database.execute_sql(f'CREATE SCHEMA "{copy}"')
         for name in names:
-            database.execute_sql(f'CREATE TABLE "{template}"."{name}" AS TABLE "{schema}"."{name}"')
+            database.execute_sql(f'CREATE TABLE "{copy}"."{name}" AS TABLE "{schema}"."{name}"')
     statements = ["SET LOCAL session_replication_role = replica"]
     statements += [f'DELETE FROM "{schema}"."{name}"' for name in names]
     statements += [
-        f'INSERT INTO "{schema}"."{name}" SELECT * FROM "{template}"."{name}"' for name in names
+        f'INSERT INTO "{schema}"."{name}" SELECT * FROM "{copy}"."{name}"' for name in names
     ]
     statements += [
         f'SELECT setval(\'"{schema}"."{seq}"\', {last or 1}, {last is not None})'
         for seq, last in sequences
     ]
     return ";\n".join(statements)
+
+
+def _pg_reset_sql(url: str) -> str:
+    """Initialize the schema once (TRUNCATE + `initialize`) and snapshot it: restoring the
+    snapshot (small DELETEs and INSERTs, ~30 ms) replaces a TRUNCATE of 33 tables (new files
+    and an fsync for each: 0.2 to 0.7 s a test) followed by `initialize`."""
+    from models.setup import initialize
+
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_TABLES)
+    database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    initialize("admin", ADMIN_PASSWORD)
+    return _pg_snapshot("template")
 
 
 def _reset_pg(url: str) -> None:
@@ -200,6 +210,42 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDB]:
         _reset_pg(url)
     yield TestDB(request.param, url)
     close_database()
+
+
+# (back end, name) -> a SQLite file, or the SQL that restores a PostgreSQL snapshot
+_ROWS: dict[tuple[str, str], Path | str] = {}
+
+
+def cached_rows(db: TestDB, name: str, build: Callable[[], object]) -> None:
+    """The rows `build` adds to a freshly initialized `db`, built once per back end and test
+    session and copied back for every later test that asks for `name` (ids, sequences and
+    index contents included). For fixtures that add hundreds of users."""
+    from tui.database import close_database, open_database
+
+    key = (db.backend, name)
+    saved = _ROWS.get(key)
+    if saved is None:
+        build()
+        if db.backend == "sqlite":
+            import sqlite3
+            import tempfile
+
+            saved = Path(tempfile.mkdtemp(prefix="patrondesk-rows-")) / f"{name}.db"
+            copy = sqlite3.connect(saved)
+            database.connection().backup(copy)  # page by page, what the WAL holds included
+            copy.close()
+        else:
+            saved = _pg_snapshot(name)
+        _ROWS[key] = saved
+    elif db.backend == "sqlite":
+        close_database()
+        for suffix in ("-wal", "-shm"):
+            Path(db.url + suffix).unlink(missing_ok=True)
+        shutil.copyfile(saved, db.url)  # the file keeps its own (private) mode
+        open_database(db.url)
+    else:
+        with database.atomic():
+            database.execute_sql(saved)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 import pytest
+from conftest import cached_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -306,22 +307,27 @@ def test_sort_by_name_and_expiry_both_ways(db, mix) -> None:
 
 @pytest.fixture
 def many(db):
-    """250 users sharing names and expiry dates (ties), some with words in common."""
-    firsts = ["Anne", "Bob", "Céline", "Dora", "Émile"]
-    lasts = ["Martin", "Martinez", "Müller", "Smith", "Dupont", "Ng", "Østberg"]
-    today = runtime.today()
-    for i in range(249):
-        add(
-            db,
-            lasts[i % 7],
-            firsts[i % 5],
-            expiry_date=today + dt.timedelta(days=1 + i % 4),
-            record_type="contact" if i % 10 == 0 else "public",
-        )
-    # Some expired, and contacts that never expire (the two phases of a walk by expiry).
-    yesterday = today - dt.timedelta(days=1)
-    Account.update(expiry_date=yesterday).where(Account.id.bin_and(3) == 0).execute()
-    Account.update(expiry_date=None).where(Account.record_type == "contact").execute()
+    """250 users sharing names and expiry dates (ties), some with words in common (made once
+    per back end and session, copied back for each test: conftest.cached_rows)."""
+
+    def build() -> None:
+        firsts = ["Anne", "Bob", "Céline", "Dora", "Émile"]
+        lasts = ["Martin", "Martinez", "Müller", "Smith", "Dupont", "Ng", "Østberg"]
+        today = runtime.today()
+        for i in range(249):
+            add(
+                db,
+                lasts[i % 7],
+                firsts[i % 5],
+                expiry_date=today + dt.timedelta(days=1 + i % 4),
+                record_type="contact" if i % 10 == 0 else "public",
+            )
+        # Some expired, and contacts that never expire (the two phases of a walk by expiry).
+        yesterday = today - dt.timedelta(days=1)
+        Account.update(expiry_date=yesterday).where(Account.id.bin_and(3) == 0).execute()
+        Account.update(expiry_date=None).where(Account.record_type == "contact").execute()
+
+    cached_rows(db, "many", build)
     return db
 
 
@@ -385,19 +391,23 @@ def check_paging(many, query: UserQuery, limit: int = 37) -> None:
 @pytest.fixture
 def namesakes(db):
     """160 Müllers (one name-key bucket, "muller "), a fifth of them with a first name in "a",
-    and 40 others around them."""
-    firsts = ["Anne", "Bob", "Céline", "Dora", "Émile", "Arno", "Gus", "Hana", "Ivo", "Jo"]
-    today = runtime.today()
-    for i in range(160):
-        add(
-            db,
-            "Müller",
-            firsts[i % 10],
-            expiry_date=today + dt.timedelta(days=1 + i % 3),
-            record_type="contact" if i % 9 == 0 else "public",
-        )
-    for i in range(40):
-        add(db, ["Mulder", "Mullins", "Martin", "Ng"][i % 4], firsts[i % 10])
+    and 40 others around them (made once per back end and session: conftest.cached_rows)."""
+
+    def build() -> None:
+        firsts = ["Anne", "Bob", "Céline", "Dora", "Émile", "Arno", "Gus", "Hana", "Ivo", "Jo"]
+        today = runtime.today()
+        for i in range(160):
+            add(
+                db,
+                "Müller",
+                firsts[i % 10],
+                expiry_date=today + dt.timedelta(days=1 + i % 3),
+                record_type="contact" if i % 9 == 0 else "public",
+            )
+        for i in range(40):
+            add(db, ["Mulder", "Mullins", "Martin", "Ng"][i % 4], firsts[i % 10])
+
+    cached_rows(db, "namesakes", build)
     return db
 
 
