@@ -577,6 +577,20 @@ def test_a_record_read_again_differently_but_equal_changes_nothing(db, tmp_path:
     assert {a.primary_id: a.version for a in Account.select()} == versions
 
 
+def _children_cpu(pid: int) -> list[float]:
+    """CPU seconds used so far by each child process of `pid` (Linux: /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == pid:
+            used.append((int(fields[11]) + int(fields[12])) / tick)
+    return used
+
+
 @pytest.mark.slow
 def test_a_killed_import_leaves_no_worker_process_behind(tmp_path: Path) -> None:
     """SIGKILL of an import that checks in a worker process: the worker exits too (it held
@@ -601,7 +615,11 @@ def test_a_killed_import_leaves_no_worker_process_behind(tmp_path: Path) -> None
         [sys.executable, "-m", "tui.cli", "import", str(path)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(3)  # the worker has started
+    # Killed once the worker has started checking (half a second of its CPU), not after a
+    # fixed 3 s; after 20 s without a worker it is killed anyway, as before.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and max(_children_cpu(proc.pid), default=0) < 0.5:
+        time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     # Returns only once every process holding the pipes (the worker) has exited.
     proc.communicate(timeout=15)
