@@ -2,14 +2,17 @@
 every reason it is refused, and offers what can be done about them: view the user, waive the
 fees (then confirm again) or notify the user (the deletion notice, queued for the letters).
 
-The rules are `models.deletion`'s; this screen only shows them and calls."""
+The rules are `models.deletion`'s; this screen only shows them and calls, off the UI thread
+(`tui.worker.run_service`): the dialog opens at once saying it checks, and fills in."""
 
 from __future__ import annotations
 
 from textual import on
+from textual._time import get_time
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerState
 
 from models.codes import code_options
 from models.deletion import DeletionCheck, check_deletion, delete_user, notify_deletion
@@ -21,6 +24,7 @@ from models.tables import WaiveReason
 from screens.confirm import ButtonRow, Dialog
 from tui.keys import DELETE_USER, bindings
 from tui.widgets import Message, escape, plural
+from tui.worker import run_service
 
 DELETED, VIEW = "deleted", "view"
 
@@ -47,25 +51,42 @@ class DeleteUserScreen(Dialog[str | None]):
         self.error = ""
         self.notified = False
         self.said = ""  # what the last action did, kept across a recompose
+        self.loaded = False  # the check has been read (`_load`)
+        self.busy = False  # a deletion or a notice is being saved
+        self.deleted = False
 
     # --- layout ---------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        try:
-            self.check = check_deletion(self.account_id, self.app.session.actor)
-            self.error = ""
-        except PatronDeskError as exc:
-            self.check, self.error = None, exc.message
+        """Check the deletion in a worker, then show the answer."""
+        run_service(
+            self,
+            check_deletion,
+            self.account_id,
+            self.app.session.actor,
+            on_ok=lambda check: self._loaded(check, ""),
+            on_error=lambda exc: self._loaded(None, exc.message),
+            group="delete-check",
+            exclusive=True,
+        )
+
+    async def _loaded(self, check: DeletionCheck | None, error: str) -> None:
+        self.check, self.error, self.loaded = check, error, True
+        self._opened_at = get_time()  # keys typed before the answer showed answer nothing
+        await self.recompose()
+        self._focus()
 
     def _can_waive(self) -> bool:
         c = self.check
         return bool(c and c.waivable_minor > 0 and self.app.session.can(Action.WAIVE_FEE))
 
     def compose(self) -> ComposeResult:
-        self._load()
         c = self.check
         with Vertical(id="delete-box"):
-            if c is None:
+            if not self.loaded:
+                yield Static("[b]Delete this user?[/b]")
+                yield Static("Checking whether this user can be deleted…", id="delete-reasons")
+            elif c is None:
                 yield Static("[b]This user cannot be deleted[/b]")
                 yield Static(escape(self.error), id="delete-reasons")
             elif c.allowed:
@@ -98,16 +119,30 @@ class DeleteUserScreen(Dialog[str | None]):
 
     def on_mount(self) -> None:
         self._focus()
+        self._load()
 
     def _focus(self) -> None:
         if self.said:
             self.query_one("#delete-message", Message).show(self.said, error=False)
         self.query_one("#cancel", Button).focus()
 
-    async def _refresh(self, said: str) -> None:
+    def _refresh(self, said: str) -> None:
+        """Say what was done, and check again (the reasons may have gone)."""
         self.said = said
-        await self.recompose()
-        self._focus()
+        self._load()
+
+    def _set_busy(self, busy: bool, doing: str = "") -> None:
+        """While a deletion or a notice is saved: the buttons are disabled, the dialog says
+        what it does, and only its answer closes the dialog."""
+        self.busy = busy
+        for button in self.query(Button):
+            button.disabled = busy
+        message = self.query_one("#delete-message", Message)
+        if busy:
+            message.show(doing, error=False)
+        else:
+            message.clear()
+            self._focus()
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -116,44 +151,62 @@ class DeleteUserScreen(Dialog[str | None]):
         await self.run_action(event.button.id or "cancel")
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.busy:  # the answer of a deletion under way closes the dialog
+            self.dismiss(None)
 
     def action_view(self) -> None:
-        if self.check is not None and self.check.has_fees:
+        if self.check is not None and self.check.has_fees and not self.busy:
             self.dismiss(VIEW)
 
     def action_delete(self) -> None:
-        if self.check is None or not self.check.allowed:
+        if self.check is None or not self.check.allowed or self.busy:
             return
-        try:
+        self._set_busy(True, "Deleting…")
+        run_service(
+            self,
+            delete_user,
             # The version the dialog read: a change made since is refused, not overwritten.
-            delete_user(self.account_id, self.check.version, self.app.session.actor)
-        except PatronDeskError as exc:
-            self.query_one("#delete-message", Message).show(exc.message)
-            return
-        self.dismiss(DELETED)
+            self.account_id,
+            self.check.version,
+            self.app.session.actor,
+            on_ok=lambda _: setattr(self, "deleted", True),
+            on_error=self._refused,
+            group="delete-save",
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Deleted: the dialog closes once the worker has ended (closing it from the worker's
+        answer would cancel the worker)."""
+        ended = event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED)
+        if self.deleted and ended and event.worker.group == "delete-save":
+            self.deleted = False
+            self.dismiss(DELETED)
+
+    def _refused(self, exc: PatronDeskError) -> None:
+        self._set_busy(False)
+        self.query_one("#delete-message", Message).show(exc.message)
 
     def action_waive(self) -> None:
         from screens.user_details.fields import FormField, RowKind
         from screens.user_details.row_form import RowFormScreen
 
-        if not self._can_waive():
+        if not self._can_waive() or self.busy:
             return
         c = self.check
         actor = self.app.session.actor
         result: list[str] = []
 
-        def save(data: dict) -> None:
+        def save(data: dict) -> str:  # in the form's worker
             done = waive_all(c.account_id, actor, reason=data["reason"], comment=data["comment"])
             amount = format_money(done.amount_minor, c.currency)
             said = f"Waived {plural(done.waived, 'fee')}: {amount}."
             if done.left:
                 said += f" {done.left} more: waive again (the limit per action)."
-            result.append(said)
+            return said
 
-        async def after(saved: bool | None) -> None:
+        def after(saved: bool | None) -> None:
             if saved:
-                await self._refresh(result[-1])
+                self._refresh(result[-1])
 
         fields = (
             FormField("reason", "Reason", "choice", lambda org: code_options(WaiveReason, org)),
@@ -162,15 +215,25 @@ class DeleteUserScreen(Dialog[str | None]):
         title = f"Waive the fees of {c.name}: {format_money(c.waivable_minor, c.currency)}"
         spec = RowKind("waive_all", title, (), fields)
         organization_id = self.app.session.organization.id
-        self.app.push_screen(RowFormScreen(spec, title, {}, organization_id, save), after)
+        form = RowFormScreen(spec, title, {}, organization_id, save, saved=result.append)
+        self.app.push_screen(form, after)
 
-    async def action_notify(self) -> None:
-        if self.check is None or not self.check.has_fees or self.notified:
+    def action_notify(self) -> None:
+        if self.check is None or not self.check.has_fees or self.notified or self.busy:
             return
-        try:
-            notify_deletion(self.account_id, self.app.session.actor)
-        except PatronDeskError as exc:
-            self.query_one("#delete-message", Message).show(exc.message)
-            return
-        self.notified = True
-        await self._refresh("The deletion notice is queued for sending.")
+
+        def queued(_: object) -> None:
+            self.busy = False
+            self.notified = True
+            self._refresh("The deletion notice is queued for sending.")
+
+        self._set_busy(True, "Queueing the deletion notice…")
+        run_service(
+            self,
+            notify_deletion,
+            self.account_id,
+            self.app.session.actor,
+            on_ok=queued,
+            on_error=self._refused,
+            group="delete-save",
+        )

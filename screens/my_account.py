@@ -2,7 +2,8 @@
 
 Their record, the library's notes for them, blocks, fees and balance, loans; their emails,
 phones and addresses (the same row form as User Details), communication preferences and
-password. Everything goes through `models.my_account`."""
+password. Everything goes through `models.my_account`, off the UI thread
+(`tui.worker.run_service`): the screen shows at once and fills in when the record is read."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from tui.keys import CONTACTS, MY_ACCOUNT, bindings
 from tui.screen import KeepStyles
 from tui.table import RowTable
 from tui.widgets import Field, KeyBar, Message, escape
+from tui.worker import run_service
 
 TABS = [("record", "My record", "f2"), ("contact", "Contact", "f3"), ("fees", "Fees", "f4"),
         ("preferences", "Letters", "f5"), ("password", "Password", "f6")]  # fmt: skip
@@ -50,6 +52,11 @@ CONTACT_COLUMNS = [("Kind", 8), ("Type", 11), ("Email, phone or address", 44), (
 FEE_COLUMNS = [("Date", 10), ("Type", 18), ("Status", 9), ("Title", 18), ("Balance", 12)]
 PASSWORD_FIELDS = {"current_password": "#my-current", "password": "#my-new",
                    "password_confirm": "#my-confirm"}  # fmt: skip
+
+
+def read_my_account(actor) -> tuple[MyRecord, str]:  # noqa: ANN001 - an Actor
+    """The record and the currency its amounts are shown in (database calls: in a worker)."""
+    return load_my_record(actor), load_settings().currency
 
 
 class ContactTable(RowTable):
@@ -62,19 +69,27 @@ class MyAccountScreen(KeepStyles, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.record: MyRecord | None = None
+        self.currency = ""  # the settings' currency, read with the record
         self.contact_rows: list[tuple[str, int]] = []
+        self.saving = False  # the preferences or the password are being saved
+
+    @property
+    def accepting_keys(self) -> bool:
+        """Keys typed before the record is shown, or while a save runs, wait for it
+        (`App._ready_for_keys`)."""
+        return self.record is not None and not self.saving
 
     @property
     def actor(self):  # noqa: ANN201
         return self.app.session.actor
 
     def compose(self) -> ComposeResult:
-        self.record = load_my_record(self.actor)
+        """The tabs at once; the record fills them once read (`reload`)."""
         yield Header()
-        yield Static(self._head(), id="my-head")
+        yield Static("Loading your record…", id="my-head")
         with TabbedContent(id="my-tabs", initial="record"):
             with TabPane("My record F2", id="record"), VerticalScroll():
-                yield Static(self._record_text(), id="my-record")
+                yield Static("", id="my-record")
             with TabPane("Contact F3", id="contact"):
                 yield Static("n add · e/Enter edit · Delete delete", classes="hint")
                 yield ContactTable(id="my-contacts")
@@ -106,12 +121,12 @@ class MyAccountScreen(KeepStyles, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#my-contacts", RowTable).set_columns(CONTACT_COLUMNS)
         self.query_one("#my-fees", RowTable).set_columns(FEE_COLUMNS)
-        self._fill()
+        self.reload()
 
     # --- showing ---------------------------------------------------------------------------------
 
     def _money(self, minor: int) -> str:
-        return format_money(minor, load_settings().currency)
+        return format_money(minor, self.currency)
 
     def _head(self) -> str:
         r = self.record
@@ -196,11 +211,19 @@ class MyAccountScreen(KeepStyles, Screen[None]):
         self.query_one("#my-opt-in", Checkbox).value = r.letters_opt_in
 
     def reload(self) -> None:
-        try:
-            self.record = load_my_record(self.actor)
-        except PatronDeskError as exc:
-            self.notify(exc.message, severity="error")
-            return
+        """Read the record in a worker (the newest reading wins), then show it."""
+        run_service(
+            self,
+            read_my_account,
+            self.actor,
+            on_ok=self._read,
+            on_error=lambda exc: self.notify(exc.message, severity="error"),
+            group="my-account-read",
+            exclusive=True,
+        )
+
+    def _read(self, answer: tuple[MyRecord, str]) -> None:
+        self.record, self.currency = answer
         self._fill()
 
     # --- tabs ------------------------------------------------------------------------------------
@@ -228,25 +251,30 @@ class MyAccountScreen(KeepStyles, Screen[None]):
             return None
         return self.contact_rows[self.query_one("#my-contacts", RowTable).cursor]
 
-    def _form(self, kind: str, title: str, values: dict[str, Any], save) -> None:  # noqa: ANN001
+    def _form(self, kind: str, title: str, save, load=None) -> None:  # noqa: ANN001
+        """The contact form: `save(values)` and `load()` (the row's values) run in its worker."""
+
         def done(saved: bool | None) -> None:
             if saved:
                 self.reload()
 
         org = self.app.session.organization.id
-        self.app.push_screen(RowFormScreen(KINDS[kind], title, values, org, save), done)
+        form = RowFormScreen(KINDS[kind], title, {}, org, save, load=load)
+        self.app.push_screen(form, done)
 
     def action_add_contact(self) -> None:
         from screens.confirm import ChoiceScreen
 
         def chosen(kind: str | None) -> None:
-            if kind is None:
+            if kind is None or self.record is None:
                 return
 
-            def save(data: dict[str, Any]) -> None:
-                add_my_contact(kind, self.record.version, data, self.actor)
+            version, actor = self.record.version, self.actor
 
-            self._form(kind, f"Add: {KINDS[kind].title}", {}, save)
+            def save(data: dict[str, Any]) -> None:
+                add_my_contact(kind, version, data, actor)
+
+            self._form(kind, f"Add: {KINDS[kind].title}", save)
 
         self.app.push_screen(
             ChoiceScreen(
@@ -265,16 +293,17 @@ class MyAccountScreen(KeepStyles, Screen[None]):
         if selected is None:
             return
         kind, row_id = selected
-        try:
-            values = my_contact_values(kind, row_id, self.actor)
-        except PatronDeskError as exc:
-            self.notify(exc.message, severity="error")
-            return
+        version, actor = self.record.version, self.actor
 
         def save(data: dict[str, Any]) -> None:
-            update_my_contact(kind, row_id, self.record.version, data, self.actor)
+            update_my_contact(kind, row_id, version, data, actor)
 
-        self._form(kind, f"Edit: {KINDS[kind].title}", values, save)
+        self._form(
+            kind,
+            f"Edit: {KINDS[kind].title}",
+            save,
+            load=lambda: my_contact_values(kind, row_id, actor),
+        )
 
     def action_delete_contact(self) -> None:
         from screens.confirm import ConfirmScreen
@@ -285,14 +314,18 @@ class MyAccountScreen(KeepStyles, Screen[None]):
         kind, row_id = selected
 
         def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                delete_my_contact(kind, row_id, self.record.version, self.actor)
-            except PatronDeskError as exc:
-                self.notify(exc.message, severity="error", timeout=8)
-                return
-            self.reload()
+            if yes:
+                run_service(
+                    self,
+                    delete_my_contact,
+                    kind,
+                    row_id,
+                    self.record.version,
+                    self.actor,
+                    on_ok=lambda _: self.reload(),
+                    on_error=lambda exc: self.notify(exc.message, severity="error", timeout=8),
+                    group="my-account-save",
+                )
 
         self.app.push_screen(ConfirmScreen(f"Delete this {kind}?", yes="Delete"), answer)
 
@@ -305,24 +338,52 @@ class MyAccountScreen(KeepStyles, Screen[None]):
         elif tab == "password":
             self.save_password()
 
+    def _set_saving(self, tab: str, message: Message, saving: bool) -> None:
+        """A save runs: its tab is disabled and says "Saving…" until the answer."""
+        self.saving = saving
+        pane = self.query_one(f"#{tab}", TabPane)
+        if saving:
+            message.show("Saving…", error=False)
+        else:
+            message.clear()
+        pane.disabled = saving
+        if not saving:
+            self._focus_tab(tab)
+
     @on(Button.Pressed, "#my-preferences-save")
     def save_preferences(self) -> None:
+        if self.saving or self.record is None:
+            return
         message = self.query_one("#my-preferences-message", Message)
         changes = {
             "comm_language": self.query_one("#my-language", Select).value,
             "comm_channel": self.query_one("#my-channel", Select).value,
             "letters_opt_in": self.query_one("#my-opt-in", Checkbox).value,
         }
-        try:
-            update_my_preferences(self.record.version, changes, self.actor)
-        except ValidationError as exc:
-            message.show("; ".join(exc.errors.values()))
-            return
-        except PatronDeskError as exc:
-            message.show(exc.message)
-            return
-        message.show("Saved.", error=False)
-        self.reload()
+
+        def saved(_: object) -> None:
+            self._set_saving("preferences", message, False)
+            message.show("Saved.", error=False)
+            self.reload()
+
+        def refused(exc: PatronDeskError) -> None:
+            self._set_saving("preferences", message, False)
+            if isinstance(exc, ValidationError):
+                message.show("; ".join(exc.errors.values()))
+            else:
+                message.show(exc.message)
+
+        self._set_saving("preferences", message, True)
+        run_service(
+            self,
+            update_my_preferences,
+            self.record.version,
+            changes,
+            self.actor,
+            on_ok=saved,
+            on_error=refused,
+            group="my-account-save",
+        )
 
     @on(Input.Submitted, "#my-current, #my-new")
     def _next(self) -> None:
@@ -331,23 +392,43 @@ class MyAccountScreen(KeepStyles, Screen[None]):
     @on(Input.Submitted, "#my-confirm")
     @on(Button.Pressed, "#my-password-save")
     def save_password(self) -> None:
+        """Change the password in a worker (argon2 takes a while): the tab is disabled and
+        says "Saving…" until the answer; a refusal keeps what was typed."""
+        if self.saving:
+            return
         values = {n: self.query_one(s, Input).value for n, s in PASSWORD_FIELDS.items()}
         for selector in PASSWORD_FIELDS.values():
             self.query_one(f"#field-{selector[1:]}", Field).set_error(None)
-        try:
-            change_my_password(
-                self.actor, values["current_password"], values["password"],
-                values["password_confirm"],
-            )  # fmt: skip
-        except ValidationError as exc:
+        message = self.query_one("#my-password-message", Message)
+
+        def changed(_: object) -> None:
+            self._set_saving("password", message, False)
+            for selector in PASSWORD_FIELDS.values():
+                self.query_one(selector, Input).value = ""
+            message.show("Password changed.", error=False)
+            self.reload()
+
+        def refused(exc: PatronDeskError) -> None:
+            self._set_saving("password", message, False)
+            if not isinstance(exc, ValidationError):
+                message.show(exc.message)
+                return
             first = None
             for name, selector in PASSWORD_FIELDS.items():
                 if name in exc.errors:
                     self.query_one(f"#field-{selector[1:]}", Field).set_error(exc.errors[name])
                     first = first or selector
             self.query_one(first or "#my-current", Input).focus()
-            return
-        for selector in PASSWORD_FIELDS.values():
-            self.query_one(selector, Input).value = ""
-        self.query_one("#my-password-message", Message).show("Password changed.", error=False)
-        self.reload()
+
+        self._set_saving("password", message, True)
+        run_service(
+            self,
+            change_my_password,
+            self.actor,
+            values["current_password"],
+            values["password"],
+            values["password_confirm"],
+            on_ok=changed,
+            on_error=refused,
+            group="my-account-save",
+        )

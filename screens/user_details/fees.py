@@ -15,7 +15,6 @@ from textual.message import Message
 from textual.widgets import Select, Static
 
 from models.codes import code_options, library_options
-from models.errors import PatronDeskError
 from models.fees import (
     INSTITUTION,
     PAY_METHODS,
@@ -41,6 +40,7 @@ from screens.user_details.row_form import RowFormScreen
 from tui.keys import FEES, bindings
 from tui.table import RowTable
 from tui.widgets import escape, plural
+from tui.worker import run_service
 
 STATUS_CHOICES = [
     ("Active", "active"),
@@ -124,15 +124,15 @@ class FeesPane(Vertical):
         self.view: FeeView | None = None
         self.marked: set[int] = set()
         self.columns = layout(80)
+        self.libraries: list[tuple[str, str]] | None = None  # the owner filter's, once read
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="fees-summary")
+        yield Static("Loading the fees…", id="fees-summary")
         with Horizontal(id="fees-filters"):
             yield Select(STATUS_CHOICES, value="active", allow_blank=False, id="fees-status",
                          compact=True)  # fmt: skip
-            owners = [("All owners", ANY_OWNER), ("Institution", INSTITUTION)]
-            owners += [(name, code) for name, code in library_options(self.ctx.organization_id)]
-            yield Select(owners, value=ANY_OWNER, allow_blank=False, id="fees-owner",
+            # The libraries come with the first reading of the fees (`reload`).
+            yield Select(self._owners(), value=ANY_OWNER, allow_blank=False, id="fees-owner",
                          compact=True)  # fmt: skip
         yield Static(
             "n add  p pay  w waive (Space marks several)  W waive all  d dispute  r restore\n"
@@ -166,16 +166,40 @@ class FeesPane(Vertical):
 
     # --- reading --------------------------------------------------------------------------------
 
+    def _owners(self) -> list[tuple[str, str]]:
+        return [("All owners", ANY_OWNER), ("Institution", INSTITUTION), *(self.libraries or [])]
+
     def reload(self, cursor: int | None = None) -> None:
+        """Read the fees in a worker (the newest reading wins) and show them; the cursor stays
+        where it is, or goes to `cursor`."""
+        ctx, status, owner = self.ctx, self.status, self.owner
+        libraries = self.libraries is None
+
+        def read() -> tuple[FeeView, list[tuple[str, str]] | None]:
+            view = fee_view(ctx.account_id, ctx.actor, status=status, owner=owner)
+            return view, library_options(ctx.organization_id) if libraries else None
+
+        run_service(
+            self,
+            read,
+            on_ok=lambda answer: self._read(*answer, cursor),
+            on_error=lambda exc: self.query_one("#fees-summary", Static).update(
+                escape(exc.message)
+            ),
+            group="fees-read",
+            exclusive=True,
+        )
+
+    def _read(
+        self, view: FeeView, libraries: list[tuple[str, str]] | None, cursor: int | None
+    ) -> None:
         table = self.query_one(FeesTable)
         keep = table.cursor if cursor is None else cursor
-        try:
-            self.view = fee_view(
-                self.ctx.account_id, self.ctx.actor, status=self.status, owner=self.owner
-            )
-        except PatronDeskError as exc:
-            self.query_one("#fees-summary", Static).update(escape(exc.message))
-            return
+        if libraries is not None and self.libraries is None:
+            self.libraries = libraries
+            if libraries:
+                self.query_one("#fees-owner", Select).set_options(self._owners())
+        self.view = view
         shown = {r.fee_id for r in self.view.rows}
         self.marked &= shown
         self.query_one("#fees-summary", Static).update(self._summary())
@@ -294,19 +318,23 @@ class FeesPane(Vertical):
     # --- forms ----------------------------------------------------------------------------------
 
     def _form(self, title: str, fields: tuple[FormField, ...], values: dict[str, Any],
-              save: Callable[[dict[str, Any]], object]) -> None:  # fmt: skip
+              save: Callable[[dict[str, Any]], Any],
+              saved: Callable[[Any], None] | None = None) -> None:  # fmt: skip
+        """A fee form: `save(values)` runs in the form's worker (services only), `saved(its
+        answer)` on the UI thread before the form closes."""
         spec = RowKind("fee", title, (), fields)
 
-        def done(saved: bool | None) -> None:
-            if saved:
+        def done(ok: bool | None) -> None:
+            if ok:
                 self.reload()
                 self.post_message(self.Changed())
 
-        self.app.push_screen(RowFormScreen(spec, title, values, self.ctx.organization_id, save),
-                             done)  # fmt: skip
+        form = RowFormScreen(spec, title, values, self.ctx.organization_id, save, saved=saved)
+        self.app.push_screen(form, done)
 
-    def _reasons(self, organization_id: int) -> list[tuple[str, str]]:
-        return code_options(WaiveReason, organization_id)
+    @staticmethod
+    def _reasons(organization_id: int) -> list[tuple[str, str]]:
+        return code_options(WaiveReason, organization_id)  # the form reads it in its worker
 
     def action_add(self) -> None:
         currency = self.view.currency if self.view else ""
@@ -360,11 +388,10 @@ class FeesPane(Vertical):
 
             def save_many(d: dict[str, Any]) -> None:
                 waive_fees(ids, actor, reason=d["reason"], comment=d["comment"])
-                self.marked.clear()
 
             what = "the marked fee" if len(ids) == 1 else f"{len(ids)} marked fees"
             self._form(f"Waive {what} in full: {self.money(total)}", fields, {},
-                       save_many)  # fmt: skip
+                       save_many, lambda _: self.marked.clear())  # fmt: skip
             return
         row = self.current()
         if row is None:
@@ -387,8 +414,10 @@ class FeesPane(Vertical):
         fields = (FormField("reason", "Reason", "choice", self._reasons),
                   FormField("comment", "Comment"))  # fmt: skip
 
-        def save(d: dict[str, Any]) -> None:
-            result = waive_all(ctx.account_id, ctx.actor, reason=d["reason"], comment=d["comment"])
+        def save(d: dict[str, Any]) -> Any:
+            return waive_all(ctx.account_id, ctx.actor, reason=d["reason"], comment=d["comment"])
+
+        def saved(result: Any) -> None:
             said = f"Waived {plural(result.waived, 'fee')}: {self.money(result.amount_minor)}."
             if result.left:
                 said += f" {result.left} more: waive all again (the limit per action)."
@@ -396,7 +425,7 @@ class FeesPane(Vertical):
                 said += f" {plural(result.skipped, 'fee')} not waivable by you kept."
             self.app.notify(said)
 
-        self._form("Waive all fees in full (up to the waive limit)", fields, {}, save)
+        self._form("Waive all fees in full (up to the waive limit)", fields, {}, save, saved)
 
     def action_dispute(self) -> None:
         row = self.current()
@@ -444,16 +473,23 @@ class FeesPane(Vertical):
         self._show_rows(min(table.cursor + 1, len(self.view.rows) - 1))
 
     def action_transactions(self) -> None:
-        from screens.confirm import InfoScreen
-
         row = self.current()
         if row is None:
             return
-        try:
-            rows = fee_transactions(row.fee_id, self.ctx.actor)
-        except PatronDeskError as exc:
-            self.app.notify(exc.message, severity="error")
-            return
+        run_service(
+            self,
+            fee_transactions,
+            row.fee_id,
+            self.ctx.actor,
+            on_ok=lambda rows: self._transactions(row, rows),
+            on_error=lambda exc: self.app.notify(exc.message, severity="error"),
+            group="fees-transactions",
+            exclusive=True,
+        )
+
+    def _transactions(self, row: FeeRow, rows: list) -> None:
+        from screens.confirm import InfoScreen
+
         lines = []
         for t in rows:
             amount = self.money(abs(t.amount_minor)) if t.amount_minor else ""

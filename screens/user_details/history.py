@@ -7,10 +7,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Select, Static
 
-from models.errors import PatronDeskError
 from models.history import DEFAULT_PERIOD, PERIOD_LABELS, HistoryRow, history
 from screens.user_details.context import RecordContext
 from tui.table import RowTable
+from tui.worker import run_service
 
 # (label, key, width). Under 80 columns the narrow set leaves the old and new values room to be
 # read (at 60 columns the new value was off screen); Enter shows the whole change either way.
@@ -61,11 +61,20 @@ class HistoryPane(Vertical):
         self.reload()
 
     def reload(self) -> None:
-        try:
-            rows = history(self.ctx.account_id, self.ctx.actor, self.period)
-        except PatronDeskError as exc:
-            self.app.notify(exc.message, severity="error")
-            return
+        """Read the events of the period in a worker (the newest reading wins), then show them."""
+        run_service(
+            self,
+            history,
+            self.ctx.account_id,
+            self.ctx.actor,
+            self.period,
+            on_ok=self._read,
+            on_error=lambda exc: self.app.notify(exc.message, severity="error"),
+            group="history-read",
+            exclusive=True,
+        )
+
+    def _read(self, rows: list[HistoryRow]) -> None:
         self.events = rows
         self._fill(0)
 

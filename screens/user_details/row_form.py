@@ -1,7 +1,10 @@
-"""The modal form of one row of a User Details table tab (add, edit, duplicate).
+"""The modal form of one row of a User Details table tab (add, edit, duplicate), and of the
+other screens' entries (fees, Configuration, My account, the deletion dialog's waive).
 
-The form calls `save(values)`; a refusal keeps the form open with each message under its field
-and every typed value in place."""
+No database call on the UI thread (`tui.worker.run_service`): the choice lists, and with
+`load` the values of an existing row, are read in a worker while the form says "Loading…";
+`save(values)` runs in a worker while the form is disabled and says "Saving…". A refusal
+keeps the form open with each message under its field and every typed value in place."""
 
 from __future__ import annotations
 
@@ -12,16 +15,35 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, MaskedInput, Select, Static
+from textual.worker import Worker, WorkerState
 
 from models.errors import PatronDeskError, ValidationError
 from screens.user_details.fields import FormField, RowKind
 from tui.keys import FORM, bindings
 from tui.widgets import Field, LineInput, Message, escape
+from tui.worker import run_service
+
+
+def read_form(
+    form: tuple[FormField, ...],
+    organization_id: int,
+    load: Callable[[], dict[str, Any]] | None,
+) -> tuple[dict[str, Any] | None, dict[str, list[tuple[str, str]]]]:
+    """What a form needs before it is drawn: the values of `load()` (None without one) and
+    the options of each choice field (database calls: run in a worker)."""
+    values = load() if load is not None else None
+    options = {f.name: f.options(organization_id) for f in form if f.kind == "choice"}
+    return values, options
 
 
 class RowFormScreen(ModalScreen[bool]):
-    """Dismisses True once `save` accepted the values, False when cancelled."""
+    """Dismisses True once `save` accepted the values, False when cancelled.
+
+    `save(values)` runs in a worker (it may only call services); `saved(result)` gets what it
+    returned, on the UI thread, just before the form closes. `load()`, in a worker too, reads
+    the values to show (an existing row), in place of `values`."""
 
     BINDINGS = bindings(FORM)
 
@@ -29,13 +51,30 @@ class RowFormScreen(ModalScreen[bool]):
         self,
         spec: RowKind,
         title: str,
-        values: dict[str, Any],
+        values: dict[str, Any] | None,
         organization_id: int,
-        save: Callable[[dict[str, Any]], None],
+        save: Callable[[dict[str, Any]], Any],
+        *,
+        load: Callable[[], dict[str, Any]] | None = None,
+        saved: Callable[[Any], None] | None = None,
     ) -> None:
         super().__init__()
-        self.spec, self.title_text, self.values = spec, title, values
-        self.organization_id, self.save = organization_id, save
+        self.spec, self.title_text, self.values = spec, title, values or {}
+        self.organization_id, self.save, self.load, self.saved = (
+            organization_id, save, load, saved
+        )  # fmt: skip
+        # The options of the choice fields: None while they (or the values) are read.
+        needs_reading = load is not None or any(f.kind == "choice" for f in spec.form)
+        self.options: dict[str, list[tuple[str, str]]] | None = None if needs_reading else {}
+        self.saving = False
+        self._close_when_saved = False  # saved: the form closes when the save's worker has ended
+        self._focus_after: Widget | None = None
+
+    @property
+    def accepting_keys(self) -> bool:
+        """Keys typed while the form loads or saves wait for it (`App._ready_for_keys`): the
+        values typed ahead land in its fields, a key typed after ctrl+s in the screen below."""
+        return self.options is not None and not self.saving
 
     def _widget(self, f: FormField):
         value = self.values.get(f.name, f.default)
@@ -43,7 +82,7 @@ class RowFormScreen(ModalScreen[bool]):
         if f.kind == "bool":
             return Checkbox(f.label, bool(value), id=wid, compact=True)
         if f.kind == "choice":
-            options = f.options(self.organization_id)
+            options = self.options[f.name]
             known = {v for _, v in options}
             current = "" if value is None else str(value)
             if current and current not in known:
@@ -59,6 +98,11 @@ class RowFormScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="row-form"):
             yield Static(f"[b]{escape(self.title_text)}[/b]")
+            if self.options is None:  # read in a worker (`on_mount`), then composed again
+                yield Static("Loading…", id="row-form-loading", classes="hint")
+                with Horizontal(classes="form-buttons"):
+                    yield Button("Cancel (Esc)", id="row-cancel", compact=True)
+                return
             for f in self.spec.form:
                 widget = self._widget(f)
                 if isinstance(widget, Checkbox):
@@ -72,8 +116,36 @@ class RowFormScreen(ModalScreen[bool]):
                 yield Button("Cancel (Esc)", id="row-cancel", compact=True)
 
     def on_mount(self) -> None:
+        if self.options is None:
+            run_service(
+                self,
+                read_form,
+                self.spec.form,
+                self.organization_id,
+                self.load,
+                on_ok=self._loaded,
+                on_error=self._not_loaded,
+                group="row-form-load",
+            )
+            return
+        self._focus_first()
+
+    def _focus_first(self) -> None:
         first = self.spec.form[0].name
         self.query_one(f"#row-{first}").focus()
+
+    async def _loaded(
+        self, answer: tuple[dict[str, Any] | None, dict[str, list[tuple[str, str]]]]
+    ) -> None:
+        values, self.options = answer
+        if values is not None:
+            self.values = values
+        await self.recompose()
+        self._focus_first()
+
+    def _not_loaded(self, exc: PatronDeskError) -> None:
+        self.app.notify(exc.message, severity="error", timeout=8)
+        self.dismiss(False)
 
     def read(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -94,17 +166,54 @@ class RowFormScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#row-save")
     def action_save(self) -> None:
+        """Save in a worker: the form is disabled and says "Saving…" until the answer."""
+        if self.options is None or self.saving:
+            return
+        data = self.read()
+        self._set_saving(True)
+        run_service(
+            self,
+            self.save,
+            data,
+            on_ok=self._accepted,
+            on_error=self._refused,
+            group="row-form-save",
+        )
+
+    def _set_saving(self, saving: bool) -> None:
+        form = self.query_one("#row-form")
         message = self.query_one("#row-form-message", Message)
-        try:
-            self.save(self.read())
-        except ValidationError as exc:
+        self.saving = saving
+        if saving:
+            focused = self.focused
+            self._focus_after = focused if focused and form in focused.ancestors else None
+            message.show("Saving…", error=False)
+            form.disabled = True
+            return
+        message.clear()
+        form.disabled = False
+        if self._focus_after is not None and self._focus_after.is_attached:
+            self.set_focus(self._focus_after)
+        self._focus_after = None
+
+    def _accepted(self, result: Any) -> None:
+        if self.saved is not None:
+            self.saved(result)
+        self._close_when_saved = True  # once the worker has ended (closing now would cancel it)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        ended = event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED)
+        if self._close_when_saved and ended and event.worker.group == "row-form-save":
+            self._close_when_saved = False
+            self.dismiss(True)
+
+    def _refused(self, exc: PatronDeskError) -> None:
+        self._set_saving(False)
+        if isinstance(exc, ValidationError):
             self._show(exc.errors)
             return
-        except PatronDeskError as exc:
-            self._show({})
-            message.show(exc.message)
-            return
-        self.dismiss(True)
+        self._show({})
+        self.query_one("#row-form-message", Message).show(exc.message)
 
     def _show(self, errors: dict[str, str]) -> None:
         first = None
@@ -130,4 +239,6 @@ class RowFormScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#row-cancel")
     def action_cancel(self) -> None:
+        if self.saving:  # the save's answer closes the form (or shows why not)
+            return
         self.dismiss(False)

@@ -5,6 +5,7 @@ Every change is saved at once, in one transaction, through `models.rows`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
@@ -60,12 +61,16 @@ class RowsPane(Vertical):
         self.spec = KINDS[kind]
         self.ctx = ctx
         self.ids: list[int] = []
+        self.changing = False  # a delete or an active on/off is being saved
 
-    def compose(self) -> ComposeResult:
+    def _hint(self) -> str:
         hint = "n add · e/Enter edit · c duplicate · Delete delete"
         if self.spec.can_activate:
             hint += " · Space active on/off"
-        yield Static(hint, classes="hint")
+        return hint
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._hint(), classes="hint")
         yield RowsTable(id=f"table-{self.spec.kind}")
 
     def on_mount(self) -> None:
@@ -120,52 +125,72 @@ class RowsPane(Vertical):
         self.reload()
         self.post_message(self.Changed())
 
-    def _form(self, title: str, values: dict[str, Any], save) -> None:
+    def _form(
+        self,
+        title: str,
+        save: Callable[[dict[str, Any]], int],
+        load: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        """The row form: `save(values)` runs in its worker and returns the account's new
+        version; `load()`, in a worker too, reads the values of the row shown."""
+
         def done(saved: bool | None) -> None:
             if saved:
                 self.reload()
                 self.post_message(self.Changed())
 
+        def saved(version: int) -> None:
+            self.ctx.version = version
+
         self.app.push_screen(
-            RowFormScreen(self.spec, title, values, self.ctx.organization_id, save), done
+            RowFormScreen(
+                self.spec, title, {}, self.ctx.organization_id, save, load=load, saved=saved
+            ),
+            done,
         )
 
     def action_add(self) -> None:
-        def save(data: dict[str, Any]) -> None:
-            saved = add_row(self.spec.kind, self.ctx.account_id, self.ctx.version, data,
-                            self.ctx.actor)  # fmt: skip
-            self.ctx.version = saved.version
+        kind, ctx = self.spec.kind, self.ctx
 
-        self._form(f"Add: {self.spec.title}", {}, save)
+        def save(data: dict[str, Any]) -> int:
+            return add_row(kind, ctx.account_id, ctx.version, data, ctx.actor).version
+
+        self._form(f"Add: {self.spec.title}", save)
 
     def action_edit(self) -> None:
         row_id = self._selected()
         if row_id is None:
             return
+        kind, ctx = self.spec.kind, self.ctx
 
-        def save(data: dict[str, Any]) -> None:
-            saved = update_row(self.spec.kind, self.ctx.account_id, row_id, self.ctx.version,
-                               data, self.ctx.actor)  # fmt: skip
-            self.ctx.version = saved.version
+        def save(data: dict[str, Any]) -> int:
+            return update_row(kind, ctx.account_id, row_id, ctx.version, data, ctx.actor).version
 
-        self._form(f"Edit: {self.spec.title}", self._values(row_id), save)
+        self._form(
+            f"Edit: {self.spec.title}",
+            save,
+            load=lambda: row_values(kind, ctx.account_id, row_id, ctx.actor),
+        )
 
     def action_duplicate(self) -> None:
         row_id = self._selected()
         if row_id is None:
             return
-        values = self._values(row_id)
-        for name in ("preferred", "preferred_sms"):
-            values[name] = False
-        if self.spec.kind == "identifier":
-            values["value"] = ""
+        kind, ctx = self.spec.kind, self.ctx
 
-        def save(data: dict[str, Any]) -> None:
-            saved = duplicate_row(self.spec.kind, self.ctx.account_id, row_id, self.ctx.version,
-                                  self.ctx.actor, changes=data)  # fmt: skip
-            self.ctx.version = saved.version
+        def load() -> dict[str, Any]:
+            values = row_values(kind, ctx.account_id, row_id, ctx.actor)
+            for name in ("preferred", "preferred_sms"):
+                values[name] = False
+            if kind == "identifier":
+                values["value"] = ""
+            return values
 
-        self._form(f"Duplicate: {self.spec.title}", values, save)
+        def save(data: dict[str, Any]) -> int:
+            return duplicate_row(kind, ctx.account_id, row_id, ctx.version, ctx.actor,
+                                 changes=data).version  # fmt: skip
+
+        self._form(f"Duplicate: {self.spec.title}", save, load=load)
 
     def action_remove(self) -> None:
         from screens.confirm import ConfirmScreen
@@ -173,17 +198,11 @@ class RowsPane(Vertical):
         row_id = self._selected()
         if row_id is None:
             return
+        kind, ctx = self.spec.kind, self.ctx
 
         def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                version = delete_row(self.spec.kind, self.ctx.account_id, row_id,
-                                     self.ctx.version, self.ctx.actor)  # fmt: skip
-            except PatronDeskError as exc:
-                self.app.notify(exc.message, severity="error", timeout=8)
-                return
-            self._saved(version)
+            if yes:
+                self._change(delete_row, kind, ctx.account_id, row_id, ctx.version, ctx.actor)
 
         self.app.push_screen(ConfirmScreen("Delete this row?", yes="Delete"), answer)
 
@@ -193,12 +212,37 @@ class RowsPane(Vertical):
         row_id = self._selected()
         if row_id is None:
             return
-        values = self._values(row_id)
-        active = values.get("active", values.get("status") == "active")
-        try:
-            saved = set_row_active(self.spec.kind, self.ctx.account_id, row_id, self.ctx.version,
-                                   not active, self.ctx.actor)  # fmt: skip
-        except PatronDeskError as exc:
-            self.app.notify(exc.message, severity="error", timeout=8)
+        kind, ctx = self.spec.kind, self.ctx
+        self._change(toggle_row, kind, ctx.account_id, row_id, ctx.version, ctx.actor)
+
+    def _change(self, service: Callable[..., int], *args: Any) -> None:
+        """A change without a form (delete, active on/off), in a worker; the table says
+        "Saving…" meanwhile. The answer is the account's new version."""
+        if self.changing:  # one at a time: the next one needs this one's version
+            self.app.notify("Saving… wait for the last change.", severity="warning")
             return
-        self._saved(saved.version)
+        self.changing = True
+        hint = self.query_one(".hint", Static)
+        hint.update(self._hint() + " · Saving…")
+
+        def done() -> None:
+            self.changing = False
+            hint.update(self._hint())
+
+        def ok(version: int) -> None:
+            done()
+            self._saved(version)
+
+        def refused(exc: PatronDeskError) -> None:
+            done()
+            self.app.notify(exc.message, severity="error", timeout=8)
+
+        run_service(self, service, *args, on_ok=ok, on_error=refused, group="rows-change")
+
+
+def toggle_row(kind: str, account_id: int, row_id: int, version: int, actor) -> int:  # noqa: ANN001
+    """Active on/off for a row (identifiers, blocks, roles), read then changed (in a worker);
+    the account's new version."""
+    values = row_values(kind, account_id, row_id, actor)
+    active = values.get("active", values.get("status") == "active")
+    return set_row_active(kind, account_id, row_id, version, not active, actor).version
