@@ -424,3 +424,39 @@ async def test_the_deletion_dialog_checks_and_deletes_in_workers(ui_db, monkeypa
         )
         assert closed == ["deleted"]
     assert Account.get_or_none(Account.id == rosa.id) is None
+
+
+# --- User Details: the actions (ctrl+a) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [("s", "Status: inactive."), ("p", "One-time password"), ("t", "Account type changed."),
+     ("l", "Outstanding loans")],
+    ids=["status", "reset-password", "account-type", "loans"],
+)  # fmt: skip
+async def test_the_actions_of_a_record_run_in_workers(ui_db, monkeypatch, key, shown) -> None:
+    from screens.confirm import ChoiceScreen
+
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        said: list[str] = []
+        app.notify = lambda message, **_: said.append(str(message))  # type: ignore[method-assign]
+        screen = await open_details(pilot, ui_db, anna)
+        await pilot.press("ctrl+a")
+        await settle(pilot)
+        assert isinstance(app.screen, ChoiceScreen)
+        await behind_a_writer(pilot, ui_db, monkeypatch, key)
+        if isinstance(app.screen, InfoScreen):
+            assert shown in text(app.screen.query_one("Static"))
+            await pilot.press("escape")
+            await settle(pilot)
+        else:
+            assert shown in said
+        assert app.screen is screen
+    account = Account.get_by_id(anna.id)
+    if key == "s":
+        assert account.status == "inactive"
+    elif key == "t":
+        assert account.account_type != "internal"

@@ -476,62 +476,85 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         choices.append(("r", "Reload", "reload"))
         self.app.push_screen(ChoiceScreen(f"Actions for {p.name}", choices), self._act)
 
+    _acting = False  # an action of ctrl+a runs in its worker (`_act`)
+
     def _act(self, choice: str | None) -> None:
+        """The action chosen: its service runs in a worker (the password's argon2 too, and
+        behind another writer), its answer is shown here, then the head is read again."""
         from screens.confirm import InfoScreen
 
         if choice is None:
             return
-        ctx, actor = self.ctx, self.app.session.actor
-        try:
+        if choice == "letters":
+            from screens.letters import UserLettersScreen
+
+            def closed(_: None) -> None:  # sent letters are kept on the Attachments tab
+                for pane in self.query("#pane-attachment"):
+                    pane.reload()
+
+            self.app.push_screen(UserLettersScreen(self.account_id, self.profile.name), closed)
+            return
+        if choice == "reload":
+            self.show_user(self.account_id)
+            return
+        if self._acting:
+            self.notify("The last action is still running.", severity="warning")
+            return
+        ctx, actor, account_id = self.ctx, self.app.session.actor, self.account_id
+        new = Status.INACTIVE if self.profile.status == Status.ACTIVE else Status.ACTIVE
+        service = {
+            "status": lambda: set_status(account_id, new.value, ctx.version, actor).version,
+            "unlock": lambda: unlock_login(account_id, actor),
+            "password": lambda: reset_password(account_id, actor),
+            "toggle": lambda: toggle_account_type(account_id, ctx.version, actor).version,
+            "open": lambda: open_for_update(account_id, actor),
+            "loans": lambda: loan_lines(account_id, actor),
+        }[choice]
+        slow = self.set_timer(0.3, lambda: self.notify("Working…", timeout=3))
+
+        def answered(answer) -> None:  # noqa: ANN001 - each service's own
+            self._acting = False
+            slow.stop()
+            if choice in ("status", "toggle"):
+                ctx.version = answer
+            if self.ctx is not ctx:  # another user is shown since
+                return
             if choice == "status":
-                new = Status.INACTIVE if self.profile.status == Status.ACTIVE else Status.ACTIVE
-                ctx.version = set_status(self.account_id, new.value, ctx.version, actor).version
                 self.notify(f"Status: {new.value}.")
             elif choice == "unlock":
-                unlock_login(self.account_id, actor)
                 self.notify("Login unlocked.")
             elif choice == "password":
-                password = reset_password(self.account_id, actor)
                 self.app.push_screen(
                     InfoScreen(
                         "One-time password",
                         "Tell the user this password: it is shown only this once. Letters and "
                         "digits only, none that look alike (no 0, O, 1, I or l). They must "
                         "choose their own at their next login.",
-                        extra=password,
+                        extra=answer,
                     )
                 )
             elif choice == "toggle":
-                ctx.version = toggle_account_type(self.account_id, ctx.version, actor).version
                 self.notify("Account type changed.")
             elif choice == "open":
-                self.query_one(GeneralPane).unlock_all(open_for_update(self.account_id, actor))
+                self.query_one(GeneralPane).unlock_all(answer)
                 self.notify(
                     "Open for update: SIS fields can be edited; changes are kept as made by hand."
                 )
-            elif choice == "letters":
-                from screens.letters import UserLettersScreen
-
-                def closed(_: None) -> None:  # sent letters are kept on the Attachments tab
-                    for pane in self.query("#pane-attachment"):
-                        pane.reload()
-
-                self.app.push_screen(UserLettersScreen(self.account_id, self.profile.name), closed)
-                return
             elif choice == "loans":
-                loans = loan_lines(self.account_id, actor)
                 text = (
                     "\n".join(
                         f"{'OVERDUE ' if overdue else ''}{due.isoformat()}  {barcode}  {title}"
-                        for barcode, title, due, overdue in loans
+                        for barcode, title, due, overdue in answer
                     )
                     or "No outstanding loans."
                 )
                 self.app.push_screen(InfoScreen("Outstanding loans", text))
-            elif choice == "reload":
-                self.show_user(self.account_id)
-                return
-        except PatronDeskError as exc:
+            self.refresh_head()
+
+        def refused(exc: PatronDeskError) -> None:
+            self._acting = False
+            slow.stop()
             self.notify(exc.message, severity="error", timeout=10)
-            return
-        self.refresh_head()
+
+        self._acting = True
+        run_service(self, service, on_ok=answered, on_error=refused, group="details-action")
