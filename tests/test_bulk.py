@@ -145,7 +145,7 @@ def test_a_killed_load_is_rebuilt_by_the_next_open(db, tmp_path: Path) -> None:
     before = schema()
     # A process that defers, loads a person and dies without restoring (SIGKILL-like).
     script = (
-        "import os, sys; sys.path.insert(0, '.');"
+        "import os, sys; sys.path[:0] = ['.', 'tests'];"  # as pytest's rootdir and conftest
         "from tui.database import open_database; open_database(sys.argv[1]);"
         "from models import bulk; assert bulk.defer_indexes();"
         "from tests.test_search import add;"
