@@ -7,6 +7,7 @@ by keyset cursor and drops the far one, so a million rows scroll with flat memor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from textual import events, on, work
@@ -15,6 +16,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Input, Select, Static, Tab, Tabs
+from textual.worker import Worker
 
 from models.base import database
 from models.codes import code_choices
@@ -29,7 +31,6 @@ from models.search import (
     UserRow,
     contains_text,
     count_users,
-    last_page,
     page_before,
     search_users,
 )
@@ -39,6 +40,7 @@ from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
 from tui.screen import KeepStyles
 from tui.table import RowTable
 from tui.widgets import KeyBar, LineInput, plain
+from tui.worker import run_service
 
 PAGE = 50
 MAX_PAGES = 4  # rows in the table: at most PAGE * MAX_PAGES
@@ -115,6 +117,20 @@ def _widths(total: int, dropped: set[str]) -> dict[str, int]:
     for key, share in shares.items():
         widths[key] = max(4, spare * share // weights)
     return widths
+
+
+def read_page(
+    organization_id: int,
+    query: UserQuery,
+    scope,
+    tail: bool,
+    key: object | None,  # noqa: ANN001
+) -> Page | BackPage:
+    """One page of the search (database calls: run in a worker): after the cursor `key`, or,
+    `tail`, before it counted from the end (None: the first page, or the last)."""
+    if tail:
+        return page_before(organization_id, query, key, limit=PAGE, scope=scope)
+    return search_users(organization_id, query, after=key, limit=PAGE, scope=scope)
 
 
 class SearchBox(LineInput):
@@ -194,13 +210,15 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         self.total = 0
         self.select_after: int | None = None  # a new user to select when results arrive
         self._searching = False  # a search worker is running
+        self._paging: Worker | None = None  # a page of the window is being read (`_read`)
+        self._reload_pending = False  # the window is read again after that page
+        self._jumping = False  # that page replaces the window (Home, End, a reload)
         self._pending = False  # the query changed while it ran
         self.widths = column_widths(80)
 
     # --- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        session = self.app.session
         yield Header()
         yield Tabs(
             Tab("Staff F2", id="staff"),
@@ -219,12 +237,8 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             )
             yield Select([(r.label, r.value) for r in Role], prompt="Role", id="role", compact=True)
             yield Select(STATUS_CHOICES, value="any", allow_blank=False, id="status", compact=True)
-            yield Select(
-                code_choices(UserGroup, session.organization.id),
-                prompt="User group",
-                id="group",
-                compact=True,
-            )
+            # The user groups are read in a worker (`_read_groups`).
+            yield Select([], prompt="User group", id="group", compact=True)
         with Horizontal(id="search-row"):
             yield SearchBox(
                 placeholder="Search: name, identifier, barcode or email", id="search", compact=True
@@ -235,8 +249,25 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
 
     def on_screen_resume(self) -> None:
         """Back from another screen (Configuration, say): the user groups may have changed."""
+        self._read_groups()
+
+    def _read_groups(self) -> None:
+        """The user groups of the filter, read in a worker (the newest reading wins)."""
+        session = self.app.session
+        if session is None:  # logging out
+            return
+        run_service(
+            self,
+            code_choices,
+            UserGroup,
+            session.organization.id,
+            on_ok=self._show_groups,
+            group="find-users-groups",
+            exclusive=True,
+        )
+
+    def _show_groups(self, choices: list[tuple[str, int]]) -> None:
         group = self.query_one("#group", Select)
-        choices = code_choices(UserGroup, self.app.session.organization.id)
         if [value for _, value in choices] != [value for _, value in group._options[1:]]:
             current = group.value
             group.set_options(choices)
@@ -344,11 +375,25 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
                 # The new user is beyond the first page: show them by their identifier.
                 from models.profile import primary_id_of
 
-                search = self.query_one("#search", Input)
-                wanted = primary_id_of(target)
-                if search.value != wanted:
-                    search.value = wanted
-                    return
+                run_service(
+                    self,
+                    primary_id_of,
+                    target,
+                    on_ok=lambda wanted: self._search_for(target, wanted),
+                    group="find-users-new",
+                    exclusive=True,
+                )
+                return
+            self.select_after = None
+
+    def _search_for(self, account_id: int, primary_id: str) -> None:
+        """The new user `account_id`, beyond the first page, searched by their identifier."""
+        if self.select_after != account_id:
+            return
+        search = self.query_one("#search", Input)
+        if search.value != primary_id:
+            search.value = primary_id
+        else:
             self.select_after = None
 
     def on_find_users_screen_counted(self, message: Counted) -> None:
@@ -422,36 +467,69 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         }
         return tuple(values[key] for _, key, _ in COLUMNS if key in self.widths)
 
-    def _fetch(self, page_number: int) -> list[UserRow]:
-        page = search_users(
-            self.app.session.organization.id,
-            self.query_state,
-            after=self.cursors[page_number],
-            limit=PAGE,
-            scope=self.app.session.scope,
-        )
-        if page_number + 1 == len(self.cursors):
-            self.cursors.append(page.cursor)
-        return page.rows
+    # Pages are read in a worker, one at a time (`_read`), from EDGE rows before the window's
+    # end: the cursor moves on meanwhile. Keys typed once the cursor is on the window's first
+    # or last row, or while Home, End or a reload reads, wait for the page (`accepting_keys`):
+    # Up held down walks the list as if it were all there, never into the search box.
 
-    def _fetch_tail(self, page_number: int) -> list[UserRow]:
-        """Page `page_number` counted from the end (0: the last page)."""
-        organization_id, scope = self.app.session.organization.id, self.app.session.scope
-        page: BackPage
-        if page_number == 0:
-            page = last_page(organization_id, self.query_state, limit=PAGE, scope=scope)
-        else:
-            before = self.back_cursors[page_number]
-            page = page_before(organization_id, self.query_state, before, limit=PAGE, scope=scope)
-        if page_number + 1 == len(self.back_cursors):
-            self.back_cursors.append(page.before)
-        return page.rows
+    @property
+    def paging(self) -> bool:
+        """A page of the window is being read."""
+        return self._paging is not None and not self._paging.is_finished
+
+    @property
+    def accepting_keys(self) -> bool:
+        if not self.paging:
+            return True
+        if self._jumping:
+            return False
+        return 0 < self._cursor() < len(self.rows) - 1
+
+    def _read(
+        self,
+        tail: bool,
+        numbers: list[int],
+        then: Callable[[list[Page | BackPage]], None],
+        *,
+        jump: bool = False,
+    ) -> None:
+        """Read pages `numbers` (from the end when `tail`) in a worker, then `then(pages)`,
+        unless another search has started since. The cursors of the pages read are learned."""
+        keys = self.back_cursors if tail else self.cursors
+        wanted = [(n, keys[n] if n < len(keys) else None) for n in numbers]
+        session, query, generation = self.app.session, self.query_state, self.generation
+        organization_id, scope = session.organization.id, session.scope
+
+        def read() -> list[Page | BackPage]:
+            return [read_page(organization_id, query, scope, tail, key) for _, key in wanted]
+
+        def answered(pages: list[Page | BackPage]) -> None:
+            self._paging = None
+            if generation == self.generation:  # else another search has started since
+                then(pages)
+            self._after_page()
+
+        def failed(exc: PatronDeskError) -> None:
+            self._paging = None
+            self.notify(exc.message, severity="error", timeout=10)
+            self._after_page()
+
+        self._jumping = jump  # the window is replaced: every key waits for it
+        self._paging = run_service(
+            self, read, on_ok=answered, on_error=failed, group="find-users-page"
+        )
+
+    def _learn(self, tail: bool, page_number: int, page: Page | BackPage) -> None:
+        """Keep the cursor of the page after `page_number` (before it, from the end)."""
+        keys = self.back_cursors if tail else self.cursors
+        if page_number + 1 == len(keys):
+            keys.append(page.before if tail else page.cursor)
 
     def go_to_end(self, last: bool) -> None:
         """Home (`last` false) or End: the cursor on the first or last user of the search,
-        reading that end of the list when the window does not hold it."""
+        reading that end of the list (in a worker) when the window does not hold it."""
         table = self.query_one(ResultsTable)
-        if not self.rows:
+        if not self.rows or self.paging:
             return
         if self.tail:
             at_end = self.window_start == 0
@@ -462,21 +540,26 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         if at_end if last else at_start:
             table.cursor = len(self.rows) - 1 if last else 0
             return
-        self.tail = last
-        self.window_start = 0
-        if last:
-            self.back_cursors = [None]
-            self.window = [self._fetch_tail(0)]
-        else:
-            self.cursors = [None]
-            self.window = [self._fetch(0)]
-        rows = len(self.window[0])
-        self._render_window(rows - 1 if last else 0)
+
+        def shown(pages: list[Page | BackPage]) -> None:
+            self.tail = last
+            self.window_start = 0
+            if last:
+                self.back_cursors = [None]
+            else:
+                self.cursors = [None]
+            self._learn(last, 0, pages[0])
+            self.window = [pages[0].rows]
+            self._render_window(len(pages[0].rows) - 1 if last else 0)
+
+        self._read(last, [0], shown, jump=True)
 
     @on(RowTable.Highlighted, "#results")
     def _moved(self, event: RowTable.Highlighted) -> None:
         if event.row != event.table.cursor:
             return  # a stale event from re-filling the window: the cursor has moved since
+        if self.paging:
+            return  # the page on its way is the one wanted: its answer looks again
         row = event.row
         if self.tail:
             self._moved_in_tail(row)
@@ -485,22 +568,35 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         if row >= len(self.rows) - EDGE and next_page < len(self.cursors):
             if self.cursors[next_page] is None:
                 return  # the last page is in the window already
-            rows = self._fetch(next_page)
-            if not rows:
-                return
-            self.window.append(rows)
-            if len(self.window) > MAX_PAGES:
-                dropped = self.window.pop(0)
-                self.window_start += 1
-                row -= len(dropped)
-            self._render_window(row)
+            self._read(False, [next_page], lambda pages: self._append(next_page, pages[0]))
         elif row < EDGE and self.window_start > 0:
-            self.window_start -= 1
-            rows = self._fetch(self.window_start)
-            self.window.insert(0, rows)
-            if len(self.window) > MAX_PAGES:
-                self.window.pop()
-            self._render_window(row + len(rows))
+            above = self.window_start - 1
+            self._read(False, [above], lambda pages: self._prepend(above, pages[0]))
+
+    def _cursor(self) -> int:
+        return self.query_one(ResultsTable).cursor
+
+    def _append(self, page_number: int, page: Page) -> None:
+        """The page after the window (in reading order) read: it joins the window, the
+        first page goes if the window holds too many."""
+        self._learn(False, page_number, page)
+        if self.tail or page_number != self.window_start + len(self.window) or not page.rows:
+            return
+        row = self._cursor()
+        self.window.append(page.rows)
+        if len(self.window) > MAX_PAGES:
+            row -= len(self.window.pop(0))
+            self.window_start += 1
+        self._render_window(row)
+
+    def _prepend(self, page_number: int, page: Page) -> None:
+        if self.tail or page_number != self.window_start - 1:
+            return
+        self.window_start -= 1
+        self.window.insert(0, page.rows)
+        if len(self.window) > MAX_PAGES:
+            self.window.pop()
+        self._render_window(self._cursor() + len(page.rows))
 
     def _moved_in_tail(self, row: int) -> None:
         """`_moved` for a window read from the end: the pages above are read backwards."""
@@ -508,32 +604,56 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         if row < EDGE and above < len(self.back_cursors):
             if self.back_cursors[above] is None:
                 return  # the first page is in the window already
-            rows = self._fetch_tail(above)
-            if not rows:
-                return
-            self.window.insert(0, rows)
-            if len(self.window) > MAX_PAGES:
-                self.window.pop()
-                self.window_start += 1
-            self._render_window(row + len(rows))
+            self._read(True, [above], lambda pages: self._prepend_tail(above, pages[0]))
         elif row >= len(self.rows) - EDGE and self.window_start > 0:
-            self.window_start -= 1
-            self.window.append(self._fetch_tail(self.window_start))
-            if len(self.window) > MAX_PAGES:
-                row -= len(self.window.pop(0))
-            self._render_window(row)
+            below = self.window_start - 1
+            self._read(True, [below], lambda pages: self._append_tail(below, pages[0]))
+
+    def _prepend_tail(self, page_number: int, page: BackPage) -> None:
+        self._learn(True, page_number, page)
+        if not self.tail or page_number != self.window_start + len(self.window) or not page.rows:
+            return
+        self.window.insert(0, page.rows)
+        if len(self.window) > MAX_PAGES:
+            self.window.pop()
+            self.window_start += 1
+        self._render_window(self._cursor() + len(page.rows))
+
+    def _append_tail(self, page_number: int, page: BackPage) -> None:
+        if not self.tail or page_number != self.window_start - 1:
+            return
+        row = self._cursor()
+        self.window_start -= 1
+        self.window.append(page.rows)
+        if len(self.window) > MAX_PAGES:
+            row -= len(self.window.pop(0))
+        self._render_window(row)
 
     def _reload_window(self) -> None:
-        """Fetch the pages of the window again (after a change), keeping the cursor's place."""
-        table = self.query_one(ResultsTable)
-        row = table.cursor_row
-        fetch = self._fetch_tail if self.tail else self._fetch
-        numbers = range(len(self.window))
-        if self.tail:  # the window's pages from the top: the highest number first
-            numbers = reversed(numbers)
-        self.window = [fetch(self.window_start + i) for i in numbers]
-        self.window = [page for page in self.window if page]
-        self._render_window(row)
+        """Read the pages of the window again (after a change, in a worker), keeping the
+        cursor's place."""
+        tail, start = self.tail, self.window_start
+        numbers = [start + i for i in range(len(self.window))]
+        if tail:  # the window's pages from the top: the highest number first
+            numbers.reverse()
+
+        def shown(pages: list[Page | BackPage]) -> None:
+            if tail != self.tail or start != self.window_start:
+                return  # the window moved meanwhile
+            for number, page in zip(numbers, pages, strict=True):
+                self._learn(tail, number, page)
+            self.window = [page.rows for page in pages if page.rows]
+            self._render_window(self._cursor())
+
+        if self.paging:  # after the page on its way (`_after_page`)
+            self._reload_pending = True
+            return
+        self._read(tail, numbers, shown, jump=True)
+
+    def _after_page(self) -> None:
+        if self._reload_pending:
+            self._reload_pending = False
+            self._reload_window()
 
     def selected(self) -> UserRow | None:
         table = self.query_one(ResultsTable)
@@ -619,16 +739,27 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         new = Status.INACTIVE if row.status == Status.ACTIVE else Status.ACTIVE
         verb = "Deactivate" if new == Status.INACTIVE else "Activate"
 
-        def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                set_status(row.account_id, new.value, row.version, self.app.session.actor)
-            except PatronDeskError as exc:
-                self.notify(exc.message, severity="error", timeout=8)
-            else:
-                self.notify(f"{row.name}: {new.value}.")
+        def done(_: object) -> None:
+            self.notify(f"{row.name}: {new.value}.")
             self._reload_window()
+
+        def refused(exc: PatronDeskError) -> None:
+            self.notify(exc.message, severity="error", timeout=8)
+            self._reload_window()
+
+        def answer(yes: bool | None) -> None:
+            if yes:  # in a worker; the list works meanwhile
+                run_service(
+                    self,
+                    set_status,
+                    row.account_id,
+                    new.value,
+                    row.version,
+                    self.app.session.actor,
+                    on_ok=done,
+                    on_error=refused,
+                    group="find-users-status",
+                )
 
         self.app.push_screen(ConfirmScreen(f"{verb} {row.name}?", yes=verb), answer)
 

@@ -460,3 +460,75 @@ async def test_the_actions_of_a_record_run_in_workers(ui_db, monkeypatch, key, s
         assert account.status == "inactive"
     elif key == "t":
         assert account.account_type != "internal"
+
+
+# --- Find and Manage Users ----------------------------------------------------------------------
+
+
+async def find_users(pilot, ui_db):  # noqa: ANN201
+    from screens.find_users import FindUsersScreen
+
+    pilot.app.session = open_session(ui_db.admin)
+    screen = FindUsersScreen()
+    pilot.app.push_screen(screen)
+    await settle(pilot)
+    return screen
+
+
+def cells(screen) -> list[str]:  # noqa: ANN001
+    table = screen.query_one("#results")
+    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+
+
+async def test_find_users_reads_its_user_groups_in_a_worker(ui_db, monkeypatch) -> None:
+    from screens.find_users import FindUsersScreen
+
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(ui_db.admin)
+        screen = FindUsersScreen()
+        await behind_a_writer(pilot, ui_db, monkeypatch, act=lambda: app.push_screen(screen))
+        groups = [value for _, value in screen.query_one("#group", Select)._options[1:]]
+        assert UserGroup.get(UserGroup.code == "PUBLIC").id in groups
+
+
+async def test_find_users_pages_and_ends_in_workers(ui_db, monkeypatch) -> None:
+    import screens.find_users as find
+
+    monkeypatch.setattr(find, "PAGE", 5)
+    monkeypatch.setattr(find, "EDGE", 2)
+    for i in range(24):
+        add_user("Test", f"Person{i:02d}", f"T{i:02d}")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await find_users(pilot, ui_db)
+        table = screen.query_one("#results")
+        table.focus()
+        await settle(pilot)
+        assert len(cells(screen)) == 5
+        await pilot.press("down", "down")
+        await settle(pilot)
+        assert len(cells(screen)) == 5
+        await behind_a_writer(pilot, ui_db, monkeypatch, "down")  # near the end: the next page
+        assert len(cells(screen)) == 10 and table.cursor == 3
+        await behind_a_writer(pilot, ui_db, monkeypatch, "end")
+        assert cells(screen)[table.cursor] == "Person23, Test"
+        await behind_a_writer(pilot, ui_db, monkeypatch, "home")
+        assert cells(screen)[table.cursor] == "Administrator"
+
+
+async def test_find_users_switches_a_user_off_in_a_worker(ui_db, monkeypatch) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await find_users(pilot, ui_db)
+        await type_into(pilot, "#search", "P100")
+        await settle(pilot)
+        await pilot.press("enter", "ctrl+t")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await behind_a_writer(pilot, ui_db, monkeypatch, "y")
+        assert app.screen is screen
+        assert cells(screen) == ["Müller, Anna"]
+        assert str(screen.query_one("#results").get_row_at(0)[0]) == "○", "shown inactive"
+    assert Account.get_by_id(anna.id).status == "inactive"
