@@ -125,6 +125,22 @@ def save_new_user(
     return "saved", (account.id, account.person.last_name, account.primary_id)
 
 
+def read_form_lists(
+    organization_id: int, record_type: str
+) -> tuple[set[str], list[tuple[str, object]], dict[str, list[tuple[str, object]]], str]:
+    """What the form shows from the database (run in a worker): the record type's mandatory
+    fields and user groups, the other code tables' options, the password policy."""
+    settings = load_settings()
+    mandatory = set(settings.mandatory_fields.get(record_type, []))
+    groups = code_choices(UserGroup, organization_id, record_type=record_type)
+    choices = {
+        name: code_choices(model, organization_id)
+        for name, model in CODE_MODELS.items()
+        if name != "user_group"
+    }
+    return mandatory, groups, choices, policy_text(settings)
+
+
 def _enum_choices(enum) -> list[tuple[str, str]]:
     return [(m.value.replace("_", " ").capitalize(), m.value) for m in enum]
 
@@ -177,12 +193,11 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         return RecordType.PUBLIC.value if value is Select.NULL else str(value)
 
     def _choices(self, name: str) -> list[tuple[str, object]] | None:
-        org = self.app.session.organization.id
+        """The options a select starts with (None: not a select). A code table's are read
+        in a worker once the form is shown (`_read_lists`): empty until then."""
+        if name in CODE_MODELS:
+            return []
         return {
-            "user_group": lambda: code_choices(UserGroup, org),
-            "job_category": lambda: code_choices(JobCategory, org),
-            "campus": lambda: code_choices(Campus, org),
-            "identifier_type": lambda: code_choices(IdentifierType, org),
             "account_type": lambda: _enum_choices(AccountType),
             "email_type": lambda: _enum_choices(EmailType),
             "phone_type": lambda: _enum_choices(PhoneType),
@@ -201,7 +216,8 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         return LineInput(id=name, password=name in SECRETS)
 
     def compose(self) -> ComposeResult:
-        mandatory = set(load_settings().mandatory_fields.get(self.record_type_initial, []))
+        """The form at once; the mandatory marks, the code tables' options and the password
+        policy are read in a worker (`_read_lists`) and filled in."""
         yield Header()
         with VerticalScroll(id="form"):
             title = "Register New User" if self.register else "Quick User Management"
@@ -228,11 +244,9 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
                     yield Static(sec, classes="form-section")
                     grid = Grid(classes="form-grid")
                     section = sec
-                required = name in mandatory or (name == "address_line1" and "address" in mandatory)
-                field = Field(label, self._widget(name), required=required)
-                grid.compose_add_child(field)
+                grid.compose_add_child(Field(label, self._widget(name)))
             yield grid
-            yield Static(policy_text(load_settings()), classes="hint")
+            yield Static("", classes="hint", id="password-policy")
 
             def key(key_id: str) -> str:
                 return hint(self.app, key_id)
@@ -261,6 +275,45 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
 
     def on_mount(self) -> None:
         self._fill_given()
+        self._read_lists()
+
+    _lists_read = False  # the code tables' options are in the selects (`_read_lists`)
+
+    @property
+    def accepting_keys(self) -> bool:
+        """Keys typed before the selects have their options wait for them
+        (`App._ready_for_keys`)."""
+        return self._lists_read
+
+    def _read_lists(self) -> None:
+        """The mandatory marks and user groups of the record type, the other code tables'
+        options and the password policy, read in a worker, then filled in."""
+        record_type, organization_id = self.record_type, self.app.session.organization.id
+        run_service(
+            self,
+            read_form_lists,
+            organization_id,
+            record_type,
+            on_ok=lambda lists: self._show_lists(record_type, *lists),
+            group="quick-user-lists",
+        )
+
+    def _show_lists(
+        self,
+        record_type: str,
+        mandatory: set[str],
+        groups: list[tuple[str, object]],
+        choices: dict[str, list[tuple[str, object]]],
+        policy: str,
+    ) -> None:
+        for name, options in choices.items():
+            select = self.query_one(f"#{name}", Select)
+            with self.prevent(Select.Changed):
+                select.set_options(options)
+        self.query_one("#password-policy", Static).update(policy)
+        if record_type == self.record_type:  # else the record type's own reading shows them
+            self._show_record_type(mandatory, groups)
+        self._lists_read = True
 
     def _fill_given(self) -> None:
         if self.initial_identifier:
@@ -468,11 +521,20 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         self.app.push_screen(ReusePersonScreen(self.app.session.organization.id), chosen)
 
     def use_person(self, person_id: int) -> None:
-        """Fill and lock the personal data of an existing person."""
+        """Fill and lock the personal data of an existing person (read in a worker)."""
         from models.reuse import personal_data
 
+        run_service(
+            self,
+            personal_data,
+            person_id,
+            on_ok=lambda values: self._use_person(person_id, values),
+            group="quick-user-person",
+            exclusive=True,
+        )
+
+    def _use_person(self, person_id: int, values: dict[str, str]) -> None:
         self.person_id = person_id
-        values = personal_data(person_id)
         for name in PERSONAL:
             widget = self.query_one(f"#{name}")
             if name in values and isinstance(widget, Input):
@@ -488,9 +550,17 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
     def action_generate_password(self) -> None:
         """A password the user is told at the counter: shown once, readable, in a dialog (the
         fields are masked, and a message at the foot of the form is off screen at 80x24)."""
+        run_service(
+            self,
+            lambda: generate_password(load_settings()),  # the policy's length and classes
+            on_ok=self._generated,
+            group="quick-user-password",
+            exclusive=True,
+        )
+
+    def _generated(self, password: str) -> None:
         from screens.confirm import InfoScreen
 
-        password = generate_password(load_settings())
         self.generated_password = password
         for name in ("password", "password_confirm"):
             self.query_one(f"#{name}", Input).value = password

@@ -532,3 +532,69 @@ async def test_find_users_switches_a_user_off_in_a_worker(ui_db, monkeypatch) ->
         assert cells(screen) == ["Müller, Anna"]
         assert str(screen.query_one("#results").get_row_at(0)[0]) == "○", "shown inactive"
     assert Account.get_by_id(anna.id).status == "inactive"
+
+
+# --- Quick User Management ----------------------------------------------------------------------
+
+
+async def test_quick_user_shows_at_once_and_reads_its_lists_in_a_worker(ui_db, monkeypatch) -> None:
+    from models.tables import JobCategory
+    from screens.quick_user import QuickUserScreen
+
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(ui_db.admin)
+        form = QuickUserScreen(tab="public")
+        await behind_a_writer(
+            pilot,
+            ui_db,
+            monkeypatch,
+            act=lambda: app.push_screen(form),
+            meanwhile=lambda: app.screen is form and not form.accepting_keys,
+        )
+        assert "characters" in text(form.query_one("#password-policy"))
+        jobs = [value for _, value in form.query_one("#job_category", Select)._options[1:]]
+        assert jobs == [j.id for j in JobCategory.select().order_by(JobCategory.name)]
+        assert form.query_one("#field-last_name").required
+        await behind_a_writer(
+            pilot, ui_db, monkeypatch, act=lambda: form.use_person(anna.person_id)
+        )
+        assert form.query_one("#first_name", Input).value == "Anna"
+        assert form.query_one("#first_name", Input).disabled
+        await behind_a_writer(pilot, ui_db, monkeypatch, "ctrl+g")
+        assert isinstance(app.screen, InfoScreen)
+        assert form.query_one("#password", Input).value == form.generated_password
+
+
+# --- Register New User --------------------------------------------------------------------------
+
+
+async def test_register_looks_up_and_reserves_an_identifier_in_workers(ui_db, monkeypatch) -> None:
+    from screens.quick_user import QuickUserScreen
+    from screens.register_user import RegisterUserScreen
+
+    add_user("Anna", "Müller", "P100", identifier="BC-7781")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(ui_db.admin)
+        screen = RegisterUserScreen(ui_db.organization.id)
+        app.push_screen(screen)
+        await settle(pilot)
+        await type_into(pilot, "#register-value", "BC-7781")
+        await behind_a_writer(pilot, ui_db, monkeypatch, "enter")
+        assert screen.matches and screen.matches[0].primary_id == "P100"
+        await type_into(pilot, "#register-value", "Zoé Nouvelle")
+        await behind_a_writer(pilot, ui_db, monkeypatch, "enter")  # nobody: the form, for Zoé
+        form = app.screen
+        assert isinstance(form, QuickUserScreen)
+        assert form.query_one("#primary_id", Input).value, "an identifier reserved"
+        assert form.query_one("#last_name", Input).value == "Nouvelle"
+        await pilot.press("escape", "y")  # discard
+        await settle(pilot)
+        assert app.screen is screen
+        message = screen.query_one("#register-message")
+        await behind_a_writer(  # ctrl+n: a new user anyway, the identifier reserved first
+            pilot, ui_db, monkeypatch, "ctrl+n", meanwhile=lambda: "Reserving" in text(message)
+        )
+        assert isinstance(app.screen, QuickUserScreen)
