@@ -6,7 +6,6 @@ import datetime as dt
 import itertools
 
 import pytest
-from conftest import cached_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -327,6 +326,8 @@ def many(db):
         Account.update(expiry_date=yesterday).where(Account.id.bin_and(3) == 0).execute()
         Account.update(expiry_date=None).where(Account.record_type == "contact").execute()
 
+    from conftest import cached_rows  # here: test_bulk's subprocess imports this module
+
     cached_rows(db, "many", build)
     return db
 
@@ -406,6 +407,8 @@ def namesakes(db):
             )
         for i in range(40):
             add(db, ["Mulder", "Mullins", "Martin", "Ng"][i % 4], firsts[i % 10])
+
+    from conftest import cached_rows  # here: test_bulk's subprocess imports this module
 
     cached_rows(db, "namesakes", build)
     return db
