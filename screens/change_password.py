@@ -1,5 +1,6 @@
 """Change one's own password: forced after a reset, or by choice. The policy is shown and
-checked as the user types."""
+checked as the user types. The settings are read, and the password hashed and saved, in
+workers (`tui.worker.run_service`): the screen shows at once, and says "Saving…"."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from textual.widgets import Header, Input, Static
 
 from models.audit import Actor
 from models.auth import set_password
-from models.errors import ValidationError
+from models.errors import PatronDeskError, ValidationError
 from models.passwords import password_problems, policy_text
-from models.settings import load_settings
+from models.settings import Settings, load_settings
+from screens.after_worker import ClosesAfterWorker
 from tui.keys import FORM, bindings
 from tui.screen import KeepStyles
 from tui.widgets import Field, KeyBar, Message
+from tui.worker import run_service
 
 
-class ChangePasswordScreen(KeepStyles, Screen[bool]):
+class ChangePasswordScreen(ClosesAfterWorker, KeepStyles, Screen[bool]):
     """Dismisses True when the password was changed. When `forced`, Escape logs out."""
 
     BINDINGS = bindings(FORM)
@@ -28,6 +31,12 @@ class ChangePasswordScreen(KeepStyles, Screen[bool]):
     def __init__(self, person_id: int, actor: Actor, *, forced: bool) -> None:
         super().__init__()
         self.person_id, self.actor, self.forced = person_id, actor, forced
+        self.settings: Settings | None = None  # the password policy, once read
+        self.saving = False
+
+    @property
+    def accepting_keys(self) -> bool:
+        return not self.saving  # keys typed during the save wait for its answer
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -37,7 +46,7 @@ class ChangePasswordScreen(KeepStyles, Screen[bool]):
                 yield Static(
                     "Your password was reset: choose your own before you go on.", classes="hint"
                 )
-            yield Static(policy_text(load_settings()), id="policy", classes="hint")
+            yield Static("", id="policy", classes="hint")  # read in a worker (`on_mount`)
             yield Field("New password", Input(id="new_password", password=True), required=True)
             yield Field("New password again", Input(id="confirm", password=True), required=True)
             yield Message(id="password-message")
@@ -45,9 +54,24 @@ class ChangePasswordScreen(KeepStyles, Screen[bool]):
             yield Static(f"ctrl+s: save  ·  Escape: {cancel}", classes="hint")
         yield KeyBar()
 
+    def on_mount(self) -> None:
+        run_service(self, load_settings, on_ok=self._policy, group="password-policy")
+
+    def _policy(self, settings: Settings) -> None:
+        self.settings = settings
+        self.query_one("#policy", Static).update(policy_text(settings))
+        new = self.query_one("#new_password", Input)
+        if new.value:  # typed before the policy came: checked now
+            self._check(new.value)
+
     @on(Input.Changed, "#new_password")
     def _live_policy(self, event: Input.Changed) -> None:
-        problems = password_problems(event.value, load_settings()) if event.value else []
+        self._check(event.value)
+
+    def _check(self, password: str) -> None:
+        if self.settings is None:
+            return
+        problems = password_problems(password, self.settings) if password else []
         field = self.query_one("#field-new_password", Field)
         field.set_error("needs " + ", ".join(problems) if problems else None)
 
@@ -60,17 +84,44 @@ class ChangePasswordScreen(KeepStyles, Screen[bool]):
         self.action_save()
 
     def action_save(self) -> None:
+        """Hash and save in a worker: the form is disabled and says "Saving…" meanwhile."""
+        if self.saving:
+            return
         new = self.query_one("#new_password", Input).value
         confirm = self.query_one("#confirm", Input).value
-        try:
-            set_password(self.person_id, new, self.actor, confirm=confirm)
-        except ValidationError as exc:
-            self.query_one("#field-new_password", Field).set_error(exc.errors.get("password"))
-            self.query_one("#field-confirm", Field).set_error(exc.errors.get("password_confirm"))
-            target = "#new_password" if "password" in exc.errors else "#confirm"
-            self.query_one(target, Input).focus()
+        self._set_saving(True)
+        run_service(
+            self,
+            set_password,
+            self.person_id,
+            new,
+            self.actor,
+            confirm=confirm,
+            on_ok=lambda _: self.dismiss_after_worker("password-save", True),
+            on_error=self._refused,
+            group="password-save",
+        )
+
+    def _set_saving(self, saving: bool) -> None:
+        self.saving = saving
+        message = self.query_one("#password-message", Message)
+        if saving:
+            message.show("Saving…", error=False)
+        else:
+            message.clear()
+        self.query_one("#password-box").disabled = saving
+
+    def _refused(self, exc: PatronDeskError) -> None:
+        self._set_saving(False)
+        if not isinstance(exc, ValidationError):
+            self.query_one("#password-message", Message).show(exc.message)
+            self.query_one("#new_password", Input).focus()
             return
-        self.dismiss(True)
+        self.query_one("#field-new_password", Field).set_error(exc.errors.get("password"))
+        self.query_one("#field-confirm", Field).set_error(exc.errors.get("password_confirm"))
+        target = "#new_password" if "password" in exc.errors else "#confirm"
+        self.query_one(target, Input).focus()
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        if not self.saving:  # the save's answer closes the screen
+            self.dismiss(False)

@@ -12,7 +12,6 @@ from textual._time import get_time
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Static
-from textual.worker import Worker, WorkerState
 
 from models.codes import code_options
 from models.deletion import DeletionCheck, check_deletion, delete_user, notify_deletion
@@ -21,6 +20,7 @@ from models.fees import waive_all
 from models.money import format_money
 from models.permissions import Action
 from models.tables import WaiveReason
+from screens.after_worker import ClosesAfterWorker
 from screens.confirm import ButtonRow, Dialog
 from tui.keys import DELETE_USER, bindings
 from tui.widgets import Message, escape, plural
@@ -29,7 +29,7 @@ from tui.worker import run_service
 DELETED, VIEW = "deleted", "view"
 
 
-class DeleteUserScreen(Dialog[str | None]):
+class DeleteUserScreen(ClosesAfterWorker, Dialog[str | None]):
     """Dismisses "deleted", "view" (the caller opens the user) or None (cancelled)."""
 
     DEFAULT_CSS = """
@@ -53,7 +53,6 @@ class DeleteUserScreen(Dialog[str | None]):
         self.said = ""  # what the last action did, kept across a recompose
         self.loaded = False  # the check has been read (`_load`)
         self.busy = False  # a deletion or a notice is being saved
-        self.deleted = False
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -169,18 +168,10 @@ class DeleteUserScreen(Dialog[str | None]):
             self.account_id,
             self.check.version,
             self.app.session.actor,
-            on_ok=lambda _: setattr(self, "deleted", True),
+            on_ok=lambda _: self.dismiss_after_worker("delete-save", DELETED),
             on_error=self._refused,
             group="delete-save",
         )
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Deleted: the dialog closes once the worker has ended (closing it from the worker's
-        answer would cancel the worker)."""
-        ended = event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED)
-        if self.deleted and ended and event.worker.group == "delete-save":
-            self.deleted = False
-            self.dismiss(DELETED)
 
     def _refused(self, exc: PatronDeskError) -> None:
         self._set_busy(False)

@@ -1,5 +1,6 @@
 """Forgotten password, from the login screen (issue 9): ask for a code by email, then type it
-with a new password. The screen says the same thing whether or not the login exists."""
+with a new password. The screen says the same thing whether or not the login exists.
+Every database and argon2 call runs in a worker (`tui.worker.run_service`)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
+from screens.after_worker import ClosesAfterWorker
 from tui.keys import FORGOT_PASSWORD, bindings
 from tui.screen import KeepStyles
 from tui.widgets import Field, KeyBar, Message
+from tui.worker import run_service
 
 FIELDS = {"code": "#code", "password": "#new_password", "password_confirm": "#confirm"}
 
 
-class ForgotPasswordScreen(KeepStyles, Screen[str | None]):
+class ForgotPasswordScreen(ClosesAfterWorker, KeepStyles, Screen[str | None]):
     """Dismisses with the login to fill in once the password was reset; None: back."""
 
     BINDINGS = bindings(FORGOT_PASSWORD)
@@ -26,6 +29,12 @@ class ForgotPasswordScreen(KeepStyles, Screen[str | None]):
         super().__init__()
         self.login = login
         self.asked = False
+        self.settings = None  # the password policy, read once the database is open
+        self.saving = False
+
+    @property
+    def accepting_keys(self) -> bool:
+        return not self.saving  # keys typed while the password is set wait for the answer
 
     def compose(self) -> ComposeResult:
         with_login = Input(self.login, id="reset-login", placeholder="username or email")
@@ -67,13 +76,27 @@ class ForgotPasswordScreen(KeepStyles, Screen[str | None]):
 
     @on(Input.Changed, "#new_password")
     def _live_policy(self, event: Input.Changed) -> None:
+        self._check(event.value)
+
+    def _check(self, password: str) -> None:
         from models.passwords import password_problems
         from models.settings import load_settings
 
-        problems = password_problems(event.value, load_settings()) if event.value else []
+        if self.settings is None:  # read once, in a worker; then checked
+            if self.app.db_ready and not self._reading_policy:
+                self._reading_policy = True
+                run_service(self, load_settings, on_ok=self._policy, group="reset-policy")
+            return
+        problems = password_problems(password, self.settings) if password else []
         self.query_one("#field-new_password", Field).set_error(
             "needs " + ", ".join(problems) if problems else None
         )
+
+    _reading_policy = False
+
+    def _policy(self, settings) -> None:  # noqa: ANN001 - Settings
+        self.settings = settings
+        self._check(self.query_one("#new_password", Input).value)
 
     def action_save(self) -> None:
         focused = self.focused
@@ -94,34 +117,61 @@ class ForgotPasswordScreen(KeepStyles, Screen[str | None]):
         from models.password_reset import REQUEST_MESSAGE, request_reset_code
 
         # The answer is the same for everyone and comes at once; the work (and the SMTP
-        # exchange, for a real account) goes on in a worker thread.
-        self.run_worker(lambda: request_reset_code(login), thread=True, group="reset")
+        # exchange, for a real account) goes on in a worker thread, silent whatever happens.
+        run_service(self, request_reset_code, login, on_error=lambda _: None, group="reset")
         self.asked = True
         message.show(REQUEST_MESSAGE, error=False)
         self.query_one("#reset-step2").display = True
         self.query_one("#code", Input).focus()
 
     def reset(self) -> None:
-        from models.errors import ValidationError
+        """Check the code and set the password in a worker (argon2): the form is disabled and
+        says "Saving…" meanwhile; a refusal keeps what was typed."""
         from models.password_reset import reset_password_with_code
 
+        if self.saving:
+            return
         login = self.query_one("#reset-login", Input).value.strip()
         values = {name: self.query_one(selector, Input).value for name, selector in FIELDS.items()}
         for selector in FIELDS.values():
             self.query_one(f"#field-{selector[1:]}", Field).set_error(None)
-        try:
-            reset_password_with_code(
-                login, values["code"], values["password"], values["password_confirm"]
-            )
-        except ValidationError as exc:
-            first = None
-            for name, selector in FIELDS.items():
-                if name in exc.errors:
-                    self.query_one(f"#field-{selector[1:]}", Field).set_error(exc.errors[name])
-                    first = first or selector
-            self.query_one(first or "#code", Input).focus()
+        self._set_saving(True)
+        run_service(
+            self,
+            reset_password_with_code,
+            login,
+            values["code"],
+            values["password"],
+            values["password_confirm"],
+            on_ok=lambda _: self.dismiss_after_worker("reset-save", login),
+            on_error=self._refused,
+            group="reset-save",
+        )
+
+    def _set_saving(self, saving: bool) -> None:
+        self.saving = saving
+        message = self.query_one("#reset-message", Message)
+        if saving:
+            message.show("Saving…", error=False)
+        else:
+            message.clear()
+        self.query_one("#reset-box").disabled = saving
+
+    def _refused(self, exc) -> None:  # noqa: ANN001 - a PatronDeskError
+        from models.errors import ValidationError
+
+        self._set_saving(False)
+        if not isinstance(exc, ValidationError):
+            self.query_one("#reset-message", Message).show(exc.message)
+            self.query_one("#code", Input).focus()
             return
-        self.dismiss(login)
+        first = None
+        for name, selector in FIELDS.items():
+            if name in exc.errors:
+                self.query_one(f"#field-{selector[1:]}", Field).set_error(exc.errors[name])
+                first = first or selector
+        self.query_one(first or "#code", Input).focus()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.saving:  # the answer of the password being set closes the screen
+            self.dismiss(None)

@@ -3,7 +3,8 @@ personal-information letter) from User Details, and the outbox for administrator
 
 A letter is queued at once and delivered by a worker thread, so a slow SMTP server never holds
 the screen; what the server said comes back as a notification, and a failed letter waits in the
-outbox for `patrondesk letters send` or the outbox's own keys."""
+outbox for `patrondesk letters send` or the outbox's own keys. Every read and every letter
+queued runs off the UI thread too (`tui.worker.run_service`)."""
 
 from __future__ import annotations
 
@@ -24,24 +25,26 @@ from models.letters import (
     resend_letter,
     retry_letter,
 )
+from screens.after_worker import ClosesAfterWorker
 from tui.keys import FORM, LETTERS, OUTBOX, bindings
 from tui.screen import KeepStyles
 from tui.table import RowTable
 from tui.widgets import Field, KeyBar, Message, escape
+from tui.worker import run_service
 
 
 def deliver_in_background(app: App, letter_id: int, done=None) -> None:  # noqa: ANN001
     """Send one letter from a worker thread; say the outcome; then call `done()` on the UI."""
+    actor = app.session.actor if app.session else None
 
-    def work() -> None:
+    def send() -> tuple[bool, str]:
         from models.mailer import deliver
         from models.tables import Letter
 
-        ok = deliver(letter_id, actor=app.session.actor if app.session else None)
-        error = "" if ok else Letter.get_by_id(letter_id).error
-        app.call_from_thread(_said, app, ok, error, done)
+        ok = deliver(letter_id, actor=actor)
+        return ok, "" if ok else Letter.get_by_id(letter_id).error
 
-    app.run_worker(work, thread=True, group="letters", name=f"letter {letter_id}")
+    run_service(app, send, on_ok=lambda answer: _said(app, *answer, done), group="letters")
 
 
 def _said(app: App, ok: bool, error: str, done) -> None:  # noqa: ANN001
@@ -53,7 +56,7 @@ def _said(app: App, ok: bool, error: str, done) -> None:  # noqa: ANN001
         done()
 
 
-class ComposeLetterScreen(ModalScreen[int | None]):
+class ComposeLetterScreen(ClosesAfterWorker, ModalScreen[int | None]):
     """Write a general message (Alma's "General mail"); dismisses with the queued letter's id."""
 
     BINDINGS = bindings(FORM)
@@ -62,6 +65,11 @@ class ComposeLetterScreen(ModalScreen[int | None]):
     def __init__(self, account_id: int, name: str) -> None:
         super().__init__()
         self.account_id, self.user_name = account_id, name
+        self.saving = False
+
+    @property
+    def accepting_keys(self) -> bool:
+        return not self.saving  # keys typed while the letter is queued wait for the answer
 
     def compose(self) -> ComposeResult:
         with Vertical(id="letter-form"):
@@ -79,24 +87,49 @@ class ComposeLetterScreen(ModalScreen[int | None]):
 
     @on(Button.Pressed, "#letter-send")
     def action_save(self) -> None:
+        """Queue the letter in a worker: the form is disabled and says "Saving…" meanwhile;
+        a refusal keeps what was typed, with the messages under the fields."""
+        if self.saving:
+            return
         subject = self.query_one("#letter-subject", Input).value
         text = self.query_one("#letter-message", TextArea).text
-        try:
-            letter = queue_general_message(self.account_id, subject, text, self.app.session.actor)
-        except ValidationError as exc:
+        self._set_saving(True)
+        run_service(
+            self,
+            queue_general_message,
+            self.account_id,
+            subject,
+            text,
+            self.app.session.actor,
+            on_ok=lambda letter: self.dismiss_after_worker("letter-save", letter.id),
+            on_error=self._refused,
+            group="letter-save",
+        )
+
+    def _set_saving(self, saving: bool) -> None:
+        self.saving = saving
+        message = self.query_one("#letter-form-message", Message)
+        if saving:
+            message.show("Saving…", error=False)
+        else:
+            message.clear()
+        self.query_one("#letter-form").disabled = saving
+
+    def _refused(self, exc: PatronDeskError) -> None:
+        self._set_saving(False)
+        if isinstance(exc, ValidationError):
             for name in ("subject", "message"):
                 self.query_one(f"#field-letter-{name}", Field).set_error(exc.errors.get(name))
             target = "#letter-subject" if "subject" in exc.errors else "#letter-message"
             self.query_one(target).focus()
             return
-        except PatronDeskError as exc:
-            self.query_one("#letter-form-message", Message).show(exc.message)
-            return
-        self.dismiss(letter.id)
+        self.query_one("#letter-form-message", Message).show(exc.message)
+        self.query_one("#letter-subject").focus()
 
     @on(Button.Pressed, "#letter-cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.saving:  # the answer of the letter being queued closes the form
+            self.dismiss(None)
 
 
 COLUMNS = [("Date", 16), ("Letter", 19), ("Status", 6), ("Subject", 20), ("To", 40)]
@@ -128,11 +161,22 @@ class UserLettersScreen(ModalScreen[None]):
         table.focus()
 
     def reload(self) -> None:
-        try:
-            lines = letters_of(self.account_id, self.app.session.actor)
-        except PatronDeskError as exc:
-            self.notify(exc.message, severity="error")
-            return
+        """Read the letters in a worker (the newest reading wins), then show them."""
+        run_service(
+            self,
+            letters_of,
+            self.account_id,
+            self.app.session.actor,
+            on_ok=self._show,
+            on_error=self._failed,
+            group="letters-read",
+            exclusive=True,
+        )
+
+    def _failed(self, exc: PatronDeskError) -> None:
+        self.notify(exc.message, severity="error", timeout=8)
+
+    def _show(self, lines: list) -> None:
         self.ids = [line.letter_id for line in lines]
         self.query_one(RowTable).set_rows(
             [
@@ -160,8 +204,16 @@ class UserLettersScreen(ModalScreen[None]):
 
         letter_id = self._selected()
         if letter_id is not None:
-            text = letter_text(letter_id, self.app.session.actor)
-            self.app.push_screen(InfoScreen("Letter", text))
+            run_service(
+                self,
+                letter_text,
+                letter_id,
+                self.actor,
+                on_ok=lambda text: self.app.push_screen(InfoScreen("Letter", text)),
+                on_error=self._failed,
+                group="letters-letter",
+                exclusive=True,
+            )
 
     def _queued(self, letter_id: int | None) -> None:
         if letter_id is None:
@@ -181,7 +233,8 @@ class UserLettersScreen(ModalScreen[None]):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self._act(lambda: queue_personal_information(self.account_id, self.actor))
+                account_id, actor = self.account_id, self.actor
+                self._act(lambda: queue_personal_information(account_id, actor))
 
         self.app.push_screen(
             ConfirmScreen(
@@ -193,15 +246,19 @@ class UserLettersScreen(ModalScreen[None]):
     def action_resend(self) -> None:
         letter_id = self._selected()
         if letter_id is not None:
-            self._act(lambda: resend_letter(letter_id, self.actor))
+            actor = self.actor
+            self._act(lambda: resend_letter(letter_id, actor))
 
     def _act(self, queue) -> None:  # noqa: ANN001
-        try:
-            letter = queue()
-        except PatronDeskError as exc:
-            self.notify(exc.message, severity="error", timeout=8)
-            return
-        self._queued(letter.id)
+        """Queue a letter in a worker (`queue()`), then send it (`_queued`)."""
+        self.notify("Queueing the letter…", timeout=3)
+        run_service(
+            self,
+            queue,
+            on_ok=lambda letter: self._queued(letter.id),
+            on_error=self._failed,
+            group="letters-queue",
+        )
 
     @property
     def actor(self):  # noqa: ANN201
@@ -237,11 +294,22 @@ class OutboxScreen(KeepStyles, Screen[None]):
         self.query_one(RowTable).focus()
 
     def reload(self) -> None:
-        try:
-            lines = outbox(self.app.session.actor, pending_only=self.pending_only)
-        except PatronDeskError as exc:
-            self.notify(exc.message, severity="error")
-            return
+        """Read the outbox in a worker (the newest reading wins), then show it."""
+        run_service(
+            self,
+            outbox,
+            self.app.session.actor,
+            pending_only=self.pending_only,
+            on_ok=self._show,
+            on_error=self._failed,
+            group="outbox-read",
+            exclusive=True,
+        )
+
+    def _failed(self, exc: PatronDeskError) -> None:
+        self.notify(exc.message, severity="error", timeout=8)
+
+    def _show(self, lines: list) -> None:
         self.ids = [line.letter_id for line in lines]
         what = "waiting for delivery" if self.pending_only else "latest first"
         self.query_one("#outbox-title", Static).update(
@@ -271,8 +339,16 @@ class OutboxScreen(KeepStyles, Screen[None]):
         from screens.confirm import InfoScreen
 
         if self.ids:
-            letter_id = self.ids[self.query_one(RowTable).cursor]
-            self.app.push_screen(InfoScreen("Letter", letter_text(letter_id, self.actor)))
+            run_service(
+                self,
+                letter_text,
+                self.ids[self.query_one(RowTable).cursor],
+                self.actor,
+                on_ok=lambda text: self.app.push_screen(InfoScreen("Letter", text)),
+                on_error=self._failed,
+                group="outbox-letter",
+                exclusive=True,
+            )
 
     @property
     def actor(self):  # noqa: ANN201
@@ -282,28 +358,30 @@ class OutboxScreen(KeepStyles, Screen[None]):
         if not self.ids:
             return
         letter_id = self.ids[self.query_one(RowTable).cursor]
-        try:
-            retry_letter(letter_id, self.actor)
-        except PatronDeskError as exc:
-            self.notify(exc.message, severity="error", timeout=8)
-            return
-        deliver_in_background(self.app, letter_id, self._after)
+        run_service(
+            self,
+            retry_letter,
+            letter_id,
+            self.actor,
+            on_ok=lambda _: deliver_in_background(self.app, letter_id, self._after),
+            on_error=self._failed,
+            group="outbox-retry",
+        )
 
     def action_send_all(self) -> None:
-        app = self.app
-
-        def work() -> None:
-            from models.mailer import send_pending
-
-            report = send_pending()
-            app.call_from_thread(self._sent, report.sent, report.failed)
+        from models.mailer import send_pending
 
         self.notify("Sending…")
-        app.run_worker(work, thread=True, group="letters", name="outbox")
+        run_service(  # the app's worker: the outbox may be closed before the letters are sent
+            self.app,
+            send_pending,
+            on_ok=lambda report: self._sent(report.sent, report.failed),
+            group="letters",
+        )
 
     def _sent(self, sent: int, failed: int) -> None:
         severity = "warning" if failed else "information"
-        self.notify(f"Sent {sent} letter(s); {failed} failed.", severity=severity)
+        self.app.notify(f"Sent {sent} letter(s); {failed} failed.", severity=severity)
         self._after()
 
     def _after(self) -> None:

@@ -1,5 +1,6 @@
 """Reuse an existing person (RERO ILS): find them by email or username; their personal data is
-kept and only a new account is created for this organization."""
+kept and only a new account is created for this organization. The person is looked up in a
+worker (`tui.worker.run_service`); keys typed meanwhile wait for the answer."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
+from models.errors import PatronDeskError
 from models.reuse import PersonMatch, find_person_to_reuse
 from tui.keys import DIALOG, bindings
 from tui.widgets import Field, LineInput, Message, plain
+from tui.worker import run_service
 
 
 class ReusePersonScreen(ModalScreen[int | None]):
@@ -24,6 +27,11 @@ class ReusePersonScreen(ModalScreen[int | None]):
         super().__init__()
         self.organization_id = organization_id
         self.match: PersonMatch | None = None
+        self.finding = False  # a look-up runs
+
+    @property
+    def accepting_keys(self) -> bool:
+        return not self.finding  # Enter typed again (use this person) waits for the match
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reuse-box"):
@@ -39,11 +47,33 @@ class ReusePersonScreen(ModalScreen[int | None]):
     @on(Input.Submitted, "#reuse-login")
     def _find(self, event: Input.Submitted) -> None:
         message = self.query_one("#reuse-message", Message)
-        found = self.query_one("#reuse-found", Static)
         if self.match and event.value.strip() == self.match.login:
             self._choose()
             return
-        self.match = find_person_to_reuse(event.value, self.organization_id)
+        if self.finding:
+            return
+        self.finding = True
+        message.show("Looking…", error=False)
+
+        def failed(exc: PatronDeskError) -> None:
+            self.finding = False
+            message.show(exc.message)
+
+        run_service(
+            self,
+            find_person_to_reuse,
+            event.value,
+            self.organization_id,
+            on_ok=self._found,
+            on_error=failed,
+            group="reuse-find",
+        )
+
+    def _found(self, match: PersonMatch | None) -> None:
+        self.finding = False
+        self.match = match
+        message = self.query_one("#reuse-message", Message)
+        found = self.query_one("#reuse-found", Static)
         if self.match is None:
             found.update("")
             message.show("Nobody has this email or username.")

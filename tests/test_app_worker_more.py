@@ -598,3 +598,115 @@ async def test_register_looks_up_and_reserves_an_identifier_in_workers(ui_db, mo
             pilot, ui_db, monkeypatch, "ctrl+n", meanwhile=lambda: "Reserving" in text(message)
         )
         assert isinstance(app.screen, QuickUserScreen)
+
+
+# --- Letters ------------------------------------------------------------------------------------
+
+
+async def test_letters_are_read_and_queued_in_workers(ui_db, monkeypatch) -> None:
+    from models.letters import queue_general_message
+    from models.tables import Letter
+    from screens.letters import ComposeLetterScreen, OutboxScreen, UserLettersScreen
+
+    anna = add_user("Anna", "Müller", "P100")
+    queue_general_message(anna.id, "Your card", "It is ready.", SYSTEM)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(ui_db.admin)
+        letters = UserLettersScreen(anna.id, "Müller, Anna")
+        await behind_a_writer(pilot, ui_db, monkeypatch, act=lambda: app.push_screen(letters))
+        assert letters.query_one("#letters-table").row_count == 1
+        await behind_a_writer(pilot, ui_db, monkeypatch, "enter")  # read it
+        assert isinstance(app.screen, InfoScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ComposeLetterScreen)
+        await type_into(pilot, "#letter-subject", "Opening hours")
+        form.query_one("#letter-message").insert("We open at nine.")
+        message = form.query_one("#letter-form-message")
+        await behind_a_writer(
+            pilot, ui_db, monkeypatch, "ctrl+s", meanwhile=lambda: "Saving…" in text(message)
+        )
+        assert app.screen is letters
+        assert Letter.select().where(Letter.subject == "Opening hours").exists()
+        assert letters.query_one("#letters-table").row_count == 2
+        await pilot.press("escape")
+        await settle(pilot)
+        outbox = OutboxScreen()
+        await behind_a_writer(pilot, ui_db, monkeypatch, act=lambda: app.push_screen(outbox))
+        assert "Outbox" in text(outbox.query_one("#outbox-title"))
+        await behind_a_writer(pilot, ui_db, monkeypatch, "a")  # every letter: read again
+        assert outbox.query_one("#outbox-table").row_count == 2
+
+
+# --- Reuse a person, passwords ------------------------------------------------------------------
+
+
+async def test_a_person_to_reuse_is_looked_up_in_a_worker(ui_db, monkeypatch) -> None:
+    from models.seed import seed_code_tables
+    from models.tables import Library, Organization
+    from screens.reuse_person import ReusePersonScreen
+
+    other = Organization.create(code="OTHER", name="Other organization")
+    Library.create(organization=other, code="O1", name="Other library")
+    seed_code_tables(other)
+    lena = add_user("Lena", "Other", "O100", email="lena@example.org", organization=other)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(ui_db.admin)
+        chosen: list[object] = []
+        app.push_screen(ReusePersonScreen(ui_db.organization.id), chosen.append)
+        await settle(pilot)
+        await type_into(pilot, "#reuse-login", "lena@example.org")
+        await behind_a_writer(pilot, ui_db, monkeypatch, "enter")
+        assert "Other, Lena" in text(app.screen.query_one("#reuse-found"))
+        await pilot.press("space")  # the consent box has the focus: ticked, chosen
+        await settle(pilot)
+        assert chosen == [lena.person_id]
+
+
+async def test_a_new_password_is_checked_and_saved_in_workers(ui_db, monkeypatch) -> None:
+    from screens.change_password import ChangePasswordScreen
+
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        changed: list[object] = []
+        screen = ChangePasswordScreen(anna.person_id, Actor(anna, Source.SCREEN), forced=False)
+        await behind_a_writer(
+            pilot, ui_db, monkeypatch, act=lambda: app.push_screen(screen, changed.append)
+        )
+        assert "characters" in text(screen.query_one("#policy"))
+        await type_into(pilot, "#new_password", "short")
+        assert screen.query_one("#field-new_password").error, "checked as typed"
+        await type_into(pilot, "#new_password", "A-new-Password-42")
+        await type_into(pilot, "#confirm", "A-new-Password-42")
+        message = screen.query_one("#password-message")
+        await behind_a_writer(
+            pilot, ui_db, monkeypatch, "ctrl+s", meanwhile=lambda: "Saving…" in text(message)
+        )
+        assert changed == [True]
+
+
+async def test_a_forgotten_password_is_set_in_a_worker(ui_db, monkeypatch) -> None:
+    from screens.forgot_password import ForgotPasswordScreen
+
+    add_user("Anna", "Müller", "P100", email="anna@example.org")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = ForgotPasswordScreen("anna@example.org")
+        app.push_screen(screen)
+        await settle(pilot)
+        await pilot.press("enter")  # the code is asked for (in a worker, whatever happens)
+        await settle(pilot)
+        await type_into(pilot, "#code", "00000000")
+        await type_into(pilot, "#new_password", "A-new-Password-42")
+        await type_into(pilot, "#confirm", "A-new-Password-42")
+        await behind_a_writer(pilot, ui_db, monkeypatch, "ctrl+s")
+        assert app.screen is screen, "a wrong code: refused"
+        assert screen.query_one("#field-code").error
+        assert screen.query_one("#new_password", Input).value == "A-new-Password-42", "kept"
+        assert not screen.query_one("#reset-box").disabled

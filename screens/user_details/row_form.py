@@ -17,9 +17,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, MaskedInput, Select, Static
-from textual.worker import Worker, WorkerState
 
 from models.errors import PatronDeskError, ValidationError
+from screens.after_worker import ClosesAfterWorker
 from screens.user_details.fields import FormField, RowKind
 from tui.keys import FORM, bindings
 from tui.widgets import Field, LineInput, Message, escape
@@ -38,7 +38,7 @@ def read_form(
     return values, options
 
 
-class RowFormScreen(ModalScreen[bool]):
+class RowFormScreen(ClosesAfterWorker, ModalScreen[bool]):
     """Dismisses True once `save` accepted the values, False when cancelled.
 
     `save(values)` runs in a worker (it may only call services); `saved(result)` gets what it
@@ -67,7 +67,6 @@ class RowFormScreen(ModalScreen[bool]):
         needs_reading = load is not None or any(f.kind == "choice" for f in spec.form)
         self.options: dict[str, list[tuple[str, str]]] | None = None if needs_reading else {}
         self.saving = False
-        self._close_when_saved = False  # saved: the form closes when the save's worker has ended
         self._focus_after: Widget | None = None
 
     @property
@@ -199,13 +198,7 @@ class RowFormScreen(ModalScreen[bool]):
     def _accepted(self, result: Any) -> None:
         if self.saved is not None:
             self.saved(result)
-        self._close_when_saved = True  # once the worker has ended (closing now would cancel it)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        ended = event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED)
-        if self._close_when_saved and ended and event.worker.group == "row-form-save":
-            self._close_when_saved = False
-            self.dismiss(True)
+        self.dismiss_after_worker("row-form-save", True)
 
     def _refused(self, exc: PatronDeskError) -> None:
         self._set_saving(False)
