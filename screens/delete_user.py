@@ -52,32 +52,37 @@ class DeleteUserScreen(ClosesAfterWorker, Dialog[str | None]):
         self.notified = False
         self.said = ""  # what the last action did, kept across a recompose
         self.loaded = False  # the check has been read (`_load`)
+        self.may_waive = False  # the session may waive fees (read with the check)
         self.busy = False  # a deletion or a notice is being saved
 
     # --- layout ---------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        """Check the deletion in a worker, then show the answer."""
+        """Check the deletion (and whether the session may waive fees) in a worker, then
+        show the answer."""
+        session, account_id = self.app.session, self.account_id
+
+        def read() -> tuple[DeletionCheck, bool]:
+            return check_deletion(account_id, session.actor), session.can(Action.WAIVE_FEE)
+
         run_service(
             self,
-            check_deletion,
-            self.account_id,
-            self.app.session.actor,
-            on_ok=lambda check: self._loaded(check, ""),
-            on_error=lambda exc: self._loaded(None, exc.message),
+            read,
+            on_ok=lambda answer: self._loaded(*answer, ""),
+            on_error=lambda exc: self._loaded(None, False, exc.message),
             group="delete-check",
             exclusive=True,
         )
 
-    async def _loaded(self, check: DeletionCheck | None, error: str) -> None:
-        self.check, self.error, self.loaded = check, error, True
+    async def _loaded(self, check: DeletionCheck | None, may_waive: bool, error: str) -> None:
+        self.check, self.may_waive, self.error, self.loaded = check, may_waive, error, True
         self._opened_at = get_time()  # keys typed before the answer showed answer nothing
         await self.recompose()
         self._focus()
 
     def _can_waive(self) -> bool:
         c = self.check
-        return bool(c and c.waivable_minor > 0 and self.app.session.can(Action.WAIVE_FEE))
+        return bool(c and c.waivable_minor > 0 and self.may_waive)
 
     def compose(self) -> ComposeResult:
         c = self.check

@@ -213,6 +213,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         self._paging: Worker | None = None  # a page of the window is being read (`_read`)
         self._reload_pending = False  # the window is read again after that page
         self._jumping = False  # that page replaces the window (Home, End, a reload)
+        self._asking = False  # the session's rights are read (`_if_allowed`)
         self._pending = False  # the query changed while it ran
         self.widths = column_widths(80)
 
@@ -479,6 +480,8 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
 
     @property
     def accepting_keys(self) -> bool:
+        if self._asking:  # the session's rights, for the action of the last key
+            return False
         if not self.paging:
             return True
         if self._jumping:
@@ -692,25 +695,66 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         self.query_state = replace(q, sort=key, descending=descending)
         self.run_search()
 
+    # The session's rights are read from the database (its roles as they are now): each
+    # action asks in a worker (`_if_allowed`), and keys typed meanwhile wait for the answer.
+
+    def _if_allowed(
+        self, *rights: tuple[Action, str | None], then: Callable[[], None], refused: str = ""
+    ) -> None:
+        """`then()` when the session has every right of `rights` (read in a worker), else
+        `refused` is said (nothing when empty)."""
+        session = self.app.session
+
+        def allowed() -> bool:
+            return all(session.can(action, record_type) for action, record_type in rights)
+
+        def answered(yes: bool) -> None:
+            self._asking = False
+            if yes:
+                then()
+            elif refused:
+                self.notify(refused, severity="error")
+
+        def failed(exc: PatronDeskError) -> None:
+            self._asking = False
+            self.notify(exc.message, severity="error", timeout=8)
+
+        self._asking = True
+        run_service(self, allowed, on_ok=answered, on_error=failed, group="find-users-rights")
+
     def action_new_user(self) -> None:
         """Quick User Management; staff who may only register (circulation desk) get Register
         New User instead."""
-        session = self.app.session
-        if not session.can(Action.CREATE_USER):
-            self.action_register_user()
-            return
-        self.app.new_user_form(self._added, tab=self.query_state.tab)
+        session, tab = self.app.session, self.query_state.tab
+
+        def chosen(may_create: bool) -> None:
+            self._asking = False
+            if may_create:
+                self.app.new_user_form(self._added, tab=tab)
+            else:
+                self.action_register_user()
+
+        self._asking = True
+        run_service(
+            self,
+            session.can,
+            Action.CREATE_USER,
+            on_ok=chosen,
+            on_error=lambda exc: chosen(False),
+            group="find-users-rights",
+        )
 
     def action_register_user(self) -> None:
         """Register New User: it opens a match itself, or the form (public users only), and
         answers as the form does."""
         from screens.register_user import RegisterUserScreen
 
-        session = self.app.session
-        if not session.can(Action.REGISTER_USER, "public"):
-            self.notify("Your roles do not allow adding users.", severity="error")
-            return
-        self.app.push_screen(RegisterUserScreen(session.organization.id), self._added)
+        organization_id = self.app.session.organization.id
+        self._if_allowed(
+            (Action.REGISTER_USER, "public"),
+            then=lambda: self.app.push_screen(RegisterUserScreen(organization_id), self._added),
+            refused="Your roles do not allow adding users.",
+        )
 
     def _added(self, result: tuple[int, bool] | None) -> None:
         """Back from the form: show the new user selected (and open it if asked)."""
@@ -732,9 +776,6 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
 
         row = self.selected()
         if row is None:
-            return
-        if not self.app.session.can(Action.CHANGE_STATUS, row.record_type):
-            self.notify("Your roles do not allow changing this user's status.", severity="error")
             return
         new = Status.INACTIVE if row.status == Status.ACTIVE else Status.ACTIVE
         verb = "Deactivate" if new == Status.INACTIVE else "Activate"
@@ -761,7 +802,13 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
                     group="find-users-status",
                 )
 
-        self.app.push_screen(ConfirmScreen(f"{verb} {row.name}?", yes=verb), answer)
+        self._if_allowed(
+            (Action.CHANGE_STATUS, row.record_type),
+            then=lambda: self.app.push_screen(
+                ConfirmScreen(f"{verb} {row.name}?", yes=verb), answer
+            ),
+            refused="Your roles do not allow changing this user's status.",
+        )
 
     def action_delete_user(self) -> None:
         """The deletion dialog: it confirms, or lists every reason it is refused with what can
@@ -771,9 +818,6 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         row = self.selected()
         if row is None:
             return
-        if not self.app.session.can(Action.DELETE_USER, row.record_type):
-            self.notify("Only a User Manager or Administrator may delete users.", severity="error")
-            return
 
         def done(result: str | None) -> None:
             if result == DELETED:
@@ -782,14 +826,19 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             elif result == VIEW:
                 self.app.open_user(row.account_id, lambda _: self._reload_window())
 
-        self.app.push_screen(DeleteUserScreen(row.account_id), done)
+        self._if_allowed(
+            (Action.DELETE_USER, row.record_type),
+            then=lambda: self.app.push_screen(DeleteUserScreen(row.account_id), done),
+            refused="Only a User Manager or Administrator may delete users.",
+        )
 
     def action_purge_users(self) -> None:
         """The purge job's preview, then the purge on confirmation (F10)."""
         from screens.purge import PurgeScreen
 
-        session = self.app.session
-        if not (session.can(Action.RUN_JOBS) and session.can(Action.DELETE_USER)):
-            self.notify("Only a User Manager or Administrator may purge users.", severity="error")
-            return
-        self.app.push_screen(PurgeScreen(), lambda _: self.run_search())
+        self._if_allowed(
+            (Action.RUN_JOBS, None),
+            (Action.DELETE_USER, None),
+            then=lambda: self.app.push_screen(PurgeScreen(), lambda _: self.run_search()),
+            refused="Only a User Manager or Administrator may purge users.",
+        )

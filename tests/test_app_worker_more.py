@@ -444,8 +444,7 @@ async def test_the_actions_of_a_record_run_in_workers(ui_db, monkeypatch, key, s
         said: list[str] = []
         app.notify = lambda message, **_: said.append(str(message))  # type: ignore[method-assign]
         screen = await open_details(pilot, ui_db, anna)
-        await pilot.press("ctrl+a")
-        await settle(pilot)
+        await behind_a_writer(pilot, ui_db, monkeypatch, "ctrl+a")  # the rights read first
         assert isinstance(app.screen, ChoiceScreen)
         await behind_a_writer(pilot, ui_db, monkeypatch, key)
         if isinstance(app.screen, InfoScreen):
@@ -524,8 +523,9 @@ async def test_find_users_switches_a_user_off_in_a_worker(ui_db, monkeypatch) ->
         screen = await find_users(pilot, ui_db)
         await type_into(pilot, "#search", "P100")
         await settle(pilot)
-        await pilot.press("enter", "ctrl+t")
+        await pilot.press("enter")
         await settle(pilot)
+        await behind_a_writer(pilot, ui_db, monkeypatch, "ctrl+t")  # the rights read first
         assert isinstance(app.screen, ConfirmScreen)
         await behind_a_writer(pilot, ui_db, monkeypatch, "y")
         assert app.screen is screen
@@ -710,3 +710,28 @@ async def test_a_forgotten_password_is_set_in_a_worker(ui_db, monkeypatch) -> No
         assert screen.query_one("#field-code").error
         assert screen.query_one("#new_password", Input).value == "A-new-Password-42", "kept"
         assert not screen.query_one("#reset-box").disabled
+
+
+async def test_find_users_reads_the_rights_for_new_and_delete_in_workers(
+    ui_db, monkeypatch
+) -> None:
+    from screens.delete_user import DeleteUserScreen
+    from screens.quick_user import QuickUserScreen
+
+    add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await find_users(pilot, ui_db)
+        await behind_a_writer(pilot, ui_db, monkeypatch, "ctrl+n")
+        assert isinstance(app.screen, QuickUserScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        await type_into(pilot, "#search", "P100")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await behind_a_writer(pilot, ui_db, monkeypatch, "delete")
+        dialog = app.screen
+        assert isinstance(dialog, DeleteUserScreen)
+        assert "Delete Müller, Anna (P100)?" in text(dialog.query_one("Static"))

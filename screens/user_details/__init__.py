@@ -451,30 +451,52 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
             return
         self.dismiss(None)
 
+    _asking = False  # the session's rights for ctrl+a are being read (`action_actions`)
+
+    @property
+    def accepting_keys(self) -> bool:
+        """Keys typed after ctrl+a wait for its dialog (`App._ready_for_keys`): the session's
+        rights are read in a worker first."""
+        return not self._asking
+
     def action_actions(self) -> None:
+        """The actions this session may run on this user (its rights read in a worker)."""
         from screens.confirm import ChoiceScreen
 
-        if self.ctx is None:
+        if self.ctx is None or self._asking:
             return
-        p = self.profile
-        session = self.app.session
-        choices = []
-        if session.can(Action.CHANGE_STATUS, p.record_type):
-            label = "Deactivate" if p.status == Status.ACTIVE else "Activate"
-            choices.append(("s", label, "status"))
-        if p.locked and session.can(Action.UNLOCK_LOGIN):
-            choices.append(("u", "Unlock login", "unlock"))
-        if session.can(Action.RESET_PASSWORD, p.record_type):
-            choices.append(("p", "Reset password", "password"))
-        if session.can(Action.TOGGLE_ACCOUNT_TYPE, p.record_type):
-            choices.append(("t", "Toggle account type", "toggle"))
-        if p.account_type == "external":
-            choices.append(("o", "Open for update", "open"))
-        if session.can(Action.MANAGE_ATTACHMENTS, p.record_type):
-            choices.append(("w", "Letters", "letters"))
-        choices.append(("l", "Loans", "loans"))
-        choices.append(("r", "Reload", "reload"))
-        self.app.push_screen(ChoiceScreen(f"Actions for {p.name}", choices), self._act)
+        p, session, ctx = self.profile, self.app.session, self.ctx
+
+        def read() -> list[tuple[str, str, str]]:
+            choices = []
+            if session.can(Action.CHANGE_STATUS, p.record_type):
+                label = "Deactivate" if p.status == Status.ACTIVE else "Activate"
+                choices.append(("s", label, "status"))
+            if p.locked and session.can(Action.UNLOCK_LOGIN):
+                choices.append(("u", "Unlock login", "unlock"))
+            if session.can(Action.RESET_PASSWORD, p.record_type):
+                choices.append(("p", "Reset password", "password"))
+            if session.can(Action.TOGGLE_ACCOUNT_TYPE, p.record_type):
+                choices.append(("t", "Toggle account type", "toggle"))
+            if p.account_type == "external":
+                choices.append(("o", "Open for update", "open"))
+            if session.can(Action.MANAGE_ATTACHMENTS, p.record_type):
+                choices.append(("w", "Letters", "letters"))
+            choices.append(("l", "Loans", "loans"))
+            choices.append(("r", "Reload", "reload"))
+            return choices
+
+        def ask(choices: list[tuple[str, str, str]]) -> None:
+            self._asking = False
+            if self.ctx is ctx:  # still this user's record
+                self.app.push_screen(ChoiceScreen(f"Actions for {p.name}", choices), self._act)
+
+        def failed(exc: PatronDeskError) -> None:
+            self._asking = False
+            self.notify(exc.message, severity="error", timeout=10)
+
+        self._asking = True
+        run_service(self, read, on_ok=ask, on_error=failed, group="details-rights")
 
     _acting = False  # an action of ctrl+a runs in its worker (`_act`)
 
