@@ -14,6 +14,10 @@ A candidate is a plain dict (cheap to send to a worker process):
     password     plain text, an argon2 hash, or a foreign hash (told apart when checked)
     emails, phones, addresses, identifiers, notes, blocks, statistics, roles: lists of dicts
                  (absent: the format does not carry that kind)
+    enrolled     the date the user registered (Koha's dateenrolled, FOLIO's enrollmentDate):
+                 the account's creation time when it is created
+    no_home      the names of the record's fields that have a value and no home in PatronDesk
+                 (reported with counts, never silently dropped)
 
 Code values are (code, name) pairs: the name is used when the code is new to the database.
 Every reader refuses what it cannot read with `FormatError`: one line for the user.
@@ -52,6 +56,7 @@ class SourceContext:
     folio_groups: dict[str, tuple[str, str]] = field(default_factory=dict)  # uuid -> (code, name)
     folio_address_types: dict[str, str] = field(default_factory=dict)  # uuid -> name
     rero_patron_types: dict[str, tuple[str, str]] = field(default_factory=dict)  # pid -> code,name
+    folio_departments: dict[str, tuple[str, str]] = field(default_factory=dict)  # uuid -> code,name
     folio_in_file: bool = False  # the file's own usergroups/addresstypes were read
     currency: str = ""  # own json: the currency of the fees' amounts (its header)
     code_names: dict[str, dict[str, str]] = field(
@@ -200,7 +205,8 @@ class Reader:
         self.fmt = fmt
         self.size = max(path.stat().st_size, 1)
         self._file: Any = None
-        self.members: dict[str, Any] = {}  # own json: the header members read so far
+        self.members: dict[str, Any] = {}  # JSON: the members around the records read so far
+        self.header: list[str] = []  # CSV: the header row's column names
 
     def position(self) -> int:
         try:
@@ -242,6 +248,7 @@ class Reader:
         if not header:
             raise FormatError(f"{self.path.name} has no header row")
         header = [h.strip().lstrip("\ufeff") for h in header]
+        self.header = header
         required = ("primary_id", "last_name") if self.fmt == "csv" else ("cardnumber", "surname")
         missing = [r for r in required if r not in header]
         if missing:
@@ -334,6 +341,7 @@ class Reader:
         n = 0
         root = None
         open_elements: list[Any] = []
+        others: dict[str, int] = {}  # elements in the root that are not <user>
         try:
             for event, elem in iterparse(
                 self._file, events=("start", "end", "pi"), forbid_dtd=True, forbid_entities=True
@@ -367,6 +375,11 @@ class Reader:
                     if root is not None and root is not elem:
                         elem.clear()
                         root.remove(elem) if elem in list(root) else None
+                elif depth == record_depth and record_depth > 1:
+                    others[tag] = others.get(tag, 0) + 1
+                    if root is not None:
+                        elem.clear()
+                        root.remove(elem) if elem in list(root) else None
                 depth -= 1
         except DefusedXmlException as exc:
             raise FormatError(
@@ -379,6 +392,17 @@ class Reader:
             raise FormatError(
                 f"{self.path.name} is not well-formed XML after record {n}: {exc}"
             ) from None
+        if n == 0 and root is not None and record_depth == 2:
+            found = ", ".join(f"{count:,} <{tag}>" for tag, count in others.items())
+            raise FormatError(
+                f"{self.path.name}: its <{_local(root.tag)}> holds no <user> element"
+                + (
+                    f" (it holds {found}; Alma's user files put each user in <user>)"
+                    if found
+                    else ""
+                )
+                + ": nothing imported"
+            )
 
 
 SNIFF_CHARS = 65_536  # a CSV file's delimiter is read from the first 64 K characters
@@ -930,11 +954,13 @@ def folio_reference_in_file(ctx: SourceContext, members: dict) -> None:
             ctx.folio_address_types[_s(t["id"])] = _s(t["addressType"])
 
 
-def load_folio_reference(start: Path) -> tuple[dict, dict]:
-    """Patron groups and address types from a `ref-data` folder beside the file or one up
-    (`ref-data/groups/*.json`, `ref-data/addresstypes/*.json`, as in mod-users)."""
+def load_folio_reference(start: Path) -> tuple[dict, dict, dict]:
+    """Patron groups, address types and departments from a `ref-data` folder beside the file
+    or one up (`ref-data/groups/*.json`, `ref-data/addresstypes/*.json`,
+    `ref-data/departments/*.json`, as in mod-users)."""
     groups: dict[str, tuple[str, str]] = {}
     address_types: dict[str, str] = {}
+    departments: dict[str, tuple[str, str]] = {}
     for folder in (start, start.parent):
         ref = folder / "ref-data"
         if not ref.is_dir():
@@ -951,8 +977,15 @@ def load_folio_reference(start: Path) -> tuple[dict, dict]:
                 address_types[t["id"]] = str(t["addressType"]).strip()
             except (OSError, ValueError, KeyError, TypeError):
                 continue
+        for f in sorted((ref / "departments").glob("*.json")):
+            try:
+                d = json.loads(f.read_text(encoding=ENCODING))
+                name = str(d["name"]).strip()
+                departments[d["id"]] = (str(d.get("code") or name).strip(), name)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
         break
-    return groups, address_types
+    return groups, address_types, departments
 
 
 def _folio_group(value: Any, ctx: SourceContext) -> tuple[str, str] | None:
@@ -964,12 +997,55 @@ def _folio_group(value: Any, ctx: SourceContext) -> tuple[str, str] | None:
     return (text, "")
 
 
+# FOLIO's fields that PatronDesk reads (a user's other fields with a value are reported).
+_FOLIO_HOMES = frozenset(
+    {"username", "externalSystemId", "barcode", "active", "type", "patronGroup", "personal"}
+    | {"expirationDate", "enrollmentDate", "departments", "customFields"}
+)
+_FOLIO_PERSONAL_HOMES = frozenset(
+    {"lastName", "firstName", "middleName", "preferredFirstName", "email", "phone"}
+    | {"mobilePhone", "dateOfBirth", "addresses", "preferredContactTypeId"}
+    | {"preferredContactTypeIds"}
+)
+_FOLIO_ADDRESS_HOMES = frozenset(
+    {"addressTypeId", "addressLine1", "addressLine2", "city", "region", "postalCode"}
+    | {"countryId", "primaryAddress"}
+)
+# The members of a FOLIO file around its users that PatronDesk reads (mod-user-import's others,
+# deactivateMissingUsers, updateOnlyPresentFields, sourceType, ..., are reported).
+_FOLIO_ENVELOPE_HOMES = frozenset({"users", "totalRecords", "usergroups", "addresstypes"})
+FOLIO_DEPARTMENT_TYPE = ("DEPARTMENT", "Department")
+FOLIO_CUSTOM_FIELD = ("CUSTOM_FIELD", "Custom field")
+
+
+def _no_home(data: dict, homes: frozenset[str], prefix: str = "") -> list[str]:
+    """The names of `data`'s members that have a value and are not in `homes`."""
+    return [f"{prefix}{k}" for k, v in data.items() if k not in homes and not _empty(v)]
+
+
+def _custom_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_custom_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _s(value)
+
+
+def envelope_no_home(fmt: str, members: dict) -> list[str]:
+    """The members of a file around its users that have a value and no home (FOLIO's import
+    options such as deactivateMissingUsers): reported once for the file."""
+    if fmt == "folio-json":
+        return _no_home(members, _FOLIO_ENVELOPE_HOMES)
+    return []
+
+
 def map_folio(data: dict, label: str, ctx: SourceContext) -> dict:
     if not isinstance(data, dict):
         return _not_a_record(label)
     personal = data.get("personal") or {}
     if not isinstance(personal, dict):
         personal = {}
+    no_home = _no_home(data, _FOLIO_HOMES) + _no_home(personal, _FOLIO_PERSONAL_HOMES, "personal.")
     primary = (
         _s(data.get("externalSystemId")) or _s(data.get("barcode")) or _s(data.get("username"))
     )
@@ -1007,6 +1083,7 @@ def map_folio(data: dict, label: str, ctx: SourceContext) -> dict:
     for a in personal.get("addresses") or []:
         if not isinstance(a, dict):
             continue
+        no_home.extend(_no_home(a, _FOLIO_ADDRESS_HOMES, "personal.addresses."))
         type_id = _s(a.get("addressTypeId"))
         type_name = ctx.folio_address_types.get(type_id, type_id)
         addresses.append(
@@ -1021,7 +1098,23 @@ def map_folio(data: dict, label: str, ctx: SourceContext) -> dict:
                 "preferred": _bool(a.get("primaryAddress")),
             }
         )
-    return {
+    # Departments are statistical categories; custom fields are notes ("name: value").
+    departments = data.get("departments") if isinstance(data.get("departments"), list) else []
+    statistics = [
+        {
+            "category": ctx.folio_departments.get(_s(d)) or (_s(d), ""),
+            "category_type": FOLIO_DEPARTMENT_TYPE,
+        }
+        for d in departments
+        if _s(d)
+    ]
+    custom = data.get("customFields") if isinstance(data.get("customFields"), dict) else {}
+    notes = [
+        {"note_type": FOLIO_CUSTOM_FIELD, "text": f"{name}: {_custom_text(value)}"}
+        for name, value in sorted(custom.items())
+        if not _empty(value)
+    ]
+    cand = {
         "label": label,
         "primary_id": primary,
         "general": general,
@@ -1030,7 +1123,13 @@ def map_folio(data: dict, label: str, ctx: SourceContext) -> dict:
         "phones": phones,
         "addresses": addresses,
         "identifiers": identifiers,
+        "statistics": statistics,
+        "notes": notes,
+        "enrolled": _date(data.get("enrollmentDate")),
     }
+    if no_home:
+        cand["no_home"] = list(dict.fromkeys(no_home))
+    return cand
 
 
 # --- RERO ILS -----------------------------------------------------------------------------------
@@ -1195,6 +1294,49 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
 # --- Koha ---------------------------------------------------------------------------------------
 
 _KOHA_GENDER = {"m": "male", "f": "female"}
+# Koha's borrowers columns that PatronDesk reads; another column with a value is reported.
+KOHA_COLUMNS = frozenset(
+    {"cardnumber", "surname", "firstname", "middle_name", "preferred_name", "othernames"}
+    | {"title", "userid", "dateofbirth", "dateexpiry", "dateenrolled", "sex", "lang"}
+    | {"email", "emailpro", "B_email", "phone", "mobile", "phonepro", "fax", "B_phone"}
+    | {"smsalertnumber", "streetnumber", "streettype", "address", "address2", "city", "state"}
+    | {"zipcode", "country", "B_streetnumber", "B_streettype", "B_address", "B_address2"}
+    | {"B_city", "B_state", "B_zipcode", "B_country", "borrowernotes", "opacnote"}
+    | {"contactnote", "gonenoaddress", "lost", "debarred", "debarredcomment", "categorycode"}
+    | {"branchcode", "password", "sort1", "sort2", "patron_attributes"}
+)
+# Koha's other borrowers columns (and its import's guarantor columns): no home in PatronDesk,
+# reported when they hold a value. A column in neither list is not Koha's (a misspelling).
+KOHA_UNMAPPED = frozenset(
+    {"borrowernumber", "initials", "pronouns", "password_expiration_date", "date_renewed"}
+    | {"contactname", "contactfirstname", "contacttitle", "relationship", "secret"}
+    | {"auth_method", "flags", "altcontactfirstname", "altcontactsurname"}
+    | {"altcontactaddress1", "altcontactaddress2", "altcontactaddress3", "altcontactstate"}
+    | {"altcontactzipcode", "altcontactcountry", "altcontactphone", "sms_provider_id"}
+    | {"privacy", "privacy_guarantor_fines", "privacy_guarantor_checkouts"}
+    | {"checkprevcheckout", "updated_on", "lastseen", "login_attempts", "overdrive_auth_token"}
+    | {"anonymized", "autorenew_checkouts", "primary_contact_method", "protected"}
+    | {"guarantor_id", "guarantor_relationship"}
+)
+KOHA_SORT = (("sort1", ("SORT1", "Koha sort 1")), ("sort2", ("SORT2", "Koha sort 2")))
+KOHA_ATTRIBUTE = ("ATTRIBUTE", "Patron attribute")
+
+
+def _koha_attributes(cell: str) -> list[str]:
+    """Koha's patron_attributes cell ("CODE:value,CODE:value", values quoted as CSV when they
+    hold a comma) as note texts "CODE: value"."""
+    out = []
+    for item in next(csv.reader([cell]), []):
+        code, sep, value = item.partition(":")
+        if sep and code.strip() and value.strip():
+            out.append(f"{code.strip()}: {value.strip()}")
+        elif item.strip():
+            out.append(item.strip())
+    return out
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
 
 
 def _koha_line(row: dict, prefix: str = "") -> str:
@@ -1218,6 +1360,11 @@ def map_koha(row: dict, label: str, ctx: SourceContext) -> dict:
         general["preferred_first_name"] = "" if preferred == general["first_name"] else preferred
     if _s(g("userid")):
         general["username"] = _s(g("userid"))
+    if "middle_name" in row:
+        general["middle_name"] = _s(g("middle_name"))
+    language = _s(g("lang")).split("-")[0]  # Koha's "fr-FR"; "default" is the library's
+    if language and language.lower() != "default":
+        general["preferred_language"] = general["comm_language"] = language
     emails = [
         {"address": _s(g(col)), "email_type": kind}
         for col, kind in (("email", "personal"), ("emailpro", "work"), ("B_email", "alternative"))
@@ -1234,6 +1381,13 @@ def map_koha(row: dict, label: str, ctx: SourceContext) -> dict:
         )
         if _s(g(col))
     ]
+    sms = _s(g("smsalertnumber"))
+    if sms:
+        same = [p for p in phones if _digits(p["number"]) == _digits(sms)]
+        if same:
+            same[0]["preferred_sms"] = True
+        else:
+            phones.append({"number": sms, "phone_type": "mobile", "preferred_sms": True})
     addresses = []
     main = {
         "address_type": "home",
@@ -1264,6 +1418,14 @@ def map_koha(row: dict, label: str, ctx: SourceContext) -> dict:
             notes.append(
                 {"note_type": ("GENERAL", "General"), "text": _s(g(col)), "user_viewable": viewable}
             )
+    notes.extend(
+        {"note_type": KOHA_ATTRIBUTE, "text": text}
+        for text in _koha_attributes(g("patron_attributes") or "")
+    )
+    # Koha's sort1 and sort2 are statistical categories.
+    statistics = [
+        {"category": _code(g(col)), "category_type": kind} for col, kind in KOHA_SORT if _s(g(col))
+    ]
     blocks = []
     if _bool(_s(g("gonenoaddress")) or "0"):
         blocks.append({"definition": ("ADDRESS", "Address unknown")})
@@ -1278,7 +1440,7 @@ def map_koha(row: dict, label: str, ctx: SourceContext) -> dict:
                 "note": _s(g("debarredcomment")),
             }
         )
-    return {
+    cand = {
         "label": label,
         "primary_id": _s(g("cardnumber")),
         "general": general,
@@ -1292,7 +1454,13 @@ def map_koha(row: dict, label: str, ctx: SourceContext) -> dict:
         "addresses": addresses,
         "notes": notes,
         "blocks": blocks,
+        "statistics": statistics,
+        "enrolled": _date(g("dateenrolled")),
     }
+    no_home = [k for k, v in row.items() if k and k not in KOHA_COLUMNS and _s(v)]
+    if no_home:
+        cand["no_home"] = no_home
+    return cand
 
 
 # --- PatronDesk CSV -----------------------------------------------------------------------------
@@ -1346,6 +1514,29 @@ CSV_COLUMNS = (
     *CSV_LISTS[2:],
 )
 _BOOL_COLUMNS = frozenset({"letters_opt_in", "researcher"})
+_CSV_KNOWN = frozenset(CSV_COLUMNS)
+
+
+def columns_of(fmt: str) -> frozenset[str]:
+    """The columns of a CSV format (Koha's: those PatronDesk reads and those it has no home
+    for). Another column is reported as not the format's, even when empty (a misspelling)."""
+    return KOHA_COLUMNS | KOHA_UNMAPPED if fmt == "koha-csv" else _CSV_KNOWN
+
+
+def unknown_columns(fmt: str, header: list[str]) -> dict[str, str]:
+    """The columns of a CSV header that are not the format's: name -> the column it most
+    likely meant ("" when none is close)."""
+    import difflib
+
+    if fmt not in ("csv", "koha-csv"):
+        return {}
+    known = columns_of(fmt)
+    return {
+        name: next(iter(difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)), "")
+        for name in header
+        if name and name not in known
+    }
+
 
 # A cell a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, tab or CR first,
 # after any number of quotes (so that a value starting with quotes comes back exactly).
@@ -1616,6 +1807,9 @@ def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
         cand["roles"] = roles
     if warnings:
         cand["warnings"] = warnings
+    no_home = [k for k, v in row.items() if k and k not in _CSV_KNOWN and (v or "").strip()]
+    if no_home:
+        cand["no_home"] = no_home
     return cand
 
 
@@ -1762,7 +1956,9 @@ def source_context(path: Path, fmt: str) -> SourceContext:
     ctx = SourceContext()
     folder = path if path.is_dir() else path.parent
     if fmt == "folio-json":
-        ctx.folio_groups, ctx.folio_address_types = load_folio_reference(folder)
+        ctx.folio_groups, ctx.folio_address_types, ctx.folio_departments = load_folio_reference(
+            folder
+        )
     elif fmt == "rero-json":
         ctx.rero_patron_types = load_rero_patron_types(folder)
     return ctx
@@ -1839,11 +2035,23 @@ def files_of(path: Path) -> list[Path]:
     """The files to import: the file itself, or every file of a folder (sorted by name; hidden
     files and schemas skipped)."""
     if path.is_dir():
-        return sorted(
+        files = sorted(
             p
             for p in path.iterdir()
             if p.is_file() and not p.name.startswith(".") and p.suffix.lower() != ".xsd"
         )
+        if not files:
+            folders = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")]
+            raise FormatError(
+                f"{path} holds no file to import"
+                + (
+                    f", only subfolders ({', '.join(sorted(p.name for p in folders)[:5])}): "
+                    "subfolders are not read, import each one"
+                    if folders
+                    else ""
+                )
+            )
+        return files
     if not path.exists():
         raise FormatError(f"{path} does not exist")
     return [path]

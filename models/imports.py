@@ -88,11 +88,13 @@ from models.import_formats import (
     Reader,
     candidates,
     detect,
+    envelope_no_home,
     files_of,
     formula_safe,
     map_lazy,
     primary_of,
     source_context,
+    unknown_columns,
 )
 from models.passwords import hash_within_bounds, password_problems, problems_message
 from models.permissions import (
@@ -244,6 +246,12 @@ class ImportReport:
     issues: list[Issue] = field(default_factory=list)
     created_codes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     preview: list[dict] = field(default_factory=list)
+    # What was read and not kept, per (file, field): the records (or values) it had a value in.
+    not_kept: dict[tuple[str, str], int] = field(default_factory=dict)
+    # The CSV columns the format does not read, per (file, column): the column likely meant.
+    unknown_columns: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Members of a file around its records (FOLIO's deactivateMissingUsers), per (file, name).
+    file_members: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, issue: Issue) -> None:
         if issue.level == "warning":
@@ -280,7 +288,47 @@ class ImportReport:
                 f"\n{self.no_password:,} people have no usable password (a policy refusal or a "
                 "foreign hash): a password reset is required."
             )
+        columns: dict[str, list] = {}
+        fields: dict[str, int] = {}
+        for (file, name), count in self.not_kept.items():
+            if (file, name) in self.unknown_columns:
+                entry = columns.setdefault(name, [0, self.unknown_columns[(file, name)]])
+                entry[0] += count
+            else:
+                fields[name] = fields.get(name, 0) + count
+        if columns:
+            text += "\nColumns not read (not this format's; see --map columns): " + ", ".join(
+                f"{name} ({count:,} value{'' if count == 1 else 's'}"
+                + (f"; did you mean {likely}?)" if likely else ")")
+                for name, (count, likely) in columns.items()
+            )
+            text += "."
+        if fields:
+            text += "\nNot kept, no home in PatronDesk: " + ", ".join(
+                f"{name} ({count:,})" for name, count in fields.items()
+            )
+            text += "."
         return text
+
+    def not_kept_issues(self) -> list[Issue]:
+        """One line per field and file for what was read and not kept (the report's 'not kept'
+        lines, after the records' own)."""
+        out = []
+        for (file, name), count in self.not_kept.items():
+            if (file, name) in self.unknown_columns:
+                likely = self.unknown_columns[(file, name)]
+                hint = f" (did you mean {likely}?)" if likely else ""
+                message = (
+                    f"is not a column of this format{hint}: {count:,} "
+                    f"value{'' if count == 1 else 's'} not read"
+                )
+            elif (file, name) in self.file_members:
+                message = "is an option of the file with no home in PatronDesk: not applied"
+            else:
+                noun = "record" if count == 1 else "records"
+                message = f"has no home in PatronDesk: its value in {count:,} {noun} not kept"
+            out.append(Issue(file, "", "", "not kept", name, message))
+        return out
 
     def write_csv(self, path: str | Path, *, overwrite: bool = False) -> None:
         """The report as CSV, a private file (`models.files.PrivateFile`: 0600, an existing
@@ -520,6 +568,14 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
     for extra in ("local_overrides", "proxy_for", "attachments", "loans", "fees"):
         if extra in cand:
             out[extra] = cand[extra]
+    if cand.get("enrolled") and not out["own"]:
+        # The registration date is the account's creation time (a new account's only).
+        enrolled = _date_or_none(chk, "enrollment date", cand["enrolled"])
+        if enrolled is not None and enrolled > today:
+            chk.warn("enrollment date", f"{enrolled} is in the future: left out")
+        elif enrolled is not None:
+            account["created_at"] = dt.datetime.combine(enrolled, dt.time())
+    out["no_home"] = list(cand.get("no_home") or ())
     out["refused"], out["warnings"] = chk.refused, chk.warnings
     return out
 
@@ -1232,6 +1288,8 @@ class Importer:
             if chunk:
                 self._chunk(chunk)
             self._flush()
+            if self.unit == "folder" and not self.report.rows and not self._circulation:
+                self._nothing_read()
             if self._circulation:
                 from models.import_circulation import load_files
 
@@ -1254,7 +1312,24 @@ class Importer:
                         bulk.restore_indexes()
         self.report.format = ", ".join(dict.fromkeys(formats)) or "none"
         self.report.elapsed = time.perf_counter() - self.started
+        # What was read and not kept, one line per field, after the records' own (never cut).
+        self.report.issues.extend(self.report.not_kept_issues())
         return self.report
+
+    def _nothing_read(self) -> None:
+        """A folder none of whose files held a user: nothing to do, and each file's reason."""
+        reasons = [
+            f"{i.file}: "
+            + i.message.removeprefix(i.file).lstrip(": ").removesuffix(": nothing imported")
+            for i in self.report.issues
+            if i.level == "skipped"
+        ]
+        raise FormatError(
+            f"{self.path} holds no users"
+            + (f" ({'; '.join(reasons[:5])}" + (" ..." if len(reasons) > 5 else "") + ")")
+            * bool(reasons)
+            + ": nothing imported"
+        )
 
     def _stopped(self, exc: BaseException) -> ImportError_:
         """One line for a write the database refused during the import (a full disk, an I/O
@@ -1303,6 +1378,21 @@ class Importer:
                 if not folder:
                     raise
                 self.report.add(Issue(label, "", "", "skipped", "file", exc.message))
+            self._file_read(path.name, fmt)
+
+    def _file_read(self, name: str, fmt: str) -> None:
+        """What a file read held around its records that is not kept: the CSV columns its
+        format does not read (reported even when empty), the members around its records."""
+        r = self.report
+        reader = self.reader
+        if reader is None:
+            return
+        for column, likely in unknown_columns(fmt, reader.header).items():
+            r.unknown_columns[(name, column)] = likely
+            r.not_kept.setdefault((name, column), 0)
+        for member in envelope_no_home(fmt, reader.members):
+            r.file_members.add((name, member))
+            r.not_kept[(name, member)] = 1
 
     def _progress(self, final: bool = False) -> None:
         if self.opts.progress is None:
@@ -1451,7 +1541,11 @@ class Importer:
 
     def _finish(self, checked: list[dict], accounts: list) -> None:
         records = []
+        not_kept = self.report.not_kept
         for rec, acct in zip(checked, accounts, strict=True):
+            for name in rec.get("no_home") or ():
+                key = (rec.get("file") or self._file_name(), name)
+                not_kept[key] = not_kept.get(key, 0) + 1
             if rec.pop("quick", None) is not None and "key" in rec:
                 # The mapped primary id differs from the one read raw (rare): match again.
                 acct = self._existing([rec])[0].get(self._match_key(rec))
@@ -1461,6 +1555,9 @@ class Importer:
             records.append(rec)
         if records:
             self._write(records)
+
+    def _file_name(self) -> str:
+        return self.reader.path.name if self.reader is not None else self.path.name
 
     def _match_key(self, cand: dict) -> str | None:
         if self._match_type is None:
