@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from models.accounts import full_name
 from models.audit import Actor
 from models.enums import Role, Source
 from models.errors import AuthenticationError
@@ -20,14 +19,7 @@ class StaffSession:
     organization: Organization
     library: Library | None
     roles: tuple[str, ...]
-
-    @property
-    def username(self) -> str:
-        return self.account.person.username
-
-    @property
-    def display_name(self) -> str:
-        return full_name(self.account.person)
+    username: str  # read once at login: the screens show it without a query
 
     @property
     def actor(self) -> Actor:
@@ -77,4 +69,5 @@ def open_session(account: Account) -> StaffSession:
         organization=account.organization,
         library=library,
         roles=tuple(sorted({r.role for r in roles})),
+        username=account.person.username,
     )

@@ -11,11 +11,12 @@ from textual.widgets import Header, Input, Static
 from models.enums import Source
 from models.errors import PatronDeskError, ValidationError
 from models.passwords import password_problems, policy_text
-from models.settings import load_settings
+from models.settings import Settings, load_settings
 from models.setup import initialize
 from tui.keys import FIRST_ADMIN, bindings
 from tui.screen import KeepStyles
 from tui.widgets import Field, KeyBar, Message
+from tui.worker import run_service
 
 FIELDS = ("username", "last_name", "first_name", "email", "password", "password_confirm")
 
@@ -24,8 +25,12 @@ class FirstAdminScreen(KeepStyles, Screen[None]):
     BINDINGS = bindings(FIRST_ADMIN)
     AUTO_FOCUS = "#username"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._settings: Settings | None = None  # the password policy, read in a worker
+        self._saving = False
+
     def compose(self) -> ComposeResult:
-        settings = load_settings()
         yield Header()
         with Center(), VerticalScroll(id="first-admin-box", classes="card"):
             yield Static("Create the first administrator", classes="card-title")
@@ -42,14 +47,25 @@ class FirstAdminScreen(KeepStyles, Screen[None]):
             yield Field(
                 "Password again", Input(id="password_confirm", password=True), required=True
             )
-            yield Static(policy_text(settings), id="policy", classes="hint")
+            yield Static("", id="policy", classes="hint")
             yield Message(id="first-admin-message")
             yield Static("ctrl+s or Enter in the last field: create", classes="hint")
         yield KeyBar()
 
+    def on_mount(self) -> None:
+        run_service(self, load_settings, on_ok=self._policy_read, group="policy")
+
+    def _policy_read(self, settings: Settings) -> None:
+        self._settings = settings
+        self.query_one("#policy", Static).update(policy_text(settings))
+        self._live_policy()
+
     @on(Input.Changed, "#password")
-    def _live_policy(self, event: Input.Changed) -> None:
-        problems = password_problems(event.value, load_settings()) if event.value else []
+    def _live_policy(self) -> None:
+        value = self._value("password")
+        if self._settings is None:
+            return  # the policy comes with its worker (and checks what was typed by then)
+        problems = password_problems(value, self._settings) if value else []
         self._field("password").set_error("needs " + ", ".join(problems) if problems else None)
 
     @on(Input.Submitted)
@@ -66,30 +82,44 @@ class FirstAdminScreen(KeepStyles, Screen[None]):
         return self.query_one(f"#{name}", Input).value
 
     def action_save(self) -> None:
+        if self._saving:  # one save at a time: ctrl+s again while it runs does nothing
+            return
         errors: dict[str, str] = {}
         if not self._value("username").strip():
             errors["username"] = "type a username"
         if self._value("password") != self._value("password_confirm"):
             errors["password_confirm"] = "does not match the password"
-        try:
-            if errors:
-                raise ValidationError(errors)
-            initialize(
-                self._value("username").strip(),
-                self._value("password"),
-                source=Source.SCREEN,
-                first_name=self._value("first_name").strip(),
-                last_name=self._value("last_name").strip(),
-                email=self._value("email").strip(),
-            )
-        except ValidationError as exc:
-            self._show_errors(exc.errors)
+        if errors:
+            self._show_errors(errors)
             return
-        except PatronDeskError as exc:
-            self.query_one("#first-admin-message", Message).show(exc.message)
-            return
+        username = self._value("username").strip()
+        self._saving = True
+        self.query_one("#first-admin-message", Message).show("Creating…", error=False)
+        run_service(
+            self,
+            initialize,
+            username,
+            self._value("password"),
+            source=Source.SCREEN,
+            first_name=self._value("first_name").strip(),
+            last_name=self._value("last_name").strip(),
+            email=self._value("email").strip(),
+            on_ok=lambda _: self._created(username),
+            on_error=self._refused,
+            group="save",
+        )
+
+    def _created(self, username: str) -> None:
+        self._saving = False
         self.app.notify("Administrator created: log in with the new password.")
-        self.app.show_login(prefill=self._value("username").strip())
+        self.app.show_login(prefill=username)
+
+    def _refused(self, exc: PatronDeskError) -> None:
+        self._saving = False
+        if isinstance(exc, ValidationError):
+            self._show_errors(exc.errors)
+        else:
+            self.query_one("#first-admin-message", Message).show(exc.message)
 
     def _show_errors(self, errors: dict[str, str]) -> None:
         mapping = {"primary_id": "username"}

@@ -12,14 +12,16 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from screens.after_worker import ClosesAfterWorker
 from tui.keys import LOCK, bindings
 from tui.widgets import Field, Message, plain
 
 if TYPE_CHECKING:
+    from models.errors import PatronDeskError
     from models.tables import Organization
 
 
-class LockScreen(ModalScreen[bool]):
+class LockScreen(ClosesAfterWorker, ModalScreen[bool]):
     """Dismisses True when unlocked; False when the user chose to log out."""
 
     BINDINGS = bindings(LOCK)
@@ -32,6 +34,7 @@ class LockScreen(ModalScreen[bool]):
         organizations opens the lock of the one they work in."""
         super().__init__()
         self.username, self.minutes, self.organization = username, minutes, organization
+        self._checking = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="lock-box", classes="card"):
@@ -55,15 +58,27 @@ class LockScreen(ModalScreen[bool]):
     @on(Input.Submitted, "#unlock-password")
     def _unlock(self, event: Input.Submitted) -> None:
         from models.auth import login
-        from models.errors import AuthenticationError
+        from tui.worker import run_service
 
-        try:
-            login(self.username, event.value, organization=self.organization)
-        except AuthenticationError as exc:
-            event.input.value = ""
-            self.query_one("#unlock-message", Message).show(exc.message)
+        if self._checking:  # one check at a time: Enter again while it runs does nothing
             return
-        self.dismiss(True)
+        self._checking = True
+        self.query_one("#unlock-message", Message).show("Checking…", error=False)
+        run_service(  # argon2 and the database in a worker: the terminal keeps answering
+            self,
+            login,
+            self.username,
+            event.value,
+            organization=self.organization,
+            on_ok=lambda _: self.dismiss_after_worker("unlock", True),
+            on_error=self._refused,
+            group="unlock",
+        )
+
+    def _refused(self, exc: PatronDeskError) -> None:
+        self._checking = False
+        self.query_one("#unlock-password", Input).value = ""
+        self.query_one("#unlock-message", Message).show(exc.message)
 
     def action_log_out(self) -> None:
         self.dismiss(False)

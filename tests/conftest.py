@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import uiguard
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from pilotwait import install as install_pilot_wait
@@ -31,6 +32,7 @@ ADMIN_PASSWORD = "Quill-Ledger-42"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 install_pilot_wait()  # the pilot waits for a condition, not 40 ms a key (tests/pilotwait.py)
+uiguard.install()  # no query or argon2 call from the app on its event loop (tests/uiguard.py)
 
 
 def missing(reason: str) -> None:
@@ -38,6 +40,16 @@ def missing(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: this must be available in CI)")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def ui_thread_guard() -> Iterator[None]:
+    """Fails a test in which the app queried the database or ran argon2 on its event loop."""
+    uiguard.take()
+    yield
+    seen = uiguard.take()
+    if seen and not uiguard.REPORT:
+        pytest.fail("the UI thread waited on:\n" + "\n".join(seen), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -144,6 +144,7 @@ async def check_screen(pilot, kind: type[Screen]) -> set[str]:
         assert key_id in expected, f"{kind.__name__}: the palette offers {key_id}, not bound"
     # The palette's provider gives the same commands.
     provider = KeyCommands(screen)
+    await provider.startup()  # as the palette does: the session's rights, in a thread
     titles = [hit.text async for hit in provider.discover()]
     assert sorted(titles) == sorted(c.title for c in commands(screen))
     return offered

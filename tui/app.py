@@ -67,6 +67,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self._handling = 0  # the app is handling that key
         self._kept: dict[str, Screen] = {}  # screens shown again for each user (`_keep`)
         self._opening: Screen | None = None  # a kept screen reading its record, to be pushed
+        self._screen_coming = False  # a screen to be pushed after a read in a thread (login...)
         self._standing_read = 0.0  # when the session's account standing was last read
 
     async def on_event(self, event: events.Event) -> None:
@@ -115,7 +116,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         says so with `accepting_keys = False`; keys wait at most KEY_WAIT seconds for it)."""
         if not self.db_ready or self._leaving or len(self.screen_stack) <= 1:
             return False
-        if self._opening is not None:  # a screen about to be pushed (`open_user`)
+        if self._opening is not None or self._screen_coming:  # a screen about to be pushed
             return False
         screen = self.screen
         return screen.is_mounted and getattr(screen, "accepting_keys", True) is not False
@@ -334,50 +335,45 @@ class PatronDeskApp(App[None], inherit_bindings=False):
 
         if warning := exposure_warning(self.open_target):  # the database readable by others
             self.notify(warning[0].upper() + warning[1:], severity="warning", timeout=30)
-        if not self.db_ready:
-            self.show_login()
-            self.call_after_refresh(self._open_database)
-            return
-        self._first_screen()
+        self.show_login()  # at once; keys typed before the database is open wait for it
+        self.run_worker(self._start(), group="start", exit_on_error=True)
 
-    def _first_screen(self) -> None:
-        from models.setup import is_initialized
-
-        if is_initialized():
-            self.show_login()
-        else:
-            from screens.first_admin import FirstAdminScreen
-
-            self._reset_stack()
-            self.push_screen(FirstAdminScreen())
-
-    def _open_database(self) -> None:
+    async def _start(self) -> None:
+        """Open the database (when the app opens it) and read whether it has its first
+        administrator yet, in a thread: the login screen is drawn and keeps its typed keys
+        (`_ready_for_keys`) while migrations run."""
         from models.errors import DatabaseOpenError
-        from models.runtime import configure
-        from tui.database import open_database
+        from tui.worker import in_thread
 
-        configure()
         try:
-            open_database(self.open_target)
+            initialized = await in_thread(self._open_and_read)
         except DatabaseOpenError as exc:
             self.startup_error = exc.message
             self.exit(return_code=2)
             return
         self.db_ready = True
+        if not initialized:
+            from screens.first_admin import FirstAdminScreen
+
+            self.push_screen(FirstAdminScreen())  # over the login: it comes back after
+
+    def _open_and_read(self) -> bool:
+        """In a thread: the database opened (when the app opens it); whether it is initialized."""
         from models.setup import is_initialized
 
-        if not is_initialized():
-            self._first_screen()
+        if not self.db_ready:
+            from models.runtime import configure
+            from tui.database import open_database
+
+            configure()
+            open_database(self.open_target)
+        return is_initialized()
 
     # --- session -----------------------------------------------------------------------------
     #
     # A session ends in this order: its screens are popped (each one resumed on the way down
     # still finds the session it was opened in), then the session is cleared, then the login
     # screen is pushed. Clearing first crashed Find Users' resume (issue 19).
-
-    def _reset_stack(self) -> None:
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
 
     async def _clear_stack(self) -> None:
         while len(self.screen_stack) > 1:
@@ -459,6 +455,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
 
     def _end_session(self) -> None:
         self._opening = None
+        self._screen_coming = False
         self._forget_kept()
         self.session = None
         self.pending_change = None
@@ -472,13 +469,20 @@ class PatronDeskApp(App[None], inherit_bindings=False):
 
     def logged_in(self, account: Account) -> None:
         """After the login service accepted `account`: a session, or first the forced password
-        change (no session until it is saved)."""
+        change (no session until it is saved). The session is read in a thread; keys typed
+        meanwhile wait for the screen it opens (`_ready_for_keys`)."""
+        self._screen_coming = True
+        self.run_worker(self._open_session(account), group="session", exit_on_error=True)
+
+    async def _open_session(self, account: Account) -> None:
         from models.errors import AuthenticationError
         from models.session import open_session
+        from tui.worker import in_thread
 
         try:
-            session = open_session(account)
+            session = await in_thread(open_session, account)
         except AuthenticationError as exc:
+            self._screen_coming = False
             if exc.reason == "password_change":
                 self.pending_change = account.id
                 # From the app's own message queue: the login screen is about to go.
@@ -486,6 +490,9 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             else:
                 self.show_login(notice=exc.message)
             return
+        except BaseException:
+            self._screen_coming = False
+            raise
         self.session = session
         self._standing_read = time.monotonic()  # just checked by the login
         self.pending_change = None
@@ -493,18 +500,21 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.sub_title = f"{library} · {self.session.username}"
         # Continue from the app's own message queue: a result callback belongs to the screen
         # that pushed it, and the login screen is about to go.
-        self.call_later(self.show_home)
+        self.call_later(self._home_after_login)
+
+    def _home_after_login(self) -> None:
+        self._screen_coming = False
+        self.show_home()
 
     async def _change_password(self, account: Account) -> None:
         from models.audit import Actor
         from models.enums import Source
-        from models.tables import Account as AccountRow
         from screens.change_password import ChangePasswordScreen
 
         def after(changed: bool | None) -> None:
             if changed and self.pending_change == account.id:
                 self.notify("Password changed.")
-                self.call_later(self.logged_in, AccountRow.get_by_id(account.id))
+                self.logged_in(account)  # open_session reads the account again
             else:
                 self.show_login()
 
@@ -543,18 +553,40 @@ class PatronDeskApp(App[None], inherit_bindings=False):
 
     def action_configuration(self) -> None:
         """The Configuration screen, for User Administrators; others are told why not."""
+        from models.errors import PatronDeskError
         from models.permissions import Action
         from screens.configuration import ConfigurationScreen
+        from tui.worker import run_service, show_error
 
-        if self.session is None or isinstance(self.screen, ConfigurationScreen):
+        session = self.session
+        if session is None or isinstance(self.screen, ConfigurationScreen):
             return
-        if not self.session.can(Action.CONFIGURE):
-            self.notify(
-                "Configuration is for User Administrators: none of your roles allows it.",
-                severity="error",
-            )
-            return
-        self.push_screen(ConfigurationScreen())
+
+        def answer(may: bool) -> None:
+            self._screen_coming = False
+            if self.session is not session or isinstance(self.screen, ConfigurationScreen):
+                return
+            if not may:
+                self.notify(
+                    "Configuration is for User Administrators: none of your roles allows it.",
+                    severity="error",
+                )
+                return
+            self.push_screen(ConfigurationScreen())
+
+        def refused(error: PatronDeskError) -> None:
+            self._screen_coming = False
+            show_error(self, error)
+
+        self._screen_coming = True  # keys typed meanwhile are for Configuration
+        run_service(
+            self,
+            session.can,
+            Action.CONFIGURE,
+            on_ok=answer,
+            on_error=refused,
+            group="configuration",
+        )
 
     def action_import(self) -> None:
         from screens.transfer import ImportScreen

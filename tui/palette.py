@@ -8,7 +8,7 @@ that have no key (`APP_COMMANDS`), and only what the session may do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -58,8 +58,10 @@ def live_keys(screen: Screen) -> list[LiveKey]:
     ]
 
 
-def allowed(entry: KeyAction, app: App) -> bool:
-    """May the session of `app` run `entry`? (the palette asks; the action checks again)"""
+def allowed(entry: KeyAction, app: App, rights: Mapping[object, bool] | None = None) -> bool:
+    """May the session of `app` run `entry`? (the palette asks; the action checks again).
+    `rights`: the session's answers read beforehand (`session_rights`, in a thread); without
+    them the session asks the database here."""
     session = getattr(app, "session", None)
     needs = entry.needs
     if needs is None:
@@ -72,7 +74,21 @@ def allowed(entry: KeyAction, app: App) -> bool:
         return not session.is_patron_only
     if needs == PATRON:
         return session.is_patron_only
+    if rights is not None:
+        return rights.get(needs, False)
     return session.can(needs)
+
+
+def needed_rights(screen: Screen) -> set[object]:
+    """The permissions the palette's entries on `screen` need (read from the registry only)."""
+    entries = [live.entry for live in live_keys(screen)] + list(APP_COMMANDS.actions)
+    plain = (None, SESSION, STAFF, PATRON)
+    return {entry.needs for entry in entries if entry.needs not in plain}
+
+
+def session_rights(session: object, needs: Iterable[object]) -> dict[object, bool]:
+    """The session's answer for each of `needs` (database reads: call it in a thread)."""
+    return {need: session.can(need) for need in needs}  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -83,15 +99,16 @@ class Command:
     run: partial
 
 
-def commands(screen: Screen) -> list[Command]:
+def commands(screen: Screen, rights: Mapping[object, bool] | None = None) -> list[Command]:
     """The palette's commands on `screen`: its keys and the app's that the registry offers in
-    the palette and the session may run, then the app's screens without a key."""
+    the palette and the session may run (`rights`, see `allowed`), then the app's screens
+    without a key."""
     app = screen.app
     out: list[Command] = []
     seen: set[str] = set()
     for live in live_keys(screen):
         entry = live.entry
-        if not (entry.palette and live.enabled and allowed(entry, app)) or entry.id in seen:
+        if not (entry.palette and live.enabled and allowed(entry, app, rights)) or entry.id in seen:
             continue
         seen.add(entry.id)
         keys = ", ".join(app.get_key_display(_binding(live, k)) for k in live.keys)
@@ -104,7 +121,7 @@ def commands(screen: Screen) -> list[Command]:
             )
         )
     for entry in APP_COMMANDS.actions:
-        if entry.id not in seen and allowed(entry, app):
+        if entry.id not in seen and allowed(entry, app, rights):
             seen.add(entry.id)
             out.append(Command(entry.id, entry.description, EVERYWHERE, partial(
                 app.run_action, entry.action, app)))  # fmt: skip
@@ -120,8 +137,18 @@ def _binding(live: LiveKey, key: str):
 class KeyCommands(Provider):
     """The command palette's commands, from the key registry (see `commands`)."""
 
+    _rights: dict[object, bool] | None = None
+
+    async def startup(self) -> None:
+        """The session's rights, read once in a thread when the palette opens."""
+        from tui.worker import in_thread
+
+        session = getattr(self.app, "session", None)
+        needs = needed_rights(self.screen)
+        self._rights = await in_thread(session_rights, session, needs) if session else {}
+
     def _commands(self) -> Iterable[Command]:
-        return commands(self.screen)
+        return commands(self.screen, self._rights if self._rights is not None else {})
 
     async def discover(self) -> Hits:
         for command in self._commands():
