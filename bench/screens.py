@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import default_db, ensure_demo_db, percentile  # noqa: E402
 
 SIZE = (120, 40)
+VERBOSE = False  # --verbose: each sample on stderr
 
 
 class Span:
@@ -153,9 +154,16 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
             app._driver.send_message(events.Key("enter", "\r"))
             await _quiet(pilot)
             took = span.stop()
+            popups = 0
             while not isinstance(app.screen, UserDetailsScreen):  # some users' pop-up notes
                 app.pop_screen()
+                popups += 1
                 await _quiet(pilot)
+            if VERBOSE:
+                print(
+                    f"open {account_id}: {took[0]:.1f} ms, cpu {took[1]:.1f}, pop-ups {popups}",
+                    file=sys.stderr,
+                )
             screen = app.screen
             if not screen.query("#details-head") or screen.account_id != account_id:
                 raise SystemExit(f"bench: user {account_id} did not open")
@@ -229,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="an SQLite demo database (default /tmp/benchN.db)")
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--verbose", action="store_true", help="each sample on stderr")
     args = parser.parse_args(argv)
+    global VERBOSE
+    VERBOSE = args.verbose
     source = args.db or default_db(args.users)
     ensure_demo_db(args.users, source)
 
