@@ -62,6 +62,7 @@ class SourceContext:
     code_names: dict[str, dict[str, str]] = field(
         default_factory=dict
     )  # own json: table->code->name
+    date_format: str = ""  # --date-format: the CSV files' local dates ("%d/%m/%Y")
 
 
 # --- Small helpers ------------------------------------------------------------------------------
@@ -100,6 +101,43 @@ def _date(value: Any) -> str:
     return text
 
 
+# A date as libraries type it (31/12/1985, 12.31.85, 1985/12/31): read only with --date-format.
+_LOCAL_DATE = re.compile(r"^(\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./]\d{1,2}[./]\d{1,2})$")
+
+
+def local_date(
+    value: Any, ctx: SourceContext | None, name: str, warnings: list[tuple[str, str]]
+) -> str:
+    """A date of a CSV file as YYYY-MM-DD: read with --date-format when given (a YYYY-MM-DD
+    date too), else as YYYY-MM-DD. A date in another format is left out with a warning that
+    says how to read it (never read the wrong way round, 01/02 is not both)."""
+    import datetime as dt
+
+    text = _s(value)
+    if not text:
+        return ""
+    fmt = ctx.date_format if ctx is not None else ""
+    if fmt:
+        try:
+            return dt.datetime.strptime(text, fmt).date().isoformat()
+        except ValueError:
+            iso = _date(text)
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", iso):
+                return iso
+            warnings.append((name, f"{text!r} is not a date in --date-format {fmt}: left out"))
+            return ""
+    if _LOCAL_DATE.match(text):
+        warnings.append(
+            (
+                name,
+                f"{text!r} is not a YYYY-MM-DD date: left out (give --date-format, e.g. "
+                "%d/%m/%Y, to read such dates)",
+            )
+        )
+        return ""
+    return _date(text)
+
+
 # --- Detection ----------------------------------------------------------------------------------
 
 
@@ -110,7 +148,8 @@ def detect(path: Path) -> str:
             head = f.read(65536)
     except OSError as exc:
         raise FormatError(f"cannot read {path}: {exc.strerror or exc}") from None
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    codec = "utf-16" if head.startswith(_UTF16_BOMS) else "utf-8"
+    text = head.decode(codec, errors="replace").lstrip("\ufeff \t\r\n")
     if not text:
         raise FormatError(f"{path.name} is empty")
     if text.startswith("<"):
@@ -188,6 +227,69 @@ def _detect_json(path: Path) -> str:
     raise FormatError(f"{path.name}: cannot tell which JSON format this is: give --format")
 
 
+# --- Encodings ----------------------------------------------------------------------------------
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _undecodable(path: Path, codec: str) -> tuple[int, int] | None:
+    """The first place `path` cannot be read as `codec`: (line, byte), or None. Read in
+    blocks through an incremental decoder (bounded memory whatever the file)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(codec)()
+    lines = 0
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(1 << 20)
+            pending = len(decoder.getstate()[0])  # bytes of a character the last block cut
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                at = max(0, exc.start - pending)
+                return lines + block[:at].count(b"\n") + 1, exc.object[exc.start]
+            if not block:
+                return None
+            lines += block.count(b"\n")
+
+
+def text_encoding(path: Path, wanted: str = "") -> tuple[str, str]:
+    """The encoding to read a CSV file in, and what to say about it ("" when nothing). With
+    `wanted` (--encoding): that one, and a byte it cannot read is refused at its line. Without:
+    UTF-8 (a BOM, UTF-16 with its BOM, accepted); a file that is not UTF-8 is read as Windows-1252
+    (a superset of Latin-1's letters), or as Latin-1 when it has a byte Windows-1252 lacks, and
+    said so with the first line that is not UTF-8."""
+    import codecs
+
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if wanted:
+        try:
+            codec = codecs.lookup(wanted).name
+        except LookupError:
+            raise FormatError(f"--encoding: {wanted!r} is not an encoding Python knows") from None
+        if codec == "utf-8":
+            codec = ENCODING  # a BOM is not text
+        if not codec.startswith(("utf-16", "utf-32")):
+            bad = _undecodable(path, codec)
+            if bad is not None:
+                raise FormatError(
+                    f"{path.name}: line {bad[0]} cannot be read as {wanted} (byte 0x{bad[1]:02x}): "
+                    "give the file's encoding with --encoding (cp1252, latin-1, utf-8, ...)"
+                )
+        return codec, ""
+    if head.startswith(_UTF16_BOMS):
+        return "utf-16", ""
+    bad = _undecodable(path, "utf-8")
+    if bad is None:
+        return ENCODING, ""
+    codec = "cp1252" if _undecodable(path, "cp1252") is None else "latin-1"
+    return codec, (
+        f"is not UTF-8 (line {bad[0]}: byte 0x{bad[1]:02x}): read as {codec}; if its accented "
+        "letters are wrong, give the file's encoding with --encoding"
+    )
+
+
 # --- Reading ------------------------------------------------------------------------------------
 
 
@@ -200,10 +302,21 @@ class RawRecord:
 class Reader:
     """Iterates the raw records of one file, and tells how far it has read (for the progress)."""
 
-    def __init__(self, path: Path, fmt: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        *,
+        encoding: str = "",
+        columns: dict[str, str] | None = None,
+    ) -> None:
         self.path = path
         self.fmt = fmt
         self.size = max(path.stat().st_size, 1)
+        self.wanted_encoding = encoding  # --encoding (CSV files)
+        self.encoding = ENCODING
+        self.encoding_note = ""  # what to say about the encoding read (text_encoding)
+        self.columns = columns or {}  # --map's "columns": the file's name -> the format's
         self._file: Any = None
         self.members: dict[str, Any] = {}  # JSON: the members around the records read so far
         self.header: list[str] = []  # CSV: the header row's column names
@@ -223,13 +336,15 @@ class Reader:
             else:
                 yield from self._json()
         except UnicodeDecodeError as exc:
-            raise FormatError(f"{self.path.name} is not UTF-8 text ({exc.reason})") from None
+            codec = "UTF-8" if self.encoding == ENCODING else self.encoding
+            raise FormatError(f"{self.path.name} is not {codec} text ({exc.reason})") from None
         finally:
             if self._file is not None:
                 self._file.close()
 
     def _csv(self) -> Iterator[RawRecord]:
-        self._file = open(self.path, encoding=ENCODING, newline="")  # noqa: SIM115
+        self.encoding, self.encoding_note = text_encoding(self.path, self.wanted_encoding)
+        self._file = open(self.path, encoding=self.encoding, newline="")  # noqa: SIM115
         # The delimiter from the start of the header only: a hostile file may have no line end.
         head = self._file.readline(SNIFF_CHARS)
         delimiter = max(",;\t", key=head.count)
@@ -248,6 +363,8 @@ class Reader:
         if not header:
             raise FormatError(f"{self.path.name} has no header row")
         header = [h.strip().lstrip("\ufeff") for h in header]
+        if self.columns:
+            header = self._renamed(header)
         self.header = header
         required = ("primary_id", "last_name") if self.fmt == "csv" else ("cardnumber", "surname")
         missing = [r for r in required if r not in header]
@@ -266,6 +383,11 @@ class Reader:
                 return
             except csv.Error as exc:
                 row_number += 1
+                if "field limit" in str(exc) and len(lines.row_lines) > 1:
+                    # A quote left open took in line after line (whole lines: given back).
+                    lines.give_back(lines.row_lines[1:])
+                    yield RawRecord(f"row {row_number}", _Broken(_open_quote(lines.row_start)))
+                    continue
                 if "field limit" in str(exc):
                     # A cell as long as that is a quote left open, or a hostile file: where
                     # the next row starts is anybody's guess (it was read as millions of rows).
@@ -289,6 +411,12 @@ class Reader:
                 )
                 return
             row_number += 1
+            if len(lines.row_lines) > 1 and _runaway(cells, lines.row_lines, header, delimiter):
+                # A quote opened and never closed on its line took the next rows into one
+                # cell: this row is refused at its line, the lines after it are read again.
+                lines.give_back(lines.row_lines[1:])
+                yield RawRecord(f"row {row_number}", _Broken(_open_quote(lines.row_start)))
+                continue
             if not any(c.strip() for c in cells):
                 continue
             if unquote and lines.quote:
@@ -302,6 +430,24 @@ class Reader:
                     )
                     continue
             yield RawRecord(f"row {row_number}", dict(zip(header, cells, strict=False)))
+
+    def _renamed(self, header: list[str]) -> list[str]:
+        """The header with --map's "columns" renamed: {"emial": "emails"}. A new name must be
+        a column of the format, and no two columns may end with the same name."""
+        known = columns_of(self.fmt)
+        for source, target in self.columns.items():
+            if target not in known:
+                raise FormatError(
+                    f"--map columns: {source!r} -> {target!r}: {target!r} is not a column of "
+                    f"the {self.fmt} format"
+                )
+        out = [self.columns.get(h, h) for h in header]
+        twice = sorted({h for h in out if h and out.count(h) > 1})
+        if twice:
+            raise FormatError(
+                f"--map columns: {self.path.name} would have two columns named {twice[0]!r}"
+            )
+        return out
 
     def _json(self) -> Iterator[RawRecord]:
         self._file = open(self.path, encoding=ENCODING)  # noqa: SIM115
@@ -423,16 +569,28 @@ class _Lines:
         self.file = file
         self.used = 0
         self.quote = False
+        self.line = 0  # physical lines read
+        self.row_start = 1  # the line the row being read starts on
+        self.row_lines: list[str] = []  # the row's lines (at most MAX_ROW_CHARS in all)
+        self.back: list[str] = []  # lines given back, read again first (last first)
 
     def start_row(self) -> None:
         self.used = 0
         self.quote = False
+        self.row_lines = []
+        self.row_start = self.line + 1
+
+    def give_back(self, lines: list[str]) -> None:
+        """Read these lines again (a row that took them in by an unclosed quote)."""
+        self.back.extend(reversed(lines))
+        self.line -= len(lines)
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        line = self.file.readline(MAX_ROW_CHARS + 1 - self.used)
+        room = MAX_ROW_CHARS + 1 - self.used
+        line = self.back.pop() if self.back else self.file.readline(room)
         if not line:
             raise StopIteration
         self.used += len(line)
@@ -440,7 +598,33 @@ class _Lines:
             raise _RowTooLong
         if "'" in line:
             self.quote = True
+        self.line += 1
+        self.row_lines.append(line)
         return line
+
+
+def _open_quote(line: int) -> str:
+    return (
+        f"line {line}: a quote opened on this line is not closed (it would take the next rows "
+        "into one cell): the row is refused, the rows after it are read"
+    )
+
+
+def _runaway(cells: list[str], lines: list[str], header: list[str], delimiter: str) -> bool:
+    """Whether a row that spans lines does so because a quote was left open, not because a
+    quoted cell holds line breaks: its quotes do not pair up (the file ended inside one, or a
+    later quote closed it amid another row), its cells are not the header's, or a line it took
+    in is a whole row by itself."""
+    if sum(line.count('"') for line in lines) % 2:
+        return True
+    if len(cells) != len(header):
+        return True
+    if len(header) >= 4:
+        for line in lines[1:]:
+            alone = next(csv.reader([line], delimiter=delimiter), [])
+            if len(alone) >= len(header):
+                return True
+    return False
 
 
 class _Broken:
@@ -1347,12 +1531,13 @@ def _koha_line(row: dict, prefix: str = "") -> str:
 
 def map_koha(row: dict, label: str, ctx: SourceContext) -> dict:
     g = row.get
+    warnings: list[tuple[str, str]] = []
     general: dict[str, Any] = {
         "first_name": _s(g("firstname")),
         "last_name": _s(g("surname")),
         "title": _s(g("title")),
-        "birth_date": _date(g("dateofbirth")),
-        "expiry_date": _date(g("dateexpiry")),
+        "birth_date": local_date(g("dateofbirth"), ctx, "dateofbirth", warnings),
+        "expiry_date": local_date(g("dateexpiry"), ctx, "dateexpiry", warnings),
         "gender": _KOHA_GENDER.get(_s(g("sex")).lower(), _s(g("sex"))),
     }
     preferred = _s(g("preferred_name")) or _s(g("othernames"))
@@ -1431,7 +1616,7 @@ def map_koha(row: dict, label: str, ctx: SourceContext) -> dict:
         blocks.append({"definition": ("ADDRESS", "Address unknown")})
     if _bool(_s(g("lost")) or "0"):
         blocks.append({"definition": ("LOST_CARD", "Lost library card")})
-    debarred = _date(g("debarred"))
+    debarred = local_date(g("debarred"), ctx, "debarred", warnings)
     if debarred:
         blocks.append(
             {
@@ -1448,15 +1633,20 @@ def map_koha(row: dict, label: str, ctx: SourceContext) -> dict:
             "user_group": _code(g("categorycode")),
             "campus": _code(g("branchcode")),
         },
+        # Koha's import takes the password as plain text and hashes it: so does PatronDesk
+        # (a value that looks like a hash is a password all the same).
         "password": _s(g("password")),
+        "plain_password": True,
         "emails": emails,
         "phones": phones,
         "addresses": addresses,
         "notes": notes,
         "blocks": blocks,
         "statistics": statistics,
-        "enrolled": _date(g("dateenrolled")),
+        "enrolled": local_date(g("dateenrolled"), ctx, "dateenrolled", warnings),
     }
+    if warnings:
+        cand["warnings"] = warnings
     no_home = [k for k, v in row.items() if k and k not in KOHA_COLUMNS and _s(v)]
     if no_home:
         cand["no_home"] = no_home
@@ -1683,15 +1873,20 @@ def _status(attributes: dict[str, str]) -> bool:
     return "inactive" not in attributes
 
 
+_CSV_DATES = frozenset({"birth_date", "expiry_date", "purge_date"})
+
+
 def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
     general: dict[str, Any] = {}
+    warnings: list[tuple[str, str]] = []
     for name in CSV_GENERAL:
         if name in row:
             value = (row[name] or "").strip()
             general[name] = _bool(value) if name in _BOOL_COLUMNS and value else value
             if name in _BOOL_COLUMNS and not value:
                 del general[name]
-    warnings: list[tuple[str, str]] = []
+            elif name in _CSV_DATES:
+                general[name] = local_date(value, ctx, name, warnings)
     cand: dict[str, Any] = {
         "label": label,
         "primary_id": (row.get("primary_id") or "").strip(),
@@ -1781,7 +1976,7 @@ def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
                 "definition": _code(kind or value),
                 "note": value if kind else "",
                 "active": _status(at),
-                "expiry_date": at.get("until", ""),
+                "expiry_date": local_date(at.get("until", ""), ctx, "blocks", warnings),
                 "owner": _code(at.get("owner")),
             }
             for (kind, value), at in (
@@ -1801,7 +1996,7 @@ def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
                     "role": role.strip(),
                     "scope": _code(scope) if at_sign else None,
                     "status": "active" if _status(at) else "inactive",
-                    "expiry_date": at.get("until", ""),
+                    "expiry_date": local_date(at.get("until", ""), ctx, "roles", warnings),
                 }
             )
         cand["roles"] = roles

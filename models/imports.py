@@ -215,6 +215,8 @@ class ImportOptions:
     # Build secondary indexes after the load instead of row by row (models/bulk.py). None: for
     # a SQLite load of at least BULK_MIN records that at least doubles the people.
     defer_indexes: bool | None = None
+    encoding: str = ""  # CSV files' encoding ("": UTF-8, else told from the content)
+    date_format: str = ""  # CSV files' local dates, as strptime reads them ("%d/%m/%Y")
 
 
 @dataclass
@@ -435,12 +437,17 @@ def _time_or_none(value: Any) -> dt.datetime | None:
         return None
 
 
-def _secret(chk: _Checker, name: str, value: str, settings: Settings) -> tuple[str, str] | None:
-    """("hash", argon2 hash) | ("plain", text) | None with a warning."""
+def _secret(
+    chk: _Checker, name: str, value: str, settings: Settings, *, plain: bool = False
+) -> tuple[str, str] | None:
+    """("hash", argon2 hash) | ("plain", text) | None with a warning. `plain`: the format's
+    column is plain text (Koha's), whatever it looks like: checked by the policy, hashed."""
     value = value or ""
     if not value.strip():
         return None
-    if _ARGON2.match(value.strip()):
+    if plain:
+        pass
+    elif _ARGON2.match(value.strip()):
         if hash_within_bounds(value.strip(), settings):
             return ("hash", value.strip())
         # Its own cost (memory, passes, lanes) is out of bounds: every login would pay it.
@@ -451,7 +458,7 @@ def _secret(chk: _Checker, name: str, value: str, settings: Settings) -> tuple[s
             "required",
         )
         return None
-    if _FOREIGN_HASH.match(value.strip()):
+    if not plain and _FOREIGN_HASH.match(value.strip()):
         chk.warn(
             name,
             "is a foreign password hash (not argon2), which PatronDesk cannot check: no usable "
@@ -541,7 +548,13 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
     out["person"], out["account"] = person, account
     out["codes"] = {k: tuple(v) if v else None for k, v in (cand.get("codes") or {}).items()}
     if "password" in cand:
-        out["password"] = _secret(chk, "password", str(cand.get("password") or ""), settings)
+        out["password"] = _secret(
+            chk,
+            "password",
+            str(cand.get("password") or ""),
+            settings,
+            plain=bool(cand.get("plain_password")),
+        )
         out["no_password"] = out["password"] is None and bool(cand.get("password"))
     if cand.get("pin"):
         out["pin"] = _secret(chk, "pin", str(cand["pin"]), settings)
@@ -607,7 +620,10 @@ def _emails(chk: _Checker, items: list, settings: Settings, own: bool) -> list[d
         if not raw:
             continue
         address = chk.optional(label, fast_email, raw, settings.email_regex, what=repr(raw))
-        if not address or fold_key(address) in keys:
+        if not address:
+            continue
+        if fold_key(address) in keys:
+            chk.warn(label, f"{raw!r} is already an email of this record: left out")
             continue
         keys.add(fold_key(address))
         out.append(
@@ -638,6 +654,7 @@ def _phones(chk: _Checker, items: list, settings: Settings, region: str, own: bo
             chk.warn(label, f"{raw!r} {value}: left out")
             continue
         if value in seen:
+            chk.warn(label, f"{raw!r} is already a phone of this record ({value}): left out")
             continue
         seen.add(value)
         out.append(
@@ -979,6 +996,30 @@ class Codes:
         return row.id
 
 
+def _check_text_options(opts: ImportOptions) -> None:
+    """--encoding and --date-format, checked before anything is read."""
+    import codecs
+
+    if opts.encoding:
+        try:
+            codecs.lookup(opts.encoding)
+        except LookupError:
+            raise ImportError_(
+                f"--encoding: {opts.encoding!r} is not an encoding (cp1252, latin-1, utf-8, ...)"
+            ) from None
+    if opts.date_format:
+        sample = dt.date(1999, 12, 31)
+        try:
+            back = dt.datetime.strptime(sample.strftime(opts.date_format), opts.date_format)
+        except ValueError:
+            back = None
+        if back is None or back.date() != sample:
+            raise ImportError_(
+                f"--date-format: {opts.date_format!r} does not read a day, a month and a year "
+                "(e.g. %d/%m/%Y for 31/12/1999)"
+            )
+
+
 def load_map_file(path: Path | None) -> dict[str, dict[str, str]]:
     """`--map FILE`: JSON {"user_group": {"value in the file": "our code"}, "note_type": ...}."""
     if path is None:
@@ -1219,7 +1260,10 @@ class Importer:
         self.source = (self.opts.source or (DEFAULT_SOURCE if self.opts.external else ""))[:100]
         label = f"import:{self.source}" if self.source else "import"
         self.actor = ImportActor(label, actor_account)
-        self.mapping = load_map_file(self.opts.map_file)
+        whole_map = load_map_file(self.opts.map_file)
+        self.columns = whole_map.get("columns", {})  # CSV columns renamed (models.import_formats)
+        self.mapping = {k: v for k, v in whole_map.items() if k != "columns"}
+        _check_text_options(self.opts)
         self.report = ImportReport(dry_run=self.opts.dry_run)
         self.writer = BulkWriter("imports need", ImportError_)
         self.today = runtime.today()
@@ -1232,6 +1276,9 @@ class Importer:
                 self.opts.match,
                 self.mapping,
                 self.opts.strict,
+                self.columns,
+                self.opts.encoding,
+                self.opts.date_format,
             ],
             sort_keys=True,
         )
@@ -1314,6 +1361,9 @@ class Importer:
         self.report.elapsed = time.perf_counter() - self.started
         # What was read and not kept, one line per field, after the records' own (never cut).
         self.report.issues.extend(self.report.not_kept_issues())
+        if self.unit == "file" and len(self.files) == 1:
+            for issue in self.report.issues:  # the report's file column, for one file too
+                issue.file = issue.file or self.files[0].name
         return self.report
 
     def _nothing_read(self) -> None:
@@ -1368,8 +1418,9 @@ class Importer:
             if fmt in CIRCULATION_FORMATS:  # no users: read after the users of the load
                 self._circulation.append((path, fmt, label))
                 continue
-            self.reader = Reader(path, fmt)
+            self.reader = Reader(path, fmt, encoding=self.opts.encoding, columns=self.columns)
             ctx = source_context(path, fmt)
+            ctx.date_format = self.opts.date_format
             try:
                 for cand in candidates(self.reader, fmt, ctx, lazy=True):
                     cand["file"] = label
@@ -1387,6 +1438,8 @@ class Importer:
         reader = self.reader
         if reader is None:
             return
+        if reader.encoding_note:
+            r.add(Issue(name, "", "", "warning", "encoding", reader.encoding_note))
         for column, likely in unknown_columns(fmt, reader.header).items():
             r.unknown_columns[(name, column)] = likely
             r.not_kept.setdefault((name, column), 0)

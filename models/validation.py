@@ -80,7 +80,7 @@ def check_email(value: str, pattern: str = "") -> str:
 
 
 def check_phone(value: str, default_region: str = "", pattern: str = "") -> str:
-    """Returns the number in E.164 form (+41223790000)."""
+    """Returns the number in E.164 form (+41223790000), and its extension after " ext. "."""
     value = (value or "").strip()
     if not value:
         raise FieldError("is required")
@@ -97,6 +97,8 @@ def check_phone(value: str, default_region: str = "", pattern: str = "") -> str:
         raise FieldError("is not a valid phone number for its country")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     check_regex(e164, pattern)
+    if number.extension:  # "x12", "ext. 12", "#12": kept, as phonenumbers reads it back
+        return f"{e164} ext. {number.extension}"
     return e164
 
 

@@ -43,7 +43,8 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
     p.add_argument(
         "--map",
         metavar="FILE",
-        help='map the file\'s code values to ours: JSON {"user_group": {"27": "STAFF"}, ...}',
+        help="map the file's code values to ours and rename its CSV columns: JSON "
+        '{"user_group": {"27": "STAFF"}, "columns": {"emial": "emails"}, ...}',
     )
     p.add_argument(
         "--strict",
@@ -65,6 +66,18 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
         "--organization",
         metavar="CODE",
         help="the organization the users belong to (default: the first organization)",
+    )
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the CSV files' encoding, e.g. cp1252 or latin-1 (default: UTF-8, and a file that "
+        "is not UTF-8 is read as cp1252 and said so)",
+    )
+    p.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="the CSV files' local dates as strptime reads them, e.g. %%d/%%m/%%Y "
+        "(default: YYYY-MM-DD)",
     )
 
     p = sub.add_parser(
@@ -160,6 +173,8 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
         match=args.match or "",
         workers=args.workers,
         progress=_Progress(),
+        encoding=args.encoding or "",
+        date_format=args.date_format or "",
     )
     try:
         # The command line is the system: the organization it names, else the first one.
