@@ -63,6 +63,30 @@ class SourceContext:
         default_factory=dict
     )  # own json: table->code->name
     date_format: str = ""  # --date-format: the CSV files' local dates ("%d/%m/%Y")
+    _fingerprint: str = ""
+
+    def fingerprint(self) -> str:
+        """A digest of what the mapping of a record depends on besides the record: the
+        reference data read beside the file or in it, and the date format. Part of each
+        record's fingerprint, so that a rerun after a reference file changed reads the
+        records again. Taken once the file's own reference data (read before its first
+        record) is in."""
+        if not self._fingerprint:
+            import hashlib
+
+            data = repr(
+                (
+                    sorted(self.folio_groups.items()),
+                    sorted(self.folio_address_types.items()),
+                    sorted(self.folio_departments.items()),
+                    sorted(self.rero_patron_types.items()),
+                    self.currency,
+                    sorted((t, sorted(c.items())) for t, c in self.code_names.items()),
+                    self.date_format,
+                )
+            )
+            self._fingerprint = hashlib.blake2b(data.encode(), digest_size=8).hexdigest()
+        return self._fingerprint
 
 
 # --- Small helpers ------------------------------------------------------------------------------

@@ -217,6 +217,7 @@ class ImportOptions:
     defer_indexes: bool | None = None
     encoding: str = ""  # CSV files' encoding ("": UTF-8, else told from the content)
     date_format: str = ""  # CSV files' local dates, as strptime reads them ("%d/%m/%Y")
+    force: bool = False  # read every record again, even one whose fingerprint is unchanged
 
 
 @dataclass
@@ -996,6 +997,32 @@ class Codes:
         return row.id
 
 
+# The settings a record's check depends on: a rerun after one of them changed reads every record
+# again (a record's fingerprint includes them). Others (ID generation, SMTP...) do not count.
+IMPORT_SETTINGS = (
+    "password_min_length",
+    "password_max_length",
+    "password_require_lower",
+    "password_require_upper",
+    "password_require_digit",
+    "password_refuse_common",
+    "argon2_time_cost",
+    "argon2_memory_kib",
+    "argon2_parallelism",
+    "primary_identifier_regex",
+    "email_regex",
+    "phone_regex",
+    "postal_code_regex",
+    "address_line_regex",
+    "phone_default_region",
+    "currency",
+)
+
+
+def _settings_fingerprint(settings: Settings) -> list:
+    return [[name, getattr(settings, name)] for name in IMPORT_SETTINGS]
+
+
 def _check_text_options(opts: ImportOptions) -> None:
     """--encoding and --date-format, checked before anything is read."""
     import codecs
@@ -1270,7 +1297,8 @@ class Importer:
         self.now = runtime.now()
         self.salt = json.dumps(
             [
-                1,  # bump when the meaning of a digest changes
+                2,  # bump when the meaning of a digest changes (2: more fields read, item 7)
+                _settings_fingerprint(self.settings),
                 self.opts.external,
                 self.source,
                 self.opts.match,
@@ -1507,7 +1535,9 @@ class Importer:
                     "label": item["label"],
                     "primary_id": primary_of(item["fmt"], item["raw"]),
                 }
-            cand["digest"] = digest(item["raw"], self.salt + item["fmt"])
+            cand["digest"] = digest(
+                item["raw"], self.salt + item["fmt"] + item["ctx"].fingerprint()
+            )
             cands.append(cand)
         existing, states = self._existing(cands)
         records: list[tuple[dict, Any]] = []
@@ -1517,6 +1547,7 @@ class Importer:
                 state = states.get(acct["id"])
                 if (
                     state is not None
+                    and not self.opts.force
                     and state[0] == cand["digest"]
                     and state[1] == acct["version"]
                     and acct["organization"] == self.org.id  # another's: refused, not skipped

@@ -39,7 +39,12 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
     )
     p.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
     p.add_argument("--report", metavar="OUT", help="write refused records and warnings as CSV")
-    p.add_argument("--force", action="store_true", help="replace an existing --report file")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="read every record again, even one unchanged since the last load (a rerun skips "
+        "those), and replace an existing --report file",
+    )
     p.add_argument(
         "--map",
         metavar="FILE",
@@ -175,6 +180,7 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
         progress=_Progress(),
         encoding=args.encoding or "",
         date_format=args.date_format or "",
+        force=args.force,
     )
     try:
         # The command line is the system: the organization it names, else the first one.
