@@ -344,6 +344,7 @@ class Reader:
         self._file: Any = None
         self.members: dict[str, Any] = {}  # JSON: the members around the records read so far
         self.header: list[str] = []  # CSV: the header row's column names
+        self.single_record = False  # JSON: the file is one user object (its members are it)
 
     def position(self) -> int:
         try:
@@ -499,6 +500,7 @@ class Reader:
             ) from None
         if n == 0 and self.fmt != "json" and self.members and "users" not in self.members:
             # A single user object at the top level (FOLIO or Alma's REST user).
+            self.single_record = True
             yield RawRecord("record 1", self.members)
 
     def _xml(self) -> Iterator[RawRecord]:
@@ -805,10 +807,29 @@ def _owner(data: Any) -> tuple[str, str] | None:
     return _code(alma_extension(data).get("owner"))
 
 
+# Alma's user fields that PatronDesk reads, or that say nothing of their own (full_name, the
+# REST link; requests, loans and fees are counts: the fee and loan files are read apart). Another
+# field with a value (proxy_for_user, researcher, library_notice...) is reported.
+_ALMA_HOMES = frozenset(
+    {"record_type", "primary_id", "first_name", "middle_name", "last_name", "full_name"}
+    | {"pin_number", "user_title", "job_category", "job_description", "gender", "user_group"}
+    | {"campus_code", "web_site_url", "cataloger_level", "preferred_language", "birth_date"}
+    | {"expiry_date", "purge_date", "account_type", "external_id", "password", "status"}
+    | {"force_password_change", "status_date", "requests", "loans", "fees", "contact_info"}
+    | {"pref_first_name", "pref_middle_name", "pref_last_name", "user_identifier", "user_role"}
+    | {"user_block", "user_note", "user_statistic", "rs_library", "is_researcher", "link"}
+    | {EXTENSION_PI, EXTENSION_KEY}
+)
+_ALMA_CONTACT_HOMES = frozenset({"address", "email", "phone"})
+
+
 def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
     if not isinstance(data, dict):
         return _not_a_record(label)
     contact = data.get("contact_info") or {}
+    no_home = _no_home(data, _ALMA_HOMES)
+    if isinstance(contact, dict):
+        no_home += _no_home(contact, _ALMA_CONTACT_HOMES, "contact_info.")
     extension = alma_extension(data)
     general: dict[str, Any] = {
         "first_name": _s(data.get("first_name")),
@@ -977,7 +998,7 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
             segments = [_s(x.get("segment_type")).lower() for x in items if isinstance(x, dict)]
             for row, segment in zip(rows, segments, strict=True):
                 row["external"] = segment != "internal"
-    return {
+    cand = {
         "label": label,
         "primary_id": _s(data.get("primary_id")),
         "ownership": bool(account_type),
@@ -994,6 +1015,9 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
         "statistics": statistics,
         "roles": roles,
     }
+    if no_home:
+        cand["no_home"] = no_home
+    return cand
 
 
 # --- Alma fees and loans -------------------------------------------------------------------------

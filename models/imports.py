@@ -1471,7 +1471,7 @@ class Importer:
         for column, likely in unknown_columns(fmt, reader.header).items():
             r.unknown_columns[(name, column)] = likely
             r.not_kept.setdefault((name, column), 0)
-        for member in envelope_no_home(fmt, reader.members):
+        for member in [] if reader.single_record else envelope_no_home(fmt, reader.members):
             r.file_members.add((name, member))
             r.not_kept[(name, member)] = 1
 

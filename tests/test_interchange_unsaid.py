@@ -176,6 +176,10 @@ def test_folio_sample_keeps_its_enrolment_dates(db, shared_data: Path) -> None:
     dated = Account.select().where(Account.created_at < dt.datetime(2022, 1, 1)).count()
     assert dated == 302  # every user with an enrollmentDate
     assert set(not_kept(report)) == {"id"}  # FOLIO's own UUIDs (departments and proxyFor empty)
+    # The folder of single user files: the same, per file (a user's file has no envelope).
+    again = import_file(shared_data / "folio" / "users", opts(force=True))  # read, not skipped
+    assert {i.field for i in again.issues if i.level == "not kept"} == {"id"}
+    assert again.summary().count("id (303)") == 1
 
 
 # --- Files and folders that hold no users -------------------------------------------------------
@@ -218,3 +222,38 @@ def test_the_cli_exits_2_for_a_file_or_folder_with_no_users(db, tmp_path: Path) 
     with pytest.raises(CliError, match="subfolder"):
         run(str(nested))
     assert Account.select().count() == 1
+
+
+# --- Alma ---------------------------------------------------------------------------------------
+
+
+def test_alma_fields_with_no_home_are_reported(db, tmp_path: Path, shared_data: Path) -> None:
+    path = tmp_path / "alma.json"
+    path.write_text(
+        json.dumps(
+            {
+                "user": [
+                    {
+                        "primary_id": "A1",
+                        "last_name": "Doe",
+                        "full_name": "Ann Doe",
+                        "link": "https://alma.invalid/users/A1",
+                        "proxy_for_user": [{"primary_id": "A2"}],
+                        "pref_name_suffix": "Jr.",
+                        "contact_info": {"email": [], "fax": "123"},
+                    },
+                    {"primary_id": "A2", "last_name": "Roe", "pref_name_suffix": "Sr."},
+                ],
+                "total_record_count": 2,
+            }
+        ),
+        encoding="utf-8",
+    )
+    report = import_file(path, opts())
+    assert report.created == 2
+    lines = not_kept(report)
+    assert set(lines) == {"proxy_for_user", "pref_name_suffix", "contact_info.fax"}
+    assert "2 records" in lines["pref_name_suffix"]
+    # The real files: every field with a value has a home.
+    for name in ("user_response.json", "mit_staff_patrons.xml", "mit_student_patrons.xml"):
+        assert not_kept(import_file(shared_data / "alma" / name, opts())) == {}, name
