@@ -1768,11 +1768,13 @@ def unknown_columns(fmt: str, header: list[str]) -> dict[str, str]:
 
     if fmt not in ("csv", "koha-csv"):
         return {}
-    known = columns_of(fmt)
-    return {
-        name: next(iter(difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)), "")
-        for name in header
-        if name and name not in known
+    known = sorted(columns_of(fmt))
+    unknown = [name for name in header if name and name not in known]
+    return {  # the likely column of the first hundred (a header may have thousands)
+        name: next(iter(difflib.get_close_matches(name, known, n=1, cutoff=0.6)), "")
+        if i < 100
+        else ""
+        for i, name in enumerate(unknown)
     }
 
 

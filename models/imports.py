@@ -134,7 +134,7 @@ from models.tables import (
     Statistic,
     UserGroup,
 )
-from models.text import strip_unsafe_all, username_look_alikes
+from models.text import printable, strip_unsafe_all, username_look_alikes
 from models.users.check import (
     IMPORT,
     Context,
@@ -167,6 +167,8 @@ PARALLEL_BYTES = 1_000_000  # from this much input, records are checked in a wor
 # indexes after the load (models/bulk.py).
 BULK_MIN = 20_000
 MAX_ISSUES = 100_000  # issues kept in memory for the report (counts stay exact)
+MAX_NOT_KEPT = 500  # fields not kept named one by one in a load (the others counted together)
+OTHER_FIELDS = "(other fields)"
 DEFAULT_SOURCE = "SIS"
 
 
@@ -256,6 +258,15 @@ class ImportReport:
     # Members of a file around its records (FOLIO's deactivateMissingUsers), per (file, name).
     file_members: set[tuple[str, str]] = field(default_factory=set)
 
+    def count_not_kept(self, file: str, name: str, n: int = 1) -> tuple[str, str]:
+        """Count `n` values of a field read and not kept. The name comes from the file: shown
+        printable and cut; past MAX_NOT_KEPT names, the others are counted together."""
+        key = (file, printable(name)[:100])
+        if key not in self.not_kept and len(self.not_kept) >= MAX_NOT_KEPT:
+            key = (file, OTHER_FIELDS)
+        self.not_kept[key] = self.not_kept.get(key, 0) + n
+        return key
+
     def add(self, issue: Issue) -> None:
         if issue.level == "warning":
             self.warnings += 1
@@ -300,17 +311,17 @@ class ImportReport:
             else:
                 fields[name] = fields.get(name, 0) + count
         if columns:
-            text += "\nColumns not read (not this format's; see --map columns): " + ", ".join(
-                f"{name} ({count:,} value{'' if count == 1 else 's'}"
-                + (f"; did you mean {likely}?)" if likely else ")")
-                for name, (count, likely) in columns.items()
+            text += "\nColumns not read (not this format's; see --map columns): " + _first(
+                [
+                    f"{name} ({count:,} value{'' if count == 1 else 's'}"
+                    + (f"; did you mean {likely}?)" if likely else ")")
+                    for name, (count, likely) in columns.items()
+                ]
             )
-            text += "."
         if fields:
-            text += "\nNot kept, no home in PatronDesk: " + ", ".join(
-                f"{name} ({count:,})" for name, count in fields.items()
+            text += "\nNot kept, no home in PatronDesk: " + _first(
+                [f"{name} ({count:,})" for name, count in fields.items()]
             )
-            text += "."
         return text
 
     def not_kept_issues(self) -> list[Issue]:
@@ -324,6 +335,10 @@ class ImportReport:
                 message = (
                     f"is not a column of this format{hint}: {count:,} "
                     f"value{'' if count == 1 else 's'} not read"
+                )
+            elif name == OTHER_FIELDS:
+                message = (
+                    f"{count:,} values of fields past the first {MAX_NOT_KEPT:,} named: not kept"
                 )
             elif (file, name) in self.file_members:
                 message = "is an option of the file with no home in PatronDesk: not applied"
@@ -347,6 +362,11 @@ class ImportReport:
                 # The values come from the imported file: formula-safe for a spreadsheet.
                 cells = (i.file, i.where, i.primary_id, i.level, i.field, i.message)
                 w.writerow([formula_safe(c) for c in cells])
+
+
+def _first(items: list[str], shown: int = 20) -> str:
+    more = f" and {len(items) - shown:,} more (see --report)" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more + "."
 
 
 # --- Checking a candidate (no database) ---------------------------------------------------------
@@ -496,7 +516,8 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
     chk = _Checker()
     # No control, bidi or invisible character is stored (issue 18): removed with a warning, as
     # a migration leaves out what breaks a rule. Secrets are hashed, never shown: kept whole.
-    secrets_ = {k: cand[k] for k in ("password", "pin") if k in cand}
+    # (The names of fields not kept are shown printable where reported: not values to store.)
+    secrets_ = {k: cand[k] for k in ("password", "pin", "no_home") if k in cand}
     cand = strip_unsafe_all({k: v for k, v in cand.items() if k not in secrets_}, chk.warn)
     cand.update(secrets_)
     out: dict[str, Any] = {
@@ -1469,11 +1490,13 @@ class Importer:
         if reader.encoding_note:
             r.add(Issue(name, "", "", "warning", "encoding", reader.encoding_note))
         for column, likely in unknown_columns(fmt, reader.header).items():
-            r.unknown_columns[(name, column)] = likely
-            r.not_kept.setdefault((name, column), 0)
+            key = r.count_not_kept(name, column, 0)
+            if key[1] != OTHER_FIELDS:
+                r.unknown_columns[key] = likely
         for member in [] if reader.single_record else envelope_no_home(fmt, reader.members):
-            r.file_members.add((name, member))
-            r.not_kept[(name, member)] = 1
+            key = r.count_not_kept(name, member, 1)
+            if key[1] != OTHER_FIELDS:
+                r.file_members.add(key)
 
     def _progress(self, final: bool = False) -> None:
         if self.opts.progress is None:
@@ -1625,11 +1648,9 @@ class Importer:
 
     def _finish(self, checked: list[dict], accounts: list) -> None:
         records = []
-        not_kept = self.report.not_kept
         for rec, acct in zip(checked, accounts, strict=True):
             for name in rec.get("no_home") or ():
-                key = (rec.get("file") or self._file_name(), name)
-                not_kept[key] = not_kept.get(key, 0) + 1
+                self.report.count_not_kept(rec.get("file") or self._file_name(), name)
             if rec.pop("quick", None) is not None and "key" in rec:
                 # The mapped primary id differs from the one read raw (rare): match again.
                 acct = self._existing([rec])[0].get(self._match_key(rec))

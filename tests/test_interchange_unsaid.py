@@ -257,3 +257,26 @@ def test_alma_fields_with_no_home_are_reported(db, tmp_path: Path, shared_data: 
     # The real files: every field with a value has a home.
     for name in ("user_response.json", "mit_staff_patrons.xml", "mit_student_patrons.xml"):
         assert not_kept(import_file(shared_data / "alma" / name, opts())) == {}, name
+
+
+def test_hostile_field_names_are_shown_safe_and_bounded(db, tmp_path: Path) -> None:
+    from models.imports import MAX_NOT_KEPT
+
+    columns = ["bad\x1b[31mname", *(f"c{i}" for i in range(MAX_NOT_KEPT + 100))]
+    path = tmp_path / "wide.csv"
+    path.write_text(
+        "primary_id,last_name,"
+        + ",".join(columns)
+        + "\nP1,Doe,"
+        + ",".join("x" for _ in columns)
+        + "\n",
+        encoding="utf-8",
+    )
+    report = import_file(path, opts())
+    assert report.created == 1
+    lines = not_kept(report)
+    assert len(lines) == MAX_NOT_KEPT + 1  # the rest counted together
+    assert lines["(other fields)"].startswith("101 values of fields past the first 500")
+    assert not any("\x1b" in name for name in lines) and "bad␛[31mname" in lines
+    assert report.warnings == 0
+    assert "\x1b" not in report.summary() and "more (see --report)" in report.summary()
