@@ -223,7 +223,9 @@ def _first_json(path: Path) -> tuple[dict, Any]:
     except jsonstream.JsonStreamError as exc:
         raise FormatError(f"{path.name} is not valid JSON: {exc}") from None
     except UnicodeDecodeError:
-        raise FormatError(f"{path.name} is not UTF-8 text") from None
+        bad = _undecodable(path, ENCODING)
+        where = f" (line {bad[0]}: byte 0x{bad[1]:02x})" if bad else ""
+        raise FormatError(f"{path.name} is not UTF-8 text{where}: JSON files are UTF-8") from None
     return members, None
 
 
@@ -362,7 +364,11 @@ class Reader:
                 yield from self._json()
         except UnicodeDecodeError as exc:
             codec = "UTF-8" if self.encoding == ENCODING else self.encoding
-            raise FormatError(f"{self.path.name} is not {codec} text ({exc.reason})") from None
+            bad = _undecodable(self.path, self.encoding)
+            where = f"line {bad[0]}: byte 0x{bad[1]:02x}, " if bad else ""
+            raise FormatError(
+                f"{self.path.name} is not {codec} text ({where}{exc.reason})"
+            ) from None
         finally:
             if self._file is not None:
                 self._file.close()

@@ -68,6 +68,17 @@ def test_the_encoding_option_reads_the_file_or_names_the_line_it_cannot(db, tmp_
         import_file(path, opts(encoding="no-such-codec"))
 
 
+def test_a_json_file_that_is_not_utf8_names_its_line(db, tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    path.write_bytes(
+        '{"users": [\n{"primary_id": "A1",\n "last_name": "Müller"}]}'.encode("latin-1")
+    )
+    with pytest.raises(PatronDeskError, match=r"line 3.*0xfc"):
+        import_file(path, opts())
+    with pytest.raises(PatronDeskError, match=r"line 3.*0xfc"):
+        import_file(path, opts(format="alma-json"))
+
+
 # --- Dates --------------------------------------------------------------------------------------
 
 LOCAL = (
