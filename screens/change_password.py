@@ -16,14 +16,16 @@ from models.errors import PatronDeskError, ValidationError
 from models.passwords import password_problems, policy_text
 from models.settings import Settings, load_settings
 from screens.after_worker import ClosesAfterWorker
+from screens.confirm import CoveredKeys, ask_to_discard
 from tui.keys import FORM, bindings
 from tui.screen import KeepStyles
 from tui.widgets import Field, KeyBar, Message
 from tui.worker import run_service
 
 
-class ChangePasswordScreen(ClosesAfterWorker, KeepStyles, Screen[bool]):
-    """Dismisses True when the password was changed. When `forced`, Escape logs out."""
+class ChangePasswordScreen(ClosesAfterWorker, KeepStyles, CoveredKeys, Screen[bool]):
+    """Dismisses True when the password was changed. When `forced`, Escape logs out. A
+    password typed is not dropped unasked (Escape, ctrl+q: `unsaved_changes`)."""
 
     BINDINGS = bindings(FORM)
     AUTO_FOCUS = "#new_password"
@@ -33,6 +35,7 @@ class ChangePasswordScreen(ClosesAfterWorker, KeepStyles, Screen[bool]):
         self.person_id, self.actor, self.forced = person_id, actor, forced
         self.settings: Settings | None = None  # the password policy, once read
         self.saving = False
+        self.changed = False  # saved: nothing left to lose
 
     @property
     def accepting_keys(self) -> bool:
@@ -97,10 +100,14 @@ class ChangePasswordScreen(ClosesAfterWorker, KeepStyles, Screen[bool]):
             new,
             self.actor,
             confirm=confirm,
-            on_ok=lambda _: self.dismiss_after_worker("password-save", True),
+            on_ok=self._changed,
             on_error=self._refused,
             group="password-save",
         )
+
+    def _changed(self, _: object) -> None:
+        self.changed = True
+        self.dismiss_after_worker("password-save", True)
 
     def _set_saving(self, saving: bool) -> None:
         self.saving = saving
@@ -122,6 +129,14 @@ class ChangePasswordScreen(ClosesAfterWorker, KeepStyles, Screen[bool]):
         target = "#new_password" if "password" in exc.errors else "#confirm"
         self.query_one(target, Input).focus()
 
+    def unsaved_changes(self) -> str | None:
+        """What quitting now would lose (the app asks first), or None."""
+        if self.changed:
+            return None
+        typed = any(self.query_one(s, Input).value for s in ("#new_password", "#confirm"))
+        return "The new password is typed but not saved." if typed else None
+
     def action_cancel(self) -> None:
         if not self.saving:  # the save's answer closes the screen
-            self.dismiss(False)
+            yes = "Log out" if self.forced else "Discard"
+            ask_to_discard(self, lambda: self.dismiss(False), yes=yes)

@@ -52,6 +52,7 @@ from models.enums import RecordType, Role
 from models.errors import PatronDeskError, ValidationError
 from models.money import to_decimal
 from models.settings import MANDATABLE_FIELDS, Settings, load_settings
+from screens.confirm import CoveredKeys
 from screens.user_details.fields import FormField
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import CONFIGURATION, bindings
@@ -201,7 +202,7 @@ class ConfigTable(RowTable):
     """The entries of the section; Enter edits."""
 
 
-class ConfigurationScreen(KeepStyles, Screen[None]):
+class ConfigurationScreen(KeepStyles, CoveredKeys, Screen[None]):
     BINDINGS = bindings(CONFIGURATION)
     CSS_PATH = [Path(styles.__file__).resolve().parent / "configuration.tcss"]
     AUTO_FOCUS = "#config-sections"

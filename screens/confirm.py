@@ -5,12 +5,13 @@ screen under it, or a scanner's second Enter, never answers a question nobody ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 from tui.keys import CHOICE, CONFIRM, INFO, bindings
@@ -183,3 +184,21 @@ class ChoiceScreen(Dialog[str | None]):
 
     def action_choose(self, value: str | None) -> None:
         self.dismiss(value)
+
+
+def ask_to_discard(screen: Screen, leave: Callable[[], None], *, yes: str = "Discard") -> None:
+    """Escape on a form: `leave()` at once when nothing typed would be lost (the screen's
+    `unsaved_changes()` says None), else after "Discard what you typed?" is answered yes, as
+    in Quick User Management (Escape or n keeps editing). The screen should be `CoveredKeys`:
+    a key typed ahead for the form must not answer the question."""
+    if not screen.unsaved_changes():  # type: ignore[attr-defined] - the form's own
+        leave()
+        return
+
+    def answer(discard: bool | None) -> None:
+        if discard:
+            leave()
+
+    screen.app.push_screen(
+        ConfirmScreen("Discard what you typed?", yes=yes, no="Keep editing"), answer
+    )

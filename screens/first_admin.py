@@ -29,6 +29,7 @@ class FirstAdminScreen(KeepStyles, Screen[None]):
         super().__init__()
         self._settings: Settings | None = None  # the password policy, read in a worker
         self._saving = False
+        self._done = False  # the administrator is created: nothing left to lose
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,6 +82,15 @@ class FirstAdminScreen(KeepStyles, Screen[None]):
     def _value(self, name: str) -> str:
         return self.query_one(f"#{name}", Input).value
 
+    def unsaved_changes(self) -> str | None:
+        """What quitting now would lose (the app asks first), or None: anything typed that
+        the form did not show, until the administrator is created."""
+        if self._done:
+            return None
+        shown = {"last_name": "Administrator"}
+        typed = any(self._value(name) != shown.get(name, "") for name in FIELDS)
+        return "The first administrator is typed but not created." if typed else None
+
     def action_save(self) -> None:
         if self._saving:  # one save at a time: ctrl+s again while it runs does nothing
             return
@@ -111,6 +121,7 @@ class FirstAdminScreen(KeepStyles, Screen[None]):
 
     def _created(self, username: str) -> None:
         self._saving = False
+        self._done = True
         self.app.notify("Administrator created: log in with the new password.")
         self.app.show_login(prefill=username)
 

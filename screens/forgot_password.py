@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
 from screens.after_worker import ClosesAfterWorker
+from screens.confirm import CoveredKeys, ask_to_discard
 from tui.keys import FORGOT_PASSWORD, bindings
 from tui.screen import KeepStyles
 from tui.widgets import Field, KeyBar, Message
@@ -19,8 +20,9 @@ from tui.worker import run_service
 FIELDS = {"code": "#code", "password": "#new_password", "password_confirm": "#confirm"}
 
 
-class ForgotPasswordScreen(ClosesAfterWorker, KeepStyles, Screen[str | None]):
-    """Dismisses with the login to fill in once the password was reset; None: back."""
+class ForgotPasswordScreen(ClosesAfterWorker, KeepStyles, CoveredKeys, Screen[str | None]):
+    """Dismisses with the login to fill in once the password was reset; None: back. A code
+    or password typed is not dropped unasked (Escape, ctrl+q: `unsaved_changes`)."""
 
     BINDINGS = bindings(FORGOT_PASSWORD)
     AUTO_FOCUS = "#reset-login"
@@ -31,6 +33,7 @@ class ForgotPasswordScreen(ClosesAfterWorker, KeepStyles, Screen[str | None]):
         self.asked = False
         self.settings = None  # the password policy, read once the database is open
         self.saving = False
+        self.done = False  # the password was reset: nothing left to lose
 
     @property
     def accepting_keys(self) -> bool:
@@ -143,10 +146,14 @@ class ForgotPasswordScreen(ClosesAfterWorker, KeepStyles, Screen[str | None]):
             values["code"],
             values["password"],
             values["password_confirm"],
-            on_ok=lambda _: self.dismiss_after_worker("reset-save", login),
+            on_ok=lambda _: self._reset_done(login),
             on_error=self._refused,
             group="reset-save",
         )
+
+    def _reset_done(self, login: str) -> None:
+        self.done = True
+        self.dismiss_after_worker("reset-save", login)
 
     def _set_saving(self, saving: bool) -> None:
         self.saving = saving
@@ -172,6 +179,14 @@ class ForgotPasswordScreen(ClosesAfterWorker, KeepStyles, Screen[str | None]):
                 first = first or selector
         self.query_one(first or "#code", Input).focus()
 
+    def unsaved_changes(self) -> str | None:
+        """What quitting now would lose (the app asks first), or None: the code and the new
+        password typed (the login alone is not asked for)."""
+        if self.done:
+            return None
+        typed = any(self.query_one(s, Input).value for s in FIELDS.values())
+        return "The reset code or new password is typed but not saved." if typed else None
+
     def action_cancel(self) -> None:
         if not self.saving:  # the answer of the password being set closes the screen
-            self.dismiss(None)
+            ask_to_discard(self, lambda: self.dismiss(None))

@@ -26,6 +26,7 @@ from models.letters import (
     retry_letter,
 )
 from screens.after_worker import ClosesAfterWorker
+from screens.confirm import CoveredKeys, ask_to_discard
 from tui.keys import FORM, LETTERS, OUTBOX, bindings
 from tui.screen import KeepStyles
 from tui.table import RowTable
@@ -56,8 +57,9 @@ def _said(app: App, ok: bool, error: str, done) -> None:  # noqa: ANN001
         done()
 
 
-class ComposeLetterScreen(ClosesAfterWorker, ModalScreen[int | None]):
-    """Write a general message (Alma's "General mail"); dismisses with the queued letter's id."""
+class ComposeLetterScreen(ClosesAfterWorker, CoveredKeys, ModalScreen[int | None]):
+    """Write a general message (Alma's "General mail"); dismisses with the queued letter's id.
+    What was typed is not dropped unasked (Escape, ctrl+q, ctrl+l: `unsaved_changes`)."""
 
     BINDINGS = bindings(FORM)
     AUTO_FOCUS = "#letter-subject"
@@ -66,6 +68,7 @@ class ComposeLetterScreen(ClosesAfterWorker, ModalScreen[int | None]):
         super().__init__()
         self.account_id, self.user_name = account_id, name
         self.saving = False
+        self.queued = False  # the letter is queued: nothing left to lose
 
     @property
     def accepting_keys(self) -> bool:
@@ -101,10 +104,14 @@ class ComposeLetterScreen(ClosesAfterWorker, ModalScreen[int | None]):
             subject,
             text,
             self.app.session.actor,
-            on_ok=lambda letter: self.dismiss_after_worker("letter-save", letter.id),
+            on_ok=self._letter_queued,
             on_error=self._refused,
             group="letter-save",
         )
+
+    def _letter_queued(self, letter) -> None:  # noqa: ANN001 - a Letter
+        self.queued = True
+        self.dismiss_after_worker("letter-save", letter.id)
 
     def _set_saving(self, saving: bool) -> None:
         self.saving = saving
@@ -126,16 +133,26 @@ class ComposeLetterScreen(ClosesAfterWorker, ModalScreen[int | None]):
         self.query_one("#letter-form-message", Message).show(exc.message)
         self.query_one("#letter-subject").focus()
 
+    def unsaved_changes(self) -> str | None:
+        """What quitting or logging out now would lose (the app asks first), or None."""
+        if self.queued:
+            return None
+        subject = self.query_one("#letter-subject", Input).value
+        text = self.query_one("#letter-message", TextArea).text
+        if not subject.strip() and not text.strip():
+            return None
+        return f"The message to {self.user_name} is written but not sent."
+
     @on(Button.Pressed, "#letter-cancel")
     def action_cancel(self) -> None:
         if not self.saving:  # the answer of the letter being queued closes the form
-            self.dismiss(None)
+            ask_to_discard(self, lambda: self.dismiss(None))
 
 
 COLUMNS = [("Date", 16), ("Letter", 19), ("Status", 6), ("Subject", 20), ("To", 40)]
 
 
-class UserLettersScreen(ModalScreen[None]):
+class UserLettersScreen(CoveredKeys, ModalScreen[None]):
     """Every letter written to one user, newest first."""
 
     BINDINGS = bindings(LETTERS)
@@ -272,7 +289,7 @@ OUTBOX_COLUMNS = [("Created", 16), ("User", 22), ("Letter", 14), ("Status", 7), 
                   ("Error", 40)]  # fmt: skip
 
 
-class OutboxScreen(KeepStyles, Screen[None]):
+class OutboxScreen(KeepStyles, CoveredKeys, Screen[None]):
     """The letters waiting for delivery (or every letter), for administrators."""
 
     BINDINGS = bindings(OUTBOX)

@@ -38,6 +38,7 @@ from models.my_account import (
 )
 from models.settings import load_settings
 from models.users.fields import LANGUAGES
+from screens.confirm import CoveredKeys
 from screens.user_details.fields import KINDS
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import CONTACTS, MY_ACCOUNT, bindings
@@ -63,7 +64,7 @@ class ContactTable(RowTable):
     BINDINGS = bindings(CONTACTS)
 
 
-class MyAccountScreen(KeepStyles, Screen[None]):
+class MyAccountScreen(KeepStyles, CoveredKeys, Screen[None]):
     BINDINGS = bindings(MY_ACCOUNT)
 
     def __init__(self) -> None:
@@ -331,6 +332,30 @@ class MyAccountScreen(KeepStyles, Screen[None]):
 
     # --- forms -----------------------------------------------------------------------------------
 
+    def unsaved_changes(self) -> str | None:
+        """What quitting or logging out now would lose (the app asks first), or None: a
+        password typed, letter preferences changed and not saved."""
+        lost = []
+        if self.record is not None and self._preferences() != (
+            self.record.comm_language,
+            self.record.comm_channel,
+            self.record.letters_opt_in,
+        ):
+            lost.append("letters")
+        if any(self.query_one(s, Input).value for s in PASSWORD_FIELDS.values()):
+            lost.append("password")
+        if not lost:
+            return None
+        tabs = " and ".join(lost) + (" tabs have" if len(lost) > 1 else " tab has")
+        return f"My account: the {tabs} unsaved changes."
+
+    def _preferences(self) -> tuple[object, object, bool]:
+        return (
+            self.query_one("#my-language", Select).value,
+            self.query_one("#my-channel", Select).value,
+            self.query_one("#my-opt-in", Checkbox).value,
+        )
+
     def action_save(self) -> None:
         tab = self.query_one("#my-tabs", TabbedContent).active
         if tab == "preferences":
@@ -355,11 +380,8 @@ class MyAccountScreen(KeepStyles, Screen[None]):
         if self.saving or self.record is None:
             return
         message = self.query_one("#my-preferences-message", Message)
-        changes = {
-            "comm_language": self.query_one("#my-language", Select).value,
-            "comm_channel": self.query_one("#my-channel", Select).value,
-            "letters_opt_in": self.query_one("#my-opt-in", Checkbox).value,
-        }
+        language, channel, opt_in = self._preferences()
+        changes = {"comm_language": language, "comm_channel": channel, "letters_opt_in": opt_in}
 
         def saved(_: object) -> None:
             self._set_saving("preferences", message, False)

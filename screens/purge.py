@@ -14,11 +14,12 @@ from textual.widgets import Static
 from models.base import database
 from models.deletion import PurgeReport, purge
 from models.errors import PatronDeskError
+from screens.confirm import CoveredKeys
 from tui.keys import PURGE, bindings
 from tui.widgets import escape
 
 
-class PurgeScreen(ModalScreen[None]):
+class PurgeScreen(CoveredKeys, ModalScreen[None]):
     DEFAULT_CSS = """
     PurgeScreen { align: center middle; }
     #purge-box {

@@ -20,6 +20,7 @@ from models.base import database
 from models.errors import PatronDeskError
 from models.imports import preview_mark
 from models.text import printable
+from screens.confirm import CoveredKeys
 from tui.keys import EXPORT, IMPORT, bindings
 from tui.widgets import escape
 
@@ -179,7 +180,7 @@ class ImportScreen(ModalScreen[bool]):
             self.dismiss(self.imported)
 
 
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(CoveredKeys, ModalScreen[None]):
     CSS_PATH = _CSS
     BINDINGS = bindings(EXPORT)
 

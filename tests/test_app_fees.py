@@ -124,12 +124,12 @@ async def test_a_refused_waive_keeps_the_form_with_the_message_at_the_field(ui_d
             "more than the balance of 5.00 EUR" in app.screen.query_one("#field-row-amount").error
         )
         assert app.screen.query_one("#row-amount").value == "7.00"
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # what was typed is dropped only when confirmed
         await settle(pilot)
         assert app.screen is screen
         await form(pilot, "n", fee_type="CREDIT", amount="3")
         assert "required for a credit" in app.screen.query_one("#field-row-comment").error
-        await pilot.press("escape")
+        await pilot.press("escape", "y")
         await form(pilot, "n", fee_type="REGISTRATION", amount="-1")
         assert "must not be negative" in app.screen.query_one("#field-row-amount").error
     assert Fee.select().count() == 1

@@ -4,7 +4,10 @@ other screens' entries (fees, Configuration, My account, the deletion dialog's w
 No database call on the UI thread (`tui.worker.run_service`): the choice lists, and with
 `load` the values of an existing row, are read in a worker while the form says "Loading…";
 `save(values)` runs in a worker while the form is disabled and says "Saving…". A refusal
-keeps the form open with each message under its field and every typed value in place."""
+keeps the form open with each message under its field and every typed value in place.
+
+What was typed is never dropped unasked: `unsaved_changes()` tells the app (ctrl+q, ctrl+l)
+that the values differ from those the form showed, and Escape asks before discarding them."""
 
 from __future__ import annotations
 
@@ -14,12 +17,14 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, MaskedInput, Select, Static
 
 from models.errors import PatronDeskError, ValidationError
 from screens.after_worker import ClosesAfterWorker
+from screens.confirm import CoveredKeys, ask_to_discard
 from screens.user_details.fields import FormField, RowKind
 from tui.keys import FORM, bindings
 from tui.widgets import Field, LineInput, Message, escape
@@ -38,7 +43,7 @@ def read_form(
     return values, options
 
 
-class RowFormScreen(ClosesAfterWorker, ModalScreen[bool]):
+class RowFormScreen(ClosesAfterWorker, CoveredKeys, ModalScreen[bool]):
     """Dismisses True once `save` accepted the values, False when cancelled.
 
     `save(values)` runs in a worker (it may only call services); `saved(result)` gets what it
@@ -68,6 +73,7 @@ class RowFormScreen(ClosesAfterWorker, ModalScreen[bool]):
         self.options: dict[str, list[tuple[str, str]]] | None = None if needs_reading else {}
         self.saving = False
         self._focus_after: Widget | None = None
+        self._shown: dict[str, Any] | None = None  # the values as drawn (`unsaved_changes`)
 
     @property
     def accepting_keys(self) -> bool:
@@ -130,6 +136,7 @@ class RowFormScreen(ClosesAfterWorker, ModalScreen[bool]):
         self._focus_first()
 
     def _focus_first(self) -> None:
+        self._shown = self.read()  # the form as drawn: what differs from it was typed
         first = self.spec.form[0].name
         self.query_one(f"#row-{first}").focus()
 
@@ -196,6 +203,7 @@ class RowFormScreen(ClosesAfterWorker, ModalScreen[bool]):
         self._focus_after = None
 
     def _accepted(self, result: Any) -> None:
+        self._shown = None  # saved: nothing left to lose
         if self.saved is not None:
             self.saved(result)
         self.dismiss_after_worker("row-form-save", True)
@@ -230,8 +238,18 @@ class RowFormScreen(ClosesAfterWorker, ModalScreen[bool]):
         if first:
             self.query_one(f"#row-{first}").focus()
 
+    def unsaved_changes(self) -> str | None:
+        """What quitting or logging out now would lose (the app asks first), or None."""
+        if self._shown is None:  # loading, or saved
+            return None
+        try:
+            typed = self.read() != self._shown
+        except NoMatches:  # being drawn again
+            return None
+        return f'"{self.title_text}" has unsaved changes.' if typed else None
+
     @on(Button.Pressed, "#row-cancel")
     def action_cancel(self) -> None:
         if self.saving:  # the save's answer closes the form (or shows why not)
             return
-        self.dismiss(False)
+        ask_to_discard(self, lambda: self.dismiss(False))
