@@ -40,6 +40,7 @@ def empty_db(tmp_path: Path):
 async def test_empty_database_opens_create_first_administrator(empty_db) -> None:
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)  # the database is read in a thread at start
         assert isinstance(app.screen, FirstAdminScreen)
         await type_into(pilot, "#username", "head")
         await type_into(pilot, "#password", "short")

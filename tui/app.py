@@ -653,9 +653,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         then ask first, as ctrl+q does (ctrl+l again, or y, logs out; Escape goes back)."""
         from screens.confirm import ConfirmScreen
 
-        if self.session is None:
-            if self.pending_change is not None:
-                self.show_login()
+        if self.session is None and self.pending_change is None:
             return
         asked = self._logout_question is not None and self._logout_question in self.screen_stack
         if asked or not (lost := self.unsaved_changes()):
@@ -673,6 +671,8 @@ class PatronDeskApp(App[None], inherit_bindings=False):
     def _log_out(self) -> None:
         if self.session is not None:
             self.notify(f"{self.session.username} logged out.")
+            self.show_login()
+        elif self.pending_change is not None:  # the forced password change: no session yet
             self.show_login()
 
     # --- keys and commands -------------------------------------------------------------------
