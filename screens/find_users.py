@@ -18,7 +18,6 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Select, Static, Tab, Tabs
 from textual.worker import Worker
 
-from models.base import database
 from models.codes import code_choices
 from models.enums import AccountType, Role, Status
 from models.errors import PatronDeskError
@@ -40,7 +39,7 @@ from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
 from tui.screen import KeepStyles
 from tui.table import RowTable
 from tui.widgets import KeyBar, LineInput, plain
-from tui.worker import run_service
+from tui.worker import close_thread_connection, run_service
 
 PAGE = 50
 MAX_PAGES = 4  # rows in the table: at most PAGE * MAX_PAGES
@@ -345,7 +344,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             self.post_message(self.Results(generation, None, 0, error=str(exc)))
         finally:
-            database.close()  # this thread's connection; the UI thread keeps its own
+            close_thread_connection()  # this thread's own connection (tui.worker)
 
     def on_find_users_screen_results(self, message: Results) -> None:
         self._searching = False
@@ -420,7 +419,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             )
             self.post_message(self.Counted(generation, self.total))
         finally:
-            database.close()  # this thread's connection
+            close_thread_connection()  # this thread's own connection (tui.worker)
 
     def _row_of(self, account_id: int | None) -> int | None:
         for i, row in enumerate(self.rows if account_id is not None else []):

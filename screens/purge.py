@@ -4,19 +4,17 @@ this organization, then, on confirmation, the purge itself and its report. The r
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from models.base import database
 from models.deletion import PurgeReport, purge
-from models.errors import PatronDeskError
 from screens.confirm import CoveredKeys
 from tui.keys import PURGE, bindings
 from tui.widgets import escape
+from tui.worker import run_service
 
 
 class PurgeScreen(CoveredKeys, ModalScreen[None]):
@@ -55,15 +53,17 @@ class PurgeScreen(CoveredKeys, ModalScreen[None]):
         self.running = True
         self._purge(dry_run)
 
-    @work(thread=True, exclusive=True, group="purge")
     def _purge(self, dry_run: bool) -> None:
-        try:
-            report = purge(self.app.session.actor, dry_run=dry_run)
-            self.post_message(self.Done(report))
-        except PatronDeskError as exc:
-            self.post_message(self.Done(None, exc.message))
-        finally:
-            database.close()  # this thread's connection; the UI thread keeps its own
+        run_service(
+            self,
+            purge,
+            self.app.session.actor,
+            dry_run=dry_run,
+            on_ok=lambda report: self.post_message(self.Done(report)),
+            on_error=lambda exc: self.post_message(self.Done(None, exc.message)),
+            group="purge",
+            exclusive=True,
+        )
 
     def on_purge_screen_done(self, message: Done) -> None:
         self.running = False

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -16,13 +15,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
 
 import styles
-from models.base import database
 from models.errors import PatronDeskError
 from models.imports import preview_mark
 from models.text import printable
 from screens.confirm import CoveredKeys
 from tui.keys import EXPORT, IMPORT, bindings
 from tui.widgets import escape
+from tui.worker import run_service
 
 _FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 _CSS = [Path(styles.__file__).resolve().parent / "transfer.tcss"]
@@ -115,7 +114,6 @@ class ImportScreen(ModalScreen[bool]):
         self.query_one("#summary", Static).update("Reading…")
         self._import(Path(path).expanduser(), self._options(dry_run))
 
-    @work(thread=True, exclusive=True, group="import")
     def _import(self, path: Path, options) -> None:  # noqa: ANN001
         from models.imports import import_file
 
@@ -123,21 +121,26 @@ class ImportScreen(ModalScreen[bool]):
             self.post_message(self.Progress(p.position, f"{p.rows:,} rows, {p.rate:,.0f} rows/s"))
 
         options.progress = progress
-        try:
-            actor = getattr(self.app.session, "actor", None)
-            account = getattr(actor, "account", None)
-            if account is None:  # never the system's rights (every organization) from a screen
-                self.post_message(self.Done(None, "Log in to import users."))
-                return
-            # The import runs in the actor's own organization, checked by the actor's rights.
-            report = import_file(path, options, actor_account=account)
-            self.post_message(self.Done(report))
-        except PatronDeskError as exc:
-            self.post_message(self.Done(None, exc.message))
-        except OSError as exc:
-            self.post_message(self.Done(None, f"cannot read {path}: {exc.strerror or exc}"))
-        finally:
-            database.close()  # this thread's connection
+        actor = getattr(self.app.session, "actor", None)
+        account = getattr(actor, "account", None)
+        if account is None:  # never the system's rights (every organization) from a screen
+            self.post_message(self.Done(None, "Log in to import users."))
+            return
+
+        def work():  # noqa: ANN202
+            try:  # in the actor's own organization, checked by the actor's rights
+                return import_file(path, options, actor_account=account)
+            except OSError as exc:
+                raise PatronDeskError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+        run_service(
+            self,
+            work,
+            on_ok=lambda report: self.post_message(self.Done(report)),
+            on_error=lambda exc: self.post_message(self.Done(None, exc.message)),
+            group="import",
+            exclusive=True,
+        )
 
     def on_import_screen_progress(self, message: _Progress) -> None:
         self.query_one("#bar", ProgressBar).update(progress=message.share * 100)
@@ -257,29 +260,36 @@ class ExportScreen(CoveredKeys, ModalScreen[None]):
         query = self.query_one("#query", Input).value
         self._export(Path(path).expanduser(), fmt, query, overwrite)
 
-    @work(thread=True, exclusive=True, group="export")
     def _export(self, path: Path, fmt: str, query: str, overwrite: bool) -> None:
         from models.exports import ExportFilter, export_to_file, users
         from models.scope import scope_of
 
-        try:
-            count = export_to_file(
-                path,
-                fmt,
-                flt=ExportFilter(query=query.strip()),
-                # library independence: only the rows this user may see
-                scope=scope_of(self.app.session.actor.account),
-                actor=self.app.session.actor,  # the right to run jobs; the export is audited
-                overwrite=overwrite,  # confirmed by the user
-                progress=lambda n: self.post_message(self.Progress(0, f"{n:,} users written")),
-            )
-            self.post_message(self.Done(None, f"Exported {users(count)} ({fmt}) to {path}."))
-        except PatronDeskError as exc:
-            self.post_message(self.Done(None, exc.message))
-        except OSError as exc:
-            self.post_message(self.Done(None, f"cannot write {path}: {exc.strerror or exc}"))
-        finally:
-            database.close()
+        actor = self.app.session.actor
+
+        def work() -> str:
+            try:
+                count = export_to_file(
+                    path,
+                    fmt,
+                    flt=ExportFilter(query=query.strip()),
+                    # library independence: only the rows this user may see
+                    scope=scope_of(actor.account),
+                    actor=actor,  # the right to run jobs; the export is audited
+                    overwrite=overwrite,  # confirmed by the user
+                    progress=lambda n: self.post_message(self.Progress(0, f"{n:,} users written")),
+                )
+            except OSError as exc:
+                raise PatronDeskError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            return f"Exported {users(count)} ({fmt}) to {path}."
+
+        run_service(
+            self,
+            work,
+            on_ok=lambda text: self.post_message(self.Done(None, text)),
+            on_error=lambda exc: self.post_message(self.Done(None, exc.message)),
+            group="export",
+            exclusive=True,
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """A file name ending in .csv, .xml or .json chooses its format (as on the command

@@ -84,3 +84,15 @@ def test_the_raw_sql_check_catches_what_it_should() -> None:
         assert _RAW_SQL.search(line)
     for line in ("Select(options)", "self.select_all()", "Account.select().where(...)"):
         assert not _RAW_SQL.search(line)
+
+
+def test_no_screen_holds_the_connection() -> None:
+    """Screens reach the database through services, in workers (tui.worker): none imports the
+    connection itself (`models.base.database`) nor closes a thread's connection by hand."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "screens").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"from models\.base import|\bdatabase\.(close|connect|atomic)\(", line)
+    ]
+    assert not offenders, "the connection in screens (use tui.worker):\n" + "\n".join(offenders)
