@@ -4,7 +4,36 @@ from __future__ import annotations
 
 from peewee import fn
 
-from models.tables import CodeTable
+from models.tables import (
+    BlockDefinition,
+    Campus,
+    CodeTable,
+    IdentifierType,
+    JobCategory,
+    NoteType,
+    StatCategory,
+    UserGroup,
+    WaiveReason,
+)
+
+# The code tables a pick list may name: screens ask by name, never with a table class.
+CODE_TABLES: dict[str, type[CodeTable]] = {
+    "user_group": UserGroup,
+    "job_category": JobCategory,
+    "campus": Campus,
+    "identifier_type": IdentifierType,
+    "note_type": NoteType,
+    "block_definition": BlockDefinition,
+    "stat_category": StatCategory,
+    "waive_reason": WaiveReason,
+}
+
+
+def _table(name: str) -> type[CodeTable]:
+    try:
+        return CODE_TABLES[name]
+    except KeyError:
+        raise ValueError(f"no code table named {name!r}") from None
 
 
 def find_code(model: type[CodeTable], organization_id: int, value: str) -> CodeTable | None:
@@ -20,10 +49,12 @@ def find_code(model: type[CodeTable], organization_id: int, value: str) -> CodeT
 
 
 def code_choices(
-    model: type[CodeTable], organization_id: int, *, record_type: str | None = None
+    table: str, organization_id: int, *, record_type: str | None = None
 ) -> list[tuple[str, int]]:
-    """(name, id) of the active entries, by name, for a choice list. For user groups,
-    `record_type` keeps the groups that apply to it (an empty list of record types: all)."""
+    """(name, id) of the active entries of the code table named `table` (`CODE_TABLES`), by
+    name, for a choice list. For user groups, `record_type` keeps the groups that apply to it
+    (an empty list of record types: all)."""
+    model = _table(table)
     rows = (
         model.select()
         .where(model.organization == organization_id, model.active == True)  # noqa: E712
@@ -38,14 +69,23 @@ def code_choices(
     return choices
 
 
-def code_options(model: type[CodeTable], organization_id: int) -> list[tuple[str, str]]:
-    """(name, code) of the active entries, by name: choices whose value is the code."""
+def code_options(
+    table: str, organization_id: int, *, record_type: str | None = None
+) -> list[tuple[str, str]]:
+    """(name, code) of the active entries of the code table named `table`, by name: choices
+    whose value is the code (`record_type`: as for `code_choices`)."""
+    model = _table(table)
     rows = (
-        model.select(model.name, model.code)
+        model.select()
         .where(model.organization == organization_id, model.active == True)  # noqa: E712
         .order_by(model.name)
     )
-    return [(row.name, row.code) for row in rows]
+    return [
+        (row.name, row.code)
+        for row in rows
+        if not (record_type and (applies := getattr(row, "record_types", "")))
+        or record_type in applies.split(",")
+    ]
 
 
 def library_options(organization_id: int) -> list[tuple[str, str]]:

@@ -250,6 +250,15 @@ def deliver(
     return error is None
 
 
+def deliver_now(letter_id: int, actor: Actor | None = None) -> tuple[bool, str]:
+    """Send one letter now (`deliver`) and say how it went: (True, "") or (False, the error
+    kept on the letter), for a screen to show."""
+    if deliver(letter_id, actor=actor):
+        return True, ""
+    error = Letter.select(Letter.error).where(Letter.id == letter_id).scalar()
+    return False, error or "not sent"
+
+
 def send_pending(settings: Settings | None = None, *, limit: int | None = None) -> SendReport:
     """Deliver every queued or failed letter, oldest first, over one SMTP session
     (`patrondesk letters send`). Password-reset letters are not retried (their code is gone)."""

@@ -19,7 +19,6 @@ from models.errors import PatronDeskError
 from models.fees import waive_all
 from models.money import format_money
 from models.permissions import Action
-from models.tables import WaiveReason
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import ButtonRow, Dialog
 from tui.keys import DELETE_USER, bindings
@@ -205,7 +204,7 @@ class DeleteUserScreen(ClosesAfterWorker, Dialog[str | None]):
                 self._refresh(result[-1])
 
         fields = (
-            FormField("reason", "Reason", "choice", lambda org: code_options(WaiveReason, org)),
+            FormField("reason", "Reason", "choice", lambda org: code_options("waive_reason", org)),
             FormField("comment", "Comment"),
         )
         title = f"Waive the fees of {c.name}: {format_money(c.waivable_minor, c.currency)}"

@@ -33,7 +33,6 @@ from models.search import (
     page_before,
     search_users,
 )
-from models.tables import UserGroup
 from screens.confirm import CoveredKeys
 from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
 from tui.screen import KeepStyles
@@ -259,7 +258,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         run_service(
             self,
             code_choices,
-            UserGroup,
+            "user_group",
             session.organization.id,
             on_ok=self._show_groups,
             group="find-users-groups",

@@ -38,14 +38,16 @@ def deliver_in_background(app: App, letter_id: int, done=None) -> None:  # noqa:
     """Send one letter from a worker thread; say the outcome; then call `done()` on the UI."""
     actor = app.session.actor if app.session else None
 
-    def send() -> tuple[bool, str]:
-        from models.mailer import deliver
-        from models.tables import Letter
+    from models.mailer import deliver_now
 
-        ok = deliver(letter_id, actor=actor)
-        return ok, "" if ok else Letter.get_by_id(letter_id).error
-
-    run_service(app, send, on_ok=lambda answer: _said(app, *answer, done), group="letters")
+    run_service(
+        app,
+        deliver_now,
+        letter_id,
+        actor,
+        on_ok=lambda answer: _said(app, *answer, done),
+        group="letters",
+    )
 
 
 def _said(app: App, ok: bool, error: str, done) -> None:  # noqa: ANN001

@@ -18,12 +18,11 @@ from textual.widget import Widget
 from textual.widgets import Button, Header, Input, MaskedInput, Select, Static
 
 from models.accounts import NewUser, create_user, find_duplicate_people, validate_new_user
-from models.codes import code_choices
+from models.codes import code_options
 from models.enums import AccountType, EmailType, PhoneType, RecordType
 from models.errors import PatronDeskError, ValidationError
 from models.passwords import generate_password, generate_pin, policy_text
 from models.settings import load_settings
-from models.tables import Campus, IdentifierType, JobCategory, UserGroup
 from models.users.fields import LANGUAGES
 from models.validation import parse_date
 from screens.confirm import CoveredKeys
@@ -79,21 +78,12 @@ SELECT_DEFAULTS = {
 SECRETS = {"password", "password_confirm"}
 # Form field -> field of the error the service reports for it.
 ERROR_ALIASES = {"address_line1": ("address_line1", "address")}
-CODE_MODELS = {
-    "user_group": UserGroup,
-    "job_category": JobCategory,
-    "campus": Campus,
-    "identifier_type": IdentifierType,
-}
+CODE_FIELDS = ("user_group", "job_category", "campus", "identifier_type")  # code-table names
 
 
 def build_new_user(raw: dict[str, object]) -> NewUser:
-    """The `NewUser` of the form's values: selects hold code-table ids, the service takes codes."""
-    values = dict(raw)
-    for name, model in CODE_MODELS.items():
-        if values.get(name):
-            values[name] = model.get_by_id(int(values[name])).code
-    return NewUser(**values)
+    """The `NewUser` of the form's values (the code tables' selects hold codes)."""
+    return NewUser(**raw)
 
 
 def check_new_user(raw: dict[str, object], organization, actor) -> dict[str, str]:
@@ -132,11 +122,9 @@ def read_form_lists(
     fields and user groups, the other code tables' options, the password policy."""
     settings = load_settings()
     mandatory = set(settings.mandatory_fields.get(record_type, []))
-    groups = code_choices(UserGroup, organization_id, record_type=record_type)
+    groups = code_options("user_group", organization_id, record_type=record_type)
     choices = {
-        name: code_choices(model, organization_id)
-        for name, model in CODE_MODELS.items()
-        if name != "user_group"
+        name: code_options(name, organization_id) for name in CODE_FIELDS if name != "user_group"
     }
     return mandatory, groups, choices, policy_text(settings)
 
@@ -195,7 +183,7 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
     def _choices(self, name: str) -> list[tuple[str, object]] | None:
         """The options a select starts with (None: not a select). A code table's are read
         in a worker once the form is shown (`_read_lists`): empty until then."""
-        if name in CODE_MODELS:
+        if name in CODE_FIELDS:
             return []
         return {
             "account_type": lambda: _enum_choices(AccountType),
@@ -485,7 +473,7 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
 
         def read() -> tuple[set[str], list[tuple[str, object]]]:
             mandatory = set(load_settings().mandatory_fields.get(record_type, []))
-            return mandatory, code_choices(UserGroup, organization_id, record_type=record_type)
+            return mandatory, code_options("user_group", organization_id, record_type=record_type)
 
         run_service(
             self,

@@ -47,12 +47,6 @@ async def fill(pilot, values: dict[str, str]) -> None:
             await type_into(pilot, f"#{name}", value)
 
 
-def group_id(code: str) -> int:
-    from models.tables import UserGroup
-
-    return UserGroup.get(UserGroup.code == code).id
-
-
 def public_values(**changes) -> dict[str, object]:
     values = {
         "first_name": "Léa",
@@ -71,7 +65,7 @@ async def test_a_public_user_is_added_from_the_keyboard(ui_db) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, ui_db, tab="public")
         await fill(pilot, public_values())
-        screen.query_one("#user_group", Select).value = group_id("PUBLIC")
+        screen.query_one("#user_group", Select).value = "PUBLIC"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert screen.results and screen.results[0][1] is False
@@ -97,7 +91,7 @@ async def test_each_wrong_field_gets_its_message_and_nothing_typed_is_lost(ui_db
             password_confirm="weak",
         )
         await fill(pilot, bad)
-        screen.query_one("#user_group", Select).value = group_id("PUBLIC")
+        screen.query_one("#user_group", Select).value = "PUBLIC"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, QuickUserScreen), "a failed save stays on the form"
@@ -141,7 +135,7 @@ async def test_duplicate_person_warns_and_keeps_the_form(ui_db) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, ui_db, tab="public")
         await fill(pilot, public_values(birth_date="1990-05-04"))
-        screen.query_one("#user_group", Select).value = group_id("PUBLIC")
+        screen.query_one("#user_group", Select).value = "PUBLIC"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ChoiceScreen)
@@ -186,7 +180,7 @@ async def test_reusing_a_person_creates_only_an_account(ui_db) -> None:
         assert screen.query_one("#last_name", Input).value == "Kowalska"
         assert screen.query_one("#last_name", Input).disabled
         await fill(pilot, {"primary_id": "P4242", "expiry_date": NEXT_YEAR})
-        screen.query_one("#user_group", Select).value = group_id("PUBLIC")
+        screen.query_one("#user_group", Select).value = "PUBLIC"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert screen.results, "saved"
@@ -214,7 +208,7 @@ async def test_each_record_type_is_added_from_the_all_tab(ui_db, record_type, gr
         names = {"first_name": "Kim", "last_name": "Lee", "primary_id": f"X-{record_type}"}
         await fill(pilot, {**names, **extra})
         if group:
-            screen.query_one("#user_group", Select).value = group_id(group)
+            screen.query_one("#user_group", Select).value = group
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert screen.results, screen.query_one("#form-message").render()
@@ -240,7 +234,7 @@ async def test_a_desk_operator_cannot_add_a_staff_user(ui_db) -> None:
         await settle(pilot)
         await fill(pilot, {"first_name": "New", "last_name": "Staff", "primary_id": "S-NEW",
                            "email": "ns@example.org", "expiry_date": NEXT_YEAR})  # fmt: skip
-        screen.query_one("#user_group", Select).value = group_id("STAFF")
+        screen.query_one("#user_group", Select).value = "STAFF"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is screen

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from test_app_quick_user import fill, group_id, public_values
+from test_app_quick_user import fill, public_values
 from textual.widgets import Input, Select
 from uihelp import SIZE, settle
 
@@ -27,7 +27,7 @@ async def test_a_read_only_database_refuses_the_save_and_keeps_the_form(ui_db) -
         app.push_screen(screen)
         await settle(pilot)
         await fill(pilot, public_values())
-        screen.query_one("#user_group", Select).value = group_id("PUBLIC")
+        screen.query_one("#user_group", Select).value = "PUBLIC"
         # As a read-only file would: this connection and every one a worker opens.
         sqlite = database.obj if hasattr(database, "obj") else database
         pragmas = list(sqlite._pragmas)

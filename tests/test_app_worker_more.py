@@ -555,7 +555,7 @@ async def test_quick_user_shows_at_once_and_reads_its_lists_in_a_worker(ui_db, m
         )
         assert "characters" in text(form.query_one("#password-policy"))
         jobs = [value for _, value in form.query_one("#job_category", Select)._options[1:]]
-        assert jobs == [j.id for j in JobCategory.select().order_by(JobCategory.name)]
+        assert jobs == [j.code for j in JobCategory.select().order_by(JobCategory.name)]
         assert form.query_one("#field-last_name").required
         await behind_a_writer(
             pilot, ui_db, monkeypatch, act=lambda: form.use_person(anna.person_id)

@@ -165,7 +165,7 @@ def test_a_deactivated_code_is_not_offered_but_records_keep_it(db) -> None:
     public = entry_id(db, "user_groups", "PUBLIC")
     set_entry_active("user_groups", org, public, False, admin(db))
     assert find_code(UserGroup, org, "PUBLIC") is None
-    assert "Member of the public" not in [n for n, _ in code_choices(UserGroup, org)]
+    assert "Member of the public" not in [n for n, _ in code_choices("user_group", org)]
     assert Account.get_by_id(account.id).user_group_id == public
     with pytest.raises(ValidationError):
         user(db, "P0002")  # a new user cannot get the deactivated group
@@ -185,9 +185,11 @@ def test_a_user_group_applies_to_the_record_types_chosen(db) -> None:
         admin(db),
     )
     assert UserGroup.get(UserGroup.code == "VISIT").record_types == "public,researcher"
-    assert "Visiting scholar" in [n for n, _ in code_choices(UserGroup, org, record_type="public")]
+    assert "Visiting scholar" in [
+        n for n, _ in code_choices("user_group", org, record_type="public")
+    ]
     assert "Visiting scholar" not in [
-        n for n, _ in code_choices(UserGroup, org, record_type="staff")
+        n for n, _ in code_choices("user_group", org, record_type="staff")
     ]
     errors = refused(
         add_entry,

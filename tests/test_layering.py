@@ -96,3 +96,19 @@ def test_no_screen_holds_the_connection() -> None:
         if re.search(r"from models\.base import|\bdatabase\.(close|connect|atomic)\(", line)
     ]
     assert not offenders, "the connection in screens (use tui.worker):\n" + "\n".join(offenders)
+
+
+def test_screens_import_no_table_class() -> None:
+    """Screens ask services, by name (`models.codes.code_options("user_group", org)`), never a
+    table class: the tables are the domain's to change. Type hints are allowed."""
+    offenders = []
+    for path in sorted((ROOT / "screens").rglob("*.py")):
+        hinting = False
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith("if TYPE_CHECKING:"):
+                hinting = True
+            elif line and not line[0].isspace():
+                hinting = False
+            if not hinting and re.search(r"from models\.tables import|models\.tables\.", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not offenders, "table classes in screens:\n" + "\n".join(offenders)

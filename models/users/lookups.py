@@ -5,25 +5,18 @@ from __future__ import annotations
 
 from models.audit import Actor
 from models.base import fold_key
-from models.codes import find_code
+from models.codes import CODE_TABLES, find_code
 from models.permissions import Action, can
 from models.tables import (
     Account,
-    Campus,
     Identifier,
-    IdentifierType,
-    JobCategory,
     Person,
-    UserGroup,
 )
 from models.text import username_look_alikes
 from models.users.derived import full_name
 
-CODE_MODELS: dict[str, type] = {
-    "user_group": UserGroup,
-    "job_category": JobCategory,
-    "campus": Campus,
-    "identifier_type": IdentifierType,
+CODE_MODELS: dict[str, type] = {  # the record's code fields: their tables (models.codes)
+    name: CODE_TABLES[name] for name in ("user_group", "job_category", "campus", "identifier_type")
 }
 
 

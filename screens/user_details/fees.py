@@ -33,7 +33,6 @@ from models.fees import (
     waive_fees,
 )
 from models.money import format_money, to_decimal
-from models.tables import WaiveReason
 from screens.user_details.context import RecordContext
 from screens.user_details.fields import FormField, RowKind
 from screens.user_details.row_form import RowFormScreen
@@ -334,7 +333,7 @@ class FeesPane(Vertical):
 
     @staticmethod
     def _reasons(organization_id: int) -> list[tuple[str, str]]:
-        return code_options(WaiveReason, organization_id)  # the form reads it in its worker
+        return code_options("waive_reason", organization_id)  # the form reads it in its worker
 
     def action_add(self) -> None:
         currency = self.view.currency if self.view else ""

@@ -8,15 +8,14 @@ from dataclasses import dataclass
 
 from models.codes import code_options, library_options
 from models.enums import AddressType, EmailType, PhoneType, Role, Status
-from models.tables import BlockDefinition, IdentifierType, NoteType, StatCategory
 
 
 def _enum(enum) -> Callable[[int], list[tuple[str, str]]]:
     return lambda _org: [(m.value.replace("_", " ").capitalize(), m.value) for m in enum]
 
 
-def _codes(model) -> Callable[[int], list[tuple[str, str]]]:
-    return lambda org: code_options(model, org)
+def _codes(table: str) -> Callable[[int], list[tuple[str, str]]]:
+    return lambda org: code_options(table, org)
 
 
 def _libraries(org: int) -> list[tuple[str, str]]:
@@ -83,7 +82,7 @@ KINDS: dict[str, RowKind] = {
         "Identifiers",
         (("Type", "id_type", 14), ("Value", "value", 24), ("Active", "active", 6),
          ("Ext.", "external", 4), ("Note", "note", 24)),
-        (FormField("id_type", "Type", "choice", _codes(IdentifierType)),
+        (FormField("id_type", "Type", "choice", _codes("identifier_type")),
          FormField("value", "Value"), FormField("note", "Note"),
          FormField("active", "Active", "bool", default=True)),
         can_activate=True,
@@ -93,7 +92,7 @@ KINDS: dict[str, RowKind] = {
         "Notes",
         (("Type", "note_type", 12), ("Text", "text", 38), ("User", "user_viewable", 4),
          ("Pop", "popup", 3), ("Owner", "owner", 10)),
-        (FormField("note_type", "Type", "choice", _codes(NoteType)), FormField("text", "Text"),
+        (FormField("note_type", "Type", "choice", _codes("note_type")), FormField("text", "Text"),
          FormField("user_viewable", "The user may see it", "bool"),
          FormField("popup", "Pop up when the record is opened", "bool"), OWNER),
     ),
@@ -102,7 +101,7 @@ KINDS: dict[str, RowKind] = {
         "Blocks",
         (("Block", "definition", 18), ("Expires", "expiry_date", 10), ("Active", "active", 6),
          ("Note", "note", 26), ("Owner", "owner", 10)),
-        (FormField("definition", "Block", "choice", _codes(BlockDefinition)),
+        (FormField("definition", "Block", "choice", _codes("block_definition")),
          FormField("expiry_date", "Expires (YYYY-MM-DD)", "date"), FormField("note", "Note"),
          OWNER, FormField("active", "Active", "bool", default=True)),
         can_activate=True,
@@ -111,7 +110,7 @@ KINDS: dict[str, RowKind] = {
         "statistic",
         "Statistics",
         (("Category", "category", 24), ("Note", "note", 30), ("Owner", "owner", 12)),
-        (FormField("category", "Category", "choice", _codes(StatCategory)),
+        (FormField("category", "Category", "choice", _codes("stat_category")),
          FormField("note", "Note"), OWNER),
     ),
     "attachment": RowKind(

@@ -20,7 +20,6 @@ from models.enums import Channel
 from models.errors import ConflictError, PatronDeskError, ValidationError
 from models.external import DATE_FIELDS
 from models.profile import Profile
-from models.tables import Campus, JobCategory, UserGroup
 from models.users.fields import LANGUAGES
 from screens.user_details.context import RecordContext, load_head
 from tui.keys import hint
@@ -42,9 +41,9 @@ LABELS = {
 }  # fmt: skip
 BOOLS = frozenset({"letters_opt_in", "researcher"})
 CHOICES = {
-    "user_group": lambda org: code_options(UserGroup, org),
-    "job_category": lambda org: code_options(JobCategory, org),
-    "campus": lambda org: code_options(Campus, org),
+    "user_group": lambda org: code_options("user_group", org),
+    "job_category": lambda org: code_options("job_category", org),
+    "campus": lambda org: code_options("campus", org),
     "comm_channel": lambda org: [(c.value.capitalize(), c.value) for c in Channel],
     "preferred_language": lambda org: LANGUAGES,
     "comm_language": lambda org: LANGUAGES,
