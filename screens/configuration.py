@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from textual import on
@@ -22,7 +21,6 @@ from textual.screen import Screen
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-import styles
 from models.audit import Actor
 from models.config_settings import (
     ALWAYS_MANDATORY,
@@ -204,7 +202,6 @@ class ConfigTable(RowTable):
 
 class ConfigurationScreen(KeepStyles, CoveredKeys, Screen[None]):
     BINDINGS = bindings(CONFIGURATION)
-    CSS_PATH = [Path(styles.__file__).resolve().parent / "configuration.tcss"]
     AUTO_FOCUS = "#config-sections"
 
     def __init__(self) -> None:

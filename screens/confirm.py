@@ -111,9 +111,6 @@ class ConfirmScreen(Dialog[bool]):
 class InfoScreen(Dialog[None]):
     """A message that needs reading (e.g. why a user cannot be deleted, a one-time password)."""
 
-    DEFAULT_CSS = """
-    InfoScreen #info-extra { text-style: bold; text-align: center; margin-bottom: 1; }
-    """
     BINDINGS = bindings(INFO)  # Enter presses the focused Close button
 
     def __init__(self, title: str, text: str, *, extra: str = "") -> None:

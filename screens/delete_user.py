@@ -31,16 +31,6 @@ DELETED, VIEW = "deleted", "view"
 class DeleteUserScreen(ClosesAfterWorker, Dialog[str | None]):
     """Dismisses "deleted", "view" (the caller opens the user) or None (cancelled)."""
 
-    DEFAULT_CSS = """
-    DeleteUserScreen { align: center middle; }
-    #delete-box {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $error; padding: 1 2; background: $surface;
-    }
-    #delete-reasons { margin: 1 0; }
-    #delete-buttons { margin-top: 0; }
-    #delete-buttons > Button { margin-right: 1; }  /* four buttons on one line at 80 columns */
-    """
     BINDINGS = bindings(DELETE_USER)
 
     def __init__(self, account_id: int) -> None:

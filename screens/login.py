@@ -17,10 +17,6 @@ from tui.widgets import Field, KeyBar, Message
 
 class LoginScreen(KeepStyles, Screen[None]):
     BINDINGS = bindings(LOGIN)
-    DEFAULT_CSS = """
-    LoginScreen #organization { display: none; height: auto; max-height: 8; }
-    LoginScreen #organization.-shown { display: block; }
-    """
 
     def __init__(self, prefill: str = "", notice: str | None = None) -> None:
         """`notice`: why the last session ended (shown until the next attempt)."""

@@ -18,14 +18,6 @@ from tui.worker import run_service
 
 
 class PurgeScreen(CoveredKeys, ModalScreen[None]):
-    DEFAULT_CSS = """
-    PurgeScreen { align: center middle; }
-    #purge-box {
-        width: 90; max-width: 100%; height: 90%;
-        border: thick $primary; padding: 0 1; background: $surface;
-    }
-    #purge-body { height: 1fr; }
-    """
     BINDINGS = bindings(PURGE)
 
     class Done(Message):

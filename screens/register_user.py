@@ -87,15 +87,6 @@ class RegisterUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None
     """Dismisses as Quick User Management does: (the new account's id, open it?), or None.
     A match opens in User Details above this screen; closing it comes back to Find Users."""
 
-    DEFAULT_CSS = """
-    RegisterUserScreen {
-        #register-box { height: 1fr; padding: 0 1; }
-        #register-title { text-style: bold; }
-        #register-value { width: 100%; }
-        #register-matches { height: 1fr; }
-        #register-hint { height: auto; }
-    }
-    """
     BINDINGS = bindings(REGISTER_USER)
     AUTO_FOCUS = "#register-value"
 

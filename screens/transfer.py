@@ -14,7 +14,6 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
 
-import styles
 from models.errors import PatronDeskError
 from models.imports import preview_mark
 from models.text import printable
@@ -24,7 +23,6 @@ from tui.widgets import escape
 from tui.worker import run_service
 
 _FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
-_CSS = [Path(styles.__file__).resolve().parent / "transfer.tcss"]
 
 
 def _cells(*values: object) -> list[Text]:
@@ -46,7 +44,6 @@ class _Done(Message):
 
 
 class ImportScreen(ModalScreen[bool]):
-    CSS_PATH = _CSS
     BINDINGS = bindings(IMPORT)
 
     class Progress(_Progress):
@@ -184,7 +181,6 @@ class ImportScreen(ModalScreen[bool]):
 
 
 class ExportScreen(CoveredKeys, ModalScreen[None]):
-    CSS_PATH = _CSS
     BINDINGS = bindings(EXPORT)
 
     class Progress(_Progress):

@@ -193,3 +193,18 @@ def test_the_cycle_check_finds_one() -> None:
     loop = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(loop) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_screens_hold_no_css() -> None:
+    """One stylesheet convention (issue 20): the app's stylesheets in styles/ style every screen;
+    `DEFAULT_CSS` belongs to reusable widgets (tui/, and the dialogs' ButtonRow)."""
+    offenders = []
+    for path in sorted((ROOT / "screens").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for match in re.finditer(r"^class (\w+)\((.*)\):\n((?:    .*\n|\n)*)", text, re.M):
+            name, bases, body = match.groups()
+            if re.search(r"^    (DEFAULT_CSS|CSS|CSS_PATH) =", body, re.M) and "Screen" in (
+                name + bases
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not offenders, "CSS in a screen class (move it to styles/):\n" + "\n".join(offenders)

@@ -8,7 +8,6 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events
@@ -25,7 +24,6 @@ from tui.palette import KeyCommands
 if TYPE_CHECKING:
     from models.tables import Account
 
-STYLES = Path(styles.__file__).resolve().parent
 TYPED = (events.Key, events.Paste)
 SETTLE_WAIT = 1.0  # seconds a typed key waits at most for the one before it to be handled
 KEY_WAIT = 5.0  # seconds typed keys wait at most for a screen to take them
@@ -34,7 +32,7 @@ STANDING_TTL = 0.0  # seconds a reading of the standing is trusted (0: each comm
 
 class PatronDeskApp(App[None], inherit_bindings=False):
     TITLE = "PatronDesk"
-    CSS_PATH = [STYLES / "app.tcss"]
+    CSS_PATH = styles.STYLESHEETS
     # Every key from the registry (tui/keys.py), Textual's own ctrl+q included: a user's key map
     # that moves Quit leaves no second key behind.
     BINDINGS = bindings(APP)

@@ -80,10 +80,6 @@ class DetailTabs(TabbedContent):
     its focus message arrives: F3 then F7 typed fast switched back to Contact. A focus
     message that is stale (the focus has moved on since) switches nothing here."""
 
-    DEFAULT_CSS = """
-    DetailTabs.-close Tab { padding: 0 0 0 1; }
-    """
-
     def on_tab_pane_focused(self, event: TabPane.Focused) -> None:
         focused = self.screen.focused
         if focused is None or event.tab_pane not in focused.ancestors_with_self:
