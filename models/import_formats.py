@@ -56,6 +56,15 @@ class SourceContext:
     folio_groups: dict[str, tuple[str, str]] = field(default_factory=dict)  # uuid -> (code, name)
     folio_address_types: dict[str, str] = field(default_factory=dict)  # uuid -> name
     rero_patron_types: dict[str, tuple[str, str]] = field(default_factory=dict)  # pid -> code,name
+    # RERO's organisations: patron type pid -> organisation pid; library pid -> (code, name,
+    # organisation pid) from libraries.json; organisation pid -> (code, name) from
+    # organisations.json (each beside the users file, as in RERO's data/ folder).
+    rero_type_orgs: dict[str, str] = field(default_factory=dict)
+    rero_libraries: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    rero_organisations: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The RERO organisation whose records this pass reads (None: every record; "": those whose
+    # organisation the file does not tell). See `rero_organisation`.
+    rero_only: frozenset[str] | None = None
     folio_departments: dict[str, tuple[str, str]] = field(default_factory=dict)  # uuid -> code,name
     folio_in_file: bool = False  # the file's own usergroups/addresstypes were read
     currency: str = ""  # own json: the currency of the fees' amounts (its header)
@@ -80,6 +89,9 @@ class SourceContext:
                     sorted(self.folio_address_types.items()),
                     sorted(self.folio_departments.items()),
                     sorted(self.rero_patron_types.items()),
+                    sorted(self.rero_type_orgs.items()),
+                    sorted(self.rero_libraries.items()),
+                    sorted(self.rero_organisations.items()),
                     self.currency,
                     sorted((t, sorted(c.items())) for t, c in self.code_names.items()),
                     self.date_format,
@@ -246,8 +258,13 @@ def _detect_json(path: Path) -> str:
         return "alma-loans"
     if "fee" in members or "original_amount" in (first or {}):
         return "alma-fees"
-    if isinstance(first, dict) and "pid" in first and "organisation" in first:
-        raise FormatError(f"{path.name} holds RERO reference data (patron types), not users")
+    if isinstance(first, dict) and "pid" in first and ("organisation" in first or "code" in first):
+        kind = "patron types"
+        if "organisation" not in first:
+            kind = "organisations"
+        elif "code" in first:
+            kind = "libraries"
+        raise FormatError(f"{path.name} holds RERO reference data ({kind}), not users")
     if first is None and ("users" in members or "user" in members):
         raise FormatError(f"{path.name} holds no user records")
     raise FormatError(f"{path.name}: cannot tell which JSON format this is: give --format")
@@ -1382,21 +1399,78 @@ _RERO_ROLES = {
 }
 
 
-def load_rero_patron_types(folder: Path) -> dict[str, tuple[str, str]]:
-    """RERO's patron types (`patron_types.json` beside the users file): pid -> (code, name)."""
-    path = folder / "patron_types.json"
+def _rero_rows(folder: Path, name: str) -> list[dict]:
+    path = folder / name
     if not path.is_file():
-        return {}
+        return []
     try:
         rows = json.loads(path.read_text(encoding=ENCODING))
     except (OSError, ValueError):
-        return {}
+        return []
+    return (
+        [r for r in rows if isinstance(r, dict) and _s(r.get("pid"))]
+        if isinstance(rows, list)
+        else []
+    )
+
+
+def load_rero_patron_types(folder: Path) -> dict[str, tuple[str, str]]:
+    """RERO's patron types (`patron_types.json` beside the users file): pid -> (code, name)."""
     out = {}
-    for row in rows if isinstance(rows, list) else []:
-        if isinstance(row, dict) and row.get("pid") and row.get("name"):
-            name = str(row["name"]).strip()
-            out[str(row["pid"])] = (name, name)
+    for row in _rero_rows(folder, "patron_types.json"):
+        if _s(row.get("name")):
+            name = _s(row["name"])
+            out[_s(row["pid"])] = (name, name)
     return out
+
+
+def load_rero_reference(ctx: SourceContext, folder: Path) -> None:
+    """RERO's reference data beside a users file: patron types (`patron_types.json`, with
+    their organisation), libraries (`libraries.json`: code, name, organisation) and
+    organisations (`organisations.json`: code, name)."""
+    ctx.rero_patron_types = load_rero_patron_types(folder)
+    for row in _rero_rows(folder, "patron_types.json"):
+        org = _ref_id(row.get("organisation"))
+        if org:
+            ctx.rero_type_orgs[_s(row["pid"])] = org
+    for row in _rero_rows(folder, "libraries.json"):
+        pid = _s(row["pid"])
+        ctx.rero_libraries[pid] = (
+            _s(row.get("code"))[:50] or pid,
+            _s(row.get("name"))[:200],
+            _ref_id(row.get("organisation")),
+        )
+    for row in _rero_rows(folder, "organisations.json"):
+        ctx.rero_organisations[_s(row["pid"])] = (
+            _s(row.get("code"))[:50],
+            _s(row.get("name"))[:200],
+        )
+
+
+def rero_organisation(data: Any, ctx: SourceContext) -> str:
+    """The RERO organisation (its pid) of a user record: its patron type's, else its
+    libraries' (libraries.json); "" when the file and its reference data do not tell."""
+    if not isinstance(data, dict):
+        return ""
+    patron = data.get("patron") if isinstance(data.get("patron"), dict) else None
+    if patron is not None:
+        org = ctx.rero_type_orgs.get(_ref_id(patron.get("type")), "")
+        if org:
+            return org
+    for lib in data.get("libraries") or []:
+        found = ctx.rero_libraries.get(_ref_id(lib))
+        if found and found[2]:
+            return found[2]
+    return ""
+
+
+def rero_library(pid: str, ctx: SourceContext) -> tuple[str, str]:
+    """A RERO library as a PatronDesk library (code, name): from libraries.json, else the pid
+    with a name that says where it comes from (the users file names no library)."""
+    found = ctx.rero_libraries.get(pid)
+    if found and found[1]:
+        return found[0], found[1]
+    return pid, f"RERO library {pid}"
 
 
 def _ref_id(value: Any) -> str:
@@ -1503,17 +1577,21 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
         )
     libraries = [_ref_id(lib) for lib in data.get("libraries") or []]
     roles = []
+    no_home = []
     for r in roles_in:
         role = _RERO_ROLES.get(r)
         if role is None:
-            continue  # a RERO permission with no PatronDesk role (cataloguing, statistics)
+            # A RERO permission with no PatronDesk role (cataloguing, acquisitions,
+            # statistics...): PatronDesk manages users only. Reported, never widened.
+            no_home.append(f"role {r}")
+            continue
         if role == "patron" or not libraries:
             roles.append({"role": role, "scope": None})
         else:
             roles.extend(
-                {"role": role, "scope": (lib, f"Library {lib}")} for lib in libraries if lib
+                {"role": role, "scope": rero_library(lib, ctx)} for lib in libraries if lib
             )
-    return {
+    cand = {
         "label": label,
         "primary_id": primary,
         "general": general,
@@ -1526,7 +1604,12 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
         "notes": notes,
         "blocks": blocks,
         "roles": roles,
+        # RERO says every role of the user: a staff member without "patron" is no patron.
+        "no_patron": isinstance(data.get("roles"), list) and "patron" not in roles_in,
     }
+    if no_home:
+        cand["no_home"] = no_home
+    return cand
 
 
 # --- Koha ---------------------------------------------------------------------------------------
@@ -2211,7 +2294,7 @@ def source_context(path: Path, fmt: str) -> SourceContext:
             folder
         )
     elif fmt == "rero-json":
-        ctx.rero_patron_types = load_rero_patron_types(folder)
+        load_rero_reference(ctx, folder)
     return ctx
 
 
@@ -2248,6 +2331,8 @@ def candidates(
         if message:
             yield {"label": raw.label, "broken": message}
             continue
+        if ctx.rero_only is not None and rero_organisation(raw.data, ctx) not in ctx.rero_only:
+            continue  # another organisation's record: read in its own pass (models.imports)
         if fmt == "json" and not ctx.code_names and "code_tables" in reader.members:
             ctx.code_names = _code_names(reader.members["code_tables"])
             ctx.currency = _s(reader.members.get("currency")).upper()

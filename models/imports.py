@@ -611,6 +611,7 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
         elif enrolled is not None:
             account["created_at"] = dt.datetime.combine(enrolled, dt.time())
     out["no_home"] = list(cand.get("no_home") or ())
+    out["no_patron"] = bool(cand.get("no_patron"))
     out["refused"], out["warnings"] = chk.refused, chk.warnings
     return out
 
@@ -1280,10 +1281,12 @@ class Importer:
         organization: Organization | None = None,
         actor_account: Account | None = None,
         settings: Settings | None = None,
+        rero_only: frozenset[str] | None = None,
     ) -> None:
         from models.setup import default_organization
 
         self.path = Path(path)
+        self.rero_only = rero_only  # the RERO organisations of this pass (import_file)
         self.opts = options or ImportOptions()
         if self.opts.format and self.opts.format not in FORMATS:
             raise ImportError_(f"unknown format {self.opts.format!r} (one of {', '.join(FORMATS)})")
@@ -1470,6 +1473,8 @@ class Importer:
             self.reader = Reader(path, fmt, encoding=self.opts.encoding, columns=self.columns)
             ctx = source_context(path, fmt)
             ctx.date_format = self.opts.date_format
+            if fmt == "rero-json":
+                ctx.rero_only = self.rero_only
             try:
                 for cand in candidates(self.reader, fmt, ctx, lazy=True):
                     cand["file"] = label
@@ -1833,18 +1838,52 @@ class Importer:
                     ("username", f"{username!r} is already used by {earlier} of this {self.unit}")
                 )
             elif key in names:
-                problems.append(
-                    (
-                        "username",
-                        f"{username!r} is already used by another person "
-                        f"({_who_person(names[key], self.org.id)})",
+                reuse = self._reusable(rec, names[key])
+                if isinstance(reuse, int):
+                    rec["reuse_person"] = reuse
+                else:
+                    problems.append(
+                        (
+                            "username",
+                            reuse
+                            or f"{username!r} is already used by another person "
+                            f"({_who_person(names[key], self.org.id)})",
+                        )
                     )
-                )
         if not problems and (look := self._look_alike(rec, names)):
             problems.append(look)
         if not problems and self.actor.account is not None and (no := self._refusal(rec)):
             problems.append(no)
         return problems
+
+    def _reusable(self, rec: dict, person_id: int) -> int | str | None:
+        """One person, an account per organization (RERO ILS): a new account whose username is
+        a person's who has no account in this organization, with the same first and last names
+        and birth date, is that person's account here (the person's id). A message when it may
+        not be (a staff member's import: reusing a person takes their consent, given in Quick
+        User Management); None when it is another person (the username is taken)."""
+        person = Person.get_or_none(Person.id == person_id)
+        if person is None or (
+            Account.select()
+            .where((Account.person == person_id) & (Account.organization == self.org.id))
+            .exists()
+        ):
+            return None
+        p = rec["person"]
+        same = (
+            fold_key(p.get("first_name") or "") == fold_key(person.first_name or "")
+            and fold_key(p.get("last_name") or "") == fold_key(person.last_name or "")
+            and p.get("birth_date") == person.birth_date
+        )
+        if not same:
+            return None
+        if self.actor.account is not None:
+            return (
+                f"{person.username!r} is the username of a person with an account in another "
+                "organization: give them an account here from Quick User Management (F3, with "
+                "their consent)"
+            )
+        return person_id
 
     def _refusal(self, rec: dict) -> tuple[str, str] | None:
         """Why the staff member importing may not write this record, by the screens' rules
@@ -1908,7 +1947,7 @@ class Importer:
             key = fold_key(login)
             earlier = self.seen_emails.get(key)
             holder = mails.get(key)
-            person_id = rec["match"]["person"] if rec["match"] else None
+            person_id = rec["match"]["person"] if rec["match"] else rec.get("reuse_person")
             if earlier is not None and earlier != where:
                 self._issue(
                     rec,
@@ -2183,6 +2222,12 @@ class Importer:
             password = rec.get("password")
             pin = rec.get("pin")
             emails = rec["rows"].get("emails", [])
+            contacts = rec["rows"]
+            if rec.get("reuse_person"):
+                # The person's account in another organization: only the account is new, and
+                # the contact rows the person does not have yet (models.reuse).
+                pid = rec["reuse_person"]
+                contacts, derived["sort_name"] = self._reused_person(rec, pid)
             person = {
                 "id": pid,
                 **login,
@@ -2198,7 +2243,8 @@ class Importer:
                 "updated_at": conv(now),
                 "version": 1,
             }
-            rows[t.person.name].append(t.person.row(**person))
+            if not rec.get("reuse_person"):
+                rows[t.person.name].append(t.person.row(**person))
             codes = rec["code_ids"]
             external_account = a.get("account_type") == AccountType.EXTERNAL.value
             channel = a.get("comm_channel") or (Channel.EMAIL if emails else Channel.MAIL).value
@@ -2261,7 +2307,7 @@ class Importer:
                         external=self._external(r),
                     )
                 )
-            for r in emails:
+            for r in contacts.get("emails", []):
                 rows[t.email.name].append(
                     t.email.row(
                         person_id=pid,
@@ -2273,9 +2319,9 @@ class Importer:
                         external=self._external(r),
                     )
                 )
-            for r in rec["rows"].get("addresses", []):
+            for r in contacts.get("addresses", []):
                 rows[t.address.name].append(t.address.row(**self._address_values(r, pid, conv)))
-            for r in rec["rows"].get("phones", []):
+            for r in contacts.get("phones", []):
                 rows[t.phone.name].append(
                     t.phone.row(
                         person_id=pid,
@@ -2334,6 +2380,51 @@ class Importer:
         for rec, aid in extras:
             self._own_extras(rec, aid)
 
+    def _reused_person(self, rec: dict, pid: int) -> tuple[dict, str]:
+        """A reused person's contact rows this record adds (those the person has not: never
+        preferred, the person's own stay so) and the person's sort name. What of the record
+        differs from the person's personal data is not applied: said with a warning."""
+        person = Person.get_by_id(pid)
+        have = {
+            "emails": {fold_key(e.address) for e in Email.select().where(Email.person == pid)},
+            "phones": {
+                re.sub(r"\D", "", x.number) for x in Phone.select().where(Phone.person == pid)
+            },
+            "addresses": {
+                (fold_key(x.line1) or "", fold_key(x.city) or "")
+                for x in Address.select().where(Address.person == pid)
+            },
+        }
+        keys = {
+            "emails": lambda r: fold_key(r["address"]),
+            "phones": lambda r: re.sub(r"\D", "", r["number"]),
+            "addresses": lambda r: (fold_key(r.get("line1")) or "", fold_key(r.get("city")) or ""),
+        }
+        contacts = {}
+        for kind, key in keys.items():
+            contacts[kind] = [
+                {**r, "preferred": False, **({"preferred_sms": False} if kind == "phones" else {})}
+                for r in rec["rows"].get(kind, [])
+                if key(r) not in have[kind]
+            ]
+        differ = sorted(
+            name
+            for name, value in rec["person"].items()
+            if name not in ("username", "email")
+            and hasattr(person, name)
+            and value not in (None, "")
+            and value != getattr(person, name)
+        )
+        if differ:
+            self._issue(
+                rec,
+                "warning",
+                "person",
+                f"{', '.join(differ)}: the person's own (their account in another organization "
+                "shares them) kept, the file's not applied",
+            )
+        return contacts, person.sort_name
+
     def _where(self, rec: dict) -> str:
         name = rec.get("file") or (self.reader.path.name if self.reader is not None else "")
         return f"{name} {rec['label']}".strip()
@@ -2344,7 +2435,8 @@ class Importer:
             for r in rec.get("roles") or []
         ]
         have = {(r[0], r[1]) for r in roles}
-        extra = [Role.PATRON.value]
+        # Every new account is a patron, unless the file says it is not (RERO's staff only).
+        extra = [] if rec.get("no_patron") else [Role.PATRON.value]
         if codes.get("user_group"):
             extra += self.role_rules.get(("g", codes["user_group"]), [])
         if codes.get("job_category"):
@@ -2913,7 +3005,14 @@ def import_file(
 ) -> ImportReport:
     """Import `path` (a file, or a folder of files). With `actor_account`: into the actor's
     organization, by the actor's rights. Without (the system, the command line): into
-    `organization`, else the first organization."""
+    `organization`, else the first organization. A RERO ILS file of several organisations is
+    imported one organisation at a time (models.import_organizations)."""
+    from models.import_organizations import import_by_organization, organisations_of
+
+    options = options or ImportOptions()
+    plan = organisations_of(Path(path), options)
+    if plan is not None:
+        return import_by_organization(Path(path), options, plan, kwargs)
     return Importer(path, options, **kwargs).run()
 
 
