@@ -567,7 +567,10 @@ def _csv_row(rec: dict) -> list[str]:
         ]
     )
     values["statistics"] = join_items(
-        [(x["category"], keyed(owner=x["owner"], note=x["note"])) for x in rec["statistics"]]
+        [
+            (x["category"], keyed(type=x["category_type"], owner=x["owner"], note=x["note"]))
+            for x in rec["statistics"]
+        ]
     )
     values["blocks"] = join_items(
         [
@@ -677,6 +680,8 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
             additional_email=rec["additional_email"],
             keep_history=rec["keep_history"],
             purchase_request_library=rec["purchase_request_library"],
+            # An account with no status date (Alma's own <status_date/>): none is written.
+            no_status_date=not rec["status_date"] or None,
         ),
         _x("record_type", rec["record_type"].upper(), rec["record_type"].title()),
         _x("primary_id", rec["primary_id"]),
@@ -991,6 +996,8 @@ def _alma_json_user(rec: dict, codes: _Codes) -> dict:
             additional_email=rec["additional_email"],
             keep_history=rec["keep_history"],
             purchase_request_library=rec["purchase_request_library"],
+            # An account with no status date (Alma's own <status_date/>): none is written.
+            no_status_date=not rec["status_date"] or None,
         ),
     }
     # No empty date (Alma reads "" as a date that is not one), no empty extension.
@@ -1146,7 +1153,8 @@ def _rero_user(rec: dict, pid: int) -> dict:
     """One RERO ILS user with its `patron` record (README's format table)."""
 
     def street(a: dict) -> str:
-        return "\n".join(x for x in (a["line1"], a["line2"], a["line3"]) if x)
+        # RERO's street is a text area: one line per address line, an empty one kept in place.
+        return "\n".join((a["line1"], a["line2"], a["line3"])).rstrip("\n")
 
     emails = _preferred_first(rec["emails"])
     phones = _preferred_first(rec["phones"])
@@ -1231,6 +1239,7 @@ def export_to_file(
     scope: Any = None,
     actor: Actor | None = None,
     overwrite: bool = False,
+    organization: Organization | None = None,
 ) -> int:
     """`export_users` into the file `path`, written as `path.part` and put in place when
     complete (`models.files.PrivateFile`: mode 0600, the `.part` created exclusively, links not
@@ -1240,7 +1249,7 @@ def export_to_file(
     or the database's own files never (`FileRefused`). Returns how many users were written."""
     actor = actor or Actor(None, Source.CLI)
     flt = flt or ExportFilter()
-    organization = _allowed(fmt, actor, None)  # before any file is made
+    organization = _allowed(fmt, actor, organization)  # before any file is made
     newline = "" if fmt == "csv" else None
     with PrivateFile(path, overwrite=overwrite, newline=newline) as out:
         count = _export(out.stream, fmt, organization, flt, progress, scope, actor)

@@ -881,6 +881,8 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
     ):
         if theirs in data:
             general[ours] = _date(data.get(theirs))
+    if _bool(extension.get("no_status_date", "false")) and not general.get("status_date"):
+        general["status_date"] = ""  # PatronDesk's export of an account with none
     if _s(data.get("preferred_language")):
         general["preferred_language"] = _s(data.get("preferred_language"))
         general["comm_language"] = general["preferred_language"]
@@ -1508,9 +1510,9 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
             general["preferred_language"] = general["comm_language"]
         general["additional_email"] = _s(patron.get("additional_communication_email"))
         type_id = _ref_id(patron.get("type"))
-        # A RERO pid is a number; another one is a code (PatronDesk's rero-json export).
+        # A pid patron_types.json does not name is a code (PatronDesk's rero-json export).
         codes["user_group"] = ctx.rero_patron_types.get(type_id) or (
-            ((f"RERO_PT_{type_id}" if type_id.isdigit() else type_id), "") if type_id else None
+            (type_id, "") if type_id else None
         )
     emails = []
     if _s(data.get("email")):
@@ -1529,11 +1531,14 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
 
     def lines(street: Any) -> dict[str, str]:
         # RERO's street is a text area: its lines are PatronDesk's three address lines.
-        parts = [x.strip() for x in _s(street).split("\n") if x.strip()]
+        # An empty line keeps the place of an empty address line (PatronDesk's export).
+        parts = [x.strip() for x in _s(street).split("\n")]
+        while parts and not parts[-1]:
+            parts.pop()
         return {
             "line1": parts[0] if parts else "",
             "line2": parts[1] if len(parts) > 1 else "",
-            "line3": ", ".join(parts[2:]),
+            "line3": ", ".join(x for x in parts[2:] if x),
         }
 
     if any(_s(data.get(k)) for k in ("street", "postal_code", "city")):
@@ -1962,13 +1967,13 @@ def split_typed(value: str) -> tuple[str, str]:
 # does not take it is left out with a warning (the candidate's "warnings"), never read as
 # something else; a trailing segment that is no attribute is text of the value.
 CSV_FLAGS = {"inactive", "active", "viewable", "popup", "sms"}
-CSV_KEYS = {"until", "owner", "note", "description"}
+CSV_KEYS = {"until", "owner", "note", "description", "type"}
 CSV_ATTRIBUTES = {
     "emails": {"description"},
     "phones": {"sms"},
     "identifiers": {"inactive", "active", "note"},
     "notes": {"viewable", "popup", "owner"},
-    "statistics": {"owner", "note"},
+    "statistics": {"owner", "note", "type"},
     "blocks": {"inactive", "active", "until", "owner"},
     "roles": {"inactive", "active", "until"},
 }
@@ -2106,7 +2111,12 @@ def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
         ]
     if "statistics" in row:
         cand["statistics"] = [
-            {"category": _code(value), "owner": _code(at.get("owner")), "note": at.get("note", "")}
+            {
+                "category": _code(value),
+                "category_type": _code(at.get("type")),
+                "owner": _code(at.get("owner")),
+                "note": at.get("note", ""),
+            }
             for value, at in _csv_values(row, "statistics", warnings)
         ]
     if "blocks" in row:
@@ -2203,6 +2213,8 @@ def map_json(data: dict, label: str, ctx: SourceContext) -> dict:
             for r in data["roles"]
             if isinstance(r, dict)
         ]
+        # Every role of the account: one without Patron (none at all included) is no patron.
+        cand["no_patron"] = not any(r.get("role") == "patron" for r in cand["roles"])
     for extra in ("local_overrides", "proxy_for", "attachments"):
         if isinstance(data.get(extra), list):
             cand[extra] = data[extra]

@@ -50,7 +50,11 @@ def rero_code(pid: str, ctx: SourceContext) -> tuple[str, str, bool]:
 def organisations_of(path: Path, options: Any) -> tuple[SourceContext, Counter] | None:
     """The RERO organisations of a users file (pid -> how many records; "" for records whose
     organisation is not told) when it holds more than one; None otherwise (any other file)."""
-    if not path.is_file():
+    if not path.is_file() or options.format not in (None, RERO):
+        return None
+    with open(path, "rb") as f:  # JSON or not, from its first bytes (a CSV is not read twice)
+        head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] not in (b"[", b"{"):
         return None
     try:
         fmt = options.format or detect(path)

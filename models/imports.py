@@ -611,7 +611,11 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
         elif enrolled is not None:
             account["created_at"] = dt.datetime.combine(enrolled, dt.time())
     out["no_home"] = list(cand.get("no_home") or ())
-    out["no_patron"] = bool(cand.get("no_patron"))
+    # A record that lists its roles has those (a staff member without Patron is no patron);
+    # one that lists none is a patron.
+    out["no_patron"] = bool(cand.get("no_patron")) or (
+        bool(out.get("roles")) and all(r["role"] != Role.PATRON.value for r in out["roles"])
+    )
     out["refused"], out["warnings"] = chk.refused, chk.warnings
     return out
 
@@ -2237,7 +2241,10 @@ class Importer:
                 "birth_date": conv(p.get("birth_date")),
                 "preferred_language": p.get("preferred_language") or "en",
                 "keep_history": p.get("keep_history", False),
-                "force_password_change": bool(p.get("force_password_change") and password),
+                # (own JSON keeps the flag as it was, a password or not)
+                "force_password_change": bool(
+                    p.get("force_password_change") and (password or rec["own"])
+                ),
                 "failed_logins": 0,
                 "created_at": conv(a.get("created_at") or now),
                 "updated_at": conv(now),
@@ -2262,7 +2269,8 @@ class Importer:
                 "job_description": a.get("job_description", ""),
                 "campus_id": codes.get("campus"),
                 "status": a.get("status", Status.ACTIVE.value),
-                "status_date": conv(a.get("status_date") or self.today),
+                # The file's, empty included (own JSON, Alma's <status_date/>); else today.
+                "status_date": conv(a.get("status_date", self.today)),
                 "expiry_date": conv(a.get("expiry_date")),
                 "purge_date": conv(a.get("purge_date")),
                 "comm_channel": channel,

@@ -106,6 +106,11 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
         help="record_type, status, account_type, role or user_group (repeat for several)",
     )
     p.add_argument(
+        "--organization",
+        metavar="CODE",
+        help="the organization whose users to export (default: the first organization)",
+    )
+    p.add_argument(
         "--user",
         metavar="ID",
         help="the personal-information export of one user (JSON), by any of their identifiers",
@@ -209,6 +214,7 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
     import json
 
     from models.base import database
+    from models.configuration import organization_by_code
     from models.errors import PatronDeskError
     from models.exports import (
         ExportFilter,
@@ -247,13 +253,14 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
             print(f"Exported the personal information of {args.user} to {target}.")
             return 0
         flt = ExportFilter.parse(args.filter, args.query)
+        org = organization_by_code(args.organization) if args.organization else None
         started = time.perf_counter()
         if target and target != "-":
-            count = export_to_file(target, fmt, flt=flt, overwrite=args.force)
+            count = export_to_file(target, fmt, flt=flt, overwrite=args.force, organization=org)
             elapsed = time.perf_counter() - started
             print(f"Exported {users(count)} ({fmt}) to {target} in {elapsed:.1f} s.")
         else:
-            export_users(sys.stdout, fmt, flt=flt, destination="standard output")
+            export_users(sys.stdout, fmt, organization=org, flt=flt, destination="standard output")
     except PatronDeskError as exc:
         raise error(exc.message) from None
     except BrokenPipeError:
