@@ -69,6 +69,10 @@ class ImportScreen(ModalScreen[bool]):
                 )
                 yield Checkbox("SIS load (external)", id="external")
                 yield Input(placeholder="source (SIS)", id="source")
+            with Horizontal(classes="row"):  # CSV files as libraries have them (issue 21)
+                yield Input(placeholder="encoding: auto", id="encoding")
+                yield Input(placeholder="dates %Y-%m-%d", id="date_format")
+                yield Checkbox("Read every record again", id="force")
             yield ProgressBar(total=100, show_eta=False, id="bar")
             yield Static("ctrl+d preview · ctrl+s import · Esc close", id="summary")
             yield DataTable(id="preview", zebra_stripes=True, cursor_type="row")
@@ -92,6 +96,9 @@ class ImportScreen(ModalScreen[bool]):
             source=self.query_one("#source", Input).value.strip() if external else "",
             dry_run=dry_run,
             preview=50 if dry_run else 0,
+            encoding=self.query_one("#encoding", Input).value.strip(),
+            date_format=self.query_one("#date_format", Input).value.strip(),
+            force=self.query_one("#force", Checkbox).value,
         )
 
     def action_preview(self) -> None:

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 from conftest import ADMIN_PASSWORD
-from textual.widgets import DataTable, Static
+from textual.widgets import Checkbox, DataTable, Static
 from uihelp import SIZE, log_in, settle, type_into
 
-from models.tables import Account
+from models.tables import Account, Phone
 from screens.transfer import ExportScreen, ImportScreen
 from tui.app import PatronDeskApp
 
@@ -77,3 +77,44 @@ async def test_an_export_file_named_csv_is_written_as_csv_and_audited(ui_db, tmp
     event = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
     assert (event.action, event.actor, event.source) == ("export", "admin", "screen")
     assert event.new_value == f"1 user, csv, to {target.resolve()}"
+
+
+async def test_the_import_screen_takes_the_encoding_date_format_and_force(
+    ui_db, tmp_path: Path
+) -> None:
+    # A library's own CSV: Windows-1252, local dates (issue 21, item 8: --encoding,
+    # --date-format, --force of the command line).
+    source = tmp_path / "users.csv"
+    source.write_bytes(
+        "primary_id,first_name,last_name,birth_date,phones\nL1,Zoë,Müller,31/12/1985,+41791234567\n"
+        .encode("cp1252")
+    )  # fmt: skip
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        app.action_import()
+        await pilot.pause()
+        await type_into(pilot, "#path", str(source))
+        await type_into(pilot, "#encoding", "nonesuch")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert "nonesuch" in summary and "encoding" in summary
+        await type_into(pilot, "#encoding", "cp1252")
+        await type_into(pilot, "#date_format", "%d/%m/%Y")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        account = Account.get(Account.primary_id == "L1")
+        assert account.person.first_name == "Zoë"
+        assert str(account.person.birth_date) == "1985-12-31"
+        # A change the fingerprint cannot see (straight in the database): not read again ...
+        Phone.delete().execute()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "1 unchanged" in str(app.screen.query_one("#summary", Static).render())
+        assert Phone.select().count() == 0
+        app.screen.query_one("#force", Checkbox).value = True
+        await pilot.press("ctrl+s")  # ... until every record is read again
+        await settle(pilot)
+        assert "1 updated" in str(app.screen.query_one("#summary", Static).render())
+        assert Phone.select().count() == 1
