@@ -1581,6 +1581,22 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
             {"definition": ("GENERAL", "General block"), "note": _s(patron.get("blocked_note"))}
         )
     libraries = [_ref_id(lib) for lib in data.get("libraries") or []]
+    # Roles only in the libraries of the user's own organisation (libraries.json tells): a
+    # library of another organisation is said and gets no role (never a role there, nor one
+    # widened to every library).
+    org = rero_organisation(data, ctx)
+    elsewhere = [
+        lib for lib in libraries if org and ctx.rero_libraries.get(lib, ("", "", org))[2] != org
+    ]
+    warnings = []
+    if elsewhere:
+        warnings.append(
+            (
+                "roles",
+                f"libraries {', '.join(elsewhere)} are of another RERO organisation than the "
+                f"user's ({org}): no role given there",
+            )
+        )
     roles = []
     no_home = []
     for r in roles_in:
@@ -1594,7 +1610,9 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
             roles.append({"role": role, "scope": None})
         else:
             roles.extend(
-                {"role": role, "scope": rero_library(lib, ctx)} for lib in libraries if lib
+                {"role": role, "scope": rero_library(lib, ctx)}
+                for lib in libraries
+                if lib and lib not in elsewhere
             )
     cand = {
         "label": label,
@@ -1614,6 +1632,8 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
     }
     if no_home:
         cand["no_home"] = no_home
+    if warnings:
+        cand["warnings"] = warnings
     return cand
 
 

@@ -148,6 +148,31 @@ def test_reference_files_name_the_organizations_and_libraries(
     assert not [i for i in report.issues if "is not beside the file" in i.message]
 
 
+def test_a_library_of_another_organisation_gives_no_role(
+    db, shared_data: Path, tmp_path: Path
+) -> None:
+    path = _with_reference(shared_data, tmp_path)
+    users = json.loads(path.read_text(encoding="utf-8"))
+    jean = next(u for u in users if u["username"] == "jean")
+    api = "https://bib.rero.ch/api/libraries"
+    # Library 4 is of organisation 1 (jean's, by his first library), 8 of organisation 2.
+    jean["libraries"] = [{"$ref": f"{api}/4"}, {"$ref": f"{api}/8"}]
+    # A patron of organisation 1 (her patron type) who is staff in organisation 2 only: no
+    # role at all, never one of every library.
+    simonetta = next(u for u in users if u["pid"] == "4")
+    simonetta["roles"] = ["patron", "pro_user_manager"]
+    simonetta["libraries"] = [{"$ref": f"{api}/8"}]
+    path.write_text(json.dumps(users), encoding="utf-8")
+    report = import_file(path, opts())
+    assert report.refused == 0, report.summary()
+    assert {lib for _, lib in _roles(Account.get(Account.primary_id == "jean"))} == {"L04"}
+    said = [i.message for i in report.issues if i.primary_id == "jean" and i.field == "roles"]
+    assert said == [
+        "libraries 8 are of another RERO organisation than the user's (1): no role given there"
+    ]
+    assert _roles(Account.get(Account.primary_id == "2050124311")) == {("patron", "")}
+
+
 def test_an_import_into_one_organization_takes_its_own_rero_organisation(
     db, shared_data: Path
 ) -> None:
