@@ -43,10 +43,10 @@ def ensure_demo_db(users: int, target: str) -> None:
 
 
 def _build(target: str, users: int) -> None:
+    from models.config.setup import default_organization, initialize, is_initialized
     from models.demo import generate_demo
-    from models.setup import default_organization, initialize, is_initialized
-    from models.tables import Account
-    from tui.database import open_database
+    from models.store.connection import open_database
+    from models.store.tables import Account
 
     db = open_database(target)
     if not is_initialized():

@@ -3,7 +3,8 @@
     python -m bench.concurrency [--procs 8] [--seconds 60] [--users 20000] [--db PATH_OR_URL]
 
 Each process searches, opens records, and edits random users through the same services as the
-screens (`models.details.update_user` with the version it read), a few of them from a small set
+screens (`models.users.details.update_user` with the version it read), a few of them from a small
+set
 of "hot" users so that two processes edit the same user at once. Fee actions run when the fees
 module is there. Every edit writes a unique value; at the end every successful save must be in
 the database (or overwritten by a later successful save of the same user) and in History, and no
@@ -72,14 +73,14 @@ def _worker(args: tuple[str, int, float, str, list[int]]) -> str:
     """One staff member's session; writes its log as JSON lines and returns the log path."""
     target, number, seconds, log_dir, account_ids, run = args
     from models.audit import Actor
-    from models.details import general_form, update_user
     from models.enums import Source
     from models.errors import ConflictError, PatronDeskError
-    from models.profile import load_profile
     from models.runtime import configure
-    from models.search import UserQuery, search_users
-    from models.tables import Account, Person
-    from tui.database import open_database
+    from models.search.engine import UserQuery, search_users
+    from models.store.connection import open_database
+    from models.store.tables import Account, Person
+    from models.users.details import general_form, update_user
+    from models.users.profile import load_profile
 
     configure()
     open_database(target, upgrade=False)
@@ -128,10 +129,10 @@ def _worker(args: tuple[str, int, float, str, list[int]]) -> str:
 
 
 def _fee_action():
-    """A desk's fee action (add a small fee, pay part of it) through `models.fees`, or None
+    """A desk's fee action (add a small fee, pay part of it) through `models.fees.fees`, or None
     while that module is not there."""
     try:
-        from models.fees import add_fee, pay_fee
+        from models.fees.fees import add_fee, pay_fee
     except ImportError:
         return None
 
@@ -144,8 +145,8 @@ def _fee_action():
 
 def check(target: str, records: list[dict]) -> tuple[int, int]:
     """(lost updates and imported users, refused saves that landed anyway)."""
-    from models.tables import Account, AuditEvent
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
+    from models.store.tables import Account, AuditEvent
 
     open_database(target, upgrade=False)
     try:
@@ -196,8 +197,8 @@ def main() -> None:
     target = args.db or default_db(args.users)
     ensure_demo_db(args.users, target)
 
-    from models.tables import Account
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
+    from models.store.tables import Account
 
     open_database(target)
     ids = [a.id for a in Account.select(Account.id).order_by(Account.id).limit(5_000)]

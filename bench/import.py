@@ -11,7 +11,7 @@ Prints one `key: value` line per figure:
 - ratio_to_floor: floor / import (target <= 3);
 - reload_users_per_s: the same file loaded again, nothing changed (target >= 20,000);
 - floor_deferred_users_per_s (SQLite): the floor again with the indexes and the name trigger
-  that a large load defers (models/bulk.py) dropped first and rebuilt after, the rebuild
+  that a large load defers (models/store/bulk.py) dropped first and rebuilt after, the rebuild
   counted: the fastest this schema takes these rows with every index in place at the end;
 - peak_rss_mb: this process's peak resident memory (the file is generated and the floor
   measured in child processes).
@@ -136,8 +136,8 @@ def generate(path: Path, n: int, tag: str = "") -> None:
 
 
 def make_template(target: str) -> None:
-    from models.setup import initialize
-    from tui.database import close_database, open_database
+    from models.config.setup import initialize
+    from models.store.connection import close_database, open_database
 
     open_database(target)
     initialize(ADMIN, ADMIN_PASSWORD)
@@ -147,11 +147,11 @@ def make_template(target: str) -> None:
 def floor(template: Path, imported: Path, target: Path, deferred: bool = False) -> float:
     """Seconds to insert the imported rows into a copy of the empty template, raw.
     `deferred`: with the indexes and the name trigger that a large load defers
-    (models/bulk.py) dropped first, their rebuild after the insert counted in."""
+    (models/store/bulk.py) dropped first, their rebuild after the insert counted in."""
     shutil.copy(template, target)
     if deferred:
-        from models import bulk
-        from tui.database import close_database, open_database
+        from models.store import bulk
+        from models.store.connection import close_database, open_database
 
         open_database(str(target))
         bulk.defer_indexes()
@@ -186,8 +186,8 @@ def floor(template: Path, imported: Path, target: Path, deferred: bool = False) 
     elapsed = time.perf_counter() - started
     dst.close()
     if deferred:
-        from models import bulk
-        from tui.database import close_database, open_database
+        from models.store import bulk
+        from models.store.connection import close_database, open_database
 
         open_database(str(target))
         started = time.perf_counter()
@@ -289,9 +289,9 @@ def main() -> None:
         shutil.copy(template, database)
         target = str(database)
 
-    from models.imports import ImportOptions, import_file
     from models.runtime import configure
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
+    from models.transfer.imports import ImportOptions, import_file
 
     configure()
     open_database(target)

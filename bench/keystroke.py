@@ -20,8 +20,8 @@ from bench.pty_app import PtyApp
 
 
 def surnames(db: str, count: int, seed: int) -> list[str]:
-    from models.tables import Person
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
+    from models.store.tables import Person
 
     open_database(db)
     try:

@@ -10,7 +10,8 @@ account, no account lacks its primary identifier, and every fee's transactions s
 `--import FILE` the child runs `patrondesk import FILE` instead, and after the kills the import is
 run once more to completion. Prints `kills`, `acknowledged`, `acknowledged_lost`, `integrity`,
 `half_written`; with `--import` also `rerun` (the last line of the final run) and
-`indexes_restored` (every index and trigger is back: a large load defers some, models/bulk.py).
+`indexes_restored` (every index and trigger is back: a large load defers some,
+models/store/bulk.py).
 """
 
 from __future__ import annotations
@@ -30,14 +31,14 @@ from bench.common import ADMIN, ADMIN_PASSWORD, REPO
 
 CHILD = """
 import sys
-from models.accounts import NewUser, create_user, set_status
+from models.users.accounts import NewUser, create_user, set_status
 from models.audit import Actor
-from models.details import update_user
+from models.users.details import update_user
 from models.enums import Source
 from models.runtime import configure
-from models.setup import default_organization
-from models.tables import Account, Person
-from tui.database import open_database
+from models.config.setup import default_organization
+from models.store.tables import Account, Person
+from models.store.connection import open_database
 
 configure()
 open_database(sys.argv[1])

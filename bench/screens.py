@@ -93,8 +93,8 @@ def _commit_floor(account_id: int) -> float:
     """The floor of a save: one UPDATE of the same account committed from a thread with its
     own connection and the app's pragmas (synchronous=FULL: the commit waits for the disk),
     as the save's worker does. Milliseconds, wall time."""
-    from models.base import database
-    from models.tables import Account
+    from models.store.base import database
+    from models.store.tables import Account
     from tui.worker import close_thread_connection
 
     started = time.perf_counter()
@@ -110,8 +110,8 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
     from textual import events
     from textual.widgets import Input, Static
 
-    from models.session import open_session
-    from models.tables import Account
+    from models.access.session import open_session
+    from models.store.tables import Account
     from screens.find_users import FindUsersScreen, ResultsTable
     from screens.user_details import UserDetailsScreen
     from screens.user_details.general import GeneralPane
@@ -248,13 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     from argon2.profiles import CHEAPEST
 
     from models.runtime import configure
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     configure(hasher=PasswordHasher.from_parameters(CHEAPEST))  # no login is timed here
     with tempfile.TemporaryDirectory(prefix="bench-screens-") as folder:
         target = str(Path(folder) / "bench.db")
         open_database(source, create=False, upgrade=True)
-        from models.base import database
+        from models.store.base import database
 
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy is the whole file
         close_database()

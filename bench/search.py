@@ -1,4 +1,4 @@
-"""Benchmark of the Find and Manage Users search (models/search.py), issue 3.
+"""Benchmark of the Find and Manage Users search (models/search/engine.py), issue 3.
 
     python bench/search.py --users 1000000 [--db PATH_OR_URL]
 
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     target = args.db or default_db(args.users)
     ensure_demo_db(args.users, target)
 
-    from models.setup import default_organization
-    from tui.database import open_database
+    from models.config.setup import default_organization
+    from models.store.connection import open_database
 
     open_database(target)
     org = default_organization().id
@@ -94,9 +94,9 @@ class _Bench:
     def __init__(self, org: int, rng: random.Random) -> None:
         from peewee import PostgresqlDatabase
 
-        from models.base import database
         from models.runtime import runtime
-        from models.tables import Account
+        from models.store.base import database
+        from models.store.tables import Account
 
         self.org, self.rng = org, rng
         self.db = database.obj
@@ -181,7 +181,7 @@ class _Bench:
     # -- name searches and their floor
 
     def name_searches(self, texts: list[str]):
-        from models.search import UserQuery, count_users, search_users
+        from models.search.engine import UserQuery, count_users, search_users
 
         for text in texts:  # warm the caches
             search_users(self.org, UserQuery(text=text), limit=PAGE)
@@ -200,7 +200,7 @@ class _Bench:
 
     def floor(self, text: str) -> tuple[float, float]:
         """Milliseconds of the hand-written SQL: key-order read, and the obvious query."""
-        from models.search import ID_BITS, ID_MASK, fts_match, pg_tsquery, search_tokens
+        from models.search.engine import ID_BITS, ID_MASK, fts_match, pg_tsquery, search_tokens
 
         tokens = search_tokens(text)
         if self.pg:
@@ -283,7 +283,7 @@ class _Bench:
         return [v.upper() if self.rng.random() < 0.3 else v for v in values if v]
 
     def exact(self, values: list[str]) -> list[float]:
-        from models.search import UserQuery, search_users
+        from models.search.engine import UserQuery, search_users
 
         for value in values:
             search_users(self.org, UserQuery(text=value), limit=PAGE)
@@ -297,7 +297,7 @@ class _Bench:
     # -- filters and pages
 
     def filtered(self, n: int) -> list[float]:
-        from models.search import TAB_RECORD_TYPES, UserQuery, search_users
+        from models.search.engine import TAB_RECORD_TYPES, UserQuery, search_users
 
         pairs = self.sql(
             "SELECT DISTINCT record_type, user_group_id FROM account "
@@ -320,7 +320,7 @@ class _Bench:
 
     def next_pages(self, texts: list[str]) -> list[float]:
         """Pages from cursors spread over the whole depth of several walks."""
-        from models.search import MAX_LIMIT, UserQuery, count_users, search_users
+        from models.search.engine import MAX_LIMIT, UserQuery, count_users, search_users
 
         broad = max(
             (t for t in texts if len(t) == 2),

@@ -20,7 +20,7 @@ from peewee import ForeignKeyField, Model
 
 from models.enums import AuditAction, Source
 from models.runtime import runtime
-from models.tables import Account, AuditEvent
+from models.store.tables import Account, AuditEvent
 
 ACTOR_MAX = 100  # AuditEvent.actor, created_by and updated_by hold this many characters
 _USER_MAX = 32
@@ -151,7 +151,7 @@ def snapshot(instance: Model) -> dict[str, str | None]:
 def _public_code_entities() -> frozenset[str]:
     """Tables whose `code` column is a code-table code anyone may read (a user group's code),
     not a one-time secret: their codes are audited as they are."""
-    from models.tables import ALL_TABLES
+    from models.store.tables import ALL_TABLES
 
     return frozenset(m._meta.table_name for m in ALL_TABLES if "code" in m._meta.fields)
 

@@ -104,7 +104,7 @@ class AuditAction(StrEnum):
 
 class LetterStatus(StrEnum):
     QUEUED = "queued"
-    SENDING = "sending"  # claimed by a sender (models.mailer)
+    SENDING = "sending"  # claimed by a sender (models.mail.mailer)
     SENT = "sent"
     FAILED = "failed"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from models.base import utcnow
+from models.store.base import utcnow
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher

@@ -319,3 +319,13 @@ def username_look_alikes(username: str) -> set[str]:
     I for an l ("paypaI" looks like "paypal", but folding first would make it "paypai")."""
     nfkc = normalize_username(username)
     return {username_skeleton(username), skeleton(skeleton(nfkc).casefold())[:400]}
+
+
+def masked_url(target: str) -> str:
+    """A database URL without its password, for messages (a path is returned as it is)."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(target)
+    if parsed.password:
+        return target.replace(f":{parsed.password}@", ":***@")
+    return target

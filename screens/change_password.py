@@ -10,11 +10,11 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
+from models.access.auth import set_password
+from models.access.passwords import password_problems, policy_text
 from models.audit import Actor
-from models.auth import set_password
+from models.config.settings import Settings, load_settings
 from models.errors import PatronDeskError, ValidationError
-from models.passwords import password_problems, policy_text
-from models.settings import Settings, load_settings
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import CoveredKeys, ask_to_discard
 from tui.keys import FORM, bindings

@@ -1,10 +1,11 @@
 """Configuration (issue 6): the organization's code tables, libraries and role-assignment
 rules, and the settings, for User Administrators. The settings apply to the whole database:
 the administrators of another organization than the one hosting the system see them read
-only, with the reason (`models.config_settings.settings_refusal`).
+only, with the reason (`models.config.config_settings.settings_refusal`).
 
 Sections on the left, the highlighted section's entries on the right. Every change goes
-through `models.configuration` / `models.config_settings` (rules, refusals, audit); this screen
+through `models.config.configuration` / `models.config.config_settings` (rules, refusals, audit);
+this screen
 only shows and asks. Forms are the modal row form of User Details.
 """
 
@@ -22,7 +23,7 @@ from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from models.audit import Actor
-from models.config_settings import (
+from models.config.config_settings import (
     ALWAYS_MANDATORY,
     format_bytes,
     format_setting,
@@ -33,7 +34,7 @@ from models.config_settings import (
     settings_refusal,
     update_settings,
 )
-from models.configuration import (
+from models.config.configuration import (
     TABLES,
     TYPE_OPTIONS,
     InUse,
@@ -46,10 +47,10 @@ from models.configuration import (
     set_entry_active,
     update_entry,
 )
+from models.config.settings import MANDATABLE_FIELDS, Settings, load_settings
 from models.enums import RecordType, Role
 from models.errors import PatronDeskError, ValidationError
-from models.money import to_decimal
-from models.settings import MANDATABLE_FIELDS, Settings, load_settings
+from models.fees.money import to_decimal
 from screens.confirm import CoveredKeys
 from screens.user_details.fields import FormField
 from screens.user_details.row_form import RowFormScreen

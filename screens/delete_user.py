@@ -2,7 +2,7 @@
 every reason it is refused, and offers what can be done about them: view the user, waive the
 fees (then confirm again) or notify the user (the deletion notice, queued for the letters).
 
-The rules are `models.deletion`'s; this screen only shows them and calls, off the UI thread
+The rules are `models.users.deletion`'s; this screen only shows them and calls, off the UI thread
 (`tui.worker.run_service`): the dialog opens at once saying it checks, and fills in."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 
-from models.codes import code_options
-from models.deletion import DeletionCheck, check_deletion, delete_user, notify_deletion
+from models.access.permissions import Action
+from models.config.codes import code_options
 from models.errors import PatronDeskError
-from models.fees import waive_all
-from models.money import format_money
-from models.permissions import Action
+from models.fees.fees import waive_all
+from models.fees.money import format_money
+from models.users.deletion import DeletionCheck, check_deletion, delete_user, notify_deletion
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import ButtonRow, Dialog
 from tui.keys import DELETE_USER, bindings

@@ -18,11 +18,11 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Select, Static, Tab, Tabs
 from textual.worker import Worker
 
-from models.codes import code_choices
+from models.access.permissions import Action
+from models.config.codes import code_choices
 from models.enums import AccountType, Role, Status
 from models.errors import PatronDeskError
-from models.permissions import Action
-from models.search import (
+from models.search.engine import (
     CONTAINS_PREFIX,
     BackPage,
     Page,
@@ -372,7 +372,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         if target is not None:
             if self._row_of(target) is None:
                 # The new user is beyond the first page: show them by their identifier.
-                from models.profile import primary_id_of
+                from models.users.profile import primary_id_of
 
                 run_service(
                     self,
@@ -769,7 +769,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             self.app.open_user(row.account_id, lambda _: self._reload_window())
 
     def action_toggle_active(self) -> None:
-        from models.accounts import set_status
+        from models.users.accounts import set_status
         from screens.confirm import ConfirmScreen
 
         row = self.selected()

@@ -8,11 +8,11 @@ from textual.containers import Center, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
+from models.access.passwords import password_problems, policy_text
+from models.config.settings import Settings, load_settings
+from models.config.setup import initialize
 from models.enums import Source
 from models.errors import PatronDeskError, ValidationError
-from models.passwords import password_problems, policy_text
-from models.settings import Settings, load_settings
-from models.setup import initialize
 from tui.keys import FIRST_ADMIN, bindings
 from tui.screen import KeepStyles
 from tui.widgets import Field, KeyBar, Message

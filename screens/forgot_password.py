@@ -82,8 +82,8 @@ class ForgotPasswordScreen(ClosesAfterWorker, KeepStyles, CoveredKeys, Screen[st
         self._check(event.value)
 
     def _check(self, password: str) -> None:
-        from models.passwords import password_problems
-        from models.settings import load_settings
+        from models.access.passwords import password_problems
+        from models.config.settings import load_settings
 
         if self.settings is None:  # read once, in a worker; then checked
             if self.app.db_ready and not self._reading_policy:
@@ -117,7 +117,7 @@ class ForgotPasswordScreen(ClosesAfterWorker, KeepStyles, CoveredKeys, Screen[st
         if not self.app.db_ready:
             message.show("Opening the database… try again in a moment.")
             return
-        from models.password_reset import REQUEST_MESSAGE, request_reset_code
+        from models.access.password_reset import REQUEST_MESSAGE, request_reset_code
 
         # The answer is the same for everyone and comes at once; the work (and the SMTP
         # exchange, for a real account) goes on in a worker thread, silent whatever happens.
@@ -130,7 +130,7 @@ class ForgotPasswordScreen(ClosesAfterWorker, KeepStyles, CoveredKeys, Screen[st
     def reset(self) -> None:
         """Check the code and set the password in a worker (argon2): the form is disabled and
         says "Saving…" meanwhile; a refusal keeps what was typed."""
-        from models.password_reset import reset_password_with_code
+        from models.access.password_reset import reset_password_with_code
 
         if self.saving:
             return

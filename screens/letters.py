@@ -15,7 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Header, Input, Static, TextArea
 
 from models.errors import PatronDeskError, ValidationError
-from models.letters import (
+from models.mail.letters import (
     kind_label,
     letter_text,
     letters_of,
@@ -38,7 +38,7 @@ def deliver_in_background(app: App, letter_id: int, done=None) -> None:  # noqa:
     """Send one letter from a worker thread; say the outcome; then call `done()` on the UI."""
     actor = app.session.actor if app.session else None
 
-    from models.mailer import deliver_now
+    from models.mail.mailer import deliver_now
 
     run_service(
         app,
@@ -388,7 +388,7 @@ class OutboxScreen(KeepStyles, CoveredKeys, Screen[None]):
         )
 
     def action_send_all(self) -> None:
-        from models.mailer import send_pending
+        from models.mail.mailer import send_pending
 
         self.notify("Sending…")
         run_service(  # the app's worker: the outbox may be closed before the letters are sent

@@ -18,7 +18,7 @@ from tui.widgets import Field, Message, plain
 
 if TYPE_CHECKING:
     from models.errors import PatronDeskError
-    from models.tables import Organization
+    from models.store.tables import Organization
 
 
 class LockScreen(ClosesAfterWorker, ModalScreen[bool]):
@@ -57,7 +57,7 @@ class LockScreen(ClosesAfterWorker, ModalScreen[bool]):
 
     @on(Input.Submitted, "#unlock-password")
     def _unlock(self, event: Input.Submitted) -> None:
-        from models.auth import login
+        from models.access.auth import login
         from tui.worker import run_service
 
         if self._checking:  # one check at a time: Enter again while it runs does nothing

@@ -113,7 +113,7 @@ class LoginScreen(KeepStyles, Screen[None]):
             return
         if self.checking:  # one check at a time: Enter again while it runs does nothing
             return
-        from models.auth import login  # the database loads after the paint
+        from models.access.auth import login  # the database loads after the paint
         from tui.worker import run_service
 
         login_name, secret = name.value.strip(), password.value
@@ -132,7 +132,7 @@ class LoginScreen(KeepStyles, Screen[None]):
         self.app.logged_in(account)
 
     def _refused(self, exc) -> None:
-        from models.auth import ChooseOrganization
+        from models.access.auth import ChooseOrganization
         from models.errors import AuthenticationError
 
         self.checking = False

@@ -2,7 +2,7 @@
 
 Their record, the library's notes for them, blocks, fees and balance, loans; their emails,
 phones and addresses (the same row form as User Details), communication preferences and
-password. Everything goes through `models.my_account`, off the UI thread
+password. Everything goes through `models.users.my_account`, off the UI thread
 (`tui.worker.run_service`): the screen shows at once and fills in when the record is read."""
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from textual.widgets import (
     TabPane,
 )
 
+from models.config.settings import load_settings
 from models.errors import PatronDeskError, ValidationError
-from models.money import format_money
-from models.my_account import (
+from models.fees.money import format_money
+from models.users.fields import LANGUAGES
+from models.users.my_account import (
     MyRecord,
     add_my_contact,
     change_my_password,
@@ -36,8 +38,6 @@ from models.my_account import (
     update_my_contact,
     update_my_preferences,
 )
-from models.settings import load_settings
-from models.users.fields import LANGUAGES
 from screens.confirm import CoveredKeys
 from screens.user_details.fields import KINDS
 from screens.user_details.row_form import RowFormScreen

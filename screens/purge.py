@@ -1,6 +1,6 @@
 """The purge job from the app (administrators): a preview of what `patrondesk purge` would do in
 this organization, then, on confirmation, the purge itself and its report. The rules are
-`models.deletion.purge`'s; the work runs off the UI thread."""
+`models.users.deletion.purge`'s; the work runs off the UI thread."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from models.deletion import PurgeReport, purge
+from models.users.deletion import PurgeReport, purge
 from screens.confirm import CoveredKeys
 from tui.keys import PURGE, bindings
 from tui.widgets import escape

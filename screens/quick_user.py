@@ -1,6 +1,7 @@
 """Quick User Management: add a user from the keyboard (domain.md sections 2, 3 and 5).
 
-Each field is checked when the user leaves it and on save, by `models.accounts.validate_new_user`
+Each field is checked when the user leaves it and on save, by
+`models.users.accounts.validate_new_user`
 (the same rules as the CLI and the importer); the message is shown under the field, the first
 wrong field takes the focus, and nothing typed is ever cleared by a failed save.
 """
@@ -17,14 +18,14 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Header, Input, MaskedInput, Select, Static
 
-from models.accounts import NewUser, create_user, find_duplicate_people, validate_new_user
-from models.codes import code_options
+from models.access.passwords import generate_password, generate_pin, policy_text
+from models.config.codes import code_options
+from models.config.settings import load_settings
 from models.enums import AccountType, EmailType, PhoneType, RecordType
 from models.errors import PatronDeskError, ValidationError
-from models.passwords import generate_password, generate_pin, policy_text
-from models.settings import load_settings
+from models.users.accounts import NewUser, create_user, find_duplicate_people, validate_new_user
 from models.users.fields import LANGUAGES
-from models.validation import parse_date
+from models.users.validation import parse_date
 from screens.confirm import CoveredKeys
 from tui.keys import QUICK_USER, bindings, hint
 from tui.screen import KeepStyles
@@ -510,7 +511,7 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
 
     def use_person(self, person_id: int) -> None:
         """Fill and lock the personal data of an existing person (read in a worker)."""
-        from models.reuse import personal_data
+        from models.users.reuse import personal_data
 
         run_service(
             self,

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from models.errors import PatronDeskError
-from models.search import UserQuery, find_exact, search_users
+from models.search.engine import UserQuery, find_exact, search_users
 from screens.confirm import CoveredKeys
 from tui.keys import REGISTER_MATCHES, REGISTER_USER, SCAN_BOX, bindings
 from tui.screen import KeepStyles
@@ -216,7 +216,7 @@ class RegisterUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None
     def _new_user(self, text: str) -> None:
         """The form, above this screen: saved, this screen answers with its result; cancelled,
         the box is ready for the next card."""
-        from models.idgen import next_primary_id
+        from models.users.idgen import next_primary_id
 
         identifier, names = split_typed(text)
 

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
 from models.errors import PatronDeskError
-from models.reuse import PersonMatch, find_person_to_reuse
+from models.users.reuse import PersonMatch, find_person_to_reuse
 from tui.keys import DIALOG, bindings
 from tui.widgets import Field, LineInput, Message, plain
 from tui.worker import run_service

@@ -1,6 +1,7 @@
 """Import and Export screens (administrators; issue 8): a file path, the options of
 `patrondesk import` / `export`, a dry-run preview of the first records and of the problems, a
-progress bar, and the report at the end. The work is `models.imports` / `models.exports`', run
+progress bar, and the report at the end. The work is `models.transfer.imports` /
+`models.transfer.exports`', run
 off the UI thread."""
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
 
 from models.errors import PatronDeskError
-from models.imports import preview_mark
 from models.text import printable
+from models.transfer.imports import preview_mark
 from screens.confirm import CoveredKeys
 from tui.keys import EXPORT, IMPORT, bindings
 from tui.widgets import escape
@@ -86,7 +87,7 @@ class ImportScreen(ModalScreen[bool]):
         self.query_one("#path", Input).focus()
 
     def _options(self, dry_run: bool):  # noqa: ANN202
-        from models.imports import ImportOptions
+        from models.transfer.imports import ImportOptions
 
         fmt = self.query_one("#format", Select).value
         external = self.query_one("#external", Checkbox).value
@@ -119,7 +120,7 @@ class ImportScreen(ModalScreen[bool]):
         self._import(Path(path).expanduser(), self._options(dry_run))
 
     def _import(self, path: Path, options) -> None:  # noqa: ANN001
-        from models.imports import import_file
+        from models.transfer.imports import import_file
 
         def progress(p) -> None:  # noqa: ANN001
             self.post_message(self.Progress(p.position, f"{p.rows:,} rows, {p.rate:,.0f} rows/s"))
@@ -234,7 +235,7 @@ class ExportScreen(CoveredKeys, ModalScreen[None]):
         if not path:
             self.query_one("#summary", Static).update("Give the file to write.")
             return
-        from models.files import TargetExists, check_target
+        from models.store.files import TargetExists, check_target
         from screens.confirm import ConfirmScreen
 
         try:  # an existing file is replaced only when confirmed; a device or the database never
@@ -264,8 +265,8 @@ class ExportScreen(CoveredKeys, ModalScreen[None]):
         self._export(Path(path).expanduser(), fmt, query, overwrite)
 
     def _export(self, path: Path, fmt: str, query: str, overwrite: bool) -> None:
-        from models.exports import ExportFilter, export_to_file, users
-        from models.scope import scope_of
+        from models.access.scope import scope_of
+        from models.transfer.exports import ExportFilter, export_to_file, users
 
         actor = self.app.session.actor
 
@@ -297,7 +298,7 @@ class ExportScreen(CoveredKeys, ModalScreen[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         """A file name ending in .csv, .xml or .json chooses its format (as on the command
         line); the list still changes it."""
-        from models.exports import format_for_path
+        from models.transfer.exports import format_for_path
 
         if event.input.id == "path" and (fmt := format_for_path(event.value.strip())):
             self.query_one("#format", Select).value = fmt

@@ -22,9 +22,9 @@ from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from pilotwait import install as install_pilot_wait
 
-from models.base import database
 from models.runtime import configure
-from models.tables import ALL_TABLES, Account, Organization
+from models.store.base import database
+from models.store.tables import ALL_TABLES, Account, Organization
 
 PG_BASE = os.environ.get("PATRONDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -118,8 +118,8 @@ def pg_schema_url() -> Iterator[str]:
 
 
 def _initialize(url: str) -> None:
-    from models.setup import initialize
-    from tui.database import open_database
+    from models.config.setup import initialize
+    from models.store.connection import open_database
 
     open_database(url)
     initialize("admin", ADMIN_PASSWORD)
@@ -137,7 +137,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_initialized(pg_schema_url: str) -> str:
-    from tui.database import open_database
+    from models.store.connection import open_database
 
     open_database(pg_schema_url)
     database.close()
@@ -185,7 +185,7 @@ def _pg_reset_sql(url: str) -> str:
     """Initialize the schema once (TRUNCATE + `initialize`) and snapshot it: restoring the
     snapshot (small DELETEs and INSERTs, ~30 ms) replaces a TRUNCATE of 33 tables (new files
     and an fsync for each: 0.2 to 0.7 s a test) followed by `initialize`."""
-    from models.setup import initialize
+    from models.config.setup import initialize
 
     tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_TABLES)
     database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
@@ -196,7 +196,7 @@ def _pg_reset_sql(url: str) -> str:
 def _reset_pg(url: str) -> None:
     """The schema as `initialize` leaves it: organization MAIN, its library, the code tables
     and the administrator, with every sequence where `initialize` left it."""
-    from tui.database import open_database
+    from models.store.connection import open_database
 
     open_database(url)
     if url not in _PG_RESET:
@@ -208,9 +208,10 @@ def _reset_pg(url: str) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDB]:
-    """An initialized database bound to `models.base.database`: organization MAIN with its main
+    """An initialized database bound to `models.store.base.database`: organization MAIN with its
+    main
     library, the default code tables, and the administrator `admin`."""
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     if request.param == "sqlite":
         path = tmp_path / "patrondesk.db"
@@ -232,7 +233,7 @@ def cached_rows(db: TestDB, name: str, build: Callable[[], object]) -> None:
     """The rows `build` adds to a freshly initialized `db`, built once per back end and test
     session and copied back for every later test that asks for `name` (ids, sequences and
     index contents included). For fixtures that add hundreds of users."""
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     key = (db.backend, name)
     saved = _ROWS.get(key)
@@ -273,7 +274,7 @@ def shared_data() -> Path:
 def ui_db(tmp_path: Path) -> Iterator[TestDB]:
     """An initialized SQLite file for tests that drive the app (the screens are the same on
     both back ends; the database rules under them are tested on both through `db`)."""
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     path = tmp_path / "patrondesk.db"
     shutil.copy(_template_path(), path)

@@ -7,12 +7,12 @@ import datetime as dt
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 
-from models.accounts import NewUser, create_user
 from models.audit import Actor
-from models.base import utcnow
 from models.enums import RecordType, Role, Source
 from models.runtime import configure, runtime
-from models.tables import Account, AuditEvent
+from models.store.base import utcnow
+from models.store.tables import Account, AuditEvent
+from models.users.accounts import NewUser, create_user
 
 CHEAP = PasswordHasher.from_parameters(CHEAPEST)
 

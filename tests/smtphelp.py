@@ -28,7 +28,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from models.settings import set_setting
+from models.config.settings import set_setting
 
 USER, PASSWORD = "librarian", "Smtp-Secret-9"
 

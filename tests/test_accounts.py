@@ -1,4 +1,4 @@
-"""Creating user records (models.accounts): record types, mandatory fields, uniqueness,
+"""Creating user records (models.users.accounts): record types, mandatory fields, uniqueness,
 validation, duplicates, reuse of a person, roles, audit and optimistic locking."""
 
 from __future__ import annotations
@@ -8,22 +8,14 @@ import datetime as dt
 import pytest
 from peewee import IntegrityError
 
-from models.accounts import (
-    NewUser,
-    create_user,
-    find_duplicate_people,
-    identifier_holder,
-    roles_for,
-    set_status,
-)
 from models.audit import Actor
-from models.base import database, fold_key
+from models.config.seed import seed_code_tables
+from models.config.settings import Settings, load_settings, set_setting
 from models.enums import RecordType, Role, Source
 from models.errors import ConflictError, UniquenessError, ValidationError
 from models.runtime import runtime
-from models.seed import seed_code_tables
-from models.settings import Settings, load_settings, set_setting
-from models.tables import (
+from models.store.base import database, fold_key
+from models.store.tables import (
     Account,
     Address,
     AuditEvent,
@@ -35,6 +27,14 @@ from models.tables import (
     Phone,
     RoleAssignment,
     RoleRule,
+)
+from models.users.accounts import (
+    NewUser,
+    create_user,
+    find_duplicate_people,
+    identifier_holder,
+    roles_for,
+    set_status,
 )
 
 PASSWORD = "Harbour-Lantern-57"

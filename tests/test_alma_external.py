@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.imports import import_file
-from models.tables import Account, Email, Identifier, Note
+from models.store.tables import Account, Email, Identifier, Note
+from models.transfer.imports import import_file
 from tests.test_interchange_csv import opts
 
 RECORD = """<?xml version="1.0" encoding="UTF-8"?>

@@ -13,9 +13,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from models.exports import export_users
-from models.imports import import_file
-from models.tables import Account, Block, Library, Note, RoleAssignment
+from models.store.tables import Account, Block, Library, Note, RoleAssignment
+from models.transfer.exports import export_users
+from models.transfer.imports import import_file
 from tests.conftest import missing
 from tests.test_interchange_csv import _empty_database, _library_data, _sorted, _users, opts
 

@@ -9,10 +9,10 @@ from conftest import ADMIN_PASSWORD
 from textual.widgets import Checkbox, OptionList
 from uihelp import SIZE, add_user, log_in, settle, type_into
 
+from models.access.session import open_session
+from models.config.settings import load_settings
 from models.enums import Role
-from models.session import open_session
-from models.settings import load_settings
-from models.tables import AuditEvent, BlockDefinition, RoleAssignment, UserGroup
+from models.store.tables import AuditEvent, BlockDefinition, RoleAssignment, UserGroup
 from screens.configuration import ConfigTable, ConfigurationScreen
 from screens.confirm import ConfirmScreen, InfoScreen
 from screens.find_users import FindUsersScreen

@@ -11,9 +11,9 @@ from uihelp import SIZE, add_user, log_in, settle, type_into
 
 from models.audit import Actor
 from models.enums import Source
-from models.fees import add_fee
+from models.fees.fees import add_fee
 from models.runtime import runtime
-from models.tables import Account, Letter, Loan
+from models.store.tables import Account, Letter, Loan
 from screens.delete_user import DeleteUserScreen
 from screens.find_users import FindUsersScreen, ResultsTable
 from screens.purge import PurgeScreen

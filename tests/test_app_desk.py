@@ -10,16 +10,16 @@ from textual import events
 from textual.widgets import Button, Input, Static, TabbedContent
 from uihelp import add_user, log_in, settle, type_into
 
+from models.access.passwords import UNAMBIGUOUS, generate_password
+from models.access.session import open_session
 from models.audit import Actor
-from models.details import update_user
+from models.config.settings import Settings
 from models.enums import Source, Status
-from models.fees import add_fee
-from models.history import history
-from models.passwords import UNAMBIGUOUS, generate_password
-from models.rows import Kind, add_row
-from models.session import open_session
-from models.settings import Settings
-from models.tables import Account, UserGroup
+from models.fees.fees import add_fee
+from models.store.tables import Account, UserGroup
+from models.users.details import update_user
+from models.users.history import history
+from models.users.rows import Kind, add_row
 from screens.confirm import ChoiceScreen, ConfirmScreen, InfoScreen
 from screens.delete_user import DeleteUserScreen
 from screens.find_users import FindUsersScreen, ResultsTable

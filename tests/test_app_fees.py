@@ -9,12 +9,12 @@ import pytest
 from textual.widgets import Select, Static
 from uihelp import SIZE, add_user, settle, type_into
 
+from models.access.session import open_session
 from models.audit import Actor
+from models.config.settings import set_setting
 from models.enums import Source
-from models.fees import add_fee
-from models.session import open_session
-from models.settings import set_setting
-from models.tables import Account, Fee
+from models.fees.fees import add_fee
+from models.store.tables import Account, Fee
 from screens.confirm import InfoScreen
 from screens.user_details import UserDetailsScreen
 from screens.user_details.fees import FeesPane, FeesTable

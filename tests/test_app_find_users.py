@@ -11,7 +11,7 @@ from uihelp import SIZE, add_user, log_in, settle, type_into
 
 from models.enums import RecordType, Status
 from models.runtime import runtime
-from models.tables import Account, AuditEvent, Fee, FeeType, Loan
+from models.store.tables import Account, AuditEvent, Fee, FeeType, Loan
 from screens.confirm import ConfirmScreen
 from screens.delete_user import DeleteUserScreen
 from screens.find_users import MAX_PAGES, PAGE, FindUsersScreen, ResultsTable
@@ -251,7 +251,7 @@ async def test_scrolling_to_the_end_keeps_a_small_window(ui_db) -> None:
 async def test_a_new_user_group_appears_in_the_filter_when_coming_back(people) -> None:
     from textual.widgets import Select
 
-    from models.tables import Organization, UserGroup
+    from models.store.tables import Organization, UserGroup
 
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:

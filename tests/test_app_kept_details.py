@@ -11,12 +11,12 @@ from textual.widgets import Input, Static, TabbedContent
 from textual.worker import WorkerCancelled
 from uihelp import add_user, settle
 
+from models.access.session import open_session
 from models.audit import Actor
 from models.enums import RecordType, Role, Source
-from models.fees import add_fee
-from models.rows import Kind, add_row
-from models.session import open_session
-from models.tables import RoleAssignment
+from models.fees.fees import add_fee
+from models.store.tables import RoleAssignment
+from models.users.rows import Kind, add_row
 from screens.confirm import InfoScreen
 from screens.user_details import UserDetailsScreen
 from screens.user_details.general import GeneralPane

@@ -12,7 +12,7 @@ from smtphelp import SmtpServer, serve
 from textual.widgets import Input, Select, TextArea
 from uihelp import add_user, log_in, settle, type_into
 
-from models.tables import Account, Attachment, Letter, Phone
+from models.store.tables import Account, Attachment, Letter, Phone
 from screens.forgot_password import ForgotPasswordScreen
 from screens.letters import ComposeLetterScreen, OutboxScreen, UserLettersScreen
 from screens.login import LoginScreen
@@ -162,8 +162,8 @@ async def test_staff_write_a_message_and_find_it_on_the_attachments_tab(smtp) ->
 async def test_the_outbox_shows_a_failed_letter_and_retries_it(smtp) -> None:
     from models.audit import Actor
     from models.enums import Source
-    from models.letters import queue_general_message
-    from models.mailer import deliver
+    from models.mail.letters import queue_general_message
+    from models.mail.mailer import deliver
 
     account = patron()
     smtp.handler.refuse = 1

@@ -6,7 +6,7 @@ from conftest import ADMIN_PASSWORD
 from textual.widgets import Input
 from uihelp import SIZE, log_in, settle, type_into
 
-from models.settings import set_setting
+from models.config.settings import set_setting
 from screens.find_users import FindUsersScreen
 from screens.lock import LockScreen
 from screens.login import LoginScreen

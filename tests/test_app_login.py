@@ -10,11 +10,11 @@ from conftest import ADMIN_PASSWORD
 from textual.widgets import Input
 from uihelp import log_in, settle, type_into
 
+from models.access.auth import set_password
 from models.audit import Actor
-from models.auth import set_password
+from models.config.setup import is_initialized
 from models.enums import Source
-from models.setup import is_initialized
-from models.tables import Person
+from models.store.tables import Person
 from screens.change_password import ChangePasswordScreen
 from screens.first_admin import FirstAdminScreen
 from screens.login import LoginScreen
@@ -30,7 +30,7 @@ def message_text(app) -> str:
 
 @pytest.fixture
 def empty_db(tmp_path: Path):
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     open_database(str(tmp_path / "empty.db"))
     yield

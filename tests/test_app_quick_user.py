@@ -8,10 +8,10 @@ import pytest
 from textual.widgets import Input, Select
 from uihelp import SIZE, add_user, settle, type_into
 
+from models.access.session import open_session
 from models.enums import Role, Source, Status
 from models.runtime import runtime
-from models.session import open_session
-from models.tables import Account, AuditEvent, Person, RoleAssignment
+from models.store.tables import Account, AuditEvent, Person, RoleAssignment
 from screens.confirm import ChoiceScreen
 from screens.quick_user import QuickUserScreen
 from screens.reuse_person import ReusePersonScreen
@@ -151,8 +151,8 @@ async def test_duplicate_person_warns_and_keeps_the_form(ui_db) -> None:
 
 
 async def test_reusing_a_person_creates_only_an_account(ui_db) -> None:
-    from models.seed import seed_code_tables
-    from models.tables import Library, Organization
+    from models.config.seed import seed_code_tables
+    from models.store.tables import Library, Organization
 
     other = Organization.create(code="OTHER", name="Other organization")
     Library.create(organization=other, code="O1", name="Other library")
@@ -275,7 +275,7 @@ async def test_register_new_user_opens_the_form_with_the_scanned_identifier(ui_d
 
 
 async def test_register_by_name_generates_the_identifier(ui_db) -> None:
-    from models.settings import set_setting
+    from models.config.settings import set_setting
     from screens.find_users import FindUsersScreen
 
     set_setting("id_prefix", "R")

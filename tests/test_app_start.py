@@ -19,7 +19,7 @@ from textual.filter import LineFilter
 from textual.widgets import DataTable, Input, Static
 from uihelp import SIZE, add_user, log_in, settle, type_into
 
-from models.tables import Account
+from models.store.tables import Account
 from screens.transfer import ImportScreen
 from tui.app import PatronDeskApp
 
@@ -122,7 +122,7 @@ async def test_the_import_preview_shows_file_text_as_text(ui_db, tmp_path: Path)
 
 
 async def _open_details(pilot, ui_db, account: Account):
-    from models.session import open_session
+    from models.access.session import open_session
     from screens.user_details import UserDetailsScreen
 
     pilot.app.session = open_session(ui_db.admin)
@@ -186,7 +186,7 @@ async def test_ctrl_q_with_nothing_unsaved_quits_at_once(ui_db) -> None:
 
 
 async def test_ctrl_q_over_a_new_user_form_with_text_asks(ui_db) -> None:
-    from models.session import open_session
+    from models.access.session import open_session
     from screens.confirm import ConfirmScreen
     from screens.quick_user import QuickUserScreen
 
@@ -232,7 +232,7 @@ def db_file(tmp_path: Path):
     login screen is drawn first, the database opened after."""
     from conftest import _template_path
 
-    from tui.database import close_database
+    from models.store.connection import close_database
 
     path = tmp_path / "library.db"
     shutil.copy(_template_path(), path)

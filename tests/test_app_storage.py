@@ -10,10 +10,10 @@ from test_app_quick_user import fill, public_values
 from textual.widgets import Input, Select
 from uihelp import SIZE, settle
 
-from models.base import database
-from models.session import open_session
-from models.storage import storage_problem
-from models.tables import Account, Person
+from models.access.session import open_session
+from models.store.base import database
+from models.store.storage import storage_problem
+from models.store.tables import Account, Person
 from screens.quick_user import QuickUserScreen
 from tui.app import PatronDeskApp
 

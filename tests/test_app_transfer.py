@@ -10,7 +10,7 @@ from conftest import ADMIN_PASSWORD
 from textual.widgets import Checkbox, DataTable, Static
 from uihelp import SIZE, log_in, settle, type_into
 
-from models.tables import Account, Phone
+from models.store.tables import Account, Phone
 from screens.transfer import ExportScreen, ImportScreen
 from tui.app import PatronDeskApp
 
@@ -60,7 +60,7 @@ async def test_import_preview_then_import_then_export(ui_db, tmp_path: Path) -> 
 async def test_an_export_file_named_csv_is_written_as_csv_and_audited(ui_db, tmp_path) -> None:
     from textual.widgets import Select
 
-    from models.tables import AuditEvent
+    from models.store.tables import AuditEvent
 
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:

@@ -22,13 +22,13 @@ from textual.widgets import Checkbox, Input, Select, TextArea
 from uihelp import SIZE, add_user, log_in, settle, type_into
 
 import screens
+from models.access.auth import set_password
+from models.access.session import open_session
 from models.audit import Actor
-from models.auth import set_password
 from models.enums import Source
-from models.fees import add_fee
-from models.letters import queue_general_message
-from models.session import open_session
-from models.tables import Account, Email, Letter, Note, Phone, UserGroup
+from models.fees.fees import add_fee
+from models.mail.letters import queue_general_message
+from models.store.tables import Account, Email, Letter, Note, Phone, UserGroup
 from screens.change_password import ChangePasswordScreen
 from screens.configuration import ConfigTable, ConfigurationScreen
 from screens.confirm import ChoiceScreen, ConfirmScreen, CoveredKeys, InfoScreen
@@ -396,7 +396,7 @@ async def test_a_letter_being_written_asks_before_logging_out(ui_db, anna) -> No
 
 @pytest.fixture
 def empty_db(tmp_path):  # noqa: ANN001
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     open_database(str(tmp_path / "empty.db"))
     yield

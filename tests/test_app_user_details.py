@@ -7,11 +7,11 @@ import pytest
 from textual.widgets import Input, Select, TabbedContent
 from uihelp import SIZE, add_user, settle, type_into
 
+from models.access.session import open_session
 from models.audit import Actor
-from models.details import update_user
 from models.enums import Source
-from models.session import open_session
-from models.tables import Account, AuditEvent, Block, Email, Note
+from models.store.tables import Account, AuditEvent, Block, Email, Note
+from models.users.details import update_user
 from screens.confirm import ChoiceScreen, ConfirmScreen, InfoScreen
 from screens.user_details import UserDetailsScreen
 from screens.user_details.general import GeneralPane
@@ -251,7 +251,7 @@ async def test_tabs_switch_on_keys(ui_db, anna) -> None:
 
 
 async def test_external_account_fields_are_locked_until_opened(ui_db, anna) -> None:
-    from models.details import toggle_account_type
+    from models.users.details import toggle_account_type
 
     toggle_account_type(anna.id, anna.version, Actor(ui_db.admin, Source.SCREEN))
     app = PatronDeskApp()

@@ -10,10 +10,10 @@ from textual.app import App
 from textual.widgets import Input, Static
 from uihelp import SIZE, add_user, settle, type_into
 
-from models.base import database
+from models.access.session import open_session
 from models.errors import NotFound
-from models.session import open_session
-from models.tables import Account
+from models.store.base import database
+from models.store.tables import Account
 from screens.help import KeysHelpScreen
 from screens.user_details import UserDetailsScreen
 from screens.user_details.general import GeneralPane

@@ -15,13 +15,13 @@ from textual.widgets import Checkbox, Input, OptionList, Select, Static
 from textual.worker import NoActiveWorker, get_current_worker
 from uihelp import SIZE, add_user, settle, type_into
 
+from models.access.session import open_session
 from models.audit import Actor
-from models.base import database
 from models.enums import Source
-from models.fees import add_fee
-from models.rows import add_row
-from models.session import open_session
-from models.tables import Account, Email, Fee, Identifier, UserGroup
+from models.fees.fees import add_fee
+from models.store.base import database
+from models.store.tables import Account, Email, Fee, Identifier, UserGroup
+from models.users.rows import add_row
 from screens.confirm import ConfirmScreen, InfoScreen
 from screens.help import KeysHelpScreen
 from screens.user_details import UserDetailsScreen
@@ -334,7 +334,7 @@ async def test_configuration_reads_sections_and_changes_entries_in_workers(
 
 
 async def test_configuration_settings_form_is_read_and_saved_in_workers(ui_db, monkeypatch) -> None:
-    from models.settings import load_settings
+    from models.config.settings import load_settings
 
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -538,7 +538,7 @@ async def test_find_users_switches_a_user_off_in_a_worker(ui_db, monkeypatch) ->
 
 
 async def test_quick_user_shows_at_once_and_reads_its_lists_in_a_worker(ui_db, monkeypatch) -> None:
-    from models.tables import JobCategory
+    from models.store.tables import JobCategory
     from screens.quick_user import QuickUserScreen
 
     anna = add_user("Anna", "Müller", "P100")
@@ -604,8 +604,8 @@ async def test_register_looks_up_and_reserves_an_identifier_in_workers(ui_db, mo
 
 
 async def test_letters_are_read_and_queued_in_workers(ui_db, monkeypatch) -> None:
-    from models.letters import queue_general_message
-    from models.tables import Letter
+    from models.mail.letters import queue_general_message
+    from models.store.tables import Letter
     from screens.letters import ComposeLetterScreen, OutboxScreen, UserLettersScreen
 
     anna = add_user("Anna", "Müller", "P100")
@@ -646,8 +646,8 @@ async def test_letters_are_read_and_queued_in_workers(ui_db, monkeypatch) -> Non
 
 
 async def test_a_person_to_reuse_is_looked_up_in_a_worker(ui_db, monkeypatch) -> None:
-    from models.seed import seed_code_tables
-    from models.tables import Library, Organization
+    from models.config.seed import seed_code_tables
+    from models.store.tables import Library, Organization
     from screens.reuse_person import ReusePersonScreen
 
     other = Organization.create(code="OTHER", name="Other organization")

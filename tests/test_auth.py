@@ -1,4 +1,4 @@
-"""Logging in (models.auth): by username or email, lockout and its expiry on a fake clock,
+"""Logging in (models.access.auth): by username or email, lockout and its expiry on a fake clock,
 inactive and expired accounts, rehash on login, audit, password setting and unlocking."""
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 
-from models.accounts import NewUser, create_user, set_status
+from models.access.auth import WRONG, find_person, login, refused_message, set_password, unlock
 from models.audit import Actor
-from models.auth import WRONG, find_person, login, refused_message, set_password, unlock
-from models.base import utcnow
+from models.config.settings import load_settings, set_setting
 from models.enums import Role, Source
 from models.errors import AuthenticationError, PermissionDenied, ValidationError
 from models.runtime import configure, runtime
-from models.settings import load_settings, set_setting
-from models.tables import Account, AuditEvent, Person
+from models.store.base import utcnow
+from models.store.tables import Account, AuditEvent, Person
+from models.users.accounts import NewUser, create_user, set_status
 
 PASSWORD = "Harbour-Lantern-57"
 CHEAP = PasswordHasher.from_parameters(CHEAPEST)

@@ -1,4 +1,4 @@
-"""Large loads build their secondary indexes after the load (models/bulk.py, issue 8)."""
+"""Large loads build their secondary indexes after the load (models/store/bulk.py, issue 8)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from models import bulk
 from models.audit import Actor
-from models.base import database
-from models.deletion import delete_user
-from models.details import update_user
 from models.enums import Source
-from models.imports import ImportOptions, import_file
-from models.search import UserQuery, search_users
-from models.tables import Account, Setting
+from models.search.engine import UserQuery, search_users
+from models.store import bulk
+from models.store.base import database
+from models.store.tables import Account, Setting
+from models.transfer.imports import ImportOptions, import_file
+from models.users.deletion import delete_user
+from models.users.details import update_user
 from tests.test_search import add
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,11 +146,12 @@ def test_a_killed_load_is_rebuilt_by_the_next_open(db, tmp_path: Path) -> None:
     # A process that defers, loads a person and dies without restoring (SIGKILL-like).
     script = (
         "import os, sys; sys.path[:0] = ['.', 'tests'];"  # as pytest's rootdir and conftest
-        "from tui.database import open_database; open_database(sys.argv[1]);"
-        "from models import bulk; assert bulk.defer_indexes();"
+        "from models.store.connection import open_database; open_database(sys.argv[1]);"
+        "from models.store import bulk; assert bulk.defer_indexes();"
         "from tests.test_search import add;"
         "from types import SimpleNamespace as N;"
-        "from models.setup import default_organization; from models.tables import Account;"
+        "from models.config.setup import default_organization; from models.store.tables import "
+        "Account;"
         "db = N(admin=Account.get(Account.primary_id == 'admin'),"
         " organization=default_organization());"
         "add(db, 'Kowalczyk', 'Ewa'); os._exit(9)"
@@ -162,7 +163,7 @@ def test_a_killed_load_is_rebuilt_by_the_next_open(db, tmp_path: Path) -> None:
     record = json.loads(Setting.get(Setting.key == bulk.KEY).value)
     assert record["indexes"] and record["trigger"]
     assert schema() != before and bulk.abandoned()
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     close_database()
     open_database(db.url)

@@ -1,5 +1,5 @@
 """Large loads defer the contains-search insert triggers (`*_key_tri_ai`, migration 0013) with
-the other indexes (models/bulk.py): the load, a stopped load and a killed load all end with
+the other indexes (models/store/bulk.py): the load, a stopped load and a killed load all end with
 every loaded key found by a contains search ("~text")."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from models import bulk
 from models.audit import Actor
-from models.base import database
-from models.deletion import delete_user
 from models.enums import Source
-from models.imports import ImportOptions, import_file
-from models.search import UserQuery, search_users
-from models.tables import Identifier, Setting
+from models.search.engine import UserQuery, search_users
+from models.store import bulk
+from models.store.base import database
+from models.store.tables import Identifier, Setting
+from models.transfer.imports import ImportOptions, import_file
+from models.users.deletion import delete_user
 from tests.test_bulk import schema
 from tests.test_search import add
 
@@ -138,9 +138,9 @@ def test_desk_work_during_a_deferred_load_is_found_after_it(db) -> None:
 KILLED_LOAD = """
 import os, sys
 sys.path.insert(0, '.')
-from tui.database import open_database
+from models.store.connection import open_database
 open_database(sys.argv[1])
-from models.imports import ImportOptions, import_file
+from models.transfer.imports import ImportOptions, import_file
 
 def stop(progress):
     if progress.rows >= 60:
@@ -169,7 +169,7 @@ def test_a_load_killed_midway_is_finished_by_the_next_command(db, tmp_path: Path
     committed = loaded.fetchone()[0]
     assert 30 <= committed < 90, "the kill came midway"
     assert contains(db, "0000px") == set()  # loaded, not yet indexed
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     close_database()
     open_database(db.url)  # the next command

@@ -119,8 +119,8 @@ def test_init_creates_the_administrator(tmp_path: Path) -> None:
 
 
 def test_the_administrator_made_by_init_can_log_in(tmp_path: Path) -> None:
-    from models.auth import login
-    from tui.database import close_database, open_database
+    from models.access.auth import login
+    from models.store.connection import close_database, open_database
 
     path = tmp_path / "library.db"
     assert init(tmp_path, str(path)).returncode == 0
@@ -395,15 +395,16 @@ def test_the_wheel_ships_every_module_style_and_migration(tmp_path: Path) -> Non
     missing_styles = [s for s in styles if s not in names]
     assert not missing_styles, f"styles not in the wheel: {missing_styles}"
 
-    migrations = sorted(p.name for p in (ROOT / "models" / "migrations").glob("0*.py"))
+    migrations = sorted(p.name for p in (ROOT / "models" / "store" / "migrations").glob("0*.py"))
     assert [m.removesuffix(".py") for m in migrations][:2] == MIGRATIONS
     for name in migrations:
-        assert f"models/migrations/{name}" in names
+        assert f"models/store/migrations/{name}" in names
 
-    # The letter templates are package data (pyproject: models = ["letter_templates/*/*.txt"]).
+    # The letter templates are package data (pyproject: "models.mail" =
+    # ["letter_templates/*/*.txt"]).
     templates = sorted(
         p.relative_to(ROOT).as_posix()
-        for p in (ROOT / "models" / "letter_templates").glob("*/*.txt")
+        for p in (ROOT / "models" / "mail" / "letter_templates").glob("*/*.txt")
     )
     assert len(templates) >= 15, "English, French and German templates of every letter"
     missing_templates = [t for t in templates if t not in names]

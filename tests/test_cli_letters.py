@@ -9,7 +9,7 @@ import pytest
 from smtphelp import SmtpServer, serve
 from uihelp import add_user
 
-from models.tables import Letter
+from models.store.tables import Letter
 from tui.cli import main
 
 

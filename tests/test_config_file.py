@@ -1,4 +1,4 @@
-"""The configuration as TOML (models.config_file, `patrondesk config export|import`): a round
+"""The configuration as TOML (models.config.config_file, `patrondesk config export|import`): a round
 trip changes nothing, a file carries one organization's configuration to another, and a file
 with any mistake changes nothing at all and lists every mistake."""
 
@@ -12,11 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.audit import Actor
-from models.config_file import ConfigFileError, export_config, import_config, toml_string
-from models.configuration import add_organization, list_entries
+from models.config.config_file import ConfigFileError, export_config, import_config, toml_string
+from models.config.configuration import add_organization, list_entries
+from models.config.settings import load_settings, set_setting
 from models.enums import Source
-from models.settings import load_settings, set_setting
-from models.tables import AuditEvent, FeeType, Organization, Setting, UserGroup
+from models.store.tables import AuditEvent, FeeType, Organization, Setting, UserGroup
 
 SYSTEM = Actor(None, Source.CLI)
 
@@ -30,7 +30,7 @@ def body(text: str) -> str:
 
 
 def snapshot(organization_id: int) -> dict:
-    from models.config_file import TABLE_ORDER
+    from models.config.config_file import TABLE_ORDER
 
     return {
         key: [e.values for e in list_entries(key, organization_id, SYSTEM)] for key in TABLE_ORDER
@@ -66,7 +66,7 @@ def test_export_then_import_changes_nothing(db) -> None:
 
 def test_a_configuration_is_carried_to_another_organization(db) -> None:
     org = db.organization.id
-    from models.configuration import add_entry, update_entry
+    from models.config.configuration import add_entry, update_entry
 
     add_entry(
         "libraries", org, {"code": "BR", "name": "Branch", "email": "br@x.example"}, admin(db)
@@ -129,7 +129,7 @@ def test_a_file_with_any_mistake_changes_nothing_and_lists_every_mistake(db) -> 
     assert AuditEvent.select().count() == events
     assert list(Setting.select().tuples()) == settings
     assert not UserGroup.select().where(UserGroup.name == "Graduate student").count() > 1
-    from models.tables import NoteType
+    from models.store.tables import NoteType
 
     assert not NoteType.select().where(NoteType.code == "NEW").exists(), "nothing was kept"
 

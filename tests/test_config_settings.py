@@ -1,4 +1,4 @@
-"""Settings edited by administrators (models.config_settings): every rule, checked together,
+"""Settings edited by administrators (models.config.config_settings): every rule, checked together,
 audited, and typed from what a form holds."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 from detailhelp import admin, as_staff, events_after, last_event_id
 
-from models.config_settings import (
+from models.config.config_settings import (
     SETTING_KEYS,
     check_settings,
     format_setting,
@@ -18,10 +18,10 @@ from models.config_settings import (
     settings_problems,
     update_settings,
 )
+from models.config.settings import Settings, load_settings, set_setting
 from models.enums import Role
 from models.errors import PermissionDenied, ValidationError
-from models.idgen import next_primary_id
-from models.settings import Settings, load_settings, set_setting
+from models.users.idgen import next_primary_id
 
 
 def refused(changes: dict) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Configuration tables (models.configuration): each table's rules, the refusal to delete a code
+"""Configuration tables (models.config.configuration): each table's rules, the refusal to delete a
+code
 in use with where it is used, deactivation, audit, and who may configure what."""
 
 from __future__ import annotations
@@ -6,10 +7,9 @@ from __future__ import annotations
 import pytest
 from detailhelp import admin, as_staff, events_after, last_event_id, user
 
-from models.accounts import NewUser, create_user, roles_for
 from models.audit import Actor
-from models.codes import code_choices, find_code
-from models.configuration import (
+from models.config.codes import code_choices, find_code
+from models.config.configuration import (
     TABLES,
     ConfigRefused,
     InUse,
@@ -24,7 +24,7 @@ from models.configuration import (
 )
 from models.enums import Role, Source
 from models.errors import PermissionDenied, ValidationError
-from models.tables import (
+from models.store.tables import (
     Account,
     JobCategory,
     Library,
@@ -35,6 +35,7 @@ from models.tables import (
     StatCategory,
     UserGroup,
 )
+from models.users.accounts import NewUser, create_user, roles_for
 
 SYSTEM = Actor(None, Source.CLI)
 
@@ -462,8 +463,8 @@ def test_create_user_refuses_reuse_without_consent(db) -> None:
 
 
 def test_the_history_of_changes_shows_this_organizations_and_the_settings(db) -> None:
-    from models.config_settings import update_settings
-    from models.configuration import config_history
+    from models.config.config_settings import update_settings
+    from models.config.configuration import config_history
 
     org = db.organization.id
     add_entry("campuses", org, {"code": "EAST", "name": "East campus"}, admin(db))

@@ -9,22 +9,13 @@ import datetime as dt
 import pytest
 from detailhelp import admin, as_staff, user
 
-from models.accounts import NewUser, create_user
 from models.audit import Actor
-from models.deletion import (
-    DeletionRefused,
-    check_deletion,
-    delete_user,
-    deletion_problems,
-    notify_deletion,
-    purge,
-)
 from models.enums import Role, Source
 from models.errors import ConflictError, PermissionDenied
-from models.fees import add_fee, dispute_fee, waive_all
+from models.fees.fees import add_fee, dispute_fee, waive_all
 from models.runtime import runtime
-from models.search import UserQuery, search_users
-from models.tables import (
+from models.search.engine import UserQuery, search_users
+from models.store.tables import (
     Account,
     AuditEvent,
     Email,
@@ -35,6 +26,15 @@ from models.tables import (
     Organization,
     Person,
     ProxyFor,
+)
+from models.users.accounts import NewUser, create_user
+from models.users.deletion import (
+    DeletionRefused,
+    check_deletion,
+    delete_user,
+    deletion_problems,
+    notify_deletion,
+    purge,
 )
 
 SYSTEM = Actor(None, Source.JOB)
@@ -157,7 +157,7 @@ def test_only_user_managers_and_administrators_may_delete(db) -> None:
 
 
 def test_a_stale_version_is_refused_and_nothing_is_deleted(db) -> None:
-    from models.details import update_user
+    from models.users.details import update_user
 
     anna = user(db)
     update_user(anna.id, anna.version, {"title": "Dr"}, admin(db))
@@ -169,10 +169,10 @@ def test_a_stale_version_is_refused_and_nothing_is_deleted(db) -> None:
 def test_the_person_stays_while_another_organization_holds_an_account(db) -> None:
     anna = user(db)
     other = Organization.create(code="OTHER", name="Other organization")
-    from models.tables import Library
+    from models.store.tables import Library
 
     Library.create(organization=other, code="OL", name="Other library")
-    from models.seed import seed_code_tables
+    from models.config.seed import seed_code_tables
 
     seed_code_tables(other)
     elsewhere = create_user(

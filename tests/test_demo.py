@@ -10,9 +10,9 @@ import phonenumbers
 import pycountry
 import pytest
 
-from models.accounts import NewUser, create_user, person_search_text, sort_name
+from models.access.passwords import verify_secret
 from models.audit import Actor
-from models.base import fold_key
+from models.config.settings import Settings, load_settings
 from models.demo import (
     LOCALES,
     PERSON,
@@ -26,10 +26,9 @@ from models.demo import (
     load_context,
 )
 from models.enums import FeeAction, FeeStatus, RecordType, Role, Source, Status
-from models.passwords import verify_secret
 from models.runtime import configure, runtime
-from models.settings import Settings, load_settings
-from models.tables import (
+from models.store.base import fold_key
+from models.store.tables import (
     Account,
     Address,
     AuditEvent,
@@ -46,7 +45,8 @@ from models.tables import (
     RoleAssignment,
     UserGroup,
 )
-from models.validation import check_email
+from models.users.accounts import NewUser, create_user, person_search_text, sort_name
+from models.users.validation import check_email
 
 FIXED_NOW = dt.datetime(2026, 3, 14, 10, 30, 0)
 STAFF_ROLES = [r for r in Role if r != Role.PATRON]
@@ -211,7 +211,7 @@ def test_fees_are_consistent(db) -> None:
 
 
 def test_same_seed_same_rows_and_the_database_gets_them(db, fixed_clock) -> None:
-    from models.setup import default_organization
+    from models.config.setup import default_organization
 
     ctx = load_context(default_organization(), "hash")
 
@@ -269,7 +269,7 @@ def test_running_twice_adds_users_and_leaves_ids_usable(db, capsys) -> None:
 
 
 def _context_without_database() -> DemoContext:
-    from models import seed
+    from models.config import seed
 
     def ids(rows: list) -> dict[str, int]:
         return {row[0]: i for i, row in enumerate(rows, start=1)}

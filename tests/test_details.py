@@ -1,4 +1,5 @@
-"""User Details, General tab and header actions (models.details, models.external): editing with
+"""User Details, General tab and header actions (models.users.details, models.users.external):
+editing with
 the creation rules, optimistic locking (also across two processes), audit of every changed
 field, external accounts (editable fields, open for update, hand changes kept until "original
 value", toggling the account type), password reset and unlock."""
@@ -24,10 +25,22 @@ from detailhelp import (
     user,
 )
 
-from models.accounts import NewUser, create_user
+from models.access.auth import find_person, login
+from models.access.passwords import password_problems, verify_secret
 from models.audit import Actor
-from models.auth import find_person, login
-from models.details import (
+from models.config.settings import Settings, set_setting
+from models.enums import Role, Source
+from models.errors import (
+    ConflictError,
+    PermissionDenied,
+    UniquenessError,
+    ValidationError,
+)
+from models.runtime import runtime
+from models.store.tables import Account, AuditEvent, Identifier, LocalOverride, Person, UserGroup
+from models.text import fold
+from models.users.accounts import NewUser, create_user
+from models.users.details import (
     general_form,
     open_for_update,
     reset_password,
@@ -36,19 +49,7 @@ from models.details import (
     unlock_login,
     update_user,
 )
-from models.enums import Role, Source
-from models.errors import (
-    ConflictError,
-    PermissionDenied,
-    UniquenessError,
-    ValidationError,
-)
-from models.external import EXTERNAL_EDITABLE, overridden_fields
-from models.passwords import password_problems, verify_secret
-from models.runtime import runtime
-from models.settings import Settings, set_setting
-from models.tables import Account, AuditEvent, Identifier, LocalOverride, Person, UserGroup
-from models.text import fold
+from models.users.external import EXTERNAL_EDITABLE, overridden_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -322,10 +323,10 @@ def test_a_change_of_personal_data_bumps_the_persons_accounts_elsewhere(db) -> N
 CONCURRENT_SAVE = """
 import sys
 from models.audit import Actor
-from models.details import update_user
+from models.users.details import update_user
 from models.enums import Source
-from models.tables import Account
-from tui.database import close_database, open_database
+from models.store.tables import Account
+from models.store.connection import close_database, open_database
 
 url, account_id, version, actor_id = sys.argv[1], *map(int, sys.argv[2:5])
 open_database(url)
@@ -537,7 +538,7 @@ def test_unlock_is_audited_on_the_account(db) -> None:
 
 
 def test_a_renamed_user_is_found_by_the_new_name_in_find_users(db) -> None:
-    from models.search import UserQuery, search_users
+    from models.search.engine import UserQuery, search_users
 
     account = user(db)
     update_user(account.id, account.version, {"last_name": "Zanetti"}, admin(db))
@@ -548,7 +549,7 @@ def test_a_renamed_user_is_found_by_the_new_name_in_find_users(db) -> None:
 
 
 def test_an_external_account_with_hand_changes_can_still_be_deleted(db) -> None:
-    from models.deletion import delete_user
+    from models.users.deletion import delete_user
 
     account = external(db)
     saved = update_user(account.id, account.version, {"title": "Dr"}, admin(db))

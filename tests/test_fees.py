@@ -13,10 +13,11 @@ from detailhelp import admin, as_staff, user
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import fees
+from models.config.settings import set_setting
 from models.enums import FeeStatus, Role
 from models.errors import ConflictError, PermissionDenied, ValidationError
-from models.fees import (
+from models.fees import fees
+from models.fees.fees import (
     FeeRefused,
     accrued_fines,
     active_balance,
@@ -34,10 +35,9 @@ from models.fees import (
     waive_fee,
     waive_fees,
 )
-from models.history import history
 from models.runtime import runtime
-from models.settings import set_setting
-from models.tables import Fee, FeeTransaction, FeeType, Library, Loan
+from models.store.tables import Fee, FeeTransaction, FeeType, Library, Loan
+from models.users.history import history
 
 
 def fine(db, account, amount="12.50", code="LOST_ITEM", **extra) -> Fee:
@@ -326,7 +326,7 @@ def test_accrued_fines_grow_on_overdue_loans_less_what_was_billed(db) -> None:
 
 
 def test_the_debt_limit_blocks_borrowing_and_disputes_do_not_count(db) -> None:
-    from models.search import UserQuery, search_users
+    from models.search.engine import UserQuery, search_users
 
     anna = user(db)
     set_setting("debt_limit_minor", 1000)

@@ -1,4 +1,4 @@
-"""The History tab (models.history): a user's audit events newest first, the period filters,
+"""The History tab (models.users.history): a user's audit events newest first, the period filters,
 login events of the person, nothing of other users; pruning by the retention setting, also as
 `patrondesk audit prune`."""
 
@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from detailhelp import admin, as_staff, use_clock, user
 
+from models.access.auth import login
 from models.audit import Actor
-from models.auth import login
-from models.details import update_user
+from models.config.settings import Settings
 from models.enums import Role, Source
 from models.errors import AuthenticationError, PermissionDenied, ValidationError
-from models.history import history, prune_audit
-from models.rows import Kind, add_row
 from models.runtime import runtime
-from models.settings import Settings
-from models.tables import AuditEvent, BlockDefinition
+from models.store.tables import AuditEvent, BlockDefinition
+from models.users.details import update_user
+from models.users.history import history, prune_audit
+from models.users.rows import Kind, add_row
 
 
 def old_event(account, days: int, field: str) -> None:

@@ -16,16 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from models.access.passwords import verify_secret
 from models.audit import Actor
-from models.details import update_user
+from models.config.settings import load_settings
 from models.enums import Source
 from models.errors import PatronDeskError
-from models.exports import export_users, user_document
-from models.imports import ImportOptions, fast_email, import_file
-from models.passwords import verify_secret
-from models.rows import Kind, add_row
-from models.settings import load_settings
-from models.tables import (
+from models.store.tables import (
     Account,
     Address,
     AuditEvent,
@@ -35,7 +31,11 @@ from models.tables import (
     RoleAssignment,
     UserGroup,
 )
-from models.validation import FieldError, check_email
+from models.transfer.exports import export_users, user_document
+from models.transfer.imports import ImportOptions, fast_email, import_file
+from models.users.details import update_user
+from models.users.rows import Kind, add_row
+from models.users.validation import FieldError, check_email
 
 REPO = Path(__file__).resolve().parents[1]
 HEADER = (
@@ -358,7 +358,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_users(
     db, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     from models.demo import generate_demo
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     generate_demo(40, seed=3)
     before = _users()
@@ -514,8 +514,8 @@ def test_cli_import_report_export_and_a_kill(tmp_path: Path) -> None:
 
 
 def test_an_export_for_a_staff_user_has_only_the_rows_of_their_libraries(db, tmp_path) -> None:
-    from models.scope import INSTITUTION_ONLY
-    from models.tables import Library, Note
+    from models.access.scope import INSTITUTION_ONLY
+    from models.store.tables import Library, Note
 
     import_file(write(tmp_path, SIS), opts())
     branch = Library.create(organization=db.organization, code="BR", name="Branch")
@@ -629,9 +629,9 @@ def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_p
     from models.audit import Actor
     from models.enums import RecordType, Role, Source
     from models.errors import NotFound, PermissionDenied
-    from models.exports import ExportError, ExportFilter, export_to_file, users
-    from models.history import history
-    from models.tables import AuditEvent
+    from models.store.tables import AuditEvent
+    from models.transfer.exports import ExportError, ExportFilter, export_to_file, users
+    from models.users.history import history
     from tests.test_accounts import second_organization
 
     import_file(write(tmp_path, SIS), opts())
@@ -677,8 +677,8 @@ def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_p
         "cli",
         True,
     )
-    # The name is a folder: refused before any work (models.files), no .part, no event.
-    from models.files import FileRefused
+    # The name is a folder: refused before any work (models.store.files), no .part, no event.
+    from models.store.files import FileRefused
 
     events = AuditEvent.select().count()
     folder = tmp_path / "taken.json"

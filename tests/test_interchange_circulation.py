@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from models.exports import export_users
-from models.imports import import_file
-from models.settings import set_setting
-from models.tables import Account, Fee, FeeTransaction, FeeType, Loan
+from models.config.settings import set_setting
+from models.store.tables import Account, Fee, FeeTransaction, FeeType, Loan
+from models.transfer.exports import export_users
+from models.transfer.imports import import_file
 from tests.test_interchange_csv import _empty_database, opts
 
 

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.exports import export_users
-from models.import_formats import join_items, map_csv, split_items, split_list
-from models.imports import ImportOptions, import_file
-from models.tables import Account, Block, Library, Note, RoleAssignment, Statistic
+from models.store.tables import Account, Block, Library, Note, RoleAssignment, Statistic
+from models.transfer.exports import export_users
+from models.transfer.formats import join_items, map_csv, split_items, split_list
+from models.transfer.imports import ImportOptions, import_file
 
 
 def opts(**kw) -> ImportOptions:
@@ -233,7 +233,7 @@ def _library_data() -> None:
 
 
 def _empty_database(db, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     close_database()
     if db.backend == "sqlite":

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from models.configuration import add_organization
-from models.exports import EXPORT_FORMATS, export_users
-from models.imports import import_file
-from models.tables import Organization
+from models.config.configuration import add_organization
+from models.store.tables import Organization
+from models.transfer.exports import EXPORT_FORMATS, export_users
+from models.transfer.imports import import_file
 from tests.conftest import ADMIN_PASSWORD, cached_rows
 from tests.test_alma_xml_schema import _kept, _varied
 from tests.test_interchange_csv import _carried, _empty_database, opts

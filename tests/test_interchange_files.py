@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from models.access.passwords import verify_secret
+from models.config.settings import load_settings
 from models.errors import PatronDeskError
-from models.imports import ImportOptions, import_file
-from models.passwords import verify_secret
-from models.settings import load_settings
-from models.tables import Account, Block, Email, Phone
+from models.store.tables import Account, Block, Email, Phone
+from models.transfer.imports import ImportOptions, import_file
 
 
 def opts(**kw) -> ImportOptions:

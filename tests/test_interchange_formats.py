@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from models.exports import EXPORT_FORMATS, export_users
-from models.import_formats import detect
-from models.imports import import_file
-from models.tables import Account, Library, RoleAssignment
+from models.store.tables import Account, Library, RoleAssignment
+from models.transfer.exports import EXPORT_FORMATS, export_users
+from models.transfer.formats import detect
+from models.transfer.imports import import_file
 from tests.conftest import missing
 from tests.test_alma_xml_schema import _kept, _varied
 from tests.test_interchange_csv import _empty_database, _users, opts

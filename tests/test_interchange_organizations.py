@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from models.configuration import add_organization
-from models.imports import ImportError_, import_file
-from models.tables import (
+from models.config.configuration import add_organization
+from models.store.tables import (
     Account,
     Email,
     Library,
@@ -26,6 +25,7 @@ from models.tables import (
     RoleAssignment,
     UserGroup,
 )
+from models.transfer.imports import ImportError_, import_file
 from tests.conftest import ADMIN_PASSWORD
 from tests.test_interchange_csv import opts
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from models.imports import ImportOptions, import_file
-from models.settings import set_setting
-from models.tables import Account, Phone
+from models.config.settings import set_setting
+from models.store.tables import Account, Phone
+from models.transfer.imports import ImportOptions, import_file
 
 KOHA = "cardnumber,surname,firstname,phone\n" + "".join(
     f"K{i},Doe{i},Ann,(212) 555-12{i:02d}\n" for i in range(5)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from models.errors import PatronDeskError
-from models.imports import ImportOptions, import_file
-from models.tables import Account, Note, Phone, Statistic
+from models.store.tables import Account, Note, Phone, Statistic
+from models.transfer.imports import ImportOptions, import_file
 
 
 def opts(**kw) -> ImportOptions:
@@ -260,7 +260,7 @@ def test_alma_fields_with_no_home_are_reported(db, tmp_path: Path, shared_data: 
 
 
 def test_hostile_field_names_are_shown_safe_and_bounded(db, tmp_path: Path) -> None:
-    from models.imports import MAX_NOT_KEPT
+    from models.transfer.imports import MAX_NOT_KEPT
 
     columns = ["bad\x1b[31mname", *(f"c{i}" for i in range(MAX_NOT_KEPT + 100))]
     path = tmp_path / "wide.csv"

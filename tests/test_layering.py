@@ -50,7 +50,7 @@ def test_importing_every_models_module_loads_no_textual() -> None:
     imported, loaded = import_in_fresh_interpreter()
     expected = {p.stem for p in (ROOT / "models").glob("*.py") if p.stem != "__init__"}
     assert {f"models.{name}" for name in expected} <= set(imported)
-    assert "models.migrations" in imported
+    assert "models.store.migrations" in imported
     assert under(loaded, "textual") == []
     # Nor the front ends above it.
     assert under(loaded, "screens") == []
@@ -59,7 +59,9 @@ def test_importing_every_models_module_loads_no_textual() -> None:
 
 def test_the_command_line_modules_load_no_textual() -> None:
     """`patrondesk --version`, `init` and `migrate` need no UI: `tui` loads it only for the app."""
-    _, loaded = import_in_fresh_interpreter("tui", "tui.cli", "tui.database", "tui.paths")
+    _, loaded = import_in_fresh_interpreter(
+        "tui", "tui.cli", "models.store.connection", "tui.paths"
+    )
     assert under(loaded, "textual") == []
 
 
@@ -88,7 +90,7 @@ def test_the_raw_sql_check_catches_what_it_should() -> None:
 
 def test_no_screen_holds_the_connection() -> None:
     """Screens reach the database through services, in workers (tui.worker): none imports the
-    connection itself (`models.base.database`) nor closes a thread's connection by hand."""
+    connection itself (`models.store.base.database`) nor closes a thread's connection by hand."""
     offenders = [
         f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
         for path in sorted((ROOT / "screens").rglob("*.py"))
@@ -99,7 +101,8 @@ def test_no_screen_holds_the_connection() -> None:
 
 
 def test_screens_import_no_table_class() -> None:
-    """Screens ask services, by name (`models.codes.code_options("user_group", org)`), never a
+    """Screens ask services, by name (`models.config.codes.code_options("user_group", org)`), never
+    a
     table class: the tables are the domain's to change. Type hints are allowed."""
     offenders = []
     for path in sorted((ROOT / "screens").rglob("*.py")):

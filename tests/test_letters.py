@@ -13,11 +13,12 @@ import pytest
 from smtphelp import SmtpServer, certificate, serve, start
 from uihelp import add_user
 
-from models import mailer
 from models.audit import Actor
+from models.config.settings import set_setting
 from models.enums import Channel, LetterStatus, Role, Source
 from models.errors import PermissionDenied, ValidationError
-from models.letters import (
+from models.mail import mailer
+from models.mail.letters import (
     LETTER_COPY_MIME,
     LetterRefused,
     letter_of_attachment,
@@ -30,11 +31,9 @@ from models.letters import (
     resend_letter,
     retry_letter,
 )
-from models.mailer import deliver, send_pending
-from models.rows import Kind, add_row
+from models.mail.mailer import deliver, send_pending
 from models.runtime import runtime
-from models.settings import set_setting
-from models.tables import (
+from models.store.tables import (
     Account,
     Address,
     Attachment,
@@ -44,6 +43,7 @@ from models.tables import (
     Library,
     RoleAssignment,
 )
+from models.users.rows import Kind, add_row
 
 
 @pytest.fixture
@@ -329,7 +329,7 @@ def test_a_message_needs_a_subject_and_a_text(db) -> None:
 
 
 def test_a_letter_is_audited_on_the_users_history(db, smtp) -> None:
-    from models.history import history
+    from models.users.history import history
 
     account = patron()
     deliver(queue_general_message(account.id, "Hi", "Text.", admin(db)).id)
@@ -361,7 +361,7 @@ def test_delivery_over_tls_with_a_login(db, monkeypatch, security) -> None:
 
 def test_a_user_without_any_email_gets_letters_through_the_library(db, smtp) -> None:
     """Even when the channel still says email: with no address, the post is the way."""
-    from models.tables import Email, Person
+    from models.store.tables import Email, Person
 
     Library.update(email="print@example.org").execute()
     account = patron("P200")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from peewee import PostgresqlDatabase
 from playhouse.schema_diff import diff_models
 
-from models.base import database
-from models.schema import migrate, pending, status
-from models.tables import ALL_TABLES
+from models.store.base import database
+from models.store.schema import migrate, pending, status
+from models.store.tables import ALL_TABLES
 
 
 def test_migrations_build_exactly_the_models(db) -> None:
@@ -28,7 +28,7 @@ def test_every_migration_is_applied_and_listed(db) -> None:
 
 
 def test_migrations_from_an_empty_sqlite_file(tmp_path) -> None:
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     db = open_database(str(tmp_path / "empty.db"), upgrade=False)
     try:

@@ -1,29 +1,19 @@
 """My account (issue 9): a patron reads their own record and changes their contact data,
 communication preferences and password, never more; every change is audited with them as the
-actor. The own-record rule of models.permissions is tested here too."""
+actor. The own-record rule of models.access.permissions is tested here too."""
 
 from __future__ import annotations
 
 import pytest
 from uihelp import add_user
 
+from models.access.auth import login
+from models.access.permissions import Action, can
+from models.access.session import open_session
 from models.audit import Actor
-from models.auth import login
 from models.enums import Role, Source
 from models.errors import ConflictError, PermissionDenied, ValidationError
-from models.my_account import (
-    add_my_contact,
-    change_my_password,
-    delete_my_contact,
-    load_my_record,
-    my_contact_values,
-    update_my_contact,
-    update_my_preferences,
-)
-from models.permissions import Action, can
-from models.rows import Kind, add_row
-from models.session import open_session
-from models.tables import (
+from models.store.tables import (
     Account,
     AuditEvent,
     Block,
@@ -36,6 +26,16 @@ from models.tables import (
     Person,
     Phone,
 )
+from models.users.my_account import (
+    add_my_contact,
+    change_my_password,
+    delete_my_contact,
+    load_my_record,
+    my_contact_values,
+    update_my_contact,
+    update_my_preferences,
+)
+from models.users.rows import Kind, add_row
 
 PASSWORD = "Patron-Pass-2026"
 
@@ -102,7 +102,7 @@ def test_a_patron_cannot_change_names_nor_mark_data_external(anna) -> None:
 
 
 def test_the_last_email_of_a_public_user_cannot_be_deleted(anna) -> None:
-    from models.rows import Refused
+    from models.users.rows import Refused
 
     email = Email.get()
     with pytest.raises(Refused, match="last email"):

@@ -7,17 +7,17 @@ from __future__ import annotations
 import pytest
 from detailhelp import admin, future, user
 
-from models.accounts import NewUser, create_user
 from models.audit import Actor
-from models.configuration import add_organization
-from models.details import update_user
+from models.config.configuration import add_organization
 from models.enums import Source
 from models.errors import PermissionDenied, ValidationError
-from models.profile import load_profile
-from models.reuse import find_person_to_reuse, personal_data
-from models.rows import Kind, list_rows
-from models.search import UserQuery, count_users, find_exact, search_users
-from models.tables import Account, Organization, Person
+from models.search.engine import UserQuery, count_users, find_exact, search_users
+from models.store.tables import Account, Organization, Person
+from models.users.accounts import NewUser, create_user
+from models.users.details import update_user
+from models.users.profile import load_profile
+from models.users.reuse import find_person_to_reuse, personal_data
+from models.users.rows import Kind, list_rows
 
 
 @pytest.fixture

@@ -11,17 +11,17 @@ import pytest
 from smtphelp import SmtpServer, serve
 from uihelp import add_user
 
-from models.auth import login
-from models.enums import LetterKind, LetterStatus
-from models.errors import AuthenticationError, ValidationError
-from models.password_reset import (
+from models.access.auth import login
+from models.access.password_reset import (
     CODE_TRIES,
     CODES_PER_HOUR,
     request_reset_code,
     reset_password_with_code,
 )
+from models.enums import LetterKind, LetterStatus
+from models.errors import AuthenticationError, ValidationError
 from models.runtime import runtime
-from models.tables import Attachment, AuditEvent, Email, Letter, Person, ResetCode
+from models.store.tables import Attachment, AuditEvent, Email, Letter, Person, ResetCode
 
 NEW = "Fresh-Start-2026"
 START = dt.datetime(2026, 3, 2, 10, 0)
@@ -162,7 +162,7 @@ def test_codes_are_limited_per_hour(db, smtp, clock) -> None:
 
 
 def test_a_reset_letter_that_failed_is_not_retried(db, smtp, clock) -> None:
-    from models.mailer import send_pending
+    from models.mail.mailer import send_pending
 
     add_user("Anna", "Müller", "P100", email="anna@example.org")
     smtp.handler.refuse = 1
@@ -175,8 +175,8 @@ def test_a_reset_letter_that_failed_is_not_retried(db, smtp, clock) -> None:
 def test_the_code_goes_only_to_the_persons_own_email(db, smtp, clock) -> None:
     from models.audit import Actor
     from models.enums import Source
-    from models.rows import Kind, add_row
-    from models.tables import Account
+    from models.store.tables import Account
+    from models.users.rows import Kind, add_row
 
     account = add_user("Anna", "Müller", "P100", email="anna@example.org")
     cc = {"address": "mum@example.org", "email_type": "cc"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 
-from models.passwords import (
+from models.access.passwords import (
     generate_password,
     generate_pin,
     hash_secret,
@@ -13,8 +13,8 @@ from models.passwords import (
     policy_text,
     verify_secret,
 )
+from models.config.settings import Settings
 from models.runtime import configure
-from models.settings import Settings
 
 
 def test_default_policy_is_the_seeds_plus_length_and_common_refusal() -> None:

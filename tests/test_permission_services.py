@@ -1,5 +1,5 @@
 """Every write is refused for a role that lacks it (issue 10, item 4): the whole permission matrix
-of `models.permissions.MATRIX`, role by action, driven through the real services.
+of `models.access.permissions.MATRIX`, role by action, driven through the real services.
 
 For each (role, action) every service that performs the action is called by a staff account
 holding only that role (and Patron). The expected outcome is read from `MATRIX`, never copied
@@ -31,19 +31,18 @@ from argon2.profiles import CHEAPEST
 from conftest import _reset_pg
 from peewee import PostgresqlDatabase
 
-from models import auth, details
-from models.accounts import NewUser, create_user, set_status
+from models.access import auth
+from models.access.permissions import MATRIX, Action
 from models.audit import Actor
-from models.base import database
-from models.config_file import import_config
-from models.config_settings import update_settings
-from models.configuration import add_entry, delete_entry, set_entry_active, update_entry
-from models.deletion import check_deletion, delete_user, notify_deletion, purge
+from models.config.config_file import import_config
+from models.config.config_settings import update_settings
+from models.config.configuration import add_entry, delete_entry, set_entry_active, update_entry
+from models.config.seed import seed_code_tables
+from models.config.settings import load_settings
 from models.enums import FeeStatus, LetterStatus, Role, Source, Status
 from models.errors import PermissionDenied
-from models.exports import export_to_file
-from models.fee_balances import fee_transactions
-from models.fees import (
+from models.fees.balances import fee_transactions
+from models.fees.fees import (
     add_fee,
     dispute_fee,
     link_item,
@@ -54,9 +53,7 @@ from models.fees import (
     waive_fee,
     waive_fees,
 )
-from models.history import history, prune_audit
-from models.imports import ImportOptions, import_file
-from models.letters import (
+from models.mail.letters import (
     letter_of_attachment,
     letter_text,
     letters_of,
@@ -68,22 +65,9 @@ from models.letters import (
     resend_letter,
     retry_letter,
 )
-from models.permissions import MATRIX, Action
-from models.profile import fee_summary, load_profile, loan_lines
-from models.rows import (
-    Kind,
-    add_row,
-    delete_row,
-    duplicate_row,
-    list_rows,
-    row_values,
-    set_row_active,
-    update_row,
-)
 from models.runtime import configure, runtime
-from models.seed import seed_code_tables
-from models.settings import load_settings
-from models.tables import (
+from models.store.base import database
+from models.store.tables import (
     Account,
     Attachment,
     AuditEvent,
@@ -101,6 +85,23 @@ from models.tables import (
     ProxyFor,
     RoleAssignment,
     Statistic,
+)
+from models.transfer.exports import export_to_file
+from models.transfer.imports import ImportOptions, import_file
+from models.users import details
+from models.users.accounts import NewUser, create_user, set_status
+from models.users.deletion import check_deletion, delete_user, notify_deletion, purge
+from models.users.history import history, prune_audit
+from models.users.profile import fee_summary, load_profile, loan_lines
+from models.users.rows import (
+    Kind,
+    add_row,
+    delete_row,
+    duplicate_row,
+    list_rows,
+    row_values,
+    set_row_active,
+    update_row,
 )
 
 SYSTEM = Actor(None, Source.CLI)  # prepares what a case acts on, whatever its organization
@@ -197,7 +198,7 @@ def worlds(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[World, World]]:
     """As `db` (conftest) initializes a database, once for the module and back end."""
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     configure(hasher=PasswordHasher.from_parameters(CHEAPEST))
     if request.param == "sqlite":

@@ -1,4 +1,4 @@
-"""Who may do what (models.permissions): the role matrix of domain.md section 3, organization
+"""Who may do what (models.access.permissions): the role matrix of domain.md section 3, organization
 and library scope, expired and inactive roles, and the typed refusal."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ import datetime as dt
 
 import pytest
 
-from models.accounts import NewUser, create_user, set_status
+from models.access.permissions import MATRIX, Action, active_roles, authorize, can
 from models.audit import Actor
+from models.config.seed import seed_code_tables
 from models.enums import RecordType, Role, Source
 from models.errors import PatronDeskError, PermissionDenied, ValidationError
-from models.permissions import MATRIX, Action, active_roles, authorize, can
 from models.runtime import runtime
-from models.seed import seed_code_tables
-from models.tables import Account, Library, Organization, RoleAssignment
+from models.store.tables import Account, Library, Organization, RoleAssignment
+from models.users.accounts import NewUser, create_user, set_status
 
 ALL = set(Action)
 

@@ -10,9 +10,9 @@ from uihelp import add_user
 
 from models.audit import Actor
 from models.enums import Source
-from models.fees import add_fee
+from models.fees.fees import add_fee
 from models.runtime import runtime
-from models.tables import Account
+from models.store.tables import Account
 
 
 def test_purge_dry_run_then_real_run(ui_db, tmp_path) -> None:

@@ -7,11 +7,11 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.accounts import NewUser, create_user, validate_new_user
 from models.audit import Actor
 from models.enums import RecordType, Source
 from models.errors import ValidationError
-from models.tables import Account
+from models.store.tables import Account
+from models.users.accounts import NewUser, create_user, validate_new_user
 
 _counter = itertools.count()
 

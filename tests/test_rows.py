@@ -1,4 +1,5 @@
-"""The table tabs of User Details (models.rows): add, edit, duplicate, delete and activate rows
+"""The table tabs of User Details (models.users.rows): add, edit, duplicate, delete and activate
+rows
 of each kind, with their rules and refusals, audit, library independence and the account's
 version."""
 
@@ -18,10 +19,22 @@ from detailhelp import (
     user,
 )
 
-from models.details import toggle_account_type, update_user
+from models.config.settings import Settings
 from models.enums import Role, Source
 from models.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from models.rows import (
+from models.runtime import runtime
+from models.store.tables import (
+    Account,
+    Attachment,
+    Email,
+    Identifier,
+    Library,
+    Person,
+    Phone,
+    RoleAssignment,
+)
+from models.users.details import toggle_account_type, update_user
+from models.users.rows import (
     Kind,
     Refused,
     add_row,
@@ -33,18 +46,6 @@ from models.rows import (
     save_attachment,
     set_row_active,
     update_row,
-)
-from models.runtime import runtime
-from models.settings import Settings
-from models.tables import (
-    Account,
-    Attachment,
-    Email,
-    Identifier,
-    Library,
-    Person,
-    Phone,
-    RoleAssignment,
 )
 
 

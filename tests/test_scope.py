@@ -11,14 +11,18 @@ from pathlib import Path
 import pytest
 from detailhelp import admin, as_staff, user
 
+from models.access.scope import (
+    EVERY_LIBRARY,
+    INSTITUTION_ONLY,
+    OWNED_MODELS,
+    LibraryScope,
+    scope_of,
+)
 from models.audit import Actor
 from models.enums import Role, Source
 from models.errors import NotFound, PermissionDenied
-from models.profile import fee_summary, load_profile
-from models.rows import SPECS, Kind, delete_row, list_rows, popup_notes, row_values
-from models.scope import EVERY_LIBRARY, INSTITUTION_ONLY, OWNED_MODELS, LibraryScope, scope_of
-from models.search import UserQuery, find_exact, search_users
-from models.tables import (
+from models.search.engine import UserQuery, find_exact, search_users
+from models.store.tables import (
     ALL_TABLES,
     Account,
     Attachment,
@@ -32,6 +36,8 @@ from models.tables import (
     StatCategory,
     Statistic,
 )
+from models.users.profile import fee_summary, load_profile
+from models.users.rows import SPECS, Kind, delete_row, list_rows, popup_notes, row_values
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,19 +152,22 @@ def test_the_record_header_and_fees_count_only_the_rows_in_scope(db, two_librari
 # Functions that read owned rows without a viewer's scope, because a rule needs every row. Each
 # entry says why; an entry that no longer matches a function fails the test too.
 UNSCOPED: dict[str, str] = {
-    "models/profile.py:active_blocks_of": "the blocks in force, for rules (borrowing); the "
+    "models/users/profile.py:active_blocks_of": "the blocks in force, for rules (borrowing); the "
     "record's header adds the viewer's scope to it",
-    "models/deletion.py:_sum": "deletion is refused while any library's fee is due",
-    "models/deletion.py:check_deletion": "deletion is refused while any library's fee is due",
-    "models/deletion.py:_remove": "deleting an account deletes every library's rows",
-    "models/fee_balances.py:_sum": "the debt limit is the user's: every library's fees count",
-    "models/fee_balances.py:accrued_fines": "a fine accrues on a loan, billed by any library",
-    "models/fee_balances.py:_load_fee": "one fee by id: each caller authorizes its owner library",
-    "models/exports.py:_records": "'patrondesk export' runs as the system (no staff user): every "
+    "models/users/deletion.py:_sum": "deletion is refused while any library's fee is due",
+    "models/users/deletion.py:check_deletion": "deletion is refused while any library's fee is due",
+    "models/users/deletion.py:_remove": "deleting an account deletes every library's rows",
+    "models/fees/balances.py:_sum": "the debt limit is the user's: every library's fees count",
+    "models/fees/balances.py:accrued_fines": "a fine accrues on a loan, billed by any library",
+    "models/fees/balances.py:_load_fee": "one fee by id: each caller authorizes its owner library",
+    "models/transfer/exports.py:_records": "'patrondesk export' runs as the system (no staff "
+    "user): every "
     "library's rows; a screen calling it must pass the staff user's scope",
-    "models/exports.py:user_document": "'patrondesk export --user' runs as the system: every "
+    "models/transfer/exports.py:user_document": "'patrondesk export --user' runs as the system: "
+    "every "
     "library's rows",
-    "models/imports.py:__init__": "the import's bulk writer of each table: writes, never shows",
+    "models/transfer/imports.py:__init__": "the import's bulk writer of each table: writes, never "
+    "shows",
 }
 _TABLES = {m._meta.table_name for m in OWNED_MODELS}
 _NAMES = {m.__name__ for m in OWNED_MODELS}
@@ -253,11 +262,15 @@ def _allowed(name: str) -> str | None:
 
 def test_every_query_of_owned_rows_applies_the_viewers_scope() -> None:
     reads = _owned_reads()
-    assert "models/search.py:_rows_sql" in reads and "models/profile.py:load_profile" in reads
+    assert (
+        "models/search/engine.py:_rows_sql" in reads
+        and "models/users/profile.py:load_profile" in reads
+    )
     forgotten = [name for name, scoped in reads.items() if not scoped and not _allowed(name)]
     assert not forgotten, (
         "these functions read notes, blocks, statistics, attachments or fees without the staff "
-        "user's library scope (models.scope: scope.condition(Model.owner) / scope.sql(column)); "
+        "user's library scope (models.access.scope: scope.condition(Model.owner) / "
+        "scope.sql(column)); "
         f"apply it, or list the function in UNSCOPED with the reason: {forgotten}"
     )
     stale = [n for n in UNSCOPED if not n.endswith(":*") and n not in reads]
@@ -273,8 +286,8 @@ def test_the_owned_tables_are_exactly_those_with_an_owner_library() -> None:
 def test_history_leaves_out_the_events_of_rows_out_of_scope_even_once_deleted(
     db, two_libraries
 ) -> None:
-    from models.history import history
-    from models.rows import add_row
+    from models.users.history import history
+    from models.users.rows import add_row
 
     t = two_libraries
     patron = Account.get_by_id(t["patron"].id)

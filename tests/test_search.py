@@ -1,4 +1,5 @@
-"""The search engine of Find and Manage Users (models/search.py), on SQLite and PostgreSQL."""
+"""The search engine of Find and Manage Users (models/search/engine.py), on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.accounts import NewUser, create_user, person_search_text, sort_name
 from models.audit import Actor
-from models.base import database
+from models.config.seed import seed_code_tables
 from models.enums import AccountType, Role, Source, Status
 from models.runtime import runtime
-from models.search import (
+from models.search.engine import (
     MAX_TOKENS,
     TABS,
     UserQuery,
@@ -26,8 +26,8 @@ from models.search import (
     search_tokens,
     search_users,
 )
-from models.seed import seed_code_tables
-from models.tables import (
+from models.store.base import database
+from models.store.tables import (
     Account,
     Block,
     BlockDefinition,
@@ -39,6 +39,7 @@ from models.tables import (
     UserGroup,
 )
 from models.text import name_words
+from models.users.accounts import NewUser, create_user, person_search_text, sort_name
 
 _ids = itertools.count(1)
 
@@ -163,7 +164,7 @@ def test_exact_identifier_primary_id_and_email(db) -> None:
 
 
 def test_other_email_addresses_match_exactly(db) -> None:
-    from models.tables import Email
+    from models.store.tables import Email
 
     anne = add(db, "Müller", "Anne")
     Email.create(
@@ -264,8 +265,8 @@ def test_row_columns_and_marks(db, mix) -> None:
 def test_rows_read_with_the_walk_are_the_rows(db, mix) -> None:
     """PostgreSQL reads a list page's display rows in the walk's statement: the same rows, with
     the same marks, as the one query of `_rows` gives."""
-    from models.scope import INSTITUTION_ONLY
-    from models.search import _rows
+    from models.access.scope import INSTITUTION_ONLY
+    from models.search.engine import _rows
 
     definition = BlockDefinition.select().first()
     Block.create(account=mix["staff"], definition=definition)
@@ -429,7 +430,7 @@ NAMESAKE_QUERIES = [
 
 def spy_on_plan(monkeypatch, method: str, note) -> list:
     """`note(result)` of every call of `_Plan.<method>`, which still runs."""
-    import models.search as search
+    import models.search.engine as search
 
     calls: list = []
     real = getattr(search._Plan, method)
@@ -447,7 +448,7 @@ def test_namesake_buckets_walked_in_name_order(namesakes, monkeypatch) -> None:
     """PostgreSQL reads a bucket of many namesakes by walking the accounts in name order
     rather than sorting its hits (`_walk_bucket`), and gives up to the sort when the hits are
     sparse: every page is still the reference's, both ways."""
-    import models.search as search
+    import models.search.engine as search
 
     calls = spy_on_plan(monkeypatch, "_walk_bucket", lambda result: result is not None)
     for sparse in (8, 1):  # 1: give up as soon as a round falls short
@@ -469,7 +470,7 @@ def test_buckets_every_name_of_which_matches_are_walked(namesakes, monkeypatch) 
     without sorting its hits or testing words; the pages are the reference's. Names that
     share leading letters across a hyphen, a space and an apostrophe sit in the buckets
     around it."""
-    import models.search as search
+    import models.search.engine as search
 
     for last in ["Mu", "Mu-Ller", "Mu Ller", "Mu'ller", "Muller-Smith", "Mullerova", "Mull"]:
         add(namesakes, last, "Zed")
@@ -503,7 +504,7 @@ NAMEISH = st.text(alphabet="abmz -'`!0ÿĀЖ中\U0010ffff\x01", max_size=9)
 @settings(max_examples=300, deadline=None)
 def test_name_key_keeps_name_order(a, b) -> None:
     """a < b implies bucket(a) <= bucket(b) (migration 0010: "le roux" < "le-blanc")."""
-    from models.search import name_bucket
+    from models.search.engine import name_bucket
 
     if a < b:
         assert name_bucket(a) <= name_bucket(b)
@@ -514,7 +515,7 @@ def test_name_key_keeps_name_order(a, b) -> None:
 @settings(max_examples=300, deadline=None)
 def test_bucket_edges_enclose_their_names(a, b) -> None:
     """The string bounds of a name-key bucket hold its sort names, and no other bucket's."""
-    from models.search import _bucket_floor, _bucket_top, name_bucket
+    from models.search.engine import _bucket_floor, _bucket_top, name_bucket
 
     for value in (a, b):
         bucket = name_bucket(value)
@@ -550,7 +551,7 @@ def test_a_cursor_belongs_to_its_query(many) -> None:
 
 def test_exact_hits_page_across(db) -> None:
     """More exact hits than a page (the same address on several people): still every row once."""
-    from models.tables import Email
+    from models.store.tables import Email
 
     made = [add(db, f"Shared{i}", "Sam") for i in range(5)]
     for a in made:
@@ -772,7 +773,7 @@ def test_bulk_inserts_are_indexed(db) -> None:
     )
 )
 def test_name_key_of_the_triggers_is_the_python_one(people, value) -> None:
-    """The SQL of migration 0003 and `models.search.name_key` give the same key."""
+    """The SQL of migration 0003 and `models.search.engine.name_key` give the same key."""
     person = Person.get(Person.last_name == "Annan")
     Person.update(sort_name=value, search_text="keyprobe").where(Person.id == person.id).execute()
     if people.backend == "sqlite":
@@ -791,8 +792,8 @@ def test_postgresql_name_prefixes_follow_every_change(db) -> None:
     words of person_name_index, through inserts, renames and deletes."""
     if db.backend != "postgresql":
         pytest.skip("the prefix table is PostgreSQL's (SQLite's FTS5 has prefix indexes)")
-    from models.deletion import delete_user
-    from models.details import update_user
+    from models.users.deletion import delete_user
+    from models.users.details import update_user
 
     desk = Actor(db.admin, Source.SCREEN)
     add(db, "Oberholzer", "Maëlle", middle_name="Jo")
@@ -819,7 +820,7 @@ def test_postgresql_name_prefixes_follow_every_change(db) -> None:
 def test_prepared_lookups_give_the_same_pages(db, people, monkeypatch) -> None:
     """PostgreSQL prepares the exact and rows lookups per connection (and deallocates the
     oldest beyond PREPARE_KEEP): the pages are the same as unprepared, every time."""
-    import models.search as search
+    import models.search.engine as search
 
     queries = [
         UserQuery(text=t, tab=tab)
@@ -840,8 +841,8 @@ def test_migration_0010_moves_the_old_keys(db) -> None:
     "Le Roux" after "Le-Blanc"."""
     import importlib
 
-    old = importlib.import_module("models.migrations.0003_search_index")
-    new = importlib.import_module("models.migrations.0010_monotone_name_key")
+    old = importlib.import_module("models.store.migrations.0003_search_index")
+    new = importlib.import_module("models.store.migrations.0010_monotone_name_key")
     for last, first in [("Le-Blanc", "Bob"), ("Le Roux", "Anne"), ("Le Goff", "Ivo")] * 3:
         add(db, last, first)
     add(db, "O'Brien", "Jo")

@@ -8,9 +8,8 @@ import datetime as dt
 import pytest
 from test_search import add, every
 
-from models.base import database
 from models.runtime import runtime
-from models.search import (
+from models.search.engine import (
     BackPage,
     UserQuery,
     contains_text,
@@ -19,7 +18,8 @@ from models.search import (
     page_before,
     search_users,
 )
-from models.tables import Account, Email, Identifier, Person
+from models.store.base import database
+from models.store.tables import Account, Email, Identifier, Person
 
 
 def contains(db, text: str, **kw) -> set[str]:
@@ -188,7 +188,7 @@ def test_exact_count_has_no_cap(db):
 def test_a_broad_contains_search_walks_the_list_and_finds_the_same(db, monkeypatch):
     """More hits than the sort threshold: the list indexes are walked, testing each row's keys;
     the rows and their order are those of the sorted hits."""
-    import models.search as search
+    import models.search.engine as search
 
     today = runtime.today()
     for i in range(14):

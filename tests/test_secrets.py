@@ -14,7 +14,8 @@
    round trip (`patrondesk import` of `patrondesk export`) needs them.
 
    The reset code must reach the user, so it is in the email the SMTP server receives (and in
-   nothing else): `models.password_reset` sends it at once with `mailer.deliver(body=...)` and
+   nothing else): `models.access.password_reset` sends it at once with `mailer.deliver(body=...)`
+   and
    keeps the letter, and its .eml copy on the Attachments tab, with the code masked. The SMTP
    password must be usable to log in to the server, so the settings table holds it as typed
    (and peewee's own DEBUG query log, off unless someone turns it on, shows it as the
@@ -44,22 +45,18 @@ from smtphelp import USER as SMTP_USER
 from smtphelp import start
 from uihelp import SIZE, add_user, settle
 
+from models.access.auth import login
+from models.access.password_reset import MASK, request_reset_code, reset_password_with_code
+from models.access.passwords import verify_secret
 from models.audit import Actor
-from models.auth import login
-from models.config_file import export_config
-from models.config_settings import update_settings
-from models.details import reset_password, update_user
+from models.config.config_file import export_config
+from models.config.config_settings import update_settings
+from models.config.settings import load_settings
 from models.enums import AccountType, LetterKind, LetterStatus, Source
 from models.errors import AuthenticationError
-from models.exports import user_document
-from models.history import history
-from models.letters import letter_text, outbox, queue_personal_information
-from models.mailer import send_pending
-from models.my_account import change_my_password
-from models.password_reset import MASK, request_reset_code, reset_password_with_code
-from models.passwords import verify_secret
-from models.settings import load_settings
-from models.tables import (
+from models.mail.letters import letter_text, outbox, queue_personal_information
+from models.mail.mailer import send_pending
+from models.store.tables import (
     ALL_TABLES,
     Account,
     Attachment,
@@ -70,6 +67,10 @@ from models.tables import (
     ResetCode,
     Setting,
 )
+from models.transfer.exports import user_document
+from models.users.details import reset_password, update_user
+from models.users.history import history
+from models.users.my_account import change_my_password
 from tui.cli import CliError, build_parser
 from tui.table import RowTable
 from tui.transfer_cli import run_export, run_import
@@ -456,8 +457,8 @@ def test_the_app_configures_no_logging_and_writes_no_log_file() -> None:
 # with them ("Deleting users and the purge job": one event keeps who deleted which identifier,
 # and when). Nothing may update an event.
 ALLOWED_AUDIT_DELETES = {
-    ("models/history.py", "prune_audit"),
-    ("models/deletion.py", "_remove"),
+    ("models/users/history.py", "prune_audit"),
+    ("models/users/deletion.py", "_remove"),
 }
 WRITES = {"update", "delete", "replace", "replace_many", "delete_by_id", "set_by_id",
           "bulk_update", "truncate_table", "drop_table", "insert_from"}  # fmt: skip
@@ -541,10 +542,11 @@ def test_only_the_documented_jobs_delete_audit_events_and_nothing_updates_one() 
 
 
 def test_the_generic_row_services_never_reach_the_audit_table() -> None:
-    """`models.rows` and `models.configuration` delete and update the model of a spec or of a
+    """`models.users.rows` and `models.config.configuration` delete and update the model of a spec
+    or of a
     code table: none of them is the audit table."""
-    from models.configuration import TABLES
-    from models.rows import SPECS
+    from models.config.configuration import TABLES
+    from models.users.rows import SPECS
 
     assert AuditEvent not in {spec.model for spec in SPECS.values()}
     assert AuditEvent not in {t.model for t in TABLES.values()}
@@ -554,7 +556,7 @@ async def test_the_history_tab_offers_no_key_that_edits_or_deletes_an_event(ui_d
     """On History (F12) with its table focused, no binding adds, edits, duplicates, deletes or
     toggles a row, the other tabs' keys for that open nothing but the read-only view of a
     change (Enter), and the audit table is the same row for row afterwards."""
-    from models.session import open_session
+    from models.access.session import open_session
     from screens.user_details import UserDetailsScreen
     from screens.user_details.history import HistoryPane
     from tui.app import PatronDeskApp

@@ -11,8 +11,8 @@ import pytest
 from conftest import ADMIN_PASSWORD
 from uihelp import add_user, log_in, settle
 
-from models.session import open_session
-from models.tables import Account
+from models.access.session import open_session
+from models.store.tables import Account
 from screens.quick_user import QuickUserScreen
 from tui.app import PatronDeskApp
 
@@ -67,7 +67,7 @@ DETAIL_TABS = ["f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f1
 
 @pytest.mark.parametrize("key", DETAIL_TABS)
 def test_user_details_tab(ui_db, snap_compare, key) -> None:
-    from models.tables import AuditEvent, Person
+    from models.store.tables import AuditEvent, Person
 
     account = add_user("Anna", "Müller", "P100", expiry="2031-06-30", identifier="BC-7781")
     # Fixed times: a snapshot must not change with the clock.

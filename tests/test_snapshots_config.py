@@ -10,11 +10,11 @@ import pytest
 from textual.widgets import OptionList
 from uihelp import settle
 
+from models.access.session import open_session
 from models.audit import Actor
-from models.configuration import add_entry, update_entry
+from models.config.configuration import add_entry, update_entry
 from models.enums import Source
-from models.session import open_session
-from models.tables import AuditEvent, UserGroup
+from models.store.tables import AuditEvent, UserGroup
 from screens.configuration import ConfigurationScreen
 from tui.app import PatronDeskApp
 

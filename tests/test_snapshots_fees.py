@@ -9,12 +9,12 @@ import datetime as dt
 from conftest import ADMIN_PASSWORD
 from uihelp import add_user, log_in, settle, type_into
 
+from models.access.session import open_session
 from models.audit import Actor
 from models.enums import Source
-from models.fees import add_fee, dispute_fee, pay_fee
+from models.fees.fees import add_fee, dispute_fee, pay_fee
 from models.runtime import runtime
-from models.session import open_session
-from models.tables import Account, Fee, FeeTransaction, Loan
+from models.store.tables import Account, Fee, FeeTransaction, Loan
 from tui.app import PatronDeskApp
 
 FIXED = dt.datetime(2026, 1, 15, 9, 30)

@@ -10,11 +10,11 @@ import datetime as dt
 
 from uihelp import add_user, settle, type_into
 
+from models.access.session import open_session
 from models.audit import Actor
 from models.enums import Source
-from models.letters import queue_general_message
-from models.session import open_session
-from models.tables import Account, Fee, FeeType, Letter, Note
+from models.mail.letters import queue_general_message
+from models.store.tables import Account, Fee, FeeType, Letter, Note
 from tui.app import PatronDeskApp
 
 SIZE = (80, 24)

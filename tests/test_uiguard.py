@@ -6,7 +6,7 @@ from __future__ import annotations
 import uiguard
 from textual.app import App
 
-from models.tables import Account
+from models.store.tables import Account
 from tui.worker import run_service
 
 

@@ -13,14 +13,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from models.accounts import NewUser, create_user
 from models.audit import Actor
-from models.base import fold_key
+from models.config.settings import MANDATABLE_FIELDS, Settings, load_settings
 from models.enums import Source
-from models.external import ACCOUNT_FIELDS, GENERAL_FIELDS, PERSON_FIELDS, stored_value
 from models.runtime import runtime
-from models.settings import MANDATABLE_FIELDS, Settings, load_settings
-from models.tables import Account, Identifier, Person
+from models.store.base import fold_key
+from models.store.tables import Account, Identifier, Person
 from models.text import username_skeleton
 from models.users import (
     BY_NAME,
@@ -35,8 +33,10 @@ from models.users import (
     person_search_text,
     sort_name,
 )
+from models.users.accounts import NewUser, create_user
+from models.users.external import ACCOUNT_FIELDS, GENERAL_FIELDS, PERSON_FIELDS, stored_value
 from models.users.fields import ACCOUNT, AT_CREATION, DATE_NOT_PAST, PERSON
-from models.validation import check_language
+from models.users.validation import check_language
 
 # --- The field table ----------------------------------------------------------------------------
 
@@ -81,7 +81,7 @@ def test_the_derived_person_columns() -> None:
 def test_every_writer_stores_the_derived_columns_and_the_primary_identifier_in_four_places(
     db,
 ) -> None:
-    from models.details import update_user
+    from models.users.details import update_user
 
     actor = Actor(db.admin, Source.SCREEN)
     account = _user(db, "P-0001", "anna")
@@ -313,8 +313,8 @@ def test_import_relaxes_what_the_readme_says() -> None:
 
 def test_history_and_the_personal_data_export_leave_every_derived_column_out() -> None:
     from models.audit import IGNORED_FIELDS
-    from models.personal_data import LEFT_OUT
     from models.users.derived import DERIVED_COLUMNS
+    from models.users.personal_data import LEFT_OUT
 
     assert DERIVED_COLUMNS <= IGNORED_FIELDS
     assert DERIVED_COLUMNS <= LEFT_OUT

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.config_settings import SETTING_KEYS, check_settings, info, parse_setting
+from models.access.passwords import password_problems
+from models.config.config_settings import SETTING_KEYS, check_settings, info, parse_setting
+from models.config.settings import Settings
 from models.errors import ValidationError
-from models.money import parse_amount
-from models.passwords import password_problems
-from models.settings import Settings
-from models.validation import (
+from models.fees.money import parse_amount
+from models.users.validation import (
     FieldError,
     Problems,
     check_birth_date,

@@ -6,11 +6,11 @@ import datetime as dt
 
 from textual.widgets import Input
 
-from models.accounts import NewUser, create_user
 from models.audit import Actor
 from models.enums import RecordType, Source
 from models.runtime import runtime
-from models.tables import Account, Organization
+from models.store.tables import Account, Organization
+from models.users.accounts import NewUser, create_user
 
 SIZE = (120, 40)
 

@@ -22,7 +22,7 @@ from tui.keys import APP, DEFAULT_KEYS, bindings
 from tui.palette import KeyCommands
 
 if TYPE_CHECKING:
-    from models.tables import Account
+    from models.store.tables import Account
 
 TYPED = (events.Key, events.Paste)
 SETTLE_WAIT = 1.0  # seconds a typed key waits at most for the one before it to be handled
@@ -50,7 +50,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.open_target = open_target
         self.db_ready = open_target is None
         self.startup_error: str | None = None
-        self.session = None  # models.session.StaffSession once logged in
+        self.session = None  # models.access.session.StaffSession once logged in
         # The account whose reset password must be changed before any session exists (only the
         # change-password screen is open then), else None.
         self.pending_change: int | None = None
@@ -206,8 +206,8 @@ class PatronDeskApp(App[None], inherit_bindings=False):
     @staticmethod
     def _standing_of(account: Account) -> str | None:
         """Why `account` may no longer act (read from the database: in a thread), or None."""
+        from models.access.permissions import actor_standing
         from models.errors import PatronDeskError
-        from models.permissions import actor_standing
 
         try:
             return actor_standing(account)
@@ -243,7 +243,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.run_worker(self._check_inactivity(), group="inactivity", exclusive=True)
 
     async def _check_inactivity(self) -> None:
-        from models.settings import load_settings
+        from models.config.settings import load_settings
         from tui.worker import in_thread
 
         if self.session is not None and not await self._still_standing(now=True):
@@ -330,7 +330,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             self.set_keymap(self.user_keymap)
         for problem in self.keymap_problems:
             self.notify(problem, title="Your key map", severity="warning", timeout=30)
-        from models.files import exposure_warning
+        from models.store.files import exposure_warning
 
         if warning := exposure_warning(self.open_target):  # the database readable by others
             self.notify(warning[0].upper() + warning[1:], severity="warning", timeout=30)
@@ -358,11 +358,11 @@ class PatronDeskApp(App[None], inherit_bindings=False):
 
     def _open_and_read(self) -> bool:
         """In a thread: the database opened (when the app opens it); whether it is initialized."""
-        from models.setup import is_initialized
+        from models.config.setup import is_initialized
 
         if not self.db_ready:
             from models.runtime import configure
-            from tui.database import open_database
+            from models.store.connection import open_database
 
             configure()
             open_database(self.open_target)
@@ -476,8 +476,8 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.run_worker(self._open_session(account), group="session", exit_on_error=True)
 
     async def _open_session(self, account: Account) -> None:
+        from models.access.session import open_session
         from models.errors import AuthenticationError
-        from models.session import open_session
         from tui.worker import in_thread
 
         try:
@@ -569,8 +569,8 @@ class PatronDeskApp(App[None], inherit_bindings=False):
 
     def action_configuration(self) -> None:
         """The Configuration screen, for User Administrators; others are told why not."""
+        from models.access.permissions import Action
         from models.errors import PatronDeskError
-        from models.permissions import Action
         from screens.configuration import ConfigurationScreen
         from tui.worker import run_service, show_error
 
@@ -707,7 +707,7 @@ def run_app(target: str | None, *, release_terminal: Callable[[], None] | None =
     else:
         from models.errors import DatabaseOpenError
         from models.runtime import configure
-        from tui.database import open_database
+        from models.store.connection import open_database
 
         configure()
         try:
@@ -727,7 +727,7 @@ def run_app(target: str | None, *, release_terminal: Callable[[], None] | None =
     try:
         app.run()
     finally:
-        from tui.database import close_database
+        from models.store.connection import close_database
 
         close_database()
     if app.startup_error:

@@ -6,7 +6,7 @@ has its own tools: the messages name them.
 
 A backup (and the copy a restore keeps of the replaced database) is a private file, 0600,
 written as `NAME.part` and put in place once checked: never over an existing file, a special
-file, a symbolic link or the database's own files (`models.files.PrivateFile`).
+file, a symbolic link or the database's own files (`models.store.files.PrivateFile`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from models.errors import PatronDeskError
-from models.files import PrivateFile, create_private
+from models.store.files import PrivateFile, create_private
 from tui.target import SQLITE_HEADER, describe
 
 

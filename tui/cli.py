@@ -113,10 +113,10 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    from models.access.passwords import password_problems, problems_message
+    from models.config.settings import load_settings
+    from models.config.setup import initialize
     from models.errors import ValidationError
-    from models.passwords import password_problems, problems_message
-    from models.settings import load_settings
-    from models.setup import initialize
 
     password = _read_password(args.password_stdin)
     # Check the policy before anything is written, so a weak password leaves no trace.
@@ -137,8 +137,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from models.config.setup import default_organization, is_initialized
     from models.demo import generate_demo
-    from models.setup import default_organization, is_initialized
 
     if args.users < 1:
         raise CliError("--users must be at least 1")
@@ -152,7 +152,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace, db) -> int:  # noqa: ANN001
-    from models.schema import migrate, status
+    from models.store.schema import migrate, status
 
     if args.status:
         for m in status(db):
@@ -165,9 +165,9 @@ def _cmd_migrate(args: argparse.Namespace, db) -> int:  # noqa: ANN001
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from models.history import prune_audit
-    from models.settings import load_settings
-    from models.setup import is_initialized
+    from models.config.settings import load_settings
+    from models.config.setup import is_initialized
+    from models.users.history import prune_audit
 
     if not is_initialized():
         raise CliError("the database is not initialized: run 'patrondesk init --admin NAME' first")
@@ -221,7 +221,7 @@ def _start_app(target: str | None, restore: Callable[[], None]) -> int:
         # peewee imports the PostgreSQL driver when it is installed, a fifth of the app's start
         # on SQLite. This process opens one SQLite database, so the driver is not loaded.
         sys.modules.setdefault("psycopg2", None)
-    from models.files import exposure_warning  # no database layer: the app starts fast
+    from models.store.files import exposure_warning  # no database layer: the app starts fast
     from tui.target import existing_sqlite_file, resolve_target
 
     path = existing_sqlite_file(resolve_target(target))
@@ -304,7 +304,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return _cmd_backup(args)  # works on the file itself: a damaged database must not be opened
     from models.errors import DatabaseOpenError, PatronDeskError
     from models.runtime import configure
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     if args.command == "audit" and args.audit_command is None:
         raise CliError("say what to do with the audit trail: 'patrondesk audit prune'")
@@ -316,14 +316,16 @@ def _main(argv: Sequence[str] | None) -> int:
         # `migrate --status` must show pending migrations, so it opens without upgrading. Only
         # `init` makes a new database: any other command on a missing file (a mistyped --db)
         # is refused and leaves nothing behind.
+        from tui.target import resolve_target
+
         db = open_database(
-            args.db,
+            resolve_target(args.db),
             create=args.command == "init",
             upgrade=not (args.command == "migrate" and args.status),
         )
     except DatabaseOpenError as exc:
         raise CliError(exc.message) from None
-    from models.files import exposure_warning
+    from models.store.files import exposure_warning
 
     if warning := exposure_warning():  # the open SQLite file readable by others
         print(f"patrondesk: warning: {_one_line(warning)}", file=sys.stderr)

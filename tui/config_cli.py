@@ -1,5 +1,6 @@
 """`patrondesk config export|import FILE` and `patrondesk organization add` (the command-line
-side of models/config_file.py and models/configuration.py). Nothing from `models` is imported
+side of models/config/config_file.py and models/config/configuration.py). Nothing from `models` is
+imported
 until a command runs: the app starts fast."""
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
 
 
 def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
-    from models.config_file import export_config, import_config, parse_config
-    from models.configuration import organization_by_code
+    from models.config.config_file import export_config, import_config, parse_config
+    from models.config.configuration import organization_by_code
 
     if args.config_command is None:
         raise error("say what to do: 'patrondesk config export FILE' or 'config import FILE'")
@@ -71,9 +72,9 @@ def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
         if args.file == "-":
             sys.stdout.write(text)
             return 0
-        from models.files import write_private
+        from models.store.files import write_private
 
-        try:  # private (0600), never over a special file or the database (models.files)
+        try:  # private (0600), never over a special file or the database (models.store.files)
             write_private(args.file, text, overwrite=args.force)
         except OSError as exc:
             raise error(f"cannot write {args.file}: {exc.strerror or exc}") from None
@@ -104,7 +105,7 @@ def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
 
 
 def run_organization(args: argparse.Namespace, error: type[Exception], read_password) -> int:  # noqa: ANN001
-    from models.configuration import add_organization
+    from models.config.configuration import add_organization
     from models.errors import ValidationError
 
     if args.organization_command is None:

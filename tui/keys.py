@@ -14,7 +14,7 @@ Two kinds of ids:
   User Details), but never a ctrl key another id holds.
 
 `needs` says what the session must be allowed to do for the command palette to offer the action
-(`commands` in `tui.palette`): an `Action` of models.permissions, or one of `SESSION` (anyone
+(`commands` in `tui.palette`): an `Action` of models.access.permissions, or one of `SESSION` (anyone
 logged in), `STAFF` (a staff login), `PATRON` (a patron-only login).
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-from models.permissions import Action
+from models.access.permissions import Action
 
 SESSION, STAFF, PATRON = "session", "staff", "patron"
 

@@ -27,7 +27,7 @@ def add_parsers(sub, parser_class: type[argparse.ArgumentParser]) -> None:  # no
 
 
 def _send() -> tuple[int, list[str]]:
-    from models.mailer import send_pending
+    from models.mail.mailer import send_pending
 
     report = send_pending()
     lines = [f"Sent {report.sent} letter(s); {report.failed} failed (kept in the outbox)."]
@@ -38,7 +38,7 @@ def _send() -> tuple[int, list[str]]:
 def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
     """Exit 0 when everything was delivered; 1 when some letters failed (they stay in the
     outbox for the next run); 2 (through `error`) for a wrong command."""
-    from models.setup import is_initialized
+    from models.config.setup import is_initialized
 
     if args.letters_command is None:
         raise error("say what to do: 'patrondesk letters send' or 'patrondesk letters expiry'")
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
         raise error("the database is not initialized: run 'patrondesk init --admin NAME' first")
     lines: list[str] = []
     if args.letters_command == "expiry":
-        from models.letters import queue_expiry_reminders
+        from models.mail.letters import queue_expiry_reminders
 
         if args.days < 0:
             raise error("--days must not be negative")

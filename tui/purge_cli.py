@@ -24,9 +24,9 @@ def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
     """Exit 0 with the report, skipped accounts included; 2 (through `error`) when the
     database is not initialized."""
     from models.audit import Actor
-    from models.deletion import purge
+    from models.config.setup import is_initialized
     from models.enums import Source
-    from models.setup import is_initialized
+    from models.users.deletion import purge
 
     if not is_initialized():
         raise error("the database is not initialized: run 'patrondesk init --admin NAME' first")

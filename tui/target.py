@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlparse
+
+from models.text import masked_url as describe  # noqa: F401 - for tui's callers
 
 ENV_VAR = "PATRONDESK_DB"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -18,14 +19,6 @@ def resolve_target(target: str | None) -> str:
     from tui.paths import default_database_path  # platformdirs: only when no path is given
 
     return str(default_database_path())
-
-
-def describe(target: str) -> str:
-    """A URL without its password, for messages."""
-    parsed = urlparse(target)
-    if parsed.password:
-        return target.replace(f":{parsed.password}@", ":***@")
-    return target
 
 
 def existing_sqlite_file(target: str) -> Path | None:

@@ -1,5 +1,7 @@
-"""`patrondesk import` and `patrondesk export` (the command-line side of models/imports.py and
-models/exports.py). Nothing from `models` is imported until a command runs: the app starts fast.
+"""`patrondesk import` and `patrondesk export` (the command-line side of models/transfer/imports.py
+and
+models/transfer/exports.py). Nothing from `models` is imported until a command runs: the app starts
+fast.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ class _Progress:
         self.last = 0.0
         self.done = False
 
-    def __call__(self, p) -> None:  # noqa: ANN001 - models.imports.Progress
+    def __call__(self, p) -> None:  # noqa: ANN001 - models.transfer.imports.Progress
         now = time.monotonic()
         final = p.position >= 1.0
         if self.done:
@@ -155,10 +157,10 @@ class _Progress:
 
 
 def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
-    from models.configuration import organization_by_code
+    from models.config.configuration import organization_by_code
+    from models.config.setup import is_initialized
     from models.errors import PatronDeskError
-    from models.imports import ImportOptions, import_file
-    from models.setup import is_initialized
+    from models.transfer.imports import ImportOptions, import_file
 
     if args.source and not args.external:
         raise error("--source names the SIS of an external load: add --external")
@@ -167,7 +169,7 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
     if not is_initialized():
         raise error("the database is not initialized: run 'patrondesk init --admin NAME' first")
     if args.report:
-        from models.files import check_target
+        from models.store.files import check_target
 
         try:  # before the import runs: a refused report must not come after the work is done
             check_target(args.report, overwrite=args.force)
@@ -213,10 +215,12 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
 def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
     import json
 
-    from models.base import database
-    from models.configuration import organization_by_code
+    from models.config.configuration import organization_by_code
+    from models.config.setup import is_initialized
     from models.errors import PatronDeskError
-    from models.exports import (
+    from models.store.base import database
+    from models.store.files import PrivateFile
+    from models.transfer.exports import (
         ExportFilter,
         export_to_file,
         export_users,
@@ -224,8 +228,6 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
         user_document,
         users,
     )
-    from models.files import PrivateFile
-    from models.setup import is_initialized
 
     if args.out and args.out_option:
         raise error("give the output file once: OUT or --out")
@@ -244,7 +246,7 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
                     document = user_document(args.user, destination="standard output")
                     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
                 return 0
-            # The file private, never replacing what it should not (models.files); its audit
+            # The file private, never replacing what it should not (models.store.files); its audit
             # event stands only with the file in place.
             with PrivateFile(target, overwrite=args.force) as out, database.atomic():
                 document = user_document(args.user, destination=str(out.target.resolve()))

@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 from textual.dom import DOMNode
 from textual.worker import Worker, get_current_worker
 
-from models.base import database
 from models.errors import PatronDeskError
+from models.store.base import database
 
 T = TypeVar("T")
 

@@ -8,9 +8,10 @@ How it stays fast (on a 2-core machine, SQLite: 100,000 users in about 20 s, 1,0
 - Rows are plain tuples made by a pure generator (`demo_batches`) from a `DemoContext` read from
   the database once, so the generator can be tested without writing anything. From
   `WORKER_THRESHOLD` users it runs in a second process, overlapping the writes.
-- Rows are written with the bulk writer the import uses (`models.bulk.BulkWriter`: sqlite3
+- Rows are written with the bulk writer the import uses (`models.store.bulk.BulkWriter`: sqlite3
   `executemany`, psycopg2 `execute_values`), one transaction per `CHUNK_USERS` users.
-- Ids of person, account, loan and fee rows are allocated from max(id) + 1 (`models.bulk.next_id`),
+- Ids of person, account, loan and fee rows are allocated from max(id) + 1
+(`models.store.bulk.next_id`),
   so child rows can point at them without reading them back; PostgreSQL sequences are moved past
   them afterwards.
   Unique values (username, email, primary id, identifiers) contain the person or account id, so a
@@ -22,13 +23,13 @@ letter job run on demo data mails nobody real.
 
 The modules, in the order they build on each other:
 - `data`: locales, domains, texts and weights; the shared constants and `DemoError`;
-- `tables`: the tables filled, as `models.bulk.Table`s with their demo defaults;
+- `tables`: the tables filled, as `models.store.bulk.Table`s with their demo defaults;
 - `context`: what the generator reads from the database once (`load_context`);
 - `pools`: the Faker pools (`build_pools`);
 - `rows` and `generator`: the pure generator (`demo_batches`), one user's account and person in
   `generator`, the rows around them (identifiers, notes, statistics, loans, fees, blocks) in `rows`;
 - `worker`: the generator in a second process;
-- `write`: `generate_demo`, the batches written through `models.bulk.BulkWriter`.
+- `write`: `generate_demo`, the batches written through `models.store.bulk.BulkWriter`.
 """
 
 from models.demo.context import DemoContext, GroupInfo, load_context

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from models.bulk import next_id
+from models.config.settings import load_settings
 from models.demo.data import DemoError
 from models.enums import Role
 from models.runtime import runtime
-from models.settings import load_settings
-from models.tables import (
+from models.store.bulk import next_id
+from models.store.tables import (
     Account,
     BlockDefinition,
     Campus,

@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from models.base import fold_key
 from models.demo.context import (
     DemoContext,
     GroupInfo,
@@ -54,6 +53,7 @@ from models.enums import (
     Role,
     Status,
 )
+from models.store.base import fold_key
 from models.text import fold
 from models.users.derived import person_derived, primary_id_columns
 

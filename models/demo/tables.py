@@ -1,8 +1,7 @@
-"""The tables demo data fills, as `models.bulk.Table`s: every column with its demo default."""
+"""The tables demo data fills, as `models.store.bulk.Table`s: every column with its demo default."""
 
 from __future__ import annotations
 
-from models.bulk import Table
 from models.demo.data import DEMO_ACTOR
 from models.enums import (
     AccountType,
@@ -16,7 +15,8 @@ from models.enums import (
     Source,
     Status,
 )
-from models.tables import (
+from models.store.bulk import Table
+from models.store.tables import (
     Account,
     Address,
     AuditEvent,

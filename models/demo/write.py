@@ -1,4 +1,4 @@
-"""`generate_demo`: the demo batches written through the bulk writer (`models.bulk`), one
+"""`generate_demo`: the demo batches written through the bulk writer (`models.store.bulk`), one
 transaction per `CHUNK_USERS` users."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from models.base import database
-from models.bulk import BulkWriter
+from models.access.passwords import hash_secret
+from models.config.settings import load_settings
 from models.demo.context import load_context
 from models.demo.data import (
     CHUNK_USERS,
@@ -25,8 +25,8 @@ from models.demo.worker import (
     _can_spawn,
     _from_worker,
 )
-from models.passwords import hash_secret
-from models.settings import load_settings
+from models.store.base import database
+from models.store.bulk import BulkWriter
 
 
 @dataclass
@@ -48,7 +48,7 @@ def generate_demo(n: int, seed: int | None = None, progress: bool = False) -> De
     Staff accounts share the password "Demo-Staff-2026". Written in transactions of
     `CHUNK_USERS` users: an interrupted run keeps the chunks already written.
     """
-    from models.setup import default_organization
+    from models.config.setup import default_organization
 
     if n < 1:
         raise DemoError("The number of demo users must be at least 1.")

@@ -8,8 +8,8 @@
   text) for every writer, and `store_primary_id`, the one change of the primary identifier;
 - `lookups`: what the checks ask the database (who holds a value, which code a value names).
 
-The use cases stay where their callers find them: `models.accounts` (create a user),
-`models.details` (the General tab), `models.imports` (imports).
+The use cases stay where their callers find them: `models.users.accounts` (create a user),
+`models.users.details` (the General tab), `models.transfer.imports` (imports).
 """
 
 from models.users.check import Checked, Context, check_record

@@ -27,14 +27,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.access.passwords import password_problems, problems_message
+from models.access.permissions import Action, can
 from models.audit import Actor
-from models.base import fold_key
+from models.config.settings import Settings
 from models.enums import RecordType, Role
 from models.errors import UniquenessError, ValidationError
-from models.passwords import password_problems, problems_message
-from models.permissions import Action, can
-from models.settings import Settings
-from models.tables import Account, Email, Person
+from models.store.base import fold_key
+from models.store.tables import Account, Email, Person
 from models.users.fields import (
     BOOL,
     BY_NAME,
@@ -76,7 +76,7 @@ from models.users.lookups import (
     username_holder,
     username_look_alike,
 )
-from models.validation import (
+from models.users.validation import (
     FieldError,
     check_birth_date,
     check_country,

@@ -1,5 +1,6 @@
 """The columns a user record derives from its fields, computed here for every writer (Quick User
-and the CLI through `models.accounts`, the General tab through `models.details`, the import's
+and the CLI through `models.users.accounts`, the General tab through `models.users.details`, the
+import's
 bulk insert and its updates, the demo generator), and the one function that changes the
 primary identifier.
 
@@ -22,13 +23,13 @@ from typing import Any
 
 from models import audit
 from models.audit import Actor
-from models.base import fold_key
-from models.tables import Account, Identifier, Person
+from models.store.base import fold_key
+from models.store.tables import Account, Identifier, Person
 from models.text import fold, name_words, username_skeleton
 from models.users.fields import NAME_FIELDS
 
 # The derived columns, which History and the personal-information export leave out
-# (models/audit.py IGNORED_FIELDS, models/personal_data.py LEFT_OUT list them by hand, below
+# (models/audit.py IGNORED_FIELDS, models/users/personal_data.py LEFT_OUT list them by hand, below
 # this module; tests/test_user_record.py checks they hold every one).
 DERIVED_COLUMNS = frozenset(
     {

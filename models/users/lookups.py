@@ -3,11 +3,11 @@ login email, which username looks like another, which code-table entry a value n
 
 from __future__ import annotations
 
+from models.access.permissions import Action, can
 from models.audit import Actor
-from models.base import fold_key
-from models.codes import CODE_TABLES, find_code
-from models.permissions import Action, can
-from models.tables import (
+from models.config.codes import CODE_TABLES, find_code
+from models.store.base import fold_key
+from models.store.tables import (
     Account,
     Identifier,
     Person,
@@ -15,7 +15,7 @@ from models.tables import (
 from models.text import username_look_alikes
 from models.users.derived import full_name
 
-CODE_MODELS: dict[str, type] = {  # the record's code fields: their tables (models.codes)
+CODE_MODELS: dict[str, type] = {  # the record's code fields: their tables (models.config.codes)
     name: CODE_TABLES[name] for name in ("user_group", "job_category", "campus", "identifier_type")
 }
 

@@ -12,18 +12,18 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
 
-from models.accounts import set_status
-from models.details import (
+from models.access.permissions import Action
+from models.enums import Role, Status
+from models.errors import PatronDeskError
+from models.fees.money import format_money
+from models.users.accounts import set_status
+from models.users.details import (
     open_for_update,
     reset_password,
     toggle_account_type,
     unlock_login,
 )
-from models.enums import Role, Status
-from models.errors import PatronDeskError
-from models.money import format_money
-from models.permissions import Action
-from models.profile import Profile, loan_lines
+from models.users.profile import Profile, loan_lines
 from screens.confirm import CoveredKeys
 from screens.user_details.context import RecordContext, load_head
 from screens.user_details.fees import FeesPane

@@ -1,5 +1,5 @@
 """What the tabs of one open user record share: which account, who acts, and the account
-version the next save must carry (optimistic locking, `models.details`)."""
+version the next save must carry (optimistic locking, `models.users.details`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.audit import Actor
-from models.fee_balances import debt_limit_reached
-from models.profile import Profile, load_profile
+from models.fees.balances import debt_limit_reached
+from models.users.profile import Profile, load_profile
 
 
 @dataclass

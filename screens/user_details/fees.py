@@ -1,7 +1,7 @@
 """The Fines/fees tab (accounts with the Patron role): the summary, the fees with a status and an
 owner filter, and the actions on them, each a modal form whose refusals show at the field.
 
-The rules and the money are in `models.fees`; this pane only reads and calls."""
+The rules and the money are in `models.fees.fees`; this pane only reads and calls."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Select, Static
 
-from models.codes import code_options, library_options
-from models.fees import (
+from models.config.codes import code_options, library_options
+from models.fees.fees import (
     INSTITUTION,
     PAY_METHODS,
     FeeRow,
@@ -32,7 +32,7 @@ from models.fees import (
     waive_fee,
     waive_fees,
 )
-from models.money import format_money, to_decimal
+from models.fees.money import format_money, to_decimal
 from screens.user_details.context import RecordContext
 from screens.user_details.fields import FormField, RowKind
 from screens.user_details.row_form import RowFormScreen

@@ -1,12 +1,12 @@
 """How each kind of row of User Details is shown and typed: the columns of its table and the
-widgets of its form. The rules behind them are in `models.rows`."""
+widgets of its form. The rules behind them are in `models.users.rows`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from models.codes import code_options, library_options
+from models.config.codes import code_options, library_options
 from models.enums import AddressType, EmailType, PhoneType, Role, Status
 
 
@@ -33,7 +33,7 @@ class FormField:
 
 @dataclass(frozen=True)
 class RowKind:
-    kind: str  # models.rows.Kind value
+    kind: str  # models.users.rows.Kind value
     title: str
     columns: tuple[tuple[str, str, int], ...]  # (label, field, width)
     form: tuple[FormField, ...]

@@ -1,6 +1,6 @@
 """The General tab: the user's personal and management data, in edit mode, saved explicitly
 (ctrl+s) in one transaction. A save over someone else's newer save is refused (the version
-check in `models.details.update_user`); the form keeps what was typed."""
+check in `models.users.details.update_user`); the form keeps what was typed."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
 
-from models.codes import code_options
-from models.details import GeneralForm, general_form, update_user
+from models.config.codes import code_options
 from models.enums import Channel
 from models.errors import ConflictError, PatronDeskError, ValidationError
-from models.external import DATE_FIELDS
-from models.profile import Profile
+from models.users.details import GeneralForm, general_form, update_user
+from models.users.external import DATE_FIELDS
 from models.users.fields import LANGUAGES
+from models.users.profile import Profile
 from screens.user_details.context import RecordContext, load_head
 from tui.keys import hint
 from tui.widgets import Field, Line, LineInput, Message, plain

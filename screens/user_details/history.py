@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Select, Static
 
-from models.history import DEFAULT_PERIOD, PERIOD_LABELS, HistoryRow, history
+from models.users.history import DEFAULT_PERIOD, PERIOD_LABELS, HistoryRow, history
 from screens.user_details.context import RecordContext
 from tui.table import RowTable
 from tui.worker import run_service

@@ -1,7 +1,7 @@
 """A table tab of User Details (contact rows, identifiers, notes, blocks, statistics,
 attachments, proxies, roles): list, add, edit, duplicate, delete, activate / deactivate.
 
-Every change is saved at once, in one transaction, through `models.rows`."""
+Every change is saved at once, in one transaction, through `models.users.rows`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from models.errors import PatronDeskError
-from models.rows import (
+from models.users.rows import (
     add_row,
     delete_row,
     duplicate_row,

@@ -35,11 +35,11 @@ import pytest
 from conftest import ADMIN_PASSWORD
 from detailhelp import admin, as_staff, user
 
+from models.config.settings import Settings
 from models.enums import Role
 from models.errors import PermissionDenied, ValidationError
-from models.rows import Kind, add_row, save_attachment
-from models.settings import Settings
-from models.tables import Account, Attachment, AuditEvent
+from models.store.tables import Account, Attachment, AuditEvent
+from models.users.rows import Kind, add_row, save_attachment
 
 ROOT = Path(__file__).resolve().parents[2]
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -103,7 +103,7 @@ def mode(path: Path) -> int:
 def in_thread(call: Callable[[], Any], release: Path | None = None, seconds: float = 10):
     """Run `call` in a thread; returns (finished in time, value or exception). A call still
     waiting on the FIFO `release` after `seconds` is let go (a writer opens and closes it)."""
-    from models.base import database
+    from models.store.base import database
 
     box: dict[str, Any] = {}
 
@@ -197,13 +197,13 @@ def test_dev_zero_cannot_exhaust_the_memory(db, tmp_path) -> None:
         f"""
         import resource, sys
         resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
-        from tui.database import open_database
+        from models.store.connection import open_database
         open_database({db.url!r})
         from models.audit import Actor
         from models.enums import Source
         from models.errors import ValidationError
-        from models.rows import Kind, add_row
-        from models.tables import Account
+        from models.users.rows import Kind, add_row
+        from models.store.tables import Account
         actor = Actor(Account.get(Account.primary_id == "admin"), Source.SCREEN)
         account = Account.get_by_id({patron.id})
         try:
@@ -504,9 +504,9 @@ def test_a_new_database_its_wal_and_a_backup_are_private(tmp_path) -> None:
     assert mode(live) == 0o600
     script = (
         "import os, sqlite3, stat, sys\n"
-        "from tui.database import open_database\n"
+        "from models.store.connection import open_database\n"
         f"open_database({str(live)!r})\n"
-        "from models.base import database\n"
+        "from models.store.base import database\n"
         "database.execute_sql('CREATE TABLE t (x)')\n"
         f"print(*(oct(stat.S_IMODE(os.stat({str(live)!r} + s).st_mode)) for s in ('-wal','-shm')))"
     )

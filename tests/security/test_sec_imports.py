@@ -31,15 +31,11 @@ from detailhelp import admin, future, staff, user
 from textual.widgets import Static
 from uihelp import SIZE, log_in, settle, type_into
 
-from models.accounts import NewUser, create_user
-from models.base import database
-from models.configuration import add_organization
+from models.config.configuration import add_organization
 from models.enums import Role
 from models.errors import PermissionDenied
-from models.exports import export_users
-from models.import_formats import FormatError, formula_safe, formula_value
-from models.imports import ImportOptions, import_file
-from models.tables import (
+from models.store.base import database
+from models.store.tables import (
     Account,
     AuditEvent,
     Email,
@@ -50,6 +46,10 @@ from models.tables import (
     RoleRule,
     UserGroup,
 )
+from models.transfer.exports import export_users
+from models.transfer.formats import FormatError, formula_safe, formula_value
+from models.transfer.imports import ImportOptions, import_file
+from models.users.accounts import NewUser, create_user
 
 ROOT = Path(__file__).resolve().parents[2]
 B_PASSWORD = "Quill-Ledger-43"
@@ -182,7 +182,7 @@ def test_a_proxy_in_an_import_never_reaches_another_organization(db, org_b, tmp_
     )
     report = import_file(path, opts(), actor_account=admin_b)
     assert report.created == 1
-    from models.tables import ProxyFor
+    from models.store.tables import ProxyFor
 
     assert not ProxyFor.select().exists()
     assert any(i.field == "proxy_for" for i in report.issues)
@@ -528,7 +528,7 @@ def test_a_write_error_in_an_update_savepoint_keeps_its_own_message(
     """The write fails inside an update (its savepoint): the message says why, in one line."""
     import peewee
 
-    from models import imports
+    from models.transfer import imports
 
     user(db, "P-UPD")
     path = write(tmp_path, "primary_id,last_name\nP-UPD,Changed\n")

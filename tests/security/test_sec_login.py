@@ -16,19 +16,19 @@ from conftest import ADMIN_PASSWORD
 from textual.widgets import Input, OptionList
 from uihelp import SIZE, add_user, log_in, settle, type_into
 
-from models.accounts import NewUser, create_user, set_status
+from models.access.auth import ChooseOrganization, login, refused_message, set_password
+from models.access.passwords import MAX_MEMORY_KIB, hash_within_bounds
+from models.access.session import open_session
 from models.audit import Actor
-from models.auth import ChooseOrganization, login, refused_message, set_password
-from models.base import database
-from models.configuration import add_organization
+from models.config.configuration import add_organization
+from models.config.settings import load_settings, set_setting
 from models.enums import Role, Source
 from models.errors import AuthenticationError
-from models.imports import ImportOptions, import_file
-from models.passwords import MAX_MEMORY_KIB, hash_within_bounds
 from models.runtime import configure, runtime
-from models.session import open_session
-from models.settings import load_settings, set_setting
-from models.tables import Account, AuditEvent, Person
+from models.store.base import database
+from models.store.tables import Account, AuditEvent, Person
+from models.transfer.imports import ImportOptions, import_file
+from models.users.accounts import NewUser, create_user, set_status
 from screens.change_password import ChangePasswordScreen
 from screens.configuration import ConfigurationScreen
 from screens.confirm import ConfirmScreen

@@ -16,18 +16,18 @@ import datetime as dt
 import pytest
 from detailhelp import admin, future, staff, user
 
-from models import details
-from models.accounts import NewUser, create_user, set_status
+from models.access.auth import set_password, unlock
+from models.access.permissions import Action, can, grantable_roles
 from models.audit import Actor
-from models.auth import set_password, unlock
-from models.configuration import add_organization
+from models.config.configuration import add_organization
 from models.enums import Role, Source, Status
 from models.errors import PermissionDenied
-from models.letters import own_email
-from models.permissions import Action, can, grantable_roles
-from models.rows import Kind, add_row
+from models.mail.letters import own_email
 from models.runtime import runtime
-from models.tables import Account, Email, Person, RoleAssignment
+from models.store.tables import Account, Email, Person, RoleAssignment
+from models.users import details
+from models.users.accounts import NewUser, create_user, set_status
+from models.users.rows import Kind, add_row
 
 NEW_PASSWORD = "Harbor-Lantern-73"
 
@@ -260,7 +260,7 @@ def test_a_deactivated_or_expired_staff_account_loses_its_rights_at_once(db, how
 def test_a_role_rule_does_not_lift_quick_user_above_its_actor(db, manager_and_admin) -> None:
     """A User Manager picks a job category whose role rule gives User Administrator: the new
     account would be an administrator made by someone who may not make one."""
-    from models.tables import JobCategory, RoleRule
+    from models.store.tables import JobCategory, RoleRule
 
     manager, _ = manager_and_admin
     rule = RoleRule.get(RoleRule.organization == db.organization)

@@ -28,16 +28,16 @@ from test_cli import run
 from uihelp import SIZE, add_user, log_in, settle
 
 from models import audit
+from models.access.session import open_session
 from models.audit import Actor, command_line_operator
-from models.config_file import export_config, import_config
-from models.config_settings import hosting_organization, settings_refusal, update_settings
-from models.configuration import add_entry, add_organization
+from models.config.config_file import export_config, import_config
+from models.config.config_settings import hosting_organization, settings_refusal, update_settings
+from models.config.configuration import add_entry, add_organization
+from models.config.settings import load_settings
 from models.enums import Source
 from models.errors import PermissionDenied
-from models.schema import migrate, migration_names, runner
-from models.session import open_session
-from models.settings import load_settings
-from models.tables import Account, AuditEvent, Campus, Organization, Setting
+from models.store.schema import migrate, migration_names, runner
+from models.store.tables import Account, AuditEvent, Campus, Organization, Setting
 from screens.configuration import ConfigTable, ConfigurationScreen
 from screens.lock import LockScreen
 from screens.user_details import UserDetailsScreen
@@ -168,7 +168,7 @@ def test_init_and_the_migration_mark_the_first_organization(db) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path):
     """A database with no schema yet, bound to the models; dropped at the end."""
-    from tui.database import close_database, open_database
+    from models.store.connection import close_database, open_database
 
     if request.param == "sqlite":
         yield open_database(str(tmp_path / "old.db"), upgrade=False)

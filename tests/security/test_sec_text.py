@@ -18,20 +18,20 @@ from detailhelp import admin
 from textual.app import App
 from uihelp import SIZE, add_user, log_in, settle
 
-from models.accounts import NewUser, create_user
 from models.audit import Actor
-from models.config_settings import check_settings
-from models.configuration import add_entry
-from models.details import update_user
+from models.config.config_settings import check_settings
+from models.config.configuration import add_entry
 from models.enums import Source
 from models.errors import ValidationError
-from models.fees import add_fee
-from models.imports import ImportOptions, import_file
-from models.letters import queue_general_message
-from models.my_account import add_my_contact
-from models.rows import Kind, add_row
-from models.tables import Account, Address, Letter, Note, NoteType, Person
+from models.fees.fees import add_fee
+from models.mail.letters import queue_general_message
+from models.store.tables import Account, Address, Letter, Note, NoteType, Person
 from models.text import printable, unsafe_problem, username_skeleton
+from models.transfer.imports import ImportOptions, import_file
+from models.users.accounts import NewUser, create_user
+from models.users.details import update_user
+from models.users.my_account import add_my_contact
+from models.users.rows import Kind, add_row
 from screens.my_account import MyAccountScreen
 from screens.user_details import UserDetailsScreen
 from tui.app import PatronDeskApp

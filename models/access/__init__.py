@@ -1,0 +1,1 @@
+"""Who may do what: logging in, passwords, permissions, library scope, the session."""

@@ -1,0 +1,298 @@
+"""Who may do what (domain.md section 3). Every write goes through `authorize`.
+
+A staff user's rights are the union of their active, unexpired roles. A role scoped to a library
+grants its rights over rows owned by that library (and by the institution); a role with no scope
+covers the whole organization. Accounts of another organization are never in reach.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from models.enums import RecordType, Role, Status
+from models.errors import PermissionDenied
+from models.runtime import runtime
+from models.store.tables import Account, Person, RoleAssignment
+
+
+class Action(StrEnum):
+    VIEW_USER = "view_user"
+    CREATE_USER = "create_user"  # Quick User Management: any record type
+    REGISTER_USER = "register_user"  # Register New User: public users
+    EDIT_USER = "edit_user"
+    EDIT_CONTACT = "edit_contact"
+    CHANGE_STATUS = "change_status"
+    DELETE_USER = "delete_user"
+    TOGGLE_ACCOUNT_TYPE = "toggle_account_type"
+    MANAGE_ROLES = "manage_roles"
+    MANAGE_NOTES = "manage_notes"
+    MANAGE_BLOCKS = "manage_blocks"
+    ADD_FEE = "add_fee"
+    PAY_FEE = "pay_fee"
+    WAIVE_FEE = "waive_fee"
+    MANAGE_STATISTICS = "manage_statistics"
+    MANAGE_ATTACHMENTS = "manage_attachments"
+    MANAGE_PROXIES = "manage_proxies"
+    RESET_PASSWORD = "reset_password"
+    UNLOCK_LOGIN = "unlock_login"
+    CONFIGURE = "configure"
+    RUN_JOBS = "run_jobs"  # import, export, purge
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+_ALL = frozenset(Action)
+_DESK = frozenset(
+    {
+        Action.VIEW_USER,
+        Action.REGISTER_USER,
+        Action.EDIT_CONTACT,
+        Action.MANAGE_NOTES,
+        Action.MANAGE_BLOCKS,
+        Action.PAY_FEE,
+        Action.MANAGE_ATTACHMENTS,
+    }
+)
+
+# The permission matrix: role -> actions. Only User Manager / Administrator may delete users and
+# toggle account type; only administrators configure, unlock logins and grant administrator.
+MATRIX: dict[Role, frozenset[Action]] = {
+    Role.USER_ADMINISTRATOR: _ALL,
+    Role.USER_MANAGER: _ALL - {Action.CONFIGURE, Action.UNLOCK_LOGIN},
+    Role.CIRCULATION_DESK_MANAGER: _DESK
+    | {
+        Action.EDIT_USER,
+        Action.CHANGE_STATUS,
+        Action.ADD_FEE,
+        Action.WAIVE_FEE,
+        Action.MANAGE_STATISTICS,
+        Action.MANAGE_PROXIES,
+        Action.RESET_PASSWORD,
+    },
+    Role.CIRCULATION_DESK_OPERATOR: _DESK,
+    Role.FULFILLMENT_SERVICES_OPERATOR: frozenset({Action.VIEW_USER}),
+    Role.PATRON: frozenset(),
+}
+
+# Circulation desk roles act on public users only (they add users only through Register New User).
+_PUBLIC_ONLY = frozenset({Role.CIRCULATION_DESK_MANAGER, Role.CIRCULATION_DESK_OPERATOR})
+STAFF_ROLES = frozenset(Role) - {Role.PATRON}
+
+
+def active_roles(account: Account, today: dt.date | None = None) -> list[RoleAssignment]:
+    today = today or runtime.today()
+    return [
+        r
+        for r in RoleAssignment.select().where(RoleAssignment.account == account)
+        if r.status == Status.ACTIVE and (r.expiry_date is None or r.expiry_date >= today)
+    ]
+
+
+def _grants(
+    assignment: RoleAssignment, action: Action, library_id: int | None, record_type: str | None
+) -> bool:
+    try:
+        role = Role(assignment.role)
+    except ValueError:
+        return False
+    if action not in MATRIX[role]:
+        return False
+    if role in _PUBLIC_ONLY and record_type is not None and record_type != RecordType.PUBLIC:
+        return False
+    # A scoped role reaches rows of its library and of the institution (no owner library).
+    return assignment.scope_id is None or library_id is None or assignment.scope_id == library_id
+
+
+def granting_roles(
+    actor: Account, action: Action, record_type: str | None = None
+) -> list[RoleAssignment]:
+    """The actor's active roles that grant `action` (on a record of `record_type`), whatever
+    library they are scoped to: what `models.access.scope.scope_of` builds a library scope from."""
+    return [a for a in active_roles(actor) if _grants(a, action, None, record_type)]
+
+
+# A person's own record (domain.md section 1: "a patron may edit their own personal data except
+# names and birth date"): anyone may edit the contact rows (emails, phones, addresses) of their
+# own account, whatever their roles. The rest of a patron's own record is read and written
+# through `models.users.my_account`, which shows only what a patron may see and changes only what a
+# patron may change (communication preferences, password).
+OWN_RECORD = frozenset({Action.EDIT_CONTACT})
+
+# Actions that only read. Every other action on an existing account is a write, and a write on an
+# account is refused when that account holds a role the actor may not grant (no role climbs
+# above its own: a User Manager may not reset a User Administrator's password).
+READ_ONLY = frozenset({Action.VIEW_USER})
+
+
+def actor_standing(actor: Account) -> str | None:
+    """Why a staff account may no longer act (None when it may): an account deactivated or
+    expired since login loses its rights at once, also in an open session. Read from the
+    database, never from the session's copy of the row."""
+    row = (
+        Account.select(Account.status, Account.expiry_date)
+        .where(Account.id == actor.id)
+        .tuples()
+        .first()
+    )
+    if row is None:
+        return "Your account no longer exists."
+    status, expiry = row
+    if status != Status.ACTIVE:
+        return "Your account has been deactivated."
+    if expiry is not None and expiry < runtime.today():
+        return "Your account has expired."
+    return None
+
+
+def grantable_roles(actor: Account | None) -> frozenset[Role]:
+    """The roles `actor` may give, take or act over: every role for the system and for a User
+    Administrator; every role but User Administrator for whoever else may manage roles; the
+    patron role alone for the others (a desk registers patrons). The one home of the rule:
+    the Roles tab, Quick User, imports and every write on an account ask it."""
+    if actor is None:
+        return frozenset(Role)
+    roles = {Role(a.role) for a in active_roles(actor) if a.role in _ROLE_VALUES}
+    if any(Action.MANAGE_ROLES in MATRIX[r] for r in roles):
+        if any(Action.CONFIGURE in MATRIX[r] for r in roles):
+            return frozenset(Role)
+        return frozenset(Role) - {Role.USER_ADMINISTRATOR}
+    return frozenset({Role.PATRON})
+
+
+_ROLE_VALUES = frozenset(r.value for r in Role)
+
+
+def _held_roles(account_id: int, today: dt.date) -> set[str]:
+    return {
+        role
+        for role, status, expiry in RoleAssignment.select(
+            RoleAssignment.role, RoleAssignment.status, RoleAssignment.expiry_date
+        )
+        .where(RoleAssignment.account == account_id)
+        .tuples()
+        if status == Status.ACTIVE and (expiry is None or expiry >= today)
+    }
+
+
+def _above(actor: Account, target: Account) -> str | None:
+    """The first role `target` holds that `actor` may not grant, if any."""
+    held = _held_roles(target.id, runtime.today())
+    grantable = {r.value for r in grantable_roles(actor)}
+    return next((r for r in sorted(held) if r not in grantable), None)
+
+
+def authorize_grant(actor: Account | None, role: str) -> None:
+    """Raise `PermissionDenied` unless `actor` may give (or take away) `role`."""
+    if actor is not None and role not in {r.value for r in grantable_roles(actor)}:
+        label = role.replace("_", " ")
+        # The right that is missing: administrators are made by those who configure.
+        lacking = Action.CONFIGURE if role == Role.USER_ADMINISTRATOR else Action.MANAGE_ROLES
+        raise PermissionDenied(
+            lacking.value, f"You may not give or take the role {label}: it is above your own."
+        )
+
+
+def can(
+    actor: Account | None,
+    action: Action,
+    target: Account | None = None,
+    *,
+    library_id: int | None = None,
+    record_type: str | None = None,
+) -> bool:
+    """True when `actor` may do `action` on `target` (or, for a new record, of `record_type`)
+    on a row owned by `library_id`. `actor=None` is the system itself (init, jobs)."""
+    return _refusal(actor, action, target, library_id, record_type) is None
+
+
+def _refusal(
+    actor: Account | None,
+    action: Action,
+    target: Account | None,
+    library_id: int | None,
+    record_type: str | None,
+) -> tuple[Action, str] | None:
+    """Why `can` says no: the right that is missing and the reason in words (None: allowed).
+    The checks run in this order, before any work: the actor's own standing, the organization,
+    the matrix, then the roles above the actor's (a write the matrix allows is still refused on
+    an account holding a role the actor may not grant)."""
+    if actor is None:
+        return None
+    if problem := actor_standing(actor):
+        return action, problem + " Log in again or ask an administrator."
+    what = action.label
+    if target is not None:
+        if target.organization_id != actor.organization_id:
+            return action, f"You may not {what}: this user belongs to another organization."
+        if action in OWN_RECORD and target.person_id == actor.person_id:
+            return None
+        record_type = record_type or target.record_type
+    roles = active_roles(actor)
+    if any(_grants(a, action, library_id, record_type) for a in roles):
+        if (
+            target is not None
+            and action not in READ_ONLY
+            and target.id != actor.id
+            and (role := _above(actor, target))
+        ):
+            # Acting over an administrator takes the administrator's own right.
+            lacking = Action.CONFIGURE if role == Role.USER_ADMINISTRATOR else action
+            return lacking, (
+                f"You may not {what}: this user holds the role {role.replace('_', ' ')}, "
+                "which is above your own."
+            )
+        return None
+    if (
+        record_type
+        and record_type != RecordType.PUBLIC
+        # Plain strings against the StrEnum set: `str in Role` raises TypeError on Python 3.11.
+        and any(a.role in _PUBLIC_ONLY for a in roles)
+    ):
+        return action, (
+            f"You may not {what} for {record_type} users: "
+            "circulation desk roles act on public users only."
+        )
+    return action, f"You may not {what}: none of your roles allows it."
+
+
+def authorize(
+    actor: Account | None,
+    action: Action,
+    target: Account | None = None,
+    *,
+    library_id: int | None = None,
+    record_type: str | None = None,
+) -> None:
+    """Raise `PermissionDenied` unless `can(...)`; the message says what was refused."""
+    if refusal := _refusal(actor, action, target, library_id, record_type):
+        lacking, message = refusal
+        raise PermissionDenied(lacking.value, message)
+
+
+def authorize_person(actor: Account | None, person: Person | int, action: Action) -> None:
+    """A person's credentials (password, PIN), login email and contact rows are the person's,
+    shared by their accounts in every organization (RERO model). Staff may change them only
+    when the person holds no staff role in another organization: a desk in A must not take over
+    B's administrator through a public account in A. The person themselves always may; the
+    caller checks the actor's rights on the account in reach (`authorize`) as well."""
+    if actor is None:
+        return
+    person_id = person if isinstance(person, int) else person.id
+    if actor.person_id == person_id:
+        return
+    today = runtime.today()
+    elsewhere = (
+        Account.select(Account.id)
+        .where((Account.person == person_id) & (Account.organization != actor.organization_id))
+        .tuples()
+    )
+    for (account_id,) in elsewhere:
+        if _held_roles(account_id, today) - {Role.PATRON.value}:
+            raise PermissionDenied(
+                action.value,
+                f"You may not {action.label}: this person is staff of another organization; "
+                "only they or that organization can change their login, password or contacts.",
+            )

@@ -1,0 +1,1 @@
+"""An organization's configuration, the installation's settings, set-up and seeding."""

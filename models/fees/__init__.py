@@ -1,0 +1,1 @@
+"""Fines and fees: the actions on a fee, the tab's balances, money."""

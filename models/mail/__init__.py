@@ -1,0 +1,1 @@
+"""Letters to users and their delivery over SMTP."""

@@ -1,0 +1,1 @@
+"""Find and Manage Users: the one search engine."""

@@ -1,0 +1,1 @@
+"""Persistence: the connection, the tables, migrations, the bulk writer, files on disk."""

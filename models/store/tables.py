@@ -1,0 +1,577 @@
+"""Every table of PatronDesk (domain.md sections 1 to 9) as peewee models.
+
+Models declare columns and indexes only; the rules live in the service modules beside them.
+Case-insensitive uniqueness is kept in `*_key` columns (folded with `fold_key`) under ordinary
+unique indexes, which behave the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    BigIntegerField,
+    BlobField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from models.enums import (
+    AccountType,
+    Channel,
+    FeeStatus,
+    LetterStatus,
+    RecordType,
+    Status,
+)
+from models.store.base import BaseModel, utcnow
+
+# --- Organizations ------------------------------------------------------------------------------
+
+
+class Organization(BaseModel):
+    code = CharField(max_length=50, unique=True)
+    name = CharField(max_length=200)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    # The organization `patrondesk init` made (migration 0011): its User Administrators change
+    # the settings of the whole database (models/config/config_settings.py); set only by init.
+    hosts_system = BooleanField(default=False)
+
+
+class Library(BaseModel):
+    organization = ForeignKeyField(Organization, backref="libraries", on_delete="RESTRICT")
+    code = CharField(max_length=50)
+    name = CharField(max_length=200)
+    email = CharField(max_length=320, null=True)  # address used for letters sent by post
+    active = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("organization", "code"), True),)
+
+
+# --- Code tables (per organization) -------------------------------------------------------------
+
+
+class CodeTable(BaseModel):
+    """Shared columns of every configurable code table."""
+
+    organization = ForeignKeyField(Organization, on_delete="CASCADE")
+    code = CharField(max_length=50)
+    name = CharField(max_length=200)
+    description = TextField(default="")
+    active = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("organization", "code"), True),)
+
+
+class UserGroup(CodeTable):
+    # Comma-separated record types this group applies to; empty means all.
+    record_types = CharField(max_length=200, default="")
+
+
+class JobCategory(CodeTable):
+    pass
+
+
+class Campus(CodeTable):
+    pass
+
+
+class IdentifierType(CodeTable):
+    pass
+
+
+class NoteType(CodeTable):
+    pass
+
+
+class BlockDefinition(CodeTable):
+    blocks_loans = BooleanField(default=True)
+    blocks_renewals = BooleanField(default=True)
+    blocks_requests = BooleanField(default=True)
+
+
+class FeeType(CodeTable):
+    waivable = BooleanField(default=True)
+    manual = BooleanField(default=True)  # may be created by hand
+    daily_rate_minor = IntegerField(default=0)  # overdue fine per day, in minor units
+    library = ForeignKeyField(Library, null=True, on_delete="SET NULL")  # None: every library
+
+
+class WaiveReason(CodeTable):
+    pass
+
+
+class StatCategoryType(CodeTable):
+    pass
+
+
+class StatCategory(CodeTable):
+    category_type = ForeignKeyField(StatCategoryType, backref="categories", on_delete="CASCADE")
+
+
+class RoleRule(BaseModel):
+    """Role-assignment rule: a user group or a job category gives a role."""
+
+    organization = ForeignKeyField(Organization, on_delete="CASCADE")
+    user_group = ForeignKeyField(UserGroup, null=True, on_delete="CASCADE")
+    job_category = ForeignKeyField(JobCategory, null=True, on_delete="CASCADE")
+    role = CharField(max_length=40)
+    active = BooleanField(default=True)
+
+
+# --- People and accounts ------------------------------------------------------------------------
+
+
+class Person(BaseModel):
+    """Personal data: one per human, shared by every organization."""
+
+    username = CharField(max_length=100)
+    username_key = CharField(max_length=100, unique=True)
+    # What the username looks like (`models.text.username_skeleton`): look-alikes are refused.
+    username_skeleton = CharField(max_length=400, default="", index=True)
+    email = CharField(max_length=320, null=True)  # login email
+    email_key = CharField(max_length=320, null=True, unique=True)
+    password_hash = CharField(max_length=255, null=True)
+    first_name = CharField(max_length=100, default="")
+    middle_name = CharField(max_length=100, default="")
+    last_name = CharField(max_length=100)
+    preferred_first_name = CharField(max_length=100, default="")
+    preferred_middle_name = CharField(max_length=100, default="")
+    preferred_last_name = CharField(max_length=100, default="")
+    # Folded "last first" for sorting and prefix lookups.
+    sort_name = CharField(max_length=210, index=True)
+    # Folded words of every name (`models.text.name_words`): what the name search indexes.
+    search_text = TextField(default="")
+    title = CharField(max_length=50, default="")
+    birth_date = DateField(null=True)
+    gender = CharField(max_length=20, default="")
+    website = CharField(max_length=500, default="")
+    preferred_language = CharField(max_length=10, default="en")
+    keep_history = BooleanField(default=False)
+    force_password_change = BooleanField(default=False)
+    failed_logins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    last_login_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("birth_date",), False),)  # duplicate-person check narrows by birth date
+
+
+class Account(BaseModel):
+    """Management data: the person's record in one organization."""
+
+    organization = ForeignKeyField(Organization, backref="accounts", on_delete="RESTRICT")
+    person = ForeignKeyField(Person, backref="accounts", on_delete="CASCADE")
+    primary_id = CharField(max_length=100)
+    primary_id_key = CharField(max_length=100, unique=True)
+    account_type = CharField(max_length=30, default=AccountType.INTERNAL.value)
+    record_type = CharField(max_length=20, default=RecordType.PUBLIC.value)
+    user_group = ForeignKeyField(UserGroup, null=True, on_delete="RESTRICT")
+    job_category = ForeignKeyField(JobCategory, null=True, on_delete="RESTRICT")
+    job_description = CharField(max_length=200, default="")
+    campus = ForeignKeyField(Campus, null=True, on_delete="RESTRICT")
+    status = CharField(max_length=10, default=Status.ACTIVE.value)
+    status_date = DateField(null=True)
+    expiry_date = DateField(null=True, index=True)
+    purge_date = DateField(null=True, index=True)
+    comm_channel = CharField(max_length=10, default=Channel.EMAIL.value)
+    comm_language = CharField(max_length=10, default="en")
+    additional_email = CharField(max_length=320, default="")
+    pin_hash = CharField(max_length=255, null=True)
+    owning_system = CharField(max_length=100, default="")
+    letters_opt_in = BooleanField(default=True)
+    resource_sharing_library = ForeignKeyField(
+        Library, null=True, on_delete="SET NULL", column_name="resource_sharing_library_id"
+    )
+    purchase_request_library = ForeignKeyField(
+        Library, null=True, on_delete="SET NULL", column_name="purchase_request_library_id"
+    )
+    cataloger_level = CharField(max_length=10, default="")
+    local_codes = TextField(default="")
+    researcher = BooleanField(default=False)
+    # The person's `sort_name`, copied for keyset paging of one organization's list by index;
+    # kept in step by triggers (migration 0003): filled on insert when left empty, updated when
+    # the person's sort_name changes.
+    sort_name = CharField(max_length=210, default="")
+    last_activity_at = DateTimeField(null=True)
+    created_by = CharField(max_length=100, default="")
+    created_at = DateTimeField(default=utcnow)
+    updated_by = CharField(max_length=100, default="")
+    updated_at = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("organization", "person"), True),
+            (("organization", "record_type", "status"), False),
+            # Keyset paging of Find and Manage Users (models/search/engine.py, migration 0003); the
+            # trailing columns make the walks covering for the filters.
+            (
+                (
+                    "organization",
+                    "record_type",
+                    "sort_name",
+                    "id",
+                    "status",
+                    "expiry_date",
+                    "account_type",
+                    "user_group",
+                ),
+                False,
+            ),
+            (
+                (
+                    "organization",
+                    "user_group",
+                    "record_type",
+                    "sort_name",
+                    "id",
+                    "status",
+                    "expiry_date",
+                    "account_type",
+                ),
+                False,
+            ),
+            (
+                (
+                    "organization",
+                    "record_type",
+                    "expiry_date",
+                    "id",
+                    "status",
+                    "account_type",
+                    "user_group",
+                ),
+                False,
+            ),
+            (
+                (
+                    "organization",
+                    "user_group",
+                    "record_type",
+                    "expiry_date",
+                    "id",
+                    "status",
+                    "account_type",
+                ),
+                False,
+            ),
+        )
+
+
+class Identifier(BaseModel):
+    """Every identifier of an account, the primary one included (`is_primary`): one unique
+    index over `value_key` makes primary and additional identifiers unique across all accounts."""
+
+    account = ForeignKeyField(Account, backref="identifiers", on_delete="CASCADE")
+    id_type = ForeignKeyField(IdentifierType, null=True, on_delete="RESTRICT")
+    value = CharField(max_length=100)
+    value_key = CharField(max_length=100, unique=True)
+    is_primary = BooleanField(default=False)
+    note = TextField(default="")
+    active = BooleanField(default=True)
+    external = BooleanField(default=False)
+
+
+class Email(BaseModel):
+    person = ForeignKeyField(Person, backref="emails", on_delete="CASCADE")
+    address = CharField(max_length=320)
+    address_key = CharField(max_length=320, index=True)
+    email_type = CharField(max_length=20)
+    preferred = BooleanField(default=False)
+    description = CharField(max_length=200, default="")
+    external = BooleanField(default=False)
+
+
+class Address(BaseModel):
+    person = ForeignKeyField(Person, backref="addresses", on_delete="CASCADE")
+    address_type = CharField(max_length=20)
+    line1 = CharField(max_length=200, default="")
+    line2 = CharField(max_length=200, default="")
+    line3 = CharField(max_length=200, default="")
+    city = CharField(max_length=100, default="")
+    state = CharField(max_length=100, default="")
+    postal_code = CharField(max_length=20, default="")
+    country = CharField(max_length=2, default="")  # ISO 3166-1 alpha-2
+    note = TextField(default="")
+    start_date = DateField(null=True)
+    end_date = DateField(null=True)
+    preferred = BooleanField(default=False)
+    external = BooleanField(default=False)
+
+
+class Phone(BaseModel):
+    person = ForeignKeyField(Person, backref="phones", on_delete="CASCADE")
+    number = CharField(max_length=40)  # E.164
+    phone_type = CharField(max_length=20)
+    preferred = BooleanField(default=False)
+    preferred_sms = BooleanField(default=False)
+    external = BooleanField(default=False)
+
+
+class Note(BaseModel):
+    account = ForeignKeyField(Account, backref="notes", on_delete="CASCADE")
+    note_type = ForeignKeyField(NoteType, null=True, on_delete="RESTRICT")
+    text = TextField()
+    user_viewable = BooleanField(default=False)
+    popup = BooleanField(default=False)
+    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT")  # None: institution
+    external = BooleanField(default=False)
+    created_by = CharField(max_length=100, default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Block(BaseModel):
+    account = ForeignKeyField(Account, backref="blocks", on_delete="CASCADE")
+    definition = ForeignKeyField(BlockDefinition, on_delete="RESTRICT")
+    expiry_date = DateField(null=True)
+    note = TextField(default="")
+    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT")
+    active = BooleanField(default=True)
+    external = BooleanField(default=False)
+    created_by = CharField(max_length=100, default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("account", "active"), False),)
+
+
+class Statistic(BaseModel):
+    account = ForeignKeyField(Account, backref="statistics", on_delete="CASCADE")
+    category = ForeignKeyField(StatCategory, on_delete="RESTRICT")
+    note = TextField(default="")
+    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT")
+    external = BooleanField(default=False)
+
+
+class Letter(BaseModel):
+    account = ForeignKeyField(Account, backref="letters", on_delete="CASCADE")
+    kind = CharField(max_length=40)
+    language = CharField(max_length=10, default="en")
+    subject = CharField(max_length=300)
+    body = TextField(default="")
+    recipients = TextField(default="")  # comma-separated
+    status = CharField(max_length=10, default=LetterStatus.QUEUED.value, index=True)
+    error = TextField(default="")
+    attempts = IntegerField(default=0)
+    created_by = CharField(max_length=100, default="")
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+    # A letter sent once only carries a key (the expiry reminder: per account and expiry date);
+    # NULL for the rest. Unique, so two jobs running at once cannot both queue it.
+    once_key = CharField(max_length=100, null=True, unique=True)
+    # "Resend": the new letter points at the one it repeats, whose files it sends again.
+    resend_of = ForeignKeyField("self", null=True, on_delete="SET NULL", backref="resends")
+
+
+class Attachment(BaseModel):
+    account = ForeignKeyField(Account, backref="attachments", on_delete="CASCADE")
+    name = CharField(max_length=255)
+    size = BigIntegerField(default=0)
+    mime_type = CharField(max_length=100, default="application/octet-stream")
+    note = TextField(default="")
+    data = BlobField()
+    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT")
+    letter = ForeignKeyField(Letter, null=True, on_delete="SET NULL")
+    created_by = CharField(max_length=100, default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+class ProxyFor(BaseModel):
+    """`account` may act for `target` (the target must have the Patron role)."""
+
+    account = ForeignKeyField(Account, backref="proxy_for", on_delete="CASCADE")
+    target = ForeignKeyField(Account, backref="proxies", on_delete="CASCADE")
+    note = TextField(default="")
+
+    class Meta:
+        table_name = "proxy_for"
+        indexes = ((("account", "target"), True),)
+
+
+class RoleAssignment(BaseModel):
+    account = ForeignKeyField(Account, backref="roles", on_delete="CASCADE")
+    role = CharField(max_length=40)
+    scope = ForeignKeyField(Library, null=True, on_delete="CASCADE")  # None: whole organization
+    status = CharField(max_length=10, default=Status.ACTIVE.value)
+    expiry_date = DateField(null=True)
+
+    class Meta:
+        indexes = (
+            (("account", "role"), False),
+            (("role", "account"), False),  # a filter on a rare role (models/search/engine.py)
+        )
+
+
+class LocalOverride(BaseModel):
+    """A General-tab field that staff changed by hand on an external account (domain.md
+    section 7): the next SIS load keeps the staff value until "original value" is chosen.
+    `original` is the value the SIS had supplied (JSON), written back by that choice."""
+
+    account = ForeignKeyField(Account, backref="overrides", on_delete="CASCADE")
+    field = CharField(max_length=60)
+    original = TextField(null=True)
+    changed_by = CharField(max_length=100, default="")
+    changed_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "local_override"
+        indexes = ((("account", "field"), True),)
+
+
+class ResetCode(BaseModel):
+    """A one-time password-reset code sent by email (models.access.password_reset): only its hash is
+    kept, with its expiry, the wrong tries made with it and when it was used."""
+
+    person = ForeignKeyField(Person, backref="reset_codes", on_delete="CASCADE")
+    code_hash = CharField(max_length=255)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    attempts = IntegerField(default=0)
+    used_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "reset_code"
+
+
+class ImportState(BaseModel):
+    """The last import or SIS load of an account (models/transfer/imports.py): the fingerprint of
+    the
+    record it wrote and the account's version after it. A load of the same record to an account
+    nobody changed since (same version) skips it without reading the account."""
+
+    account = ForeignKeyField(Account, backref="import_state", on_delete="CASCADE", unique=True)
+    source = CharField(max_length=100, default="")
+    digest = CharField(max_length=64)
+    account_version = IntegerField()
+    loaded_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "import_state"
+
+
+# --- Money and circulation ----------------------------------------------------------------------
+
+
+class Loan(BaseModel):
+    """Only what deletion rules and the fines summary need."""
+
+    account = ForeignKeyField(Account, backref="loans", on_delete="RESTRICT")
+    library = ForeignKeyField(Library, null=True, on_delete="SET NULL")
+    item_barcode = CharField(max_length=100)
+    title = CharField(max_length=500, default="")
+    loaned_at = DateTimeField(default=utcnow)
+    due_date = DateField()
+    returned_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("account", "returned_at"), False),)
+
+
+class Fee(BaseModel):
+    """Amounts are integer minor units (cents): exact, never floats."""
+
+    account = ForeignKeyField(Account, backref="fees", on_delete="RESTRICT")
+    fee_type = ForeignKeyField(FeeType, on_delete="RESTRICT")
+    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT")
+    loan = ForeignKeyField(Loan, null=True, on_delete="SET NULL")
+    status = CharField(max_length=12, default=FeeStatus.ACTIVE.value)
+    status_date = DateTimeField(default=utcnow)
+    original_minor = BigIntegerField()
+    balance_minor = BigIntegerField()
+    item_barcode = CharField(max_length=100, default="")
+    title = CharField(max_length=500, default="")
+    comment = TextField(default="")
+    created_by = CharField(max_length=100, default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("account", "status"), False),)
+
+
+class FeeTransaction(BaseModel):
+    fee = ForeignKeyField(Fee, backref="transactions", on_delete="CASCADE")
+    action = CharField(max_length=12)
+    amount_minor = BigIntegerField()
+    method = CharField(max_length=30, default="")
+    reason = ForeignKeyField(WaiveReason, null=True, on_delete="RESTRICT")
+    comment = TextField(default="")
+    actor = CharField(max_length=100, default="")
+    at = DateTimeField(default=utcnow)
+
+
+# --- Audit and settings -------------------------------------------------------------------------
+
+
+class AuditEvent(BaseModel):
+    """One changed field, login event or deletion. No foreign keys: the trail outlives records."""
+
+    account_id = IntegerField(null=True, index=True)
+    person_id = IntegerField(null=True, index=True)
+    entity = CharField(max_length=40)  # table of the changed row
+    entity_id = IntegerField(null=True)
+    action = CharField(max_length=20)
+    field = CharField(max_length=60, default="")
+    old_value = TextField(null=True)
+    new_value = TextField(null=True)
+    actor_id = IntegerField(null=True)
+    actor = CharField(max_length=100, default="")
+    source = CharField(max_length=10)
+    at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("account_id", "at"), False),)
+
+
+class Setting(BaseModel):
+    """One configuration value, stored as JSON text."""
+
+    key = CharField(max_length=100, primary_key=True)
+    value = TextField()
+    updated_at = DateTimeField(default=utcnow)
+
+
+ALL_TABLES: list[type[BaseModel]] = [
+    Organization,
+    Library,
+    UserGroup,
+    JobCategory,
+    Campus,
+    IdentifierType,
+    NoteType,
+    BlockDefinition,
+    FeeType,
+    WaiveReason,
+    StatCategoryType,
+    StatCategory,
+    RoleRule,
+    Person,
+    Account,
+    Identifier,
+    Email,
+    Address,
+    Phone,
+    Note,
+    Block,
+    Statistic,
+    Letter,
+    Attachment,
+    ProxyFor,
+    RoleAssignment,
+    LocalOverride,
+    ResetCode,
+    Loan,
+    Fee,
+    FeeTransaction,
+    AuditEvent,
+    Setting,
+]

@@ -1,0 +1,1 @@
+"""Import and export: the pipeline, the file formats, circulation, organizations."""

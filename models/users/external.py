@@ -1,0 +1,164 @@
+"""External accounts (domain.md section 7): which General-tab fields staff may change, and the
+fields they changed by hand, which the next SIS load keeps until "original value" is chosen.
+
+The rules, from the Alma manual ("Editing Users"): on an external account staff may always edit
+the fields Alma asks about before a SIS load overrides them (title, PIN, job category, user
+group, campus, preferred language, cataloger level, selected patron letters) and the preferred
+names (which the SIS fills but staff may change). "Open for update" unlocks the other fields.
+Where Alma lets the next load overwrite most hand changes, PatronDesk follows domain.md: every
+field changed by hand on an external account is kept until "original value" is chosen. Setting a
+field back to the SIS value by hand has the same effect as choosing "original value".
+
+The services that change fields live in `models.users.details`; this module holds the sets and the
+bookkeeping of the `local_override` table, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from models.audit import Actor
+from models.enums import AccountType
+from models.runtime import runtime
+from models.store.tables import Account, LocalOverride
+
+# General-tab fields that belong to the person, and those that belong to the account.
+PERSON_FIELDS: tuple[str, ...] = (
+    "first_name",
+    "middle_name",
+    "last_name",
+    "preferred_first_name",
+    "preferred_middle_name",
+    "preferred_last_name",
+    "title",
+    "birth_date",
+    "gender",
+    "preferred_language",
+    "website",
+    "username",
+    "email",  # the login email (contact emails are rows: models.users.rows)
+)
+ACCOUNT_FIELDS: tuple[str, ...] = (
+    "primary_id",
+    "user_group",
+    "job_category",
+    "job_description",
+    "campus",
+    "expiry_date",
+    "purge_date",
+    "comm_channel",
+    "comm_language",
+    "additional_email",
+    "letters_opt_in",
+    "cataloger_level",
+    "researcher",
+    "pin",
+)
+GENERAL_FIELDS: tuple[str, ...] = PERSON_FIELDS + ACCOUNT_FIELDS
+
+# Editable on an external account without "Open for update".
+EXTERNAL_EDITABLE: frozenset[str] = frozenset(
+    {
+        "title",
+        "pin",
+        "job_category",
+        "user_group",
+        "campus",
+        "preferred_language",
+        "comm_language",
+        "cataloger_level",
+        "letters_opt_in",
+        "preferred_first_name",
+        "preferred_middle_name",
+        "preferred_last_name",
+    }
+)
+# Never editable on an external account: the SIS matches its next load by primary identifier.
+EXTERNAL_FIXED: frozenset[str] = frozenset({"primary_id"})
+
+# The stored column of each General-tab field whose column name differs.
+COLUMNS: dict[str, str] = {"pin": "pin_hash"}
+DATE_FIELDS = frozenset({"birth_date", "expiry_date", "purge_date"})
+CODE_FIELDS = frozenset({"user_group", "job_category", "campus"})
+
+
+def is_external(account: Account) -> bool:
+    return account.account_type == AccountType.EXTERNAL
+
+
+def editable_fields(account: Account, *, opened: bool = False) -> frozenset[str]:
+    """The General-tab fields staff may change on this account (before permissions)."""
+    if not is_external(account):
+        return frozenset(GENERAL_FIELDS)
+    if opened:
+        return frozenset(GENERAL_FIELDS) - EXTERNAL_FIXED
+    return EXTERNAL_EDITABLE
+
+
+def stored_value(field: str, account: Account, person) -> Any:  # noqa: ANN001
+    """The value the database holds for a General-tab field (code fields as their id)."""
+    target = person if field in PERSON_FIELDS else account
+    column = COLUMNS.get(field, field)
+    if field in CODE_FIELDS:
+        column = f"{field}_id"
+    return getattr(target, column)
+
+
+def encode(value: Any) -> str:
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    return json.dumps(value)
+
+
+def decode(field: str, text: str | None) -> Any:
+    if text is None:
+        return None
+    value = json.loads(text)
+    if field in DATE_FIELDS and value is not None:
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def overridden_fields(account_id: int) -> frozenset[str]:
+    """The General-tab fields of this account that staff changed by hand and a SIS load keeps."""
+    return frozenset(
+        row.field for row in LocalOverride.select().where(LocalOverride.account == account_id)
+    )
+
+
+def original_value(account_id: int, field: str) -> Any:
+    """The SIS value of an overridden field (None when it is not overridden or was empty)."""
+    row = LocalOverride.get_or_none(
+        (LocalOverride.account == account_id) & (LocalOverride.field == field)
+    )
+    return decode(field, row.original) if row else None
+
+
+def note_hand_change(account: Account, field: str, old: Any, new: Any, actor: Actor) -> None:
+    """Record that staff changed `field` from `old` to `new` on an external account: the first
+    hand change keeps the SIS value; setting the SIS value back ends the override."""
+    if not is_external(account):
+        return
+    row = LocalOverride.get_or_none(
+        (LocalOverride.account == account.id) & (LocalOverride.field == field)
+    )
+    if row is None:
+        LocalOverride.create(
+            account=account.id,
+            field=field,
+            original=encode(old),
+            changed_by=actor.name,
+            changed_at=runtime.now(),
+        )
+    elif field != "pin" and decode(field, row.original) == new:
+        row.delete_instance()
+    else:
+        LocalOverride.update(changed_by=actor.name, changed_at=runtime.now()).where(
+            LocalOverride.id == row.id
+        ).execute()
+
+
+def drop_overrides(account_id: int) -> None:
+    LocalOverride.delete().where(LocalOverride.account == account_id).execute()
