@@ -1,0 +1,270 @@
+"""The importer's checks of a chunk against the database and the rest of the file."""
+
+from __future__ import annotations
+
+from models.access.permissions import (
+    Action,
+    authorize,
+    authorize_grant,
+    authorize_person,
+)
+from models.enums import (
+    AccountType,
+    RecordType,
+    Role,
+)
+from models.errors import PermissionDenied
+from models.store.base import fold_key
+from models.store.tables import (
+    Account,
+    Person,
+)
+from models.text import username_look_alikes
+from models.transfer.imports.preview import _here, _lookup, _who, _who_person
+from models.transfer.imports.updating import _CONTACT_KINDS, _LOGIN
+
+
+class _Matching:
+    """Methods of `Importer` (models/transfer/imports/importer.py)."""
+
+    # -- checks against the database and the file --
+
+    def _taken(self, records: list[dict]) -> tuple[dict, dict, dict]:
+        id_keys, usernames, emails = set(), set(), set()
+        for rec in records:
+            if rec["refused"]:
+                continue
+            id_keys.add(rec["key"])
+            id_keys.update(r["value_key"] for r in rec["rows"].get("identifiers", []))
+            usernames.add(fold_key(rec["person"].get("username") or rec["primary_id"]))
+            login = self._login_email(rec)
+            if login:
+                emails.add(fold_key(login))
+        holders = dict(_lookup("identifier", "value_key", "account_id", id_keys))
+        names = dict(_lookup("person", "username_key", "id", usernames))
+        mails = dict(_lookup("person", "email_key", "id", emails))
+        # Usernames that look like these (issue 18), by skeleton: ("look", skeleton) -> people.
+        looks = {
+            skeleton
+            for rec in records
+            if not rec["refused"]
+            for skeleton in username_look_alikes(rec["person"].get("username") or rec["primary_id"])
+        }
+        for skeleton, person_id in _lookup("person", "username_skeleton", "id", looks):
+            names.setdefault(("look", skeleton), set()).add(person_id)
+        return holders, names, mails
+
+    def _look_alike(self, rec: dict, names: dict) -> tuple[str, str] | None:
+        """A username that looks like another person's ("аdmin" with a Cyrillic a for
+        "admin") is refused as a taken one would be. A username the person already has is
+        left alone, as is one already said taken."""
+        acct = rec["match"]
+        username = rec["person"].get("username") or ("" if acct else rec["primary_id"])
+        if not username or names.get(fold_key(username)) is not None:
+            return None
+        own = acct["person"] if acct else None
+        for skeleton in sorted(username_look_alikes(username)):
+            other = next((p for p in sorted(names.get(("look", skeleton), ())) if p != own), None)
+            if other is not None:
+                return (
+                    "username",
+                    f"{username!r} looks too much like the username of another person "
+                    f"({_who_person(other, self.org.id)})",
+                )
+        return None
+
+    def _login_email(self, rec: dict) -> str | None:
+        if "email" in rec["person"]:
+            return rec["person"]["email"]
+        emails = rec["rows"].get("emails") or []
+        preferred = next((e for e in emails if e["preferred"]), None)
+        return preferred["address"] if preferred else None
+
+    def _check(self, rec: dict, holders: dict, names: dict, mails: dict) -> list[tuple[str, str]]:
+        """Problems that refuse the record, given what the database and the file hold."""
+        acct = rec["match"]
+        problems: list[tuple[str, str]] = []
+        if acct is not None:
+            if acct["organization"] != self.org.id:
+                return [("primary_id", "belongs to an account of another organization")]
+            external = acct["account_type"] == AccountType.EXTERNAL.value
+            owner = acct["owning_system"] or ""
+            if self.opts.external and not external:
+                return [
+                    (
+                        "primary_id",
+                        "matches an internal account, which a SIS load does not change: toggle "
+                        "it to external first (User Details, Toggle account type)",
+                    )
+                ]
+            if self.opts.external and owner not in ("", "SIS_temp", self.source):
+                return [("primary_id", f"matches an external account managed by {owner!r}")]
+            if not self.opts.external and external and not rec["own"]:
+                return [
+                    (
+                        "primary_id",
+                        f"matches an external account (managed by {owner or 'a SIS'}): load it "
+                        "with --external --source",
+                    )
+                ]
+        own_id = acct["id"] if acct else None
+        where = _here(rec)
+        for value_key, label in [(rec["key"], "primary_id")] + [
+            (r["value_key"], f"identifier {r['value']}") for r in rec["rows"].get("identifiers", [])
+        ]:
+            earlier = self.seen_ids.get(value_key)
+            if earlier is not None and earlier != where:
+                problems.append((label, f"is already used by {earlier} of this {self.unit}"))
+                if label == "primary_id":
+                    return problems  # the same record twice: one message says it
+                continue
+            holder = holders.get(value_key)
+            if holder is not None and holder != own_id:
+                problems.append((label, f"is already used by {_who(holder, self.org.id)}"))
+        if acct is not None and rec["person"].get("username"):
+            username = rec["person"]["username"]
+            holder = names.get(fold_key(username))
+            if holder is not None and holder != acct["person"]:
+                problems.append(
+                    (
+                        "username",
+                        f"{username!r} is already used by another person "
+                        f"({_who_person(holder, self.org.id)})",
+                    )
+                )
+        if acct is None:
+            username = rec["person"].get("username") or rec["primary_id"]
+            key = fold_key(username)
+            earlier = self.seen_usernames.get(key)
+            if earlier is not None and earlier != where:
+                problems.append(
+                    ("username", f"{username!r} is already used by {earlier} of this {self.unit}")
+                )
+            elif key in names:
+                reuse = self._reusable(rec, names[key])
+                if isinstance(reuse, int):
+                    rec["reuse_person"] = reuse
+                else:
+                    problems.append(
+                        (
+                            "username",
+                            reuse
+                            or f"{username!r} is already used by another person "
+                            f"({_who_person(names[key], self.org.id)})",
+                        )
+                    )
+        if not problems and (look := self._look_alike(rec, names)):
+            problems.append(look)
+        if not problems and self.actor.account is not None and (no := self._refusal(rec)):
+            problems.append(no)
+        return problems
+
+    def _reusable(self, rec: dict, person_id: int) -> int | str | None:
+        """One person, an account per organization (RERO ILS): a new account whose username is
+        a person's who has no account in this organization, with the same first and last names
+        and birth date, is that person's account here (the person's id). A message when it may
+        not be (a staff member's import: reusing a person takes their consent, given in Quick
+        User Management); None when it is another person (the username is taken)."""
+        person = Person.get_or_none(Person.id == person_id)
+        if person is None or (
+            Account.select()
+            .where((Account.person == person_id) & (Account.organization == self.org.id))
+            .exists()
+        ):
+            return None
+        p = rec["person"]
+        same = (
+            fold_key(p.get("first_name") or "") == fold_key(person.first_name or "")
+            and fold_key(p.get("last_name") or "") == fold_key(person.last_name or "")
+            and p.get("birth_date") == person.birth_date
+        )
+        if not same:
+            return None
+        if self.actor.account is not None:
+            return (
+                f"{person.username!r} is the username of a person with an account in another "
+                "organization: give them an account here from Quick User Management (F3, with "
+                "their consent)"
+            )
+        return person_id
+
+    def _refusal(self, rec: dict) -> tuple[str, str] | None:
+        """Why the staff member importing may not write this record, by the screens' rules
+        (issue 18): a new user of its record type; any role it gives (from the file, or by a
+        role rule of its user group or job category) that is above their own; a change to an
+        account holding a role above their own, or to the login or contacts of a person who is
+        staff of another organization. None: allowed. Checked before anything is written."""
+        actor = self.actor.account
+        acct = rec["match"]
+        try:
+            if acct is None:
+                kind = rec["account"].get("record_type", RecordType.PUBLIC.value)
+                if kind not in self._may_create:
+                    try:
+                        authorize(actor, Action.CREATE_USER, record_type=kind)
+                        self._may_create[kind] = None
+                    except PermissionDenied as exc:
+                        self._may_create[kind] = exc.message
+                if self._may_create[kind]:
+                    return ("record_type", self._may_create[kind])
+            else:
+                authorize(actor, Action.EDIT_USER, Account.get_by_id(acct["id"]))
+                if _LOGIN.intersection(rec["person"]) or _CONTACT_KINDS.intersection(rec["rows"]):
+                    authorize_person(actor, acct["person"], Action.EDIT_CONTACT)
+        except PermissionDenied as exc:
+            return ("primary_id", exc.message)
+        if acct is not None:
+            return None  # roles are given when an account is created, never by an update
+        ids = {n: self._known_code(n, rec["codes"].get(n)) for n in ("user_group", "job_category")}
+        given = {role for role, *_ in self._roles_of(rec, ids)}
+        try:
+            if given - {Role.PATRON.value}:
+                authorize(actor, Action.MANAGE_ROLES)
+            # The roles above the actor's first: the message names the one at fault.
+            for role in sorted(given, key=lambda r: (r in self._may_grant, r)):
+                authorize_grant(actor, role)
+        except PermissionDenied as exc:
+            return ("roles", exc.message)
+        return None
+
+    def _known_code(self, table: str, pair: tuple[str, str] | None) -> int | None:
+        """The id `Codes.resolve` will give an existing, active code (a code this load creates
+        has no role rule yet): read only, before anything is written."""
+        if not pair:
+            return None
+        found = self.codes.find(table, pair)
+        return None if found is None or found in self.codes.inactive[table] else found
+
+    def _accept(self, rec: dict, mails: dict) -> None:
+        where = _here(rec)
+        self.seen_ids.setdefault(rec["key"], where)
+        for r in rec["rows"].get("identifiers", []):
+            self.seen_ids.setdefault(r["value_key"], where)
+        if rec["match"] is None:
+            self.seen_usernames.setdefault(
+                fold_key(rec["person"].get("username") or rec["primary_id"]), where
+            )
+        login = self._login_email(rec)
+        rec["login_email"] = None
+        if login:
+            key = fold_key(login)
+            earlier = self.seen_emails.get(key)
+            holder = mails.get(key)
+            person_id = rec["match"]["person"] if rec["match"] else rec.get("reuse_person")
+            if earlier is not None and earlier != where:
+                self._issue(
+                    rec,
+                    "warning",
+                    "email",
+                    f"{login} is the login email of {earlier} of this file: not a login email here",
+                )
+            elif holder is not None and holder != person_id:
+                self._issue(
+                    rec,
+                    "warning",
+                    "email",
+                    f"{login} is already the login email of another person: not a login email here",
+                )
+            else:
+                rec["login_email"] = login
+                self.seen_emails.setdefault(key, where)

@@ -1,0 +1,653 @@
+"""The importer's writing: codes resolved, new users inserted in bulk, their rows and roles."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from peewee import IntegrityError
+
+from models.access.permissions import (
+    grantable_roles,
+)
+from models.enums import (
+    AccountType,
+    AuditAction,
+    Channel,
+    RecordType,
+    Role,
+    Source,
+    Status,
+)
+from models.store import bulk
+from models.store.base import fold_key
+from models.store.bulk import iso_text
+from models.store.tables import (
+    Account,
+    Address,
+    Attachment,
+    Email,
+    LocalOverride,
+    Person,
+    Phone,
+    ProxyFor,
+    RoleRule,
+)
+from models.transfer.imports.checking import PERSON_TEXT, _time_or_none
+from models.transfer.imports.codes import _Unknown
+from models.transfer.imports.options import Issue
+from models.transfer.imports.preview import _integrity_message
+from models.transfer.imports.tables import _atomic, _DryRunRollback, _tables
+from models.users.derived import (
+    default_username,
+    person_derived,
+    primary_id_columns,
+    primary_identifier_row,
+)
+
+
+class _Writing:
+    """Methods of `Importer` (models/transfer/imports/importer.py)."""
+
+    # -- writing --
+
+    def _write(self, records: list[dict]) -> None:
+        if self.actor.account is not None:
+            # The actor's rights, read again for each chunk: a role taken away (or the account
+            # deactivated) during a long load counts from the next chunk on.
+            self._may_create = {}
+            self._may_grant = frozenset(r.value for r in grantable_roles(self.actor.account))
+        holders, names, mails = self._taken(records)
+        ready = []
+        for rec in records:
+            for name, message in rec["warnings"]:
+                self._issue(rec, "warning", name, message)
+            if rec["refused"]:
+                self._refuse(rec, rec["refused"])
+                continue
+            problems = self._check(rec, holders, names, mails)
+            if problems:
+                self._refuse(rec, problems)
+                continue
+            self._accept(rec, mails)
+            if rec.get("no_password"):
+                self.report.no_password += 1
+            ready.append(rec)
+        if not ready:
+            return
+        if not self.opts.dry_run:
+            self._hash_secrets(ready)
+            if self._bulk is None:
+                self._bulk = self._large_load() and bulk.defer_indexes()
+        try:
+            self._transaction(ready, bulk=True)
+        except _DryRunRollback:
+            pass
+        except IntegrityError:
+            # Another session took a value between the check and the write: write the chunk
+            # again one record per savepoint, so that only the record at fault is refused.
+            self.codes.reload()
+            with contextlib.suppress(_DryRunRollback):
+                self._transaction(ready, bulk=False)
+        if self.opts.dry_run:
+            self.codes.reload()
+
+    def _hash_secrets(self, records: list[dict]) -> None:
+        plain = []
+        for rec in records:
+            if rec["match"] is not None:
+                continue  # a password in the file is set when the account is created
+            for name in ("password", "pin"):
+                secret = rec.get(name)
+                if secret and secret[0] == "plain":
+                    plain.append((rec, name, secret[1]))
+        hashed = self.hasher.hash([s for _, _, s in plain])
+        for (rec, name, _), h in zip(plain, hashed, strict=True):
+            rec[name] = ("hash", h)
+        self.report.hashed += len(hashed)
+
+    def _transaction(self, records: list[dict], *, bulk: bool) -> None:
+        created, updated = 0, 0
+        with _atomic():
+            self.codes.created = []
+            new = [r for r in records if r["match"] is None]
+            if bulk:
+                self._resolve_all(new)
+                good = [r for r in new if not r.get("code_problems")]
+                self._insert(good)
+                created += len(good)
+                for rec in good:
+                    rec["outcome"] = "create"
+            else:
+                for rec in new:
+                    try:
+                        with _atomic():
+                            self._resolve_all([rec])
+                            if not rec.get("code_problems"):
+                                self._insert([rec])
+                                created += 1
+                                rec["outcome"] = "create"
+                    except IntegrityError as exc:
+                        self.codes.reload()
+                        self._refuse(rec, [("record", _integrity_message(exc))])
+            for rec in new:
+                if rec.get("code_problems"):
+                    self._refuse(rec, rec["code_problems"])
+            self._current = self._load_current([r for r in records if r["match"] is not None])
+            for rec in records:
+                if rec["match"] is None:
+                    continue
+                try:
+                    with _atomic():
+                        self._resolve_all([rec])
+                        if rec.get("code_problems"):
+                            self._refuse(rec, rec["code_problems"])
+                            continue
+                        if self._update(rec):
+                            updated += 1
+                            rec["outcome"] = "update"
+                        else:
+                            self.report.unchanged += 1
+                            rec["outcome"] = "unchanged"
+                except IntegrityError as exc:
+                    self.codes.reload()
+                    self._refuse(rec, [("record", _integrity_message(exc))])
+            self._list_created_codes()
+            if self.opts.dry_run:
+                self.report.created += created
+                self.report.updated += updated
+                raise _DryRunRollback
+        self.report.created += created
+        self.report.updated += updated
+
+    def _list_created_codes(self) -> None:
+        for table, code, name in self.codes.created:
+            listed = self.report.created_codes.setdefault(table, [])
+            if all(c != code for c, _ in listed):
+                listed.append((code, name))
+                verb = "would be created" if self.opts.dry_run else "created"
+                self.report.add(Issue("", "", "", "created", table, f"{code} ({name}) {verb}"))
+
+    def _resolve_all(self, records: list[dict]) -> None:
+        """Turn every code pair of the records into an id (creating unknown codes)."""
+        for rec in records:
+            problems: list[tuple[str, str]] = []
+            ids: dict[str, int | None] = {}
+            for name, pair in rec["codes"].items():
+                table = "library" if name.endswith("_library") else name
+                if pair is None:
+                    ids[name] = None
+                    continue
+                try:
+                    ids[name] = self.codes.resolve(table, pair)
+                except _Unknown as exc:
+                    if self.opts.strict and "--strict" in str(exc):
+                        problems.append((name, str(exc)))
+                    else:
+                        self._issue(rec, "warning", name, f"{exc}: left out")
+                        ids[name] = None
+            rec["code_ids"] = ids
+            for kind, key, table in (
+                ("identifiers", "id_type", "identifier_type"),
+                ("notes", "note_type", "note_type"),
+                ("blocks", "definition", "block_definition"),
+            ):
+                for r in rec["rows"].get(kind, []):
+                    r[f"{key}_id"] = self._row_code(rec, table, r.get(key), problems, kind)
+            for r in rec["rows"].get("statistics", []):
+                parent = None
+                if r.get("category_type"):
+                    parent = self._row_code(
+                        rec, "stat_category_type", r["category_type"], problems, "statistics"
+                    )
+                r["category_id"] = self._row_code(
+                    rec, "stat_category", r["category"], problems, "statistics", parent
+                )
+            for kind in ("notes", "blocks", "statistics"):
+                for r in rec["rows"].get(kind, []):
+                    r["owner_id"] = (
+                        self._row_code(rec, "library", r["owner"], problems, kind)
+                        if r.get("owner")
+                        else None
+                    )
+            if rec.get("roles"):
+                rec["roles"] = self._scoped_roles(rec, problems)
+            rec["rows"]["blocks"] = [
+                b for b in rec["rows"].get("blocks", []) if b.get("definition_id")
+            ]
+            rec["rows"]["statistics"] = [
+                s for s in rec["rows"].get("statistics", []) if s.get("category_id")
+            ]
+            rec["code_problems"] = problems
+
+    def _scoped_roles(self, rec: dict, problems: list) -> list[dict]:
+        """The record's roles with their library's id (`scope_id`; None: every library). A role
+        whose library cannot be resolved (inactive; unknown under --strict, which refuses the
+        record) is not given, with a warning: it is never widened to every library."""
+        out = []
+        for r in rec["roles"]:
+            r["scope_id"] = None
+            if r.get("scope"):
+                try:
+                    r["scope_id"] = self.codes.resolve("library", tuple(r["scope"]))
+                except _Unknown as exc:
+                    what = f"{r['role']}@{r['scope'][0]}: {exc}"
+                    if self.opts.strict and "--strict" in str(exc):
+                        problems.append(("roles", what))
+                    else:
+                        self._issue(
+                            rec,
+                            "warning",
+                            "roles",
+                            f"{what}: the role is not given (never widened to every library)",
+                        )
+                    continue
+            out.append(r)
+        return out
+
+    def _row_code(
+        self,
+        rec: dict,
+        table: str,
+        pair: Any,
+        problems: list,
+        kind: str,
+        parent: int | None = None,
+    ) -> int | None:
+        if not pair:
+            return None
+        try:
+            return self.codes.resolve(table, tuple(pair), parent)
+        except _Unknown as exc:
+            if self.opts.strict and "--strict" in str(exc):
+                problems.append((kind, str(exc)))
+            else:
+                self._issue(rec, "warning", kind, f"{exc}: left out")
+            return None
+
+    def _role_rules(self) -> dict[tuple[str, int], list[str]]:
+        rules: dict[tuple[str, int], list[str]] = {}
+        for rule in RoleRule.select().where(
+            (RoleRule.organization == self.org.id) & (RoleRule.active == True)  # noqa: E712
+        ):
+            if rule.user_group_id:
+                rules.setdefault(("g", rule.user_group_id), []).append(rule.role)
+            if rule.job_category_id:
+                rules.setdefault(("c", rule.job_category_id), []).append(rule.role)
+        return rules
+
+    def _external(self, row: dict) -> bool:
+        flag = row.get("external")
+        return self.opts.external if flag is None else bool(flag)
+
+    def _insert(self, records: list[dict]) -> None:
+        """New people and accounts with every row, through the bulk insert."""
+        if not records:
+            return
+        t = _tables()
+        w = self.writer
+        sqlite = not w.pg
+        conv = iso_text if sqlite else (lambda v: v)
+        person_ids = w.ids(Person, len(records))
+        account_ids = w.ids(Account, len(records))
+        now = self.now
+        rows: dict[str, list[tuple]] = {tb.name: [] for tb in t.order}
+        extras = []
+        for rec, pid, aid in zip(records, person_ids, account_ids, strict=True):
+            p = rec["person"]
+            a = rec["account"]
+            names = {n: p.get(n, "") or "" for n in PERSON_TEXT}
+            login = {
+                "username": default_username(p.get("username"), rec["primary_id"]),
+                "email": rec.get("login_email"),
+            }
+            derived = person_derived({**login, **names})
+            password = rec.get("password")
+            pin = rec.get("pin")
+            emails = rec["rows"].get("emails", [])
+            contacts = rec["rows"]
+            if rec.get("reuse_person"):
+                # The person's account in another organization: only the account is new, and
+                # the contact rows the person does not have yet (models.users.reuse).
+                pid = rec["reuse_person"]
+                contacts, derived["sort_name"] = self._reused_person(rec, pid)
+            person = {
+                "id": pid,
+                **login,
+                "password_hash": password[1] if password and password[0] == "hash" else None,
+                **names,
+                **derived,
+                "birth_date": conv(p.get("birth_date")),
+                "preferred_language": p.get("preferred_language") or "en",
+                "keep_history": p.get("keep_history", False),
+                # (own JSON keeps the flag as it was, a password or not)
+                "force_password_change": bool(
+                    p.get("force_password_change") and (password or rec["own"])
+                ),
+                "failed_logins": 0,
+                "created_at": conv(a.get("created_at") or now),
+                "updated_at": conv(now),
+                "version": 1,
+            }
+            if not rec.get("reuse_person"):
+                rows[t.person.name].append(t.person.row(**person))
+            codes = rec["code_ids"]
+            external_account = a.get("account_type") == AccountType.EXTERNAL.value
+            channel = a.get("comm_channel") or (Channel.EMAIL if emails else Channel.MAIL).value
+            if channel == Channel.EMAIL.value and not emails:
+                channel = Channel.MAIL.value
+            account = {
+                "id": aid,
+                "organization_id": self.org.id,
+                "person_id": pid,
+                **primary_id_columns(rec["primary_id"], rec["key"]),
+                "account_type": a.get("account_type", AccountType.INTERNAL.value),
+                "record_type": a.get("record_type", RecordType.PUBLIC.value),
+                "user_group_id": codes.get("user_group"),
+                "job_category_id": codes.get("job_category"),
+                "job_description": a.get("job_description", ""),
+                "campus_id": codes.get("campus"),
+                "status": a.get("status", Status.ACTIVE.value),
+                # The file's, empty included (own JSON, Alma's <status_date/>); else today.
+                "status_date": conv(a.get("status_date", self.today)),
+                "expiry_date": conv(a.get("expiry_date")),
+                "purge_date": conv(a.get("purge_date")),
+                "comm_channel": channel,
+                "comm_language": a.get("comm_language") or p.get("preferred_language") or "en",
+                "additional_email": a.get("additional_email", ""),
+                "pin_hash": pin[1] if pin and pin[0] == "hash" else None,
+                "owning_system": a.get("owning_system", self.source if external_account else ""),
+                "letters_opt_in": a.get("letters_opt_in", True),
+                "resource_sharing_library_id": codes.get("resource_sharing_library"),
+                "purchase_request_library_id": codes.get("purchase_request_library"),
+                "cataloger_level": a.get("cataloger_level", ""),
+                "local_codes": a.get("local_codes", ""),
+                "researcher": a.get("researcher", False),
+                "sort_name": derived["sort_name"],
+                "last_activity_at": conv(a.get("last_activity_at")),
+                "created_by": a.get("created_by") or self.actor.name,
+                "created_at": conv(a.get("created_at") or now),
+                "updated_by": a.get("updated_by") or self.actor.name,
+                "updated_at": conv(a.get("updated_at") or now),
+                "version": 1,
+            }
+            rows[t.account.name].append(t.account.row(**account))
+            rows[t.identifier.name].append(
+                t.identifier.row(
+                    account_id=aid,
+                    **primary_identifier_row(rec["primary_id"], rec["key"]),
+                    note="",
+                    active=True,
+                    external=external_account,
+                )
+            )
+            for r in rec["rows"].get("identifiers", []):
+                rows[t.identifier.name].append(
+                    t.identifier.row(
+                        account_id=aid,
+                        id_type_id=r.get("id_type_id"),
+                        value=r["value"],
+                        value_key=r["value_key"],
+                        is_primary=False,
+                        note=r["note"],
+                        active=r["active"],
+                        external=self._external(r),
+                    )
+                )
+            for r in contacts.get("emails", []):
+                rows[t.email.name].append(
+                    t.email.row(
+                        person_id=pid,
+                        address=r["address"],
+                        address_key=r["address_key"],
+                        email_type=r["email_type"],
+                        preferred=r["preferred"],
+                        description=r["description"],
+                        external=self._external(r),
+                    )
+                )
+            for r in contacts.get("addresses", []):
+                rows[t.address.name].append(t.address.row(**self._address_values(r, pid, conv)))
+            for r in contacts.get("phones", []):
+                rows[t.phone.name].append(
+                    t.phone.row(
+                        person_id=pid,
+                        number=r["number"],
+                        phone_type=r["phone_type"],
+                        preferred=r["preferred"],
+                        preferred_sms=r["preferred_sms"],
+                        external=self._external(r),
+                    )
+                )
+            for r in rec["rows"].get("notes", []):
+                rows[t.note.name].append(t.note.row(**self._note_values(r, aid, conv)))
+            for r in rec["rows"].get("blocks", []):
+                rows[t.block.name].append(t.block.row(**self._block_values(r, aid, conv)))
+            for r in rec["rows"].get("statistics", []):
+                rows[t.statistic.name].append(t.statistic.row(**self._stat_values(r, aid)))
+            for role, scope, status, expiry in self._roles_of(rec, codes):
+                rows[t.role.name].append(
+                    t.role.row(
+                        account_id=aid,
+                        role=role,
+                        scope_id=scope,
+                        status=status,
+                        expiry_date=conv(expiry),
+                    )
+                )
+            rows[t.audit.name].append(
+                t.audit.row(
+                    account_id=aid,
+                    person_id=pid,
+                    entity="account",
+                    entity_id=aid,
+                    action=AuditAction.CREATE.value,
+                    field="account",
+                    new_value=f"{rec['primary_id']} ({self._where(rec)})",
+                    actor_id=self.actor.account_id,
+                    actor=self.actor.name,
+                    source=Source.IMPORT.value,
+                    at=conv(now),
+                )
+            )
+            rows[t.state.name].append(
+                t.state.row(
+                    account_id=aid,
+                    source=self.source,
+                    digest=rec["digest"],
+                    account_version=1,
+                    loaded_at=conv(now),
+                )
+            )
+            if rec["own"] and any(
+                rec.get(k) for k in ("local_overrides", "proxy_for", "attachments", "loans", "fees")
+            ):
+                extras.append((rec, aid))
+        w.write(t.order, rows, people_by_key=True)
+        for rec, aid in extras:
+            self._own_extras(rec, aid)
+
+    def _reused_person(self, rec: dict, pid: int) -> tuple[dict, str]:
+        """A reused person's contact rows this record adds (those the person has not: never
+        preferred, the person's own stay so) and the person's sort name. What of the record
+        differs from the person's personal data is not applied: said with a warning."""
+        person = Person.get_by_id(pid)
+        have = {
+            "emails": {fold_key(e.address) for e in Email.select().where(Email.person == pid)},
+            "phones": {
+                re.sub(r"\D", "", x.number) for x in Phone.select().where(Phone.person == pid)
+            },
+            "addresses": {
+                (fold_key(x.line1) or "", fold_key(x.city) or "")
+                for x in Address.select().where(Address.person == pid)
+            },
+        }
+        keys = {
+            "emails": lambda r: fold_key(r["address"]),
+            "phones": lambda r: re.sub(r"\D", "", r["number"]),
+            "addresses": lambda r: (fold_key(r.get("line1")) or "", fold_key(r.get("city")) or ""),
+        }
+        contacts = {}
+        for kind, key in keys.items():
+            contacts[kind] = [
+                {**r, "preferred": False, **({"preferred_sms": False} if kind == "phones" else {})}
+                for r in rec["rows"].get(kind, [])
+                if key(r) not in have[kind]
+            ]
+        differ = sorted(
+            name
+            for name, value in rec["person"].items()
+            if name not in ("username", "email")
+            and hasattr(person, name)
+            and value not in (None, "")
+            and value != getattr(person, name)
+        )
+        if differ:
+            self._issue(
+                rec,
+                "warning",
+                "person",
+                f"{', '.join(differ)}: the person's own (their account in another organization "
+                "shares them) kept, the file's not applied",
+            )
+        return contacts, person.sort_name
+
+    def _where(self, rec: dict) -> str:
+        name = rec.get("file") or (self.reader.path.name if self.reader is not None else "")
+        return f"{name} {rec['label']}".strip()
+
+    def _roles_of(self, rec: dict, codes: dict) -> list[tuple]:
+        roles: list[tuple] = [
+            (r["role"], r.get("scope_id"), r["status"], r.get("expiry_date"))
+            for r in rec.get("roles") or []
+        ]
+        have = {(r[0], r[1]) for r in roles}
+        # Every new account is a patron, unless the file says it is not (RERO's staff only).
+        extra = [] if rec.get("no_patron") else [Role.PATRON.value]
+        if codes.get("user_group"):
+            extra += self.role_rules.get(("g", codes["user_group"]), [])
+        if codes.get("job_category"):
+            extra += self.role_rules.get(("c", codes["job_category"]), [])
+        for role in extra:
+            if not any(r == role for r, _ in have):
+                roles.append((role, None, Status.ACTIVE.value, None))
+                have.add((role, None))
+        return roles
+
+    def _address_values(self, r: dict, pid: int, conv: Callable) -> dict:
+        return {
+            "person_id": pid,
+            "address_type": r["address_type"],
+            "line1": r["line1"],
+            "line2": r["line2"],
+            "line3": r["line3"],
+            "city": r["city"],
+            "state": r["state"],
+            "postal_code": r["postal_code"],
+            "country": r["country"],
+            "note": r["note"],
+            "start_date": conv(r["start_date"]),
+            "end_date": conv(r["end_date"]),
+            "preferred": r["preferred"],
+            "external": self._external(r),
+        }
+
+    def _note_values(self, r: dict, aid: int, conv: Callable) -> dict:
+        return {
+            "account_id": aid,
+            "note_type_id": r.get("note_type_id"),
+            "text": r["text"],
+            "user_viewable": r["user_viewable"],
+            "popup": r["popup"],
+            "owner_id": r.get("owner_id"),
+            "external": self._external(r),
+            "created_by": r.get("created_by") or self.actor.name,
+            "created_at": conv(r.get("created_at") or self.now),
+        }
+
+    def _block_values(self, r: dict, aid: int, conv: Callable) -> dict:
+        return {
+            "account_id": aid,
+            "definition_id": r["definition_id"],
+            "expiry_date": conv(r["expiry_date"]),
+            "note": r["note"],
+            "owner_id": r.get("owner_id"),
+            "active": r["active"],
+            "external": self._external(r),
+            "created_by": r.get("created_by") or self.actor.name,
+            "created_at": conv(r.get("created_at") or self.now),
+        }
+
+    def _stat_values(self, r: dict, aid: int) -> dict:
+        return {
+            "account_id": aid,
+            "category_id": r["category_id"],
+            "note": r["note"],
+            "owner_id": r.get("owner_id"),
+            "external": self._external(r),
+        }
+
+    def _own_extras(self, rec: dict, aid: int) -> None:
+        """PatronDesk JSON only: hand changes, proxies (to accounts already here) and files."""
+        import base64
+
+        for o in rec.get("local_overrides") or []:
+            if isinstance(o, dict) and o.get("field"):
+                LocalOverride.insert(
+                    account=aid,
+                    field=str(o["field"])[:60],
+                    original=o.get("original"),
+                    changed_by=str(o.get("changed_by") or "")[:100],
+                    changed_at=_time_or_none(o.get("changed_at")) or self.now,
+                ).on_conflict_ignore().execute()
+        for p in rec.get("proxy_for") or []:
+            if not isinstance(p, dict):
+                continue
+            target = Account.get_or_none(
+                (Account.primary_id_key == fold_key(str((p or {}).get("target") or "")))
+                & (Account.organization == self.org.id)  # never another organization's
+            )
+            if target is not None and target.id != aid:
+                ProxyFor.insert(
+                    account=aid, target=target.id, note=str(p.get("note") or "")
+                ).on_conflict_ignore().execute()
+            elif target is None:
+                self._issue(
+                    rec,
+                    "warning",
+                    "proxy_for",
+                    f"{p.get('target')!r} is not an account here: left out",
+                )
+        for f in rec.get("attachments") or []:
+            if not isinstance(f, dict) or not f.get("name"):
+                continue
+            try:
+                data = base64.b64decode(str(f.get("data") or ""), validate=True)
+            except ValueError:
+                self._issue(
+                    rec,
+                    "warning",
+                    "attachments",
+                    f"{f.get('name')!r} has unreadable content: left out",
+                )
+                continue
+            owner = None
+            if f.get("owner"):
+                owner = self.codes.find("library", (str(f["owner"]), ""))
+            Attachment.create(
+                account=aid,
+                name=str(f["name"])[:255],
+                size=len(data),
+                mime_type=str(f.get("mime_type") or "application/octet-stream")[:100],
+                note=str(f.get("note") or ""),
+                data=data,
+                owner=owner,
+                created_by=str(f.get("created_by") or self.actor.name)[:100],
+                created_at=_time_or_none(f.get("created_at")) or self.now,
+            )
+        if rec.get("loans") or rec.get("fees"):
+            from models.transfer.circulation import write_own
+
+            write_own(self, rec, aid)
