@@ -32,14 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN_PASSWORD
-from detailhelp import admin, as_staff, user
 
 from models.config.settings import Settings
 from models.enums import Role
 from models.errors import PermissionDenied, ValidationError
 from models.store.tables import Account, Attachment, AuditEvent
 from models.users.rows import Kind, add_row, save_attachment
+from tests.helpers.db import ADMIN_PASSWORD
+from tests.helpers.details import admin, as_staff, user
 
 ROOT = Path(__file__).resolve().parents[2]
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -460,10 +460,10 @@ def test_a_backup_never_lands_on_the_database_or_a_special_file(tmp_path) -> Non
 
 async def test_the_export_screen_asks_before_replacing_a_file(ui_db, tmp_path) -> None:
     from textual.widgets import Static
-    from uihelp import SIZE, log_in, settle, type_into
 
     from screens.confirm import ConfirmScreen
     from screens.transfer import ExportScreen
+    from tests.helpers.ui import SIZE, log_in, settle, type_into
     from tui.app import PatronDeskApp
 
     keep = tmp_path / "users.json"
@@ -531,8 +531,7 @@ def test_a_database_readable_by_others_is_warned_about(tmp_path) -> None:
 
 
 async def test_the_app_warns_when_the_database_is_readable_by_others(ui_db) -> None:
-    from uihelp import SIZE
-
+    from tests.helpers.ui import SIZE
     from tui.app import PatronDeskApp
 
     os.chmod(ui_db.url, 0o640)

@@ -27,9 +27,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from detailhelp import admin, future, staff, user
 from textual.widgets import Static
-from uihelp import SIZE, log_in, settle, type_into
 
 from models.config.configuration import add_organization
 from models.enums import Role
@@ -50,6 +48,8 @@ from models.transfer.exports import export_users
 from models.transfer.formats import FormatError, formula_safe, formula_value
 from models.transfer.imports import ImportOptions, import_file
 from models.users.accounts import NewUser, create_user
+from tests.helpers.details import admin, future, staff, user
+from tests.helpers.ui import SIZE, log_in, settle, type_into
 
 ROOT = Path(__file__).resolve().parents[2]
 B_PASSWORD = "Quill-Ledger-43"

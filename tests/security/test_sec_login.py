@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
-from conftest import ADMIN_PASSWORD
 from textual.widgets import Input, OptionList
-from uihelp import SIZE, add_user, log_in, settle, type_into
 
 from models.access.auth import ChooseOrganization, login, refused_message, set_password
 from models.access.passwords import MAX_MEMORY_KIB, hash_within_bounds
@@ -37,6 +35,8 @@ from screens.lock import LockScreen
 from screens.login import LoginScreen
 from screens.quick_user import QuickUserScreen
 from screens.user_details import UserDetailsScreen
+from tests.helpers.db import ADMIN_PASSWORD
+from tests.helpers.ui import SIZE, add_user, log_in, settle, type_into
 from tui.app import PatronDeskApp
 from tui.widgets import Message
 

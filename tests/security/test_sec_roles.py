@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from detailhelp import admin, future, staff, user
 
 from models.access.auth import set_password, unlock
 from models.access.permissions import Action, can, grantable_roles
@@ -28,6 +27,7 @@ from models.store.tables import Account, Email, Person, RoleAssignment
 from models.users import details
 from models.users.accounts import NewUser, create_user, set_status
 from models.users.rows import Kind, add_row
+from tests.helpers.details import admin, future, staff, user
 
 NEW_PASSWORD = "Harbor-Lantern-73"
 

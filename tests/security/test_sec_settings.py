@@ -22,10 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import ADMIN_PASSWORD, PG_BASE, _pg_probe, missing
 from rich.console import Console
-from test_cli import run
-from uihelp import SIZE, add_user, log_in, settle
 
 from models import audit
 from models.access.session import open_session
@@ -42,6 +39,9 @@ from screens.configuration import ConfigTable, ConfigurationScreen
 from screens.lock import LockScreen
 from screens.user_details import UserDetailsScreen
 from screens.user_details.row_form import RowFormScreen
+from tests.cli.test_cli import run
+from tests.helpers.db import ADMIN_PASSWORD, PG_BASE, missing, pg_probe
+from tests.helpers.ui import SIZE, add_user, log_in, settle
 from tui.app import PatronDeskApp
 
 B_PASSWORD = "Copper-Meadow-58"
@@ -174,7 +174,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path):
         yield open_database(str(tmp_path / "old.db"), upgrade=False)
         close_database()
         return
-    if problem := _pg_probe():
+    if problem := pg_probe():
         missing(problem)
     import psycopg2
 

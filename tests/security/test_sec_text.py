@@ -13,10 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ADMIN_PASSWORD
-from detailhelp import admin
 from textual.app import App
-from uihelp import SIZE, add_user, log_in, settle
 
 from models.audit import Actor
 from models.config.config_settings import check_settings
@@ -34,6 +31,9 @@ from models.users.my_account import add_my_contact
 from models.users.rows import Kind, add_row
 from screens.my_account import MyAccountScreen
 from screens.user_details import UserDetailsScreen
+from tests.helpers.db import ADMIN_PASSWORD
+from tests.helpers.details import admin
+from tests.helpers.ui import SIZE, add_user, log_in, settle
 from tui.app import PatronDeskApp
 
 OSC_TITLE = "\x1b]0;pwned\x07"  # retitles the terminal

@@ -1,0 +1,328 @@
+"""Issue 19, "the UI never waits": the session keeps one User Details screen and shows each
+next user in it (`App.open_user`). Nothing of the user shown before may survive: not a field,
+a label, a mark, a message, a tab's rows, the Fines/fees tab, a pop-up or the screen itself
+after log out."""
+
+from __future__ import annotations
+
+import contextlib
+
+from textual.widgets import Input, Static, TabbedContent
+from textual.worker import WorkerCancelled
+
+from models.access.session import open_session
+from models.audit import Actor
+from models.enums import RecordType, Role, Source
+from models.fees.fees import add_fee
+from models.store.tables import RoleAssignment
+from models.users.rows import Kind, add_row
+from screens.confirm import InfoScreen
+from screens.user_details import UserDetailsScreen
+from screens.user_details.general import GeneralPane
+from screens.user_details.rows import RowsPane
+from tests.helpers.ui import add_user, settle
+from tui.app import PatronDeskApp
+from tui.widgets import Field
+
+SYSTEM = Actor(None, Source.CLI)
+
+
+def head(app) -> str:
+    screen = next(s for s in reversed(app.screen_stack) if isinstance(s, UserDetailsScreen))
+    return str(screen.query_one("#details-head", Static).render())
+
+
+async def open_user(pilot, account_id: int) -> UserDetailsScreen:
+    pilot.app.open_user(account_id)
+    await settle(pilot)
+    screens = [s for s in pilot.app.screen_stack if isinstance(s, UserDetailsScreen)]
+    assert screens
+    return screens[-1]
+
+
+async def back(pilot) -> None:
+    await pilot.press("escape")
+    await settle(pilot)
+
+
+async def test_the_next_user_replaces_everything_of_the_last_one(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    add_fee(anna.id, SYSTEM, fee_type="LOST_ITEM", amount="30.00", item_barcode="31000042")
+    bruno = add_user("Bruno", "Keller", "S200", record_type=RecordType.STAFF.value, group="STAFF")
+    RoleAssignment.delete().where(
+        (RoleAssignment.account == bruno) & (RoleAssignment.role == Role.PATRON.value)
+    ).execute()  # no Patron role: no Fines/fees tab
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        first = await open_user(pilot, anna.id)
+        assert "Müller" in head(app)
+        # Anna's Contact tab is built, a field marked wrong, a message shown.
+        await pilot.press("f3")
+        await settle(pilot)
+        emails = first.query_one("#contact").query(RowsPane).first()
+        assert "anna@example.org" in str(emails.query_one("RowsTable").get_row_at(0))
+        await pilot.press("f2")
+        await settle(pilot)
+        first.query_one("#g-last_name", Input).value = ""
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert first.query_one("#field-g-last_name", Field).error
+        first.query_one("#g-last_name", Input).value = "Müller"  # nothing left unsaved
+        await back(pilot)
+
+        second = await open_user(pilot, bruno.id)
+        assert second is first  # the same screen, shown again
+        assert "Keller" in head(app) and "Müller" not in head(app)
+        general = second.query_one(GeneralPane)
+        assert general.ctx.account_id == bruno.id
+        assert second.query_one("#g-first_name", Input).value == "Bruno"
+        assert second.query_one("#g-primary_id", Input).value == "S200"
+        assert not second.query_one("#field-g-last_name", Field).error
+        assert not str(general.query_one("#general-message").render())
+        assert not general.dirty
+        # No Patron role: no Fines/fees tab; the Contact tab is Bruno's.
+        assert "fees" not in second._present
+        tabbed = second.query_one(TabbedContent)
+        assert not tabbed.get_tab("fees").display
+        await pilot.press("f7")
+        await settle(pilot)
+        assert tabbed.active != "fees"
+        await pilot.press("f3")
+        await settle(pilot)
+        emails = second.query_one("#contact").query(RowsPane).first()
+        assert "s200@example.org" in str(emails.query_one("RowsTable").get_row_at(0))
+        assert "anna@example.org" not in str(emails.query_one("RowsTable").get_row_at(0))
+        assert emails.ctx.account_id == bruno.id
+        await back(pilot)
+
+        third = await open_user(pilot, anna.id)
+        assert third is first
+        assert third.query_one(TabbedContent).get_tab("fees").display
+        assert Role.PATRON.value in third.profile.roles
+
+
+async def test_a_save_goes_to_the_user_shown(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    bruno = add_user("Bruno", "Keller", "P200")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await open_user(pilot, anna.id)
+        await back(pilot)
+        screen = await open_user(pilot, bruno.id)
+        screen.query_one("#g-title", Input).value = "Dr"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Saved" in str(screen.query_one("#general-message").render())
+    anna, bruno = (type(anna).get_by_id(a.id) for a in (anna, bruno))
+    assert (anna.person.title or "") == ""
+    assert bruno.person.title == "Dr"
+
+
+async def test_a_record_that_arrives_after_log_out_opens_nothing(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    add_row(
+        Kind.NOTE,
+        anna.id,
+        anna.version,
+        {"note_type": "CIRCULATION", "text": "See the desk", "popup": True},
+        SYSTEM,
+    )
+    bruno = add_user("Bruno", "Keller", "P200")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await open_user(pilot, bruno.id)
+        await back(pilot)
+        app.open_user(anna.id)  # the kept screen reads Anna's record before it is pushed
+        app.action_logout()  # ctrl+l never waits
+        with contextlib.suppress(WorkerCancelled):  # the read goes with the kept screen
+            await settle(pilot)
+        await settle(pilot)
+        assert app.session is None
+        assert not any(isinstance(s, (UserDetailsScreen, InfoScreen)) for s in app.screen_stack)
+
+
+async def test_keys_typed_while_the_record_is_read_go_to_it(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    bruno = add_user("Bruno", "Keller", "P200")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await open_user(pilot, bruno.id)
+        await back(pilot)
+        app.open_user(anna.id)
+        await pilot.press("f3")  # Contact, typed before the record is there
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, UserDetailsScreen) and screen.account_id == anna.id
+        assert screen.query_one(TabbedContent).active == "contact"
+
+
+async def test_log_out_drops_the_kept_screen(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        kept = await open_user(pilot, anna.id)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert app.session is None
+        assert not kept.is_attached
+        assert "kept-user-details" not in app._installed_screens
+        app.session = open_session(ui_db.admin)
+        again = await open_user(pilot, anna.id)
+        assert again is not kept
+
+
+async def test_a_user_that_cannot_be_shown_is_not_kept(ui_db) -> None:
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        missing = await open_user(pilot, 999_999)
+        assert missing.query("#details-error")
+        await back(pilot)
+        shown = await open_user(pilot, anna.id)
+        assert shown is not missing
+        assert "Müller" in head(app)
+
+
+# --- the new-user form, kept per record type ---------------------------------------------------
+
+
+async def new_form(pilot, **options):
+    from screens.quick_user import QuickUserScreen
+
+    pilot.app.new_user_form(**options)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, QuickUserScreen)
+    return screen
+
+
+async def test_the_form_comes_back_empty(ui_db) -> None:
+    from textual.widgets import Select
+
+    from screens.confirm import ConfirmScreen
+    from screens.reuse_person import ReusePersonScreen  # noqa: F401 - the dialog's module
+
+    add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        form = await new_form(pilot, tab="all")
+        form.query_one("#first_name", Input).value = "Léa"
+        form.query_one("#record_type", Select).value = "staff"
+        form.query_one("#email_type", Select).value = "work"
+        form.query_one("#pin", Input).value = "1234"
+        await pilot.press("ctrl+s")  # refused: the marks and the message show
+        await settle(pilot)
+        assert form.query_one("#field-last_name", Field).error
+        form.action_generate_password()
+        await settle(pilot)
+        assert form.generated_password
+        await pilot.press("escape")  # the password shown once
+        await settle(pilot)
+        form.use_person(ui_db.admin.person_id)  # personal fields locked
+        await settle(pilot)
+        assert form.query_one("#first_name", Input).disabled
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)  # "Discard what you typed?"
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen is not form
+        # Left: nothing secret stays in the form meanwhile.
+        assert form.query_one("#pin", Input).value == ""
+        assert form.query_one("#password", Input).value == ""
+
+        again = await new_form(pilot, tab="all")
+        assert again is form
+        for name in ("first_name", "last_name", "password", "password_confirm", "pin"):
+            assert again.query_one(f"#{name}", Input).value == ""
+            assert not again.query_one(f"#{name}", Input).disabled
+        assert again.query_one("#record_type", Select).value == "public"
+        assert again.query_one("#email_type", Select).value == "personal"
+        assert not again.query_one("#field-last_name", Field).error
+        assert not str(again.query_one("#form-message").render())
+        assert again.generated_password is None and again.person_id is None
+        assert not again.touched
+        assert app.focused is again.query_one("#record_type")
+
+
+async def test_each_record_type_and_register_have_their_own_form(ui_db) -> None:
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        staff = await new_form(pilot, tab="staff")
+        await pilot.press("escape")
+        await settle(pilot)
+        register = await new_form(
+            pilot, register=True, identifier="B123", prefill={"last_name": "Keller"}
+        )
+        assert register is not staff and register.register
+        assert register.query_one("#primary_id", Input).value == "B123"
+        assert register.query_one("#last_name", Input).value == "Keller"
+        assert app.focused is register.query_one("#first_name")
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        again = await new_form(pilot, register=True, identifier="B124")
+        assert again is register
+        assert again.query_one("#primary_id", Input).value == "B124"
+        assert again.query_one("#last_name", Input).value == ""
+        await pilot.press("ctrl+l", "ctrl+l")  # the scanned card would be lost: asked first
+        await settle(pilot)
+        assert not app._kept and not register.is_attached and not staff.is_attached
+
+
+# --- log out asks before it drops unsaved edits -------------------------------------------------
+
+
+async def test_log_out_asks_before_dropping_unsaved_edits(ui_db) -> None:
+    from screens.confirm import ConfirmScreen
+    from screens.login import LoginScreen
+
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        screen = await open_user(pilot, anna.id)
+        screen.query_one("#g-title", Input).value = "Dr"
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "unsaved" in str(app.screen.query_one("#confirm-question").render()).lower()
+        await pilot.press("escape")  # back to the edits, all kept
+        await settle(pilot)
+        assert app.screen is screen and app.session is not None
+        assert screen.query_one("#g-title", Input).value == "Dr"
+        await pilot.press("ctrl+l", "ctrl+l")  # asked, then ctrl+l again: logged out
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.session is None
+
+
+async def test_log_out_with_nothing_unsaved_does_not_ask(ui_db) -> None:
+    from screens.login import LoginScreen
+
+    anna = add_user("Anna", "Müller", "P100")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await open_user(pilot, anna.id)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.session is None
+
+
+async def test_a_remapped_quit_is_obeyed_while_a_logout_is_under_way(ui_db) -> None:
+    app = PatronDeskApp()
+    app.user_keymap = {"quit": "ctrl+x"}
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await settle(pilot)
+        app._leaving = True  # a logout under way: every other key waits for the login screen
+        await pilot.press("ctrl+x")
+        await settle(pilot)
+        assert app.return_code == 0
