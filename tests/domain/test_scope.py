@@ -166,8 +166,8 @@ UNSCOPED: dict[str, str] = {
     "models/transfer/exports.py:user_document": "'patrondesk export --user' runs as the system: "
     "every "
     "library's rows",
-    "models/transfer/imports.py:__init__": "the import's bulk writer of each table: writes, never "
-    "shows",
+    "models/transfer/imports/tables.py:__init__": "the import's bulk writer of each table: "
+    "writes, never shows",
 }
 _TABLES = {m._meta.table_name for m in OWNED_MODELS}
 _NAMES = {m.__name__ for m in OWNED_MODELS}
