@@ -1,0 +1,26 @@
+"""Every kind's spec, by `Kind` (models.users.rows)."""
+
+from __future__ import annotations
+
+from models.users.rows.attachments import _AttachmentSpec, _ProxySpec, _RoleSpec
+from models.users.rows.base import Kind, _Spec
+from models.users.rows.contact import _AddressSpec, _EmailSpec, _PhoneSpec
+from models.users.rows.records import _BlockSpec, _IdentifierSpec, _NoteSpec, _StatisticSpec
+
+SPECS: dict[Kind, _Spec] = {
+    spec.kind: spec
+    for spec in (
+        _EmailSpec(),
+        _PhoneSpec(),
+        _AddressSpec(),
+        _IdentifierSpec(),
+        _NoteSpec(),
+        _BlockSpec(),
+        _StatisticSpec(),
+        _AttachmentSpec(),
+        _ProxySpec(),
+        _RoleSpec(),
+    )
+}
+# The kinds with activate / deactivate.
+ACTIVATABLE = frozenset({Kind.IDENTIFIER, Kind.BLOCK, Kind.ROLE})
