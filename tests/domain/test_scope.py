@@ -263,7 +263,7 @@ def _allowed(name: str) -> str | None:
 def test_every_query_of_owned_rows_applies_the_viewers_scope() -> None:
     reads = _owned_reads()
     assert (
-        "models/search/engine.py:_rows_sql" in reads
+        "models/search/rows.py:_rows_sql" in reads
         and "models/users/profile.py:load_profile" in reads
     )
     forgotten = [name for name, scoped in reads.items() if not scoped and not _allowed(name)]

@@ -449,7 +449,7 @@ def test_namesake_buckets_walked_in_name_order(namesakes, monkeypatch) -> None:
 
     calls = spy_on_plan(monkeypatch, "_walk_bucket", lambda result: result is not None)
     for sparse in (8, 1):  # 1: give up as soon as a round falls short
-        monkeypatch.setattr(search, "BUCKET_WALK_SPARSE", sparse)
+        monkeypatch.setattr("models.search.plan.BUCKET_WALK_SPARSE", sparse)  # read there
         calls.clear()
         for query in NAMESAKE_QUERIES:
             check_paging(namesakes, query, limit=5)
@@ -817,17 +817,17 @@ def test_postgresql_name_prefixes_follow_every_change(db) -> None:
 def test_prepared_lookups_give_the_same_pages(db, people, monkeypatch) -> None:
     """PostgreSQL prepares the exact and rows lookups per connection (and deallocates the
     oldest beyond PREPARE_KEEP): the pages are the same as unprepared, every time."""
-    import models.search.engine as search
+    import models.search.run as run  # where _run_prepared reads PREPARE_*
 
     queries = [
         UserQuery(text=t, tab=tab)
         for t in ("", "mul", "user3@example.org", "ann", "U00001")
         for tab in ("all", "public", "staff")
     ]
-    monkeypatch.setattr(search, "PREPARE_MAX_PARAMS", 0)  # nothing prepared
+    monkeypatch.setattr(run, "PREPARE_MAX_PARAMS", 0)  # nothing prepared
     plain = [names(db, q) for q in queries]
-    monkeypatch.setattr(search, "PREPARE_MAX_PARAMS", 120)
-    monkeypatch.setattr(search, "PREPARE_KEEP", 2)
+    monkeypatch.setattr(run, "PREPARE_MAX_PARAMS", 120)
+    monkeypatch.setattr(run, "PREPARE_KEEP", 2)
     for _ in range(2):
         assert [names(db, q) for q in queries] == plain
 
