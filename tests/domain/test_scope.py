@@ -160,12 +160,10 @@ UNSCOPED: dict[str, str] = {
     "models/fees/balances.py:_sum": "the debt limit is the user's: every library's fees count",
     "models/fees/balances.py:accrued_fines": "a fine accrues on a loan, billed by any library",
     "models/fees/balances.py:_load_fee": "one fee by id: each caller authorizes its owner library",
-    "models/transfer/exports.py:_records": "'patrondesk export' runs as the system (no staff "
-    "user): every "
-    "library's rows; a screen calling it must pass the staff user's scope",
-    "models/transfer/exports.py:user_document": "'patrondesk export --user' runs as the system: "
-    "every "
-    "library's rows",
+    "models/transfer/exports/records.py:_records": "'patrondesk export' runs as the system "
+    "(no staff user): every library's rows; a screen calling it must pass the staff user's scope",
+    "models/transfer/exports/personal.py:user_document": "'patrondesk export --user' runs as "
+    "the system: every library's rows",
     "models/transfer/imports/tables.py:__init__": "the import's bulk writer of each table: "
     "writes, never shows",
 }
