@@ -1,4 +1,4 @@
-"""Benchmark of the Find and Manage Users search (models/search/engine.py), issue 3.
+"""Benchmark of the Find and Manage Users search (models/search/), issue 3.
 
     python bench/search.py --users 1000000 [--db PATH_OR_URL]
 

@@ -1,5 +1,5 @@
 """`patrondesk config export|import FILE` and `patrondesk organization add` (the command-line
-side of models/config/config_file.py and models/config/configuration.py). Nothing from `models` is
+side of models/config/config_file.py and models/config/configuration/). Nothing from `models` is
 imported
 until a command runs: the app starts fast."""
 

@@ -1,6 +1,6 @@
-"""`patrondesk import` and `patrondesk export` (the command-line side of models/transfer/imports.py
+"""`patrondesk import` and `patrondesk export` (the command-line side of models/transfer/imports/
 and
-models/transfer/exports.py). Nothing from `models` is imported until a command runs: the app starts
+models/transfer/exports/). Nothing from `models` is imported until a command runs: the app starts
 fast.
 """
 

@@ -213,7 +213,7 @@ class Account(BaseModel):
         indexes = (
             (("organization", "person"), True),
             (("organization", "record_type", "status"), False),
-            # Keyset paging of Find and Manage Users (models/search/engine.py, migration 0003); the
+            # Keyset paging of Find and Manage Users (models/search/, migration 0003); the
             # trailing columns make the walks covering for the filters.
             (
                 (
@@ -408,7 +408,7 @@ class RoleAssignment(BaseModel):
     class Meta:
         indexes = (
             (("account", "role"), False),
-            (("role", "account"), False),  # a filter on a rare role (models/search/engine.py)
+            (("role", "account"), False),  # a filter on a rare role (models/search/)
         )
 
 
@@ -444,7 +444,7 @@ class ResetCode(BaseModel):
 
 
 class ImportState(BaseModel):
-    """The last import or SIS load of an account (models/transfer/imports.py): the fingerprint of
+    """The last import or SIS load of an account (models/transfer/imports/): the fingerprint of
     the
     record it wrote and the account's version after it. A load of the same record to an account
     nobody changed since (same version) skips it without reading the account."""

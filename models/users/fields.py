@@ -232,17 +232,17 @@ FIELDS: tuple[Field, ...] = (
         message="is not an account type",
         on_import=DEFAULT,
     ),
-    # Code tables (an import resolves its codes apart: models/transfer/imports.py `Codes`).
+    # Code tables (an import resolves its codes apart: models/transfer/imports/ `Codes`).
     Field("user_group", "User group", CODE, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT),
     Field(
         "job_category", "Job category", CODE, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT
     ),
     Field("campus", "Campus", CODE, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT),
-    # Secrets (an import reads hashes too: models/transfer/imports.py `_secret`).
+    # Secrets (an import reads hashes too: models/transfer/imports/ `_secret`).
     Field("pin", "PIN", PIN, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT),
     Field("password", "Password", PASSWORD, PERSON, mandatable=AT_CREATION, modes=_NEW),
     Field("password_confirm", "Password again", CONFIRM, PERSON, modes=_NEW),
-    # Created with the user by Quick User; rows of their own tabs afterwards (models/users/rows.py).
+    # Created with the user by Quick User; rows of their own tabs afterwards (models/users/rows/).
     Field(
         "identifier_value",
         "Identifier",

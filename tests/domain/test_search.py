@@ -1,4 +1,4 @@
-"""The search engine of Find and Manage Users (models/search/engine.py), on SQLite and
+"""The search engine of Find and Manage Users (models/search/), on SQLite and
 PostgreSQL."""
 
 from __future__ import annotations

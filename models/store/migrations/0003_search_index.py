@@ -1,4 +1,4 @@
-"""Search engine for Find and Manage Users (`models/search/engine.py`).
+"""Search engine for Find and Manage Users (`models/search/`).
 
 1. `account.sort_name`: a copy of the person's folded "last first", so that the list of one
    organization can be walked in name order by index (optionally per record type or user group),
@@ -17,7 +17,7 @@
      statement-level triggers on insert / delete, a row trigger on update of the names.
    Neither is a peewee model: `diff_models` does not see them.
 
-Frozen: imports no application code. `models/search/engine.py` computes the same key in Python; a test
+Frozen: imports no application code. `models/search/` computes the same key in Python; a test
 checks that both agree.
 """
 # ruff: noqa
@@ -52,7 +52,7 @@ def name_key_sql(sort_name, person_id, pg=False):
 
 # Keyset walks of one organization's list, per record type (a tab of two record types, or all,
 # merges the walks) or per user group and record type; the trailing columns make the walk
-# covering for the status, account type and group filters. Names are used by models/search/engine.py
+# covering for the status, account type and group filters. Names are used by models/search/
 # (SQLite `INDEXED BY`).
 ACCOUNT_INDEXES = (
     ("account_search_type_name",

@@ -1,6 +1,6 @@
 """ImportState: per account, the fingerprint of the record the last import or SIS load wrote and
 the account's version after it, so that a load of an unchanged record skips it without reading
-the account (models/transfer/imports.py).
+the account (models/transfer/imports/).
 
 Frozen: it must never import the application models.
 """

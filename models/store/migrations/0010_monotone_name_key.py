@@ -17,7 +17,7 @@ whose key changes are moved in the index. PostgreSQL: `pd_name_key` is replaced,
 of person_name_index whose key changes are updated (migration 0009's triggers move their
 prefixes).
 
-Frozen: imports no application code. `models/search/engine.py` computes the same key in Python; a test
+Frozen: imports no application code. `models/search/` computes the same key in Python; a test
 checks that both agree.
 """
 
