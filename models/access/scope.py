@@ -4,7 +4,7 @@ the scope of their roles, or by the institution (no owner library).
 
 Every query that returns or counts owned rows for a person to see applies a `LibraryScope`:
 `scope.condition(Model.owner)` in a peewee query, `scope.sql("n.owner_id")` in raw SQL,
-`scope.sees(row.owner_id)` for one row. `tests/test_scope.py` reads the source of `models/`,
+`scope.sees(row.owner_id)` for one row. `tests/domain/test_scope.py` reads the source of `models/`,
 `screens/` and `tui/` and fails when a function reads an owned table without a scope (or a
 reason, listed there, why the rule needs every row).
 """

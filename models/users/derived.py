@@ -30,7 +30,7 @@ from models.users.fields import NAME_FIELDS
 
 # The derived columns, which History and the personal-information export leave out
 # (models/audit.py IGNORED_FIELDS, models/users/personal_data.py LEFT_OUT list them by hand, below
-# this module; tests/test_user_record.py checks they hold every one).
+# this module; tests/domain/test_user_record.py checks they hold every one).
 DERIVED_COLUMNS = frozenset(
     {
         "username_key",
