@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import fields as dc_fields
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.css.query import NoMatches
@@ -180,6 +180,24 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
             return self.fixed_record_type
         value = self.query_one("#record_type", Select).value
         return RecordType.PUBLIC.value if value is Select.NULL else str(value)
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed on the record type's select goes to First name (the select takes
+        no text: from the All tab the form opens on it, and a name typed at once after ctrl+n
+        went nowhere). The record type stays as it is."""
+        focused = self.focused
+        if not (isinstance(focused, Select) and focused.id == "record_type"):
+            return
+        if focused.expanded or not event.is_printable or not event.character:
+            return
+        first = self.query_one("#first_name", Input)
+        if first.disabled:
+            return
+        event.stop()
+        event.prevent_default()
+        first.focus()  # deferred by Textual (the app's call_later): the character after it,
+        # or the field's focus would select it and the next key replace it
+        self.app.call_later(first.post_message, events.Paste(event.character))
 
     def _choices(self, name: str) -> list[tuple[str, object]] | None:
         """The options a select starts with (None: not a select). A code table's are read

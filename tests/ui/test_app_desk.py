@@ -528,3 +528,17 @@ async def test_an_attachment_size_has_its_unit(ui_db, tmp_path) -> None:
         await settle(pilot)
         table = screen.query_one("#table-attachment", RowTable)
         assert table.get_row_at(0)[1] == "2.5 KB"
+
+
+async def test_a_name_typed_right_after_ctrl_n_lands_in_the_first_name(ui_db) -> None:
+    """From the All tab the new-user form opens on its record type (a select, which takes no
+    text): a name typed at once went nowhere. It goes to First name, the record type kept."""
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await find_users(pilot)
+        await burst(pilot, "ctrl+n", *"Ada", "tab", "tab", *"Lovelace")
+        form = app.screen
+        assert isinstance(form, QuickUserScreen)
+        assert form.query_one("#first_name", Input).value == "Ada"
+        assert form.query_one("#last_name", Input).value == "Lovelace"
+        assert form.record_type == "public"
