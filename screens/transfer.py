@@ -235,12 +235,25 @@ class ExportScreen(CoveredKeys, ModalScreen[None]):
         if not path:
             self.query_one("#summary", Static).update("Give the file to write.")
             return
-        from models.store.files import TargetExists, check_target
+        from models.store.files import check_target
+
+        # In a worker: an existing file is replaced only when confirmed, a device or the
+        # database never; the file system is not asked on the UI thread (a stalled mount).
+        run_service(
+            self,
+            check_target,
+            Path(path).expanduser(),
+            on_ok=lambda _target: self._start(path, overwrite=False),
+            on_error=lambda exc: self._target_refused(path, exc),
+            group="check",
+            exclusive=True,
+        )
+
+    def _target_refused(self, path: str, exc: PatronDeskError) -> None:
+        from models.store.files import TargetExists
         from screens.confirm import ConfirmScreen
 
-        try:  # an existing file is replaced only when confirmed; a device or the database never
-            check_target(Path(path).expanduser())
-        except TargetExists as exc:
+        if isinstance(exc, TargetExists):
 
             def answered(replace: bool | None) -> None:
                 if replace:
@@ -250,10 +263,7 @@ class ExportScreen(CoveredKeys, ModalScreen[None]):
                 ConfirmScreen(f"{exc.path} already exists. Replace it?", yes="Replace"), answered
             )
             return
-        except PatronDeskError as exc:
-            self.query_one("#summary", Static).update(escape(exc.message))
-            return
-        self._start(path, overwrite=False)
+        self.query_one("#summary", Static).update(escape(exc.message))
 
     def _start(self, path: str, *, overwrite: bool) -> None:
         if self.running:
