@@ -118,3 +118,52 @@ async def test_the_import_screen_takes_the_encoding_date_format_and_force(
         await settle(pilot)
         assert "1 updated" in str(app.screen.query_one("#summary", Static).render())
         assert Phone.select().count() == 1
+
+
+async def test_the_export_screen_asks_before_replacing_and_refuses_a_fifo_and_the_database(
+    ui_db, tmp_path, monkeypatch
+) -> None:
+    """Attacks on the file to write, through the screen: an existing file is replaced only
+    once confirmed; a FIFO (it would block a writer) and the database file are refused with
+    the reason; nothing is written meanwhile. The file system is asked in a worker thread."""
+    import os
+    import threading
+
+    import models.store.files as files
+    from screens.confirm import ConfirmScreen
+
+    threads: list[bool] = []
+    real_check = files.check_target
+
+    def check_target(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(files, "check_target", check_target)
+
+    existing = tmp_path / "old.csv"
+    existing.write_text("keep me\n", encoding="utf-8")
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        app.action_export()
+        await pilot.pause()
+        export = app.screen
+        await type_into(pilot, "#path", str(existing))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen), "an existing file: asked first"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is export
+        assert existing.read_text(encoding="utf-8") == "keep me\n"
+        for target, said in ((fifo, "not a file"), (Path(ui_db.url), "database")):
+            await type_into(pilot, "#path", str(target))
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert app.screen is export
+            assert said in str(export.query_one("#summary", Static).render())
+    assert existing.read_text(encoding="utf-8") == "keep me\n"
+    assert threads == [False, False, False], "checked in a worker, never on the UI thread"
