@@ -546,6 +546,11 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.push_screen(FindUsersScreen())
         self.call_after_refresh(self._freeze_heap)
 
+    def on_unmount(self) -> None:
+        """The app's objects may be collected once it ends (`_freeze_heap`): several apps run
+        in one process under test, and a frozen app is never collected."""
+        gc.unfreeze()
+
     @staticmethod
     def _freeze_heap() -> None:
         """Out of the garbage collector's sight: what is alive once the session's screens are

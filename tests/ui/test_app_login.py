@@ -124,3 +124,17 @@ async def test_leaving_the_forced_change_logs_out(ui_db) -> None:
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
         assert app.session is None
+
+
+async def test_the_session_heap_is_frozen_while_it_runs_and_thawed_when_the_app_ends(
+    ui_db,
+) -> None:
+    """Opening a user must not wait on full garbage collections (tui.app `_freeze_heap`), but
+    an app that ends, logged in or not, leaves nothing frozen for ever behind it."""
+    import gc
+
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
