@@ -139,13 +139,14 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         try:
             while self._typed:
                 event = self._typed[0]
-                if typing:
-                    pass  # it changed neither the focus nor the screen: no need to wait
+                text_after_text = typing and self._types_into_field(event)
+                if text_after_text:
+                    pass  # the field takes both in order: no need to wait
                 elif self._app_key(event):  # logging out or help never wait for a screen
                     await self._until(self._settled, SETTLE_WAIT)
-                else:
+                else:  # a key after text waits too: a priority key (ctrl+s) ran before it
                     await self._until(self._ready_and_settled, KEY_WAIT)
-                if not typing and not await self._still_standing():
+                if not text_after_text and not await self._still_standing():
                     self._typed.clear()  # logged out: the keys were meant for the session
                     return
                 self._typed.popleft()

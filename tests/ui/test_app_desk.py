@@ -542,3 +542,23 @@ async def test_a_name_typed_right_after_ctrl_n_lands_in_the_first_name(ui_db) ->
         assert form.query_one("#first_name", Input).value == "Ada"
         assert form.query_one("#last_name", Input).value == "Lovelace"
         assert form.record_type == "public"
+
+
+async def test_ctrl_s_typed_right_after_text_saves_the_text_typed_before_it(
+    ui_db, tmp_path
+) -> None:
+    """ctrl+s is a priority key (it wins over the focused field's keys): sent at once after a
+    path, it ran before the field had taken the characters ('Give the file to write.')."""
+    from screens.transfer import ExportScreen
+
+    target = tmp_path / "desk.csv"
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await find_users(pilot)
+        app.action_export()
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        await burst(pilot, *str(target), "ctrl+s")
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert summary.startswith("Exported"), summary
+    assert target.exists()
