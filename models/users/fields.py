@@ -17,7 +17,10 @@ Each `Field` says:
   keeps what it can): `REFUSE` the record, `LEAVE_OUT` the value with a warning, `CLEAR` it
   (stored empty) with a warning, or `DEFAULT` (the default, with a warning); `import_note` is
   what the warning says after the rule's message. Past expiration and purge dates are loaded
-  as they are (`DATE_NOT_PAST` checks only new and edited dates).
+  as they are (`DATE_NOT_PAST` checks only new and edited dates);
+- `csv`: the field's place among the general columns of PatronDesk's CSV (1 the first; 0 not a
+  column; the header is the field's name). Every field an import enters is also written by
+  PatronDesk's exports (`EXPORTED`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ OTHER_IDENTIFIER = "other_identifier"
 DATE_BIRTH = "birth_date"  # not in the future, not before 1900
 DATE_NOT_PAST = "date_not_past"  # not in the past when typed (an old date kept as is stays)
 DATE = "date"
+DATE_KINDS = frozenset({DATE_BIRTH, DATE_NOT_PAST, DATE})
 LANGUAGE = "language"
 EMAIL = "email"
 PHONE = "phone"
@@ -78,6 +82,7 @@ class Field:
     empty: object = None  # what an empty (or, in imports, cleared) value is stored as
     unique: str = ""  # the value is refused when another record holds it (`check.UNIQUE`)
     needs: str = ""  # checked only when this field (or "address": any address field) has a value
+    csv: int = 0  # place among the CSV's general columns (models/transfer/formats/patrondesk.py)
 
     @property
     def general(self) -> bool:
@@ -112,8 +117,8 @@ FIELDS: tuple[Field, ...] = (
         unique="identifier",
     ),
     # Person: names and personal data.
-    _text("first_name", "First name", PERSON, 100, mandatable=MANDATABLE_NOW),
-    _text("middle_name", "Middle name", PERSON, 100, mandatable=MANDATABLE_NOW),
+    _text("first_name", "First name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=4),
+    _text("middle_name", "Middle name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=5),
     _text(
         "last_name",
         "Last name",
@@ -122,13 +127,14 @@ FIELDS: tuple[Field, ...] = (
         mandatable=MANDATABLE_NOW,
         required=True,
         on_import=REFUSE,
+        csv=6,
     ),  # fmt: skip
-    _text("preferred_first_name", "Preferred first name", PERSON, 100),
-    _text("preferred_middle_name", "Preferred middle", PERSON, 100),
-    _text("preferred_last_name", "Preferred last name", PERSON, 100),
-    _text("title", "Title", PERSON, 50, mandatable=MANDATABLE_NOW),
-    _text("gender", "Gender", PERSON, 20),
-    _text("website", "Website", PERSON, 500, modes=_EDIT_IMPORT),
+    _text("preferred_first_name", "Preferred first name", PERSON, 100, csv=7),
+    _text("preferred_middle_name", "Preferred middle", PERSON, 100, csv=8),
+    _text("preferred_last_name", "Preferred last name", PERSON, 100, csv=9),
+    _text("title", "Title", PERSON, 50, mandatable=MANDATABLE_NOW, csv=10),
+    _text("gender", "Gender", PERSON, 20, csv=12),
+    _text("website", "Website", PERSON, 500, modes=_EDIT_IMPORT, csv=13),
     Field(
         "username",
         "Username",
@@ -138,11 +144,18 @@ FIELDS: tuple[Field, ...] = (
         default="primary_id",
         import_note="the primary identifier is the username",
         unique="username",
+        csv=3,
     ),
     Field(
-        "birth_date", "Birth date", DATE_BIRTH, PERSON, mandatable=MANDATABLE_NOW, on_import=CLEAR
+        "birth_date",
+        "Birth date",
+        DATE_BIRTH,
+        PERSON,
+        mandatable=MANDATABLE_NOW,
+        on_import=CLEAR,
+        csv=11,
     ),
-    Field("preferred_language", "Language", LANGUAGE, PERSON, default="en"),
+    Field("preferred_language", "Language", LANGUAGE, PERSON, default="en", csv=14),
     Field("keep_history", "Keeps history", BOOL, PERSON, modes=_IMPORT),
     Field("force_password_change", "Must change password", BOOL, PERSON, modes=_IMPORT),
     Field(
@@ -165,6 +178,7 @@ FIELDS: tuple[Field, ...] = (
         enum=RecordType,
         message="is not a record type",
         on_import=DEFAULT,
+        csv=1,
     ),
     Field(
         "status",
@@ -176,6 +190,7 @@ FIELDS: tuple[Field, ...] = (
         enum=Status,
         message="is not a status",
         on_import=DEFAULT,
+        csv=2,
     ),
     Field("status_date", "Status date", DATE, ACCOUNT, modes=_IMPORT, on_import=CLEAR),
     Field(
@@ -185,6 +200,7 @@ FIELDS: tuple[Field, ...] = (
         ACCOUNT,
         mandatable=MANDATABLE_NOW,
         on_import=CLEAR,
+        csv=16,
     ),  # fmt: skip
     Field(
         "purge_date",
@@ -193,9 +209,10 @@ FIELDS: tuple[Field, ...] = (
         ACCOUNT,
         mandatable=MANDATABLE_NOW,
         on_import=CLEAR,
+        csv=17,
     ),  # fmt: skip
-    _text("job_description", "Job description", ACCOUNT, 200),
-    _text("cataloger_level", "Cataloger level", ACCOUNT, 10, modes=_EDIT_IMPORT),
+    _text("job_description", "Job description", ACCOUNT, 200, csv=15),
+    _text("cataloger_level", "Cataloger level", ACCOUNT, 10, modes=_EDIT_IMPORT, csv=22),
     _text("local_codes", "Local codes", ACCOUNT, 2000, modes=_IMPORT),
     Field(
         "comm_channel",
@@ -207,8 +224,17 @@ FIELDS: tuple[Field, ...] = (
         enum=Channel,
         message="is email or mail",
         on_import=DEFAULT,
+        csv=18,
     ),
-    Field("comm_language", "Letters language", LANGUAGE, ACCOUNT, modes=_EDIT_IMPORT, default="en"),
+    Field(
+        "comm_language",
+        "Letters language",
+        LANGUAGE,
+        ACCOUNT,
+        modes=_EDIT_IMPORT,
+        default="en",
+        csv=19,
+    ),
     Field(
         "additional_email",
         "Additional (CC) email",
@@ -218,9 +244,10 @@ FIELDS: tuple[Field, ...] = (
         pattern="email_regex",
         on_import=CLEAR,
         empty="",
+        csv=20,
     ),
-    Field("letters_opt_in", "Receives letters", BOOL, ACCOUNT, modes=_EDIT_IMPORT),
-    Field("researcher", "Researcher", BOOL, ACCOUNT),
+    Field("letters_opt_in", "Receives letters", BOOL, ACCOUNT, modes=_EDIT_IMPORT, csv=21),
+    Field("researcher", "Researcher", BOOL, ACCOUNT, csv=23),
     Field(
         "account_type",
         "Account type",
@@ -352,6 +379,13 @@ MANDATABLE_ON_GENERAL: frozenset[str] = frozenset(
     f.name for f in FIELDS if f.mandatable == MANDATABLE_NOW and f.general
 )
 CODE_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == CODE and f.general)
+# What PatronDesk's exports write and its import reads back as plain values of the person and the
+# account (the primary identifier is a column apart; codes are `CODE_FIELDS`), and the general
+# columns of its CSV, in their order.
+EXPORTED: tuple[Field, ...] = tuple(
+    f for f in FIELDS if IMPORT in f.modes and f.name != "primary_id"
+)
+CSV_FIELDS: tuple[Field, ...] = tuple(sorted((f for f in FIELDS if f.csv), key=lambda f: f.csv))
 
 
 def text_limits(owner: str, mode: str) -> dict[str, int]:

@@ -42,6 +42,7 @@ from models.store.tables import (
     UserGroup,
     WaiveReason,
 )
+from models.users.fields import CODE_FIELDS, EXPORTED, PERSON
 
 EXPORT_FORMATS = ("csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 PAGE = 500
@@ -262,51 +263,17 @@ def _records(
         if a is None:
             continue
         p = a.person
-        rec: dict[str, Any] = {
-            "primary_id": a.primary_id,
-            "record_type": a.record_type,
-            "account_type": a.account_type,
-            "owning_system": a.owning_system,
-            "status": a.status,
-            "status_date": _iso(a.status_date),
-            "username": p.username,
-            "email": p.email,
-        }
-        if secrets:
-            rec["password_hash"] = p.password_hash
-        for name in (
-            "first_name",
-            "middle_name",
-            "last_name",
-            "preferred_first_name",
-            "preferred_middle_name",
-            "preferred_last_name",
-            "title",
-            "birth_date",
-            "gender",
-            "website",
-            "preferred_language",
-            "keep_history",
-            "force_password_change",
-        ):
-            rec[name] = _iso(getattr(p, name))
+        # The field table's values (models/users/fields.py), then the record's bookkeeping.
+        rec: dict[str, Any] = {"primary_id": a.primary_id}
+        for f in EXPORTED:
+            rec[f.name] = _iso(getattr(p if f.owner == PERSON else a, f.name))
+        for name in CODE_FIELDS:
+            rec[name] = codes.code(name, getattr(a, f"{name}_id"))
         rec.update(
             {
-                "user_group": codes.code("user_group", a.user_group_id),
-                "job_category": codes.code("job_category", a.job_category_id),
-                "job_description": a.job_description,
-                "campus": codes.code("campus", a.campus_id),
-                "expiry_date": _iso(a.expiry_date),
-                "purge_date": _iso(a.purge_date),
-                "comm_channel": a.comm_channel,
-                "comm_language": a.comm_language,
-                "additional_email": a.additional_email,
-                "letters_opt_in": a.letters_opt_in,
+                "owning_system": a.owning_system,
                 "resource_sharing_library": codes.code("library", a.resource_sharing_library_id),
                 "purchase_request_library": codes.code("library", a.purchase_request_library_id),
-                "cataloger_level": a.cataloger_level,
-                "local_codes": a.local_codes,
-                "researcher": a.researcher,
                 "last_activity_at": _iso(a.last_activity_at),
                 "created_by": a.created_by,
                 "created_at": _iso(a.created_at),
@@ -315,6 +282,7 @@ def _records(
             }
         )
         if secrets:
+            rec["password_hash"] = p.password_hash
             rec["pin_hash"] = a.pin_hash
         rec["emails"] = [
             {

@@ -16,37 +16,14 @@ from models.transfer.formats.common import (
     local_date,
 )
 from models.transfer.formats.koha import KOHA_COLUMNS, KOHA_UNMAPPED
+from models.users.fields import BOOL, CODE_FIELDS, CSV_FIELDS, DATE_KINDS, EXPORTED
 
 # --- PatronDesk CSV -----------------------------------------------------------------------------
 
 # Columns of PatronDesk's CSV, in export order. Single-valued columns hold the field; the
 # multi-valued ones hold values separated by "|", each "TYPE:value" (see README).
-CSV_GENERAL = (
-    "record_type",
-    "status",
-    "username",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "preferred_first_name",
-    "preferred_middle_name",
-    "preferred_last_name",
-    "title",
-    "birth_date",
-    "gender",
-    "website",
-    "preferred_language",
-    "job_description",
-    "expiry_date",
-    "purge_date",
-    "comm_channel",
-    "comm_language",
-    "additional_email",
-    "letters_opt_in",
-    "cataloger_level",
-    "researcher",
-)
-CSV_CODES = ("user_group", "job_category", "campus")
+CSV_GENERAL = tuple(f.name for f in CSV_FIELDS)  # the field table's `csv` columns
+CSV_CODES = CODE_FIELDS
 CSV_ADDRESS = (
     "address_type",
     "address_line1",
@@ -67,7 +44,7 @@ CSV_COLUMNS = (
     *CSV_ADDRESS,
     *CSV_LISTS[2:],
 )
-_BOOL_COLUMNS = frozenset({"letters_opt_in", "researcher"})
+_BOOL_COLUMNS = frozenset(f.name for f in CSV_FIELDS if f.kind == BOOL)
 _CSV_KNOWN = frozenset(CSV_COLUMNS)
 
 
@@ -222,7 +199,7 @@ def _status(attributes: dict[str, str]) -> bool:
     return "inactive" not in attributes
 
 
-_CSV_DATES = frozenset({"birth_date", "expiry_date", "purge_date"})
+_CSV_DATES = frozenset(f.name for f in CSV_FIELDS if f.kind in DATE_KINDS)
 
 
 def map_csv(row: dict, label: str, ctx: SourceContext) -> dict:
@@ -451,43 +428,8 @@ def map_json(data: dict, label: str, ctx: SourceContext) -> dict:
     return cand
 
 
-# Top-level fields of a user in PatronDesk's JSON that are plain values.
-OWN_GENERAL = frozenset(
-    {
-        "record_type",
-        "account_type",
-        "owning_system",
-        "status",
-        "status_date",
-        "username",
-        "email",
-        "first_name",
-        "middle_name",
-        "last_name",
-        "preferred_first_name",
-        "preferred_middle_name",
-        "preferred_last_name",
-        "title",
-        "birth_date",
-        "gender",
-        "website",
-        "preferred_language",
-        "keep_history",
-        "force_password_change",
-        "job_description",
-        "expiry_date",
-        "purge_date",
-        "comm_channel",
-        "comm_language",
-        "additional_email",
-        "letters_opt_in",
-        "cataloger_level",
-        "local_codes",
-        "researcher",
-        "last_activity_at",
-        "created_by",
-        "created_at",
-        "updated_by",
-        "updated_at",
-    }
+# Top-level fields of a user in PatronDesk's JSON that are plain values: the field table's
+# (`EXPORTED`) and the record's own bookkeeping, which no form enters.
+OWN_GENERAL = frozenset(f.name for f in EXPORTED) | frozenset(
+    {"owning_system", "last_activity_at", "created_by", "created_at", "updated_by", "updated_at"}
 )
