@@ -768,6 +768,41 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         if row := self.selected():
             self.app.open_user(row.account_id, lambda _: self._reload_window())
 
+    def action_user_card(self) -> None:
+        """The highlighted user's card (read in a worker, refused as viewing the user is);
+        Enter there opens the record, as Enter here does. Keys typed while it is read wait."""
+        from models.users.card import user_card
+        from screens.user_card import UserCardScreen
+
+        row = self.selected()
+        if row is None:
+            return
+        account_id = row.account_id
+
+        def closed(open_record: bool | None) -> None:
+            if open_record:
+                self.app.open_user(account_id, lambda _: self._reload_window())
+
+        def answered(card) -> None:  # noqa: ANN001 - a models.users.card.UserCard
+            self._asking = False
+            self.app.push_screen(UserCardScreen(card), closed)
+
+        def failed(exc: PatronDeskError) -> None:
+            self._asking = False
+            self.notify(exc.message, severity="error", timeout=8)
+
+        self._asking = True
+        run_service(
+            self,
+            user_card,
+            account_id,
+            self.app.session.actor,
+            on_ok=answered,
+            on_error=failed,
+            group="find-users-card",
+            exclusive=True,
+        )
+
     def action_toggle_active(self) -> None:
         from models.users.accounts import set_status
         from screens.confirm import ConfirmScreen

@@ -81,6 +81,8 @@ DEFAULT_KEYS: dict[str, str] = {
     "find_users.sort_expiry": "f12",
     "find_users.to_results": "down",
     "find_users.count": "ctrl+k",
+    # The user card (a ctrl key: a letter typed in the results goes to the search box)
+    "find_users.card": "ctrl+x",
     # Register New User
     "register.to_matches": "down",
     "register.up": "up",
@@ -292,6 +294,7 @@ RESULTS = KeyGroup(
     "Results list",
     (
         K("open", "screen.open_user", "Open", needs=Action.VIEW_USER),
+        K("find_users.card", "screen.user_card", "User card", needs=Action.VIEW_USER),
         K("toggle_active", "screen.toggle_active", "Activate/deactivate",
           needs=Action.CHANGE_STATUS),
         K("delete", "screen.delete_user", "Delete", needs=Action.DELETE_USER),
@@ -299,6 +302,15 @@ RESULTS = KeyGroup(
 )  # fmt: skip
 
 DIALOGS = "Dialogs"
+# The user card (screens/user_card.py): Enter opens the record, Escape goes back to the list.
+USER_CARD = KeyGroup(
+    DIALOGS,
+    "User card",
+    (
+        K("open", "open_record", "Open the record", palette=False),
+        K("cancel", "close_card", "Close", palette=False),
+    ),
+)
 DIALOG = KeyGroup(DIALOGS, "Dialog", (K("cancel", "cancel", "Cancel", palette=False),))
 CONFIRM = KeyGroup(
     DIALOGS,
@@ -548,6 +560,7 @@ GROUPS: tuple[KeyGroup, ...] = (
     HELP, LOCK, REGISTER_USER, SCAN_BOX, REGISTER_MATCHES, CONFIGURATION, FORM, FIRST_ADMIN,
     USER_DETAILS, ROWS, FEES, DELETE_USER, PURGE, LOGIN, FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS,
     QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
+    USER_CARD,
 )  # fmt: skip
 
 # (binding id, action) -> the registry entry and its group: how F1 and the palette read a live

@@ -89,6 +89,7 @@ from models.transfer.exports import export_to_file
 from models.transfer.imports import ImportOptions, import_file
 from models.users import details
 from models.users.accounts import NewUser, create_user, set_status
+from models.users.card import user_card
 from models.users.deletion import check_deletion, delete_user, notify_deletion, purge
 from models.users.history import history, prune_audit
 from models.users.profile import fee_summary, load_profile, loan_lines
@@ -325,6 +326,14 @@ def load_profile_(w: World, owner: str) -> tuple[Call, Check]:
         assert profile.primary_id == w.patron.primary_id
 
     return lambda actor: load_profile(w.patron.id, actor), check
+
+
+@case(Action.VIEW_USER, writes=False)
+def user_card_(w: World, owner: str) -> tuple[Call, Check]:
+    def check(card: Any) -> None:
+        assert card.primary_id == w.patron.primary_id
+
+    return lambda actor: user_card(w.patron.id, actor), check
 
 
 @case(Action.VIEW_USER, writes=False)
