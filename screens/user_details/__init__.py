@@ -273,6 +273,12 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         bar = tabs.query_one(Tabs)
         if self.focused is not bar:
             self.set_focus(bar if bar.focusable else None)
+        # Every widget's refresh handed to the screen now, not when each widget next idles:
+        # the screen's first update then lays out and draws the new record in one pass.
+        # Left to the widgets, that update came before their layout requests and drew the
+        # earlier layout, and a second update one frame later (16 ms) laid out and drew again.
+        for widget in self.walk_children():
+            widget._check_refresh()
 
     async def _not_loaded(self, exc: PatronDeskError, reading: int, session) -> None:  # noqa: ANN001
         if self._gone(reading, session):

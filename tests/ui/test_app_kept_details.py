@@ -326,3 +326,37 @@ async def test_a_remapped_quit_is_obeyed_while_a_logout_is_under_way(ui_db) -> N
         await pilot.press("ctrl+x")
         await settle(pilot)
         assert app.return_code == 0
+
+
+async def test_the_next_user_is_laid_out_and_drawn_in_one_pass(ui_db, monkeypatch) -> None:
+    """The kept screen's first update after another user is filled in lays the screen out:
+    it does not first draw the new values into the earlier layout and lay out one frame
+    (16 ms) later, drawing everything a second time."""
+    from textual.screen import Screen
+
+    anna = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    bruno = add_user("Bruno", "Keller-Oberhänsli-Wyss", "S200", email="b@example.org")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await open_user(pilot, anna.id)
+        await back(pilot)
+        passes: list[str] = []
+        layout, draw = Screen._refresh_layout, Screen._compositor_refresh
+
+        def laid_out(screen, *args, **kwargs):
+            if isinstance(screen, UserDetailsScreen):
+                passes.append("layout")
+            return layout(screen, *args, **kwargs)
+
+        def drawn(screen, *args, **kwargs):
+            if isinstance(screen, UserDetailsScreen):
+                passes.append("draw")
+            return draw(screen, *args, **kwargs)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", laid_out)
+        monkeypatch.setattr(Screen, "_compositor_refresh", drawn)
+        await open_user(pilot, bruno.id)
+        assert "Keller" in head(app)
+        assert "layout" in passes
+        assert passes.index("layout") == 0, passes  # nothing drawn before the layout
