@@ -1,6 +1,7 @@
 """The Fines/fees tab read (domain.md section 6, issue 7): the list with its filters, the
-summary (active, filtered, disputed, transferred balances and accrued fines), the debt limit and
-the transactions of a fee. The actions are in `models.fees.fees`, which also exports all of this.
+summary (Alma's: active, filtered, disputed, filtered disputed, transferred balances and accrued
+fines), the debt limit and the transactions of a fee. The actions are in `models.fees.fees`,
+which also exports all of this.
 
 Accrued fines: for each open, overdue loan, days overdue x the daily rate of the fee type that
 charges one (the loan library's own type first, else the institution's), less what was already
@@ -72,6 +73,7 @@ class FeeView:
     active_minor: int  # active fees, credits included (negative)
     filtered_minor: int  # the balance of the fees listed
     disputed_minor: int
+    filtered_disputed_minor: int  # the balance of the disputed fees listed
     transferred_minor: int
     accrued_minor: int  # overdue fines still growing on loans not returned
     debt_limit_minor: int  # 0: no limit
@@ -301,6 +303,9 @@ def fee_view(
         active_minor=active,
         filtered_minor=sum(r.balance_minor for r in rows),
         disputed_minor=_sum(account_id, FeeStatus.DISPUTED.value),
+        filtered_disputed_minor=sum(
+            r.balance_minor for r in rows if r.status == FeeStatus.DISPUTED.value
+        ),
         transferred_minor=_sum(account_id, FeeStatus.TRANSFERRED.value),
         accrued_minor=accrued_fines(account_id),
         debt_limit_minor=limit,

@@ -215,7 +215,8 @@ class FeesPane(Vertical):
         return (
             f"Active balance [b]{m(v.active_minor)}[/b] · filtered {m(v.filtered_minor)} · "
             f"disputed {m(v.disputed_minor)}\n"
-            f"Transferred {m(v.transferred_minor)} · accrued fines {m(v.accrued_minor)}"
+            f"Filtered disputed {m(v.filtered_disputed_minor)} · "
+            f"transferred {m(v.transferred_minor)} · accrued fines {m(v.accrued_minor)}"
             f"{marked}{limit}"
         )
 

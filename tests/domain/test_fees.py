@@ -120,6 +120,27 @@ def test_balances_after_a_mixed_sequence_match_a_hand_computation(db) -> None:
     assert fee_view(anna.id, admin(db)).filtered_minor == -400  # default filter: active
 
 
+def test_the_disputed_balance_of_the_fees_listed_follows_the_filters(db) -> None:
+    """Alma's "Currently filtered disputed balance": the disputed fees among those listed."""
+    anna = user(db)
+    Library.create(organization=db.organization, code="BRANCH", name="Branch library")
+    a = fine(db, anna, "3.00", owner="MAIN")
+    b = fine(db, anna, "4.50", owner="BRANCH")
+    fine(db, anna, "1.00", owner="BRANCH")
+    dispute_fee(a.id, admin(db), comment="Returned it")
+    dispute_fee(b.id, admin(db), comment="Never had it")
+
+    def shown(**filters) -> tuple[int, int, int]:
+        view = fee_view(anna.id, admin(db), **filters)
+        return view.filtered_minor, view.filtered_disputed_minor, view.disputed_minor
+
+    assert shown() == (100, 0, 750)  # default filter: active, none disputed among them
+    assert shown(status="all") == (850, 750, 750)
+    assert shown(status="disputed") == (750, 750, 750)
+    assert shown(status="all", owner="BRANCH") == (550, 450, 750)
+    assert shown(status="disputed", owner="institution") == (0, 0, 750)
+
+
 def test_a_credit_needs_a_comment_and_counts_negative(db) -> None:
     anna = user(db)
     with pytest.raises(ValidationError) as err:

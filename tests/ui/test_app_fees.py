@@ -12,7 +12,7 @@ from models.access.session import open_session
 from models.audit import Actor
 from models.config.settings import set_setting
 from models.enums import Source
-from models.fees.fees import add_fee
+from models.fees.fees import add_fee, dispute_fee
 from models.store.tables import Account, Fee
 from screens.confirm import InfoScreen
 from screens.user_details import UserDetailsScreen
@@ -105,6 +105,25 @@ async def test_the_desk_sequence_reads_five_active_and_history_shows_each_step(u
         assert ("fee.balance", "10.00 EUR", "5.00 EUR") in history
     fee = Fee.get()
     assert (fee.original_minor, fee.balance_minor, fee.status) == (1250, 500, "active")
+
+
+async def test_the_summary_shows_the_disputed_balance_of_the_fees_listed(ui_db, anna) -> None:
+    system = Actor(None, Source.CLI)
+    add_fee(anna.id, system, fee_type="CARD", amount="5.00")
+    torn = add_fee(anna.id, system, fee_type="DAMAGED_ITEM", amount="12.50", comment="Torn")
+    dispute_fee(torn.id, system, comment="Was torn already")
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_fees(pilot, ui_db, anna)
+        lines = summary(screen).split("\n")
+        assert lines[0].startswith("Active balance 5.00 EUR · filtered 5.00 EUR")
+        assert "disputed 12.50 EUR" in lines[0]
+        assert lines[1].startswith("Filtered disputed 0.00 EUR · transferred 0.00 EUR")
+        await pilot.press("s", "end", "enter")  # the status filter: All statuses
+        await settle(pilot)
+        assert screen.query_one("#fees-status", Select).value == "all"
+        assert "Filtered disputed 12.50 EUR" in summary(screen)
+        assert "filtered 17.50 EUR" in summary(screen)
 
 
 def fees_of(account: Account, *amounts: str, code: str = "CARD") -> None:
