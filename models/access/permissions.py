@@ -13,6 +13,7 @@ from enum import StrEnum
 from models.enums import RecordType, Role, Status
 from models.errors import PermissionDenied
 from models.runtime import runtime
+from models.store.reading import read_once
 from models.store.tables import Account, Person, RoleAssignment
 
 
@@ -86,7 +87,10 @@ def active_roles(account: Account, today: dt.date | None = None) -> list[RoleAss
     today = today or runtime.today()
     return [
         r
-        for r in RoleAssignment.select().where(RoleAssignment.account == account)
+        for r in read_once(
+            ("roles", account.id),  # the checks of one reading read them once
+            lambda: list(RoleAssignment.select().where(RoleAssignment.account == account)),
+        )
         if r.status == Status.ACTIVE and (r.expiry_date is None or r.expiry_date >= today)
     ]
 
@@ -131,11 +135,14 @@ def actor_standing(actor: Account) -> str | None:
     """Why a staff account may no longer act (None when it may): an account deactivated or
     expired since login loses its rights at once, also in an open session. Read from the
     database, never from the session's copy of the row."""
-    row = (
-        Account.select(Account.status, Account.expiry_date)
-        .where(Account.id == actor.id)
-        .tuples()
-        .first()
+    row = read_once(
+        ("standing", actor.id),
+        lambda: (
+            Account.select(Account.status, Account.expiry_date)
+            .where(Account.id == actor.id)
+            .tuples()
+            .first()
+        ),
     )
     if row is None:
         return "Your account no longer exists."

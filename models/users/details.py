@@ -31,6 +31,7 @@ from models.enums import AccountType
 from models.errors import ConflictError, NotFound, ValidationError
 from models.runtime import runtime
 from models.store.base import database
+from models.store.reading import read_once
 from models.store.tables import (
     Account,
     Address,
@@ -92,7 +93,9 @@ class GeneralForm:
 
 
 def load_account(account_id: int) -> Account:
-    account = Account.get_or_none(Account.id == account_id)
+    account = read_once(
+        ("account", account_id), lambda: Account.get_or_none(Account.id == account_id)
+    )
     if account is None:
         raise NotFound("This user no longer exists: another staff user may have deleted it.")
     return account

@@ -14,6 +14,7 @@ from models.config.settings import load_settings
 from models.enums import FeeStatus
 from models.errors import NotFound
 from models.runtime import runtime
+from models.store.reading import read_once
 from models.store.tables import (
     Account,
     Address,
@@ -101,7 +102,9 @@ def open_loans_of(account_id: int):
 
 
 def load_profile(account_id: int, actor: Actor) -> Profile:
-    account = Account.get_or_none(Account.id == account_id)
+    account = read_once(
+        ("account", account_id), lambda: Account.get_or_none(Account.id == account_id)
+    )
     if account is None:
         raise NotFound("This user no longer exists: another staff user may have deleted it.")
     authorize(actor.account, Action.VIEW_USER, account)

@@ -16,6 +16,7 @@ from models.access.permissions import Action
 from models.enums import Role, Status
 from models.errors import PatronDeskError
 from models.fees.money import format_money
+from models.store.reading import one_reading
 from models.users.accounts import set_status
 from models.users.details import (
     open_for_update,
@@ -71,8 +72,9 @@ def tab_labels(width: int, present: list[str]) -> tuple[dict[str, str], bool]:
 
 def load_record(account_id: int, actor, organization_id: int) -> tuple[Profile, bool, GeneralData]:
     """Everything User Details needs to draw the record (run in a worker)."""
-    profile, debt = load_head(account_id, actor)
-    return profile, debt, load_general(account_id, actor, organization_id)
+    with one_reading():
+        profile, debt = load_head(account_id, actor)
+        return profile, debt, load_general(account_id, actor, organization_id)
 
 
 class DetailTabs(TabbedContent):

@@ -256,3 +256,64 @@ def test_a_desk_refusal_for_staff_records_says_why(db) -> None:
     with pytest.raises(PermissionDenied) as err:
         authorize(operator, Action.REGISTER_USER, record_type=RecordType.STAFF.value)
     assert "public users only" in err.value.message
+
+
+def _queries(run) -> list[str]:  # noqa: ANN001 - a callable
+    """The SQL statements `run()` sends."""
+    from models.store.base import database
+
+    sent: list[str] = []
+    real = database.obj  # the proxy's database
+    execute = real.execute_sql
+
+    def counted(sql, *args, **kwargs):  # noqa: ANN001, ANN202
+        sent.append(sql)
+        return execute(sql, *args, **kwargs)
+
+    real.execute_sql = counted
+    try:
+        run()
+    finally:
+        del real.execute_sql
+    return sent
+
+
+def test_one_reading_reads_the_actors_standing_and_roles_once(db) -> None:
+    """Opening a record asks `can` a dozen times: inside one reading the actor's standing and
+    roles are read once; a role taken away applies at once to the next operation."""
+    from models.store.reading import one_reading
+
+    manager = staff(db, Role.USER_MANAGER)
+
+    def checks() -> None:
+        for action in Action:
+            can(manager, action)
+
+    outside = _queries(checks)
+    with one_reading():
+        inside = _queries(checks)
+        RoleAssignment.update(status="inactive").where(
+            (RoleAssignment.account == manager) & (RoleAssignment.role == Role.USER_MANAGER.value)
+        ).execute()
+        assert can(manager, Action.DELETE_USER)  # read once: the same answer in one reading
+    assert len(outside) >= 2 * len(Action)
+    assert len(inside) == 2  # the standing and the roles
+    assert not can(manager, Action.DELETE_USER)  # the next operation reads afresh
+
+
+def test_opening_a_record_reads_each_row_once(db) -> None:
+    """User Details' read (the head line, the General tab, their permission checks) reads the
+    account and the actor's standing once each."""
+    from screens.user_details import load_record
+
+    actor = Actor(db.admin, Source.SCREEN)
+    patron = create_user(new_user("P0001"), actor, db.organization)
+    sent = _queries(lambda: load_record(patron.id, actor, db.organization.id))
+    standing = [s for s in sent if 'SELECT "t1"."status", "t1"."expiry_date" FROM "account"' in s]
+    accounts = [
+        s
+        for s in sent
+        if s.startswith('SELECT "t1"."id", "t1"."organization_id", "t1"."person_id"')
+    ]
+    assert len(standing) == 1, standing
+    assert len(accounts) == 1, accounts
