@@ -26,6 +26,7 @@ The package, one module per part: `base` (Kind, Refused, Saved, the helpers and 
 from models.users.rows.attachments import read_attachment_file
 from models.users.rows.base import Kind, Refused, Saved
 from models.users.rows.services import (
+    SaveTargetExists,
     add_row,
     delete_row,
     duplicate_row,
@@ -43,6 +44,7 @@ __all__ = [
     "Kind",
     "Refused",
     "SPECS",
+    "SaveTargetExists",
     "Saved",
     "add_row",
     "delete_row",

@@ -242,6 +242,15 @@ def popup_notes(account_id: int, actor: Actor) -> list[Note]:
     return [n for n in list_rows(Kind.NOTE, account_id, actor) if n.popup]
 
 
+class SaveTargetExists(ValidationError):
+    """`save_attachment` found a file where it would write: replaced only when the user
+    confirms (`overwrite`). `path` is that file (a folder given: the attachment's name in it)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__({"path": f"{path} already exists: choose another name"})
+        self.path = path
+
+
 def save_attachment(
     attachment_id: int, path: str | Path, actor: Actor, *, overwrite: bool = False
 ) -> Path:
@@ -251,7 +260,8 @@ def save_attachment(
     does; every save is audited (an export event in the user's History: which attachment,
     where). Refuses to overwrite a file unless `overwrite` (the user confirmed), and never
     writes over a special file, a symbolic link or the database's own files
-    (`models.store.files.PrivateFile`)."""
+    (`models.store.files.PrivateFile`). An existing file: `SaveTargetExists` (a
+    `ValidationError` of the field `path`), which a screen turns into a question."""
     row = Attachment.get_or_none(Attachment.id == attachment_id)
     if row is None:
         raise NotFound("This attachment no longer exists: another staff user may have deleted it.")
@@ -278,7 +288,7 @@ def save_attachment(
                 )
                 out.commit()
     except TargetExists as exc:
-        raise ValidationError({"path": f"{exc.path} already exists: choose another name"}) from None
+        raise SaveTargetExists(exc.path) from None
     except FileRefused as exc:
         raise ValidationError({"path": exc.message}) from None
     except OSError as exc:
