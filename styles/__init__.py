@@ -4,4 +4,9 @@ loaded by the App). Screens hold no CSS; `DEFAULT_CSS` is for reusable widgets o
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STYLESHEETS = [HERE / "app.tcss", HERE / "configuration.tcss", HERE / "transfer.tcss"]
+STYLESHEETS = [
+    HERE / "app.tcss",
+    HERE / "configuration.tcss",
+    HERE / "transfer.tcss",
+    HERE / "attachments.tcss",
+]

@@ -102,6 +102,9 @@ DEFAULT_KEYS: dict[str, str] = {
     "details.tab_role": "f11",
     "details.tab_history": "f12",
     "rows.duplicate": "c",
+    # Attachments tab and its viewer
+    "attachments.view": "v",
+    "attachments.save": "x",
     # Fines/fees tab
     "fees.pay": "p",
     "fees.waive": "w",
@@ -413,6 +416,27 @@ ROWS = KeyGroup(
     ),
 )
 
+# The Attachments table of User Details (screens/user_details/rows.py), on top of ROWS: open
+# the attachment under the cursor in the viewer, or save it to a file.
+ATTACHMENTS = KeyGroup(
+    UD,
+    "Attachments tab",
+    (
+        K("attachments.view", "view", "Open", palette=False),
+        K("attachments.save", "save_file", "Save as", palette=False),
+    ),
+)
+
+# The attachment viewer (screens/attachment_viewer.py); its save form is a FORM.
+ATTACHMENT_VIEWER = KeyGroup(
+    DIALOGS,
+    "Attachment",
+    (
+        K("attachments.save", "save_attachment", "Save as", palette=False),
+        K("cancel", "close", "Close", palette=False),
+    ),
+)
+
 # The Fines/fees table of User Details (screens/user_details/fees.py): they act on the fee under
 # the cursor, so they are not offered in the palette.
 FEES = KeyGroup(
@@ -558,8 +582,8 @@ OUTBOX = KeyGroup(
 GROUPS: tuple[KeyGroup, ...] = (
     APP, APP_COMMANDS, TABLE, FIELD, FIND_USERS, SEARCH_BOX, RESULTS, DIALOG, CONFIRM, INFO, CHOICE,
     HELP, LOCK, REGISTER_USER, SCAN_BOX, REGISTER_MATCHES, CONFIGURATION, FORM, FIRST_ADMIN,
-    USER_DETAILS, ROWS, FEES, DELETE_USER, PURGE, LOGIN, FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS,
-    QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
+    USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, DELETE_USER, PURGE, LOGIN,
+    FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
     USER_CARD,
 )  # fmt: skip
 

@@ -1,5 +1,7 @@
 """A table tab of User Details (contact rows, identifiers, notes, blocks, statistics,
-attachments, proxies, roles): list, add, edit, duplicate, delete, activate / deactivate.
+attachments, proxies, roles): list, add, edit, duplicate, delete, activate / deactivate; on
+the Attachments tab also open the attachment (`screens.attachment_viewer`) and save it to a file
+(`screens.attachment_save`).
 
 Every change is saved at once, in one transaction, through `models.users.rows`."""
 
@@ -26,7 +28,8 @@ from models.users.rows import (
 from screens.user_details.context import RecordContext
 from screens.user_details.fields import KINDS, display
 from screens.user_details.row_form import RowFormScreen
-from tui.keys import ROWS, bindings
+from tui.keys import ATTACHMENTS, ROWS, bindings
+from tui.keys import hint as key_hint
 from tui.table import RowTable
 from tui.worker import run_service
 
@@ -50,6 +53,18 @@ class RowsTable(RowTable):
         self.parent.action_toggle_active()
 
 
+class AttachmentsTable(RowsTable):
+    """The Attachments tab's table: the row keys, and open / save the attachment."""
+
+    BINDINGS = bindings(ATTACHMENTS)
+
+    def action_view(self) -> None:
+        self.parent.action_view()
+
+    def action_save_file(self) -> None:
+        self.parent.action_save_file()
+
+
 class RowsPane(Vertical):
     """One kind of row. Posts `Changed` after every saved change."""
 
@@ -61,17 +76,22 @@ class RowsPane(Vertical):
         self.spec = KINDS[kind]
         self.ctx = ctx
         self.ids: list[int] = []
+        self.names: list[str] = []  # the attachments' names (the viewer's title)
         self.changing = False  # a delete or an active on/off is being saved
 
     def _hint(self) -> str:
         hint = "n add · e/Enter edit · c duplicate · Delete delete"
         if self.spec.can_activate:
             hint += " · Space active on/off"
+        if self.spec.kind == "attachment":
+            view = key_hint(self.app, "attachments.view")
+            hint += f" · {view} open · {key_hint(self.app, 'attachments.save')} save to a file"
         return hint
 
     def compose(self) -> ComposeResult:
         yield Static(self._hint(), classes="hint")
-        yield RowsTable(id=f"table-{self.spec.kind}")
+        table = AttachmentsTable if self.spec.kind == "attachment" else RowsTable
+        yield table(id=f"table-{self.spec.kind}")
 
     def on_mount(self) -> None:
         table = self.query_one(RowsTable)
@@ -82,7 +102,7 @@ class RowsPane(Vertical):
         """Read the rows in a worker (the newest reload wins) and show them, the cursor kept."""
         spec, ctx = self.spec, self.ctx
 
-        def read() -> tuple[list[int], list[tuple[str, ...]]]:
+        def read() -> tuple[list[int], list[str], list[tuple[str, ...]]]:
             rows = list_rows(spec.kind, ctx.account_id, ctx.actor)
             cells = []
             for row in rows:
@@ -93,7 +113,7 @@ class RowsPane(Vertical):
                 cells.append(
                     tuple(display(values.get(field), field) for _, field, _ in spec.columns)
                 )
-            return [row.id for row in rows], cells
+            return [row.id for row in rows], [str(getattr(r, "name", "")) for r in rows], cells
 
         run_service(
             self,
@@ -104,10 +124,12 @@ class RowsPane(Vertical):
             exclusive=True,
         )
 
-    def _show(self, ids: list[int], cells: list[tuple[str, ...]], cursor: int | None) -> None:
+    def _show(
+        self, ids: list[int], names: list[str], cells: list[tuple[str, ...]], cursor: int | None
+    ) -> None:
         table = self.query_one(RowsTable)
         keep = table.cursor if cursor is None else cursor
-        self.ids = ids
+        self.ids, self.names = ids, names
         table.set_rows(cells, keep)
 
     def _values(self, row_id: int) -> dict[str, Any]:
@@ -191,6 +213,33 @@ class RowsPane(Vertical):
                                  changes=data).version  # fmt: skip
 
         self._form(f"Duplicate: {self.spec.title}", save, load=load)
+
+    def action_view(self) -> None:
+        """Open the attachment under the cursor in the viewer (it reads it in a worker)."""
+        from screens.attachment_viewer import AttachmentViewerScreen
+
+        row_id = self._selected()
+        if row_id is None:
+            return
+        name = self.names[self.ids.index(row_id)]
+        self.app.push_screen(
+            AttachmentViewerScreen(self.ctx.account_id, row_id, name, self.ctx.actor)
+        )
+
+    def action_save_file(self) -> None:
+        """Save the attachment under the cursor to a file; the save is in History."""
+        from screens.attachment_save import SaveAttachmentScreen
+
+        row_id = self._selected()
+        if row_id is None:
+            return
+
+        def done(written: object) -> None:
+            if written is not None:
+                self.post_message(self.Changed())  # History shows the save
+
+        name = self.names[self.ids.index(row_id)]
+        self.app.push_screen(SaveAttachmentScreen(row_id, name, self.ctx.actor), done)
 
     def action_remove(self) -> None:
         from screens.confirm import ConfirmScreen
