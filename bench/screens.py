@@ -14,9 +14,14 @@ file (the saves below must not change the shared demo database), runs the real a
 - save_p95_ms: ctrl+s on the General tab (one field changed) until "Saved" shows.
 - floor_commit_*: the honest floor of save: one UPDATE of the same account committed as the
   save's worker commits (its own connection, synchronous=FULL: it waits for the disk).
-- floor_draw_*: the honest floor of open_user, measured right after each sample: the same
-  User Details screen pushed again as it is (no record read, no field set), laid out once and
-  drawn: what Textual itself takes to put this screen on the terminal with new content.
+- floor_draw_*: the screen alone, measured right after each sample: the same User Details
+  screen pushed again as it is (no record read, no field set), laid out once and drawn from
+  the widgets' cached lines.
+- floor_redraw_*: the honest floor of open_user: the same screen pushed again with every
+  widget's lines thrown away (each widget refreshed, as a new value does) and the screen laid
+  out once (no container's arrangement recomputed, which new values may need): what Textual
+  itself takes to put this screen on the terminal with new content, without reading or
+  setting anything.
 
 Each timed figure has a `_cpu_` twin: the process CPU time (all threads) over the same span,
 so a slow figure on a loaded machine can be told from slow code. Targets at 1,000,000 users on
@@ -131,6 +136,7 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
     saved: list[tuple[float, float]] = []
     forms: list[tuple[float, float]] = []
     floor: list[tuple[float, float]] = []
+    redraw: list[tuple[float, float]] = []
     commits: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         app.session = open_session(admin)
@@ -197,6 +203,19 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
                 floor.append(took)
             app.pop_screen()
             await _quiet(pilot)
+            # The honest floor: the same, every widget's lines redrawn.
+            span = Span()
+            app.push_screen(screen)
+            for widget in screen.walk_children():
+                widget.refresh()  # its lines redrawn
+                widget._check_refresh()  # handed to the screen at once, as show_user does
+            screen.refresh(layout=True)  # and the screen laid out once
+            await _quiet(pilot)
+            took = span.stop()
+            if n:
+                redraw.append(took)
+            app.pop_screen()
+            await _quiet(pilot)
         for _ in range(7):
             span = Span()
             app.new_user_form()  # what ctrl+n in Find Users does
@@ -225,6 +244,9 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
         "floor_draw_p50_ms": percentile([v[0] for v in floor], 50),
         "floor_draw_p95_ms": p95(floor, 0),
         "floor_draw_cpu_p95_ms": p95(floor, 1),
+        "floor_redraw_p50_ms": percentile([v[0] for v in redraw], 50),
+        "floor_redraw_p95_ms": p95(redraw, 0),
+        "floor_redraw_cpu_p95_ms": p95(redraw, 1),
         "floor_commit_p50_ms": percentile(commits, 50),
         "floor_commit_p95_ms": percentile(commits, 95),
         "samples": len(opened),
