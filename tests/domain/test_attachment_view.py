@@ -16,7 +16,13 @@ import pytest
 from models.enums import Role
 from models.errors import NotFound, PermissionDenied, ValidationError
 from models.store.tables import Account, Attachment, Library
-from models.users.attachment_view import describe, image_info, open_attachment, pdf_text
+from models.users.attachment_view import (
+    TEXT_BYTES,
+    describe,
+    image_info,
+    open_attachment,
+    pdf_text,
+)
 from models.users.rows import Kind, SaveTargetExists, add_row, save_attachment
 from tests.helpers.details import admin, as_staff, user
 from tests.security.test_sec_files import in_thread
@@ -110,6 +116,10 @@ def test_a_big_text_file_is_cut_and_says_so() -> None:
     assert view.kind == "text" and view.text == "é" * 500
     assert "Only the first" in view.notice and "cut" in view.notice
     assert describe(1, "small.txt", "text/plain", b"abc", max_bytes=1001).notice == ""
+    # The default: 256 KB shown, the viewer draws no more on the UI thread.
+    view = describe(1, "log.txt", "text/plain", b"0123456789abcde\n" * 20_000)
+    assert len(view.text) == TEXT_BYTES == 256 * 1024
+    assert "Only the first 256.0 KB of 312.5 KB is shown (cut)" in view.notice
 
 
 # --- PDF ----------------------------------------------------------------------------------------

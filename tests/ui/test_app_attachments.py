@@ -154,3 +154,37 @@ async def test_f1_lists_the_attachment_keys(ui_db, anna) -> None:
         assert isinstance(app.screen, KeysHelpScreen)
         text = " ".join(str(s.render()) for s in app.screen.query(Static))
         assert "Open" in text and "Save as" in text
+
+
+async def test_a_view_only_role_reads_the_attachment_but_may_not_save_it(
+    ui_db, anna, tmp_path
+) -> None:
+    from models.enums import Role
+
+    viewer = add_user("Vera", "Viewer", "S-VIEW", record_type="staff", group="STAFF",
+                      roles=[Role.FULFILLMENT_SERVICES_OPERATOR.value])  # fmt: skip
+    folder = tmp_path / "out"
+    folder.mkdir()
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        pilot.app.session = open_session(viewer)
+        screen = UserDetailsScreen(anna.id)
+        pilot.app.push_screen(screen)
+        await settle(pilot)
+        await pilot.press("f9")
+        await settle(pilot)
+        screen.query_one("#table-attachment", RowTable).focus()
+        await pilot.press("v")
+        await settle(pilot)
+        assert "Dear Anna" in app.screen.query_one("#viewer-text", TextArea).text
+        await pilot.press("x")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, SaveAttachmentScreen)
+        await type_into(pilot, "#save-path", str(folder))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form  # refused in words, the form kept
+        message = str(form.query_one("#save-message", Static).render())
+        assert "manage attachments" in message
+    assert list(folder.iterdir()) == []
