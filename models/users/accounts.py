@@ -90,6 +90,7 @@ class NewUser:
     preferred_language: str = "en"
     birth_date: str | dt.date | None = ""
     gender: str = ""
+    website: str = ""
     expiry_date: str | dt.date | None = ""
     purge_date: str | dt.date | None = ""
     account_type: str = AccountType.INTERNAL.value
@@ -216,6 +217,7 @@ def _insert_user(
             title=c["title"],
             birth_date=c["birth_date"],
             gender=c["gender"],
+            website=c.get("website") or "",
             preferred_language=c.get("preferred_language") or "en",
             force_password_change=bool(data.force_password_change and password_hash),
             created_at=now,

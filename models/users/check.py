@@ -63,6 +63,7 @@ from models.users.fields import (
     REFUSE,
     ROLES,
     TEXT,
+    URL,
     USERNAME,
     Field,
 )
@@ -87,6 +88,7 @@ from models.users.validation import (
     check_phone,
     check_pin,
     check_regex,
+    check_url,
     check_username,
     clean_text,
     parse_date,
@@ -326,6 +328,9 @@ class _Check:
                 out[name] = value
                 if f.required and not value:
                     raise FieldError("is required")
+            elif kind == URL:
+                out[name] = f.empty
+                out[name] = check_url(raw if mode != IMPORT else str(raw or ""), f.limit)
             elif kind in _DATES:
                 out[name] = None
                 if mode == IMPORT:

@@ -45,6 +45,7 @@ DATE = "date"
 DATE_KINDS = frozenset({DATE_BIRTH, DATE_NOT_PAST, DATE})
 LANGUAGE = "language"
 EMAIL = "email"
+URL = "url"  # a web address: http:// or https:// and a host (`validation.check_url`)
 PHONE = "phone"
 COUNTRY = "country"
 CODE = "code"  # an entry of the organization's code table (user group, ...)
@@ -134,7 +135,9 @@ FIELDS: tuple[Field, ...] = (
     _text("preferred_last_name", "Preferred last name", PERSON, 100, csv=9),
     _text("title", "Title", PERSON, 50, mandatable=MANDATABLE_NOW, csv=10),
     _text("gender", "Gender", PERSON, 20, csv=12),
-    _text("website", "Website", PERSON, 500, modes=_EDIT_IMPORT, csv=13),
+    # Alma's "Website URL", on Quick User Management and the General tab; an import leaves out
+    # a value that is not a web address, with a warning.
+    Field("website", "Website", URL, PERSON, 500, empty="", csv=13),
     Field(
         "username",
         "Username",
@@ -389,9 +392,12 @@ CSV_FIELDS: tuple[Field, ...] = tuple(sorted((f for f in FIELDS if f.csv), key=l
 
 
 def text_limits(owner: str, mode: str) -> dict[str, int]:
-    """Field -> most characters, of the text fields of `owner` entered in `mode`."""
+    """Field -> most characters, of the text fields (web addresses included) of `owner`
+    entered in `mode`."""
     return {
-        f.name: f.limit for f in FIELDS if f.kind == TEXT and f.owner == owner and mode in f.modes
+        f.name: f.limit
+        for f in FIELDS
+        if f.kind in (TEXT, URL) and f.owner == owner and mode in f.modes
     }
 
 

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
+from urllib.parse import urlsplit
 
 from models.errors import ValidationError
 from models.text import is_ignorable, normalize_lines, normalize_username, unsafe_problem
@@ -196,6 +198,66 @@ def check_username(value: str) -> str:
         raise FieldError("must not contain spaces")
     if any(is_ignorable(ch) for ch in value):
         raise FieldError("must not contain invisible characters")
+    return value
+
+
+URL_SCHEMES = ("http", "https")
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def _check_host(host: str) -> None:
+    """A host name (letters, digits and hyphens between dots, international names allowed)
+    or an IP address."""
+    if ":" in host:  # an IPv6 literal ("[::1]" in the URL)
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise FieldError("has a host that is not an IPv6 address") from None
+        return
+    if host.replace(".", "").isdigit():
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise FieldError("has a host that is not an IPv4 address") from None
+        return
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(labels):
+        raise FieldError("has a host name that is not valid")
+    for label in labels:
+        try:
+            ascii_label = label.encode("idna").decode("ascii") if not label.isascii() else label
+        except UnicodeError:
+            raise FieldError("has a host name that is not valid") from None
+        if not _HOST_LABEL.fullmatch(ascii_label.lower()):
+            raise FieldError("has a host name that is not valid")
+
+
+def check_url(value: str | None, max_length: int = 500) -> str:
+    """A web address ("" when empty): http:// or https:// and a host, no spaces, no control,
+    bidi or invisible character, no user name or password before the host (a link shown to
+    staff must go where it says). Stored as typed (trimmed)."""
+    value = clean_text(value, max_length)
+    if not value:
+        return ""
+    if any(ch.isspace() for ch in value):
+        raise FieldError("must not contain spaces")
+    if "\\" in value:
+        raise FieldError("must not contain backslashes")
+    scheme, colon, rest = value.partition(":")
+    if not colon or scheme.lower() not in URL_SCHEMES or not rest.startswith("//"):
+        raise FieldError("must start with http:// or https://")
+    parts = urlsplit(value)
+    if "@" in parts.netloc:
+        raise FieldError("must not hold a user name or password before the host")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise FieldError("has a port or a host that is not valid") from None
+    if not host:
+        raise FieldError("needs a host name after http:// or https://")
+    if port == 0:
+        raise FieldError("has a port that is not valid")
+    _check_host(host)
     return value
 
 

@@ -144,6 +144,13 @@ STRATEGIES = {
     "preferred_last_name": _TEXT,
     "title": _TEXT,
     "gender": _TEXT,
+    "website": st.one_of(
+        _TEXT,
+        st.text(max_size=20).map("https://".__add__),
+        st.sampled_from(
+            ["https://anna.example/", "www.example.org", "javascript:x", "http://a b", "https://"]
+        ),
+    ),
     "job_description": _TEXT,
     "username": st.one_of(
         st.text(min_size=1, max_size=12),
