@@ -72,6 +72,10 @@ class CodeTable(BaseModel):
 class UserGroup(CodeTable):
     # Comma-separated record types this group applies to; empty means all.
     record_types = CharField(max_length=200, default="")
+    # The registration period (Alma's User Registration Terms of Use), in calendar months: a
+    # new account's expiry when none is typed, and what Renew adds. None: the setting
+    # `default_expiry_days` (models.users.derived.registration_expiry).
+    registration_months = IntegerField(null=True)
 
 
 class JobCategory(CodeTable):

@@ -8,7 +8,9 @@ a user group that applies to the record type, a channel that has an address), th
 settings make mandatory, and the values another record holds (identifiers, username, login
 email). The modes differ only where the record differs:
 - `NEW` checks every field of the record; an empty value of a field with a default (the
-  language, the username) means the default; a reused person's data is not checked again;
+  language, the username) means the default; an empty expiration date is the end of the user
+  group's registration period from today (`new_account_expiry`); a reused person's data is not
+  checked again;
 - `EDIT` checks the fields given; a date left as it was stored is not refused for being past;
   the record's own values are not "already used";
 - `IMPORT` runs without the database (in worker processes): uniqueness and code tables are
@@ -35,6 +37,7 @@ from models.enums import RecordType, Role
 from models.errors import UniquenessError, ValidationError
 from models.store.base import fold_key
 from models.store.tables import Account, Email, Person
+from models.users.derived import group_months, registration_expiry
 from models.users.fields import (
     BOOL,
     BY_NAME,
@@ -210,6 +213,20 @@ def _blank(value: Any) -> bool:
     return value is None or value == ""
 
 
+def new_account_expiry(
+    group: Any, organization_id: int, settings: Settings, today: dt.date
+) -> dt.date:
+    """The expiration date of a new account left without one: the end of its user group's
+    registration period from today, else of the `default_expiry_days` setting
+    (`models.users.derived.registration_expiry`). `group`: the group as a form gives it (id,
+    code or name; a value that names no active group counts as none, the check says why)."""
+    try:
+        row = code_entry("user_group", group, organization_id)
+    except UnknownCode:
+        row = None
+    return registration_expiry(group_months(row), settings.default_expiry_days, today)
+
+
 class _Check:
     def __init__(self, values: Mapping[str, Any], ctx: Context, mode: str) -> None:
         self.values, self.ctx, self.mode = values, ctx, mode
@@ -227,6 +244,14 @@ class _Check:
             except ValueError:
                 self.record_type = RecordType.PUBLIC.value
             self.reuse = ctx.reuse_person_id is not None
+            expiry = values.get("expiry_date")
+            if (_blank(expiry) or (isinstance(expiry, str) and not expiry.strip())) and (
+                ctx.organization_id is not None
+            ):
+                expiry = new_account_expiry(
+                    values.get("user_group"), ctx.organization_id, ctx.settings, ctx.today
+                )
+                self.values = {**values, "expiry_date": expiry}
         else:
             self.record_type = ctx.account.record_type
         names = set(ctx.settings.mandatory_fields.get(self.record_type, []))

@@ -8,7 +8,9 @@ primary identifier.
   case-insensitive comparison key the unique indexes hold;
 - `username_skeleton`: what the username looks like (look-alikes are refused);
 - `sort_name` (the person's, copied to each account for paging the list by name) and
-  `search_text` (what the name search indexes), from the six name fields.
+  `search_text` (what the name search indexes), from the six name fields;
+- the expiration date a registration gives (`registration_expiry`: a new account left without
+  one, `renewed_expiry`: Renew), from the user group's registration period.
 
 The primary identifier lives in four columns: the account's `primary_id` and `primary_id_key`,
 and its identifier row's `value` and `value_key` (`is_primary`), which the identifier search and
@@ -18,6 +20,8 @@ them to a new account; `store_primary_id` changes all four.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -129,3 +133,40 @@ def store_primary_id(account: Account, value: str, actor: Actor) -> None:
     row = Identifier.get_by_id(row.id)
     ids = {"account_id": account.id, "person_id": account.person_id}
     audit.record_changes(actor, row, before, audit.snapshot(row), **ids)
+
+
+# --- The registration period (Alma: the user group's User Registration Terms of Use) ----------
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months later; the month's last day when it has no such
+    day (2028-02-29 + 12 months is 2029-02-28)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def registration_expiry(months: int | None, default_days: int, start: dt.date) -> dt.date:
+    """The end of a registration period that starts on `start`: the user group's period
+    (`UserGroup.registration_months`, calendar months), or `default_days` (the
+    `default_expiry_days` setting) for no group or a group without one. A new account left
+    without an expiration date gets it from today (models.users.check `new_account_expiry`,
+    and the import's new accounts)."""
+    if months:
+        return add_months(start, months)
+    return start + dt.timedelta(days=default_days)
+
+
+def group_months(group: Any) -> int | None:
+    """A user group's registration period in months (None: no group, or none set)."""
+    return getattr(group, "registration_months", None) if group is not None else None
+
+
+def renewed_expiry(
+    current: dt.date | None, months: int | None, default_days: int, today: dt.date
+) -> dt.date:
+    """Renew: one more registration period from the later of today and the current expiry
+    (an expired account renews from today, an account still valid keeps the rest of its
+    period)."""
+    start = today if current is None or current < today else current
+    return registration_expiry(months, default_days, start)

@@ -46,7 +46,12 @@ from models.store.tables import (
 )
 from models.users.accounts import save_versioned
 from models.users.check import EDIT, Context, check_record
-from models.users.derived import person_derived, store_primary_id
+from models.users.derived import (
+    group_months,
+    person_derived,
+    renewed_expiry,
+    store_primary_id,
+)
 from models.users.external import (
     ACCOUNT_FIELDS,
     CODE_FIELDS,
@@ -418,6 +423,60 @@ def toggle_account_type(account_id: int, expected_version: int, actor: Actor) ->
         return account
 
 
+def renewal_date(
+    account_id: int, actor: Actor, *, opened: bool = False, settings: Settings | None = None
+) -> dt.date:
+    """The expiration date Renew would give this account now (`renew_registration`), for the
+    question asked before it; refused as Renew would be. Writes nothing."""
+    settings = settings or load_settings()
+    account = load_account(account_id)
+    authorize(actor.account, Action.EDIT_USER, account)
+    _check_editable(account, {"expiry_date": None}, opened)
+    return renewed_expiry(
+        account.expiry_date,
+        group_months(account.user_group),
+        settings.default_expiry_days,
+        runtime.today(),
+    )
+
+
+def renew_registration(
+    account_id: int,
+    expected_version: int,
+    actor: Actor,
+    *,
+    opened: bool = False,
+    settings: Settings | None = None,
+) -> Account:
+    """Renew (Alma's user renewal): the expiration date moves one registration period of the
+    user's group (else the `default_expiry_days` setting) past the later of today and the
+    current expiry (`models.users.derived.renewed_expiry`). Needs the right to edit the user,
+    as the expiration date on the General tab; on an external account the SIS owns the date,
+    so only after Open for update (`opened`), and the date is then kept as changed by hand. A
+    purge date the new expiry would pass is refused, not moved. One audit event (History:
+    expiry_date old -> new); the account at `expected_version` only."""
+    settings = settings or load_settings()
+    with database.atomic():
+        account = load_account(account_id)
+        authorize(actor.account, Action.EDIT_USER, account)
+        check_version(account, expected_version)
+        _check_editable(account, {"expiry_date": None}, opened)
+        new = renewed_expiry(
+            account.expiry_date,
+            group_months(account.user_group),
+            settings.default_expiry_days,
+            runtime.today(),
+        )
+        if account.purge_date is not None and account.purge_date < new:
+            raise ValidationError(
+                {
+                    "purge_date": f"is {account.purge_date.isoformat()}, before the renewed "
+                    f"expiration date {new.isoformat()}: change the purge date first"
+                }
+            )
+        return _write_general(account, expected_version, {"expiry_date": new}, actor)
+
+
 def reset_password(account_id: int, actor: Actor, settings: Settings | None = None) -> str:
     """Give the user a generated one-time password that meets the policy; they must change it
     at their next login. Clears a lockout. Audited (masked) on this account. Returns the
@@ -446,6 +505,8 @@ __all__ = [
     "load_account",
     "open_for_update",
     "overridden_fields",
+    "renew_registration",
+    "renewal_date",
     "reset_password",
     "restore_original",
     "toggle_account_type",

@@ -142,6 +142,9 @@ def test_an_empty_form_names_every_mandatory_field_of_its_record_type(db, record
     with pytest.raises(ValidationError) as err:
         create_user(NewUser(record_type=record_type), staff_actor(db), db.organization)
     for name in mandatory:
+        if name == "expiry_date":  # an empty one is the registration period's end (issue 22)
+            assert name not in err.value.errors
+            continue
         assert name in err.value.errors, f"{name} not reported for {record_type}"
         assert err.value.errors[name]
     if record_type in ("contact", "organization"):

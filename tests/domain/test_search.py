@@ -197,6 +197,11 @@ def mix(db):
     Account.update(expiry_date=today - dt.timedelta(days=1)).where(
         Account.id == made["expired"].id
     ).execute()
+    # Contacts that never expire (a new account left without a date gets its registration
+    # period's end, issue 22: the General tab clears it).
+    Account.update(expiry_date=None).where(
+        Account.id.in_([made["contact"].id, made["organization"].id])
+    ).execute()
     return made
 
 

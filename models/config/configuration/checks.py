@@ -58,6 +58,9 @@ def _typed(p: Problems, t: Table, data: dict[str, Any]) -> dict[str, Any]:
         elif f.kind == "money":
             ok = isinstance(value, str | int) and not isinstance(value, bool)
             message = "must be an amount such as 0.50"
+        elif f.kind == "months":
+            ok = isinstance(value, str | int) and not isinstance(value, bool)
+            message = "must be a number of months such as 12"
         else:
             ok = isinstance(value, str)
             message = "must be text"
@@ -176,6 +179,7 @@ def _clean(
             out["record_types"].split(",")
         ):
             out["record_types"] = row.record_types  # the same types in another order
+        out["registration_months"] = _months(p, data.get("registration_months"))
     elif t.key == "block_definitions":
         for name in ("blocks_loans", "blocks_renewals", "blocks_requests"):
             out[name] = _bool(data.get(name, True))
@@ -192,6 +196,21 @@ def _clean(
         _clean_rule(p, organization_id, data, row, out)
     p.raise_if_any()
     return out
+
+
+# A registration period: a month to a hundred years.
+MAX_MONTHS = 1200
+
+
+def _months(p: Problems, value: Any) -> int | None:
+    """A user group's registration period in months; None (empty): the default expiry."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_MONTHS:
+        p.add("registration_months", f"must be a whole number of months from 1 to {MAX_MONTHS}")
+        return None
+    return int(text)
 
 
 def _rate(p: Problems, value: Any) -> int:

@@ -60,6 +60,9 @@ def _values(t: Table, row: BaseModel, currency: str) -> dict[str, Any]:
             out[f.name] = ref.code if ref is not None else ""
         elif f.name == "email":
             out[f.name] = row.email or ""
+        elif f.name == "registration_months":
+            months = row.registration_months
+            out[f.name] = months if months is not None else ""  # (TOML has no null)
         else:
             out[f.name] = getattr(row, f.name)
     return out

@@ -55,7 +55,7 @@ class ConfigRefused(PatronDeskError):
 class ConfigField:
     name: str
     label: str
-    kind: str = "text"  # text | bool | choice | money | record_types
+    kind: str = "text"  # text | bool | choice | money | record_types | months
     options: Callable[[int], list[tuple[str, str]]] | None = None  # organization id -> choices
     default: Any = None
 
@@ -130,9 +130,11 @@ TABLES: dict[str, Table] = {
             "user group",
             "User groups",
             (CODE, NAME, DESCRIPTION, ConfigField("record_types", "Applies to", "record_types"),
+             ConfigField("registration_months", "Registration period in months (empty: the "
+                         "default expiry setting)", "months", default=""),
              ACTIVE),
-            (("Code", "code", 12), ("Name", "name", 22), ("Applies to", "record_types", 14),
-             ("On", "active", 2)),
+            (("Code", "code", 12), ("Name", "name", 20), ("Applies to", "record_types", 14),
+             ("Months", "registration_months", 6), ("On", "active", 2)),
         ),
         _simple("job_categories", JobCategory, "job category", "Job categories"),
         _simple("campuses", Campus, "campus", "Campuses"),

@@ -77,6 +77,8 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
             purchase_request_library=rec["purchase_request_library"],
             # An account with no status date (Alma's own <status_date/>): none is written.
             no_status_date=not rec["status_date"] or None,
+            # No expiry: said, else the import would give the group's registration period.
+            no_expiry_date=not rec["expiry_date"] or None,
         ),
         _x("record_type", rec["record_type"].upper(), rec["record_type"].title()),
         _x("primary_id", rec["primary_id"]),
@@ -393,6 +395,8 @@ def _alma_json_user(rec: dict, codes: _Codes) -> dict:
             purchase_request_library=rec["purchase_request_library"],
             # An account with no status date (Alma's own <status_date/>): none is written.
             no_status_date=not rec["status_date"] or None,
+            # No expiry: said, else the import would give the group's registration period.
+            no_expiry_date=not rec["expiry_date"] or None,
         ),
     }
     # No empty date (Alma reads "" as a date that is not one), no empty extension.

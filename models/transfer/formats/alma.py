@@ -145,6 +145,8 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
             general[ours] = _date(data.get(theirs))
     if _bool(extension.get("no_status_date", "false")) and not general.get("status_date"):
         general["status_date"] = ""  # PatronDesk's export of an account with none
+    if _bool(extension.get("no_expiry_date", "false")) and not general.get("expiry_date"):
+        general["expiry_date"] = ""  # (without it a new account gets its group's period)
     if _s(data.get("preferred_language")):
         general["preferred_language"] = _s(data.get("preferred_language"))
         general["comm_language"] = general["preferred_language"]

@@ -34,6 +34,7 @@ from models.store.tables import (
     Phone,
     ProxyFor,
     RoleRule,
+    UserGroup,
 )
 from models.transfer.imports.checking import PERSON_TEXT, _time_or_none
 from models.transfer.imports.codes import _Unknown
@@ -45,6 +46,7 @@ from models.users.derived import (
     person_derived,
     primary_id_columns,
     primary_identifier_row,
+    registration_expiry,
 )
 
 
@@ -278,6 +280,21 @@ class _Writing:
                 rules.setdefault(("c", rule.job_category_id), []).append(rule.role)
         return rules
 
+    _periods: dict[int, int | None] | None = None
+
+    def _registration_expiry(self, group_id: int | None) -> Any:
+        """The expiration date of a new account whose record gives none (not even an empty
+        one): its user group's registration period from today, else the default expiry
+        setting (models.users.derived.registration_expiry, as Quick User Management)."""
+        if self._periods is None:
+            self._periods = dict(
+                UserGroup.select(UserGroup.id, UserGroup.registration_months)
+                .where(UserGroup.organization == self.org.id)
+                .tuples()
+            )
+        months = self._periods.get(group_id) if group_id else None
+        return registration_expiry(months, self.settings.default_expiry_days, self.today)
+
     def _external(self, row: dict) -> bool:
         flag = row.get("external")
         return self.opts.external if flag is None else bool(flag)
@@ -352,7 +369,13 @@ class _Writing:
                 "status": a.get("status", Status.ACTIVE.value),
                 # The file's, empty included (own JSON, Alma's <status_date/>); else today.
                 "status_date": conv(a.get("status_date", self.today)),
-                "expiry_date": conv(a.get("expiry_date")),
+                # The file's, empty included; a record that says nothing of it: the group's
+                # registration period from today.
+                "expiry_date": conv(
+                    a["expiry_date"]
+                    if "expiry_date" in a
+                    else self._registration_expiry(codes.get("user_group"))
+                ),
                 "purge_date": conv(a.get("purge_date")),
                 "comm_channel": channel,
                 "comm_language": a.get("comm_language") or p.get("preferred_language") or "en",
