@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
+from models.config.settings import load_settings
 from models.enums import RecordType, Role, Status
 from models.errors import PermissionDenied
 from models.runtime import runtime
@@ -152,6 +153,26 @@ def actor_standing(actor: Account) -> str | None:
     if expiry is not None and expiry < runtime.today():
         return "Your account has expired."
     return None
+
+
+def _history_roles(text: str) -> set[str]:
+    return {code.strip().lower() for code in text.replace(";", ",").split(",") if code.strip()}
+
+
+def unknown_history_roles(text: str) -> list[str]:
+    """The codes of the "History visible to roles" setting that name no staff role."""
+    staff = {role.value for role in STAFF_ROLES}
+    return sorted(code for code in _history_roles(text) if code not in staff)
+
+
+def may_see_history(actor: Account | None) -> bool:
+    """Whether `actor` may see users' History (Alma: "access to a user history may be limited
+    by user role"): the roles the "History visible to roles" setting names, or, when it names
+    none, whoever may view the user (asked apart, `Action.VIEW_USER`). The system may."""
+    if actor is None:
+        return True
+    allowed = _history_roles(read_once(("history_roles",), lambda: load_settings().history_roles))
+    return not allowed or any(a.role in allowed for a in active_roles(actor))
 
 
 def grantable_roles(actor: Account | None) -> frozenset[Role]:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from models import audit
-from models.access.permissions import Action, authorize
+from models.access.permissions import Action, authorize, unknown_history_roles
 from models.audit import Actor
 from models.config.settings import (
     MANDATABLE_FIELDS,
@@ -111,6 +111,9 @@ _INFO = (
     SettingInfo("debt_limit_minor", "Debt limit", "money", high=10**12,
                 help="an active balance this high blocks borrowing; 0: no limit"),
     SettingInfo("currency", "Currency (ISO 4217)", "text"),
+    SettingInfo("history_roles", "History visible to roles", "text",
+                help="role codes, comma-separated (e.g. user_administrator, user_manager); "
+                "empty: whoever may view the user"),
     SettingInfo("smtp_host", "SMTP server", "text", help="empty: letters stay in the outbox"),
     SettingInfo("smtp_port", "SMTP port", low=1, high=65535),
     SettingInfo("smtp_security", "Security", "choice", choices=SMTP_SECURITY),
@@ -135,7 +138,7 @@ SETTING_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ids", "ID generation", ("id_prefix", "id_next", "id_digits")),
     ("limits", "Limits and retention", (
         "audit_retention_days", "attachment_max_bytes", "waive_limit", "debt_limit_minor",
-        "currency")),
+        "currency", "history_roles")),
     ("letters", "Letters (SMTP)", (
         "smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from",
         "letter_templates_dir")),
@@ -277,6 +280,11 @@ def _check_one(key: str, value: Any) -> str | None:
 
         if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
             return "is not a region code phone numbers know (e.g. CH, FR, US)"
+    if key == "history_roles" and (unknown := unknown_history_roles(value)):
+        return (
+            f"names roles that do not exist: {', '.join(unknown)} "
+            "(staff role codes, e.g. user_manager)"
+        )
     if key == "id_prefix" and not _PREFIX_RE.fullmatch(value):
         return "may hold up to 20 letters, digits, - or _"
     if key == "smtp_host" and value and not _HOST_RE.fullmatch(value):

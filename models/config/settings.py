@@ -80,6 +80,8 @@ class Settings:
     attachment_max_bytes: int = 5 * 1024 * 1024
     waive_limit: int = 100
     debt_limit_minor: int = 0  # 0: no debt-limit block
+    # Who sees a user's History (role codes, comma-separated); empty: whoever may view the user.
+    history_roles: str = ""
     currency: str = "EUR"
     session_timeout_minutes: int = 15
     # Letters.

@@ -10,11 +10,11 @@ from functools import cache
 
 from peewee import ForeignKeyField
 
-from models.access.permissions import Action, authorize
+from models.access.permissions import Action, authorize, may_see_history
 from models.access.scope import OWNED_MODELS, LibraryScope, scope_of
 from models.audit import Actor
 from models.config.settings import Settings, load_settings
-from models.errors import ValidationError
+from models.errors import PermissionDenied, ValidationError
 from models.runtime import runtime
 from models.store.base import BaseModel, database
 from models.store.tables import AuditEvent, CodeTable, Library
@@ -51,6 +51,12 @@ def history(account_id: int, actor: Actor, period: str = DEFAULT_PERIOD) -> list
         raise ValidationError({"period": f"is one of {', '.join(PERIODS)}"})
     account = load_account(account_id)
     authorize(actor.account, Action.VIEW_USER, account)
+    if not may_see_history(actor.account):
+        raise PermissionDenied(
+            "view_history",
+            "You may not see users' History: the configuration keeps it to other roles "
+            "(History visible to roles).",
+        )
     where = (AuditEvent.account_id == account.id) | (
         (AuditEvent.person_id == account.person_id) & AuditEvent.account_id.is_null()
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
-from models.access.permissions import Action, authorize
+from models.access.permissions import Action, authorize, may_see_history
 from models.access.scope import LibraryScope, scope_of
 from models.audit import Actor
 from models.config.settings import load_settings
@@ -67,6 +67,7 @@ class Profile:
     created_at: dt.datetime
     updated_by: str
     updated_at: dt.datetime
+    history_visible: bool = True  # the actor may see the History tab (`may_see_history`)
 
 
 def _one_line(a: Address) -> str:
@@ -175,6 +176,7 @@ def load_profile(account_id: int, actor: Actor) -> Profile:
         created_at=account.created_at,
         updated_by=account.updated_by,
         updated_at=account.updated_at,
+        history_visible=may_see_history(actor.account),
     )
 
 

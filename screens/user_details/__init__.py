@@ -53,6 +53,7 @@ TABS = [
     ("role", "Roles", "Roles", "f11"),
     ("history", "History", "History", "f12"),
 ]
+OPTIONAL_TABS = ("fees", "history")  # absent for some users or actors (`_tabs_of`)
 COVER_AFTER = 0.1  # seconds a kept screen waits for its next record before showing "Loading"
 TAB_PADDING = 2  # a tab's label has a space on each side; 1 in the close-together bar
 
@@ -188,7 +189,14 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
 
     @staticmethod
     def _tabs_of(profile: Profile) -> list[str]:
-        return [t for t, *_ in TABS if t != "fees" or Role.PATRON.value in profile.roles]
+        """The tabs this user's record has for this actor: no Fines/fees without the Patron
+        role, no History for roles the configuration keeps it from (`may_see_history`)."""
+        absent = set()
+        if Role.PATRON.value not in profile.roles:
+            absent.add("fees")
+        if not profile.history_visible:
+            absent.add("history")
+        return [t for t, *_ in TABS if t not in absent]
 
     def on_mount(self) -> None:
         self._load()
@@ -239,8 +247,9 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         else:
             await self._show_body()
             self._tabs = self.query_one(DetailTabs)
-            if "fees" not in self._present:
-                self._tabs.hide_tab("fees")
+            for tab in OPTIONAL_TABS:
+                if tab not in self._present:
+                    self._tabs.hide_tab(tab)
             self._shown()
         self.general = None  # the pane holds it now; a reload reads it again
         if self._pending_tab:  # its pane takes the focus once drawn
@@ -259,10 +268,11 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
         tabs = self.query_one("#details-tabs", DetailTabs)
         present = self._tabs_of(self.profile)
         if present != self._present:
-            if "fees" in present:
-                tabs.show_tab("fees")
-            else:
-                tabs.hide_tab("fees")
+            for tab in OPTIONAL_TABS:
+                if tab in present:
+                    tabs.show_tab(tab)
+                else:
+                    tabs.hide_tab(tab)
             self._present = present
             self._relabel(self.size.width)
         self.query_one("#details-head", Line).set(self._head(), markup=True)
@@ -389,8 +399,13 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
             await self._fill(tab)
             tabs.active = tab
             self._focus_pane(tab)
-        else:
+        elif tab == "fees":
             self.notify("This user has no Fines/fees tab (no Patron role).", severity="warning")
+        else:
+            self.notify(
+                "Your roles may not see users' History (Configuration: History visible to roles).",
+                severity="warning",
+            )
 
     def _focus_pane(self, tab: str) -> None:
         """The keys of a tab work at once: focus its table, or the first field of a form. At

@@ -174,3 +174,26 @@ def test_the_cli_prunes_the_audit_trail(tmp_path: Path) -> None:
     assert result.stdout.strip() == "Deleted 1 audit event(s) older than 3650 days."
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM audit_event").fetchone()[0] == total - 1
+
+
+def test_the_history_is_kept_to_the_roles_the_configuration_names(db) -> None:
+    """Alma: "Access to a user history may be limited by user role". With the setting empty,
+    whoever may view the user sees it; with roles named, only those roles; an unknown role
+    code is refused where it is typed."""
+    from models.config.config_settings import update_settings
+    from models.users.profile import load_profile
+
+    account = user(db)
+    desk = as_staff(db, Role.CIRCULATION_DESK_OPERATOR, "S0001")
+    manager = as_staff(db, Role.USER_MANAGER, "S0002")
+    assert history(account.id, desk) is not None
+    assert load_profile(account.id, desk).history_visible
+    update_settings({"history_roles": "user_manager, user_administrator"}, admin(db))
+    with pytest.raises(PermissionDenied, match="History visible to roles"):
+        history(account.id, desk)
+    assert not load_profile(account.id, desk).history_visible
+    assert load_profile(account.id, desk).name  # the rest of the record stays in view
+    assert {r.field for r in history(account.id, manager, "all")}  # a named role sees it
+    assert load_profile(account.id, manager).history_visible
+    with pytest.raises(ValidationError, match="overlord"):
+        update_settings({"history_roles": "user_manager, overlord"}, admin(db))

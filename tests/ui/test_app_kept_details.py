@@ -360,3 +360,36 @@ async def test_the_next_user_is_laid_out_and_drawn_in_one_pass(ui_db, monkeypatc
         assert "Keller" in head(app)
         assert "layout" in passes
         assert passes.index("layout") == 0, passes  # nothing drawn before the layout
+
+
+async def test_no_history_tab_for_roles_the_configuration_keeps_it_from(ui_db) -> None:
+    """History visible to roles (issue 22 item 11): a desk operator opening a user has no
+    History tab when the configuration names other roles; F12 says why; the administrator
+    opening the next user in the same kept screen has it again."""
+    from models.config.config_settings import update_settings
+
+    anna = add_user("Anna", "Müller", "P100")
+    desk = add_user(
+        "Dora", "Desk", "S300", record_type=RecordType.STAFF.value, group="STAFF",
+        roles=[Role.CIRCULATION_DESK_OPERATOR.value],
+    )  # fmt: skip
+    update_settings({"history_roles": "user_administrator"}, SYSTEM)
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(desk)
+        screen = await open_user(pilot, anna.id)
+        tabs = screen.query_one(TabbedContent)
+        assert "history" not in screen._present
+        assert tabs.get_tab("history").display is False
+        await pilot.press("f12")
+        await settle(pilot)
+        assert tabs.active == "general"
+        assert any("History visible to roles" in str(n.message) for n in app._notifications)
+        await back(pilot)
+        app.session = open_session(ui_db.admin)
+        again = await open_user(pilot, anna.id)
+        assert again is screen and "history" in again._present
+        assert tabs.get_tab("history").display is not False
+        await pilot.press("f12")
+        await settle(pilot)
+        assert tabs.active == "history"
