@@ -23,7 +23,9 @@ from models.config.codes import code_options
 from models.config.settings import load_settings
 from models.enums import AccountType, EmailType, PhoneType, RecordType
 from models.errors import PatronDeskError, ValidationError
+from models.runtime import runtime
 from models.users.accounts import NewUser, create_user, find_duplicate_people, validate_new_user
+from models.users.check import new_account_expiry
 from models.users.fields import LANGUAGES
 from models.users.validation import parse_date
 from screens.confirm import CoveredKeys
@@ -128,6 +130,12 @@ def read_form_lists(
         name: code_options(name, organization_id) for name in CODE_FIELDS if name != "user_group"
     }
     return mandatory, groups, choices, policy_text(settings)
+
+
+def expiry_hint(group: object, organization_id: int):  # noqa: ANN201 - a date
+    """The expiration date the account gets when the field is left empty, for the chosen
+    group (run in a worker): `models.users.check.new_account_expiry`, as the save does."""
+    return new_account_expiry(group, organization_id, load_settings(), runtime.today())
 
 
 def _enum_choices(enum) -> list[tuple[str, str]]:
@@ -364,6 +372,7 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
             self.query_one("#form-message", Message).clear()
             self.query_one("#form", VerticalScroll).scroll_home(animate=False)
             self._fill_given()
+            self.query_one("#expiry_date", MaskedInput).placeholder = "YYYY-MM-DD"
         # The marks and user groups of the record type a new form starts with, as they are
         # configured now (they may have changed since the form was built).
         self._record_type_changed()
@@ -515,6 +524,30 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
             self._group_choices = choices
         if current in {value for _, value in choices}:
             group.value = current
+        self._expiry_hint()
+
+    @on(Select.Changed, "#user_group")
+    def _expiry_hint(self) -> None:
+        """A group chosen: the expiration date field shows, as its placeholder, the date an
+        empty field gives (the group's registration period from today), read in a worker."""
+        value = self.query_one("#user_group", Select).value
+        expiry = self.query_one("#expiry_date", MaskedInput)
+        if value is Select.NULL or value in (None, ""):
+            expiry.placeholder = "YYYY-MM-DD"
+            return
+        run_service(
+            self,
+            expiry_hint,
+            value,
+            self.app.session.organization.id,
+            on_ok=lambda day: self._show_expiry_hint(value, day),
+            group="quick-user-expiry",
+            exclusive=True,
+        )
+
+    def _show_expiry_hint(self, group: object, day) -> None:  # noqa: ANN001 - a date
+        if self.query_one("#user_group", Select).value == group:  # still the group chosen
+            self.query_one("#expiry_date", MaskedInput).placeholder = day.isoformat()
 
     _group_choices: list[tuple[str, object]] | None = None
 

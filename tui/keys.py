@@ -101,6 +101,9 @@ DEFAULT_KEYS: dict[str, str] = {
     "details.tab_proxy": "f10",
     "details.tab_role": "f11",
     "details.tab_history": "f12",
+    # Renew (issue 22 asked ctrl+o: Configuration holds it everywhere, and a ctrl key means
+    # one thing; ctrl+z is held by nothing, and no text field of User Details uses it)
+    "details.renew": "ctrl+z",
     "rows.duplicate": "c",
     # Attachments tab and its viewer
     "attachments.view": "v",
@@ -386,6 +389,14 @@ USER_DETAILS = KeyGroup(
     (
         K("save", "save", "Save", priority=True),
         K("actions", "actions", "Actions", priority=True),
+        K(
+            "details.renew",
+            "renew",
+            "Renew registration",
+            show=False,
+            priority=True,
+            needs=Action.EDIT_USER,
+        ),
         K("cancel", "back", "Back", palette=False),
         K("details.tab_general", "show_tab('general')", "Tab: General", show=False),
         K("details.tab_contact", "show_tab('contact')", "Tab: Contact", show=False),

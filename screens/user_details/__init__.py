@@ -30,8 +30,9 @@ from screens.user_details.context import RecordContext, load_head
 from screens.user_details.fees import FeesPane
 from screens.user_details.general import GeneralData, GeneralPane, load_general
 from screens.user_details.history import HistoryPane
+from screens.user_details.renew import RenewAction
 from screens.user_details.rows import RowsPane
-from tui.keys import USER_DETAILS, bindings
+from tui.keys import USER_DETAILS, bindings, hint
 from tui.screen import KeepStyles
 from tui.table import RowTable
 from tui.widgets import KeyBar, Line, escape
@@ -90,7 +91,7 @@ class DetailTabs(TabbedContent):
             event.prevent_default()
 
 
-class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
+class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
     BINDINGS = bindings(USER_DETAILS)
 
     def __init__(self, account_id: int) -> None:
@@ -499,6 +500,9 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
                 choices.append(("t", "Toggle account type", "toggle"))
             if p.account_type == "external":
                 choices.append(("o", "Open for update", "open"))
+            if session.can(Action.EDIT_USER, p.record_type):
+                renew = f"Renew registration ({hint(self.app, 'details.renew')})"
+                choices.append(("e", renew, "renew"))
             if session.can(Action.MANAGE_ATTACHMENTS, p.record_type):
                 choices.append(("w", "Letters", "letters"))
             choices.append(("l", "Loans", "loans"))
@@ -537,6 +541,9 @@ class UserDetailsScreen(KeepStyles, CoveredKeys, Screen[None]):
             return
         if choice == "reload":
             self.show_user(self.account_id)
+            return
+        if choice == "renew":
+            self.action_renew()
             return
         if self._acting:
             self.notify("The last action is still running.", severity="warning")

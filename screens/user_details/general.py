@@ -309,6 +309,17 @@ class GeneralPane(VerticalScroll):
             widget.focus()
             widget.scroll_visible()
 
+    def renewed(self, version: int, form: GeneralForm) -> None:
+        """Renew saved a new expiration date (asked only with nothing unsaved here): the form
+        shows the record as it now is."""
+        self.ctx.version = version
+        self.form = form
+        self.query_one("#g-expiry_date", Input).value = form.values["expiry_date"].isoformat()
+        self.query_one("#general-info", Line).set(self._info())
+        self.query_one("#general-message", Message).show(
+            f"Renewed: expires {form.values['expiry_date'].isoformat()}.", error=False
+        )
+
     def unlock_all(self, editable: frozenset[str]) -> None:
         self.opened = True
         for name in editable:
