@@ -381,6 +381,15 @@ FORM = KeyGroup(
     ),
 )
 FIRST_ADMIN = KeyGroup("Forms", "First administrator", FORM.actions[:1])
+# The identifier form of User Details (screens/user_details/identifier_form.py), on top of
+# FORM: the value from the ID-generation setting (Esploro's Generate). ctrl+g generates here
+# as in Quick User Management: one ctrl key is one id, so this is `generate_password`'s id
+# with its own action, and a key map moving that id moves both.
+IDENTIFIER_FORM = KeyGroup(
+    "Forms",
+    "Identifier form",
+    (K("generate_password", "generate_identifier", "Generate identifier", priority=True),),
+)
 
 UD = "User Details"
 USER_DETAILS = KeyGroup(
@@ -593,6 +602,7 @@ OUTBOX = KeyGroup(
 GROUPS: tuple[KeyGroup, ...] = (
     APP, APP_COMMANDS, TABLE, FIELD, FIND_USERS, SEARCH_BOX, RESULTS, DIALOG, CONFIRM, INFO, CHOICE,
     HELP, LOCK, REGISTER_USER, SCAN_BOX, REGISTER_MATCHES, CONFIGURATION, FORM, FIRST_ADMIN,
+    IDENTIFIER_FORM,
     USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, DELETE_USER, PURGE, LOGIN,
     FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
     USER_CARD,

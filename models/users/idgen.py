@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from peewee import PostgresqlDatabase
 
+from models.access.permissions import Action, authorize
+from models.audit import Actor
 from models.config.settings import load_settings, set_setting
 from models.store.base import database
 from models.store.tables import Setting
 from models.users.accounts import identifier_holder
+from models.users.details import load_account
 
 
 def next_primary_id() -> str:
@@ -27,3 +30,12 @@ def next_primary_id() -> str:
                 break
         set_setting("id_next", number)
     return candidate
+
+
+def generate_identifier(account_id: int, actor: Actor) -> str:
+    """The next generated identifier for a user's Identifiers tab (Esploro's Generate): only
+    for staff who may edit that user's identifiers (checked before a number is reserved). The
+    number is reserved at once: the form that asked may still be cancelled, and then that
+    number stays unused, as at Register New User."""
+    authorize(actor.account, Action.EDIT_USER, load_account(account_id))
+    return next_primary_id()

@@ -119,6 +119,11 @@ class RowFormScreen(ClosesAfterWorker, CoveredKeys, ModalScreen[bool]):
             with Horizontal(classes="form-buttons"):
                 yield Button("Save (ctrl+s)", id="row-save", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="row-cancel", compact=True)
+                yield from self.extra_buttons()
+
+    def extra_buttons(self) -> list[Button]:
+        """The buttons of one kind's own form, after Save and Cancel (none here)."""
+        return []
 
     def on_mount(self) -> None:
         if self.options is None:

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from models.errors import PatronDeskError
+from models.users.idgen import generate_identifier
 from models.users.rows import (
     add_row,
     delete_row,
@@ -27,6 +28,7 @@ from models.users.rows import (
 )
 from screens.user_details.context import RecordContext
 from screens.user_details.fields import KINDS, display
+from screens.user_details.identifier_form import IdentifierFormScreen
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import ATTACHMENTS, ROWS, bindings
 from tui.keys import hint as key_hint
@@ -164,12 +166,18 @@ class RowsPane(Vertical):
         def saved(version: int) -> None:
             self.ctx.version = version
 
-        self.app.push_screen(
-            RowFormScreen(
-                self.spec, title, {}, self.ctx.organization_id, save, load=load, saved=saved
-            ),
-            done,
-        )
+        args = (self.spec, title, {}, self.ctx.organization_id, save)
+        if self.spec.kind == "identifier":  # Generate fills the value (ID-generation setting)
+            account_id, actor = self.ctx.account_id, self.ctx.actor
+            form: RowFormScreen = IdentifierFormScreen(
+                *args,
+                load=load,
+                saved=saved,
+                generate=lambda: generate_identifier(account_id, actor),
+            )
+        else:
+            form = RowFormScreen(*args, load=load, saved=saved)
+        self.app.push_screen(form, done)
 
     def action_add(self) -> None:
         kind, ctx = self.spec.kind, self.ctx

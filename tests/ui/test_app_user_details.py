@@ -265,3 +265,53 @@ async def test_external_account_fields_are_locked_until_opened(ui_db, anna) -> N
         await settle(pilot)
         assert not screen.query_one("#g-last_name", Input).disabled
         assert screen.query_one("#g-primary_id", Input).disabled, "the SIS key stays locked"
+
+
+async def test_the_identifier_form_generates_a_value_on_ctrl_g(ui_db) -> None:
+    """Issue 22, item 8 (Esploro: Generate sets the value by the ID Generation Policy)."""
+    from models.config.settings import load_settings, set_setting
+    from screens.help import KeysHelpScreen
+    from screens.user_details.identifier_form import IdentifierFormScreen
+
+    account = add_user("Li", "Wang", "P200")
+    set_setting("id_prefix", "GEN-")
+    set_setting("id_next", 41)
+    set_setting("id_digits", 4)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_details(pilot, ui_db, account)
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, IdentifierFormScreen)
+        assert "Generate (ctrl+g)" in str(form.query_one("#row-generate").label)
+        form.query_one("#row-id_type", Select).value = "BARCODE"
+        await form_type(pilot, "note", "new card")
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert form.query_one("#row-value", Input).value == "GEN-0041"
+        assert form.query_one("#row-note", Input).value == "new card", "nothing else touched"
+        assert load_settings().id_next == 42, "reserved"
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, KeysHelpScreen)
+        assert "Generate identifier" in str(app.screen.query_one("#help-text").render())
+        await pilot.press("f1")
+        await settle(pilot)
+        await pilot.click("#row-generate")  # the button: the next one
+        await settle(pilot)
+        assert form.query_one("#row-value", Input).value == "GEN-0042"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        assert [r[1] for r in table_rows(screen, "identifier")] == ["P200", "GEN-0042"]
+        # Other row forms have no Generate.
+        await pilot.press("f3")
+        await settle(pilot)
+        screen.query_one("#table-email", RowTable).focus()
+        await pilot.press("n")
+        await settle(pilot)
+        assert not isinstance(app.screen, IdentifierFormScreen)
+        assert not app.screen.query("#row-generate")
