@@ -231,8 +231,11 @@ def set_password(
     force_change: bool = False,
     confirm: str | None = None,
     settings: Settings | None = None,
+    record_force: bool = False,
 ) -> None:
-    """Set a person's password (self-service or staff reset); clears any lockout."""
+    """Set a person's password (self-service or staff reset); clears any lockout. With
+    `record_force` (a password staff chose, Set password…), History also says whether the user
+    must change it, when that changes."""
     settings = settings or load_settings()
     if problems := password_problems(new_password, settings):
         raise ValidationError({"password": problems_message(problems)})
@@ -269,6 +272,19 @@ def set_password(
             old="(set)",
             new="(changed)",
         )
+        if record_force and bool(person.force_password_change) != bool(force_change):
+            # History says whether the user must choose their own at the next login.
+            audit.record(
+                actor,
+                AuditAction.UPDATE,
+                entity="person",
+                entity_id=person.id,
+                person_id=person.id,
+                account_id=account_id,
+                field="force_password_change",
+                old="yes" if person.force_password_change else "no",  # as History shows flags
+                new="yes" if force_change else "no",
+            )
 
 
 def unlock(person_id: int, actor: Actor) -> None:

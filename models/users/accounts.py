@@ -41,6 +41,7 @@ from models.store.tables import (
     Organization,
     Person,
     Phone,
+    ProxyFor,
     RoleAssignment,
     RoleRule,
     UserGroup,
@@ -62,6 +63,7 @@ from models.users.lookups import (
     identifier_holder,
     username_look_alike,
 )
+from models.users.proxies import SELF, sponsor_problem
 from models.users.validation import FieldError
 
 
@@ -116,6 +118,9 @@ class NewUser:
     # Staff confirmed the person agrees to share their personal data with this organization;
     # required to reuse a person, except for the system (imports, jobs).
     person_consent: bool = False
+    # Alma's "Add as fulfillment proxy": the new user is made a proxy for the user this
+    # identifier names (the sponsor), in the same transaction (`models.users.proxies`).
+    proxy_for: str = ""
 
 
 def find_duplicate_people(
@@ -148,8 +153,37 @@ def validate_new_user(
         person_consent=data.person_consent,
     )
     checked = check_record(asdict(data), context, NEW)
+    if data.proxy_for and data.proxy_for.strip():
+        _check_sponsor(data, organization, actor, checked)
     checked.raise_errors(actor)
     return checked.values
+
+
+def proxy_refusal(actor: Actor, record_type: str) -> str | None:
+    """Why `actor` may not make a new user of `record_type` a proxy (None: they may): the
+    right to manage proxies, as on the Proxy for tab."""
+    try:
+        authorize(actor.account, Action.MANAGE_PROXIES, record_type=record_type)
+    except PermissionDenied as exc:
+        return exc.message
+    return None
+
+
+def _check_sponsor(data: NewUser, organization: Organization, actor: Actor, checked) -> None:  # noqa: ANN001
+    """ "Proxy for" at creation: the rules of the Proxy for tab (the right, the sponsor exists
+    in view, of this organization, with the Patron role, not the new user itself); the
+    sponsor's account goes into the values (`proxy_for`), the message under the field."""
+    if refusal := proxy_refusal(actor, data.record_type):
+        checked.add("proxy_for", refusal)
+        return
+    own = {fold_key(v) for v in (data.primary_id, data.identifier_value) if v and v.strip()}
+    target, problem = sponsor_problem(data.proxy_for, actor.account, organization.id)
+    if target is None and fold_key(data.proxy_for.strip()) in own:
+        problem = SELF
+    if problem:
+        checked.add("proxy_for", problem)
+    else:
+        checked.values["proxy_for"] = target
 
 
 def create_user(
@@ -177,6 +211,12 @@ def create_user(
     for role in data.roles or ():
         if role in Role._value2member_map_:  # an unknown role is the form's error, said below
             authorize_grant(actor.account, role)
+    if (
+        data.proxy_for
+        and data.proxy_for.strip()
+        and (refusal := proxy_refusal(actor, data.record_type))
+    ):
+        raise ValidationError({"proxy_for": refusal})  # before any work, said at the field
     # Hash outside the transaction: argon2 takes tens of milliseconds and must not hold the lock.
     password_hash = hash_secret(data.password, settings) if data.password else None
     pin_hash = hash_secret(data.pin.strip(), settings) if data.pin else None
@@ -301,6 +341,8 @@ def _insert_user(
         )
     for role in roles_for(c["user_group"], c["job_category"], c["roles"]):
         rows.append(RoleAssignment.create(account=account, role=role.value))
+    if c.get("proxy_for") is not None:  # a fulfillment proxy of this sponsor from the start
+        rows.append(ProxyFor.create(account=account, target=c["proxy_for"], note=""))
     # The person's snapshot holds password_hash, so a set password is one "create" event,
     # masked by the audit module like every secret.
     for row in rows:
@@ -382,6 +424,7 @@ __all__ = [
     "NewUser",
     "create_user",
     "validate_new_user",
+    "proxy_refusal",
     "find_duplicate_people",
     "identifier_holder",
     "holder_label",

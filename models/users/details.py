@@ -23,12 +23,17 @@ from peewee import IntegrityError
 
 from models import audit
 from models.access.auth import set_password, unlock
-from models.access.passwords import generate_password, hash_secret
+from models.access.passwords import (
+    generate_password,
+    hash_secret,
+    password_problems,
+    problems_message,
+)
 from models.access.permissions import Action, authorize, authorize_person, can
 from models.audit import Actor
 from models.config.settings import Settings, load_settings
 from models.enums import AccountType
-from models.errors import ConflictError, NotFound, ValidationError
+from models.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from models.runtime import runtime
 from models.store.base import database
 from models.store.reading import read_once
@@ -489,6 +494,46 @@ def reset_password(account_id: int, actor: Actor, settings: Settings | None = No
     return password
 
 
+def set_chosen_password(
+    account_id: int,
+    password: str,
+    confirm: str,
+    actor: Actor,
+    *,
+    force_change: bool = True,
+    settings: Settings | None = None,
+) -> None:
+    """Staff set a password they chose (typed twice) on this user: the right to reset
+    passwords on this account (no account holding a role above the actor's) and on the person
+    (`authorize_person`: not the login of another organization's staff), checked before any
+    work; then the password policy, and the two entries must match (`ValidationError` on
+    `password` / `password_confirm`). With `force_change` the user must choose their own at
+    the next login. Clears a lockout; History gets the change masked (and the force flag when
+    it changes). One's own password is changed in My account, where the current one is asked."""
+    settings = settings or load_settings()
+    account = load_account(account_id)
+    authorize(actor.account, Action.RESET_PASSWORD, account)
+    authorize_person(actor.account, account.person_id, Action.RESET_PASSWORD)
+    if actor.account is not None and actor.account.person_id == account.person_id:
+        raise PermissionDenied(
+            Action.RESET_PASSWORD.value,
+            "Your own password is changed in My account, where your current one is asked.",
+        )
+    if problems := password_problems(password, settings):
+        raise ValidationError({"password": problems_message(problems)})
+    if confirm != password:
+        raise ValidationError({"password_confirm": "does not match the password"})
+    set_password(
+        account.person_id,
+        password,
+        actor,
+        force_change=bool(force_change),
+        confirm=confirm,
+        settings=settings,
+        record_force=True,
+    )
+
+
 def unlock_login(account_id: int, actor: Actor) -> None:
     """An administrator lifts the lockout of this user's login (audited on this account)."""
     account = load_account(account_id)
@@ -509,6 +554,7 @@ __all__ = [
     "renewal_date",
     "reset_password",
     "restore_original",
+    "set_chosen_password",
     "toggle_account_type",
     "touch",
     "unlock_login",

@@ -6,14 +6,14 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from models.access.permissions import Action, active_roles, authorize_grant, can
+from models.access.permissions import Action, authorize_grant
 from models.config.settings import Settings
 from models.enums import Role, Status
 from models.errors import ValidationError
 from models.runtime import runtime
 from models.store.files import FileRefused, FileTooLarge, read_user_file
 from models.store.tables import Account, Attachment, ProxyFor, RoleAssignment
-from models.users.accounts import identifier_holder
+from models.users.proxies import sponsor_problem
 from models.users.rows.base import Kind, Refused, _Ctx, _date, _enum, _library, _Spec
 from models.users.rows.records import _owner_value
 from models.users.validation import FieldError, Problems, clean_text
@@ -125,20 +125,17 @@ class _ProxySpec(_Spec):
     def clean(self, data: dict, ctx: _Ctx, row) -> dict[str, Any]:  # noqa: ANN001
         p = Problems()
         account = ctx.account
-        target = self._target(p, data.get("target"), ctx)
-        if target is not None:
-            if target.id == account.id:
-                p.add("target", "a user cannot be their own proxy")
-            elif target.organization_id != account.organization_id:
-                p.add("target", "is in another organization")
-            elif not any(r.role == Role.PATRON for r in active_roles(target)):
-                p.add("target", "does not have an active Patron role")
-            elif (
-                self.query(account)
-                .where((ProxyFor.target == target.id) & (ProxyFor.id != (row.id if row else 0)))
-                .exists()
-            ):
-                p.add("target", "this user is already a proxy for them")
+        target, problem = sponsor_problem(
+            data.get("target"), ctx.actor.account, account.organization_id, proxy_id=account.id
+        )
+        if problem:
+            p.add("target", problem)
+        elif (
+            self.query(account)
+            .where((ProxyFor.target == target.id) & (ProxyFor.id != (row.id if row else 0)))
+            .exists()
+        ):
+            p.add("target", "this user is already a proxy for them")
         out = {
             "account": account.id,
             "target": target.id if target else None,
@@ -146,19 +143,6 @@ class _ProxySpec(_Spec):
         }
         p.raise_if_any()
         return out
-
-    def _target(self, p: Problems, value: Any, ctx: _Ctx) -> Account | None:
-        if value in (None, ""):
-            p.add("target", "is required: give the user's primary identifier")
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            target = Account.get_or_none(Account.id == value)
-        else:
-            target = identifier_holder(str(value))
-        if target is None or not can(ctx.actor.account, Action.VIEW_USER, target):
-            p.add("target", "no user of this organization has this identifier")
-            return None
-        return target
 
 
 class _RoleSpec(_Spec):
