@@ -46,6 +46,7 @@ LAYOUT = (
     ("User information", "title", "Title"),
     ("User information", "birth_date", "Birth date (YYYY-MM-DD)"),
     ("User information", "gender", "Gender"),
+    ("User information", "website", "Website (https://…)"),
     ("User information", "preferred_language", "Language"),
     ("User information", "primary_id", "Primary identifier"),
     ("User information", "username", "Username (empty: primary identifier)"),
@@ -146,9 +147,9 @@ def _enum_choices(enum) -> list[tuple[str, str]]:
 PERSONAL = frozenset(
     {
         "first_name", "middle_name", "last_name", "preferred_first_name", "title", "birth_date",
-        "gender", "preferred_language", "username", "password", "password_confirm", "email",
-        "email_type", "phone", "phone_type", "address_line1", "address_line2", "postal_code",
-        "city", "country",
+        "gender", "website", "preferred_language", "username", "password", "password_confirm",
+        "email", "email_type", "phone", "phone_type", "address_line1", "address_line2",
+        "postal_code", "city", "country",
     }
 )  # fmt: skip
 

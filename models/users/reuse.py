@@ -57,6 +57,7 @@ def personal_data(person_id: int) -> dict[str, str]:
         "last_name": p.last_name,
         "preferred_first_name": p.preferred_first_name,
         "title": p.title,
+        "website": p.website,
         "birth_date": p.birth_date.isoformat() if p.birth_date else "",
         "username": p.username,
         "email": p.email or "",
