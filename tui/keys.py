@@ -300,7 +300,9 @@ RESULTS = KeyGroup(
     "Results list",
     (
         K("open", "screen.open_user", "Open", needs=Action.VIEW_USER),
-        K("find_users.card", "screen.user_card", "User card", needs=Action.VIEW_USER),
+        # Not in the footer: at 80 columns it pushed "^n New user" off (F1, palette, README).
+        K("find_users.card", "screen.user_card", "User card", show=False,
+          needs=Action.VIEW_USER),
         K("toggle_active", "screen.toggle_active", "Activate/deactivate",
           needs=Action.CHANGE_STATUS),
         K("delete", "screen.delete_user", "Delete", needs=Action.DELETE_USER),
