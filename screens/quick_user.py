@@ -16,7 +16,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Header, Input, MaskedInput, Select, Static
+from textual.widgets import Button, Checkbox, Header, Input, MaskedInput, Select, Static
 
 from models.access.passwords import generate_password, generate_pin, policy_text
 from models.config.codes import code_options
@@ -52,6 +52,7 @@ LAYOUT = (
     ("User information", "username", "Username (empty: primary identifier)"),
     ("User information", "password", "Password"),
     ("User information", "password_confirm", "Password again"),
+    ("User information", "force_password_change", "Password change"),
     ("User information", "pin", "PIN (4 digits)"),
     ("User management", "user_group", "User group"),
     ("User management", "job_category", "Job category"),
@@ -70,6 +71,7 @@ LAYOUT = (
     ("Contact information", "postal_code", "Postal code"),
     ("Contact information", "city", "City"),
     ("Contact information", "country", "Country (ISO code, e.g. CH)"),
+    ("Add as fulfillment proxy", "proxy_for", "Proxy for (sponsor's identifier)"),
 )
 DATES = {"birth_date", "expiry_date", "purge_date"}
 # The selects that always hold a value, and the value a new form starts with.
@@ -80,6 +82,12 @@ SELECT_DEFAULTS = {
     "preferred_language": "en",
 }
 SECRETS = {"password", "password_confirm"}
+# Checkboxes and the value a new form starts with. Force password change is ticked: a password
+# staff type or generate is known to them, and the user then chooses their own at the first
+# login, as the manual advises (alma-manually-creating-patrons); untick it for a password the
+# user chose and typed in themselves.
+CHECKBOXES = {"force_password_change": True}
+CHECKBOX_LABELS = {"force_password_change": "Force change at next login"}  # fits 80 columns
 # Form field -> field of the error the service reports for it.
 ERROR_ALIASES = {"address_line1": ("address_line1", "address")}
 CODE_FIELDS = ("user_group", "job_category", "campus", "identifier_type")  # code-table names
@@ -222,6 +230,8 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         }.get(name, lambda: None)()
 
     def _widget(self, name: str) -> Widget:
+        if name in CHECKBOXES:
+            return Checkbox(CHECKBOX_LABELS[name], CHECKBOXES[name], id=name)
         choices = self._choices(name)
         if choices is not None:
             if name in SELECT_DEFAULTS:
@@ -366,6 +376,8 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
                 widget.disabled = False
                 if isinstance(widget, Select):
                     widget.value = SELECT_DEFAULTS.get(name, Select.NULL)
+                elif isinstance(widget, Checkbox):
+                    widget.value = CHECKBOXES[name]
                 else:
                     widget.value = ""
             if not self.fixed_record_type:
@@ -388,6 +400,8 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
 
     def _value(self, name: str) -> str:
         widget = self.query_one(f"#{name}")
+        if isinstance(widget, Checkbox):
+            return "yes" if widget.value else ""
         if isinstance(widget, Select):
             return "" if widget.value is Select.NULL else str(widget.value)
         value = widget.value
@@ -408,7 +422,8 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         return {
             **values,
             "record_type": self.record_type,
-            "force_password_change": self.generated_password is not None,
+            # Ticked or not, it applies to a typed password as to a generated one.
+            "force_password_change": self.query_one("#force_password_change", Checkbox).value,
             "person_id": self.person_id,
             # The reuse dialog returns a person only once the consent box is ticked.
             "person_consent": self.person_id is not None,
@@ -581,6 +596,7 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
             if name in values and isinstance(widget, Input):
                 widget.value = values[name]
             widget.disabled = True
+        self.query_one("#force_password_change", Checkbox).disabled = True  # their password
         self.query_one("#form-message", Message).show(
             "Personal data of an existing person: only the account for this organization "
             "will be created.",
@@ -606,10 +622,11 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         for name in ("password", "password_confirm"):
             self.query_one(f"#{name}", Input).value = password
             self.touched.add(name)
+        self.query_one("#force_password_change", Checkbox).value = True
         self.check()
         self.query_one("#form-message", Message).show(
-            "A generated password is in both password fields: the user must choose their own "
-            "at their first login.",
+            "A generated password is in both password fields, and Force password change is "
+            "ticked: the user must choose their own at their first login.",
             error=False,
         )
         self.app.push_screen(
@@ -732,16 +749,21 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
             widget.focus()
             widget.scroll_visible()
 
+    def _typed_fields(self) -> list[str]:
+        """The fields text is typed in (not the selects and checkboxes, which always hold a
+        value)."""
+        return [n for _, n, _ in LAYOUT if n not in CHECKBOXES and self._choices(n) is None]
+
     def unsaved_changes(self) -> str | None:
         """What quitting now would lose (the app asks before ctrl+q quits), or None."""
         try:
-            typed = any(self._value(n) for _, n, _ in LAYOUT if self._choices(n) is None)
+            typed = any(self._value(n) for n in self._typed_fields())
         except NoMatches:  # the form is not drawn yet: nothing typed in it
             return None
         return "The new user's form has text typed in it." if typed else None
 
     def action_cancel(self) -> None:
-        typed = any(self._value(name) for _, name, _ in LAYOUT if self._choices(name) is None)
+        typed = any(self._value(name) for name in self._typed_fields())
         if not typed:
             self.dismiss(None)
             return

@@ -496,6 +496,7 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
                 choices.append(("u", "Unlock login", "unlock"))
             if session.can(Action.RESET_PASSWORD, p.record_type):
                 choices.append(("p", "Reset password", "password"))
+                choices.append(("c", "Set password…", "set_password"))
             if session.can(Action.TOGGLE_ACCOUNT_TYPE, p.record_type):
                 choices.append(("t", "Toggle account type", "toggle"))
             if p.account_type == "external":
@@ -523,6 +524,20 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
 
     _acting = False  # an action of ctrl+a runs in its worker (`_act`)
 
+    def _set_password(self) -> None:
+        """Set password… (ctrl+a): a password staff chose, in its own form; once set, the
+        head (a lockout lifted) and History are read again."""
+        from screens.set_password import SetPasswordScreen
+
+        ctx = self.ctx
+
+        def closed(done: bool | None) -> None:
+            if done and self.ctx is ctx:  # still this user's record
+                self.refresh_head()
+
+        screen = SetPasswordScreen(self.account_id, self.profile.name, self.app.session.actor)
+        self.app.push_screen(screen, closed)
+
     def _act(self, choice: str | None) -> None:
         """The action chosen: its service runs in a worker (the password's argon2 too, and
         behind another writer), its answer is shown here, then the head is read again."""
@@ -544,6 +559,9 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
             return
         if choice == "renew":
             self.action_renew()
+            return
+        if choice == "set_password":
+            self._set_password()
             return
         if self._acting:
             self.notify("The last action is still running.", severity="warning")
