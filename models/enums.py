@@ -115,3 +115,4 @@ class LetterKind(StrEnum):
     PASSWORD_RESET = "password_reset"
     DELETION_NOTICE = "deletion_notice"
     EXPIRY_REMINDER = "expiry_reminder"
+    PIN = "pin"  # the new PIN, when staff set or generate one (Alma: PIN Number Generation Letter)

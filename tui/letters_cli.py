@@ -50,7 +50,10 @@ def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
 
         if args.days < 0:
             raise error("--days must not be negative")
-        report = queue_expiry_reminders(args.days)
+        from tui.job_notify import told_if_failed
+
+        with told_if_failed("expiry", error):
+            report = queue_expiry_reminders(args.days)
         lines.append(
             f"Queued {report.queued} expiry reminder(s) for accounts expiring within "
             f"{args.days} days; {report.already} reminded before; {len(report.skipped)} skipped."
@@ -58,8 +61,19 @@ def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
         lines += [f"  skipped {primary_id}: {reason}" for primary_id, reason in report.skipped]
         if args.queue_only:
             print(printable("\n".join(lines), multiline=True))
+            _tell(args, lines)
             return 0
     failed, sent = _send()
     # Identifiers and subjects come from the database: no control of theirs reaches the terminal.
     print(printable("\n".join(lines + sent), multiline=True))
+    _tell(args, lines + sent)
     return 1 if failed else 0
+
+
+def _tell(args: argparse.Namespace, lines: list[str]) -> None:
+    """The expiry reminders are a job the `job_notify_emails` addresses are told of (issue 22,
+    item 7); `letters send` alone is the outbox's delivery, which the outbox shows."""
+    if args.letters_command == "expiry":
+        from tui.job_notify import tell
+
+        tell("expiry", lines)

@@ -30,6 +30,10 @@ def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
 
     if not is_initialized():
         raise error("the database is not initialized: run 'patrondesk init --admin NAME' first")
-    report = purge(Actor(None, Source.JOB), dry_run=args.dry_run)
+    from tui.job_notify import tell, told_if_failed
+
+    with told_if_failed("purge", error):
+        report = purge(Actor(None, Source.JOB), dry_run=args.dry_run)
     print(printable("\n".join(report.lines()), multiline=True))  # identifiers from the database
+    tell("purge", report.lines())
     return 0

@@ -189,26 +189,34 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
         date_format=args.date_format or "",
         force=args.force,
     )
+    from tui.job_notify import tell
+
+    job = "sis_load" if args.external else "import"
     try:
         # The command line is the system: the organization it names, else the first one.
         report = import_file(
             args.file, options, organization=organization_by_code(args.organization)
         )
     except PatronDeskError as exc:
+        tell(job, [f"{args.file}: {exc.message}"], failed=True)
         raise error(exc.message) from None
-    print(report.summary())
+    lines = [report.summary()]
     for issue in report.refusals[:20]:
         where = " ".join(x for x in (issue.file, issue.where) if x)
         who = f" ({issue.primary_id})" if issue.primary_id else ""
-        print(printable(f"refused: {where}{who}: {issue.field} {issue.message}"))  # file text
+        lines.append(printable(f"refused: {where}{who}: {issue.field} {issue.message}"))
     if report.refused > 20:
-        print(f"... and {report.refused - 20} more refused records (see --report)")
+        lines.append(f"... and {report.refused - 20} more refused records (see --report)")
+    print("\n".join(lines))  # the file's text made printable above
     if args.report:
         try:
             report.write_csv(args.report, overwrite=args.force)
         except PatronDeskError as exc:
+            tell(job, [*lines, f"--report: {exc.message}"], failed=True)
             raise error(f"--report: {exc.message}") from None
-        print(f"Report: {args.report} ({len(report.issues):,} lines)")
+        lines.append(f"Report: {args.report} ({len(report.issues):,} lines)")
+        print(lines[-1])
+    tell(job, [f"File: {args.file}", *lines])
     return EXIT_REFUSED if report.refused else 0
 
 

@@ -122,6 +122,9 @@ _INFO = (
     SettingInfo("smtp_from", "Sender address", "text"),
     SettingInfo("letter_templates_dir", "Letter templates folder", "text",
                 help="<language>/<kind>.txt files overriding the shipped ones"),
+    SettingInfo("job_notify_emails", "Notify when jobs end", "text",
+                help="email addresses, comma-separated, told when the purge, expiry reminders "
+                "or an import ends; empty: nobody"),
 )  # fmt: skip
 _BY_KEY = {i.key: i for i in _INFO}
 
@@ -141,7 +144,7 @@ SETTING_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "currency", "history_roles")),
     ("letters", "Letters (SMTP)", (
         "smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from",
-        "letter_templates_dir")),
+        "letter_templates_dir", "job_notify_emails")),
 )  # fmt: skip
 SETTING_KEYS = tuple(f.name for f in fields(Settings))
 
@@ -292,6 +295,13 @@ def _check_one(key: str, value: Any) -> str | None:
     if key == "smtp_from" and value:
         try:
             check_email(value)
+        except FieldError as exc:
+            return str(exc)
+    if key == "job_notify_emails" and value:
+        from models.mail.job_notice import notify_addresses
+
+        try:
+            notify_addresses(value)
         except FieldError as exc:
             return str(exc)
     if key == "letter_templates_dir" and value and "\x00" in value:

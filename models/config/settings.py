@@ -93,6 +93,9 @@ class Settings:
     smtp_from: str = ""
     # A folder of <language>/<kind>.txt letter templates overriding (or adding to) the shipped ones.
     letter_templates_dir: str = ""
+    # Who is told, by email, when a job of the command line ends (purge, expiry reminders,
+    # import / SIS load): addresses, comma-separated; empty: nobody.
+    job_notify_emails: str = ""
 
 
 SECRET_SETTINGS = frozenset({"smtp_password"})

@@ -90,6 +90,8 @@ ACCOUNT = Table(
         "pin_hash": None,
         "owning_system": "",
         "letters_opt_in": True,
+        "letter_general": True,
+        "letter_expiry_reminder": True,
         "resource_sharing_library_id": None,
         "purchase_request_library_id": None,
         "cataloger_level": "",

@@ -13,14 +13,20 @@ Rules chosen here (each says why):
   copy. The password-reset code goes only to the person's own email: never to a CC, an
   additional address or the library, which could otherwise take the account over.
 - **Language.** The account's communication language when a template exists for it (English,
-  French and German ship), else English. A library overrides any template by putting
-  `<language>/<kind>.txt` in the folder named by the `letter_templates_dir` setting; a file
-  there for a new language adds that language. A template's first line is `Subject: ...`; `$name`
-  style placeholders are filled (`string.Template`: a template cannot run code).
-- **Opt-out.** `letters_opt_in` off stops the letters a patron may decline: the general message
-  and the expiry reminder. The password-reset code, the personal-information letter (asked for
-  by the person) and the deletion notice (about money or loans they owe) are service letters
-  and always go.
+  French, German and Italian ship: RERO's Swiss libraries), else English. A library overrides
+  any template by putting `<language>/<kind>.txt` in the folder named by the
+  `letter_templates_dir` setting; a file there for a new language adds that language. A
+  template's first line is `Subject: ...`; `$name` style placeholders are filled
+  (`string.Template`: a template cannot run code).
+  reminder (`OPTIONAL_KINDS`); Alma's "Selected patron letters" has a switch for each
+  (`Account.letter_general`, `Account.letter_expiry_reminder`), and one goes when its switch
+  and the old single one, `letters_opt_in` ("Receives letters", the patron's own choice on My
+  account), are both on. The password-reset code, the PIN letter, the personal-information
+  letter (asked for by the person) and the deletion notice (about money or loans they owe) are
+  service letters and always go.
+- **Secrets.** The password-reset code and a new PIN are in the letter sent, never in what is
+  kept (the letter's text, its `.eml` copy, History): they are masked there, the letter is
+  delivered at once and never retried or resent (`SECRET_KINDS`).
 - **Outbox.** A letter is queued, then delivered; a failed delivery stays with its error and
   is retried by `patrondesk letters send`. Each sent letter is kept on the user's Attachments
   tab as the message sent (`.eml`), and can be resent (a new letter, to today's addresses, with
@@ -55,8 +61,15 @@ from models.users.deletion_reasons import deletion_problems
 
 TEMPLATES = Path(__file__).with_name("letter_templates")
 DEFAULT_LANGUAGE = "en"
-# The letters a patron may decline (`Account.letters_opt_in`).
-OPTIONAL_KINDS = frozenset({LetterKind.GENERAL, LetterKind.EXPIRY_REMINDER})
+# The letters a patron may decline, each with its switch on the account (Alma's "Selected patron
+# letters"); `Account.letters_opt_in` off declines them all.
+OPTIONAL_KINDS: dict[LetterKind, str] = {
+    LetterKind.GENERAL: "letter_general",
+    LetterKind.EXPIRY_REMINDER: "letter_expiry_reminder",
+}
+# Letters whose secret is sent but not kept: delivered at once, never retried nor resent.
+SECRET_KINDS = frozenset({LetterKind.PASSWORD_RESET.value, LetterKind.PIN.value})
+SECRET_MASK = "********"
 # The sent message, kept on the Attachments tab.
 LETTER_COPY_MIME = "message/rfc822"
 CC_MARK = "cc:"
@@ -66,6 +79,7 @@ KIND_LABELS = {
     LetterKind.PASSWORD_RESET: "Password reset code",
     LetterKind.DELETION_NOTICE: "Deletion notice",
     LetterKind.EXPIRY_REMINDER: "Expiry reminder",
+    LetterKind.PIN: "PIN",
 }
 # Letters waiting for a delivery (what `patrondesk letters send` takes).
 PENDING = (LetterStatus.QUEUED.value, LetterStatus.FAILED.value)
@@ -267,9 +281,19 @@ def base_values(account: Account) -> dict[str, str]:
     }
 
 
+def receives(account: Account, kind: str) -> bool:
+    """Whether the patron receives letters of `kind`: always for a service letter; for one
+    they may decline, when "Receives letters" and the letter's own switch are both on."""
+    column = OPTIONAL_KINDS.get(kind)  # type: ignore[call-overload]
+    return column is None or bool(account.letters_opt_in and getattr(account, column))
+
+
 def _check_opt_in(account: Account, kind: str) -> None:
-    if kind in OPTIONAL_KINDS and not account.letters_opt_in:
+    if receives(account, kind):
+        return
+    if not account.letters_opt_in:
         raise LetterRefused("This user has opted out of patron letters.")
+    raise LetterRefused(f"This user does not receive the letter \u201c{kind_label(kind)}\u201d.")
 
 
 def _load(account_id: int) -> Account:
@@ -422,6 +446,26 @@ def queue_deletion_notice(
         reasons = deletion_problems(account)
     text = "\n".join(f"- {r}" for r in reasons) or "- (nothing is owed any more)"
     return queue_letter(account, LetterKind.DELETION_NOTICE, {"reasons": text}, actor)
+
+
+def send_pin_letter(account_id: int, pin: str, actor: Actor) -> int | None:
+    """Alma's PIN Number Generation Letter: "The PIN number is sent in the PIN Number Generation
+    Letter". Called by the services that set a PIN (a new user, the General tab), after their
+    transaction. The PIN is in the letter sent and masked in what is kept (the outbox text, its
+    `.eml` copy on the Attachments tab, History's "PIN queued for ..."); the letter is sent at
+    once and never retried nor resent. Returns the letter's id, or None when there is nobody to
+    send it to (no email and no library to print it: the desk tells the PIN in person)."""
+    account = _load(account_id)
+    try:
+        letter, body = queue_letter_masked(
+            account, LetterKind.PIN, {"pin": pin}, actor, mask={"pin": SECRET_MASK}
+        )
+    except LetterRefused:
+        return None
+    from models.mail.mailer import deliver
+
+    deliver(letter.id, body=body, actor=actor)
+    return letter.id
 
 
 @dataclass
@@ -609,6 +653,8 @@ def resend_letter(letter_id: int, actor: Actor) -> Letter:
         raise LetterRefused(
             "A password-reset code is not resent: the user asks for a new one on the login screen."
         )
+    if original.kind == LetterKind.PIN:
+        raise LetterRefused("A PIN letter is not resent: the PIN is not kept. Set a new PIN.")
     _check_opt_in(account, original.kind)
     to = recipients_for(account, original.kind)
     with database.atomic():
@@ -659,6 +705,6 @@ def retry_letter(letter_id: int, actor: Actor) -> None:
     authorize(actor.account, Action.CONFIGURE, letter.account)
     if letter.status == LetterStatus.SENT:
         raise LetterRefused("This letter was sent already: resend it from the user's record.")
-    if letter.kind == LetterKind.PASSWORD_RESET:
-        raise LetterRefused("A password-reset code is not kept, so it is not retried.")
+    if letter.kind in SECRET_KINDS:
+        raise LetterRefused(f"A {kind_label(letter.kind)} letter is not kept: it is not retried.")
     Letter.update(status=LetterStatus.QUEUED.value).where(Letter.id == letter.id).execute()

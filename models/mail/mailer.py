@@ -24,6 +24,7 @@ from models.enums import AuditAction, LetterKind, LetterStatus, Source
 from models.mail.letters import (
     LETTER_COPY_MIME,
     PENDING,
+    SECRET_KINDS,
     Recipients,
     kind_label,
     letter_files,
@@ -246,6 +247,8 @@ def deliver(
         return True
     if error is not None and letter.kind == LetterKind.PASSWORD_RESET:
         error = f"{error}; {NOT_RETRIED}"
+    elif error is not None and letter.kind == LetterKind.PIN:
+        error = f"{error}; the PIN is not kept, so this letter is not retried: set a new PIN"
     _finish(letter, actor, error, copy)
     return error is None
 
@@ -261,12 +264,13 @@ def deliver_now(letter_id: int, actor: Actor | None = None) -> tuple[bool, str]:
 
 def send_pending(settings: Settings | None = None, *, limit: int | None = None) -> SendReport:
     """Deliver every queued or failed letter, oldest first, over one SMTP session
-    (`patrondesk letters send`). Password-reset letters are not retried (their code is gone)."""
+    (`patrondesk letters send`). Password-reset and PIN letters are not retried (their secret is
+    gone)."""
     settings = settings or load_settings()
     report = SendReport()
     query = (
         Letter.select(Letter.id)
-        .where(Letter.status.in_(PENDING) & (Letter.kind != LetterKind.PASSWORD_RESET.value))
+        .where(Letter.status.in_(PENDING) & Letter.kind.not_in(list(SECRET_KINDS)))
         .order_by(Letter.id)
     )
     if limit:

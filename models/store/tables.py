@@ -193,6 +193,9 @@ class Account(BaseModel):
     pin_hash = CharField(max_length=255, null=True)
     owning_system = CharField(max_length=100, default="")
     letters_opt_in = BooleanField(default=True)
+    # Selected patron letters (Alma): each letter a patron may decline, on or off (migration 0016).
+    letter_general = BooleanField(default=True)
+    letter_expiry_reminder = BooleanField(default=True)
     resource_sharing_library = ForeignKeyField(
         Library, null=True, on_delete="SET NULL", column_name="resource_sharing_library_id"
     )

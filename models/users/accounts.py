@@ -226,11 +226,17 @@ def create_user(
             # A role rule of the group or job category gives roles too: none above the actor's.
             for role in roles_for(c["user_group"], c["job_category"], c["roles"]):
                 authorize_grant(actor.account, role.value)
-            return _insert_user(c, actor, organization, password_hash, pin_hash, data)
+            account = _insert_user(c, actor, organization, password_hash, pin_hash, data)
     except IntegrityError:
         # Someone took a value between our check and our insert: say which, as the check would.
         validate_new_user(data, organization, actor, settings)
         raise
+    if pin_hash:
+        # Alma: "The PIN number is sent in the PIN Number Generation Letter" (after the save).
+        from models.mail.letters import send_pin_letter
+
+        send_pin_letter(account.id, data.pin.strip(), actor)
+    return account
 
 
 def _insert_user(

@@ -312,13 +312,19 @@ def update_user(
             }
             if not changed:
                 return account
-            return _write_general(account, expected_version, changed, actor)
+            saved = _write_general(account, expected_version, changed, actor)
     except IntegrityError:
         # A value was taken between our check and our write: say which, as the check would.
         with database.atomic():
             account = load_account(account_id)
             _clean_general(changes, account, account.person, actor, settings, pin_hash)
         raise
+    if "pin" in changed and changed["pin"]:
+        # Alma: "The PIN number is sent in the PIN Number Generation Letter" (after the save).
+        from models.mail.letters import send_pin_letter
+
+        send_pin_letter(saved.id, check_pin(pin), actor)
+    return saved
 
 
 def _check_editable(account: Account, changes: dict, opened: bool) -> None:

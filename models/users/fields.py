@@ -250,6 +250,10 @@ FIELDS: tuple[Field, ...] = (
         csv=20,
     ),
     Field("letters_opt_in", "Receives letters", BOOL, ACCOUNT, modes=_EDIT_IMPORT, csv=21),
+    # Selected patron letters (Alma): each letter a patron may decline (models.mail.letters
+    # OPTIONAL_KINDS), sent when it and "Receives letters" are both on.
+    Field("letter_general", "Letter: general message", BOOL, ACCOUNT, modes=_EDIT_IMPORT),
+    Field("letter_expiry_reminder", "Letter: expiry reminder", BOOL, ACCOUNT, modes=_EDIT_IMPORT),
     Field("researcher", "Researcher", BOOL, ACCOUNT, csv=23),
     Field(
         "account_type",

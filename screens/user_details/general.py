@@ -37,9 +37,10 @@ LABELS = {
     "expiry_date": "Expiration date", "purge_date": "Purge date",
     "comm_channel": "Communication channel", "comm_language": "Letters language",
     "additional_email": "Additional (CC) email", "letters_opt_in": "Receives letters",
+    "letter_general": "Letter: general", "letter_expiry_reminder": "Letter: expiry reminder",
     "cataloger_level": "Cataloger level", "researcher": "Researcher", "pin": "New PIN",
 }  # fmt: skip
-BOOLS = frozenset({"letters_opt_in", "researcher"})
+BOOLS = frozenset({"letters_opt_in", "letter_general", "letter_expiry_reminder", "researcher"})
 CHOICES = {
     "user_group": lambda org: code_options("user_group", org),
     "job_category": lambda org: code_options("job_category", org),

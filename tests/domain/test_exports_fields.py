@@ -34,6 +34,8 @@ NOT_IN_CSV = {
     "status_date": "no column of the CSV of earlier versions: the status only",
     "force_password_change": "no column of the CSV of earlier versions",
     "local_codes": "no column of the CSV of earlier versions",
+    "letter_general": "no column of the CSV of earlier versions (letters_opt_in is)",
+    "letter_expiry_reminder": "no column of the CSV of earlier versions (letters_opt_in is)",
 }
 # CSV columns that are not a field of the General part: rows of other tabs, the primary
 # identifier and the codes (fields of their own kinds), the password (a plain text to hash).

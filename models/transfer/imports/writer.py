@@ -383,6 +383,8 @@ class _Writing:
                 "pin_hash": pin[1] if pin and pin[0] == "hash" else None,
                 "owning_system": a.get("owning_system", self.source if external_account else ""),
                 "letters_opt_in": a.get("letters_opt_in", True),
+                "letter_general": a.get("letter_general", True),
+                "letter_expiry_reminder": a.get("letter_expiry_reminder", True),
                 "resource_sharing_library_id": codes.get("resource_sharing_library"),
                 "purchase_request_library_id": codes.get("purchase_request_library"),
                 "cataloger_level": a.get("cataloger_level", ""),
