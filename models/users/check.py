@@ -39,14 +39,16 @@ from models.store.base import fold_key
 from models.store.tables import Account, Email, Person
 from models.users.derived import group_months, registration_expiry
 from models.users.fields import (
+    ADDRESS_GIVEN,
+    ADDRESS_PRESENCE,
     BOOL,
     BY_NAME,
     CLEAR,
     CODE,
     CONFIRM,
     COUNTRY,
-    DATE,
     DATE_BIRTH,
+    DATE_KINDS,
     DATE_NOT_PAST,
     DEFAULT,
     EDIT,
@@ -203,10 +205,6 @@ _BY_MODE = {mode: tuple(f for f in FIELDS if mode in f.modes) for mode in (NEW, 
 _POSITIONS = {mode: {f.name: (i, f) for i, f in enumerate(_BY_MODE[mode])} for mode in _BY_MODE}
 _PURGE_AT = {mode: _POSITIONS[mode]["purge_date"][0] for mode in _BY_MODE}
 _REQUIRED = tuple(f for f in FIELDS if f.required)
-_DATES = frozenset({DATE_BIRTH, DATE_NOT_PAST, DATE})
-# The settings' mandatory "address" is met by any of these (its message goes under line 1).
-_ADDRESS_GIVEN = ("address_line1", "city", "postal_code", "country")
-_ADDRESS_CHECKED = ("address_line1", "address_line2", "city", "postal_code", "country")
 
 
 def _blank(value: Any) -> bool:
@@ -299,12 +297,12 @@ class _Check:
 
     def _given(self, needs: str) -> bool:
         if needs == "address":
-            return any(self.values.get(n) for n in _ADDRESS_CHECKED)
+            return any(self.values.get(n) for n in ADDRESS_PRESENCE)
         return bool(self.values.get(needs))
 
     def _mandatory(self, f: Field) -> None:
         if f.name == "address_line1":
-            missing = not any(self.values.get(n) for n in _ADDRESS_GIVEN)
+            missing = not any(self.values.get(n) for n in ADDRESS_GIVEN)
         elif self.mode == EDIT and f.name not in self.out:
             return  # not changed ("" for the PIN leaves it)
         else:
@@ -356,7 +354,7 @@ class _Check:
             elif kind == URL:
                 out[name] = f.empty
                 out[name] = check_url(raw if mode != IMPORT else str(raw or ""), f.limit)
-            elif kind in _DATES:
+            elif kind in DATE_KINDS:
                 out[name] = None
                 if mode == IMPORT:
                     value = None

@@ -23,69 +23,25 @@ from models.audit import Actor
 from models.enums import AccountType
 from models.runtime import runtime
 from models.store.tables import Account, LocalOverride
+from models.users import fields
+from models.users.fields import ACCOUNT, BY_NAME, DATE_KINDS, FIELDS, PERSON
 
-# General-tab fields that belong to the person, and those that belong to the account.
-PERSON_FIELDS: tuple[str, ...] = (
-    "first_name",
-    "middle_name",
-    "last_name",
-    "preferred_first_name",
-    "preferred_middle_name",
-    "preferred_last_name",
-    "title",
-    "birth_date",
-    "gender",
-    "preferred_language",
-    "website",
-    "username",
-    "email",  # the login email (contact emails are rows: models.users.rows)
-)
-ACCOUNT_FIELDS: tuple[str, ...] = (
-    "primary_id",
-    "user_group",
-    "job_category",
-    "job_description",
-    "campus",
-    "expiry_date",
-    "purge_date",
-    "comm_channel",
-    "comm_language",
-    "additional_email",
-    "letters_opt_in",
-    "letter_general",
-    "letter_expiry_reminder",
-    "cataloger_level",
-    "researcher",
-    "pin",
-)
-GENERAL_FIELDS: tuple[str, ...] = PERSON_FIELDS + ACCOUNT_FIELDS
+# The General tab's fields (models/users/fields.py: those entered in EDIT), the person's and the
+# account's, in the field table's order.
+GENERAL_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.general)
+PERSON_FIELDS: tuple[str, ...] = tuple(n for n in GENERAL_FIELDS if BY_NAME[n].owner == PERSON)
+ACCOUNT_FIELDS: tuple[str, ...] = tuple(n for n in GENERAL_FIELDS if BY_NAME[n].owner == ACCOUNT)
 
-# Editable on an external account without "Open for update".
-EXTERNAL_EDITABLE: frozenset[str] = frozenset(
-    {
-        "title",
-        "pin",
-        "job_category",
-        "user_group",
-        "campus",
-        "preferred_language",
-        "comm_language",
-        "cataloger_level",
-        "letters_opt_in",
-        "letter_general",
-        "letter_expiry_reminder",
-        "preferred_first_name",
-        "preferred_middle_name",
-        "preferred_last_name",
-    }
-)
+# Editable on an external account without "Open for update": the fields no SIS load owns
+# (`Field.sis`).
+EXTERNAL_EDITABLE: frozenset[str] = frozenset(n for n in GENERAL_FIELDS if not BY_NAME[n].sis)
 # Never editable on an external account: the SIS matches its next load by primary identifier.
 EXTERNAL_FIXED: frozenset[str] = frozenset({"primary_id"})
 
 # The stored column of each General-tab field whose column name differs.
 COLUMNS: dict[str, str] = {"pin": "pin_hash"}
-DATE_FIELDS = frozenset({"birth_date", "expiry_date", "purge_date"})
-CODE_FIELDS = frozenset({"user_group", "job_category", "campus"})
+DATE_FIELDS = frozenset(n for n in GENERAL_FIELDS if BY_NAME[n].kind in DATE_KINDS)
+CODE_FIELDS = frozenset(fields.CODE_FIELDS)
 
 
 def is_external(account: Account) -> bool:

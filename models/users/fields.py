@@ -18,6 +18,8 @@ Each `Field` says:
   (stored empty) with a warning, or `DEFAULT` (the default, with a warning); `import_note` is
   what the warning says after the rule's message. Past expiration and purge dates are loaded
   as they are (`DATE_NOT_PAST` checks only new and edited dates);
+- `sis`: on an external account, a SIS load owns it: staff change it only after "Open for
+  update" (`models.users.external`; the others, as Alma's manual lists them, always);
 - `csv`: the field's place among the general columns of PatronDesk's CSV (1 the first; 0 not a
   column; the header is the field's name). Every field an import enters is also written by
   PatronDesk's exports (`EXPORTED`).
@@ -84,6 +86,7 @@ class Field:
     unique: str = ""  # the value is refused when another record holds it (`check.UNIQUE`)
     needs: str = ""  # checked only when this field (or "address": any address field) has a value
     csv: int = 0  # place among the CSV's general columns (models/transfer/formats/patrondesk.py)
+    sis: bool = False  # owned by a SIS load on an external account
 
     @property
     def general(self) -> bool:
@@ -116,10 +119,11 @@ FIELDS: tuple[Field, ...] = (
         pattern="primary_identifier_regex",
         on_import=REFUSE,
         unique="identifier",
+        sis=True,
     ),
     # Person: names and personal data.
-    _text("first_name", "First name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=4),
-    _text("middle_name", "Middle name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=5),
+    _text("first_name", "First name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=4, sis=True),
+    _text("middle_name", "Middle name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=5, sis=True),
     _text(
         "last_name",
         "Last name",
@@ -129,15 +133,16 @@ FIELDS: tuple[Field, ...] = (
         required=True,
         on_import=REFUSE,
         csv=6,
+        sis=True,
     ),  # fmt: skip
     _text("preferred_first_name", "Preferred first name", PERSON, 100, csv=7),
     _text("preferred_middle_name", "Preferred middle", PERSON, 100, csv=8),
     _text("preferred_last_name", "Preferred last name", PERSON, 100, csv=9),
     _text("title", "Title", PERSON, 50, mandatable=MANDATABLE_NOW, csv=10),
-    _text("gender", "Gender", PERSON, 20, csv=12),
+    _text("gender", "Gender", PERSON, 20, csv=12, sis=True),
     # Alma's "Website URL", on Quick User Management and the General tab; an import leaves out
     # a value that is not a web address, with a warning.
-    Field("website", "Website", URL, PERSON, 500, empty="", csv=13),
+    Field("website", "Website", URL, PERSON, 500, empty="", csv=13, sis=True),
     Field(
         "username",
         "Username",
@@ -148,6 +153,7 @@ FIELDS: tuple[Field, ...] = (
         import_note="the primary identifier is the username",
         unique="username",
         csv=3,
+        sis=True,
     ),
     Field(
         "birth_date",
@@ -157,6 +163,7 @@ FIELDS: tuple[Field, ...] = (
         mandatable=MANDATABLE_NOW,
         on_import=CLEAR,
         csv=11,
+        sis=True,
     ),
     Field("preferred_language", "Language", LANGUAGE, PERSON, default="en", csv=14),
     Field("keep_history", "Keeps history", BOOL, PERSON, modes=_IMPORT),
@@ -169,6 +176,7 @@ FIELDS: tuple[Field, ...] = (
         mandatable=AT_CREATION,
         pattern="email_regex",
         unique="login_email",
+        sis=True,
     ),
     # Account: management data.
     Field(
@@ -204,6 +212,7 @@ FIELDS: tuple[Field, ...] = (
         mandatable=MANDATABLE_NOW,
         on_import=CLEAR,
         csv=16,
+        sis=True,
     ),  # fmt: skip
     Field(
         "purge_date",
@@ -213,8 +222,9 @@ FIELDS: tuple[Field, ...] = (
         mandatable=MANDATABLE_NOW,
         on_import=CLEAR,
         csv=17,
+        sis=True,
     ),  # fmt: skip
-    _text("job_description", "Job description", ACCOUNT, 200, csv=15),
+    _text("job_description", "Job description", ACCOUNT, 200, csv=15, sis=True),
     _text("cataloger_level", "Cataloger level", ACCOUNT, 10, modes=_EDIT_IMPORT, csv=22),
     _text("local_codes", "Local codes", ACCOUNT, 2000, modes=_IMPORT),
     Field(
@@ -228,6 +238,7 @@ FIELDS: tuple[Field, ...] = (
         message="is email or mail",
         on_import=DEFAULT,
         csv=18,
+        sis=True,
     ),
     Field(
         "comm_language",
@@ -248,13 +259,14 @@ FIELDS: tuple[Field, ...] = (
         on_import=CLEAR,
         empty="",
         csv=20,
+        sis=True,
     ),
     Field("letters_opt_in", "Receives letters", BOOL, ACCOUNT, modes=_EDIT_IMPORT, csv=21),
     # Selected patron letters (Alma): each letter a patron may decline (models.mail.letters
     # OPTIONAL_KINDS), sent when it and "Receives letters" are both on.
     Field("letter_general", "Letter: general message", BOOL, ACCOUNT, modes=_EDIT_IMPORT),
     Field("letter_expiry_reminder", "Letter: expiry reminder", BOOL, ACCOUNT, modes=_EDIT_IMPORT),
-    Field("researcher", "Researcher", BOOL, ACCOUNT, csv=23),
+    Field("researcher", "Researcher", BOOL, ACCOUNT, csv=23, sis=True),
     Field(
         "account_type",
         "Account type",
@@ -369,6 +381,8 @@ BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 # message goes under the first line.
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code", "country")
 ADDRESS_PRESENCE = ("address_line1", "address_line2", "city", "postal_code", "country")
+# The settings' mandatory "address" is met by any of these (`check`; the message under line 1).
+ADDRESS_GIVEN = ("address_line1", "city", "postal_code", "country")
 
 # Views of the table.
 NAME_FIELDS: tuple[str, ...] = (
