@@ -52,6 +52,8 @@ def _varied() -> None:
         a.additional_email = f"cc&{n}@example.org" if n % 2 else f"cc{n}@example.org"
         a.comm_language = "fr" if n % 3 else "de"
         a.letters_opt_in = n % 4 != 0
+        a.letter_general = n % 3 != 0  # Selected patron letters (issue 22, item 7)
+        a.letter_expiry_reminder = n % 5 != 0
         a.resource_sharing_library = lib4.id if n % 5 == 0 else None
         a.purchase_request_library = lib4.id if n % 7 == 0 else None
         a.save()
@@ -136,6 +138,8 @@ KEPT = (
     "comm_language",
     "additional_email",
     "letters_opt_in",
+    "letter_general",
+    "letter_expiry_reminder",
     "cataloger_level",
     "researcher",
     "user_group",

@@ -70,6 +70,8 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
         _extension(
             username=rec["username"],
             letters_opt_in=rec["letters_opt_in"],
+            letter_general=rec["letter_general"],
+            letter_expiry_reminder=rec["letter_expiry_reminder"],
             comm_channel=rec["comm_channel"],
             comm_language=rec["comm_language"],
             additional_email=rec["additional_email"],
@@ -388,6 +390,8 @@ def _alma_json_user(rec: dict, codes: _Codes) -> dict:
         "patrondesk": own(
             username=rec["username"],
             letters_opt_in=rec["letters_opt_in"],
+            letter_general=rec["letter_general"],
+            letter_expiry_reminder=rec["letter_expiry_reminder"],
             comm_channel=rec["comm_channel"],
             comm_language=rec["comm_language"],
             additional_email=rec["additional_email"],

@@ -164,7 +164,8 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
     for name in ("username", "comm_channel", "comm_language", "additional_email"):
         if name in extension:
             general[name] = extension[name].strip()
-    for name in ("letters_opt_in", "keep_history"):
+    # Selected patron letters: Alma's user record (rest_user.xsd) has no element for them.
+    for name in ("letters_opt_in", "letter_general", "letter_expiry_reminder", "keep_history"):
         if name in extension:
             general[name] = _bool(extension[name])
     codes = {
