@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import logging
 import struct
 from dataclasses import dataclass, field
 
@@ -58,10 +57,9 @@ _TEXT_TYPES = frozenset(
     }
 )
 
-# pypdf reports what it skips in a damaged file through `logging`; with no handler Python
-# writes a warning to stderr, which is the terminal the app draws on. Kept in pypdf's logger.
-logging.getLogger("pypdf").addHandler(logging.NullHandler())
-logging.getLogger("pypdf").propagate = False
+# pypdf reports what it skips in a damaged file through `logging`. The app adds no handler
+# (tests/domain/test_secrets.py): with none, Python's last resort writes warnings to
+# sys.stderr, which Textual captures while the app runs (nothing is drawn over the screen).
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,10 @@ from models.users import fields
 from models.users.fields import ACCOUNT, BY_NAME, DATE_KINDS, FIELDS, PERSON
 
 # The General tab's fields (models/users/fields.py: those entered in EDIT), the person's and the
-# account's, in the field table's order.
-GENERAL_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.general)
+# account's, in the tab's order (`Field.tab`: names first; the table's is the checks' order).
+GENERAL_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in sorted((f for f in FIELDS if f.general), key=lambda f: f.tab)
+)
 PERSON_FIELDS: tuple[str, ...] = tuple(n for n in GENERAL_FIELDS if BY_NAME[n].owner == PERSON)
 ACCOUNT_FIELDS: tuple[str, ...] = tuple(n for n in GENERAL_FIELDS if BY_NAME[n].owner == ACCOUNT)
 

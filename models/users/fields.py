@@ -87,6 +87,7 @@ class Field:
     needs: str = ""  # checked only when this field (or "address": any address field) has a value
     csv: int = 0  # place among the CSV's general columns (models/transfer/formats/patrondesk.py)
     sis: bool = False  # owned by a SIS load on an external account
+    tab: int = 0  # place on the General tab (names first, then the account, as Alma shows them)
 
     @property
     def general(self) -> bool:
@@ -120,10 +121,15 @@ FIELDS: tuple[Field, ...] = (
         on_import=REFUSE,
         unique="identifier",
         sis=True,
+        tab=14,
     ),
     # Person: names and personal data.
-    _text("first_name", "First name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=4, sis=True),
-    _text("middle_name", "Middle name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=5, sis=True),
+    _text(
+        "first_name", "First name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=4, sis=True, tab=1
+    ),
+    _text(
+        "middle_name", "Middle name", PERSON, 100, mandatable=MANDATABLE_NOW, csv=5, sis=True, tab=2
+    ),
     _text(
         "last_name",
         "Last name",
@@ -134,15 +140,16 @@ FIELDS: tuple[Field, ...] = (
         on_import=REFUSE,
         csv=6,
         sis=True,
+        tab=3,
     ),  # fmt: skip
-    _text("preferred_first_name", "Preferred first name", PERSON, 100, csv=7),
-    _text("preferred_middle_name", "Preferred middle", PERSON, 100, csv=8),
-    _text("preferred_last_name", "Preferred last name", PERSON, 100, csv=9),
-    _text("title", "Title", PERSON, 50, mandatable=MANDATABLE_NOW, csv=10),
-    _text("gender", "Gender", PERSON, 20, csv=12, sis=True),
+    _text("preferred_first_name", "Preferred first name", PERSON, 100, csv=7, tab=4),
+    _text("preferred_middle_name", "Preferred middle", PERSON, 100, csv=8, tab=5),
+    _text("preferred_last_name", "Preferred last name", PERSON, 100, csv=9, tab=6),
+    _text("title", "Title", PERSON, 50, mandatable=MANDATABLE_NOW, csv=10, tab=7),
+    _text("gender", "Gender", PERSON, 20, csv=12, sis=True, tab=9),
     # Alma's "Website URL", on Quick User Management and the General tab; an import leaves out
     # a value that is not a web address, with a warning.
-    Field("website", "Website", URL, PERSON, 500, empty="", csv=13, sis=True),
+    Field("website", "Website", URL, PERSON, 500, empty="", csv=13, sis=True, tab=11),
     Field(
         "username",
         "Username",
@@ -154,6 +161,7 @@ FIELDS: tuple[Field, ...] = (
         unique="username",
         csv=3,
         sis=True,
+        tab=12,
     ),
     Field(
         "birth_date",
@@ -164,8 +172,9 @@ FIELDS: tuple[Field, ...] = (
         on_import=CLEAR,
         csv=11,
         sis=True,
+        tab=8,
     ),
-    Field("preferred_language", "Language", LANGUAGE, PERSON, default="en", csv=14),
+    Field("preferred_language", "Language", LANGUAGE, PERSON, default="en", csv=14, tab=10),
     Field("keep_history", "Keeps history", BOOL, PERSON, modes=_IMPORT),
     Field("force_password_change", "Must change password", BOOL, PERSON, modes=_IMPORT),
     Field(
@@ -177,6 +186,7 @@ FIELDS: tuple[Field, ...] = (
         pattern="email_regex",
         unique="login_email",
         sis=True,
+        tab=13,
     ),
     # Account: management data.
     Field(
@@ -213,6 +223,7 @@ FIELDS: tuple[Field, ...] = (
         on_import=CLEAR,
         csv=16,
         sis=True,
+        tab=19,
     ),  # fmt: skip
     Field(
         "purge_date",
@@ -223,9 +234,10 @@ FIELDS: tuple[Field, ...] = (
         on_import=CLEAR,
         csv=17,
         sis=True,
+        tab=20,
     ),  # fmt: skip
-    _text("job_description", "Job description", ACCOUNT, 200, csv=15, sis=True),
-    _text("cataloger_level", "Cataloger level", ACCOUNT, 10, modes=_EDIT_IMPORT, csv=22),
+    _text("job_description", "Job description", ACCOUNT, 200, csv=15, sis=True, tab=17),
+    _text("cataloger_level", "Cataloger level", ACCOUNT, 10, modes=_EDIT_IMPORT, csv=22, tab=27),
     _text("local_codes", "Local codes", ACCOUNT, 2000, modes=_IMPORT),
     Field(
         "comm_channel",
@@ -239,6 +251,7 @@ FIELDS: tuple[Field, ...] = (
         on_import=DEFAULT,
         csv=18,
         sis=True,
+        tab=21,
     ),
     Field(
         "comm_language",
@@ -248,6 +261,7 @@ FIELDS: tuple[Field, ...] = (
         modes=_EDIT_IMPORT,
         default="en",
         csv=19,
+        tab=22,
     ),
     Field(
         "additional_email",
@@ -260,13 +274,21 @@ FIELDS: tuple[Field, ...] = (
         empty="",
         csv=20,
         sis=True,
+        tab=23,
     ),
-    Field("letters_opt_in", "Receives letters", BOOL, ACCOUNT, modes=_EDIT_IMPORT, csv=21),
+    Field("letters_opt_in", "Receives letters", BOOL, ACCOUNT, modes=_EDIT_IMPORT, csv=21, tab=24),
     # Selected patron letters (Alma): each letter a patron may decline (models.mail.letters
     # OPTIONAL_KINDS), sent when it and "Receives letters" are both on.
-    Field("letter_general", "Letter: general message", BOOL, ACCOUNT, modes=_EDIT_IMPORT),
-    Field("letter_expiry_reminder", "Letter: expiry reminder", BOOL, ACCOUNT, modes=_EDIT_IMPORT),
-    Field("researcher", "Researcher", BOOL, ACCOUNT, csv=23, sis=True),
+    Field("letter_general", "Letter: general message", BOOL, ACCOUNT, modes=_EDIT_IMPORT, tab=25),
+    Field(
+        "letter_expiry_reminder",
+        "Letter: expiry reminder",
+        BOOL,
+        ACCOUNT,
+        modes=_EDIT_IMPORT,
+        tab=26,
+    ),
+    Field("researcher", "Researcher", BOOL, ACCOUNT, csv=23, sis=True, tab=28),
     Field(
         "account_type",
         "Account type",
@@ -279,13 +301,27 @@ FIELDS: tuple[Field, ...] = (
         on_import=DEFAULT,
     ),
     # Code tables (an import resolves its codes apart: models/transfer/imports/ `Codes`).
-    Field("user_group", "User group", CODE, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT),
     Field(
-        "job_category", "Job category", CODE, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT
+        "user_group",
+        "User group",
+        CODE,
+        ACCOUNT,
+        mandatable=MANDATABLE_NOW,
+        modes=_NEW_EDIT,
+        tab=15,
     ),
-    Field("campus", "Campus", CODE, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT),
+    Field(
+        "job_category",
+        "Job category",
+        CODE,
+        ACCOUNT,
+        mandatable=MANDATABLE_NOW,
+        modes=_NEW_EDIT,
+        tab=16,
+    ),
+    Field("campus", "Campus", CODE, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT, tab=18),
     # Secrets (an import reads hashes too: models/transfer/imports/ `_secret`).
-    Field("pin", "PIN", PIN, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT),
+    Field("pin", "PIN", PIN, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT, tab=29),
     Field("password", "Password", PASSWORD, PERSON, mandatable=AT_CREATION, modes=_NEW),
     Field("password_confirm", "Password again", CONFIRM, PERSON, modes=_NEW),
     # Created with the user by Quick User; rows of their own tabs afterwards (models/users/rows/).

@@ -25,7 +25,11 @@ DERIVING = (
 
 def test_the_general_tab_fields_are_the_tables_entered_in_edit() -> None:
     general = [f.name for f in FIELDS if EDIT in f.modes]
-    assert list(external.GENERAL_FIELDS) == general
+    assert sorted(external.GENERAL_FIELDS) == sorted(general)
+    # The tab's order: every field has its own place, the names first (as before the table).
+    tabs = [BY_NAME[n].tab for n in external.GENERAL_FIELDS]
+    assert tabs == sorted(tabs) and len(set(tabs)) == len(tabs) and 0 not in tabs
+    assert external.GENERAL_FIELDS[:3] == ("first_name", "middle_name", "last_name")
     assert set(external.PERSON_FIELDS) == {n for n in general if BY_NAME[n].owner == PERSON}
     assert set(external.ACCOUNT_FIELDS) == {n for n in general if BY_NAME[n].owner == ACCOUNT}
     assert {n for n in general if BY_NAME[n].kind in DATE_KINDS} == external.DATE_FIELDS

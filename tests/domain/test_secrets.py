@@ -50,7 +50,7 @@ from models.config.config_settings import update_settings
 from models.config.settings import load_settings
 from models.enums import AccountType, LetterKind, LetterStatus, Source
 from models.errors import AuthenticationError
-from models.mail.letters import letter_text, outbox, queue_personal_information
+from models.mail.letters import SECRET_MASK, letter_text, outbox, queue_personal_information
 from models.mail.mailer import send_pending
 from models.store.tables import (
     ALL_TABLES,
@@ -369,15 +369,25 @@ def check_letters_and_outbox(story: Story) -> None:
     for sink in ("letter rows", "letter texts", "outbox", "kept letter copies and files"):
         assert leaked(story.sinks[sink], story.secrets) == [], sink
         assert not ARGON2.search(story.sinks[sink]), f"{sink}: a hash"
-    code = _pattern(story.secrets["reset code"])
     reset = Letter.get(Letter.kind == LetterKind.PASSWORD_RESET.value)
     assert reset.status == LetterStatus.SENT and MASK in reset.body
     assert MASK in story.sinks["kept letter copies and files"]
-    assert [i for i, mail in enumerate(story.sent) if code.search(mail)] == [0]
+    pins = Letter.select().where(Letter.kind == LetterKind.PIN.value)
+    assert pins.count() == 4 and all(SECRET_MASK in letter.body for letter in pins)
     personal = Letter.select().where(Letter.kind == LetterKind.PERSONAL_INFORMATION.value)
-    assert personal.count() == 2 and len(story.sent) == 3
-    others = {k: v for k, v in story.secrets.items() if k != "reset code"}
+    assert personal.count() == 2 and len(story.sent) == 7
+    # A secret leaves in one email only: the reset code in its letter, each PIN set by staff or
+    # the SIS in the PIN letter that tells it to its user (Alma's PIN Number Generation Letter).
+    carried = {"reset code": "reset code", "PIN": "PIN", "new PIN": "PIN", "SIS PIN": "PIN",
+               "hand-set PIN": "PIN"}  # fmt: skip
+    subjects = {"reset code": "Your password reset code", "PIN": "Your library PIN"}
+    for name, kind in carried.items():
+        secret = _pattern(story.secrets[name])
+        found = [mail for mail in story.sent if secret.search(mail)]
+        assert len(found) == 1 and f"Subject: {subjects[kind]}" in found[0], name
     for mail in story.sent:
+        own = {k for k, kind in carried.items() if f"Subject: {subjects[kind]}" in mail}
+        others = {k: v for k, v in story.secrets.items() if k not in own}
         assert leaked(mail, others) == [] and not ARGON2.search(mail)
 
 
