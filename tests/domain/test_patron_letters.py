@@ -179,9 +179,7 @@ def test_an_italian_patron_gets_the_italian_letter(db, smtp) -> None:
 def _secret_anywhere(pin: str) -> list[str]:
     """Where the PIN would be kept: letters, their copies, History."""
     found = [f"letter {r.id}" for r in Letter.select() if pin in r.body or pin in r.subject]
-    found += [
-        f"attachment {a.name}" for a in Attachment.select() if pin.encode() in bytes(a.data)
-    ]
+    found += [f"attachment {a.name}" for a in Attachment.select() if pin.encode() in bytes(a.data)]
     found += [
         f"event {e.field}"
         for e in AuditEvent.select()
