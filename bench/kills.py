@@ -52,7 +52,8 @@ while True:
     pid = f"K{run}-{n}"
     account = create_user(NewUser(record_type="contact", last_name=f"Kill {run} {n}",
                                   first_name="Test", primary_id=pid, city="Bern",
-                                  address_line1="Rue 1", country="CH"), actor, org)
+                                  address_line1="Rue 1", country="CH", phone="+41 31 123 45 67"),
+                           actor, org)
     print("ACK", pid, flush=True)
     account = set_status(account.id, "inactive", account.version, actor)
     update_user(account.id, account.version, {"job_description": f"edited {n}"}, actor)

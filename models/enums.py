@@ -42,12 +42,18 @@ class Role(StrEnum):
         return self.value.replace("_", " ").title()
 
 
+# Contact information types. Those marked "contact only" are a vendor contact's (Alma); which
+# record type may use which is in models.users.contact_types.
 class EmailType(StrEnum):
     PERSONAL = "personal"
     WORK = "work"
     SCHOOL = "school"
     ALTERNATIVE = "alternative"
     CC = "cc"
+    CLAIM = "claim"  # contact only
+    ORDER = "order"  # contact only
+    PAYMENT = "payment"  # contact only
+    RETURNS = "returns"  # contact only
 
 
 class AddressType(StrEnum):
@@ -55,6 +61,10 @@ class AddressType(StrEnum):
     WORK = "work"
     SCHOOL = "school"
     ALTERNATIVE = "alternative"
+    CLAIM = "claim"  # contact only
+    ORDER = "order"  # contact only
+    PAYMENT = "payment"  # contact only
+    RETURNS = "returns"  # contact only
 
 
 class PhoneType(StrEnum):
@@ -62,6 +72,13 @@ class PhoneType(StrEnum):
     MOBILE = "mobile"
     OFFICE = "office"
     OFFICE_FAX = "office_fax"
+    CLAIM_FAX = "claim_fax"  # contact only
+    CLAIM_PHONE = "claim_phone"  # contact only
+    ORDER_FAX = "order_fax"  # contact only
+    PAYMENT_FAX = "payment_fax"  # contact only
+    PAYMENT_PHONE = "payment_phone"  # contact only
+    RETURNS_FAX = "returns_fax"  # contact only
+    RETURNS_PHONE = "returns_phone"  # contact only
 
 
 class FeeStatus(StrEnum):

@@ -39,7 +39,7 @@ from models.users.my_account import (
     update_my_preferences,
 )
 from screens.confirm import CoveredKeys
-from screens.user_details.fields import KINDS
+from screens.user_details.fields import KINDS, for_record_type
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import CONTACTS, MY_ACCOUNT, bindings
 from tui.screen import KeepStyles
@@ -260,7 +260,9 @@ class MyAccountScreen(KeepStyles, CoveredKeys, Screen[None]):
                 self.reload()
 
         org = self.app.session.organization.id
-        form = RowFormScreen(KINDS[kind], title, {}, org, save, load=load)
+        record_type = self.record.record_type if self.record is not None else ""
+        spec = for_record_type(KINDS[kind], record_type)  # the types of their record type
+        form = RowFormScreen(spec, title, {}, org, save, load=load)
         self.app.push_screen(form, done)
 
     def action_add_contact(self) -> None:

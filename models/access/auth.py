@@ -191,7 +191,8 @@ def login(
         if new_hash:
             changes["password_hash"] = new_hash
         Person.update(**changes).where(Person.id == person.id).execute()
-        Account.update(last_activity_at=now).where(Account.id == account.id).execute()
+        if settings.record_last_activity:  # Alma's "Record Last Patron Activity Date"
+            Account.update(last_activity_at=now).where(Account.id == account.id).execute()
         audit.record(
             Actor(account, source),
             AuditAction.LOGIN_SUCCESS,

@@ -23,8 +23,9 @@ Which settings are whose (every one is stored once, in the `setting` table, so e
 database-wide; one that should differ per organization must first be stored per organization):
 - password policy, lockout, argon2 cost: the person and their password are shared;
 - screen lock (session timeout), attachment size limit, audit retention: the installation's;
-- field formats, phone region, mandatory fields, default expiry, ID generation: records and
-  identifiers shared by the organizations (one identifier counter for the database);
+- field formats, phone region, mandatory fields, default expiry, ID generation, last patron
+  activity tracking, staff roles' library: records and identifiers shared by the organizations
+  (one identifier counter for the database);
 - currency, waive limit, debt limit: amounts are stored without a currency, in one unit;
 - SMTP and the letter templates folder: one mail server and one folder on the server.
 Each changed key is one audit event (entity "setting", field = the key, old and new values as
@@ -52,7 +53,7 @@ from models.enums import AuditAction, RecordType
 from models.errors import PermissionDenied, ValidationError
 from models.fees.money import format_money, is_currency, parse_amount
 from models.store.base import database
-from models.store.tables import Organization
+from models.store.tables import Account, Organization
 from models.text import unsafe_problem
 from models.users.validation import FieldError, check_email
 
@@ -114,6 +115,11 @@ _INFO = (
     SettingInfo("history_roles", "History visible to roles", "text",
                 help="role codes, comma-separated (e.g. user_administrator, user_manager); "
                 "empty: whoever may view the user"),
+    SettingInfo("record_last_activity", "Record last patron activity date", "bool",
+                help="a login sets it; off: none recorded and those kept are deleted"),
+    SettingInfo("staff_role_needs_library", "Staff roles need a library (RERO)", "bool",
+                help="a staff role is given for an affiliation library, not the whole "
+                "organization"),
     SettingInfo("smtp_host", "SMTP server", "text", help="empty: letters stay in the outbox"),
     SettingInfo("smtp_port", "SMTP port", low=1, high=65535),
     SettingInfo("smtp_security", "Security", "choice", choices=SMTP_SECURITY),
@@ -141,7 +147,7 @@ SETTING_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ids", "ID generation", ("id_prefix", "id_next", "id_digits")),
     ("limits", "Limits and retention", (
         "audit_retention_days", "attachment_max_bytes", "waive_limit", "debt_limit_minor",
-        "currency", "history_roles")),
+        "currency", "history_roles", "record_last_activity", "staff_role_needs_library")),
     ("letters", "Letters (SMTP)", (
         "smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from",
         "letter_templates_dir", "job_notify_emails")),
@@ -429,6 +435,12 @@ def update_settings(changes: dict[str, Any], actor: Actor) -> list[str]:
         base = load_settings()
         new = check_settings(changes, base)
         changed = [k for k in changes if getattr(base, k) != getattr(new, k)]
+        if "record_last_activity" in changed and not new.record_last_activity:
+            # Alma: "If the option is disabled, all data collected in this field will be
+            # deleted for all users" (and, as there, not in anyone's History).
+            Account.update(last_activity_at=None).where(
+                Account.last_activity_at.is_null(False)
+            ).execute()
         for key in changed:
             set_setting(key, getattr(new, key))
             audit.record(

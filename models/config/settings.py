@@ -36,11 +36,12 @@ MANDATABLE_FIELDS = (
 
 
 def _default_mandatory() -> dict[str, list[str]]:
-    # Email is required for staff and public users (domain.md section 5).
+    # Email is required for staff and public users (domain.md section 5), a phone for contacts
+    # (Alma: "For Contact record types, at least one phone number must be added").
     return {
         "staff": ["first_name", "last_name", "primary_id", "user_group", "email", "expiry_date"],
         "public": ["first_name", "last_name", "primary_id", "user_group", "email", "expiry_date"],
-        "contact": ["last_name", "primary_id"],
+        "contact": ["last_name", "primary_id", "phone"],
         "organization": ["last_name", "primary_id"],
         "researcher": ["first_name", "last_name", "primary_id", "email"],
     }
@@ -82,6 +83,12 @@ class Settings:
     debt_limit_minor: int = 0  # 0: no debt-limit block
     # Who sees a user's History (role codes, comma-separated); empty: whoever may view the user.
     history_roles: str = ""
+    # Alma's "Record Last Patron Activity Date": a login updates the account's last activity
+    # date; off, nothing is recorded and the dates kept are deleted (privacy).
+    record_last_activity: bool = True
+    # RERO ILS: "Affiliation libraries: required for professional users": on, a staff role
+    # (any but Patron) is given for a library, never for the whole organization.
+    staff_role_needs_library: bool = False
     currency: str = "EUR"
     session_timeout_minutes: int = 15
     # Letters.

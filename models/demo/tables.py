@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from models.demo.data import DEMO_ACTOR
 from models.enums import (
-    AccountType,
     AddressType,
     AuditAction,
-    Channel,
     EmailType,
     FeeStatus,
     PhoneType,
-    RecordType,
     Source,
     Status,
 )
@@ -33,78 +30,11 @@ from models.store.tables import (
     Statistic,
 )
 
-PERSON = Table(
-    Person,
-    explicit_id=True,
-    defaults={
-        "username": None,
-        "username_key": None,
-        "username_skeleton": "",
-        "email": None,
-        "email_key": None,
-        "password_hash": None,
-        "first_name": "",
-        "middle_name": "",
-        "last_name": None,
-        "preferred_first_name": "",
-        "preferred_middle_name": "",
-        "preferred_last_name": "",
-        "sort_name": None,
-        "search_text": "",
-        "title": "",
-        "birth_date": None,
-        "gender": "",
-        "website": "",
-        "preferred_language": "en",
-        "keep_history": False,
-        "force_password_change": False,
-        "failed_logins": 0,
-        "locked_until": None,
-        "last_login_at": None,
-        "created_at": None,
-        "updated_at": None,
-        "version": 1,
-    },
-)
+# The person and the account: the model's columns and defaults (a field added to the user record
+# with its migration is a column here too).
+PERSON = Table(Person, explicit_id=True)
 ACCOUNT = Table(
-    Account,
-    explicit_id=True,
-    defaults={
-        "organization_id": None,
-        "person_id": None,
-        "primary_id": None,
-        "primary_id_key": None,
-        "account_type": AccountType.INTERNAL.value,
-        "record_type": RecordType.PUBLIC.value,
-        "user_group_id": None,
-        "job_category_id": None,
-        "job_description": "",
-        "campus_id": None,
-        "status": Status.ACTIVE.value,
-        "status_date": None,
-        "expiry_date": None,
-        "purge_date": None,
-        "comm_channel": Channel.EMAIL.value,
-        "comm_language": "en",
-        "additional_email": "",
-        "pin_hash": None,
-        "owning_system": "",
-        "letters_opt_in": True,
-        "letter_general": True,
-        "letter_expiry_reminder": True,
-        "resource_sharing_library_id": None,
-        "purchase_request_library_id": None,
-        "cataloger_level": "",
-        "local_codes": "",
-        "researcher": False,
-        "sort_name": "",  # the person's, copied for paging the list by name
-        "last_activity_at": None,
-        "created_by": DEMO_ACTOR,
-        "created_at": None,
-        "updated_by": DEMO_ACTOR,
-        "updated_at": None,
-        "version": 1,
-    },
+    Account, explicit_id=True, overrides={"created_by": DEMO_ACTOR, "updated_by": DEMO_ACTOR}
 )
 IDENTIFIER = Table(
     Identifier,
@@ -142,6 +72,8 @@ ADDRESS = Table(
         "line1": "",
         "line2": "",
         "line3": "",
+        "line4": "",
+        "line5": "",
         "city": "",
         "state": "",
         "postal_code": "",

@@ -240,7 +240,7 @@ def _postal_block(account: Account) -> str:
     )
     lines = [_greeting_name(person)]
     if address is not None:
-        lines += [address.line1, address.line2, address.line3]
+        lines += [address.line1, address.line2, address.line3, address.line4, address.line5]
         lines.append(" ".join(p for p in (address.postal_code, address.city) if p))
         lines += [address.state, address.country]
     else:

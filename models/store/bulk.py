@@ -96,12 +96,20 @@ class Table:
     `defaults` lists every column with its default (the schema has no SQL defaults: peewee fills
     them in Python) and is checked against the model, so a new column cannot be forgotten
     silently; without it, the model's columns in its order, with the model's defaults (None for
-    a computed one). `row` is a generated function with one keyword argument per column (as
-    namedtuple builds its constructor): binding is done by the interpreter, an unknown column is
-    a TypeError, and the result is a plain tuple, cheap to pickle to another process.
+    a computed one) but those `overrides` gives (each a column of the model). `row` is a
+    generated function with one keyword argument per column (as namedtuple builds its
+    constructor): binding is done by the interpreter, an unknown column is a TypeError, and the
+    result is a plain tuple, cheap to pickle to another process.
     """
 
-    def __init__(self, model: type, *, explicit_id: bool, defaults: dict | None = None) -> None:
+    def __init__(
+        self,
+        model: type,
+        *,
+        explicit_id: bool,
+        defaults: dict | None = None,
+        overrides: dict | None = None,
+    ) -> None:
         self.model = model
         self.name = model._meta.table_name
         if defaults is None:
@@ -110,6 +118,11 @@ class Table:
                 for f in model._meta.sorted_fields
                 if explicit_id or f.column_name != "id"
             }
+            if unknown := (overrides or {}).keys() - defaults.keys():
+                raise RuntimeError(f"{self.name} has no column {', '.join(sorted(unknown))}")
+            defaults |= overrides or {}
+        elif overrides:
+            raise RuntimeError("overrides change the model's defaults, not given defaults")
         else:
             defaults = ({"id": None} if explicit_id else {}) | defaults
             expected = {f.column_name for f in model._meta.sorted_fields}

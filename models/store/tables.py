@@ -305,6 +305,8 @@ class Address(BaseModel):
     line1 = CharField(max_length=200, default="")
     line2 = CharField(max_length=200, default="")
     line3 = CharField(max_length=200, default="")
+    line4 = CharField(max_length=200, default="")
+    line5 = CharField(max_length=200, default="")
     city = CharField(max_length=100, default="")
     state = CharField(max_length=100, default="")
     postal_code = CharField(max_length=20, default="")
@@ -422,13 +424,17 @@ class RoleAssignment(BaseModel):
 class LocalOverride(BaseModel):
     """A General-tab field that staff changed by hand on an external account (domain.md
     section 7): the next SIS load keeps the staff value until "original value" is chosen.
-    `original` is the value the SIS had supplied (JSON), written back by that choice."""
+    `original` is the value the SIS had supplied (JSON), written back by that choice.
+    `sis_may_override`: staff answered that the next SIS load may override the field (Alma's
+    question on Open for update, `models.users.external.SIS_ASKED`): that load writes the SIS
+    value and ends the override."""
 
     account = ForeignKeyField(Account, backref="overrides", on_delete="CASCADE")
     field = CharField(max_length=60)
     original = TextField(null=True)
     changed_by = CharField(max_length=100, default="")
     changed_at = DateTimeField(default=utcnow)
+    sis_may_override = BooleanField(default=False)  # migration 0017
 
     class Meta:
         table_name = "local_override"

@@ -37,6 +37,7 @@ from models.enums import RecordType, Role
 from models.errors import UniquenessError, ValidationError
 from models.store.base import fold_key
 from models.store.tables import Account, Email, Person
+from models.users.contact_types import ENUMS, type_problem
 from models.users.derived import group_months, registration_expiry
 from models.users.fields import (
     ADDRESS_GIVEN,
@@ -58,6 +59,7 @@ from models.users.fields import (
     IDENTIFIER,
     IMPORT,
     LANGUAGE,
+    LOCAL_CODES,
     MANDATABLE_NOW,
     NEW,
     OTHER_IDENTIFIER,
@@ -89,6 +91,7 @@ from models.users.validation import (
     check_email,
     check_identifier,
     check_language,
+    check_local_codes,
     check_not_past,
     check_phone,
     check_pin,
@@ -354,6 +357,9 @@ class _Check:
             elif kind == URL:
                 out[name] = f.empty
                 out[name] = check_url(raw if mode != IMPORT else str(raw or ""), f.limit)
+            elif kind == LOCAL_CODES:
+                out[name] = f.empty
+                out[name] = check_local_codes(raw if mode != IMPORT else raw or "", f.limit)
             elif kind in DATE_KINDS:
                 out[name] = None
                 if mode == IMPORT:
@@ -384,6 +390,11 @@ class _Check:
                     except ValueError:
                         out[name] = f.default
                         raise FieldError(f.message) from None
+                    kind_of = name.removesuffix("_type")
+                    if kind_of in ENUMS and (
+                        problem := type_problem(kind_of, out[name], self.record_type)
+                    ):
+                        raise FieldError(problem)
             elif kind == BOOL:
                 out[name] = to_bool(raw)
             elif kind == USERNAME:

@@ -1,5 +1,6 @@
-"""What keeps a user from being deleted (`deletion_problems`): money owed either way, loans
-out, proxies with open items, the last administrator, any other row that refers to them.
+"""What keeps a user from being deleted (`deletion_problems`): a contact record (a vendor's),
+money owed either way, loans out, proxies with open items, the last administrator, any other row
+that refers to them.
 
 Below both `models.users.deletion` (which refuses a deletion for these reasons) and
 `models.mail.letters`
@@ -11,7 +12,7 @@ from __future__ import annotations
 from models.access.scope import EVERY_LIBRARY
 from models.audit import Actor
 from models.config.settings import load_settings
-from models.enums import FeeStatus, Role, Status
+from models.enums import FeeStatus, RecordType, Role, Status
 from models.fees.money import format_money
 from models.runtime import runtime
 from models.store.tables import Account, Fee, Person, ProxyFor, RoleAssignment
@@ -70,6 +71,10 @@ def deletion_problems(account: Account, actor: Actor | None = None) -> list[str]
     currency = load_settings().currency
     today = runtime.today()
     reasons = []
+    if account.record_type == RecordType.CONTACT:
+        # Alma: "Delete only Staff or Public users. Contact users are reserved for vendors and
+        # should not be deleted."
+        reasons.append("contact records are reserved for vendors and are not deleted")
     balance = fee_sum(account, FeeStatus.ACTIVE.value, FeeStatus.DISPUTED.value)
     if balance > 0:
         reasons.append(f"a balance of {format_money(balance, currency)} is due")

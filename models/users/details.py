@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from peewee import IntegrityError
@@ -49,6 +50,7 @@ from models.store.tables import (
     Phone,
     Statistic,
 )
+from models.text import printable
 from models.users.accounts import save_versioned
 from models.users.check import EDIT, Context, check_record
 from models.users.derived import (
@@ -70,8 +72,10 @@ from models.users.external import (
     is_external,
     note_hand_change,
     overridden_fields,
+    set_sis_choices,
     stored_value,
 )
+from models.users.fields import SHOWN_ON_GENERAL
 from models.users.validation import check_pin
 
 # Fields not on the General tab, with where they are changed instead.
@@ -80,6 +84,9 @@ ELSEWHERE = {
     "account_type": "is changed with Toggle account type",
     "status": "is changed with Activate / Deactivate",
     "record_type": "cannot be changed here",
+    "status_date": "is the date of the last status change (Activate / Deactivate)",
+    "last_activity_at": "is kept by the user's own activity (a login), while tracked",
+    "owning_system": "is the system an external account comes from (its loads set it)",
 }
 SIS_TEMP = "SIS_temp"  # Alma's owner mark for an account toggled to external: the next load
 
@@ -100,6 +107,9 @@ class GeneralForm:
     created_at: dt.datetime
     updated_by: str
     updated_at: dt.datetime
+    # Read only, as text to show (`fields.SHOWN_ON_GENERAL`): status date, last patron
+    # activity, owning system; "" when the record has none.
+    shown: dict[str, str] = dc_field(default_factory=dict)
 
 
 def load_account(account_id: int) -> Account:
@@ -161,6 +171,15 @@ def _form_value(field: str, account: Account, person: Person) -> Any:
     return value
 
 
+def _shown_value(name: str, account: Account) -> str:
+    value = getattr(account, name)
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M} UTC"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return printable(value or "")  # an owning system came from a file
+
+
 def general_form(account_id: int, actor: Actor, *, opened: bool = False) -> GeneralForm:
     account = load_account(account_id)
     authorize(actor.account, Action.VIEW_USER, account)
@@ -181,6 +200,7 @@ def general_form(account_id: int, actor: Actor, *, opened: bool = False) -> Gene
         created_at=account.created_at,
         updated_by=account.updated_by,
         updated_at=account.updated_at,
+        shown={name: _shown_value(name, account) for name in SHOWN_ON_GENERAL},
     )
 
 
@@ -276,6 +296,7 @@ def update_user(
     *,
     opened: bool = False,
     settings: Settings | None = None,
+    sis_may_override: dict[str, bool] | None = None,
 ) -> Account:
     """Save the General tab: the fields in `changes` (names as in `GENERAL_FIELDS`), checked
     as at creation, only if the account is still at `expected_version`. One audit event per
@@ -284,7 +305,9 @@ def update_user(
     kept on the next SIS load until `restore_original`. Returns the saved account (its
     `version` is the one to send next time). Values: text as typed; dates as YYYY-MM-DD or
     `date` ("" or None clears); codes as code, name or id ("" clears); the PIN as 4 digits
-    ("" leaves it, None removes it)."""
+    ("" leaves it, None removes it). `sis_may_override`: the answers to Alma's question for the
+    fields of `external.SIS_ASKED` changed on an external account (field -> the next SIS load
+    may override the value; not given: kept), stored in the same transaction."""
     settings = settings or load_settings()
     problems = {f: "is not a field of the General tab" for f in changes if f not in GENERAL_FIELDS}
     problems.update({f: msg for f, msg in ELSEWHERE.items() if f in changes})
@@ -313,6 +336,8 @@ def update_user(
             if not changed:
                 return account
             saved = _write_general(account, expected_version, changed, actor)
+            if sis_may_override:
+                set_sis_choices(saved, {f: v for f, v in sis_may_override.items() if f in changed})
     except IntegrityError:
         # A value was taken between our check and our write: say which, as the check would.
         with database.atomic():

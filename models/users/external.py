@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from models.audit import Actor
 from models.enums import AccountType
 from models.runtime import runtime
 from models.store.tables import Account, LocalOverride
+from models.text import printable
 from models.users import fields
 from models.users.fields import ACCOUNT, BY_NAME, DATE_KINDS, FIELDS, PERSON
 
@@ -117,10 +119,124 @@ def note_hand_change(account: Account, field: str, old: Any, new: Any, actor: Ac
     elif field != "pin" and decode(field, row.original) == new:
         row.delete_instance()
     else:
-        LocalOverride.update(changed_by=actor.name, changed_at=runtime.now()).where(
-            LocalOverride.id == row.id
-        ).execute()
+        # A new hand change is kept until staff say otherwise (`set_sis_choices`).
+        LocalOverride.update(
+            changed_by=actor.name, changed_at=runtime.now(), sis_may_override=False
+        ).where(LocalOverride.id == row.id).execute()
 
 
 def drop_overrides(account_id: int) -> None:
     LocalOverride.delete().where(LocalOverride.account == account_id).execute()
+
+
+# --- Alma's question on Open for update (issue 22, item 4) ---------------------------------------
+
+# The fields Alma asks about when staff save a change to them on an external account: may the
+# next SIS load override the value typed ("Title, PIN number, Job category, User group, Campus,
+# Preferred language, Resource sharing libraries, Cataloger level, Selected patron letters").
+# Those that are General-tab fields here (resource sharing libraries join once they are one).
+SIS_ASKED_NAMES = (
+    "title",
+    "pin",
+    "job_category",
+    "user_group",
+    "campus",
+    "preferred_language",
+    "resource_sharing_libraries",
+    "cataloger_level",
+    "letter_general",
+    "letter_expiry_reminder",
+)
+SIS_ASKED: tuple[str, ...] = tuple(n for n in SIS_ASKED_NAMES if n in GENERAL_FIELDS)
+
+
+def asked_fields(account_external: bool, changed: Any) -> tuple[str, ...]:
+    """The fields of `changed` (names) the question is asked for, in the manual's order."""
+    if not account_external:
+        return ()
+    return tuple(n for n in SIS_ASKED if n in changed)
+
+
+def set_sis_choices(account: Account, choices: dict[str, bool]) -> None:
+    """Store the answers (field -> the next SIS load may override it) on the fields still
+    changed by hand; a field set back to the SIS value has no override left to mark. In the
+    caller's transaction, after `note_hand_change`."""
+    if not is_external(account):
+        return
+    for field, may in choices.items():
+        if field not in SIS_ASKED:
+            continue
+        LocalOverride.update(sis_may_override=bool(may)).where(
+            (LocalOverride.account == account.id) & (LocalOverride.field == field)
+        ).execute()
+
+
+def sis_yielding_fields(account_id: int) -> frozenset[str]:
+    """The hand-changed fields the next SIS load overrides (staff said it may)."""
+    return frozenset(
+        row.field
+        for row in LocalOverride.select(LocalOverride.field).where(
+            (LocalOverride.account == account_id) & (LocalOverride.sis_may_override == True)  # noqa: E712
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OriginalLine:
+    """One field changed by hand, as "Original values" lists it (texts ready to show)."""
+
+    field: str
+    label: str
+    current: str
+    original: str
+    changed_by: str
+    changed_at: dt.datetime
+    sis_may_override: bool
+
+
+def _shown(field: str, value: Any) -> str:
+    """A stored value as staff read it: a code's code, a date as YYYY-MM-DD, a switch as
+    yes/no, never a PIN (only its hash is kept)."""
+    if field == "pin":
+        return "(hidden)" if value else ""
+    if value is None or value == "":
+        return ""
+    if field in CODE_FIELDS:
+        model = getattr(Account, field).rel_model
+        row = model.get_or_none(model.id == value)
+        return printable(row.code) if row is not None else f"#{value}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return printable(str(value))
+
+
+def original_values(account_id: int, actor: Actor) -> list[OriginalLine]:
+    """ "Original value": each General-tab field staff changed by hand on this account, with its
+    value now, the value the SIS supplied, who changed it and when, and whether the next SIS
+    load may override it. Needs the right to view the user."""
+    from models.access.permissions import Action, authorize
+    from models.errors import NotFound
+
+    account = Account.get_or_none(Account.id == account_id)
+    if account is None:
+        raise NotFound("This user no longer exists: another staff user may have deleted it.")
+    authorize(actor.account, Action.VIEW_USER, account)
+    person = account.person
+    rows = LocalOverride.select().where(LocalOverride.account == account.id)
+    order = {name: i for i, name in enumerate(GENERAL_FIELDS)}
+    out = [
+        OriginalLine(
+            field=row.field,
+            label=BY_NAME[row.field].label if row.field in BY_NAME else row.field,
+            current=_shown(row.field, stored_value(row.field, account, person)),
+            original=_shown(row.field, decode(row.field, row.original)),
+            changed_by=printable(row.changed_by or ""),
+            changed_at=row.changed_at,
+            sis_may_override=bool(row.sis_may_override),
+        )
+        for row in rows
+        if row.field in order
+    ]
+    return sorted(out, key=lambda line: order[line.field])

@@ -22,7 +22,9 @@ Each `Field` says:
   update" (`models.users.external`; the others, as Alma's manual lists them, always);
 - `csv`: the field's place among the general columns of PatronDesk's CSV (1 the first; 0 not a
   column; the header is the field's name). Every field an import enters is also written by
-  PatronDesk's exports (`EXPORTED`).
+  PatronDesk's exports (`EXPORTED`);
+- `shown`: on the General tab read only (status date, last patron activity, owning system: the
+  record keeps them, nobody types them).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ PIN = "pin"
 PASSWORD = "password"
 CONFIRM = "confirm"  # typed again, compared with the password
 ROLES = "roles"
+LOCAL_CODES = "local_codes"  # RERO's local codes: several codes, comma-separated
 
 # `mandatable`
 NEVER, MANDATABLE_NOW, AT_CREATION = "", "always", "at_creation"
@@ -88,6 +91,7 @@ class Field:
     csv: int = 0  # place among the CSV's general columns (models/transfer/formats/patrondesk.py)
     sis: bool = False  # owned by a SIS load on an external account
     tab: int = 0  # place on the General tab (names first, then the account, as Alma shows them)
+    shown: bool = False  # on the General tab, read only
 
     @property
     def general(self) -> bool:
@@ -100,6 +104,7 @@ _EDIT_IMPORT = frozenset({EDIT, IMPORT})
 _NEW_IMPORT = frozenset({NEW, IMPORT})
 _NEW = frozenset({NEW})
 _IMPORT = frozenset({IMPORT})
+_NOWHERE: frozenset[str] = frozenset()  # kept by the record itself (login, status changes, loads)
 
 
 def _text(name: str, label: str, owner: str, limit: int, **kw) -> Field:  # noqa: ANN003
@@ -175,7 +180,8 @@ FIELDS: tuple[Field, ...] = (
         tab=8,
     ),
     Field("preferred_language", "Language", LANGUAGE, PERSON, default="en", csv=14, tab=10),
-    Field("keep_history", "Keeps history", BOOL, PERSON, modes=_IMPORT),
+    # RERO's "Keep history": the person's choice, on the General tab.
+    Field("keep_history", "Keeps history", BOOL, PERSON, modes=_EDIT_IMPORT, tab=31),
     Field("force_password_change", "Must change password", BOOL, PERSON, modes=_IMPORT),
     Field(
         "email",
@@ -213,7 +219,11 @@ FIELDS: tuple[Field, ...] = (
         on_import=DEFAULT,
         csv=2,
     ),
-    Field("status_date", "Status date", DATE, ACCOUNT, modes=_IMPORT, on_import=CLEAR),
+    Field("status_date", "Status date", DATE, ACCOUNT, modes=_IMPORT, on_import=CLEAR, shown=True),
+    # Alma's "Last Patron Activity Date" (a login; tracked while the setting says so) and
+    # "Owning system" (the SIS of an external account): read only on the General tab.
+    Field("last_activity_at", "Last patron activity", DATE, ACCOUNT, modes=_NOWHERE, shown=True),
+    Field("owning_system", "Owning system", TEXT, ACCOUNT, 100, modes=_NOWHERE, shown=True),
     Field(
         "expiry_date",
         "Expiration date",
@@ -238,7 +248,17 @@ FIELDS: tuple[Field, ...] = (
     ),  # fmt: skip
     _text("job_description", "Job description", ACCOUNT, 200, csv=15, sis=True, tab=17),
     _text("cataloger_level", "Cataloger level", ACCOUNT, 10, modes=_EDIT_IMPORT, csv=22, tab=27),
-    _text("local_codes", "Local codes", ACCOUNT, 2000, modes=_IMPORT),
+    # RERO's local codes ("optional, repetitive selection code for local use"): a list.
+    Field(
+        "local_codes",
+        "Local codes",
+        LOCAL_CODES,
+        ACCOUNT,
+        2000,
+        modes=_EDIT_IMPORT,
+        empty="",
+        tab=30,
+    ),  # fmt: skip
     Field(
         "comm_channel",
         "Communication channel",
@@ -436,6 +456,8 @@ MANDATABLE_ON_GENERAL: frozenset[str] = frozenset(
     f.name for f in FIELDS if f.mandatable == MANDATABLE_NOW and f.general
 )
 CODE_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == CODE and f.general)
+# On the General tab read only, in the table's order.
+SHOWN_ON_GENERAL: tuple[str, ...] = tuple(f.name for f in FIELDS if f.shown)
 # What PatronDesk's exports write and its import reads back as plain values of the person and the
 # account (the primary identifier is a column apart; codes are `CODE_FIELDS`), and the general
 # columns of its CSV, in their order.

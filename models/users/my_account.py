@@ -42,6 +42,8 @@ MY_FIELDS: dict[str, tuple[str, ...]] = {
         "line1",
         "line2",
         "line3",
+        "line4",
+        "line5",
         "city",
         "state",
         "postal_code",
@@ -109,8 +111,8 @@ def _own(actor: Actor) -> Account:
 
 
 def _address_text(a: Address) -> str:
-    parts = [a.line1, a.line2, a.line3, " ".join(p for p in (a.postal_code, a.city) if p)]
-    parts += [a.state, a.country]
+    parts = [a.line1, a.line2, a.line3, a.line4, a.line5]
+    parts += [" ".join(p for p in (a.postal_code, a.city) if p), a.state, a.country]
     return ", ".join(p for p in parts if p)
 
 

@@ -71,7 +71,8 @@ class Profile:
 
 
 def _one_line(a: Address) -> str:
-    parts = [a.line1, a.line2, a.line3, " ".join(p for p in (a.postal_code, a.city) if p), a.state]
+    parts = [a.line1, a.line2, a.line3, a.line4, a.line5]
+    parts += [" ".join(p for p in (a.postal_code, a.city) if p), a.state]
     text = ", ".join(p for p in parts if p)
     return f"{text} ({a.country})" if a.country else text
 

@@ -270,6 +270,35 @@ def check_identifier(value: str, pattern: str = "") -> str:
     return check_regex(value, pattern)
 
 
+LOCAL_CODE_MAX = 50  # characters of one local code
+
+
+def check_local_codes(value: str | list | None, max_length: int = 2000) -> str:
+    """RERO's local codes ("optional, repetitive selection code for local use"): codes
+    separated by commas (or one a line), stored as "a, b, c". Each code is at most
+    LOCAL_CODE_MAX characters and named once (case does not matter); empty items are dropped.
+    A list (RERO's JSON) is its codes."""
+    if isinstance(value, list | tuple):
+        value = ",".join(str(v) for v in value)
+    text = clean_text(str(value or "").replace("\r\n", ",").replace("\n", ","), max_length)
+    codes: list[str] = []
+    seen: set[str] = set()
+    for item in text.split(","):
+        code = " ".join(item.split())
+        if not code:
+            continue
+        if len(code) > LOCAL_CODE_MAX:
+            raise FieldError(f"{code[:20]}…: a code has at most {LOCAL_CODE_MAX} characters")
+        if code.casefold() in seen:
+            raise FieldError(f"names {code} twice")
+        seen.add(code.casefold())
+        codes.append(code)
+    joined = ", ".join(codes)
+    if len(joined) > max_length:
+        raise FieldError(f"is too long (at most {max_length} characters)")
+    return joined
+
+
 def _email_error() -> type[Exception]:
     from email_validator import EmailNotValidError
 

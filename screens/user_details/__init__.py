@@ -25,6 +25,7 @@ from models.users.details import (
     unlock_login,
 )
 from models.users.profile import Profile, loan_lines
+from models.users.rows import absent_kinds
 from screens.confirm import CoveredKeys
 from screens.user_details.context import RecordContext, load_head
 from screens.user_details.fees import FeesPane
@@ -54,7 +55,8 @@ TABS = [
     ("role", "Roles", "Roles", "f11"),
     ("history", "History", "History", "f12"),
 ]
-OPTIONAL_TABS = ("fees", "history")  # absent for some users or actors (`_tabs_of`)
+# Absent for some users or actors (`_tabs_of`).
+OPTIONAL_TABS = ("identifier", "block", "fees", "history")
 COVER_AFTER = 0.1  # seconds a kept screen waits for its next record before showing "Loading"
 TAB_PADDING = 2  # a tab's label has a space on each side; 1 in the close-together bar
 
@@ -191,8 +193,9 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
     @staticmethod
     def _tabs_of(profile: Profile) -> list[str]:
         """The tabs this user's record has for this actor: no Fines/fees without the Patron
-        role, no History for roles the configuration keeps it from (`may_see_history`)."""
-        absent = set()
+        role, no History for roles the configuration keeps it from (`may_see_history`), no
+        Identifiers or Blocks for a contact (`absent_kinds`)."""
+        absent = {kind.value for kind in absent_kinds(profile.record_type)}
         if Role.PATRON.value not in profile.roles:
             absent.add("fees")
         if not profile.history_visible:
@@ -238,6 +241,7 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
             session.actor,
             session.organization.id,
             self.profile.version,
+            record_type=self.profile.record_type,
             show_head=self._head_loaded,
         )
         if self._tabs is not None:  # kept from an earlier user: filled in place
@@ -402,6 +406,9 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
             self._focus_pane(tab)
         elif tab == "fees":
             self.notify("This user has no Fines/fees tab (no Patron role).", severity="warning")
+        elif tab in ("identifier", "block"):
+            name = "Identifiers" if tab == "identifier" else "Blocks"
+            self.notify(f"A contact record has no {name} tab.", severity="warning")
         else:
             self.notify(
                 "Your roles may not see users' History (Configuration: History visible to roles).",

@@ -17,6 +17,7 @@ class RecordContext:
     actor: Actor
     organization_id: int
     version: int
+    record_type: str = ""  # the types a contact row may have follow it (`fields.for_record_type`)
     # The record's screen shows a head line read after a change (`load_head`): a tab that
     # read it in its own worker hands it over here, in the same turn as its own redraw.
     show_head: Callable[[tuple[Profile, bool]], None] | None = None

@@ -4,10 +4,11 @@ widgets of its form. The rules behind them are in `models.users.rows`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from models.config.codes import code_options, library_options
 from models.enums import AddressType, EmailType, PhoneType, Role, Status
+from models.users.contact_types import ENUMS, allowed_types
 
 
 def _enum(enum) -> Callable[[int], list[tuple[str, str]]]:
@@ -70,7 +71,8 @@ KINDS: dict[str, RowKind] = {
          ("City", "city", 16), ("Ctry", "country", 4), ("Pref.", "preferred", 5)),
         (FormField("address_type", "Type", "choice", _enum(AddressType), "home"),
          FormField("line1", "Address line 1"), FormField("line2", "Address line 2"),
-         FormField("line3", "Address line 3"), FormField("postal_code", "Postal code"),
+         FormField("line3", "Address line 3"), FormField("line4", "Address line 4"),
+         FormField("line5", "Address line 5"), FormField("postal_code", "Postal code"),
          FormField("city", "City"), FormField("state", "State / region"),
          FormField("country", "Country (ISO code, e.g. CH)"),
          FormField("start_date", "Valid from", "date"),
@@ -138,6 +140,21 @@ KINDS: dict[str, RowKind] = {
         can_activate=True,
     ),
 }  # fmt: skip
+
+
+def for_record_type(spec: RowKind, record_type: str) -> RowKind:
+    """An email, phone or address form offering only the types this record type may use (a
+    contact's claim and order types, no contact's school email); other kinds as they are."""
+    if spec.kind not in ENUMS:
+        return spec
+    allowed = allowed_types(spec.kind, record_type)
+
+    def options(_org: int) -> list[tuple[str, str]]:
+        return [(value.replace("_", " ").capitalize(), value) for value in allowed]
+
+    name = f"{spec.kind}_type"
+    form = tuple(replace(f, options=options) if f.name == name else f for f in spec.form)
+    return replace(spec, form=form)
 
 
 def file_size(size: int) -> str:

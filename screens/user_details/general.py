@@ -39,8 +39,15 @@ LABELS = {
     "additional_email": "Additional (CC) email", "letters_opt_in": "Receives letters",
     "letter_general": "Letter: general", "letter_expiry_reminder": "Letter: expiry reminder",
     "cataloger_level": "Cataloger level", "researcher": "Researcher", "pin": "New PIN",
+    "keep_history": "Keeps history", "local_codes": "Local codes (comma-separated)",
+    # Read only (`GeneralForm.shown`).
+    "status_date": "Status date", "last_activity_at": "Last patron activity",
+    "owning_system": "Owning system",
 }  # fmt: skip
-BOOLS = frozenset({"letters_opt_in", "letter_general", "letter_expiry_reminder", "researcher"})
+BOOLS = frozenset(
+    {"letters_opt_in", "letter_general", "letter_expiry_reminder", "researcher", "keep_history"}
+)
+NONE_SHOWN = "—"  # a read-only field the record has no value for
 CHOICES = {
     "user_group": lambda org: code_options("user_group", org),
     "job_category": lambda org: code_options("job_category", org),
@@ -120,6 +127,10 @@ class GeneralPane(VerticalScroll):
                     yield widget
                 else:
                     yield Field(self._label(name), widget)
+            for name, text in f.shown.items():
+                widget = LineInput(text or NONE_SHOWN, id=f"g-{name}")
+                widget.disabled = True  # kept by the record: nobody types them
+                yield Field(LABELS[name], widget)
         yield Static("ctrl+s: save the General tab", classes="hint")
 
     def load(self, ctx: RecordContext, loaded: GeneralData) -> None:
@@ -156,9 +167,14 @@ class GeneralPane(VerticalScroll):
                 field.set_label(self._label(name))
                 if field.has_class("-invalid"):
                     field.set_error(None)
+        self._show_read_only()
         self.query_one("#general-info", Line).set(self._info())
         self.query_one("#general-message", Message).clear()
         self.scroll_home(animate=False)
+
+    def _show_read_only(self) -> None:
+        for name, text in self.form.shown.items():
+            self.query_one(f"#g-{name}", Input).value = text or NONE_SHOWN
 
     def _info(self) -> str:
         f = self.form
@@ -271,6 +287,14 @@ class GeneralPane(VerticalScroll):
         self.form = form
         self._errors({})
         self.query_one("#g-pin", Input).value = ""
+        for name in changes.keys() - {"pin"} - DATE_FIELDS:  # as stored ("a,b" is "a, b")
+            widget = self.query_one(f"#g-{name}")
+            value = form.values.get(name)
+            if isinstance(widget, Input) and widget.value != (
+                text := "" if value is None else str(value)
+            ):
+                widget.value = text
+        self._show_read_only()
         self.query_one("#general-info", Line).set(self._info())
         message = self.query_one("#general-message", Message)
         message.show(f"Saved: {', '.join(LABELS.get(n, n) for n in changes)}.", error=False)

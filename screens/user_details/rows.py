@@ -27,7 +27,7 @@ from models.users.rows import (
     update_row,
 )
 from screens.user_details.context import RecordContext
-from screens.user_details.fields import KINDS, display
+from screens.user_details.fields import KINDS, display, for_record_type
 from screens.user_details.identifier_form import IdentifierFormScreen
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import ATTACHMENTS, ROWS, bindings
@@ -166,7 +166,8 @@ class RowsPane(Vertical):
         def saved(version: int) -> None:
             self.ctx.version = version
 
-        args = (self.spec, title, {}, self.ctx.organization_id, save)
+        spec = for_record_type(self.spec, self.ctx.record_type)
+        args = (spec, title, {}, self.ctx.organization_id, save)
         if self.spec.kind == "identifier":  # Generate fills the value (ID-generation setting)
             account_id, actor = self.ctx.account_id, self.ctx.actor
             form: RowFormScreen = IdentifierFormScreen(

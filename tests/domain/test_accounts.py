@@ -109,7 +109,12 @@ def role_names(account: Account) -> set[str]:
             email="s@example.org",
             job_category="LIBRARIAN",
         ),
-        NewUser(record_type="contact", last_name="Binder & Co", primary_id="C0001"),
+        NewUser(
+            record_type="contact",
+            last_name="Binder & Co",
+            primary_id="C0001",
+            phone="+41 44 268 10 00",
+        ),
         NewUser(record_type="organization", last_name="Acme Consortium", primary_id="O0001"),
         NewUser(
             record_type="researcher",

@@ -177,7 +177,7 @@ def test_the_person_stays_while_another_organization_holds_an_account(db) -> Non
     seed_code_tables(other)
     elsewhere = create_user(
         NewUser(record_type="contact", last_name="Müller", primary_id="OTHER-1",
-                person_id=anna.person_id),
+                person_id=anna.person_id, phone="+41 44 268 10 00"),
         SYSTEM,
         other,
     )  # fmt: skip

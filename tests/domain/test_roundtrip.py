@@ -39,6 +39,7 @@ def test_accepted_names_round_trip_through_the_database(
         city=city,
         address_line1="1 Main Street",
         country="CH",
+        phone="+41 44 268 10 00",  # mandatory for contacts by default
     )
     actor = Actor(db.admin, Source.SCREEN)
     try:

@@ -62,6 +62,8 @@ def add(db, last: str, first: str = "", *, record_type: str = "public", **extra)
         )
     elif record_type == "researcher":
         data.update(email=extra.pop("email", f"user{n}@example.org"))
+    elif record_type == "contact":  # a phone is mandatory for contacts by default
+        data.update(phone=extra.pop("phone", "+41 44 268 10 00"))
     data.update(extra)
     organization = data.pop("organization", None)
     if organization is not None:  # another organization: as the command line would

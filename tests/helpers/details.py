@@ -60,6 +60,8 @@ def user(
     )
     if record_type in (RecordType.CONTACT, RecordType.ORGANIZATION):
         values.update(user_group="", email="", first_name="")
+    if record_type == RecordType.CONTACT:  # a phone is mandatory for contacts by default
+        values.update(phone="+41 44 268 10 00")
     if identifier:
         values.update(identifier_type="BARCODE", identifier_value=identifier)
     values.update(changes)

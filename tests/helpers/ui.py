@@ -66,6 +66,8 @@ def add_user(
 ) -> Account:
     """A valid user of any record type, created through the same service as the screens."""
     org = organization or Organization.get(Organization.code == "MAIN")
+    if record_type == RecordType.CONTACT.value and "phone" not in extra:
+        extra["phone"] = "+41 44 268 10 00"  # mandatory for contacts by default
     data = NewUser(
         record_type=record_type,
         first_name=first,

@@ -124,6 +124,7 @@ async def test_mandatory_fields_follow_the_record_type(ui_db) -> None:
         screen.query_one("#record_type", Select).value = "contact"
         await settle(pilot)
         assert not screen.query_one("#field-email", Field).required
+        assert screen.query_one("#field-phone", Field).required, "a contact's phone (Alma)"
         groups = [str(label) for label, _ in screen.query_one("#user_group", Select)._options]
         assert any("Contact" in g for g in groups)
         assert not any("Undergraduate" in g for g in groups)
@@ -194,7 +195,7 @@ async def test_reusing_a_person_creates_only_an_account(ui_db) -> None:
     [
         ("staff", "STAFF", {"email": "st@example.org", "expiry_date": NEXT_YEAR}),
         ("public", "PUBLIC", {"email": "pu@example.org", "expiry_date": NEXT_YEAR}),
-        ("contact", "CONTACT", {}),
+        ("contact", "CONTACT", {"phone": "+41 44 268 10 00"}),
         ("organization", None, {}),
         ("researcher", None, {"email": "re@example.org"}),
     ],

@@ -367,6 +367,9 @@ async def test_my_account_contact_form_asks(ui_db) -> None:
         await pilot.press("n")
         await settle(pilot)
         form = await row_form(pilot, "p")  # a phone
+        # A public user's types: no contact-only ones (issue 22, item 5).
+        types = [v for _, v in form.query_one("#row-phone_type", Select)._options]
+        assert "mobile" in types and "claim_phone" not in types
         await type_into(pilot, "#row-number", "+41 79 555 12 34")
         await asked(pilot, "ctrl+l", form, "unsaved")
     assert Phone.select().count() == 0

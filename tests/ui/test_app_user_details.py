@@ -9,7 +9,7 @@ from textual.widgets import Input, Select, TabbedContent
 from models.access.session import open_session
 from models.audit import Actor
 from models.enums import Source
-from models.store.tables import Account, AuditEvent, Block, Email, Note
+from models.store.tables import Account, Address, AuditEvent, Block, Email, Note
 from models.users.details import update_user
 from screens.confirm import ChoiceScreen, ConfirmScreen, InfoScreen
 from screens.user_details import UserDetailsScreen
@@ -315,3 +315,65 @@ async def test_the_identifier_form_generates_a_value_on_ctrl_g(ui_db) -> None:
         await settle(pilot)
         assert not isinstance(app.screen, IdentifierFormScreen)
         assert not app.screen.query("#row-generate")
+
+
+async def test_a_contact_record_has_its_types_and_no_identifiers_or_blocks_tab(ui_db, anna) -> None:
+    """Issue 22, item 5 (alma-managing-users): a contact's claim/order/payment/returns types, no
+    Identifiers or Blocks tab (F4 and F6 say why), addresses with five lines; the kept screen
+    shows both tabs again for the next public user."""
+    contact = add_user("", "Binder & Co", "C300", record_type="contact", group="CONTACT")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(ui_db.admin)
+        app.open_user(contact.id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, UserDetailsScreen)
+        tabs = screen.query_one("#details-tabs", TabbedContent)
+        assert not tabs.get_tab("identifier").display and not tabs.get_tab("block").display
+        for key in ("f4", "f6"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert tabs.active == "general"
+        shown = [n.message for n in app._notifications]
+        assert "A contact record has no Identifiers tab." in shown
+        assert "A contact record has no Blocks tab." in shown
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("n")  # an email: a contact's types
+        await settle(pilot)
+        values = [v for _, v in app.screen.query_one("#row-email_type", Select)._options]
+        assert {"claim", "order", "payment", "returns"} <= set(values)
+        assert not {"school", "alternative"} & set(values)
+        await pilot.press("escape")
+        await settle(pilot)
+        screen.query_one("#table-address", RowTable).focus()
+        await pilot.press("n")  # an address of five lines
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, RowFormScreen)
+        form.query_one("#row-address_type", Select).value = "claim"
+        for n in range(1, 6):
+            await form_type(pilot, f"line{n}", f"Line {n}")
+        await form_type(pilot, "city", "Bern")
+        await form_type(pilot, "note", "Claims only")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen, app.screen
+        (row,) = Address.select().where(Address.person == contact.person_id)
+        assert (row.address_type, row.line4, row.line5, row.note) == (
+            "claim", "Line 4", "Line 5", "Claims only",
+        )  # fmt: skip
+        await pilot.press("escape")
+        await settle(pilot)
+        app.open_user(anna.id)  # the kept screen: a public user's tabs and types
+        await settle(pilot)
+        screen = next(s for s in app.screen_stack if isinstance(s, UserDetailsScreen))
+        tabs = screen.query_one("#details-tabs", TabbedContent)
+        assert tabs.get_tab("identifier").display and tabs.get_tab("block").display
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        values = [v for _, v in app.screen.query_one("#row-email_type", Select)._options]
+        assert "school" in values and "claim" not in values

@@ -68,8 +68,10 @@ def _folio_user(rec: dict, org: Organization) -> dict:
             "addressTypeId": FOLIO_ADDRESS_TYPE_IDS.get(a["address_type"])
             or _folio_id(org, "addresstype", a["address_type"]),
             "addressLine1": a["line1"],
-            # FOLIO has two lines: the third is kept at the end of the second.
-            "addressLine2": ", ".join(x for x in (a["line2"], a["line3"]) if x),
+            # FOLIO has two lines: the third to fifth are kept at the end of the second.
+            "addressLine2": ", ".join(
+                x for x in (a["line2"], a["line3"], a["line4"], a["line5"]) if x
+            ),
             "city": a["city"],
             "region": a["state"],
             "postalCode": a["postal_code"],

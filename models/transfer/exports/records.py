@@ -310,6 +310,8 @@ def _records(
                 "line1": x.line1,
                 "line2": x.line2,
                 "line3": x.line3,
+                "line4": x.line4,
+                "line5": x.line5,
                 "city": x.city,
                 "state": x.state,
                 "postal_code": x.postal_code,

@@ -51,7 +51,8 @@ def _rero_user(rec: dict, pid: int) -> dict:
 
     def street(a: dict) -> str:
         # RERO's street is a text area: one line per address line, an empty one kept in place.
-        return "\n".join((a["line1"], a["line2"], a["line3"])).rstrip("\n")
+        lines = (a["line1"], a["line2"], a["line3"], a["line4"], a["line5"])
+        return "\n".join(lines).rstrip("\n")
 
     emails = _preferred_first(rec["emails"])
     phones = _preferred_first(rec["phones"])

@@ -150,7 +150,7 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
     addresses = []
 
     def lines(street: Any) -> dict[str, str]:
-        # RERO's street is a text area: its lines are PatronDesk's three address lines.
+        # RERO's street is a text area: its lines are PatronDesk's five address lines.
         # An empty line keeps the place of an empty address line (PatronDesk's export).
         parts = [x.strip() for x in _s(street).split("\n")]
         while parts and not parts[-1]:
@@ -158,7 +158,9 @@ def map_rero(data: dict, label: str, ctx: SourceContext) -> dict:
         return {
             "line1": parts[0] if parts else "",
             "line2": parts[1] if len(parts) > 1 else "",
-            "line3": ", ".join(x for x in parts[2:] if x),
+            "line3": parts[2] if len(parts) > 2 else "",
+            "line4": parts[3] if len(parts) > 3 else "",
+            "line5": ", ".join(x for x in parts[4:] if x),
         }
 
     if any(_s(data.get(k)) for k in ("street", "postal_code", "city")):

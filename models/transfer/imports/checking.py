@@ -386,6 +386,8 @@ def _addresses(chk: _Checker, items: list, settings: Settings, own: bool) -> lis
             ("line1", 200),
             ("line2", 200),
             ("line3", 200),
+            ("line4", 200),
+            ("line5", 200),
             ("city", 100),
             ("state", 100),
             ("postal_code", 20),
@@ -396,6 +398,9 @@ def _addresses(chk: _Checker, items: list, settings: Settings, own: bool) -> lis
         for name, pattern in (
             ("line1", settings.address_line_regex),
             ("line2", settings.address_line_regex),
+            ("line3", settings.address_line_regex),
+            ("line4", settings.address_line_regex),
+            ("line5", settings.address_line_regex),
             ("postal_code", settings.postal_code_regex),
         ):
             if (
@@ -416,7 +421,7 @@ def _addresses(chk: _Checker, items: list, settings: Settings, own: bool) -> lis
             chk.warn(f"{label} end_date", "is before the start date: left out")
             row["end_date"] = None
         if not any(row[n] for n in ("line1", "city", "postal_code", "country")):
-            if any(row[n] for n in ("line2", "line3", "state")):
+            if any(row[n] for n in ("line2", "line3", "line4", "line5", "state")):
                 chk.warn(label, "has no address line, city, postal code or country: left out")
             continue
         row["preferred"] = _bool(a.get("preferred"))

@@ -42,7 +42,7 @@ class _Updating:
     def _update(self, rec: dict) -> bool:
         """Apply the record to its matched account (in the caller's savepoint). Returns whether
         anything changed."""
-        from models.users.external import overridden_fields
+        from models.users.external import overridden_fields, sis_yielding_fields
 
         current = self._current
         account = current["accounts"].get(rec["match"]["id"]) or Account.get_by_id(
@@ -57,6 +57,20 @@ class _Updating:
             overridden = current["overrides"].get(account.id, frozenset())
         else:
             overridden = overridden_fields(account.id)
+        if sis and overridden:
+            # Hand changes staff let the next SIS load override (Alma's question on Open for
+            # update): this load writes its value, and the field follows the SIS again.
+            yielding = (
+                current["yielding"].get(account.id, frozenset())
+                if account.id in current["accounts"]
+                else sis_yielding_fields(account.id)
+            )
+            if yielding:
+                LocalOverride.delete().where(
+                    (LocalOverride.account == account.id)
+                    & (LocalOverride.field.in_(list(yielding)))
+                ).execute()
+                overridden = frozenset(overridden) - yielding
         codes = rec["code_ids"]
         changed = False
 
@@ -164,7 +178,7 @@ class _Updating:
         """What the matched accounts of a chunk hold, read with one query per table: the
         accounts with their people, hand-changed fields and the rows of each kind the file
         carries (each record changes only its own account and person)."""
-        out: dict[str, Any] = {"accounts": {}, "overrides": {}, "rows": {}}
+        out: dict[str, Any] = {"accounts": {}, "overrides": {}, "yielding": {}, "rows": {}}
         account_ids = [r["match"]["id"] for r in records]
         if not account_ids:
             return out
@@ -173,10 +187,12 @@ class _Updating:
                 out["accounts"][a.id] = a
         if self.opts.external:
             for part in _slices(account_ids):
-                for o in LocalOverride.select(LocalOverride.account, LocalOverride.field).where(
-                    LocalOverride.account.in_(part)
-                ):
+                for o in LocalOverride.select(
+                    LocalOverride.account, LocalOverride.field, LocalOverride.sis_may_override
+                ).where(LocalOverride.account.in_(part)):
                     out["overrides"].setdefault(o.account_id, set()).add(o.field)
+                    if o.sis_may_override:
+                        out["yielding"].setdefault(o.account_id, set()).add(o.field)
         person_ids = [a.person_id for a in out["accounts"].values()]
         kinds = {k for r in records for k in r["rows"]}
         for kind in kinds:
@@ -370,7 +386,16 @@ _ROW_SPECS: dict[str, dict[str, Any]] = {
         "on_person": True,
         "values": _address_row,
         "key": lambda d: _data(
-            d, "address_type", "line1", "line2", "line3", "city", "postal_code", "country"
+            d,
+            "address_type",
+            "line1",
+            "line2",
+            "line3",
+            "line4",
+            "line5",
+            "city",
+            "postal_code",
+            "country",
         ),
     },
     "identifiers": {

@@ -16,7 +16,6 @@ from models.enums import (
     AccountType,
     AuditAction,
     Channel,
-    RecordType,
     Role,
     Source,
     Status,
@@ -47,6 +46,20 @@ from models.users.derived import (
     primary_id_columns,
     primary_identifier_row,
     registration_expiry,
+)
+from models.users.fields import ACCOUNT, DATE_KINDS, FIELDS, IDENTIFIER, IMPORT, LANGUAGE
+
+# The account's fields an import enters and writes as the record gives them (models/users/
+# fields.py: texts, flags, choices, ...), with what a record that says nothing of one gets: its
+# column's default. `_insert` writes the primary identifier, the dates, the letters' language and
+# the communication channel by their own rules.
+_ACCOUNT_AS_GIVEN: tuple[tuple[str, Any], ...] = tuple(
+    (f.name, Account._meta.columns[f.name].default)
+    for f in FIELDS
+    if f.owner == ACCOUNT
+    and IMPORT in f.modes
+    and f.kind not in (*DATE_KINDS, IDENTIFIER, LANGUAGE)
+    and f.name != "comm_channel"
 )
 
 
@@ -360,13 +373,10 @@ class _Writing:
                 "organization_id": self.org.id,
                 "person_id": pid,
                 **primary_id_columns(rec["primary_id"], rec["key"]),
-                "account_type": a.get("account_type", AccountType.INTERNAL.value),
-                "record_type": a.get("record_type", RecordType.PUBLIC.value),
+                **{name: a.get(name, default) for name, default in _ACCOUNT_AS_GIVEN},
                 "user_group_id": codes.get("user_group"),
                 "job_category_id": codes.get("job_category"),
-                "job_description": a.get("job_description", ""),
                 "campus_id": codes.get("campus"),
-                "status": a.get("status", Status.ACTIVE.value),
                 # The file's, empty included (own JSON, Alma's <status_date/>); else today.
                 "status_date": conv(a.get("status_date", self.today)),
                 # The file's, empty included; a record that says nothing of it: the group's
@@ -379,17 +389,10 @@ class _Writing:
                 "purge_date": conv(a.get("purge_date")),
                 "comm_channel": channel,
                 "comm_language": a.get("comm_language") or p.get("preferred_language") or "en",
-                "additional_email": a.get("additional_email", ""),
                 "pin_hash": pin[1] if pin and pin[0] == "hash" else None,
                 "owning_system": a.get("owning_system", self.source if external_account else ""),
-                "letters_opt_in": a.get("letters_opt_in", True),
-                "letter_general": a.get("letter_general", True),
-                "letter_expiry_reminder": a.get("letter_expiry_reminder", True),
                 "resource_sharing_library_id": codes.get("resource_sharing_library"),
                 "purchase_request_library_id": codes.get("purchase_request_library"),
-                "cataloger_level": a.get("cataloger_level", ""),
-                "local_codes": a.get("local_codes", ""),
-                "researcher": a.get("researcher", False),
                 "sort_name": derived["sort_name"],
                 "last_activity_at": conv(a.get("last_activity_at")),
                 "created_by": a.get("created_by") or self.actor.name,
@@ -568,6 +571,8 @@ class _Writing:
             "line1": r["line1"],
             "line2": r["line2"],
             "line3": r["line3"],
+            "line4": r["line4"],
+            "line5": r["line5"],
             "city": r["city"],
             "state": r["state"],
             "postal_code": r["postal_code"],

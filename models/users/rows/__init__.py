@@ -37,7 +37,7 @@ from models.users.rows.services import (
     set_row_active,
     update_row,
 )
-from models.users.rows.specs import ACTIVATABLE, SPECS
+from models.users.rows.specs import ACTIVATABLE, SPECS, absent_kinds
 
 __all__ = [
     "ACTIVATABLE",
@@ -46,6 +46,7 @@ __all__ = [
     "SPECS",
     "SaveTargetExists",
     "Saved",
+    "absent_kinds",
     "add_row",
     "delete_row",
     "duplicate_row",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from models.access.permissions import Action, authorize_grant
-from models.config.settings import Settings
+from models.config.settings import Settings, load_settings
 from models.enums import Role, Status
 from models.errors import ValidationError
 from models.runtime import runtime
@@ -163,6 +163,21 @@ class _RoleSpec(_Spec):
         role = _enum(p, "role", Role, data.get("role"), "a role")
         scope = _library(p, "scope", data.get("scope"), ctx.account)
         status = _enum(p, "status", Status, data.get("status") or Status.ACTIVE, "a status")
+        if (
+            role
+            and role != Role.PATRON.value
+            and scope is None
+            and status == Status.ACTIVE.value
+            and "scope" not in p.errors
+            and load_settings().staff_role_needs_library
+        ):
+            # RERO ILS: "Affiliation libraries: required for professional users" (switching
+            # off a role kept from before the setting is no grant: allowed).
+            p.add(
+                "scope",
+                "a staff role needs an affiliation library (the setting 'Staff roles need a "
+                "library'): choose the library this role is for",
+            )
         expiry = _date(
             p,
             "expiry_date",

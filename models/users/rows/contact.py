@@ -9,6 +9,7 @@ from models.access.permissions import Action
 from models.enums import AddressType, Channel, EmailType, PhoneType
 from models.store.base import fold_key
 from models.store.tables import Account, Address, Email, Phone
+from models.users.contact_types import type_problem
 from models.users.details import ids_of
 from models.users.rows.base import Kind, _bool, _Ctx, _date, _enum, _Spec
 from models.users.validation import (
@@ -34,6 +35,19 @@ def _set_channel(ctx: _Ctx, channel: Channel) -> None:
         audit.record_changes(ctx.actor, account, before, audit.snapshot(account), **ids_of(account))
 
 
+_TYPE_NAMES = {"email": "an email type", "phone": "a phone type", "address": "an address type"}
+
+
+def _typed(p: Problems, ctx: _Ctx, kind: str, enum, value: Any) -> Any:  # noqa: ANN001
+    """The row's type: one of the vocabulary, and one the account's record type may use (a
+    contact's claim email, no contact's school email)."""
+    field = f"{kind}_type"
+    checked = _enum(p, field, enum, value, _TYPE_NAMES[kind])
+    if checked and (problem := type_problem(kind, checked, ctx.account.record_type)):
+        p.add(field, problem)
+    return checked
+
+
 class _EmailSpec(_Spec):
     kind, model, label, action = Kind.EMAIL, Email, "email address", Action.EDIT_CONTACT
     fields = ("address", "email_type", "preferred", "description", "external")
@@ -52,9 +66,7 @@ class _EmailSpec(_Spec):
             "person": ctx.account.person_id,
             "address": address,
             "address_key": fold_key(address),
-            "email_type": _enum(
-                p, "email_type", EmailType, data.get("email_type"), "an email type"
-            ),
+            "email_type": _typed(p, ctx, "email", EmailType, data.get("email_type")),
             "description": p.check("description", clean_text, data.get("description"), 200) or "",
             "external": self.external(p, data, ctx, row),
         }
@@ -104,7 +116,7 @@ class _PhoneSpec(_Spec):
         out = {
             "person": ctx.account.person_id,
             "number": number,
-            "phone_type": _enum(p, "phone_type", PhoneType, data.get("phone_type"), "a phone type"),
+            "phone_type": _typed(p, ctx, "phone", PhoneType, data.get("phone_type")),
             "external": self.external(p, data, ctx, row),
         }
         p.raise_if_any()
@@ -128,6 +140,8 @@ class _AddressSpec(_Spec):
         "line1",
         "line2",
         "line3",
+        "line4",
+        "line5",
         "city",
         "state",
         "postal_code",
@@ -144,10 +158,8 @@ class _AddressSpec(_Spec):
         p = Problems()
         s = ctx.settings
         out: dict[str, Any] = {"person": ctx.account.person_id}
-        out["address_type"] = _enum(
-            p, "address_type", AddressType, data.get("address_type"), "an address type"
-        )
-        for name in ("line1", "line2", "line3"):
+        out["address_type"] = _typed(p, ctx, "address", AddressType, data.get("address_type"))
+        for name in ("line1", "line2", "line3", "line4", "line5"):
             line = p.check(name, clean_text, data.get(name))
             if line:
                 p.check(name, check_regex, line, s.address_line_regex)

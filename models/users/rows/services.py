@@ -20,8 +20,8 @@ from models.store.base import database
 from models.store.files import FileRefused, PrivateFile, TargetExists
 from models.store.tables import Account, Attachment, Note
 from models.users.details import check_version, load_account, touch
-from models.users.rows.base import Kind, Saved, _Ctx, _Spec
-from models.users.rows.specs import SPECS
+from models.users.rows.base import Kind, Refused, Saved, _Ctx, _Spec
+from models.users.rows.specs import SPECS, absent_kinds
 
 # --- The services -------------------------------------------------------------------------------
 
@@ -78,6 +78,15 @@ def _race(spec: _Spec, exc: IntegrityError) -> ValidationError:
     raise exc
 
 
+def _check_present(spec: _Spec, account: Account) -> None:
+    """A record type without this kind's tab (a contact's identifiers and blocks) gets none."""
+    if spec.kind in absent_kinds(account.record_type):
+        raise Refused(
+            f"{account.record_type.capitalize()} records have no {spec.label}s "
+            f"(no such tab): the {spec.label} was not added."
+        )
+
+
 def list_rows(kind: Kind | str, account_id: int, actor: Actor) -> list:
     """The rows of a tab, oldest first; rows owned by a library outside the staff user's
     scope are left out (library independence)."""
@@ -115,7 +124,9 @@ def add_row(
     settings = settings or load_settings()
     _check_keys(spec, data)
     # The permission before any work: an attachment's file is opened only for who may add it.
-    _authorize(spec, actor, load_account(account_id))
+    account = load_account(account_id)
+    _authorize(spec, actor, account)
+    _check_present(spec, account)
     data = spec.prepare(dict(data), None, settings)
     try:
         with database.atomic():
