@@ -26,7 +26,7 @@ from models.errors import PatronDeskError, ValidationError
 from models.runtime import runtime
 from models.users.accounts import NewUser, create_user, find_duplicate_people, validate_new_user
 from models.users.check import new_account_expiry
-from models.users.fields import LANGUAGES
+from models.users.fields import GENDERS, LANGUAGES
 from models.users.validation import parse_date
 from screens.confirm import CoveredKeys
 from tui.keys import QUICK_USER, bindings, hint
@@ -226,7 +226,7 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
             "email_type": lambda: _enum_choices(EmailType),
             "phone_type": lambda: _enum_choices(PhoneType),
             "preferred_language": lambda: LANGUAGES,
-            "gender": lambda: [("Female", "female"), ("Male", "male"), ("Other", "other")],
+            "gender": lambda: GENDERS,
         }.get(name, lambda: None)()
 
     def _widget(self, name: str) -> Widget:

@@ -299,7 +299,7 @@ FIELDS: tuple[Field, ...] = (
     Field("letters_opt_in", "Receives letters", BOOL, ACCOUNT, modes=_EDIT_IMPORT, csv=21, tab=24),
     # Selected patron letters (Alma): each letter a patron may decline (models.mail.letters
     # OPTIONAL_KINDS), sent when it and "Receives letters" are both on.
-    Field("letter_general", "Letter: general message", BOOL, ACCOUNT, modes=_EDIT_IMPORT, tab=25),
+    Field("letter_general", "Letter: general", BOOL, ACCOUNT, modes=_EDIT_IMPORT, tab=25),
     Field(
         "letter_expiry_reminder",
         "Letter: expiry reminder",
@@ -485,6 +485,8 @@ def bool_fields(owner: str | None, mode: str) -> tuple[str, ...]:
     )
 
 
+# The genders the forms offer (stored as the value; an import may bring another, kept as text).
+GENDERS = [("Female", "female"), ("Male", "male"), ("Other", "other")]
 # The languages offered in a choice list (any ISO 639 code is accepted where one is typed).
 LANGUAGES = [("English", "en"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
              ("Spanish", "es"), ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"),

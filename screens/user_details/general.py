@@ -15,48 +15,40 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
 
 from models.config.codes import code_options
-from models.enums import Channel
 from models.errors import ConflictError, PatronDeskError, ValidationError
 from models.users.details import GeneralForm, general_form, update_user
 from models.users.external import DATE_FIELDS
-from models.users.fields import LANGUAGES
+from models.users.fields import BOOL, CODE, FIELDS, GENDERS, LANGUAGE, LANGUAGES
 from models.users.profile import Profile
 from screens.user_details.context import RecordContext, load_head
 from tui.keys import hint
 from tui.widgets import Field, Line, LineInput, Message, plain
 from tui.worker import run_service
 
+# Each field's label from the field table (models/users/fields.py), but where the tab says more.
 LABELS = {
-    "first_name": "First name", "middle_name": "Middle name", "last_name": "Last name",
-    "preferred_first_name": "Preferred first name", "preferred_middle_name": "Preferred middle",
-    "preferred_last_name": "Preferred last name", "title": "Title",
-    "birth_date": "Birth date", "gender": "Gender", "preferred_language": "Language",
-    "website": "Website", "username": "Username", "email": "Login email",
-    "primary_id": "Primary identifier", "user_group": "User group",
-    "job_category": "Job category", "job_description": "Job description", "campus": "Campus",
-    "expiry_date": "Expiration date", "purge_date": "Purge date",
-    "comm_channel": "Communication channel", "comm_language": "Letters language",
-    "additional_email": "Additional (CC) email", "letters_opt_in": "Receives letters",
-    "letter_general": "Letter: general", "letter_expiry_reminder": "Letter: expiry reminder",
-    "cataloger_level": "Cataloger level", "researcher": "Researcher", "pin": "New PIN",
-    "keep_history": "Keeps history", "local_codes": "Local codes (comma-separated)",
-    # Read only (`GeneralForm.shown`).
-    "status_date": "Status date", "last_activity_at": "Last patron activity",
-    "owning_system": "Owning system",
-}  # fmt: skip
-BOOLS = frozenset(
-    {"letters_opt_in", "letter_general", "letter_expiry_reminder", "researcher", "keep_history"}
-)
-NONE_SHOWN = "—"  # a read-only field the record has no value for
-CHOICES = {
-    "user_group": lambda org: code_options("user_group", org),
-    "job_category": lambda org: code_options("job_category", org),
-    "campus": lambda org: code_options("campus", org),
-    "comm_channel": lambda org: [(c.value.capitalize(), c.value) for c in Channel],
-    "preferred_language": lambda org: LANGUAGES,
-    "comm_language": lambda org: LANGUAGES,
-    "gender": lambda org: [("Female", "female"), ("Male", "male"), ("Other", "other")],
+    **{f.name: f.label for f in FIELDS if f.general or f.shown},
+    "pin": "New PIN",  # typed to replace the PIN; never shown
+    "local_codes": "Local codes (comma-separated)",
 }
+BOOLS = frozenset(f.name for f in FIELDS if f.general and f.kind == BOOL)
+NONE_SHOWN = "—"  # a read-only field the record has no value for
+
+
+def _options(f) -> Callable[[int], list[tuple[str, Any]]] | None:  # noqa: ANN001
+    """What a field's select offers, from its kind in the field table (None: not a select)."""
+    if f.kind == CODE:
+        return lambda org: code_options(f.name, org)
+    if f.kind == LANGUAGE:
+        return lambda org: LANGUAGES
+    if f.enum is not None:
+        return lambda org: [(m.value.capitalize(), m.value) for m in f.enum]
+    if f.name == "gender":
+        return lambda org: GENDERS
+    return None
+
+
+CHOICES = {f.name: options for f in FIELDS if f.general and (options := _options(f))}
 
 
 @dataclass

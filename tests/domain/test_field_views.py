@@ -13,9 +13,9 @@ from models.users import external, fields
 from models.users.fields import ACCOUNT, BY_NAME, CODE, DATE_KINDS, EDIT, FIELDS, PERSON
 
 ROOT = Path(__file__).resolve().parents[2]
-# The modules that once listed fields by hand. screens/user_details/general.py (LABELS, BOOLS)
-# is the one left of issue 20's list.
+# The modules that once listed fields by hand (the General tab's labels and switches too).
 DERIVING = (
+    "screens/user_details/general.py",
     "models/users/external.py",
     "models/users/check.py",
     "models/transfer/imports/writer.py",
@@ -51,13 +51,20 @@ def test_an_external_account_may_change_the_fields_no_sis_load_owns() -> None:
 
 
 def _field_name_lists(source: str) -> list[tuple[int, list[str]]]:
-    """Tuples, sets and lists of four or more string literals that all name fields."""
+    """Tuples, sets and lists of four or more string literals that all name fields, and dicts
+    keyed by four or more of them (a hand list of labels)."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.Tuple | ast.Set | ast.List) or len(node.elts) < 4:
+        if isinstance(node, ast.Dict):
+            elts = [k for k in node.keys if k is not None]  # `**spread` keys are None
+        elif isinstance(node, ast.Tuple | ast.Set | ast.List):
+            elts = node.elts
+        else:
             continue
-        names = [e.value for e in node.elts if isinstance(e, ast.Constant)]
-        if len(names) == len(node.elts) and all(n in BY_NAME for n in names):
+        if len(elts) < 4:
+            continue
+        names = [e.value for e in elts if isinstance(e, ast.Constant)]
+        if len(names) == len(elts) and all(n in BY_NAME for n in names):
             found.append((node.lineno, names))
     return found
 
@@ -91,5 +98,5 @@ def test_the_guard_finds_a_list_of_field_names() -> None:
         "C = frozenset({DATE_BIRTH, DATE})\n"
         'D = {"first_name": 1, "last_name": 2, "title": 3, "gender": 4}\n'
     )
-    assert [line for line, _ in _field_name_lists(source)] == [1]
+    assert [line for line, _ in _field_name_lists(source)] == [1, 4]
     assert _kind_sets(source) == [3]
