@@ -4,26 +4,24 @@ workers (`tui.worker.run_service`): the screen shows at once, and says "Saving�
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
 from models.access.auth import set_password
-from models.access.passwords import password_problems, policy_text
 from models.audit import Actor
 from models.config.settings import Settings, load_settings
-from models.errors import PatronDeskError, ValidationError
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import CoveredKeys, ask_to_discard
+from screens.password_pair import PasswordPair
 from tui.keys import FORM, bindings
 from tui.screen import KeepStyles
 from tui.widgets import Field, KeyBar, Message
 from tui.worker import run_service
 
 
-class ChangePasswordScreen(ClosesAfterWorker, KeepStyles, CoveredKeys, Screen[bool]):
+class ChangePasswordScreen(PasswordPair, ClosesAfterWorker, KeepStyles, CoveredKeys, Screen[bool]):
     """Dismisses True when the password was changed. When `forced`, Escape logs out. A
     password typed is not dropped unasked (Escape, ctrl+q: `unsaved_changes`)."""
 
@@ -60,32 +58,6 @@ class ChangePasswordScreen(ClosesAfterWorker, KeepStyles, CoveredKeys, Screen[bo
     def on_mount(self) -> None:
         run_service(self, load_settings, on_ok=self._policy, group="password-policy")
 
-    def _policy(self, settings: Settings) -> None:
-        self.settings = settings
-        self.query_one("#policy", Static).update(policy_text(settings))
-        new = self.query_one("#new_password", Input)
-        if new.value:  # typed before the policy came: checked now
-            self._check(new.value)
-
-    @on(Input.Changed, "#new_password")
-    def _live_policy(self, event: Input.Changed) -> None:
-        self._check(event.value)
-
-    def _check(self, password: str) -> None:
-        if self.settings is None:
-            return
-        problems = password_problems(password, self.settings) if password else []
-        field = self.query_one("#field-new_password", Field)
-        field.set_error("needs " + ", ".join(problems) if problems else None)
-
-    @on(Input.Submitted, "#new_password")
-    def _next(self) -> None:
-        self.query_one("#confirm", Input).focus()
-
-    @on(Input.Submitted, "#confirm")
-    def _submit(self) -> None:
-        self.action_save()
-
     def action_save(self) -> None:
         """Hash and save in a worker: the form is disabled and says "Saving…" meanwhile."""
         if self.saving:
@@ -109,32 +81,11 @@ class ChangePasswordScreen(ClosesAfterWorker, KeepStyles, CoveredKeys, Screen[bo
         self.changed = True
         self.dismiss_after_worker("password-save", True)
 
-    def _set_saving(self, saving: bool) -> None:
-        self.saving = saving
-        message = self.query_one("#password-message", Message)
-        if saving:
-            message.show("Saving…", error=False)
-        else:
-            message.clear()
-        self.query_one("#password-box").disabled = saving
-
-    def _refused(self, exc: PatronDeskError) -> None:
-        self._set_saving(False)
-        if not isinstance(exc, ValidationError):
-            self.query_one("#password-message", Message).show(exc.message)
-            self.query_one("#new_password", Input).focus()
-            return
-        self.query_one("#field-new_password", Field).set_error(exc.errors.get("password"))
-        self.query_one("#field-confirm", Field).set_error(exc.errors.get("password_confirm"))
-        target = "#new_password" if "password" in exc.errors else "#confirm"
-        self.query_one(target, Input).focus()
-
     def unsaved_changes(self) -> str | None:
         """What quitting now would lose (the app asks first), or None."""
         if self.changed:
             return None
-        typed = any(self.query_one(s, Input).value for s in ("#new_password", "#confirm"))
-        return "The new password is typed but not saved." if typed else None
+        return "The new password is typed but not saved." if self._typed() else None
 
     def action_cancel(self) -> None:
         if not self.saving:  # the save's answer closes the screen

@@ -12,13 +12,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
-from models.access.passwords import password_problems, policy_text
+from models.access.passwords import password_problems
 from models.audit import Actor
 from models.config.settings import Settings, load_settings
-from models.errors import PatronDeskError, ValidationError
 from models.users.details import set_chosen_password
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import CoveredKeys, ask_to_discard
+from screens.password_pair import PasswordPair
 from tui.keys import FORM, bindings
 from tui.widgets import Field, LineInput, Message, plain
 from tui.worker import run_service
@@ -34,12 +34,14 @@ def read_policy() -> Settings:
     return settings
 
 
-class SetPasswordScreen(ClosesAfterWorker, CoveredKeys, ModalScreen[bool]):
+class SetPasswordScreen(PasswordPair, ClosesAfterWorker, CoveredKeys, ModalScreen[bool]):
     """Dismisses True once the password is set, False when cancelled. A password typed is not
     dropped unasked (Escape, ctrl+q: `unsaved_changes`)."""
 
     BINDINGS = bindings(FORM)
     AUTO_FOCUS = "#sp-password"
+    PASSWORD_ID, CONFIRM_ID = "sp-password", "sp-confirm"
+    POLICY, MESSAGE, BOX = "#sp-policy", "#sp-message", "#set-password-box"
 
     def __init__(self, account_id: int, name: str, actor: Actor) -> None:
         super().__init__()
@@ -68,29 +70,6 @@ class SetPasswordScreen(ClosesAfterWorker, CoveredKeys, ModalScreen[bool]):
     def on_mount(self) -> None:
         run_service(self, read_policy, on_ok=self._policy, group="set-password-policy")
 
-    def _policy(self, settings: Settings) -> None:
-        self.settings = settings
-        self.query_one("#sp-policy", Static).update(policy_text(settings))
-        typed = self.query_one("#sp-password", Input).value
-        if typed:  # typed before the policy came: checked now
-            self._check(typed)
-
-    @on(Input.Changed, "#sp-password")
-    def _live_policy(self, event: Input.Changed) -> None:
-        self._check(event.value)
-
-    def _check(self, password: str) -> None:
-        if self.settings is None:
-            return
-        problems = password_problems(password, self.settings) if password else []
-        message = "needs " + ", ".join(problems) if problems else None
-        self.query_one("#field-sp-password", Field).set_error(message)
-
-    @on(Input.Submitted, "#sp-password")
-    def _next(self) -> None:
-        self.query_one("#sp-confirm", Input).focus()
-
-    @on(Input.Submitted, "#sp-confirm")
     @on(Button.Pressed, "#sp-save")
     def action_save(self) -> None:
         """Set in a worker (rights, policy, argon2, History): the form is disabled and says
@@ -114,15 +93,6 @@ class SetPasswordScreen(ClosesAfterWorker, CoveredKeys, ModalScreen[bool]):
             group=GROUP,
         )
 
-    def _set_saving(self, saving: bool) -> None:
-        self.saving = saving
-        message = self.query_one("#sp-message", Message)
-        if saving:
-            message.show("Saving…", error=False)
-        else:
-            message.clear()
-        self.query_one("#set-password-box").disabled = saving
-
     def _set(self, _: object) -> None:
         self.done = True
         force = self.query_one("#sp-force", Checkbox).value
@@ -133,24 +103,11 @@ class SetPasswordScreen(ClosesAfterWorker, CoveredKeys, ModalScreen[bool]):
         )
         self.dismiss_after_worker(GROUP, True)
 
-    def _refused(self, exc: PatronDeskError) -> None:
-        self._set_saving(False)
-        password = self.query_one("#field-sp-password", Field)
-        confirm = self.query_one("#field-sp-confirm", Field)
-        if not isinstance(exc, ValidationError):
-            self.query_one("#sp-message", Message).show(exc.message)
-            return
-        password.set_error(exc.errors.get("password"))
-        confirm.set_error(exc.errors.get("password_confirm"))
-        target = "#sp-password" if "password" in exc.errors else "#sp-confirm"
-        self.query_one(target, Input).focus()
-
     def unsaved_changes(self) -> str | None:
         """What closing now would lose (the app asks first), or None."""
         if self.done:
             return None
-        typed = any(self.query_one(s, Input).value for s in ("#sp-password", "#sp-confirm"))
-        return "A password is typed but not set." if typed else None
+        return "A password is typed but not set." if self._typed() else None
 
     @on(Button.Pressed, "#sp-cancel")
     def action_cancel(self) -> None:
