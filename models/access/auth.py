@@ -262,29 +262,20 @@ def set_password(
             updated_at=runtime.now(),
             version=Person.version + 1,
         ).where(Person.id == person.id).execute()
-        audit.record(
-            actor,
-            AuditAction.UPDATE,
-            entity="person",
-            entity_id=person.id,
-            person_id=person.id,
-            account_id=account_id,
-            field="password_hash",
-            old="(set)",
-            new="(changed)",
-        )
+
+        def changed(field: str, old: str, new: str) -> None:
+            audit.record(actor, AuditAction.UPDATE, entity="person", entity_id=person.id,
+                         person_id=person.id, account_id=account_id, field=field, old=old,
+                         new=new)  # fmt: skip
+
+        changed("password_hash", "(set)", "(changed)")
         if record_force and bool(person.force_password_change) != bool(force_change):
-            # History says whether the user must choose their own at the next login.
-            audit.record(
-                actor,
-                AuditAction.UPDATE,
-                entity="person",
-                entity_id=person.id,
-                person_id=person.id,
-                account_id=account_id,
-                field="force_password_change",
-                old="yes" if person.force_password_change else "no",  # as History shows flags
-                new="yes" if force_change else "no",
+            # History says whether the user must choose their own at the next login (as
+            # History shows flags).
+            changed(
+                "force_password_change",
+                "yes" if person.force_password_change else "no",
+                "yes" if force_change else "no",
             )
 
 

@@ -29,30 +29,14 @@ from models.store.tables import Account, Address, Email, Fee, FeeType, Identifie
 from models.users.accounts import full_name, is_expired
 from models.users.details import _write_general, check_version, load_account
 from models.users.profile import active_blocks_of, balance_of, open_loans_of
-from models.users.rows import Kind, add_row, delete_row, update_row
+from models.users.rows import SPECS, Kind, add_row, delete_row, update_row
 from models.users.validation import check_language
 
 # What a person may type for each kind of their own contact rows (never "external": data from
 # the student information system stays read-only).
 MY_FIELDS: dict[str, tuple[str, ...]] = {
-    Kind.EMAIL.value: ("address", "email_type", "preferred", "description"),
-    Kind.PHONE.value: ("number", "phone_type", "preferred", "preferred_sms"),
-    Kind.ADDRESS.value: (
-        "address_type",
-        "line1",
-        "line2",
-        "line3",
-        "line4",
-        "line5",
-        "city",
-        "state",
-        "postal_code",
-        "country",
-        "note",
-        "start_date",
-        "end_date",
-        "preferred",
-    ),
+    kind.value: tuple(f for f in SPECS[kind].fields if f != "external")
+    for kind in (Kind.EMAIL, Kind.PHONE, Kind.ADDRESS)
 }
 PREFERENCES = ("comm_language", "comm_channel", "letters_opt_in")
 # Fee statuses a patron sees: what they owe, what they dispute, what was settled.

@@ -29,6 +29,7 @@ from models.users.derived import (
     store_primary_id,
 )
 from models.users.external import encode
+from models.users.rows.contact import ADDRESS_LINES
 
 if TYPE_CHECKING:
     from models.transfer.imports.importer import Importer
@@ -385,18 +386,7 @@ _ROW_SPECS: dict[str, dict[str, Any]] = {
         "model": Address,
         "on_person": True,
         "values": _address_row,
-        "key": lambda d: _data(
-            d,
-            "address_type",
-            "line1",
-            "line2",
-            "line3",
-            "line4",
-            "line5",
-            "city",
-            "postal_code",
-            "country",
-        ),
+        "key": lambda d: _data(d, "address_type", *ADDRESS_LINES, "city", "postal_code", "country"),
     },
     "identifiers": {
         "model": Identifier,

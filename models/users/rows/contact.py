@@ -133,15 +133,15 @@ class _PhoneSpec(_Spec):
         self.check_last("phone", ctx)
 
 
+# An address's lines (Alma's Address line 1 to 5), in their order.
+ADDRESS_LINES = ("line1", "line2", "line3", "line4", "line5")
+
+
 class _AddressSpec(_Spec):
     kind, model, label, action = Kind.ADDRESS, Address, "address", Action.EDIT_CONTACT
     fields = (
         "address_type",
-        "line1",
-        "line2",
-        "line3",
-        "line4",
-        "line5",
+        *ADDRESS_LINES,
         "city",
         "state",
         "postal_code",
@@ -159,7 +159,7 @@ class _AddressSpec(_Spec):
         s = ctx.settings
         out: dict[str, Any] = {"person": ctx.account.person_id}
         out["address_type"] = _typed(p, ctx, "address", AddressType, data.get("address_type"))
-        for name in ("line1", "line2", "line3", "line4", "line5"):
+        for name in ADDRESS_LINES:
             line = p.check(name, clean_text, data.get(name))
             if line:
                 p.check(name, check_regex, line, s.address_line_regex)
