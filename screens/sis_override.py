@@ -10,7 +10,7 @@ the form, where everything typed is still there). It asks only: the answers go t
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Static
@@ -23,6 +23,15 @@ from tui.widgets import plain
 
 def field_label(name: str) -> str:
     return BY_NAME[name].label if name in BY_NAME else name
+
+
+class AnswerBox(Checkbox):
+    """A checkbox of the question: Enter answers the question (the screen saves) instead of
+    ticking, which space does."""
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.prevent_default()  # not the checkbox's own Enter; the screen sees it
 
 
 class SisOverrideScreen(Dialog[dict[str, bool] | None]):
@@ -44,7 +53,7 @@ class SisOverrideScreen(Dialog[dict[str, bool] | None]):
                 id="sis-text",
             )
             for name in self.fields:
-                yield Checkbox(
+                yield AnswerBox(
                     plain(f"The next SIS load may override {field_label(name)}"),
                     False,
                     id=f"sis-{name}",
@@ -64,11 +73,17 @@ class SisOverrideScreen(Dialog[dict[str, bool] | None]):
     def action_save(self) -> None:
         self.dismiss(self.answers())
 
+    def on_key(self, event: events.Key) -> None:
+        """Enter on a checkbox saves (`AnswerBox`), once the question is there."""
+        focused = self.focused
+        if event.key == "enter" and isinstance(focused, AnswerBox):
+            event.stop()
+            if not self.typed_too_early(event):
+                self.action_save()
+
     def action_enter(self) -> None:
-        """Enter saves (a checkbox would take it for space), but on "Back to the form" goes
-        back, as the button says."""
-        back = self.query_one("#sis-back", Button)
-        if self.focused is back:
+        """Enter saves; on "Back to the form" it goes back, as the button says."""
+        if self.focused is self.query_one("#sis-back", Button):
             self.action_cancel()
         else:
             self.action_save()

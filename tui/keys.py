@@ -507,13 +507,14 @@ FEES = KeyGroup(
 )  # fmt: skip
 
 # Asked before a save of the General tab changes a field a SIS load may override
-# (screens/sis_override.py): Enter saves too (a checkbox would take it for space).
+# (screens/sis_override.py): Enter saves too (a checkbox would take it for space). Not
+# priority keys: typed before the question appeared, they are dropped (`Dialog`).
 SIS_OVERRIDE = KeyGroup(
     DIALOGS,
     "Next SIS load",
     (
-        K("save", "save", "Save", priority=True, palette=False),
-        K("open", "enter", "Save", show=False, priority=True, palette=False),
+        K("save", "save", "Save", palette=False),
+        K("open", "enter", "Save", show=False, palette=False),
         K("cancel", "cancel", "Back to the form", palette=False),
     ),
 )
