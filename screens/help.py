@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.keys import HELP, bindings
+from tui.keys import HELP, bindings, shown_key
 from tui.palette import live_keys
 from tui.widgets import escape
 
@@ -22,7 +22,12 @@ def help_sections(screen: Screen) -> list[tuple[str, list[tuple[str, str, str]]]
 
     sections: dict[str, list[tuple[str, str, str]]] = {}
     for live in live_keys(screen):
-        shown = ", ".join(screen.app.get_key_display(Binding(k, live.action)) for k in live.keys)
+        # shift+F2 and the F14 terminals send for it are one key (`shown_key`).
+        shown = ", ".join(
+            dict.fromkeys(
+                screen.app.get_key_display(Binding(shown_key(k), live.action)) for k in live.keys
+            )
+        )
         sections.setdefault(live.group_title, []).append(
             (live.entry.id, shown, live.entry.description)
         )

@@ -104,6 +104,12 @@ DEFAULT_KEYS: dict[str, str] = {
     # Renew (issue 22 asked ctrl+o: Configuration holds it everywhere, and a ctrl key means
     # one thing; ctrl+z is held by nothing, and no text field of User Details uses it)
     "details.renew": "ctrl+z",
+    # Original values of an external account (issue 22, item 4): every ctrl key is taken (by
+    # an id, or by the text fields' own keys: ctrl+v, ctrl+w) and F2 to F12 are the tabs, so
+    # shift+F2, beside the General tab whose fields it lists. Most terminals send shift+F2 as
+    # F14 (xterm's CSI 1;2Q, the Linux console's CSI 26~), which Textual names f14: both.
+    "details.original_values": "shift+f2,f14",
+    "original_values.restore": "r",
     "rows.duplicate": "c",
     # Attachments tab and its viewer
     "attachments.view": "v",
@@ -170,8 +176,20 @@ class KeyAction:
         return key_label(self.keys)
 
 
+def shown_key(key: str) -> str:
+    """A key as staff press it: f13 to f24 are what terminals send for shift+F1 to shift+F12."""
+    if key.startswith("f") and key[1:].isdigit() and 13 <= int(key[1:]) <= 24:
+        return f"shift+f{int(key[1:]) - 12}"
+    return key
+
+
 def key_label(keys: str) -> str:
-    return ", ".join(k.replace("ctrl+", "^").replace("escape", "esc") for k in keys.split(",") if k)
+    labels: list[str] = []
+    for key in keys.split(","):
+        label = shown_key(key).replace("ctrl+", "^").replace("escape", "esc") if key else ""
+        if label and label not in labels:
+            labels.append(label)
+    return ", ".join(labels)
 
 
 @dataclass(frozen=True)
@@ -408,6 +426,13 @@ USER_DETAILS = KeyGroup(
             priority=True,
             needs=Action.EDIT_USER,
         ),
+        K(
+            "details.original_values",
+            "original_values",
+            "Original values",
+            show=False,
+            needs=Action.VIEW_USER,
+        ),
         K("cancel", "back", "Back", palette=False),
         K("details.tab_general", "show_tab('general')", "Tab: General", show=False),
         K("details.tab_contact", "show_tab('contact')", "Tab: Contact", show=False),
@@ -480,6 +505,28 @@ FEES = KeyGroup(
         K("fees.owner_filter", "fee('owner_filter')", "Owner filter", show=False, palette=False),
     ),
 )  # fmt: skip
+
+# Asked before a save of the General tab changes a field a SIS load may override
+# (screens/sis_override.py): Enter saves too (a checkbox would take it for space). Not
+# priority keys: typed before the question appeared, they are dropped (`Dialog`).
+SIS_OVERRIDE = KeyGroup(
+    DIALOGS,
+    "Next SIS load",
+    (
+        K("save", "save", "Save", palette=False),
+        K("open", "enter", "Save", show=False, palette=False),
+        K("cancel", "cancel", "Back to the form", palette=False),
+    ),
+)
+# Original values of an external account (screens/original_values.py).
+ORIGINAL_VALUES = KeyGroup(
+    DIALOGS,
+    "Original values",
+    (
+        K("original_values.restore", "restore", "Restore the SIS value", palette=False),
+        K("cancel", "close", "Close", palette=False),
+    ),
+)
 
 # The deletion dialog (screens/delete_user.py).
 DELETE_USER = KeyGroup(
@@ -605,7 +652,8 @@ GROUPS: tuple[KeyGroup, ...] = (
     APP, APP_COMMANDS, TABLE, FIELD, FIND_USERS, SEARCH_BOX, RESULTS, DIALOG, CONFIRM, INFO, CHOICE,
     HELP, LOCK, REGISTER_USER, SCAN_BOX, REGISTER_MATCHES, CONFIGURATION, FORM, FIRST_ADMIN,
     IDENTIFIER_FORM,
-    USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, DELETE_USER, PURGE, LOGIN,
+    USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, SIS_OVERRIDE, ORIGINAL_VALUES,
+    DELETE_USER, PURGE, LOGIN,
     FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
     USER_CARD,
 )  # fmt: skip
@@ -650,4 +698,4 @@ def hint(app: object, key_id: str) -> str:
     """The key of `key_id` as text for a hint or a button label ("ctrl+g"): the user's key map
     first (`PatronDeskApp.user_keymap`), then the registry's default; its first key only."""
     keys = getattr(app, "user_keymap", {}).get(key_id) or DEFAULT_KEYS[key_id]
-    return keys.split(",")[0]
+    return shown_key(keys.split(",")[0])

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.keys import APP_COMMANDS, EVERYWHERE, PATRON, SESSION, STAFF, KeyAction, lookup
+from tui.keys import (
+    APP_COMMANDS,
+    EVERYWHERE,
+    PATRON,
+    SESSION,
+    STAFF,
+    KeyAction,
+    lookup,
+    shown_key,
+)
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -111,7 +120,9 @@ def commands(screen: Screen, rights: Mapping[object, bool] | None = None) -> lis
         if not (entry.palette and live.enabled and allowed(entry, app, rights)) or entry.id in seen:
             continue
         seen.add(entry.id)
-        keys = ", ".join(app.get_key_display(_binding(live, k)) for k in live.keys)
+        keys = ", ".join(
+            dict.fromkeys(app.get_key_display(_binding(live, shown_key(k))) for k in live.keys)
+        )
         out.append(
             Command(
                 entry.id,

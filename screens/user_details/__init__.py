@@ -478,6 +478,41 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
             return
         self.dismiss(None)
 
+    def action_original_values(self) -> None:
+        """Original values of an external account (`screens.original_values`): the fields
+        changed by hand and their SIS values. A restore changes the record under the General
+        tab, which is read again after it: refused while something typed there is unsaved."""
+        if self.ctx is None:
+            return
+        if self.profile.account_type != "external":
+            self.notify(
+                "An internal account has no original values: no SIS loads its fields.",
+                severity="warning",
+            )
+            return
+        general = self.query_one(GeneralPane)
+        if general.dirty:
+            self.notify(
+                "The General tab has unsaved changes: save them "
+                f"({hint(self.app, 'save')}) before Original values.",
+                severity="warning",
+            )
+            return
+        from screens.original_values import OriginalValuesScreen
+
+        ctx = self.ctx
+
+        def closed(version: int | None) -> None:
+            if version is not None and self.ctx is ctx:  # still this user's record
+                ctx.version = version
+                self.query_one(GeneralPane).reload()
+                self.refresh_head()
+
+        screen = OriginalValuesScreen(
+            self.account_id, ctx.version, self.profile.name, self.app.session.actor
+        )
+        self.app.push_screen(screen, closed)
+
     _asking = False  # the session's rights for ctrl+a are being read (`action_actions`)
 
     @property
@@ -508,6 +543,8 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
                 choices.append(("t", "Toggle account type", "toggle"))
             if p.account_type == "external":
                 choices.append(("o", "Open for update", "open"))
+                originals = f"Original values ({hint(self.app, 'details.original_values')})"
+                choices.append(("v", originals, "originals"))
             if session.can(Action.EDIT_USER, p.record_type):
                 renew = f"Renew registration ({hint(self.app, 'details.renew')})"
                 choices.append(("e", renew, "renew"))
@@ -560,6 +597,9 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
                     pane.reload()
 
             self.app.push_screen(UserLettersScreen(self.account_id, self.profile.name), closed)
+            return
+        if choice == "originals":
+            self.action_original_values()
             return
         if choice == "reload":
             self.show_user(self.account_id)

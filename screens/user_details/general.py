@@ -1,6 +1,8 @@
 """The General tab: the user's personal and management data, in edit mode, saved explicitly
 (ctrl+s) in one transaction. A save over someone else's newer save is refused (the version
-check in `models.users.details.update_user`); the form keeps what was typed."""
+check in `models.users.details.update_user`); the form keeps what was typed. On an external
+account a save changing a field the next SIS load may override asks first, per field, whether
+it may (`screens.sis_override`, Alma's question); the answers are saved with the fields."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
 from models.config.codes import code_options
 from models.errors import ConflictError, PatronDeskError, ValidationError
 from models.users.details import GeneralForm, general_form, update_user
-from models.users.external import DATE_FIELDS
+from models.users.external import DATE_FIELDS, asked_fields
 from models.users.fields import BOOL, CODE, FIELDS, GENDERS, LANGUAGE, LANGUAGES
 from models.users.profile import Profile
 from screens.user_details.context import RecordContext, load_head
@@ -59,10 +61,12 @@ class GeneralData:
     choices: dict[str, list[tuple[str, str]]]
 
 
-def load_general(account_id: int, actor, organization_id: int) -> GeneralData:
+def load_general(
+    account_id: int, actor, organization_id: int, *, opened: bool = False
+) -> GeneralData:
     """The General tab's form and the options of its selects (database calls: run it in a
-    worker, as `UserDetailsScreen` does)."""
-    form = general_form(account_id, actor)
+    worker, as `UserDetailsScreen` does). `opened`: after "Open for update"."""
+    form = general_form(account_id, actor, opened=opened)
     choices = {name: CHOICES[name](organization_id) for name in form.values if name in CHOICES}
     return GeneralData(form, choices)
 
@@ -210,10 +214,17 @@ class GeneralPane(VerticalScroll):
     def dirty(self) -> bool:
         return bool(self.changes())
 
-    def save(self, then: Callable[[], None] | None = None) -> bool:
+    def save(
+        self,
+        then: Callable[[], None] | None = None,
+        *,
+        answers: dict[str, bool] | None = None,
+    ) -> bool:
         """Save what changed, in a worker (the terminal answers meanwhile). The form is disabled
         and says "Saving…" until the answer; on an error it is enabled again with the messages,
         nothing typed lost. `then` runs after a successful save (or when nothing changed).
+        On an external account, changes to fields a SIS load may override are saved only once
+        the question is answered (`answers`: field -> the next SIS load may override it).
         False when no save started (nothing to save, or one is already running)."""
         message = self.query_one("#general-message", Message)
         if self.saving:
@@ -224,10 +235,21 @@ class GeneralPane(VerticalScroll):
             if then is not None:
                 then()
             return False
+        asked = asked_fields(self.form.external, changes)
+        if asked and answers is None:
+            self._ask(asked, then)
+            return True
         ctx, opened = self.ctx, self.opened
 
         def work() -> tuple[int, GeneralForm, tuple[Profile, bool]]:
-            account = update_user(ctx.account_id, ctx.version, changes, ctx.actor, opened=opened)
+            account = update_user(
+                ctx.account_id,
+                ctx.version,
+                changes,
+                ctx.actor,
+                opened=opened,
+                sis_may_override=answers,
+            )
             form = general_form(ctx.account_id, ctx.actor, opened=opened)
             return account.version, form, load_head(ctx.account_id, ctx.actor)
 
@@ -240,6 +262,24 @@ class GeneralPane(VerticalScroll):
             group="general-save",
         )
         return True
+
+    def _ask(self, asked: tuple[str, ...], then: Callable[[], None] | None) -> None:
+        """Alma's question for the fields in `asked`; the save goes on once it is answered.
+        Escape comes back to the form, everything typed still in it."""
+        from screens.sis_override import SisOverrideScreen
+
+        def answered(answers: dict[str, bool] | None) -> None:
+            if not self.is_attached:
+                return
+            if answers is None:
+                self.query_one("#general-message", Message).show(
+                    f"Not saved: your changes are still here ({hint(self.app, 'save')} saves).",
+                    error=False,
+                )
+                return
+            self.save(then, answers=answers)
+
+        self.app.push_screen(SisOverrideScreen(asked), answered)
 
     def _saving(self, saving: bool) -> None:
         """Disable the form and say "Saving…" while a save runs, once it has run for
@@ -335,6 +375,29 @@ class GeneralPane(VerticalScroll):
         self.query_one("#general-info", Line).set(self._info())
         self.query_one("#general-message", Message).show(
             f"Renewed: expires {form.values['expiry_date'].isoformat()}.", error=False
+        )
+
+    def reload(self) -> None:
+        """Read the record again into this form (after Original values restored a field),
+        keeping Open for update. Only when nothing is typed unsaved (the caller checks)."""
+        ctx, opened = self.ctx, self.opened
+
+        def loaded(data: GeneralData) -> None:
+            ctx.version = data.form.version
+            self.load(ctx, data)
+            if opened:
+                self.unlock_all(data.form.editable)
+
+        run_service(
+            self,
+            load_general,
+            ctx.account_id,
+            ctx.actor,
+            ctx.organization_id,
+            opened=opened,
+            on_ok=loaded,
+            group="general-reload",
+            exclusive=True,
         )
 
     def unlock_all(self, editable: frozenset[str]) -> None:
