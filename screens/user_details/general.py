@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
 
-from models.config.codes import code_options
+from models.config.codes import code_options, title_options
 from models.enums import Channel
 from models.errors import ConflictError, PatronDeskError, ValidationError
 from models.users.details import GeneralForm, general_form, update_user
@@ -48,15 +48,22 @@ BOOLS = frozenset(
     {"letters_opt_in", "letter_general", "letter_expiry_reminder", "researcher", "keep_history"}
 )
 NONE_SHOWN = "—"  # a read-only field the record has no value for
+# name -> (organization id, record type) -> options. The user groups and job categories of
+# the user's record type only (alma-managing-users: "The job categories available depend on
+# the record type selected"; `models.config.codes.applies_to`), and the titles of the
+# organization's list (none: Title is typed freely).
 CHOICES = {
-    "user_group": lambda org: code_options("user_group", org),
-    "job_category": lambda org: code_options("job_category", org),
-    "campus": lambda org: code_options("campus", org),
-    "comm_channel": lambda org: [(c.value.capitalize(), c.value) for c in Channel],
-    "preferred_language": lambda org: LANGUAGES,
-    "comm_language": lambda org: LANGUAGES,
-    "gender": lambda org: [("Female", "female"), ("Male", "male"), ("Other", "other")],
+    "title": lambda org, _rt: title_options(org),
+    "user_group": lambda org, rt: code_options("user_group", org, record_type=rt),
+    "job_category": lambda org, rt: code_options("job_category", org, record_type=rt),
+    "campus": lambda org, _rt: code_options("campus", org),
+    "comm_channel": lambda org, _rt: [(c.value.capitalize(), c.value) for c in Channel],
+    "preferred_language": lambda org, _rt: LANGUAGES,
+    "comm_language": lambda org, _rt: LANGUAGES,
+    "gender": lambda org, _rt: [("Female", "female"), ("Male", "male"), ("Other", "other")],
 }
+# Choices only when their list has entries, typed freely otherwise.
+TYPED_WHEN_EMPTY = frozenset({"title"})
 
 
 @dataclass
@@ -67,12 +74,18 @@ class GeneralData:
     choices: dict[str, list[tuple[str, str]]]
 
 
-def load_general(account_id: int, actor, organization_id: int) -> GeneralData:
-    """The General tab's form and the options of its selects (database calls: run it in a
-    worker, as `UserDetailsScreen` does)."""
+def load_general(account_id: int, actor, organization_id: int, record_type: str) -> GeneralData:
+    """The General tab's form and the options of its selects, those of the user's
+    `record_type` (database calls: run it in a worker, as `UserDetailsScreen` does)."""
     form = general_form(account_id, actor)
-    choices = {name: CHOICES[name](organization_id) for name in form.values if name in CHOICES}
+    choices = {
+        name: CHOICES[name](organization_id, record_type) for name in form.values if name in CHOICES
+    }
     return GeneralData(form, choices)
+
+
+def _is_choice(name: str, choices: dict[str, list[tuple[str, str]]]) -> bool:
+    return name in CHOICES and (name not in TYPED_WHEN_EMPTY or bool(choices.get(name)))
 
 
 DISABLE_AFTER = 0.15  # seconds a save runs before its form is disabled
@@ -88,7 +101,9 @@ class GeneralPane(VerticalScroll):
         self._disable_timer: Timer | None = None
         self._fields: dict[str, Field] = {}
         self._options: dict[str, list[tuple[str, str]]] = {}  # each Select's, as last set
-        loaded = loaded or load_general(ctx.account_id, ctx.actor, ctx.organization_id)
+        loaded = loaded or load_general(
+            ctx.account_id, ctx.actor, ctx.organization_id, ctx.record_type
+        )
         self.form: GeneralForm = loaded.form
         self.choices = loaded.choices
 
@@ -98,7 +113,7 @@ class GeneralPane(VerticalScroll):
         wid = f"g-{name}"
         if name in BOOLS:
             return Checkbox(LABELS[name], bool(value), id=wid)
-        if name in CHOICES:
+        if _is_choice(name, self.choices):
             options = self.choices[name]
             current = "" if value is None else str(value)
             if current and current not in {v for _, v in options}:
@@ -132,6 +147,16 @@ class GeneralPane(VerticalScroll):
                 widget.disabled = True  # kept by the record: nobody types them
                 yield Field(LABELS[name], widget)
         yield Static("ctrl+s: save the General tab", classes="hint")
+
+    def fits(self, loaded: GeneralData) -> bool:
+        """Whether `load` can show `loaded` in the widgets built for an earlier user: not when
+        Title is to be a choice and is typed here, or the other way round (the list of titles
+        was filled or emptied since): the pane is then built again."""
+        return all(
+            isinstance(self.query_one(f"#g-{name}"), Select) == _is_choice(name, loaded.choices)
+            for name in TYPED_WHEN_EMPTY
+            if name in loaded.form.values
+        )
 
     def load(self, ctx: RecordContext, loaded: GeneralData) -> None:
         """Show another user's record in this form, built for an earlier one (User Details is
