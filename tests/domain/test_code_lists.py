@@ -193,3 +193,17 @@ def test_identifier_types_apply_to_the_record_types_chosen(db) -> None:
     )  # fmt: skip
     assert kept.row.id_type.code == "BARCODE"
     assert saved.row.id_type.code == "UNIV_ID"
+
+
+# --- Demo data ----------------------------------------------------------------------------------
+
+
+def test_the_demo_gives_a_few_titles_once(db) -> None:
+    from models.demo import generate_demo
+
+    generate_demo(40, seed=5)
+    names = {t.name for t in UserTitle.select()}
+    assert {"Dr.", "Prof."} <= names
+    assert {p.title for p in Person.select()} <= names | {""}
+    generate_demo(10, seed=6)  # a list already there is left as it is
+    assert UserTitle.select().count() == len(names)
