@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Header, Input, MaskedInput, Select, Static
 
 from models.access.passwords import generate_password, generate_pin, policy_text
-from models.config.codes import code_options
+from models.config.codes import code_options, title_options
 from models.config.settings import load_settings
 from models.enums import AccountType, EmailType, PhoneType, RecordType
 from models.errors import PatronDeskError, ValidationError
@@ -91,6 +91,11 @@ CHECKBOX_LABELS = {"force_password_change": "Force change at next login"}  # fit
 # Form field -> field of the error the service reports for it.
 ERROR_ALIASES = {"address_line1": ("address_line1", "address")}
 CODE_FIELDS = ("user_group", "job_category", "campus", "identifier_type")  # code-table names
+# The code tables whose entries apply to record types: their options follow the record type
+# (alma-managing-users: "The user groups available depend on the record type selected", "The
+# job categories available depend on the record type selected"; identifier types: "This list
+# may be different for staff and public users"). `models.config.codes.applies_to`.
+BY_RECORD_TYPE = ("user_group", "job_category", "identifier_type")
 
 
 def build_new_user(raw: dict[str, object]) -> NewUser:
@@ -127,18 +132,30 @@ def save_new_user(
     return "saved", (account.id, account.person.last_name, account.primary_id)
 
 
-def read_form_lists(
+def read_record_type_lists(
     organization_id: int, record_type: str
-) -> tuple[set[str], list[tuple[str, object]], dict[str, list[tuple[str, object]]], str]:
-    """What the form shows from the database (run in a worker): the record type's mandatory
-    fields and user groups, the other code tables' options, the password policy."""
-    settings = load_settings()
-    mandatory = set(settings.mandatory_fields.get(record_type, []))
-    groups = code_options("user_group", organization_id, record_type=record_type)
-    choices = {
-        name: code_options(name, organization_id) for name in CODE_FIELDS if name != "user_group"
+) -> tuple[set[str], dict[str, list[tuple[str, str]]], list[tuple[str, str]]]:
+    """What follows the record type (run in a worker): its mandatory fields, the options of
+    the code tables that apply to it (`BY_RECORD_TYPE`), and the titles (Alma's User Titles,
+    read again with them: a form kept between users shows the list as it is now)."""
+    mandatory = set(load_settings().mandatory_fields.get(record_type, []))
+    codes = {
+        name: code_options(name, organization_id, record_type=record_type)
+        for name in BY_RECORD_TYPE
     }
-    return mandatory, groups, choices, policy_text(settings)
+    return mandatory, codes, title_options(organization_id)
+
+
+def read_form_lists(organization_id: int, record_type: str) -> tuple[tuple, dict, str]:
+    """What the form shows from the database (run in a worker): the record type's lists
+    (`read_record_type_lists`), the other code tables' options, the password policy."""
+    choices = {
+        name: code_options(name, organization_id)
+        for name in CODE_FIELDS
+        if name not in BY_RECORD_TYPE
+    }
+    lists = read_record_type_lists(organization_id, record_type)
+    return lists, choices, policy_text(load_settings())
 
 
 def expiry_hint(group: object, organization_id: int):  # noqa: ANN201 - a date
@@ -188,6 +205,8 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         self.saving = False
         self.person_id: int | None = None  # an existing person reused for this account
         self._duplicate_ok = False
+        # The options each select following the record type has, as last set.
+        self._code_choices: dict[str, list[tuple[str, object]]] = {}
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -324,11 +343,10 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
             group="quick-user-lists",
         )
 
-    def _show_lists(
+    async def _show_lists(
         self,
         record_type: str,
-        mandatory: set[str],
-        groups: list[tuple[str, object]],
+        lists: tuple,
         choices: dict[str, list[tuple[str, object]]],
         policy: str,
     ) -> None:
@@ -338,7 +356,7 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
                 select.set_options(options)
         self.query_one("#password-policy", Static).update(policy)
         if record_type == self.record_type:  # else the record type's own reading shows them
-            self._show_record_type(mandatory, groups)
+            await self._show_record_type(*lists)
         self._lists_read = True
 
     def _fill_given(self) -> None:
@@ -512,35 +530,69 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
 
     @on(Select.Changed, "#record_type")
     def _record_type_changed(self) -> None:
-        """Mandatory marks and user groups follow the record type (read in a worker)."""
-        record_type, organization_id = self.record_type, self.app.session.organization.id
-
-        def read() -> tuple[set[str], list[tuple[str, object]]]:
-            mandatory = set(load_settings().mandatory_fields.get(record_type, []))
-            return mandatory, code_options("user_group", organization_id, record_type=record_type)
-
+        """Mandatory marks, user groups, job categories and identifier types follow the
+        record type; the titles are read with them (in a worker)."""
         run_service(
             self,
-            read,
+            read_record_type_lists,
+            self.app.session.organization.id,
+            self.record_type,
             on_ok=lambda answer: self._show_record_type(*answer),
             group="quick-user-record-type",
             exclusive=True,
         )
 
-    def _show_record_type(self, mandatory: set[str], choices: list[tuple[str, object]]) -> None:
+    async def _show_record_type(
+        self,
+        mandatory: set[str],
+        codes: dict[str, list[tuple[str, object]]],
+        titles: list[tuple[str, str]],
+    ) -> None:
         for _, name, _ in LAYOUT:
             required = name in mandatory or (name == "address_line1" and "address" in mandatory)
             if field := self._field(name):
                 field.set_required(required)
-        group = self.query_one("#user_group", Select)
-        current = group.value
-        if choices != self._group_choices:
-            with self.prevent(Select.Changed):
-                group.set_options(choices)
-            self._group_choices = choices
-        if current in {value for _, value in choices}:
-            group.value = current
+        for name, choices in codes.items():
+            select = self.query_one(f"#{name}", Select)
+            current = select.value
+            if choices != self._code_choices.get(name):
+                with self.prevent(Select.Changed):
+                    select.set_options(choices)
+                self._code_choices[name] = choices
+            if current in {value for _, value in choices}:
+                select.value = current  # still offered for this record type: kept
+        await self._show_titles(titles)
         self._expiry_hint()
+
+    async def _show_titles(self, titles: list[tuple[str, str]]) -> None:
+        """Title: a choice of the organization's active titles when it has any (empty
+        allowed), else typed freely (Alma: "A user title. These can be configured by an
+        administrator"; alma-creating-user-records: "select the patron's title from the
+        dropdown list if desired"). What the field holds is kept either way, listed or not
+        (a reused person's title)."""
+        widget = self.query_one("#title")
+        value = self._value("title")
+        if titles:
+            options = titles if value in {v for _, v in titles} or not value else [
+                *titles, (value, value)
+            ]  # fmt: skip
+            if isinstance(widget, Select):
+                if options != self._title_options:
+                    with self.prevent(Select.Changed):
+                        widget.set_options(options)
+                        widget.value = value or Select.NULL
+            else:
+                new = Select(options, value=value or Select.NULL, id="title", prompt="—")
+                new.disabled = widget.disabled
+                await self._field("title").swap(new)
+            self._title_options = options
+        elif isinstance(widget, Select):
+            new = LineInput(value, id="title")
+            new.disabled = widget.disabled
+            await self._field("title").swap(new)
+            self._title_options = None
+
+    _title_options: list[tuple[str, str]] | None = None  # Title's, when it is a choice
 
     @on(Select.Changed, "#user_group")
     def _expiry_hint(self) -> None:
@@ -564,8 +616,6 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
     def _show_expiry_hint(self, group: object, day) -> None:  # noqa: ANN001 - a date
         if self.query_one("#user_group", Select).value == group:  # still the group chosen
             self.query_one("#expiry_date", MaskedInput).placeholder = day.isoformat()
-
-    _group_choices: list[tuple[str, object]] | None = None
 
     def action_reuse_person(self) -> None:
         from screens.reuse_person import ReusePersonScreen
@@ -595,6 +645,13 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
             widget = self.query_one(f"#{name}")
             if name in values and isinstance(widget, Input):
                 widget.value = values[name]
+            elif name == "title" and isinstance(widget, Select):  # theirs, listed or not
+                title = values.get("title") or ""
+                options = self._title_options or []
+                if title and title not in {v for _, v in options}:
+                    self._title_options = options = [*options, (title, title)]
+                    widget.set_options(options)
+                widget.value = title or Select.NULL
             widget.disabled = True
         self.query_one("#force_password_change", Checkbox).disabled = True  # their password
         self.query_one("#form-message", Message).show(

@@ -127,6 +127,16 @@ class Field(Vertical):
             if self.is_mounted:
                 self.query_one(".field-label", Label).update(self._label_text())
 
+    async def swap(self, widget: Widget) -> None:
+        """Another widget in the field's place, with the same id (a typed Title becomes a
+        choice once the organization has a list of titles, and back): the old one is removed
+        first, so the id stays unique."""
+        if hasattr(widget, "compact"):
+            widget.compact = True
+        old, self.widget = self.widget, widget
+        await old.remove()
+        await self.mount(widget, after=self.query_one(".field-label"))
+
     def set_error(self, message: str | None) -> None:
         # The message may quote stored text ("is already used by ..."): drawn as plain text.
         self.query_one(".field-error", Static).update(plain(f"⚠ {message}" if message else ""))

@@ -13,6 +13,7 @@ from models.store.tables import (
     NoteType,
     StatCategory,
     UserGroup,
+    UserTitle,
     WaiveReason,
 )
 
@@ -26,6 +27,7 @@ CODE_TABLES: dict[str, type[CodeTable]] = {
     "block_definition": BlockDefinition,
     "stat_category": StatCategory,
     "waive_reason": WaiveReason,
+    "user_title": UserTitle,
 }
 
 
@@ -48,25 +50,48 @@ def find_code(model: type[CodeTable], organization_id: int, value: str) -> CodeT
     )
 
 
-def code_choices(
-    table: str, organization_id: int, *, record_type: str | None = None
-) -> list[tuple[str, int]]:
-    """(name, id) of the active entries of the code table named `table` (`CODE_TABLES`), by
-    name, for a choice list. For user groups, `record_type` keeps the groups that apply to it
-    (an empty list of record types: all)."""
-    model = _table(table)
-    rows = (
+def record_types_of(entry: object) -> list[str]:
+    """The record types a code-table entry applies to (user groups, job categories, identifier
+    types have `record_types`); empty: every record type."""
+    text = getattr(entry, "record_types", "") or ""
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def applies_to(entry: object, record_type: str | None) -> bool:
+    """Whether the entry may be chosen for a record of `record_type` (None or "": any record).
+    The one rule for user groups, job categories and identifier types, as Alma maps each to
+    record types (alma-managing-users: "The user groups available depend on the record type
+    selected", "The job categories available depend on the record type selected"; identifier
+    types: "This list may be different for staff and public users"): the forms offer only
+    these, and the checks refuse another with `not_applying`'s message."""
+    allowed = record_types_of(entry)
+    return not (record_type and allowed) or record_type in allowed
+
+
+def not_applying(entry: object, record_type: str | None) -> str | None:
+    """The message at the field of an entry chosen for a record type it does not apply to;
+    None when it applies."""
+    if entry is None or applies_to(entry, record_type):
+        return None
+    return f"does not apply to {record_type} users"
+
+
+def _active(model: type[CodeTable], organization_id: int):  # noqa: ANN202
+    return (
         model.select()
         .where(model.organization == organization_id, model.active == True)  # noqa: E712
         .order_by(model.name)
     )
-    choices = []
-    for row in rows:
-        applies = getattr(row, "record_types", "")
-        if record_type and applies and record_type not in applies.split(","):
-            continue
-        choices.append((row.name, row.id))
-    return choices
+
+
+def code_choices(
+    table: str, organization_id: int, *, record_type: str | None = None
+) -> list[tuple[str, int]]:
+    """(name, id) of the active entries of the code table named `table` (`CODE_TABLES`), by
+    name, for a choice list. `record_type` keeps the entries that apply to it (`applies_to`:
+    user groups, job categories and identifier types list theirs; empty: all)."""
+    rows = _active(_table(table), organization_id)
+    return [(row.name, row.id) for row in rows if applies_to(row, record_type)]
 
 
 def code_options(
@@ -74,18 +99,14 @@ def code_options(
 ) -> list[tuple[str, str]]:
     """(name, code) of the active entries of the code table named `table`, by name: choices
     whose value is the code (`record_type`: as for `code_choices`)."""
-    model = _table(table)
-    rows = (
-        model.select()
-        .where(model.organization == organization_id, model.active == True)  # noqa: E712
-        .order_by(model.name)
-    )
-    return [
-        (row.name, row.code)
-        for row in rows
-        if not (record_type and (applies := getattr(row, "record_types", "")))
-        or record_type in applies.split(",")
-    ]
+    rows = _active(_table(table), organization_id)
+    return [(row.name, row.code) for row in rows if applies_to(row, record_type)]
+
+
+def title_options(organization_id: int) -> list[tuple[str, str]]:
+    """(name, name) of the organization's active titles (Alma's User Titles), by name: the
+    choices of Title, whose value is the text stored. Empty: Title is typed freely."""
+    return [(row.name, row.name) for row in _active(UserTitle, organization_id)]
 
 
 def library_options(organization_id: int) -> list[tuple[str, str]]:

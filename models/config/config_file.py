@@ -49,6 +49,7 @@ TABLE_ORDER = (
     "job_categories",
     "campuses",
     "identifier_types",
+    "titles",
     "note_types",
     "block_definitions",
     "fee_types",

@@ -54,6 +54,11 @@ LOCALES: tuple[DemoLocale, ...] = (
     DemoLocale("pt_BR", "BR", "pt", 5, "estado_sigla", 0.35),
 )
 
+# The persons' titles the demo gives (the generator: "Prof." and "Dr." for faculty and
+# researchers), with two more: added to an organization whose list of titles is empty, so Title
+# is a choice as Alma's User Titles make it (`write.demo_titles`).
+PERSON_TITLES = (("DR", "Dr."), ("PROF", "Prof."), ("MR", "Mr."), ("MS", "Ms."))
+
 PERSONAL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example")
 STAFF_DOMAIN = "library.example"
 FACULTY_DOMAIN = "uni.example"

@@ -7,10 +7,13 @@ import sys
 from dataclasses import dataclass
 
 from models.access.passwords import hash_secret
+from models.audit import Actor
+from models.config.configuration import add_entry, list_entries
 from models.config.settings import load_settings
 from models.demo.context import load_context
 from models.demo.data import (
     CHUNK_USERS,
+    PERSON_TITLES,
     STAFF_PASSWORD,
     WORKER_THRESHOLD,
     DemoError,
@@ -25,8 +28,20 @@ from models.demo.worker import (
     _can_spawn,
     _from_worker,
 )
+from models.enums import Source
 from models.store.base import database
 from models.store.bulk import BulkWriter
+
+
+def demo_titles(organization_id: int) -> None:
+    """A few titles (`PERSON_TITLES`) for an organization without a list of titles, added as
+    Configuration adds them (checked, audited as the system); a list already there is left as
+    it is."""
+    system = Actor(None, Source.CLI)
+    if list_entries("titles", organization_id, system):
+        return
+    for code, name in PERSON_TITLES:
+        add_entry("titles", organization_id, {"code": code, "name": name}, system)
 
 
 @dataclass
@@ -59,6 +74,7 @@ def generate_demo(n: int, seed: int | None = None, progress: bool = False) -> De
     # One argon2 hash for every staff account: hashing is slow on purpose.
     staff_hash = hash_secret(STAFF_PASSWORD, load_settings())
     with database.atomic():
+        demo_titles(organization.id)
         ctx = load_context(organization, staff_hash)
     report = DemoReport(users=0, staff=0)
     make = _from_worker if n >= WORKER_THRESHOLD and _can_spawn() else demo_batches

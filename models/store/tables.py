@@ -79,7 +79,9 @@ class UserGroup(CodeTable):
 
 
 class JobCategory(CodeTable):
-    pass
+    # The record types it applies to, as a user group's (Alma: "Mapping Job Categories to User
+    # Record Types"); empty means all.
+    record_types = CharField(max_length=200, default="")
 
 
 class Campus(CodeTable):
@@ -87,7 +89,15 @@ class Campus(CodeTable):
 
 
 class IdentifierType(CodeTable):
-    pass
+    # The record types it applies to (Alma: "This list may be different for staff and public
+    # users"); empty means all.
+    record_types = CharField(max_length=200, default="")
+
+
+class UserTitle(CodeTable):
+    """A title a person may have ("Dr.", "Prof."): Alma's User Titles, configured by an
+    administrator. The person's title is stored as text (the entry's name), so a title stored
+    before the list (or imported) stays as it is."""
 
 
 class NoteType(CodeTable):
@@ -560,6 +570,7 @@ ALL_TABLES: list[type[BaseModel]] = [
     JobCategory,
     Campus,
     IdentifierType,
+    UserTitle,
     NoteType,
     BlockDefinition,
     FeeType,

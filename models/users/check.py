@@ -4,9 +4,9 @@ and the General part of an imported record (`IMPORT`).
 
 Every field is checked by the rule of its kind in the field table (`models.users.fields`), in
 the table's order, then the rules between fields (a purge date not before the expiration date,
-a user group that applies to the record type, a channel that has an address), the fields the
-settings make mandatory, and the values another record holds (identifiers, username, login
-email). The modes differ only where the record differs:
+a user group and a job category that apply to the record type, a channel that has an
+address), the fields the settings make mandatory, and the values another record holds
+(identifiers, username, login email). The modes differ only where the record differs:
 - `NEW` checks every field of the record; an empty value of a field with a default (the
   language, the username) means the default; an empty expiration date is the end of the user
   group's registration period from today (`new_account_expiry`); a reused person's data is not
@@ -32,6 +32,7 @@ from typing import Any
 from models.access.passwords import password_problems, problems_message
 from models.access.permissions import Action, can
 from models.audit import Actor
+from models.config.codes import not_applying
 from models.config.settings import Settings
 from models.enums import RecordType, Role
 from models.errors import UniquenessError, ValidationError
@@ -79,6 +80,7 @@ from models.users.lookups import (
     code_entry,
     holder_label,
     identifier_holder,
+    list_entry,
     login_email_holder,
     person_label,
     username_holder,
@@ -295,7 +297,7 @@ class _Check:
         if purge_at is not None:
             self._purge_after_expiry()
         if mode != IMPORT:
-            self._group_applies()
+            self._applies()
         return self.result
 
     def _given(self, needs: str) -> bool:
@@ -351,6 +353,8 @@ class _Check:
                 value = clean_text(text, f.limit)
                 if value and f.pattern:
                     check_regex(value, getattr(settings, f.pattern))
+                if value and f.listed and mode != IMPORT:
+                    value = self._listed(f, value)
                 out[name] = value
                 if f.required and not value:
                     raise FieldError("is required")
@@ -501,14 +505,17 @@ class _Check:
         else:
             self.result.add("purge_date", "must not be before the expiration date")
 
-    def _group_applies(self) -> None:
-        group = self.out.get("user_group")
-        if group is None or "user_group" in self.result.errors:
-            return
-        allowed = [t.strip() for t in (group.record_types or "").split(",") if t.strip()]
+    def _applies(self) -> None:
+        """The user group and the job category apply to the record type (Alma: "The user
+        groups available depend on the record type selected", and so do the job categories;
+        Quick User's identifier type too: `models.config.codes.applies_to`, the rule the forms'
+        choices follow)."""
         record_type = self.out.get("record_type", self.record_type)
-        if allowed and record_type not in allowed:
-            self.result.add("user_group", f"does not apply to {record_type} users")
+        for name in ("user_group", "job_category", "identifier_type"):
+            if name not in self.result.errors and (
+                problem := not_applying(self.out.get(name), record_type)
+            ):
+                self.result.add(name, problem)
 
     def _channel_has_address(self) -> None:
         if self.out.get("comm_channel") == "email" and not (
@@ -531,6 +538,22 @@ class _Check:
         if row is None and f.message:
             self.result.add(f.name, f.message)
         self.out[f.name] = row
+
+    def _listed(self, f: Field, value: str) -> str:
+        """A text field with a list (`Field.listed`; Title): when the organization's list has
+        active entries, the value is one of them (by name or code, stored as its name); the
+        value the record holds already is kept, listed or not (a title from before the list,
+        or imported). Without entries, any text."""
+        if self.ctx.organization_id is None:
+            return value
+        if self.mode == EDIT and self.ctx.stored is not None and value == self.ctx.stored(f.name):
+            return value
+        has_list, entry = list_entry(f.listed, value, self.ctx.organization_id)
+        if not has_list:
+            return value
+        if entry is None:
+            raise FieldError(f"choose a {f.label.lower()} from the list")
+        return entry.name
 
     def _unique_primary_id(self, value: str) -> None:
         holder = identifier_holder(value)

@@ -92,6 +92,9 @@ class Field:
     sis: bool = False  # owned by a SIS load on an external account
     tab: int = 0  # place on the General tab (names first, then the account, as Alma shows them)
     shown: bool = False  # on the General tab, read only
+    # A text chosen from the organization's list of this code table when it has active entries
+    # (`check._listed`; Title: Alma's User Titles); any text when the list is empty.
+    listed: str = ""
 
     @property
     def general(self) -> bool:
@@ -150,7 +153,19 @@ FIELDS: tuple[Field, ...] = (
     _text("preferred_first_name", "Preferred first name", PERSON, 100, csv=7, tab=4),
     _text("preferred_middle_name", "Preferred middle", PERSON, 100, csv=8, tab=5),
     _text("preferred_last_name", "Preferred last name", PERSON, 100, csv=9, tab=6),
-    _text("title", "Title", PERSON, 50, mandatable=MANDATABLE_NOW, csv=10, tab=7),
+    # Alma: "A user title. These can be configured by an administrator" (alma-managing-users):
+    # from the list of titles when there is one. An import takes any title (a migration loads
+    # what it can); a title stored before stays.
+    _text(
+        "title",
+        "Title",
+        PERSON,
+        50,
+        mandatable=MANDATABLE_NOW,
+        csv=10,
+        tab=7,
+        listed="user_title",
+    ),
     _text("gender", "Gender", PERSON, 20, csv=12, sis=True, tab=9),
     # Alma's "Website URL", on Quick User Management and the General tab; an import leaves out
     # a value that is not a web address, with a warning.

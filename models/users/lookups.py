@@ -67,6 +67,18 @@ def username_look_alike(username: str, person_id: int | None = None) -> Person |
     return query.first()
 
 
+def list_entry(table: str, value: str, organization_id: int) -> tuple[bool, object | None]:
+    """Whether the organization's code table `table` (`CODE_TABLES`; "user_title") has active
+    entries, and the active entry `value` names (by code or name, without regard to case)."""
+    model = CODE_TABLES[table]
+    active = model.select().where(
+        (model.organization == organization_id) & (model.active == True)  # noqa: E712
+    )
+    if not active.exists():
+        return False, None
+    return True, find_code(model, organization_id, value)
+
+
 class UnknownCode(Exception):
     pass
 

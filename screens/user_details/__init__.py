@@ -78,7 +78,7 @@ def load_record(account_id: int, actor, organization_id: int) -> tuple[Profile, 
     """Everything User Details needs to draw the record (run in a worker)."""
     with one_reading():
         profile, debt = load_head(account_id, actor)
-        return profile, debt, load_general(account_id, actor, organization_id)
+        return profile, debt, load_general(account_id, actor, organization_id, profile.record_type)
 
 
 class DetailTabs(TabbedContent):
@@ -244,12 +244,16 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
             record_type=self.profile.record_type,
             show_head=self._head_loaded,
         )
-        if self._tabs is not None:  # kept from an earlier user: filled in place
+        if self._tabs is not None and self.query_one(GeneralPane).fits(self.general):
+            # kept from an earlier user: filled in place
             # Pushed and filled in the same turn: nothing is drawn in between (the earlier
             # user never shows), and the screen is laid out and drawn once, not twice.
             self._shown()
             self._refill()
-        else:
+        else:  # the first record, or one the kept General form cannot show (`fits`)
+            if self._cover_timer is not None:  # the body is replaced: nothing left to cover
+                self._cover_timer.stop()
+                self._cover_timer = None
             await self._show_body()
             self._tabs = self.query_one(DetailTabs)
             for tab in OPTIONAL_TABS:

@@ -144,7 +144,16 @@ KINDS: dict[str, RowKind] = {
 
 def for_record_type(spec: RowKind, record_type: str) -> RowKind:
     """An email, phone or address form offering only the types this record type may use (a
-    contact's claim and order types, no contact's school email); other kinds as they are."""
+    contact's claim and order types, no contact's school email), an identifier form only the
+    identifier types that apply to it (Alma: "This list may be different for staff and public
+    users"; `models.config.codes.applies_to`); other kinds as they are."""
+    if spec.kind == "identifier":
+
+        def types(org: int) -> list[tuple[str, str]]:
+            return code_options("identifier_type", org, record_type=record_type)
+
+        form = tuple(replace(f, options=types) if f.name == "id_type" else f for f in spec.form)
+        return replace(spec, form=form)
     if spec.kind not in ENUMS:
         return spec
     allowed = allowed_types(spec.kind, record_type)

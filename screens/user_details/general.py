@@ -16,7 +16,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
 
-from models.config.codes import code_options
+from models.config.codes import code_options, title_options
 from models.errors import ConflictError, PatronDeskError, ValidationError
 from models.users.details import GeneralForm, general_form, update_user
 from models.users.external import DATE_FIELDS, asked_fields
@@ -37,20 +37,28 @@ BOOLS = frozenset(f.name for f in FIELDS if f.general and f.kind == BOOL)
 NONE_SHOWN = "—"  # a read-only field the record has no value for
 
 
-def _options(f) -> Callable[[int], list[tuple[str, Any]]] | None:  # noqa: ANN001
-    """What a field's select offers, from its kind in the field table (None: not a select)."""
+def _options(f) -> Callable[[int, str], list[tuple[str, Any]]] | None:  # noqa: ANN001
+    """What a field's select offers for (organization id, the user's record type), from its
+    kind in the field table (None: not a select). A code table's entries of the user's record
+    type only (alma-managing-users: "The job categories available depend on the record type
+    selected"; `models.config.codes.applies_to`); the titles of the organization's list
+    (none: Title is typed freely)."""
     if f.kind == CODE:
-        return lambda org: code_options(f.name, org)
+        return lambda org, rt: code_options(f.name, org, record_type=rt)
     if f.kind == LANGUAGE:
-        return lambda org: LANGUAGES
+        return lambda org, _rt: LANGUAGES
     if f.enum is not None:
-        return lambda org: [(m.value.capitalize(), m.value) for m in f.enum]
+        return lambda org, _rt: [(m.value.capitalize(), m.value) for m in f.enum]
     if f.name == "gender":
-        return lambda org: GENDERS
+        return lambda org, _rt: GENDERS
+    if f.name == "title":
+        return lambda org, _rt: title_options(org)
     return None
 
 
 CHOICES = {f.name: options for f in FIELDS if f.general and (options := _options(f))}
+# Choices only when their list has entries, typed freely otherwise.
+TYPED_WHEN_EMPTY = frozenset({"title"})
 
 
 @dataclass
@@ -62,13 +70,20 @@ class GeneralData:
 
 
 def load_general(
-    account_id: int, actor, organization_id: int, *, opened: bool = False
+    account_id: int, actor, organization_id: int, record_type: str = "", *, opened: bool = False
 ) -> GeneralData:
-    """The General tab's form and the options of its selects (database calls: run it in a
-    worker, as `UserDetailsScreen` does). `opened`: after "Open for update"."""
+    """The General tab's form and the options of its selects, those of the user's
+    `record_type` (database calls: run it in a worker, as `UserDetailsScreen` does). `opened`:
+    after "Open for update"."""
     form = general_form(account_id, actor, opened=opened)
-    choices = {name: CHOICES[name](organization_id) for name in form.values if name in CHOICES}
+    choices = {
+        name: CHOICES[name](organization_id, record_type) for name in form.values if name in CHOICES
+    }
     return GeneralData(form, choices)
+
+
+def _is_choice(name: str, choices: dict[str, list[tuple[str, str]]]) -> bool:
+    return name in CHOICES and (name not in TYPED_WHEN_EMPTY or bool(choices.get(name)))
 
 
 DISABLE_AFTER = 0.15  # seconds a save runs before its form is disabled
@@ -84,7 +99,9 @@ class GeneralPane(VerticalScroll):
         self._disable_timer: Timer | None = None
         self._fields: dict[str, Field] = {}
         self._options: dict[str, list[tuple[str, str]]] = {}  # each Select's, as last set
-        loaded = loaded or load_general(ctx.account_id, ctx.actor, ctx.organization_id)
+        loaded = loaded or load_general(
+            ctx.account_id, ctx.actor, ctx.organization_id, ctx.record_type
+        )
         self.form: GeneralForm = loaded.form
         self.choices = loaded.choices
 
@@ -94,7 +111,7 @@ class GeneralPane(VerticalScroll):
         wid = f"g-{name}"
         if name in BOOLS:
             return Checkbox(LABELS[name], bool(value), id=wid)
-        if name in CHOICES:
+        if _is_choice(name, self.choices):
             options = self.choices[name]
             current = "" if value is None else str(value)
             if current and current not in {v for _, v in options}:
@@ -128,6 +145,16 @@ class GeneralPane(VerticalScroll):
                 widget.disabled = True  # kept by the record: nobody types them
                 yield Field(LABELS[name], widget)
         yield Static("ctrl+s: save the General tab", classes="hint")
+
+    def fits(self, loaded: GeneralData) -> bool:
+        """Whether `load` can show `loaded` in the widgets built for an earlier user: not when
+        Title is to be a choice and is typed here, or the other way round (the list of titles
+        was filled or emptied since): the pane is then built again."""
+        return all(
+            isinstance(self.query_one(f"#g-{name}"), Select) == _is_choice(name, loaded.choices)
+            for name in TYPED_WHEN_EMPTY
+            if name in loaded.form.values
+        )
 
     def load(self, ctx: RecordContext, loaded: GeneralData) -> None:
         """Show another user's record in this form, built for an earlier one (User Details is

@@ -26,8 +26,11 @@ Rules (each raises a typed error the screen shows under its field):
   optional and checked; the last active library of an organization cannot be deactivated or
   deleted. Organizations: only the own one is listed and edited here, and it cannot be
   deactivated; new organizations come from `add_organization` (the command line).
-- User groups: the record types a group applies to (none: every type); a change that would
-  leave accounts holding the group with a record type it no longer applies to is refused.
+- User groups, job categories and identifier types: the record types an entry applies to
+  (none: every type; `models.config.codes.applies_to`); a change that would leave accounts (or
+  their identifiers) holding the entry with a record type it no longer applies to is refused.
+- Titles (Alma's User Titles): a name of at most 50 characters, the text a person's title
+  stores; with active titles the forms offer Title as a choice of them.
 - Block definitions block at least one of loans, renewals and requests.
 - Fee types: waivable, manual creation, an overdue rate per day (an amount in the currency
   setting, at least 0) and the library they are limited to (none: every library).

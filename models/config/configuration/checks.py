@@ -16,12 +16,14 @@ from models.fees.money import format_money, parse_amount
 from models.store.base import BaseModel
 from models.store.tables import (
     Account,
+    Identifier,
     JobCategory,
     Library,
     RoleRule,
     StatCategoryType,
     UserGroup,
 )
+from models.users.fields import BY_NAME
 from models.users.validation import Problems, check_email, clean_text
 
 # --- Checking -----------------------------------------------------------------------------------
@@ -103,7 +105,9 @@ def _check_name(
         same = same.where((m.organization == organization_id) & (m.category_type == type_id))
     else:
         same = same.where(m.organization == organization_id)
-    if same.exists():
+    if t.key == "titles" and len(name) > (limit := BY_NAME["title"].limit):
+        p.add("name", f"is at most {limit} characters, as a person's title")  # stored as it
+    elif same.exists():
         where = " of this type" if t.key == "stat_categories" else ""
         p.add("name", f"another {t.singular}{where} has this name")
     return name
@@ -170,15 +174,16 @@ def _clean(
         out["description"] = p.check("description", clean_text, data.get("description"), 1000)
     if "active" in {f.name for f in t.fields}:
         out["active"] = _bool(data.get("active", True))
-    if t.key == "libraries":
-        email = str(data.get("email") or "").strip()
-        out["email"] = (p.check("email", check_email, email) if email else None) or None
-    elif t.key == "user_groups":
+    if "record_types" in {f.name for f in t.fields}:
         out["record_types"] = _record_types(p, data.get("record_types"))
         if row is not None and set(row.record_types.split(",")) == set(
             out["record_types"].split(",")
         ):
             out["record_types"] = row.record_types  # the same types in another order
+    if t.key == "libraries":
+        email = str(data.get("email") or "").strip()
+        out["email"] = (p.check("email", check_email, email) if email else None) or None
+    elif t.key == "user_groups":
         out["registration_months"] = _months(p, data.get("registration_months"))
     elif t.key == "block_definitions":
         for name in ("blocks_loans", "blocks_renewals", "blocks_requests"):
@@ -272,21 +277,41 @@ def _check_rules_of_change(t: Table, row: BaseModel, values: dict[str, Any]) -> 
         return
     if t.key == "libraries" and row.active and not values.get("active", True):
         _keep_a_library(row)
-    if t.key == "user_groups" and values.get("record_types") != row.record_types:
-        allowed = [x for x in values["record_types"].split(",") if x]
-        if allowed:
-            held = (
-                Account.select(Account.record_type, fn.COUNT(Account.id))
-                .where((Account.user_group == row.id) & Account.record_type.not_in(allowed))
-                .group_by(Account.record_type)
-                .tuples()
-            )
-            counts = ", ".join(f"{n} {rt}" for rt, n in held)
-            if counts:
-                raise ValidationError(
-                    {"record_types": f"accounts of other record types hold this group "
-                                     f"({counts}): move them to another group first"}
-                )  # fmt: skip
+    if "record_types" in values and values["record_types"] != row.record_types:
+        _keep_holders(t, row, [x for x in values["record_types"].split(",") if x])
+
+
+# What holds an entry with record types, counted by the record type of the account: the query
+# and how the refusal names them.
+_HOLDERS = {
+    "user_groups": (lambda row: Account.select().where(Account.user_group == row.id),
+                    "accounts of other record types hold this group", "another group"),
+    "job_categories": (lambda row: Account.select().where(Account.job_category == row.id),
+                       "accounts of other record types hold this job category",
+                       "another job category"),
+    "identifier_types": (
+        lambda row: Account.select().join(Identifier).where(Identifier.id_type == row.id),
+        "identifiers of accounts of other record types have this type", "another type",
+    ),
+}  # fmt: skip
+
+
+def _keep_holders(t: Table, row: BaseModel, allowed: list[str]) -> None:
+    """A change of an entry's record types that would leave accounts of another record type
+    holding it is refused (the same rule for user groups, job categories, identifier types)."""
+    if not allowed or t.key not in _HOLDERS:
+        return
+    query, holders, other = _HOLDERS[t.key]
+    held = (
+        query(row)
+        .select(Account.record_type, fn.COUNT(Account.id))
+        .where(Account.record_type.not_in(allowed))
+        .group_by(Account.record_type)
+        .tuples()
+    )
+    counts = ", ".join(f"{n} {rt}" for rt, n in held)
+    if counts:
+        raise ValidationError({"record_types": f"{holders} ({counts}): move them to {other} first"})
 
 
 def _keep_a_library(row: Library) -> None:

@@ -29,6 +29,7 @@ from models.store.tables import (
     StatCategory,
     StatCategoryType,
     UserGroup,
+    UserTitle,
     WaiveReason,
 )
 
@@ -98,6 +99,12 @@ DESCRIPTION = ConfigField("description", "Description")
 ACTIVE = ConfigField("active", "Active", "bool", default=True)
 _BASIC = (CODE, NAME, DESCRIPTION, ACTIVE)
 _BASIC_COLUMNS = (("Code", "code", 16), ("Name", "name", 30), ("Active", "active", 6))
+# The record types an entry applies to (none: every type): user groups, job categories and
+# identifier types (models.config.codes.applies_to).
+APPLIES_TO = ConfigField("record_types", "Applies to", "record_types")
+_APPLYING = (CODE, NAME, DESCRIPTION, APPLIES_TO, ACTIVE)
+_APPLYING_COLUMNS = (("Code", "code", 14), ("Name", "name", 24), ("Applies to", "record_types", 14),
+                     ("On", "active", 2))  # fmt: skip
 
 
 def _simple(key: str, model: type[BaseModel], singular: str, title: str) -> Table:
@@ -129,16 +136,24 @@ TABLES: dict[str, Table] = {
             UserGroup,
             "user group",
             "User groups",
-            (CODE, NAME, DESCRIPTION, ConfigField("record_types", "Applies to", "record_types"),
+            (CODE, NAME, DESCRIPTION, APPLIES_TO,
              ConfigField("registration_months", "Registration period in months (empty: the "
                          "default expiry setting)", "months", default=""),
              ACTIVE),
             (("Code", "code", 12), ("Name", "name", 20), ("Applies to", "record_types", 14),
              ("Months", "registration_months", 6), ("On", "active", 2)),
         ),
-        _simple("job_categories", JobCategory, "job category", "Job categories"),
+        # Alma: "Mapping Job Categories to User Record Types" (alma-managing-users).
+        Table("job_categories", JobCategory, "job category", "Job categories", _APPLYING,
+              _APPLYING_COLUMNS),
         _simple("campuses", Campus, "campus", "Campuses"),
-        _simple("identifier_types", IdentifierType, "identifier type", "Identifier types"),
+        # Alma: identifier types, "This list may be different for staff and public users".
+        Table("identifier_types", IdentifierType, "identifier type", "Identifier types",
+              _APPLYING, _APPLYING_COLUMNS),
+        # Alma's User Titles ("These can be configured by an administrator"): with entries,
+        # Title is a choice of the active ones; the name is the text stored (at most 50
+        # characters, as a person's title).
+        Table("titles", UserTitle, "title", "Titles", (CODE, NAME, ACTIVE), _BASIC_COLUMNS),
         _simple("note_types", NoteType, "note type", "Note types"),
         Table(
             "block_definitions",

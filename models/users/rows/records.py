@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.access.permissions import Action
+from models.config.codes import not_applying
 from models.errors import ValidationError
 from models.runtime import runtime
 from models.store.base import fold_key
@@ -67,19 +68,31 @@ class _IdentifierSpec(_Spec):
                 p.add("value", f"is already used by {holder_label(holder, ctx.actor)}")
             elif holder is not None and not same:
                 p.add("value", "this user already has this identifier")
+        current_type = row.id_type_id if row else None
+        id_type = _code(
+            p,
+            "id_type",
+            IdentifierType,
+            data.get("id_type"),
+            ctx.account,
+            required=not primary,
+            current_id=current_type,
+        )
+        # The types of the user's record type only (Alma: "This list may be different for
+        # staff and public users"); the type a row has already stays.
+        if (
+            id_type is not None
+            and id_type != current_type
+            and (
+                problem := not_applying(IdentifierType.get_by_id(id_type), ctx.account.record_type)
+            )
+        ):
+            p.add("id_type", problem)
         out = {
             "account": ctx.account.id,
             "value": value,
             "value_key": fold_key(value),
-            "id_type": _code(
-                p,
-                "id_type",
-                IdentifierType,
-                data.get("id_type"),
-                ctx.account,
-                required=not primary,
-                current_id=row.id_type_id if row else None,
-            ),
+            "id_type": id_type,
             "note": p.check("note", clean_text, data.get("note"), 1000) or "",
             "active": True if primary else _bool(data.get("active", True)),
             "external": self.external(p, data, ctx, row),
