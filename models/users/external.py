@@ -46,6 +46,7 @@ EXTERNAL_FIXED: frozenset[str] = frozenset({"primary_id"})
 COLUMNS: dict[str, str] = {"pin": "pin_hash"}
 DATE_FIELDS = frozenset(n for n in GENERAL_FIELDS if BY_NAME[n].kind in DATE_KINDS)
 CODE_FIELDS = frozenset(fields.CODE_FIELDS)
+LIBRARY_FIELDS = frozenset(fields.LIBRARY_FIELDS)  # lists of library codes (account_library)
 
 
 def is_external(account: Account) -> bool:
@@ -62,7 +63,12 @@ def editable_fields(account: Account, *, opened: bool = False) -> frozenset[str]
 
 
 def stored_value(field: str, account: Account, person) -> Any:  # noqa: ANN001
-    """The value the database holds for a General-tab field (code fields as their id)."""
+    """The value the database holds for a General-tab field (code fields as their id, library
+    lists as the list of their codes)."""
+    if field in LIBRARY_FIELDS:
+        from models.users.libraries import library_codes
+
+        return library_codes(account.id, field)
     target = person if field in PERSON_FIELDS else account
     column = COLUMNS.get(field, field)
     if field in CODE_FIELDS:
@@ -134,7 +140,8 @@ def drop_overrides(account_id: int) -> None:
 # The fields Alma asks about when staff save a change to them on an external account: may the
 # next SIS load override the value typed ("Title, PIN number, Job category, User group, Campus,
 # Preferred language, Resource sharing libraries, Cataloger level, Selected patron letters").
-# Those that are General-tab fields here (resource sharing libraries join once they are one).
+# Those that are General-tab fields here (all of them: the resource sharing libraries are one since
+# issue 22, item 6d).
 SIS_ASKED_NAMES = (
     "title",
     "pin",
@@ -207,6 +214,8 @@ def _shown(field: str, value: Any) -> str:
         return printable(row.code) if row is not None else f"#{value}"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):  # a list of library codes
+        return printable(", ".join(str(v) for v in value))
     if isinstance(value, dt.date):
         return value.isoformat()
     return printable(str(value))

@@ -60,6 +60,7 @@ PASSWORD = "password"
 CONFIRM = "confirm"  # typed again, compared with the password
 ROLES = "roles"
 LOCAL_CODES = "local_codes"  # RERO's local codes: several codes, comma-separated
+LIBRARIES = "libraries"  # several library codes of the organization (models/users/libraries.py)
 
 # `mandatable`
 NEVER, MANDATABLE_NOW, AT_CREATION = "", "always", "at_creation"
@@ -103,6 +104,7 @@ _NEW_EDIT = frozenset({NEW, EDIT})
 _EDIT_IMPORT = frozenset({EDIT, IMPORT})
 _NEW_IMPORT = frozenset({NEW, IMPORT})
 _NEW = frozenset({NEW})
+_EDIT = frozenset({EDIT})
 _IMPORT = frozenset({IMPORT})
 _NOWHERE: frozenset[str] = frozenset()  # kept by the record itself (login, status changes, loads)
 
@@ -259,6 +261,30 @@ FIELDS: tuple[Field, ...] = (
         empty="",
         tab=30,
     ),  # fmt: skip
+    # Alma's resource sharing and purchase request libraries ("You can select one or more ...
+    # in this multi-select field", alma-managing-users): lists of library codes, rows of
+    # `account_library`; not SIS-owned (Alma asks before a load overrides the resource sharing
+    # libraries: `external.SIS_ASKED`). Imports read them as codes (models/transfer/imports/).
+    Field(
+        "resource_sharing_libraries",
+        "Resource sharing libraries",
+        LIBRARIES,
+        ACCOUNT,
+        2000,
+        modes=_EDIT,
+        empty=(),
+        tab=32,
+    ),
+    Field(
+        "purchase_request_libraries",
+        "Purchase request libraries",
+        LIBRARIES,
+        ACCOUNT,
+        2000,
+        modes=_EDIT,
+        empty=(),
+        tab=33,
+    ),
     Field(
         "comm_channel",
         "Communication channel",
@@ -456,6 +482,8 @@ MANDATABLE_ON_GENERAL: frozenset[str] = frozenset(
     f.name for f in FIELDS if f.mandatable == MANDATABLE_NOW and f.general
 )
 CODE_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == CODE and f.general)
+# Lists of library codes on the General tab, stored as rows of `account_library`.
+LIBRARY_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == LIBRARIES)
 # On the General tab read only, in the table's order.
 SHOWN_ON_GENERAL: tuple[str, ...] = tuple(f.name for f in FIELDS if f.shown)
 # What PatronDesk's exports write and its import reads back as plain values of the person and the

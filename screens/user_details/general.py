@@ -40,6 +40,9 @@ LABELS = {
     "letter_general": "Letter: general", "letter_expiry_reminder": "Letter: expiry reminder",
     "cataloger_level": "Cataloger level", "researcher": "Researcher", "pin": "New PIN",
     "keep_history": "Keeps history", "local_codes": "Local codes (comma-separated)",
+    # Library codes separated by commas (issue 22, item 6d; models/users/libraries.py).
+    "resource_sharing_libraries": "Resource sharing libraries (codes, comma-separated)",
+    "purchase_request_libraries": "Purchase request libraries (codes, comma-separated)",
     # Read only (`GeneralForm.shown`).
     "status_date": "Status date", "last_activity_at": "Last patron activity",
     "owning_system": "Owning system",
