@@ -40,9 +40,10 @@ LABELS = {
     "letter_general": "Letter: general", "letter_expiry_reminder": "Letter: expiry reminder",
     "cataloger_level": "Cataloger level", "researcher": "Researcher", "pin": "New PIN",
     "keep_history": "Keeps history", "local_codes": "Local codes (comma-separated)",
-    # Library codes separated by commas (issue 22, item 6d; models/users/libraries.py).
-    "resource_sharing_libraries": "Resource sharing libraries (codes, comma-separated)",
-    "purchase_request_libraries": "Purchase request libraries (codes, comma-separated)",
+    # Library codes separated by commas (issue 22, item 6d; models/users/libraries.py; the
+    # input's placeholder says so: the label fits a column at 80x24).
+    "resource_sharing_libraries": "Resource sharing libraries",
+    "purchase_request_libraries": "Purchase request libraries",
     # Read only (`GeneralForm.shown`).
     "status_date": "Status date", "last_activity_at": "Last patron activity",
     "owning_system": "Owning system",
@@ -51,6 +52,10 @@ BOOLS = frozenset(
     {"letters_opt_in", "letter_general", "letter_expiry_reminder", "researcher", "keep_history"}
 )
 NONE_SHOWN = "—"  # a read-only field the record has no value for
+PLACEHOLDERS = {  # what an empty input of several codes waits for
+    "resource_sharing_libraries": "library codes, comma-separated",
+    "purchase_request_libraries": "library codes, comma-separated",
+}
 CHOICES = {
     "user_group": lambda org: code_options("user_group", org),
     "job_category": lambda org: code_options("job_category", org),
@@ -111,7 +116,12 @@ class GeneralPane(VerticalScroll):
         if name in DATE_FIELDS:
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
             return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
-        return LineInput("" if value is None else str(value), id=wid, password=name == "pin")
+        return LineInput(
+            "" if value is None else str(value),
+            id=wid,
+            password=name == "pin",
+            placeholder=PLACEHOLDERS.get(name, ""),
+        )
 
     def _label(self, name: str) -> str:
         return LABELS.get(name, name) + (
