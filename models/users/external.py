@@ -139,26 +139,14 @@ def drop_overrides(account_id: int) -> None:
 
 # The fields Alma asks about when staff save a change to them on an external account: may the
 # next SIS load override the value typed ("Title, PIN number, Job category, User group, Campus,
-# Preferred language, Resource sharing libraries, Cataloger level, Selected patron letters").
-# Those that are General-tab fields here (all of them: the resource sharing libraries are one since
-# issue 22, item 6d).
-SIS_ASKED_NAMES = (
-    "title",
-    "pin",
-    "job_category",
-    "user_group",
-    "campus",
-    "preferred_language",
-    "resource_sharing_libraries",
-    "cataloger_level",
-    "letter_general",
-    "letter_expiry_reminder",
-)
-SIS_ASKED: tuple[str, ...] = tuple(n for n in SIS_ASKED_NAMES if n in GENERAL_FIELDS)
+# Preferred language, Resource sharing libraries, Cataloger level, Selected patron letters"):
+# the field table's `asked` (every one a General-tab field; the resource sharing libraries since
+# issue 22, item 6d), in the tab's order.
+SIS_ASKED: tuple[str, ...] = tuple(n for n in GENERAL_FIELDS if BY_NAME[n].asked)
 
 
 def asked_fields(account_external: bool, changed: Any) -> tuple[str, ...]:
-    """The fields of `changed` (names) the question is asked for, in the manual's order."""
+    """The fields of `changed` (names) the question is asked for, in the tab's order."""
     if not account_external:
         return ()
     return tuple(n for n in SIS_ASKED if n in changed)

@@ -20,6 +20,10 @@ Each `Field` says:
   as they are (`DATE_NOT_PAST` checks only new and edited dates);
 - `sis`: on an external account, a SIS load owns it: staff change it only after "Open for
   update" (`models.users.external`; the others, as Alma's manual lists them, always);
+- `asked`: saving a hand change to it on an external account, Alma asks whether the next SIS
+  load may override it ("Title, PIN number, Job category, User group, Campus, Preferred
+  language, Resource sharing libraries, Cataloger level, Selected patron letters",
+  alma-managing-users; `external.SIS_ASKED`);
 - `csv`: the field's place among the general columns of PatronDesk's CSV (1 the first; 0 not a
   column; the header is the field's name). Every field an import enters is also written by
   PatronDesk's exports (`EXPORTED`);
@@ -91,6 +95,7 @@ class Field:
     needs: str = ""  # checked only when this field (or "address": any address field) has a value
     csv: int = 0  # place among the CSV's general columns (models/transfer/formats/patrondesk.py)
     sis: bool = False  # owned by a SIS load on an external account
+    asked: bool = False  # Alma asks whether the next SIS load may override a hand change
     tab: int = 0  # place on the General tab (names first, then the account, as Alma shows them)
     shown: bool = False  # on the General tab, read only
 
@@ -152,7 +157,7 @@ FIELDS: tuple[Field, ...] = (
     _text("preferred_first_name", "Preferred first name", PERSON, 100, csv=7, tab=4),
     _text("preferred_middle_name", "Preferred middle", PERSON, 100, csv=8, tab=5),
     _text("preferred_last_name", "Preferred last name", PERSON, 100, csv=9, tab=6),
-    _text("title", "Title", PERSON, 50, mandatable=MANDATABLE_NOW, csv=10, tab=7),
+    _text("title", "Title", PERSON, 50, mandatable=MANDATABLE_NOW, csv=10, tab=7, asked=True),
     _text("gender", "Gender", PERSON, 20, csv=12, sis=True, tab=9),
     # Alma's "Website URL", on Quick User Management and the General tab; an import leaves out
     # a value that is not a web address, with a warning.
@@ -181,7 +186,16 @@ FIELDS: tuple[Field, ...] = (
         sis=True,
         tab=8,
     ),
-    Field("preferred_language", "Language", LANGUAGE, PERSON, default="en", csv=14, tab=10),
+    Field(
+        "preferred_language",
+        "Language",
+        LANGUAGE,
+        PERSON,
+        default="en",
+        csv=14,
+        tab=10,
+        asked=True,
+    ),
     # RERO's "Keep history": the person's choice, on the General tab.
     Field("keep_history", "Keeps history", BOOL, PERSON, modes=_EDIT_IMPORT, tab=31),
     Field("force_password_change", "Must change password", BOOL, PERSON, modes=_IMPORT),
@@ -249,7 +263,16 @@ FIELDS: tuple[Field, ...] = (
         tab=20,
     ),  # fmt: skip
     _text("job_description", "Job description", ACCOUNT, 200, csv=15, sis=True, tab=17),
-    _text("cataloger_level", "Cataloger level", ACCOUNT, 10, modes=_EDIT_IMPORT, csv=22, tab=27),
+    _text(
+        "cataloger_level",
+        "Cataloger level",
+        ACCOUNT,
+        10,
+        modes=_EDIT_IMPORT,
+        csv=22,
+        tab=27,
+        asked=True,
+    ),
     # RERO's local codes ("optional, repetitive selection code for local use"): a list.
     Field(
         "local_codes",
@@ -274,6 +297,7 @@ FIELDS: tuple[Field, ...] = (
         modes=_EDIT,
         empty=(),
         tab=32,
+        asked=True,
     ),
     Field(
         "purchase_request_libraries",
@@ -325,7 +349,15 @@ FIELDS: tuple[Field, ...] = (
     Field("letters_opt_in", "Receives letters", BOOL, ACCOUNT, modes=_EDIT_IMPORT, csv=21, tab=24),
     # Selected patron letters (Alma): each letter a patron may decline (models.mail.letters
     # OPTIONAL_KINDS), sent when it and "Receives letters" are both on.
-    Field("letter_general", "Letter: general message", BOOL, ACCOUNT, modes=_EDIT_IMPORT, tab=25),
+    Field(
+        "letter_general",
+        "Letter: general message",
+        BOOL,
+        ACCOUNT,
+        modes=_EDIT_IMPORT,
+        tab=25,
+        asked=True,
+    ),
     Field(
         "letter_expiry_reminder",
         "Letter: expiry reminder",
@@ -333,6 +365,7 @@ FIELDS: tuple[Field, ...] = (
         ACCOUNT,
         modes=_EDIT_IMPORT,
         tab=26,
+        asked=True,
     ),
     Field("researcher", "Researcher", BOOL, ACCOUNT, csv=23, sis=True, tab=28),
     Field(
@@ -355,6 +388,7 @@ FIELDS: tuple[Field, ...] = (
         mandatable=MANDATABLE_NOW,
         modes=_NEW_EDIT,
         tab=15,
+        asked=True,
     ),
     Field(
         "job_category",
@@ -364,10 +398,29 @@ FIELDS: tuple[Field, ...] = (
         mandatable=MANDATABLE_NOW,
         modes=_NEW_EDIT,
         tab=16,
+        asked=True,
     ),
-    Field("campus", "Campus", CODE, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT, tab=18),
+    Field(
+        "campus",
+        "Campus",
+        CODE,
+        ACCOUNT,
+        mandatable=MANDATABLE_NOW,
+        modes=_NEW_EDIT,
+        tab=18,
+        asked=True,
+    ),
     # Secrets (an import reads hashes too: models/transfer/imports/ `_secret`).
-    Field("pin", "PIN", PIN, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT, tab=29),
+    Field(
+        "pin",
+        "PIN",
+        PIN,
+        ACCOUNT,
+        mandatable=MANDATABLE_NOW,
+        modes=_NEW_EDIT,
+        tab=29,
+        asked=True,
+    ),
     Field("password", "Password", PASSWORD, PERSON, mandatable=AT_CREATION, modes=_NEW),
     Field("password_confirm", "Password again", CONFIRM, PERSON, modes=_NEW),
     # Created with the user by Quick User; rows of their own tabs afterwards (models/users/rows/).
