@@ -104,6 +104,9 @@ IGNORED_FIELDS = frozenset(
         "locked_until",
         "last_login_at",
         "data",
+        # Always empty since migration 0019 (the libraries are rows of `account_library`).
+        "retired_resource_sharing_library",
+        "retired_purchase_request_library",
     }
 )
 

@@ -35,6 +35,7 @@ from models.demo.pools import build_pools
 from models.demo.rows import UserRows
 from models.demo.tables import (
     ACCOUNT,
+    ACCOUNT_LIBRARY,
     ADDRESS,
     AUDIT,
     EMAIL,
@@ -445,6 +446,9 @@ class _Generator(UserRows):
                 updated_at=created,
             )
         )
+        # Drawn in the order the account row drew them (the same seed, the same demo data).
+        letters_opt_in = rng.random() < 0.9
+        purchase_request = group_code == "FACULTY" and rng.random() < 0.3
         rows["account"].append(
             ACCOUNT.row(
                 id=aid,
@@ -465,11 +469,7 @@ class _Generator(UserRows):
                 comm_channel=(Channel.EMAIL if email else Channel.MAIL).value,
                 comm_language=loc.language,
                 owning_system=owning_system,
-                letters_opt_in=rng.random() < 0.9,
-                resource_sharing_library_id=ctx.library_id if researcher else None,
-                purchase_request_library_id=(
-                    ctx.library_id if group_code == "FACULTY" and rng.random() < 0.3 else None
-                ),
+                letters_opt_in=letters_opt_in,
                 cataloger_level=rng.choice(("20", "40", "50")) if job_code == "CATALOGER" else "",
                 researcher=researcher,
                 last_activity_at=last_activity,
@@ -489,6 +489,15 @@ class _Generator(UserRows):
             researcher,
             loc.country,
         )
+        # Resource sharing and purchase request libraries: researchers and some faculty.
+        for kind, wanted in (
+            ("resource_sharing", researcher),
+            ("purchase_request", purchase_request),
+        ):
+            if wanted:
+                rows["account_library"].append(
+                    ACCOUNT_LIBRARY.row(account_id=aid, kind=kind, library_id=ctx.library_id)
+                )
         for role in roles:
             scoped = role in LIBRARY_SCOPED_ROLES
             rows["role_assignment"].append(

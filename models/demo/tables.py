@@ -15,6 +15,7 @@ from models.enums import (
 from models.store.bulk import Table
 from models.store.tables import (
     Account,
+    AccountLibrary,
     Address,
     AuditEvent,
     Block,
@@ -107,6 +108,12 @@ ROLE = Table(
         "status": Status.ACTIVE.value,
         "expiry_date": None,
     },
+)
+# An account's resource sharing and purchase request libraries (issue 22, item 6d).
+ACCOUNT_LIBRARY = Table(
+    AccountLibrary,
+    explicit_id=False,
+    defaults={"account_id": None, "kind": None, "library_id": None},
 )
 NOTE = Table(
     Note,
@@ -222,6 +229,7 @@ TABLES: tuple[Table, ...] = (
     ADDRESS,
     PHONE,
     ROLE,
+    ACCOUNT_LIBRARY,
     NOTE,
     BLOCK,
     STATISTIC,

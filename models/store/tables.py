@@ -206,11 +206,22 @@ class Account(BaseModel):
     # Selected patron letters (Alma): each letter a patron may decline, on or off (migration 0016).
     letter_general = BooleanField(default=True)
     letter_expiry_reminder = BooleanField(default=True)
-    resource_sharing_library = ForeignKeyField(
-        Library, null=True, on_delete="SET NULL", column_name="resource_sharing_library_id"
+    # Resource sharing and purchase request libraries: several each, in `AccountLibrary`
+    # (migration 0019 moved the single columns there). The old columns stay in the schema,
+    # always empty and never read or written (SQLite cannot drop them in place).
+    retired_resource_sharing_library = ForeignKeyField(
+        Library,
+        null=True,
+        on_delete="SET NULL",
+        column_name="resource_sharing_library_id",
+        object_id_name="retired_resource_sharing_library_id",
     )
-    purchase_request_library = ForeignKeyField(
-        Library, null=True, on_delete="SET NULL", column_name="purchase_request_library_id"
+    retired_purchase_request_library = ForeignKeyField(
+        Library,
+        null=True,
+        on_delete="SET NULL",
+        column_name="purchase_request_library_id",
+        object_id_name="retired_purchase_request_library_id",
     )
     cataloger_level = CharField(max_length=10, default="")
     local_codes = TextField(default="")
@@ -451,6 +462,23 @@ class LocalOverride(BaseModel):
         indexes = ((("account", "field"), True),)
 
 
+class AccountLibrary(BaseModel):
+    """One of an account's resource sharing libraries or purchase request libraries (Alma,
+    "Managing Users": "You can select one or more resource sharing libraries in this
+    multi-select field"; "Purchase request library ... You may select one or more libraries"),
+    `kind` "resource_sharing" or "purchase_request" (`models.users.libraries`); each library
+    once per account and kind, in the order given (`id`). A library in use cannot be deleted
+    (configuration lists these rows); an account's rows go with it. Migration 0019."""
+
+    account = ForeignKeyField(Account, backref="libraries", on_delete="CASCADE")
+    kind = CharField(max_length=20)
+    library = ForeignKeyField(Library, on_delete="RESTRICT")
+
+    class Meta:
+        table_name = "account_library"
+        indexes = ((("account", "kind", "library"), True),)
+
+
 class ResetCode(BaseModel):
     """A one-time password-reset code sent by email (models.access.password_reset): only its hash is
     kept, with its expiry, the wrong tries made with it and when it was used."""
@@ -592,6 +620,7 @@ ALL_TABLES: list[type[BaseModel]] = [
     ProxyFor,
     RoleAssignment,
     LocalOverride,
+    AccountLibrary,
     ResetCode,
     Loan,
     Fee,

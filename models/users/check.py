@@ -60,6 +60,7 @@ from models.users.fields import (
     IDENTIFIER,
     IMPORT,
     LANGUAGE,
+    LIBRARIES,
     LOCAL_CODES,
     MANDATABLE_NOW,
     NEW,
@@ -75,6 +76,7 @@ from models.users.fields import (
     USERNAME,
     Field,
 )
+from models.users.libraries import check_libraries
 from models.users.lookups import (
     UnknownCode,
     code_entry,
@@ -364,6 +366,11 @@ class _Check:
             elif kind == LOCAL_CODES:
                 out[name] = f.empty
                 out[name] = check_local_codes(raw if mode != IMPORT else raw or "", f.limit)
+            elif kind == LIBRARIES:
+                # Several library codes of the organization (models/users/libraries.py).
+                out[name] = None
+                kept = ctx.stored(name) if mode == EDIT and ctx.stored is not None else ()
+                out[name] = check_libraries(raw, ctx.organization_id, kept)
             elif kind in DATE_KINDS:
                 out[name] = None
                 if mode == IMPORT:

@@ -65,6 +65,7 @@ from models.users.external import (
     COLUMNS,
     EXTERNAL_FIXED,
     GENERAL_FIELDS,
+    LIBRARY_FIELDS,
     PERSON_FIELDS,
     decode,
     drop_overrides,
@@ -76,6 +77,7 @@ from models.users.external import (
     stored_value,
 )
 from models.users.fields import SHOWN_ON_GENERAL
+from models.users.libraries import joined, store_libraries
 from models.users.validation import check_pin
 
 # Fields not on the General tab, with where they are changed instead.
@@ -166,6 +168,8 @@ def _form_value(field: str, account: Account, person: Person) -> Any:
         row = getattr(account, field)
         return row.code if row is not None else ""
     value = stored_value(field, account, person)
+    if field in LIBRARY_FIELDS:
+        return joined(value)  # typed back as "A, B"
     if field == "email":
         return value or ""
     return value
@@ -262,7 +266,9 @@ def _write_general(
     person_values = {f: v for f, v in changed.items() if f in PERSON_FIELDS}
     if changed.keys() & CREDENTIAL_FIELDS:
         authorize_person(actor.account, person.id, Action.EDIT_USER)
-    account_values = {f: v for f, v in changed.items() if f in ACCOUNT_FIELDS}
+    account_values = {
+        f: v for f, v in changed.items() if f in ACCOUNT_FIELDS and f not in LIBRARY_FIELDS
+    }
     before_account, before_person = audit.snapshot(account), audit.snapshot(person)
     touch(
         account,
@@ -274,6 +280,8 @@ def _write_general(
     ids = ids_of(account)
     if "primary_id" in changed:
         store_primary_id(account, changed["primary_id"], actor)
+    for field in LIBRARY_FIELDS & changed.keys():  # rows of their own, History's line with them
+        store_libraries(account, field, list(changed[field] or ()), old[field], actor, ids)
     for field, value in changed.items():
         note_hand_change(account, field, old[field], value, actor)
     account = Account.get_by_id(account.id)

@@ -46,6 +46,7 @@ EXTERNAL_FIXED: frozenset[str] = frozenset({"primary_id"})
 COLUMNS: dict[str, str] = {"pin": "pin_hash"}
 DATE_FIELDS = frozenset(n for n in GENERAL_FIELDS if BY_NAME[n].kind in DATE_KINDS)
 CODE_FIELDS = frozenset(fields.CODE_FIELDS)
+LIBRARY_FIELDS = frozenset(fields.LIBRARY_FIELDS)  # lists of library codes (account_library)
 
 
 def is_external(account: Account) -> bool:
@@ -62,7 +63,12 @@ def editable_fields(account: Account, *, opened: bool = False) -> frozenset[str]
 
 
 def stored_value(field: str, account: Account, person) -> Any:  # noqa: ANN001
-    """The value the database holds for a General-tab field (code fields as their id)."""
+    """The value the database holds for a General-tab field (code fields as their id, library
+    lists as the list of their codes)."""
+    if field in LIBRARY_FIELDS:
+        from models.users.libraries import library_codes
+
+        return library_codes(account.id, field)
     target = person if field in PERSON_FIELDS else account
     column = COLUMNS.get(field, field)
     if field in CODE_FIELDS:
@@ -133,25 +139,14 @@ def drop_overrides(account_id: int) -> None:
 
 # The fields Alma asks about when staff save a change to them on an external account: may the
 # next SIS load override the value typed ("Title, PIN number, Job category, User group, Campus,
-# Preferred language, Resource sharing libraries, Cataloger level, Selected patron letters").
-# Those that are General-tab fields here (resource sharing libraries join once they are one).
-SIS_ASKED_NAMES = (
-    "title",
-    "pin",
-    "job_category",
-    "user_group",
-    "campus",
-    "preferred_language",
-    "resource_sharing_libraries",
-    "cataloger_level",
-    "letter_general",
-    "letter_expiry_reminder",
-)
-SIS_ASKED: tuple[str, ...] = tuple(n for n in SIS_ASKED_NAMES if n in GENERAL_FIELDS)
+# Preferred language, Resource sharing libraries, Cataloger level, Selected patron letters"):
+# the field table's `asked` (every one a General-tab field; the resource sharing libraries since
+# issue 22, item 6d), in the tab's order.
+SIS_ASKED: tuple[str, ...] = tuple(n for n in GENERAL_FIELDS if BY_NAME[n].asked)
 
 
 def asked_fields(account_external: bool, changed: Any) -> tuple[str, ...]:
-    """The fields of `changed` (names) the question is asked for, in the manual's order."""
+    """The fields of `changed` (names) the question is asked for, in the tab's order."""
     if not account_external:
         return ()
     return tuple(n for n in SIS_ASKED if n in changed)
@@ -207,6 +202,8 @@ def _shown(field: str, value: Any) -> str:
         return printable(row.code) if row is not None else f"#{value}"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):  # a list of library codes
+        return printable(", ".join(str(v) for v in value))
     if isinstance(value, dt.date):
         return value.isoformat()
     return printable(str(value))

@@ -20,6 +20,10 @@ Each `Field` says:
   as they are (`DATE_NOT_PAST` checks only new and edited dates);
 - `sis`: on an external account, a SIS load owns it: staff change it only after "Open for
   update" (`models.users.external`; the others, as Alma's manual lists them, always);
+- `asked`: saving a hand change to it on an external account, Alma asks whether the next SIS
+  load may override it ("Title, PIN number, Job category, User group, Campus, Preferred
+  language, Resource sharing libraries, Cataloger level, Selected patron letters",
+  alma-managing-users; `external.SIS_ASKED`);
 - `csv`: the field's place among the general columns of PatronDesk's CSV (1 the first; 0 not a
   column; the header is the field's name). Every field an import enters is also written by
   PatronDesk's exports (`EXPORTED`);
@@ -60,6 +64,7 @@ PASSWORD = "password"
 CONFIRM = "confirm"  # typed again, compared with the password
 ROLES = "roles"
 LOCAL_CODES = "local_codes"  # RERO's local codes: several codes, comma-separated
+LIBRARIES = "libraries"  # several library codes of the organization (models/users/libraries.py)
 
 # `mandatable`
 NEVER, MANDATABLE_NOW, AT_CREATION = "", "always", "at_creation"
@@ -90,6 +95,7 @@ class Field:
     needs: str = ""  # checked only when this field (or "address": any address field) has a value
     csv: int = 0  # place among the CSV's general columns (models/transfer/formats/patrondesk.py)
     sis: bool = False  # owned by a SIS load on an external account
+    asked: bool = False  # Alma asks whether the next SIS load may override a hand change
     tab: int = 0  # place on the General tab (names first, then the account, as Alma shows them)
     shown: bool = False  # on the General tab, read only
     # A text chosen from the organization's list of this code table when it has active entries
@@ -106,6 +112,7 @@ _NEW_EDIT = frozenset({NEW, EDIT})
 _EDIT_IMPORT = frozenset({EDIT, IMPORT})
 _NEW_IMPORT = frozenset({NEW, IMPORT})
 _NEW = frozenset({NEW})
+_EDIT = frozenset({EDIT})
 _IMPORT = frozenset({IMPORT})
 _NOWHERE: frozenset[str] = frozenset()  # kept by the record itself (login, status changes, loads)
 
@@ -165,6 +172,7 @@ FIELDS: tuple[Field, ...] = (
         csv=10,
         tab=7,
         listed="user_title",
+        asked=True,
     ),
     _text("gender", "Gender", PERSON, 20, csv=12, sis=True, tab=9),
     # Alma's "Website URL", on Quick User Management and the General tab; an import leaves out
@@ -194,7 +202,16 @@ FIELDS: tuple[Field, ...] = (
         sis=True,
         tab=8,
     ),
-    Field("preferred_language", "Language", LANGUAGE, PERSON, default="en", csv=14, tab=10),
+    Field(
+        "preferred_language",
+        "Language",
+        LANGUAGE,
+        PERSON,
+        default="en",
+        csv=14,
+        tab=10,
+        asked=True,
+    ),
     # RERO's "Keep history": the person's choice, on the General tab.
     Field("keep_history", "Keeps history", BOOL, PERSON, modes=_EDIT_IMPORT, tab=31),
     Field("force_password_change", "Must change password", BOOL, PERSON, modes=_IMPORT),
@@ -262,7 +279,16 @@ FIELDS: tuple[Field, ...] = (
         tab=20,
     ),  # fmt: skip
     _text("job_description", "Job description", ACCOUNT, 200, csv=15, sis=True, tab=17),
-    _text("cataloger_level", "Cataloger level", ACCOUNT, 10, modes=_EDIT_IMPORT, csv=22, tab=27),
+    _text(
+        "cataloger_level",
+        "Cataloger level",
+        ACCOUNT,
+        10,
+        modes=_EDIT_IMPORT,
+        csv=22,
+        tab=27,
+        asked=True,
+    ),
     # RERO's local codes ("optional, repetitive selection code for local use"): a list.
     Field(
         "local_codes",
@@ -274,6 +300,31 @@ FIELDS: tuple[Field, ...] = (
         empty="",
         tab=30,
     ),  # fmt: skip
+    # Alma's resource sharing and purchase request libraries ("You can select one or more ...
+    # in this multi-select field", alma-managing-users): lists of library codes, rows of
+    # `account_library`; not SIS-owned (Alma asks before a load overrides the resource sharing
+    # libraries: `external.SIS_ASKED`). Imports read them as codes (models/transfer/imports/).
+    Field(
+        "resource_sharing_libraries",
+        "Resource sharing libraries",
+        LIBRARIES,
+        ACCOUNT,
+        2000,
+        modes=_EDIT,
+        empty=(),
+        tab=32,
+        asked=True,
+    ),
+    Field(
+        "purchase_request_libraries",
+        "Purchase request libraries",
+        LIBRARIES,
+        ACCOUNT,
+        2000,
+        modes=_EDIT,
+        empty=(),
+        tab=33,
+    ),
     Field(
         "comm_channel",
         "Communication channel",
@@ -314,7 +365,9 @@ FIELDS: tuple[Field, ...] = (
     Field("letters_opt_in", "Receives letters", BOOL, ACCOUNT, modes=_EDIT_IMPORT, csv=21, tab=24),
     # Selected patron letters (Alma): each letter a patron may decline (models.mail.letters
     # OPTIONAL_KINDS), sent when it and "Receives letters" are both on.
-    Field("letter_general", "Letter: general", BOOL, ACCOUNT, modes=_EDIT_IMPORT, tab=25),
+    Field(
+        "letter_general", "Letter: general", BOOL, ACCOUNT, modes=_EDIT_IMPORT, tab=25, asked=True
+    ),
     Field(
         "letter_expiry_reminder",
         "Letter: expiry reminder",
@@ -322,6 +375,7 @@ FIELDS: tuple[Field, ...] = (
         ACCOUNT,
         modes=_EDIT_IMPORT,
         tab=26,
+        asked=True,
     ),
     Field("researcher", "Researcher", BOOL, ACCOUNT, csv=23, sis=True, tab=28),
     Field(
@@ -344,6 +398,7 @@ FIELDS: tuple[Field, ...] = (
         mandatable=MANDATABLE_NOW,
         modes=_NEW_EDIT,
         tab=15,
+        asked=True,
     ),
     Field(
         "job_category",
@@ -353,10 +408,29 @@ FIELDS: tuple[Field, ...] = (
         mandatable=MANDATABLE_NOW,
         modes=_NEW_EDIT,
         tab=16,
+        asked=True,
     ),
-    Field("campus", "Campus", CODE, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT, tab=18),
+    Field(
+        "campus",
+        "Campus",
+        CODE,
+        ACCOUNT,
+        mandatable=MANDATABLE_NOW,
+        modes=_NEW_EDIT,
+        tab=18,
+        asked=True,
+    ),
     # Secrets (an import reads hashes too: models/transfer/imports/ `_secret`).
-    Field("pin", "PIN", PIN, ACCOUNT, mandatable=MANDATABLE_NOW, modes=_NEW_EDIT, tab=29),
+    Field(
+        "pin",
+        "PIN",
+        PIN,
+        ACCOUNT,
+        mandatable=MANDATABLE_NOW,
+        modes=_NEW_EDIT,
+        tab=29,
+        asked=True,
+    ),
     Field("password", "Password", PASSWORD, PERSON, mandatable=AT_CREATION, modes=_NEW),
     Field("password_confirm", "Password again", CONFIRM, PERSON, modes=_NEW),
     # Created with the user by Quick User; rows of their own tabs afterwards (models/users/rows/).
@@ -471,6 +545,8 @@ MANDATABLE_ON_GENERAL: frozenset[str] = frozenset(
     f.name for f in FIELDS if f.mandatable == MANDATABLE_NOW and f.general
 )
 CODE_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == CODE and f.general)
+# Lists of library codes on the General tab, stored as rows of `account_library`.
+LIBRARY_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == LIBRARIES)
 # On the General tab read only, in the table's order.
 SHOWN_ON_GENERAL: tuple[str, ...] = tuple(f.name for f in FIELDS if f.shown)
 # What PatronDesk's exports write and its import reads back as plain values of the person and the

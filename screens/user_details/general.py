@@ -20,7 +20,7 @@ from models.config.codes import code_options, title_options
 from models.errors import ConflictError, PatronDeskError, ValidationError
 from models.users.details import GeneralForm, general_form, update_user
 from models.users.external import DATE_FIELDS, asked_fields
-from models.users.fields import BOOL, CODE, FIELDS, GENDERS, LANGUAGE, LANGUAGES
+from models.users.fields import BOOL, CODE, FIELDS, GENDERS, LANGUAGE, LANGUAGES, LIBRARIES
 from models.users.profile import Profile
 from screens.user_details.context import RecordContext, load_head
 from tui.keys import hint
@@ -35,6 +35,9 @@ LABELS = {
 }
 BOOLS = frozenset(f.name for f in FIELDS if f.general and f.kind == BOOL)
 NONE_SHOWN = "—"  # a read-only field the record has no value for
+# What an empty input of several library codes waits for (issue 22, item 6d;
+# models/users/libraries.py): the label stays short enough for a column at 80x24.
+PLACEHOLDERS = {f.name: "library codes, comma-separated" for f in FIELDS if f.kind == LIBRARIES}
 
 
 def _options(f) -> Callable[[int, str], list[tuple[str, Any]]] | None:  # noqa: ANN001
@@ -121,7 +124,12 @@ class GeneralPane(VerticalScroll):
         if name in DATE_FIELDS:
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
             return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
-        return LineInput("" if value is None else str(value), id=wid, password=name == "pin")
+        return LineInput(
+            "" if value is None else str(value),
+            id=wid,
+            password=name == "pin",
+            placeholder=PLACEHOLDERS.get(name, ""),
+        )
 
     def _label(self, name: str) -> str:
         return LABELS.get(name, name) + (

@@ -16,6 +16,7 @@ import pytest
 from models.store.tables import Account, Block, Library, Note, RoleAssignment
 from models.transfer.exports import export_users
 from models.transfer.imports import import_file
+from models.users.libraries import set_library_ids
 from tests.domain.test_interchange_csv import _empty_database, _library_data, _sorted, _users, opts
 from tests.helpers.db import missing
 
@@ -46,6 +47,7 @@ def _varied() -> None:
     resource-sharing and a purchase-request library, and no keep_history."""
     _library_data()
     lib4 = Library.get(Library.code == "LIB4")
+    main = Library.get(Library.code == "MAIN")
     accounts = list(Account.select().where(Account.primary_id != "admin").order_by(Account.id))
     for n, a in enumerate(accounts[:40]):
         a.comm_channel = "mail"
@@ -54,8 +56,11 @@ def _varied() -> None:
         a.letters_opt_in = n % 4 != 0
         a.letter_general = n % 3 != 0  # Selected patron letters (issue 22, item 7)
         a.letter_expiry_reminder = n % 5 != 0
-        a.resource_sharing_library = lib4.id if n % 5 == 0 else None
-        a.purchase_request_library = lib4.id if n % 7 == 0 else None
+        # Several resource sharing and purchase request libraries (issue 22, item 6d).
+        rs = [lib4.id, main.id] if n % 10 == 0 else [lib4.id] if n % 5 == 0 else []
+        set_library_ids(a.id, "resource_sharing_libraries", rs)
+        pr = [main.id, lib4.id] if n % 14 == 0 else [lib4.id] if n % 7 == 0 else []
+        set_library_ids(a.id, "purchase_request_libraries", pr)
         a.save()
         a.person.force_password_change = n % 2 == 0
         a.person.keep_history = n % 3 == 0
@@ -145,8 +150,8 @@ KEPT = (
     "user_group",
     "job_category",
     "campus",
-    "resource_sharing_library",
-    "purchase_request_library",
+    "resource_sharing_libraries",
+    "purchase_request_libraries",
 )
 ROWS = {
     "emails": ("address", "email_type", "preferred", "description", "external"),
@@ -197,6 +202,8 @@ def test_an_alma_xml_round_trip_keeps_what_alma_has_no_element_for(
     assert sum(u["username"] != u["primary_id"] for u in before.values()) >= 250
     assert sum(bool(n["owner"]) for u in before.values() for n in u["notes"]) >= 10
     assert sum(u["account_type"] == "external" for u in before.values()) >= 30
+    assert sum(len(u["resource_sharing_libraries"]) == 2 for u in before.values()) >= 3
+    assert sum(len(u["purchase_request_libraries"]) == 2 for u in before.values()) >= 2
     path = tmp_path / "users.xml"
     path.write_text(_alma_export(), encoding="utf-8")
     _empty_database(db, tmp_path, request)

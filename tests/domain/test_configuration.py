@@ -35,6 +35,7 @@ from models.store.tables import (
     UserGroup,
 )
 from models.users.accounts import NewUser, create_user, roles_for
+from models.users.libraries import set_library_ids
 from tests.helpers.details import admin, as_staff, events_after, last_event_id, user
 
 SYSTEM = Actor(None, Source.CLI)
@@ -131,17 +132,17 @@ def test_a_library_in_use_lists_every_table_that_refers_to_it(db) -> None:
     update_entry(
         "fee_types", org.id, entry_id(db, "fee_types", "OVERDUE"), {"library": "BR"}, admin(db)
     )
-    Account.update(resource_sharing_library=branch.id).where(Account.id == account.id).execute()
+    set_library_ids(account.id, "resource_sharing_libraries", [branch.id])
     usage = {(u.table, u.field): u.count for u in code_usage(Library, branch.id)}
     assert usage == {
         ("fee_type", "library"): 1,
-        ("account", "resource_sharing_library"): 1,
+        ("account_library", "library"): 1,
         ("note", "owner"): 1,
         ("role_assignment", "scope"): 1,
     }
     with pytest.raises(InUse) as err:
         delete_entry("libraries", org.id, branch.id, admin(db))
-    assert "1 account (resource sharing library)" in err.value.message
+    assert "1 account (resource sharing or purchase request library)" in err.value.message
     assert "1 note" in err.value.message and "1 role" in err.value.message
 
 

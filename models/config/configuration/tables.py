@@ -229,6 +229,11 @@ _USED_BY = {
     "campus": ("campus", "campuses"),
     "job_category": ("job category", "job categories"),
     "local_override": ("kept local value", "kept local values"),
+    # An account's resource sharing or purchase request library (issue 22, item 6d).
+    "account_library": (
+        "account (resource sharing or purchase request library)",
+        "accounts (resource sharing or purchase request libraries)",
+    ),
 }
 
 

@@ -76,7 +76,8 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
             comm_language=rec["comm_language"],
             additional_email=rec["additional_email"],
             keep_history=rec["keep_history"],
-            purchase_request_library=rec["purchase_request_library"],
+            # Several, comma-separated (Alma's schema has no element for them).
+            purchase_request_libraries=",".join(rec["purchase_request_libraries"]),
             # An account with no status date (Alma's own <status_date/>): none is written.
             no_status_date=not rec["status_date"] or None,
             # No expiry: said, else the import would give the group's registration period.
@@ -152,13 +153,15 @@ def _alma_user(rec: dict, codes: _Codes) -> str:
     parts.append(_x("pref_middle_name", rec["preferred_middle_name"]))
     parts.append(_x("pref_last_name", rec["preferred_last_name"]))
     parts.append(_x("is_researcher", b(rec["researcher"])))
-    if rec["resource_sharing_library"]:
-        library = rec["resource_sharing_library"]
-        parts.append(
-            "<rs_libraries><rs_library>"
-            + _x("code", library, group_name("library", library))
-            + "</rs_library></rs_libraries>"
-        )
+    if rec["resource_sharing_libraries"]:  # Alma's rs_libraries: one rs_library each
+        parts.append("<rs_libraries>")
+        for library in rec["resource_sharing_libraries"]:
+            parts.append(
+                "<rs_library>"
+                + _x("code", library, group_name("library", library))
+                + "</rs_library>"
+            )
+        parts.append("</rs_libraries>")
     parts.append("<user_identifiers>")
     for x in rec["identifiers"]:
         if x["is_primary"]:
@@ -331,11 +334,7 @@ def _alma_json_user(rec: dict, codes: _Codes) -> dict:
         "pref_middle_name": rec["preferred_middle_name"],
         "pref_last_name": rec["preferred_last_name"],
         "is_researcher": rec["researcher"],
-        "rs_library": (
-            [{"code": coded("library", rec["resource_sharing_library"])}]
-            if rec["resource_sharing_library"]
-            else []
-        ),
+        "rs_library": [{"code": coded("library", x)} for x in rec["resource_sharing_libraries"]],
         "user_identifier": [
             {
                 "segment_type": seg(x),
@@ -400,7 +399,8 @@ def _alma_json_user(rec: dict, codes: _Codes) -> dict:
             comm_language=rec["comm_language"],
             additional_email=rec["additional_email"],
             keep_history=rec["keep_history"],
-            purchase_request_library=rec["purchase_request_library"],
+            # Several, comma-separated (Alma's schema has no element for them).
+            purchase_request_libraries=",".join(rec["purchase_request_libraries"]),
             # An account with no status date (Alma's own <status_date/>): none is written.
             no_status_date=not rec["status_date"] or None,
             # No expiry: said, else the import would give the group's registration period.

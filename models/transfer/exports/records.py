@@ -42,7 +42,8 @@ from models.store.tables import (
     UserGroup,
     WaiveReason,
 )
-from models.users.fields import CODE_FIELDS, EXPORTED, PERSON
+from models.users.fields import CODE_FIELDS, EXPORTED, LIBRARY_FIELDS, PERSON
+from models.users.libraries import library_lists
 
 EXPORT_FORMATS = ("csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 PAGE = 500
@@ -236,6 +237,7 @@ def _records(
     stats = per_account(Statistic)
     roles = per_account(RoleAssignment)
     overrides = per_account(LocalOverride)
+    libraries = library_lists(ids)  # resource sharing and purchase request libraries
     proxies = _by(
         ProxyFor.select(ProxyFor, Account.primary_id.alias("target_primary_id"))
         .join(Account, on=(ProxyFor.target == Account.id))
@@ -269,11 +271,11 @@ def _records(
             rec[f.name] = _iso(getattr(p if f.owner == PERSON else a, f.name))
         for name in CODE_FIELDS:
             rec[name] = codes.code(name, getattr(a, f"{name}_id"))
+        for name in LIBRARY_FIELDS:  # lists of library codes, in the order given
+            rec[name] = [codes.code("library", i) for i in libraries.get(a.id, {}).get(name, [])]
         rec.update(
             {
                 "owning_system": a.owning_system,
-                "resource_sharing_library": codes.code("library", a.resource_sharing_library_id),
-                "purchase_request_library": codes.code("library", a.purchase_request_library_id),
                 "last_activity_at": _iso(a.last_activity_at),
                 "created_by": a.created_by,
                 "created_at": _iso(a.created_at),

@@ -23,6 +23,7 @@ from models.transfer.formats.common import (
     _not_a_record,
     _s,
 )
+from models.users.libraries import split_codes
 
 # --- Alma ---------------------------------------------------------------------------------------
 
@@ -173,11 +174,20 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
         "job_category": _code(data.get("job_category")),
         "campus": _code(data.get("campus_code")),
     }
+    # Several libraries each (issue 22, item 6d): Alma's rs_libraries (one rs_library each);
+    # the purchase request libraries in PatronDesk's extension, comma-separated (the single
+    # `purchase_request_library` of older files read as a list of one).
     rs_libraries = [r for r in _alma_list(data, "rs_library") if isinstance(r, dict)]
     if rs_libraries:
-        codes["resource_sharing_library"] = _code(rs_libraries[0].get("code"))
-    if "purchase_request_library" in extension:
-        codes["purchase_request_library"] = _code(extension["purchase_request_library"])
+        codes["resource_sharing_libraries"] = [
+            pair for r in rs_libraries if (pair := _code(r.get("code"))) is not None
+        ]
+    for name in ("purchase_request_libraries", "purchase_request_library"):
+        if name in extension:
+            codes["purchase_request_libraries"] = [
+                (code, "") for code in split_codes(extension[name])
+            ]
+            break
     emails = [
         {
             "address": _s(e.get("email_address")),

@@ -16,7 +16,7 @@ from models.transfer.formats.common import (
     local_date,
 )
 from models.transfer.formats.koha import KOHA_COLUMNS, KOHA_UNMAPPED
-from models.users.fields import BOOL, CODE_FIELDS, CSV_FIELDS, DATE_KINDS, EXPORTED
+from models.users.fields import BOOL, CODE_FIELDS, CSV_FIELDS, DATE_KINDS, EXPORTED, LIBRARY_FIELDS
 
 # --- PatronDesk CSV -----------------------------------------------------------------------------
 
@@ -422,9 +422,13 @@ def map_json(data: dict, label: str, ctx: SourceContext) -> dict:
             for x in data["fees"]
             if isinstance(x, dict)
         ]
-    for lib in ("resource_sharing_library", "purchase_request_library"):
-        if lib in data:
-            cand["codes"][lib] = _named(ctx, "library", data.get(lib))
+    # Lists of library codes (issue 22, item 6d); an older file's single value, a list of one.
+    for name in LIBRARY_FIELDS:
+        old = name.removesuffix("ies") + "y"  # resource_sharing_library, ...
+        given = data.get(name, [data[old]] if old in data else None)
+        if isinstance(given, list):
+            named = (_named(ctx, "library", x) for x in given)
+            cand["codes"][name] = [pair for pair in named if pair is not None]
     return cand
 
 

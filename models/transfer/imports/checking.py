@@ -241,7 +241,11 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
             if general.get(name):
                 account[name] = _time_or_none(general[name])
     out["person"], out["account"] = person, account
-    out["codes"] = {k: tuple(v) if v else None for k, v in (cand.get("codes") or {}).items()}
+    out["codes"] = {
+        # A library list (resource sharing, purchase request): its (code, name) pairs.
+        k: [tuple(p) for p in v if p] if isinstance(v, list) else (tuple(v) if v else None)
+        for k, v in (cand.get("codes") or {}).items()
+    }
     if "password" in cand:
         out["password"] = _secret(
             chk,

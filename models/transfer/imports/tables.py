@@ -10,6 +10,7 @@ from models.store.base import database
 from models.store.bulk import Table
 from models.store.tables import (
     Account,
+    AccountLibrary,
     Address,
     AuditEvent,
     Block,
@@ -35,6 +36,7 @@ class _Tables:
         self.address = Table(Address, explicit_id=False)
         self.phone = Table(Phone, explicit_id=False)
         self.role = Table(RoleAssignment, explicit_id=False)
+        self.library = Table(AccountLibrary, explicit_id=False)  # an account's library lists
         self.note = Table(Note, explicit_id=False)
         self.block = Table(Block, explicit_id=False)
         self.statistic = Table(Statistic, explicit_id=False)
@@ -48,6 +50,7 @@ class _Tables:
             self.address,
             self.phone,
             self.role,
+            self.library,
             self.note,
             self.block,
             self.statistic,

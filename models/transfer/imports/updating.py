@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from models import audit
 from models.enums import (
+    AuditAction,
     Channel,
 )
 from models.store.tables import (
@@ -145,6 +146,7 @@ class _Updating:
             account_cols["comm_channel"] = Channel.EMAIL.value  # the channel follows the email
         if "comm_channel" in account_cols and account_cols["comm_channel"] == account.comm_channel:
             account_cols.pop("comm_channel")
+        changed |= self._sync_libraries(rec, account, overridden, ids)
         if account_cols or changed:
             if "primary_id" in account_cols:
                 store_primary_id(account, account_cols.pop("primary_id"), self.actor)
@@ -210,6 +212,44 @@ class _Updating:
                     by_owner.setdefault(row.__data__[column.name], []).append(row)
             out["rows"][kind] = by_owner
         return out
+
+    def _sync_libraries(
+        self, rec: dict, account: Account, overridden: frozenset, ids: dict
+    ) -> bool:
+        """The record's resource sharing and purchase request libraries (those it names) replace
+        the account's, with a History line each; a list staff changed by hand on an external
+        account is kept on a SIS load (its SIS value noted for "original value")."""
+        from models.store.tables import Library
+        from models.users.fields import LIBRARY_FIELDS
+        from models.users.libraries import joined, library_codes, set_library_ids
+
+        codes = rec["code_ids"]
+        changed = False
+        for name in LIBRARY_FIELDS:
+            if name not in codes:
+                continue
+            wanted = list(codes[name] or ())
+            by_id = {r.id: r.code for r in Library.select().where(Library.id.in_(wanted or [0]))}
+            new = [by_id[i] for i in wanted if i in by_id]
+            if name in overridden:
+                self._keep_original(account, name, new)
+                continue
+            old = library_codes(account.id, name)
+            if old == new:
+                continue
+            set_library_ids(account.id, name, wanted)
+            audit.record(
+                self.actor,
+                AuditAction.UPDATE,
+                entity="account",
+                entity_id=account.id,
+                field=name,
+                old=joined(old) or None,
+                new=joined(new) or None,
+                **ids,
+            )
+            changed = True
+        return changed
 
     def _keep_original(self, account: Account, field: str, value: Any) -> None:
         """A field staff changed by hand keeps their value; the SIS value becomes the one

@@ -47,7 +47,16 @@ from models.users.derived import (
     primary_identifier_row,
     registration_expiry,
 )
-from models.users.fields import ACCOUNT, DATE_KINDS, FIELDS, IDENTIFIER, IMPORT, LANGUAGE
+from models.users.fields import (
+    ACCOUNT,
+    DATE_KINDS,
+    FIELDS,
+    IDENTIFIER,
+    IMPORT,
+    LANGUAGE,
+    LIBRARY_FIELDS,
+)
+from models.users.libraries import KINDS
 
 # The account's fields an import enters and writes as the record gives them (models/users/
 # fields.py: texts, flags, choices, ...), with what a record that says nothing of one gets: its
@@ -191,6 +200,9 @@ class _Writing:
             problems: list[tuple[str, str]] = []
             ids: dict[str, int | None] = {}
             for name, pair in rec["codes"].items():
+                if isinstance(pair, list):  # a library list: the libraries found, in order
+                    ids[name] = self._library_list(rec, name, pair, problems)
+                    continue
                 table = "library" if name.endswith("_library") else name
                 if pair is None:
                     ids[name] = None
@@ -236,6 +248,22 @@ class _Writing:
                 s for s in rec["rows"].get("statistics", []) if s.get("category_id")
             ]
             rec["code_problems"] = problems
+
+    def _library_list(
+        self, rec: dict, name: str, pairs: list, problems: list[tuple[str, str]]
+    ) -> list[int]:
+        """The ids of a record's resource sharing or purchase request libraries (each once);
+        one it cannot take is left out with a warning, or refuses the record under --strict."""
+        found: list[int] = []
+        for pair in pairs:
+            try:
+                found.append(self.codes.resolve("library", pair))
+            except _Unknown as exc:
+                if self.opts.strict and "--strict" in str(exc):
+                    problems.append((name, str(exc)))
+                else:
+                    self._issue(rec, "warning", name, f"{exc}: left out")
+        return list(dict.fromkeys(found))
 
     def _scoped_roles(self, rec: dict, problems: list) -> list[dict]:
         """The record's roles with their library's id (`scope_id`; None: every library). A role
@@ -391,8 +419,6 @@ class _Writing:
                 "comm_language": a.get("comm_language") or p.get("preferred_language") or "en",
                 "pin_hash": pin[1] if pin and pin[0] == "hash" else None,
                 "owning_system": a.get("owning_system", self.source if external_account else ""),
-                "resource_sharing_library_id": codes.get("resource_sharing_library"),
-                "purchase_request_library_id": codes.get("purchase_request_library"),
                 "sort_name": derived["sort_name"],
                 "last_activity_at": conv(a.get("last_activity_at")),
                 "created_by": a.get("created_by") or self.actor.name,
@@ -455,6 +481,11 @@ class _Writing:
                 rows[t.block.name].append(t.block.row(**self._block_values(r, aid, conv)))
             for r in rec["rows"].get("statistics", []):
                 rows[t.statistic.name].append(t.statistic.row(**self._stat_values(r, aid)))
+            for name in LIBRARY_FIELDS:  # resource sharing, purchase request: rows each
+                for library_id in codes.get(name) or ():
+                    rows[t.library.name].append(
+                        t.library.row(account_id=aid, kind=KINDS[name], library_id=library_id)
+                    )
             for role, scope, status, expiry in self._roles_of(rec, codes):
                 rows[t.role.name].append(
                     t.role.row(
