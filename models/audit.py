@@ -117,6 +117,7 @@ class Actor:
 
     account: Account | None
     source: Source
+    job_id: int | None = None  # a bulk job's changes name it in History (models/jobs/)
 
     @property
     def name(self) -> str:
@@ -192,6 +193,7 @@ def record(
         actor=actor.name,
         source=actor.source.value,
         at=runtime.now(),
+        job_id=actor.job_id,
     )
 
 
@@ -233,6 +235,7 @@ def record_changes(
                 "actor": actor.name,
                 "source": actor.source.value,
                 "at": now,
+                "job_id": actor.job_id,
             }
         )
     if rows:

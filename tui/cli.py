@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui import config_cli  # configuration file and organizations (no models loaded here)
 
     config_cli.add_parsers(sub, _Parser)
+    from tui import jobs_cli  # sets and bulk jobs (no models loaded here)
+
+    jobs_cli.add_parsers(sub, _Parser)
     return parser
 
 
@@ -351,6 +354,11 @@ def _main(argv: Sequence[str] | None) -> int:
             from tui import letters_cli
 
             return letters_cli.run(args, CliError)
+        if args.command in ("set", "job"):
+            from tui import jobs_cli
+
+            run = jobs_cli.run_set if args.command == "set" else jobs_cli.run_job
+            return run(args, CliError)
         if args.command in ("config", "organization"):
             from tui import config_cli
 

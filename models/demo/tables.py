@@ -218,6 +218,7 @@ AUDIT = Table(
         "actor": DEMO_ACTOR,
         "source": Source.JOB.value,
         "at": None,
+        "job_id": None,
     },
 )
 # Insertion order: parents before children (foreign keys are checked on insert).

@@ -389,8 +389,9 @@ def queue_letter_masked(
     return letter, body
 
 
-def queue_general_message(account_id: int, subject: str, message: str, actor: Actor) -> Letter:
-    """A message written by staff in the app (Alma's "General mail")."""
+def check_general_message(subject: str, message: str) -> tuple[str, str]:
+    """The subject and message of a general letter, cleaned, or `ValidationError` naming
+    `subject` / `message` (a bulk notify job checks them once, before any member)."""
     subject, message = (subject or "").strip(), normalize_lines((message or "").strip())
     problems = {}
     # One line of subject (a line break would write a mail header), a message of lines: no
@@ -409,6 +410,12 @@ def queue_general_message(account_id: int, subject: str, message: str, actor: Ac
         problems["message"] = "must be at most 20,000 characters"
     if problems:
         raise ValidationError(problems)
+    return subject, message
+
+
+def queue_general_message(account_id: int, subject: str, message: str, actor: Actor) -> Letter:
+    """A message written by staff in the app (Alma's "General mail")."""
+    subject, message = check_general_message(subject, message)
     account = _load(account_id)
     authorize(actor.account, Action.MANAGE_ATTACHMENTS, account)
     return queue_letter(

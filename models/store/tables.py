@@ -578,9 +578,83 @@ class AuditEvent(BaseModel):
     actor = CharField(max_length=100, default="")
     source = CharField(max_length=10)
     at = DateTimeField(default=utcnow, index=True)
+    # The bulk job that made the change (models/jobs/, migration 0020); None: anything else.
+    job_id = IntegerField(null=True, index=True)
 
     class Meta:
         indexes = ((("account_id", "at"), False),)
+
+
+# --- Sets and bulk jobs (issue 23, migration 0020) ----------------------------------------------
+
+
+class UserSet(BaseModel):
+    """A named set of users of one organization (models/jobs/sets.py): `logical` keeps the search
+    text and filters of Find and Manage Users (`query`, JSON), re-evaluated when used;
+    `itemized` keeps its members (`UserSetMember`)."""
+
+    organization = ForeignKeyField(Organization, on_delete="CASCADE")
+    name = CharField(max_length=100)
+    name_key = CharField(max_length=100)
+    kind = CharField(max_length=10)
+    query = TextField(default="")
+    created_by = CharField(max_length=100, default="")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "user_set"
+        indexes = ((("organization", "name_key"), True),)
+
+
+class UserSetMember(BaseModel):
+    user_set = ForeignKeyField(UserSet, backref="members", on_delete="CASCADE")
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "user_set_member"
+        indexes = ((("user_set", "account"), True),)
+
+
+class Job(BaseModel):
+    """A bulk job on a set (models/jobs/jobs.py): who, when, what, its counts and its state
+    (`running` until every item is done: the same command continues a killed one)."""
+
+    organization = ForeignKeyField(Organization, on_delete="CASCADE")
+    user_set = ForeignKeyField(UserSet, null=True, on_delete="SET NULL")
+    set_name = CharField(max_length=100, default="")
+    kind = CharField(max_length=10)  # update | delete | notify | undo
+    params = TextField(default="{}")  # JSON: what the job does
+    state = CharField(max_length=10, default="running")  # running | done
+    actor_id = IntegerField(null=True)
+    actor = CharField(max_length=100, default="")
+    source = CharField(max_length=10, default="")
+    created_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    total = IntegerField(default=0)
+    changed = IntegerField(default=0)
+    unchanged = IntegerField(default=0)
+    skipped = IntegerField(default=0)
+    failed = IntegerField(default=0)
+    undo_of = IntegerField(null=True)  # an undo job: the update job it undoes
+
+
+class JobItem(BaseModel):
+    """One member of a job: the account version the job read, its outcome once done ("" while
+    pending) and why it was skipped or failed."""
+
+    job = ForeignKeyField(Job, backref="items", on_delete="CASCADE")
+    seq = IntegerField()
+    account_id = IntegerField()
+    primary_id = CharField(max_length=100, default="")
+    version = IntegerField(default=0)
+    version_after = IntegerField(null=True)
+    outcome = CharField(max_length=10, default="")
+    reason = TextField(default="")
+
+    class Meta:
+        table_name = "job_item"
+        indexes = ((("job", "seq"), True), (("job", "outcome"), False))
 
 
 class Setting(BaseModel):
@@ -627,4 +701,8 @@ ALL_TABLES: list[type[BaseModel]] = [
     FeeTransaction,
     AuditEvent,
     Setting,
+    UserSet,
+    UserSetMember,
+    Job,
+    JobItem,
 ]

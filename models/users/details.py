@@ -246,6 +246,17 @@ def _clean_general(
     return out
 
 
+def check_general(
+    changes: dict[str, Any], account: Account, actor: Actor, settings: Settings
+) -> dict[str, Any]:
+    """The check of `update_user` for account fields only (a bulk job's: `models.jobs`):
+    field -> value to store (codes as their id); `ValidationError` naming the fields. Reads
+    nothing of the person."""
+    if bad := [f for f in changes if f not in ACCOUNT_FIELDS]:
+        raise ValidationError({f: "is not an account field" for f in bad})
+    return _clean_general(changes, account, None, actor, settings, None)  # type: ignore[arg-type]
+
+
 def _person_columns(values: dict[str, Any], person: Person) -> dict[str, Any]:
     """Person columns to write for changed General-tab fields, with the derived ones."""
     return {**values, **person_derived(values, person)}
@@ -358,6 +369,11 @@ def update_user(
 
         send_pin_letter(saved.id, check_pin(pin), actor)
     return saved
+
+
+def check_editable(account: Account, changes: dict, opened: bool = False) -> None:
+    """Refuse (`ValidationError`) the fields of `changes` an external account's SIS owns."""
+    _check_editable(account, changes, opened)
 
 
 def _check_editable(account: Account, changes: dict, opened: bool) -> None:
@@ -583,6 +599,8 @@ def unlock_login(account_id: int, actor: Actor) -> None:
 __all__ = [
     "GENERAL_FIELDS",
     "GeneralForm",
+    "check_editable",
+    "check_general",
     "check_version",
     "general_form",
     "ids_of",

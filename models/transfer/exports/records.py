@@ -8,7 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.audit import SECRET_FIELDS
 from models.errors import PatronDeskError
@@ -44,6 +44,9 @@ from models.store.tables import (
 )
 from models.users.fields import CODE_FIELDS, EXPORTED, LIBRARY_FIELDS, PERSON
 from models.users.libraries import library_lists
+
+if TYPE_CHECKING:
+    from models.search.query import UserQuery
 
 EXPORT_FORMATS = ("csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")
 PAGE = 500
@@ -145,25 +148,11 @@ class _Codes:
         return out
 
 
-def _account_ids(org: Organization, flt: ExportFilter) -> Iterator[list[int]]:
-    """Pages of account ids of the organization matching the filter."""
-    if flt.empty:
-        last = 0
-        while True:
-            ids = [
-                r[0]
-                for r in Account.select(Account.id)
-                .where((Account.organization == org.id) & (Account.id > last))
-                .order_by(Account.id)
-                .limit(PAGE)
-                .tuples()
-            ]
-            if not ids:
-                return
-            yield ids
-            last = ids[-1]
+def user_query(org: Organization, flt: ExportFilter) -> UserQuery:
+    """The Find and Manage Users query of a filter (`ExportError` naming what is wrong): the
+    export's and a logical set's (models/jobs/sets.py)."""
     from models.config.codes import find_code
-    from models.search.engine import UserQuery, search_users
+    from models.search.engine import UserQuery
 
     group = None
     if flt.user_group:
@@ -183,6 +172,35 @@ def _account_ids(org: Organization, flt: ExportFilter) -> Iterator[list[int]]:
             status=status,
             user_group_id=group,
         )
+        from models.search.run import _check
+
+        _check(query)
+    except ValueError as exc:
+        raise ExportError(f"--filter: {exc}") from None
+    return query
+
+
+def _account_ids(org: Organization, flt: ExportFilter) -> Iterator[list[int]]:
+    """Pages of account ids of the organization matching the filter."""
+    if flt.empty:
+        last = 0
+        while True:
+            ids = [
+                r[0]
+                for r in Account.select(Account.id)
+                .where((Account.organization == org.id) & (Account.id > last))
+                .order_by(Account.id)
+                .limit(PAGE)
+                .tuples()
+            ]
+            if not ids:
+                return
+            yield ids
+            last = ids[-1]
+    from models.search.engine import search_users
+
+    query = user_query(org, flt)
+    try:
         cursor = None
         while True:
             page = search_users(org.id, query, after=cursor, limit=PAGE)

@@ -1,0 +1,859 @@
+"""Bulk jobs on a set (issue 23): update fields, notify, delete, and undo an update.
+
+Every job has a *preview* that writes nothing (how many members, how many would change, a sample
+of before/after, every member refused and why) and a *run*:
+
+- The run first reads the members (a logical set is evaluated by the search now) and freezes
+  them, with the version of each account it read, as the job's items, in one transaction with the
+  job row (who, when, what, the counts, its state).
+- Then it works through the items in chunks, each chunk in its own transaction with the counts:
+  a kill loses at most the chunk in progress, and the same command (same set, same job, same
+  actor) finds the job still `running` and continues with the items not done: every member is
+  done once.
+- Per member, before any write, the checks of the one-user service: the permission to edit the
+  user (`Action.EDIT_USER`, `CHANGE_STATUS` for the status; a role above the actor's is refused,
+  so a desk role cannot raise anyone), an external account's fields the SIS owns, and the check
+  of the values (`models.users.check`, through `details.check_general`). Optimistic locking: an
+  account whose version is no longer the one the job read (a desk saved it meanwhile) is skipped
+  and reported, never overwritten.
+- Each changed user gets History entries with source `job` and the job's id
+  (`AuditEvent.job_id`). Undo of an update job reads them back and restores the old values, as a
+  job of its own, refusing members changed since the job (reported).
+- Delete applies the deletion rules of one user (`models.users.deletion`) to each member; those
+  that may not be deleted are skipped with their reasons. Notify queues the general letter to
+  each member (`models.mail.letters`, in the user's language, through the outbox).
+
+Plain functions taking an `Actor`, returning dataclasses, with a `progress` callback: the Jobs
+screen drives them from a worker, the command line directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from models import audit
+from models.access.permissions import Action, authorize
+from models.audit import Actor
+from models.config.codes import find_code
+from models.config.settings import Settings, load_settings
+from models.enums import LetterKind, Source, Status
+from models.errors import ConflictError, NotFound, PatronDeskError, ValidationError
+from models.jobs.sets import Member, iter_members, load_set
+from models.runtime import runtime
+from models.store.base import database
+from models.store.tables import (
+    Account,
+    AuditEvent,
+    Campus,
+    Job,
+    JobCategory,
+    JobItem,
+    Organization,
+    UserGroup,
+    UserSet,
+)
+from models.users.accounts import save_versioned
+from models.users.derived import group_months, renewed_expiry
+from models.users.details import check_editable, check_general
+from models.users.external import note_hand_change, stored_value
+
+UPDATE, DELETE, NOTIFY, UNDO = "update", "delete", "notify", "undo"
+RUNNING, DONE = "running", "done"
+CHANGED, UNCHANGED, SKIPPED, FAILED = "changed", "unchanged", "skipped", "failed"
+CHUNK = 500
+SAMPLE = 10
+
+# `--set FIELD=VALUE` of an update job: the name given -> the field changed.
+UPDATE_FIELDS = {
+    "user_group": "user_group",
+    "expiry": "expiry_date",
+    "expiry_date": "expiry_date",
+    "purge": "purge_date",
+    "purge_date": "purge_date",
+    "status": "status",
+    "campus": "campus",
+    "job_category": "job_category",
+}
+CODE_MODELS = {"user_group": UserGroup, "campus": Campus, "job_category": JobCategory}
+DATE_COLUMNS = frozenset({"expiry_date", "purge_date", "status_date"})
+FK_COLUMNS = frozenset({"user_group", "campus", "job_category"})
+RENEW = "renew"
+_RELATIVE = re.compile(r"^\+(\d{1,5})d$")
+
+
+class JobError(PatronDeskError):
+    pass
+
+
+class Interrupted(PatronDeskError):  # noqa: N818 - raised by a progress callback to stop
+    """Raised by a `progress` callback to stop a run after the chunk just written (the Jobs
+    screen's Cancel; the tests' kill): the job stays `running` and continues when run again."""
+
+    def __init__(self) -> None:
+        super().__init__("The job was stopped; run it again to continue where it stopped.")
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    elapsed: float  # seconds since this run started
+    done_this_run: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.done_this_run / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        return (self.total - self.done) / self.rate if self.rate else None
+
+    def line(self) -> str:
+        eta = f"{self.eta:.0f} s" if self.eta is not None else "?"
+        return f"{self.done:,}/{self.total:,} rows, {self.rate:,.0f} rows/s, ETA {eta}"
+
+
+ProgressFn = Callable[[Progress], None] | None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    account_id: int
+    primary_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a run would do now; nothing was written."""
+
+    kind: str
+    members: int
+    would_change: int
+    unchanged: int
+    refused: list[Refusal]
+    sample: list[tuple[str, dict[str, tuple[str, str]]]]  # (primary id, field -> (before, after))
+    elapsed_ms: float = 0.0
+
+    def lines(self) -> list[str]:
+        verb = {UPDATE: "would change", DELETE: "would delete", NOTIFY: "would notify"}[self.kind]
+        out = [
+            f"Preview: {self.members} member(s); {verb} {self.would_change}; "
+            f"{self.unchanged} unchanged; {len(self.refused)} refused. Nothing was written."
+        ]
+        for primary_id, diff in self.sample:
+            changes = ", ".join(f"{k}: {a or '-'} -> {b or '-'}" for k, (a, b) in diff.items())
+            out.append(f"  {primary_id}  {changes}")
+        out += [f"  refused  {r.primary_id}  {r.reason}" for r in self.refused]
+        return out
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    job_id: int
+    kind: str
+    set_name: str
+    params: dict
+    state: str
+    actor: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    total: int
+    changed: int
+    unchanged: int
+    skipped: int
+    failed: int
+    undo_of: int | None
+
+    def what(self) -> str:
+        if self.kind == UPDATE:
+            return "update " + ", ".join(f"{k}={v}" for k, v in self.params["fields"].items())
+        if self.kind == NOTIFY:
+            return f"notify ({self.params.get('letter')}: {self.params.get('subject')})"
+        if self.kind == UNDO:
+            return f"undo of job {self.undo_of}"
+        return self.kind
+
+    def line(self) -> str:
+        return (
+            f"{self.job_id}  {self.created_at:%Y-%m-%d %H:%M}  {self.actor}  {self.state}  "
+            f"{self.set_name}  {self.what()}  changed {self.changed}, unchanged "
+            f"{self.unchanged}, skipped {self.skipped}, failed {self.failed} of {self.total}"
+        )
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    account_id: int
+    primary_id: str
+    outcome: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class JobReport:
+    info: JobInfo
+    items: list[ItemReport] = field(default_factory=list)  # skipped and failed, in order
+    resumed: bool = False
+
+    def lines(self) -> list[str]:
+        i = self.info
+        head = (
+            f"Job {i.job_id} ({i.what()}) on set {i.set_name!r}: {i.state}; changed "
+            f"{i.changed}, unchanged {i.unchanged}, skipped {i.skipped}, failed {i.failed} "
+            f"of {i.total}."
+        )
+        if self.resumed:
+            head += " (continued where it stopped)"
+        return [head, *(f"  {r.outcome}  {r.primary_id}  {r.reason}" for r in self.items)]
+
+    def csv_rows(self) -> list[list[str]]:
+        """The report as CSV rows (the Jobs screen saves it)."""
+        return [["account_id", "primary_id", "outcome", "reason"]] + [
+            [str(r.account_id), r.primary_id, r.outcome, r.reason] for r in self.items
+        ]
+
+
+# --- Reading what an update job does --------------------------------------------------------------
+
+
+def parse_update(assignments: Iterable[str], organization_id: int) -> dict[str, str]:
+    """`FIELD=VALUE` items (`--set user_group=GRAD --set expiry=+365d`) as the job's fields,
+    checked before anything is read: a known field, a known code, a date, `+Nd` (days from
+    today, fixed now) or `renew` (the user group's registration period, per member)."""
+    out: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        name, value = name.strip().replace("-", "_"), value.strip()
+        if not sep or name not in UPDATE_FIELDS:
+            raise ValidationError(
+                {"set": f"{item!r}: use FIELD=VALUE with FIELD one of "
+                 + ", ".join(sorted({k for k in UPDATE_FIELDS if "_date" not in k}))}
+            )  # fmt: skip
+        column = UPDATE_FIELDS[name]
+        if column in CODE_MODELS:
+            if value and find_code(CODE_MODELS[column], organization_id, value) is None:
+                problems[column] = f"{value!r} is not a known {column.replace('_', ' ')}"
+        elif column == "status":
+            if value not in (Status.ACTIVE.value, Status.INACTIVE.value):
+                problems[column] = "is active or inactive"
+        elif column in DATE_COLUMNS:
+            if column == "expiry_date" and value == RENEW:
+                pass
+            elif m := _RELATIVE.match(value):
+                value = (runtime.today() + dt.timedelta(days=int(m.group(1)))).isoformat()
+            elif value:
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    problems[column] = "is a date YYYY-MM-DD, +Nd" + (
+                        " or renew" if column == "expiry_date" else ""
+                    )
+        out[column] = value
+    if problems:
+        raise ValidationError(problems)
+    if not out:
+        raise ValidationError({"set": "say what to change: --set FIELD=VALUE"})
+    return out
+
+
+class _Codes:
+    """Code ids -> codes, for the preview's before/after."""
+
+    def __init__(self) -> None:
+        self.names: dict[tuple[str, int], str] = {}
+
+    def show(self, column: str, value: object) -> str:
+        if value is None:
+            return ""
+        if column in CODE_MODELS:
+            key = (column, int(value))
+            if key not in self.names:
+                row = CODE_MODELS[column].get_or_none(CODE_MODELS[column].id == int(value))
+                self.names[key] = row.code if row else str(value)
+            return self.names[key]
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value)
+
+
+def _update_plan(
+    account: Account, fields: dict[str, str], actor: Actor, settings: Settings
+) -> tuple[dict[str, object], dict[str, object]]:
+    """What the update job would write on this account: (column -> new value, column -> old
+    value) of the columns that change; empty when nothing would. Raises the refusal (the
+    checks of the one-user services, first the permissions)."""
+    authorize(actor.account, Action.EDIT_USER, account)
+    if "status" in fields:
+        authorize(actor.account, Action.CHANGE_STATUS, account)
+    general = {f: v for f, v in fields.items() if f != "status"}
+    if general:
+        check_editable(account, general)
+    if general.get("expiry_date") == RENEW:
+        group = account.user_group
+        if general.get("user_group"):
+            group = find_code(UserGroup, account.organization_id, general["user_group"])
+        general["expiry_date"] = renewed_expiry(
+            account.expiry_date,
+            group_months(group),
+            settings.default_expiry_days,
+            runtime.today(),
+        )
+    clean = check_general(general, account, actor, settings) if general else {}
+    new: dict[str, object] = {}
+    old: dict[str, object] = {}
+    for f, v in clean.items():
+        current = stored_value(f, account, None)
+        if v != current:
+            new[f], old[f] = v, current
+    if "status" in fields and fields["status"] != account.status:
+        new["status"], old["status"] = fields["status"], account.status
+        new["status_date"], old["status_date"] = runtime.today(), account.status_date
+    return new, old
+
+
+def _columns(values: dict[str, object]) -> dict[str, object]:
+    """Field -> stored value as account columns (a code field's id column)."""
+    return {(f"{k}_id" if k in FK_COLUMNS else k): v for k, v in values.items()}
+
+
+def _write(
+    account: Account, version: int, new: dict[str, object], old: dict[str, object], actor: Actor
+) -> None:
+    """Write the new values at `version` (`ConflictError` when a desk saved it since), with
+    their History entries (source and job of `actor`). In the chunk's transaction."""
+    before = audit.snapshot(account)
+    save_versioned(account, version, _columns(new), actor)
+    for f, v in new.items():
+        if f not in ("status", "status_date"):
+            note_hand_change(account, f, old[f], v, actor)
+    after = dict(before)
+    for f, v in new.items():
+        after[f] = audit._display(v)  # noqa: SLF001 - the audit's own display of a value
+    audit.record_changes(
+        actor, account, before, after, account_id=account.id, person_id=account.person_id
+    )
+
+
+# --- Jobs ---------------------------------------------------------------------------------------
+
+
+def _job_actor(actor: Actor, job: Job) -> Actor:
+    """The actor with the job's id: its History entries have source `job` and name it."""
+    return Actor(actor.account, Source.JOB, job_id=job.id)
+
+
+def _info(job: Job) -> JobInfo:
+    return JobInfo(
+        job_id=job.id,
+        kind=job.kind,
+        set_name=job.set_name,
+        params=json.loads(job.params),
+        state=job.state,
+        actor=job.actor,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        total=job.total,
+        changed=job.changed,
+        unchanged=job.unchanged,
+        skipped=job.skipped,
+        failed=job.failed,
+        undo_of=job.undo_of,
+    )
+
+
+def _org_id(actor: Actor, organization: Organization | int | None) -> int:
+    if actor.account is not None:
+        authorize(actor.account, Action.VIEW_USER)
+        return actor.account.organization_id
+    if organization is None:
+        raise ValidationError({"organization": "is required for the system"})
+    return organization if isinstance(organization, int) else organization.id
+
+
+def _load_job(job_id: int, actor: Actor, organization: Organization | int | None = None) -> Job:
+    org_id = _org_id(actor, organization)
+    job = Job.get_or_none((Job.id == job_id) & (Job.organization == org_id))
+    if job is None:
+        raise NotFound(f"No job {job_id} in this organization.")
+    return job
+
+
+def _freeze(
+    kind: str,
+    params: dict,
+    actor: Actor,
+    members: Iterable[list[Member]],
+    *,
+    org_id: int,
+    user_set: UserSet | None,
+    undo_of: int | None = None,
+) -> Job:
+    """The job row and its items (the members and the versions read), in one transaction."""
+    now = runtime.now()
+    with database.atomic():
+        job = Job.create(
+            organization=org_id,
+            user_set=user_set.id if user_set else None,
+            set_name=user_set.name if user_set else "",
+            kind=kind,
+            params=json.dumps(params, sort_keys=True),
+            state=RUNNING,
+            actor_id=actor.account_id,
+            actor=actor.name,
+            source=actor.source.value,
+            created_at=now,
+            undo_of=undo_of,
+        )
+        seq = 0
+        for chunk in members:
+            rows = []
+            for m in chunk:
+                rows.append(
+                    {
+                        "job": job.id,
+                        "seq": seq,
+                        "account_id": m.account_id,
+                        "primary_id": m.primary_id,
+                        "version": m.version,
+                    }
+                )
+                seq += 1
+            for start in range(0, len(rows), 1000):
+                JobItem.insert_many(rows[start : start + 1000]).execute()
+        Job.update(total=seq).where(Job.id == job.id).execute()
+    return Job.get_by_id(job.id)
+
+
+def _unfinished(
+    kind: str, params: dict, actor: Actor, org_id: int, set_id: int | None
+) -> Job | None:
+    return (
+        Job.select()
+        .where(
+            (Job.organization == org_id)
+            & (Job.kind == kind)
+            & (Job.state == RUNNING)
+            & (Job.params == json.dumps(params, sort_keys=True))
+            & (Job.user_set == set_id)
+            & (
+                Job.actor_id.is_null()
+                if actor.account is None
+                else Job.actor_id == actor.account_id
+            )
+        )
+        .order_by(Job.id.desc())
+        .first()
+    )
+
+
+def _apply_one(
+    job: Job, item: JobItem, account: Account | None, actor: Actor, settings: Settings
+) -> tuple[str, str, int | None]:
+    """Do the job on one member: (outcome, reason, version after)."""
+    if account is None:
+        return FAILED, "no longer exists", None
+    params = json.loads(job.params)
+    if job.kind == DELETE:
+        from models.users.deletion import DeletionRefused, delete_user
+
+        try:
+            delete_user(account.id, item.version, actor)
+        except DeletionRefused as exc:
+            return SKIPPED, "; ".join(exc.reasons), None
+        return CHANGED, "", None
+    if job.kind == NOTIFY:  # a letter overwrites nothing: no version to hold
+        from models.mail.letters import queue_general_message
+
+        queue_general_message(account.id, params["subject"], params["body"], actor)
+        return CHANGED, "", None
+    if account.version != item.version:
+        return SKIPPED, _changed_since(account), None
+    if job.kind == UNDO:
+        new, old = _undo_plan(job, account, actor)
+    else:
+        new, old = _update_plan(account, dict(params["fields"]), actor, settings)
+    if not new:
+        return UNCHANGED, "", item.version
+    _write(account, item.version, new, old, actor)
+    return CHANGED, "", item.version + 1
+
+
+def _changed_since(account: Account) -> str:
+    return (
+        f"changed by {account.updated_by or 'another user'} at "
+        f"{account.updated_at:%Y-%m-%d %H:%M:%S} since the job read it: not overwritten"
+    )
+
+
+def run_job(
+    job_id: int,
+    actor: Actor,
+    *,
+    progress: ProgressFn = None,
+    chunk: int = CHUNK,
+    organization: Organization | int | None = None,
+    resumed: bool = False,
+) -> JobReport:
+    """Work through the job's items not done yet, `chunk` at a time, each chunk in its own
+    transaction with the job's counts. `progress` is called after each chunk (raise
+    `Interrupted` in it to stop: the job continues when run again)."""
+    job = _load_job(job_id, actor, organization)
+    if job.state == DONE:
+        return report(job.id, actor, organization=organization)
+    settings = load_settings()
+    acting = _job_actor(actor, job)
+    started, done_now = time.perf_counter(), 0
+    done = JobItem.select().where((JobItem.job == job.id) & (JobItem.outcome != "")).count()
+    while True:
+        items = list(
+            JobItem.select()
+            .where((JobItem.job == job.id) & (JobItem.outcome == ""))
+            .order_by(JobItem.seq)
+            .limit(chunk)
+        )
+        if not items:
+            break
+        with database.atomic():
+            accounts = {
+                a.id: a
+                for a in Account.select().where(Account.id.in_([i.account_id for i in items]))
+            }
+            counts = {CHANGED: 0, UNCHANGED: 0, SKIPPED: 0, FAILED: 0}
+            for item in items:
+                try:
+                    with database.atomic():  # one member's failure undoes that member only
+                        outcome, reason, after = _apply_one(
+                            job, item, accounts.get(item.account_id), acting, settings
+                        )
+                except ConflictError:
+                    outcome, reason, after = (
+                        SKIPPED,
+                        _changed_since(Account.get_by_id(item.account_id)),
+                        None,
+                    )
+                except PatronDeskError as exc:
+                    outcome, reason, after = SKIPPED, exc.message, None
+                counts[outcome] += 1
+                JobItem.update(outcome=outcome, reason=reason[:2000], version_after=after).where(
+                    JobItem.id == item.id
+                ).execute()
+            Job.update(
+                changed=Job.changed + counts[CHANGED],
+                unchanged=Job.unchanged + counts[UNCHANGED],
+                skipped=Job.skipped + counts[SKIPPED],
+                failed=Job.failed + counts[FAILED],
+            ).where(Job.id == job.id).execute()
+        done += len(items)
+        done_now += len(items)
+        if progress:
+            progress(Progress(done, job.total, time.perf_counter() - started, done_now))
+    with database.atomic():
+        Job.update(state=DONE, finished_at=runtime.now()).where(Job.id == job.id).execute()
+    return report(job.id, actor, organization=organization, resumed=resumed)
+
+
+def _start(
+    kind: str,
+    params: dict,
+    set_ref: int | str,
+    actor: Actor,
+    progress: ProgressFn,
+    chunk: int,
+    organization: Organization | int | None,
+) -> JobReport:
+    row = load_set(set_ref, actor, organization)
+    job = _unfinished(kind, params, actor, row.organization_id, row.id)
+    resumed = job is not None
+    if job is None:
+        job = _freeze(kind, params, actor, iter_members(row, actor), org_id=row.organization_id,
+                      user_set=row)  # fmt: skip
+    return run_job(job.id, actor, progress=progress, chunk=chunk,
+                   organization=row.organization_id, resumed=resumed)  # fmt: skip
+
+
+def run_update(
+    set_ref: int | str,
+    fields: dict[str, str],
+    actor: Actor,
+    *,
+    progress: ProgressFn = None,
+    chunk: int = CHUNK,
+    organization: Organization | int | None = None,
+) -> JobReport:
+    """Update these fields (`parse_update`) on every member; a killed run of the same job is
+    continued instead of started again."""
+    return _start(UPDATE, {"fields": fields}, set_ref, actor, progress, chunk, organization)
+
+
+def _notify_params(letter: str, subject: str, body: str) -> dict:
+    if letter != LetterKind.GENERAL.value:
+        raise ValidationError({"letter": "is general (the letter written by staff)"})
+    return {"letter": letter, "subject": subject, "body": body}
+
+
+def run_notify(
+    set_ref: int | str,
+    subject: str,
+    body: str,
+    actor: Actor,
+    *,
+    letter: str = LetterKind.GENERAL.value,
+    progress: ProgressFn = None,
+    chunk: int = CHUNK,
+    organization: Organization | int | None = None,
+) -> JobReport:
+    """Queue the letter to every member, in each one's language (the outbox sends it)."""
+    from models.mail.letters import check_general_message
+
+    subject, body = check_general_message(subject, body)
+    params = _notify_params(letter, subject, body)
+    return _start(NOTIFY, params, set_ref, actor, progress, chunk, organization)
+
+
+def run_delete(
+    set_ref: int | str,
+    actor: Actor,
+    *,
+    progress: ProgressFn = None,
+    chunk: int = CHUNK,
+    organization: Organization | int | None = None,
+) -> JobReport:
+    """Delete every member the deletion rules allow; the others are skipped with reasons."""
+    return _start(DELETE, {}, set_ref, actor, progress, chunk, organization)
+
+
+# --- Preview ------------------------------------------------------------------------------------
+
+
+def _preview_one(kind: str, params: dict, account: Account, actor: Actor, settings: Settings):  # noqa: ANN202
+    """(new, old) for an update; ({"delete"/"notify": ...}, {}) for the others; raises the
+    refusal."""
+    if kind == UPDATE:
+        return _update_plan(account, dict(params["fields"]), actor, settings)
+    if kind == DELETE:
+        from models.users.deletion import DeletionRefused, deletion_problems
+
+        authorize(actor.account, Action.DELETE_USER, account)
+        if reasons := deletion_problems(account, actor):
+            raise DeletionRefused(reasons)
+        return {"deleted": "yes"}, {"deleted": ""}
+    from models.mail.letters import LetterRefused, receives
+
+    authorize(actor.account, Action.MANAGE_ATTACHMENTS, account)
+    if not receives(account, LetterKind.GENERAL):
+        raise LetterRefused("opted out of this letter")
+    return {"letter": "queued"}, {"letter": ""}
+
+
+def preview(
+    kind: str,
+    set_ref: int | str,
+    actor: Actor,
+    *,
+    fields: dict[str, str] | None = None,
+    organization: Organization | int | None = None,
+    progress: ProgressFn = None,
+) -> Preview:
+    """What the job would do now, member by member, with the same checks as the run; nothing
+    is written."""
+    started = time.perf_counter()
+    row = load_set(set_ref, actor, organization)
+    params = {"fields": fields or {}} if kind == UPDATE else {}
+    if kind == UPDATE and not fields:
+        raise ValidationError({"set": "say what to change: --set FIELD=VALUE"})
+    settings = load_settings()
+    codes = _Codes()
+    members = would = unchanged = 0
+    refused: list[Refusal] = []
+    sample: list[tuple[str, dict[str, tuple[str, str]]]] = []
+    for chunk in iter_members(row, actor):
+        accounts = {
+            a.id: a for a in Account.select().where(Account.id.in_([m.account_id for m in chunk]))
+        }
+        for m in chunk:
+            members += 1
+            account = accounts.get(m.account_id)
+            if account is None:
+                refused.append(Refusal(m.account_id, m.primary_id, "no longer exists"))
+                continue
+            try:
+                new, old = _preview_one(kind, params, account, actor, settings)
+            except PatronDeskError as exc:
+                reason = "; ".join(exc.reasons) if hasattr(exc, "reasons") else exc.message
+                refused.append(Refusal(m.account_id, m.primary_id, reason))
+                continue
+            if not new:
+                unchanged += 1
+                continue
+            would += 1
+            if len(sample) < SAMPLE:
+                diff = {k: (codes.show(k, old.get(k)), codes.show(k, v)) for k, v in new.items()}
+                sample.append((account.primary_id, diff))
+        if progress:
+            progress(Progress(members, members, time.perf_counter() - started, members))
+    return Preview(
+        kind=kind,
+        members=members,
+        would_change=would,
+        unchanged=unchanged,
+        refused=refused,
+        sample=sample,
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+# --- Undo ---------------------------------------------------------------------------------------
+
+
+def _decode(column: str, text: str | None) -> object:
+    if text is None:
+        return None
+    if column in FK_COLUMNS:
+        return int(text) if text.isdigit() else None
+    if column in DATE_COLUMNS:
+        return dt.date.fromisoformat(text) if text else None
+    return text
+
+
+def _undo_plan(job: Job, account: Account, actor: Actor) -> tuple[dict, dict]:
+    """The old values the update job `job.undo_of` wrote over, from its History entries."""
+    events = list(
+        AuditEvent.select(AuditEvent.field, AuditEvent.old_value)
+        .where(
+            (AuditEvent.job_id == job.undo_of)
+            & (AuditEvent.account_id == account.id)
+            & (AuditEvent.entity == "account")
+        )
+        .order_by(AuditEvent.id)
+        .tuples()
+    )
+    fields = {f for f, _ in events}
+    authorize(actor.account, Action.EDIT_USER, account)
+    if "status" in fields:
+        authorize(actor.account, Action.CHANGE_STATUS, account)
+    new, old = {}, {}
+    for f, text in events:
+        if f not in new:
+            new[f] = _decode(f, text)
+            old[f] = getattr(account, f"{f}_id" if f in FK_COLUMNS else f)
+    return new, old
+
+
+def undo(
+    job_id: int,
+    actor: Actor,
+    *,
+    progress: ProgressFn = None,
+    chunk: int = CHUNK,
+    organization: Organization | int | None = None,
+) -> JobReport:
+    """Undo an update job: every member it changed gets its old values back (History source
+    `job`, naming the undo job), unless the member changed since the job (skipped, reported).
+    Run again after a kill, it continues."""
+    original = _load_job(job_id, actor, organization)
+    if original.kind != UPDATE:
+        raise JobError(f"Job {job_id} is a {original.kind} job: only update jobs can be undone.")
+    if original.state != DONE:
+        raise JobError(f"Job {job_id} has not finished: run it to the end first, then undo it.")
+    previous = Job.get_or_none((Job.undo_of == original.id) & (Job.kind == UNDO))
+    if previous is not None:
+        if previous.state == DONE:
+            raise JobError(f"Job {job_id} was undone already (job {previous.id}).")
+        return run_job(previous.id, actor, progress=progress, chunk=chunk,
+                       organization=original.organization_id, resumed=True)  # fmt: skip
+    changed = (
+        JobItem.select(JobItem.account_id, JobItem.version_after, JobItem.primary_id)
+        .where((JobItem.job == original.id) & (JobItem.outcome == CHANGED))
+        .order_by(JobItem.seq)
+        .tuples()
+    )
+
+    def members():  # noqa: ANN202
+        batch: list[Member] = []
+        for account_id, version, primary_id in changed:
+            batch.append(Member(account_id, version, primary_id))
+            if len(batch) >= 1000:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    user_set = UserSet.get_or_none(UserSet.id == original.user_set_id)
+    job = _freeze(
+        UNDO,
+        {"undo_of": original.id},
+        actor,
+        members(),
+        org_id=original.organization_id,
+        user_set=user_set,
+        undo_of=original.id,
+    )
+    if user_set is None:
+        Job.update(set_name=original.set_name).where(Job.id == job.id).execute()
+    return run_job(job.id, actor, progress=progress, chunk=chunk,
+                   organization=original.organization_id)  # fmt: skip
+
+
+# --- Reading jobs -------------------------------------------------------------------------------
+
+
+def list_jobs(
+    actor: Actor, *, organization: Organization | int | None = None, limit: int = 200
+) -> list[JobInfo]:
+    """The organization's jobs, newest first."""
+    org_id = _org_id(actor, organization)
+    rows = Job.select().where(Job.organization == org_id).order_by(Job.id.desc()).limit(limit)
+    return [_info(j) for j in rows]
+
+
+def report(
+    job_id: int,
+    actor: Actor,
+    *,
+    organization: Organization | int | None = None,
+    resumed: bool = False,
+) -> JobReport:
+    """The job with every member skipped or failed, and why (identifiers only)."""
+    job = _load_job(job_id, actor, organization)
+    items = [
+        ItemReport(i.account_id, i.primary_id, i.outcome, i.reason)
+        for i in JobItem.select()
+        .where((JobItem.job == job.id) & JobItem.outcome.in_([SKIPPED, FAILED]))
+        .order_by(JobItem.seq)
+    ]
+    return JobReport(info=_info(job), items=items, resumed=resumed)
+
+
+__all__ = [
+    "CHANGED",
+    "DELETE",
+    "FAILED",
+    "NOTIFY",
+    "SKIPPED",
+    "UNCHANGED",
+    "UNDO",
+    "UPDATE",
+    "Interrupted",
+    "JobError",
+    "JobInfo",
+    "JobReport",
+    "Preview",
+    "Progress",
+    "Refusal",
+    "list_jobs",
+    "parse_update",
+    "preview",
+    "report",
+    "run_delete",
+    "run_job",
+    "run_notify",
+    "run_update",
+    "undo",
+]

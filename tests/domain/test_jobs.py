@@ -1,0 +1,208 @@
+"""Bulk jobs on a set (issue 23): preview writes nothing; the run checks each member as editing
+one user does (a desk cannot act over a higher role), skips members a desk saved meanwhile,
+continues after a kill with every member done once, records History with source `job` and the
+job's id; undo restores and refuses members changed since; delete skips members with a balance,
+with reasons; notify queues a letter per member in their language. Both back ends through `db`."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.enums import Role
+from models.fees.fees import add_fee
+from models.jobs.jobs import (
+    CHANGED,
+    DELETE,
+    NOTIFY,
+    SKIPPED,
+    UPDATE,
+    Interrupted,
+    JobError,
+    list_jobs,
+    parse_update,
+    preview,
+    report,
+    run_delete,
+    run_job,
+    run_notify,
+    run_update,
+    undo,
+)
+from models.jobs.sets import create_itemized_set, create_logical_set
+from models.search.engine import UserQuery
+from models.store.tables import Account, AuditEvent, Job, JobItem, Letter, UserGroup
+from models.users.details import update_user
+from tests.helpers.details import admin, as_staff, fresh, future, user
+
+
+def _set(db, accounts, name: str = "S") -> int:  # noqa: ANN001
+    return create_itemized_set(name, [a.id for a in accounts], admin(db)).set_id
+
+
+def _group(code: str) -> int:
+    return UserGroup.get(UserGroup.code == code).id
+
+
+def _snapshot() -> tuple:
+    return (
+        AuditEvent.select().count(),
+        Job.select().count(),
+        JobItem.select().count(),
+        [(a.id, a.version, a.user_group_id, a.expiry_date) for a in Account.select()],
+    )
+
+
+def test_preview_writes_nothing_and_says_what_would_change(db) -> None:
+    users = [user(db, f"P{i:04}") for i in range(4)]
+    GRAD = _group("GRAD")  # noqa: N806
+    Account.update(user_group=GRAD).where(Account.id == users[0].id).execute()
+    set_id = _set(db, users)
+    fields = parse_update(["user_group=GRAD"], db.organization.id)
+    before = _snapshot()
+    p = preview(UPDATE, set_id, admin(db), fields=fields)
+    assert _snapshot() == before
+    assert (p.members, p.would_change, p.unchanged, p.refused) == (4, 3, 1, [])
+    assert p.sample[0][1] == {"user_group": ("PUBLIC", "GRAD")}
+    assert "Nothing was written" in p.lines()[0]
+
+
+def test_run_updates_with_history_source_job_and_the_jobs_id(db) -> None:
+    users = [user(db, f"P{i:04}") for i in range(3)]
+    set_id = _set(db, users)
+    fields = parse_update(["user_group=GRAD", "expiry=+30d"], db.organization.id)
+    done = run_update(set_id, fields, admin(db), chunk=2)
+    assert (done.info.changed, done.info.state, done.info.total) == (3, "done", 3)
+    for a in users:
+        a2 = fresh(a)
+        assert a2.user_group_id == _group("GRAD") and a2.version == a.version + 1
+        events = list(AuditEvent.select().where(AuditEvent.job_id == done.info.job_id,
+                                                AuditEvent.account_id == a.id))  # fmt: skip
+        assert {(e.field, e.source) for e in events} == {("user_group", "job"),
+                                                        ("expiry_date", "job")}  # fmt: skip
+    assert list_jobs(admin(db))[0].job_id == done.info.job_id
+
+
+def test_renew_uses_the_groups_registration_period(db) -> None:
+    anna = user(db, "P0001", expiry_date=future(10))
+    UserGroup.update(registration_months=12).where(UserGroup.code == "GRAD").execute()
+    set_id = _set(db, [anna])
+    run_update(set_id, parse_update(["user_group=GRAD", "expiry=renew"], db.organization.id),
+               admin(db))  # fmt: skip
+    from models.users.derived import add_months
+
+    assert fresh(anna).expiry_date == add_months(future(10), 12)
+
+
+def test_each_member_is_checked_as_one_user_a_desk_cannot_act_over_a_higher_role(db) -> None:
+    plain = user(db, "P0001")
+    manager_patron = user(db, "P0002", roles=["user_manager"])  # a public user holding a role
+    desk = as_staff(db, Role.CIRCULATION_DESK_MANAGER, "S0001")
+    set_id = create_itemized_set("Two", [plain.id, manager_patron.id], desk).set_id
+    fields = parse_update(["user_group=GRAD"], db.organization.id)
+    p = preview(UPDATE, set_id, desk, fields=fields)
+    assert p.would_change == 1
+    assert [r.account_id for r in p.refused] == [manager_patron.id]
+    assert "above your own" in p.refused[0].reason
+    done = run_update(set_id, fields, desk)
+    assert (done.info.changed, done.info.skipped) == (1, 1)
+    assert fresh(manager_patron).user_group_id == manager_patron.user_group_id
+    # A desk operator may not edit users at all: every member refused, nothing written.
+    operator = as_staff(db, Role.CIRCULATION_DESK_OPERATOR, "S0002")
+    set2 = create_itemized_set("One", [plain.id], operator).set_id
+    out = run_update(set2, parse_update(["user_group=ALUMNI"], db.organization.id), operator)
+    assert (out.info.changed, out.info.skipped) == (0, 1)
+    assert "none of your roles" in out.items[0].reason
+
+
+def test_a_member_saved_by_a_desk_meanwhile_is_skipped_never_overwritten(db) -> None:
+    users = [user(db, f"P{i:04}") for i in range(3)]
+    set_id = _set(db, users)
+    fields = parse_update(["user_group=GRAD"], db.organization.id)
+    saved = []
+
+    def desk_saves(progress) -> None:  # noqa: ANN001 - after the first chunk: a desk saves P0002
+        if not saved:
+            saved.append(update_user(users[2].id, users[2].version, {"title": "Dr"}, admin(db)))
+
+    done = run_update(set_id, fields, admin(db), chunk=2, progress=desk_saves)
+    assert (done.info.changed, done.info.skipped) == (2, 1)
+    assert (
+        done.items[0].account_id == users[2].id and "since the job read it" in done.items[0].reason
+    )
+    assert fresh(users[2]).user_group_id == users[2].user_group_id
+    assert fresh(users[2]).person.title == "Dr"
+
+
+def test_a_job_killed_after_the_first_chunk_continues_and_does_every_member_once(db) -> None:
+    users = [user(db, f"P{i:04}") for i in range(5)]
+    set_id = create_logical_set("All P", UserQuery(tab="public"), admin(db)).set_id
+    fields = parse_update(["user_group=GRAD"], db.organization.id)
+
+    def kill(progress) -> None:  # noqa: ANN001
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_update(set_id, fields, admin(db), chunk=2, progress=kill)
+    job = Job.get()
+    assert job.state == "running" and job.changed == 2
+    again = run_update(set_id, fields, admin(db), chunk=2)
+    assert again.resumed and again.info.job_id == job.id
+    assert (again.info.changed, again.info.state) == (5, "done")
+    for a in users:
+        assert AuditEvent.select().where(AuditEvent.job_id == job.id,
+                                         AuditEvent.account_id == a.id).count() == 1  # fmt: skip
+    assert Job.select().count() == 1
+
+
+def test_undo_restores_and_refuses_members_changed_since(db) -> None:
+    users = [user(db, f"P{i:04}") for i in range(3)]
+    set_id = _set(db, users)
+    done = run_update(set_id, parse_update(["user_group=GRAD", "status=inactive"],
+                                           db.organization.id), admin(db))  # fmt: skip
+    changed_since = fresh(users[1])
+    update_user(changed_since.id, changed_since.version, {"title": "Dr"}, admin(db))
+    undone = undo(done.info.job_id, admin(db))
+    assert (undone.info.changed, undone.info.skipped) == (2, 1)
+    assert undone.items[0].account_id == users[1].id
+    for a in (users[0], users[2]):
+        a2 = fresh(a)
+        assert (a2.user_group_id, a2.status, a2.status_date) == (
+            a.user_group_id, "active", a.status_date)  # fmt: skip
+        sources = {e.source for e in AuditEvent.select().where(
+            AuditEvent.job_id == undone.info.job_id, AuditEvent.account_id == a.id)}  # fmt: skip
+        assert sources == {"job"}
+    assert fresh(users[1]).user_group_id == _group("GRAD")
+    with pytest.raises(JobError):
+        undo(done.info.job_id, admin(db))
+
+
+def test_delete_skips_members_with_a_balance_with_reasons(db) -> None:
+    users = [user(db, f"P{i:04}") for i in range(4)]
+    add_fee(users[1].id, admin(db), fee_type="LOST_ITEM", amount="12.50")
+    add_fee(users[3].id, admin(db), fee_type="LOST_ITEM", amount="3.00")
+    set_id = _set(db, users)
+    p = preview(DELETE, set_id, admin(db))
+    assert (p.would_change, [r.account_id for r in p.refused]) == (2, [users[1].id, users[3].id])
+    assert Account.select().count() >= 4
+    done = run_delete(set_id, admin(db))
+    assert (done.info.changed, done.info.skipped) == (2, 2)
+    assert all("balance" in r.reason or "owe" in r.reason for r in done.items), done.items
+    assert not Account.select().where(Account.id.in_([users[0].id, users[2].id])).exists()
+    assert Account.select().where(Account.id.in_([users[1].id, users[3].id])).count() == 2
+
+
+def test_notify_queues_a_letter_per_member_in_their_language(db) -> None:
+    anna = user(db, "P0001")
+    ben = user(db, "P0002", first_name="Ben")
+    Account.update(comm_language="fr").where(Account.id == anna.id).execute()
+    Account.update(letter_general=False).where(Account.id == ben.id).execute()
+    set_id = _set(db, [anna, ben])
+    assert preview(NOTIFY, set_id, admin(db)).would_change == 1
+    done = run_notify(set_id, "Closing", "The library closes on Friday.", admin(db))
+    assert (done.info.changed, done.info.skipped) == (1, 1)
+    letter = Letter.get()
+    assert letter.account_id == anna.id and letter.language == "fr"
+    assert report(done.info.job_id, admin(db)).items[0].outcome == SKIPPED
+    assert run_job(done.info.job_id, admin(db)).info.changed == 1  # done: nothing again
+    assert Letter.select().count() == 1
+    assert CHANGED == "changed"
