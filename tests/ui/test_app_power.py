@@ -78,6 +78,9 @@ async def test_end_goes_to_the_last_user_and_home_to_the_first(ui_db) -> None:
         seen: list[str] = [highlighted(app)]
         for _ in range(total + 5):
             await pilot.press("up")
+            # A key typed while the window loads the rows before it waits for them (type-ahead):
+            # let it land before reading the highlight, or a loaded machine reads two moves as one.
+            await settle(pilot)
             if highlighted(app) != seen[-1]:
                 seen.append(highlighted(app))
             assert len(names(app)) <= PAGE * MAX_PAGES
