@@ -176,8 +176,11 @@ async def _run(target: str, samples: int, seed: int) -> dict[str, float]:
             if n:
                 opened.append(took)
             general = screen.query_one(GeneralPane)
-            title = screen.query_one("#g-title", Input)
-            title.value = "Dr" if title.value != "Dr" else "Prof"
+            # A field every account may change without a question: Title may be a list (issue
+            # 22, item 6a) and, on an external account, asks whether the next SIS load may
+            # override it (item 4); RERO's local codes are free text and asked nothing.
+            codes = screen.query_one("#g-local_codes", Input)
+            codes.value = "B1" if codes.value != "B1" else "B2"
             span = Span()
             # The key as the terminal sends it (Pilot.press sleeps 40 ms and more per key,
             # waiting for the CPU to go idle: that wait is not the app's).
