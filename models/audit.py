@@ -197,7 +197,7 @@ def record(
     )
 
 
-def record_changes(
+def change_rows(
     actor: Actor,
     instance: Model,
     before: dict[str, str | None] | None,
@@ -205,9 +205,11 @@ def record_changes(
     *,
     account_id: int | None,
     person_id: int | None,
-) -> int:
-    """One event per field that differs between the two snapshots. `before` None: created;
-    `after` None: deleted. Returns the number of events written."""
+    at: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The History rows `record_changes` writes (one per field that differs between the two
+    snapshots; `before` None: created; `after` None: deleted), for `insert_rows`: a bulk
+    writer (a job's chunk) collects those of many records and inserts them at once."""
     if before is None:
         action, before = AuditAction.CREATE, {}
     elif after is None:
@@ -216,7 +218,7 @@ def record_changes(
         action = AuditAction.UPDATE
     entity = instance._meta.table_name
     rows = []
-    now = runtime.now()
+    now = at or runtime.now()
     for name in list(dict.fromkeys([*before, *after])):
         old, new = before.get(name), after.get(name)
         if old == new or (action != AuditAction.UPDATE and old in (None, "") and new in (None, "")):
@@ -238,6 +240,30 @@ def record_changes(
                 "job_id": actor.job_id,
             }
         )
-    if rows:
-        AuditEvent.insert_many(rows).execute()
+    return rows
+
+
+INSERT_BATCH = 500  # rows per INSERT: 13 columns each, under SQLite's bound-parameter limit
+
+
+def insert_rows(rows: list[dict[str, Any]]) -> int:
+    """Insert History rows (`change_rows`) with as few statements as the back end allows, in
+    the caller's transaction. Returns the number written."""
+    for start in range(0, len(rows), INSERT_BATCH):
+        AuditEvent.insert_many(rows[start : start + INSERT_BATCH]).execute()
     return len(rows)
+
+
+def record_changes(
+    actor: Actor,
+    instance: Model,
+    before: dict[str, str | None] | None,
+    after: dict[str, str | None] | None,
+    *,
+    account_id: int | None,
+    person_id: int | None,
+) -> int:
+    """One event per field that differs between the two snapshots. `before` None: created;
+    `after` None: deleted. Returns the number of events written."""
+    rows = change_rows(actor, instance, before, after, account_id=account_id, person_id=person_id)
+    return insert_rows(rows)
