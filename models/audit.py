@@ -243,14 +243,26 @@ def change_rows(
     return rows
 
 
-INSERT_BATCH = 500  # rows per INSERT: 13 columns each, under SQLite's bound-parameter limit
+@cache
+def _audit_table():  # noqa: ANN202
+    from models.store.bulk import Table
+
+    return Table(AuditEvent, explicit_id=False)
 
 
 def insert_rows(rows: list[dict[str, Any]]) -> int:
-    """Insert History rows (`change_rows`) with as few statements as the back end allows, in
-    the caller's transaction. Returns the number written."""
-    for start in range(0, len(rows), INSERT_BATCH):
-        AuditEvent.insert_many(rows[start : start + INSERT_BATCH]).execute()
+    """Insert History rows (`change_rows`) with the driver's bulk insert
+    (`models.store.bulk.BulkWriter`, as the import writes History: peewee's `insert_many`
+    spends most of a bulk job's time building the statement), in the caller's transaction.
+    Returns the number written."""
+    if not rows:
+        return 0
+    from models.store.bulk import BulkWriter
+
+    table = _audit_table()
+    writer = BulkWriter("History's bulk insert needs")
+    tuples = [table.row(**r) for r in rows]
+    writer.insert(table, tuples if writer.pg else table.dates_as_text(tuples))
     return len(rows)
 
 
