@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from peewee import PostgresqlDatabase
 
 from models import audit
-from models.access.permissions import Action, authorize
+from models.access.permissions import Action, authorize, prime_held_roles
 from models.audit import Actor
 from models.config.codes import find_code
 from models.config.settings import Settings, load_settings
@@ -51,6 +51,7 @@ from models.jobs.sets import Member, iter_members, load_set
 from models.runtime import runtime
 from models.store.base import database
 from models.store.bulk import BulkWriter, Table, iso_text
+from models.store.reading import one_reading
 from models.store.tables import (
     Account,
     AuditEvent,
@@ -585,7 +586,15 @@ class _Changes:
         self, items: list[JobItem], accounts: dict[int, Account]
     ) -> tuple[dict[int, tuple[str, str, int | None]], list]:
         """(item id -> outcome, reason, version after) of the members settled without a
-        write, and the others planned as (item, account, new, old)."""
+        write, and the others planned as (item, account, new, old). Reads only: the roles
+        the members hold are read with one query (`prime_held_roles`), the actor's once."""
+        with one_reading():
+            prime_held_roles(list(accounts))
+            return self._chunk(items, accounts)
+
+    def _chunk(
+        self, items: list[JobItem], accounts: dict[int, Account]
+    ) -> tuple[dict[int, tuple[str, str, int | None]], list]:
         events = _undo_events(self.job, list(accounts)) if self.job.kind == UNDO else {}
         outcomes: dict[int, tuple[str, str, int | None]] = {}
         planned = []
@@ -856,25 +865,29 @@ def preview(
         accounts = {
             a.id: a for a in Account.select().where(Account.id.in_([m.account_id for m in chunk]))
         }
-        for m in chunk:
-            members += 1
-            account = accounts.get(m.account_id)
-            if account is None:
-                refused.append(Refusal(m.account_id, m.primary_id, "no longer exists"))
-                continue
-            try:
-                new, old = _preview_one(kind, params, account, actor, settings, prepared)
-            except PatronDeskError as exc:
-                reason = "; ".join(exc.reasons) if hasattr(exc, "reasons") else exc.message
-                refused.append(Refusal(m.account_id, m.primary_id, reason))
-                continue
-            if not new:
-                unchanged += 1
-                continue
-            would += 1
-            if len(sample) < SAMPLE:
-                diff = {k: (codes.show(k, old.get(k)), codes.show(k, v)) for k, v in new.items()}
-                sample.append((account.primary_id, diff))
+        with one_reading():  # a preview writes nothing: the members' roles read once a chunk
+            prime_held_roles(list(accounts))
+            for m in chunk:
+                members += 1
+                account = accounts.get(m.account_id)
+                if account is None:
+                    refused.append(Refusal(m.account_id, m.primary_id, "no longer exists"))
+                    continue
+                try:
+                    new, old = _preview_one(kind, params, account, actor, settings, prepared)
+                except PatronDeskError as exc:
+                    reason = "; ".join(exc.reasons) if hasattr(exc, "reasons") else exc.message
+                    refused.append(Refusal(m.account_id, m.primary_id, reason))
+                    continue
+                if not new:
+                    unchanged += 1
+                    continue
+                would += 1
+                if len(sample) < SAMPLE:
+                    diff = {
+                        k: (codes.show(k, old.get(k)), codes.show(k, v)) for k, v in new.items()
+                    }
+                    sample.append((account.primary_id, diff))
         if progress:
             progress(Progress(members, members, time.perf_counter() - started, members))
     return Preview(

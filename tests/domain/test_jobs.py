@@ -290,3 +290,32 @@ def test_a_member_saved_between_the_chunks_read_and_its_write_is_skipped(db, mon
         .exists()
     )
     assert fresh(users[0]).user_group_id == fresh(users[2]).user_group_id == _group("GRAD")
+
+
+def test_a_staff_job_reads_its_members_roles_once_a_chunk(db, monkeypatch) -> None:
+    """The check "a role above the actor's" is per member, its read per chunk: one query for
+    the chunk's members, and the member holding a higher role is still refused."""
+    from models.access import permissions
+
+    users = [user(db, f"P{i:04}") for i in range(3)]
+    high = user(db, "P0009", roles=["user_manager"])
+    desk = as_staff(db, Role.CIRCULATION_DESK_MANAGER, "S0001")
+    set_id = create_itemized_set("Four", [a.id for a in [*users, high]], desk).set_id
+    reads: list[list[int]] = []
+    real = permissions._read_held
+
+    def counted(ids):  # noqa: ANN001, ANN202
+        reads.append(sorted(ids))
+        return real(ids)
+
+    monkeypatch.setattr(permissions, "_read_held", counted)
+    fields = parse_update(["user_group=GRAD"], db.organization.id)
+    p = preview(UPDATE, set_id, desk, fields=fields)
+    assert (p.would_change, [r.account_id for r in p.refused]) == (3, [high.id])
+    member_ids = sorted(a.id for a in [*users, high])
+    assert [r for r in reads if len(r) > 1] == [member_ids]
+    assert not [r for r in reads if r and r[0] in member_ids and len(r) == 1]
+    reads.clear()
+    done = run_update(set_id, fields, desk, chunk=4)
+    assert (done.info.changed, done.info.skipped) == (3, 1)
+    assert not [r for r in reads if r and r[0] in member_ids and len(r) == 1]
