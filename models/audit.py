@@ -197,7 +197,7 @@ def record(
     )
 
 
-def record_changes(
+def change_rows(
     actor: Actor,
     instance: Model,
     before: dict[str, str | None] | None,
@@ -205,9 +205,11 @@ def record_changes(
     *,
     account_id: int | None,
     person_id: int | None,
-) -> int:
-    """One event per field that differs between the two snapshots. `before` None: created;
-    `after` None: deleted. Returns the number of events written."""
+    at: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The History rows `record_changes` writes (one per field that differs between the two
+    snapshots; `before` None: created; `after` None: deleted), for `insert_rows`: a bulk
+    writer (a job's chunk) collects those of many records and inserts them at once."""
     if before is None:
         action, before = AuditAction.CREATE, {}
     elif after is None:
@@ -216,7 +218,7 @@ def record_changes(
         action = AuditAction.UPDATE
     entity = instance._meta.table_name
     rows = []
-    now = runtime.now()
+    now = at or runtime.now()
     for name in list(dict.fromkeys([*before, *after])):
         old, new = before.get(name), after.get(name)
         if old == new or (action != AuditAction.UPDATE and old in (None, "") and new in (None, "")):
@@ -238,6 +240,42 @@ def record_changes(
                 "job_id": actor.job_id,
             }
         )
-    if rows:
-        AuditEvent.insert_many(rows).execute()
+    return rows
+
+
+@cache
+def _audit_table():  # noqa: ANN202
+    from models.store.bulk import Table
+
+    return Table(AuditEvent, explicit_id=False)
+
+
+def insert_rows(rows: list[dict[str, Any]]) -> int:
+    """Insert History rows (`change_rows`) with the driver's bulk insert
+    (`models.store.bulk.BulkWriter`, as the import writes History: peewee's `insert_many`
+    spends most of a bulk job's time building the statement), in the caller's transaction.
+    Returns the number written."""
+    if not rows:
+        return 0
+    from models.store.bulk import BulkWriter
+
+    table = _audit_table()
+    writer = BulkWriter("History's bulk insert needs")
+    tuples = [table.row(**r) for r in rows]
+    writer.insert(table, tuples if writer.pg else table.dates_as_text(tuples))
     return len(rows)
+
+
+def record_changes(
+    actor: Actor,
+    instance: Model,
+    before: dict[str, str | None] | None,
+    after: dict[str, str | None] | None,
+    *,
+    account_id: int | None,
+    person_id: int | None,
+) -> int:
+    """One event per field that differs between the two snapshots. `before` None: created;
+    `after` None: deleted. Returns the number of events written."""
+    rows = change_rows(actor, instance, before, after, account_id=account_id, person_id=person_id)
+    return insert_rows(rows)

@@ -14,7 +14,7 @@ from models.config.settings import load_settings
 from models.enums import RecordType, Role, Status
 from models.errors import PermissionDenied
 from models.runtime import runtime
-from models.store.reading import read_once
+from models.store.reading import read_once, remember
 from models.store.tables import Account, Person, RoleAssignment
 
 
@@ -194,15 +194,36 @@ _ROLE_VALUES = frozenset(r.value for r in Role)
 
 
 def _held_roles(account_id: int, today: dt.date) -> set[str]:
+    rows = read_once(("held_roles", account_id), lambda: _read_held([account_id])[account_id])
     return {
         role
-        for role, status, expiry in RoleAssignment.select(
-            RoleAssignment.role, RoleAssignment.status, RoleAssignment.expiry_date
-        )
-        .where(RoleAssignment.account == account_id)
-        .tuples()
+        for role, status, expiry in rows
         if status == Status.ACTIVE and (expiry is None or expiry >= today)
     }
+
+
+def _read_held(account_ids: list[int]) -> dict[int, list[tuple]]:
+    """The role assignments (role, status, expiry) of these accounts, with one query."""
+    out: dict[int, list[tuple]] = {i: [] for i in account_ids}
+    rows = (
+        RoleAssignment.select(
+            RoleAssignment.account, RoleAssignment.role, RoleAssignment.status,
+            RoleAssignment.expiry_date,
+        )
+        .where(RoleAssignment.account.in_(account_ids))
+        .tuples()
+    )  # fmt: skip
+    for account_id, role, status, expiry in rows:
+        out[account_id].append((role, status, expiry))
+    return out
+
+
+def prime_held_roles(account_ids: list[int]) -> None:
+    """Inside `models.store.reading.one_reading`: read the roles these accounts hold with one
+    query, for the checks of "a role above the actor's" on each (a bulk job's chunk: one query
+    per chunk, not one per member). Outside, nothing (every check reads afresh)."""
+    for account_id, rows in _read_held(account_ids).items():
+        remember(("held_roles", account_id), rows)
 
 
 def _above(actor: Account, target: Account) -> str | None:

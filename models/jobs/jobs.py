@@ -30,14 +30,18 @@ screen drives them from a worker, the command line directly.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from peewee import PostgresqlDatabase
+
 from models import audit
-from models.access.permissions import Action, authorize
+from models.access.permissions import Action, authorize, prime_held_roles
 from models.audit import Actor
 from models.config.codes import find_code
 from models.config.settings import Settings, load_settings
@@ -46,6 +50,8 @@ from models.errors import ConflictError, NotFound, PatronDeskError, ValidationEr
 from models.jobs.sets import Member, iter_members, load_set
 from models.runtime import runtime
 from models.store.base import database
+from models.store.bulk import BulkWriter, Table, iso_text
+from models.store.reading import one_reading
 from models.store.tables import (
     Account,
     AuditEvent,
@@ -57,10 +63,11 @@ from models.store.tables import (
     UserGroup,
     UserSet,
 )
-from models.users.accounts import save_versioned
+from models.users.check import Prepared
 from models.users.derived import group_months, renewed_expiry
-from models.users.details import check_editable, check_general
+from models.users.details import check_editable, check_general, prepare_general
 from models.users.external import note_hand_change, stored_value
+from models.users.lookups import UnknownCode
 
 UPDATE, DELETE, NOTIFY, UNDO = "update", "delete", "notify", "undo"
 RUNNING, DONE = "running", "done"
@@ -283,12 +290,26 @@ class _Codes:
         return str(value)
 
 
+def _prepare(fields: dict[str, str], organization_id: int, actor: Actor, settings: Settings):  # noqa: ANN202
+    """The job's values checked once (`details.prepare_general`: what each code names)."""
+    general = {f: v for f, v in fields.items() if f != "status"}
+    return prepare_general(general, organization_id, actor, settings)
+
+
 def _update_plan(
-    account: Account, fields: dict[str, str], actor: Actor, settings: Settings
+    account: Account,
+    fields: dict[str, str],
+    actor: Actor,
+    settings: Settings,
+    prepared: Prepared | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
     """What the update job would write on this account: (column -> new value, column -> old
     value) of the columns that change; empty when nothing would. Raises the refusal (the
-    checks of the one-user services, first the permissions)."""
+    checks of the one-user services, first the permissions). `prepared` (`_prepare` of the
+    same fields): the values' own checks, done once per job; per member only what depends on
+    the member (permissions, an external account's fields, the rules between fields)."""
+    if prepared is None:
+        prepared = _prepare(fields, account.organization_id, actor, settings)
     authorize(actor.account, Action.EDIT_USER, account)
     if "status" in fields:
         authorize(actor.account, Action.CHANGE_STATUS, account)
@@ -296,16 +317,19 @@ def _update_plan(
     if general:
         check_editable(account, general)
     if general.get("expiry_date") == RENEW:
-        group = account.user_group
+        group = prepared.entry("user_group", account.user_group_id)
         if general.get("user_group"):
-            group = find_code(UserGroup, account.organization_id, general["user_group"])
+            try:
+                group = prepared.code("user_group", general["user_group"])
+            except UnknownCode:
+                group = None
         general["expiry_date"] = renewed_expiry(
             account.expiry_date,
             group_months(group),
             settings.default_expiry_days,
             runtime.today(),
         )
-    clean = check_general(general, account, actor, settings) if general else {}
+    clean = check_general(general, account, actor, settings, prepared) if general else {}
     new: dict[str, object] = {}
     old: dict[str, object] = {}
     for f, v in clean.items():
@@ -323,22 +347,88 @@ def _columns(values: dict[str, object]) -> dict[str, object]:
     return {(f"{k}_id" if k in FK_COLUMNS else k): v for k, v in values.items()}
 
 
-def _write(
-    account: Account, version: int, new: dict[str, object], old: dict[str, object], actor: Actor
-) -> None:
-    """Write the new values at `version` (`ConflictError` when a desk saved it since), with
-    their History entries (source and job of `actor`). In the chunk's transaction."""
-    before = audit.snapshot(account)
-    save_versioned(account, version, _columns(new), actor)
-    for f, v in new.items():
-        if f not in ("status", "status_date"):
-            note_hand_change(account, f, old[f], v, actor)
-    after = dict(before)
-    for f, v in new.items():
-        after[f] = audit._display(v)  # noqa: SLF001 - the audit's own display of a value
-    audit.record_changes(
-        actor, account, before, after, account_id=account.id, person_id=account.person_id
+def _write_chunk(
+    planned: list[tuple[JobItem, Account, dict[str, object], dict[str, object]]], actor: Actor
+) -> dict[int, tuple[str, str]]:
+    """Write the chunk's new values, each account only at the version the job read, with
+    their History entries (source and job of `actor`), in the caller's transaction (the
+    chunk's). The accounts that get the same columns from the same version are written by one
+    `UPDATE ... WHERE id IN (...) AND version = ...` (returning the ids it wrote: an account a
+    desk saved meanwhile is not among them, so it is neither overwritten nor given History);
+    the History rows of the chunk go in with one insert (`audit.insert_rows`). Returns the
+    items not written (item id -> (outcome, why))."""
+    now = runtime.now()
+    groups: dict[tuple, list] = defaultdict(list)
+    for entry in planned:
+        item, _account, new, _old = entry
+        key = (tuple(sorted(_columns(new).items())), item.version)
+        groups[key].append(entry)
+    written: set[int] = set()
+    name = actor.name
+    for (columns, version), members in groups.items():
+        ids = [account.id for _, account, _, _ in members]
+        if len(ids) == 1:  # values of its own (an undo, a renewal): one statement, built once
+            if _write_one(columns, version, ids[0], name, now):
+                written.add(ids[0])
+            continue
+        query = (
+            Account.update(
+                **dict(columns), version=Account.version + 1, updated_by=name, updated_at=now
+            )
+            .where(Account.id.in_(ids) & (Account.version == version))
+            .returning(Account.id)
+        )
+        written.update(i for (i,) in query.tuples().execute())
+    history: list[dict] = []
+    refused: dict[int, tuple[str, str]] = {}
+    for item, account, new, old in planned:
+        if account.id not in written:
+            now_row = Account.get_or_none(Account.id == account.id)
+            refused[item.id] = (
+                (SKIPPED, _changed_since(now_row)) if now_row else (FAILED, "no longer exists")
+            )
+            continue
+        for f, v in new.items():
+            if f not in ("status", "status_date"):
+                note_hand_change(account, f, old[f], v, actor)
+        before = {k: audit._display(v) for k, v in _keyed(old).items()}  # noqa: SLF001
+        after = {k: audit._display(v) for k, v in _keyed(new).items()}  # noqa: SLF001
+        history += audit.change_rows(
+            actor, account, before, after, account_id=account.id,
+            person_id=account.person_id, at=now,
+        )  # fmt: skip
+    audit.insert_rows(history)
+    return refused
+
+
+def _write_one(columns: tuple, version: int, account_id: int, name: str, now: dt.datetime) -> bool:
+    """Write one account's columns at `version` (True) or nothing (False: saved meanwhile),
+    with a statement text made once per set of columns: peewee would build it again for each
+    member (most of an undo's time)."""
+    pg = isinstance(database.obj, PostgresqlDatabase)
+    sql = _update_sql(tuple(c for c, _ in columns), "%s" if pg else "?")
+    fields = Account._meta.columns
+    values = [fields[c].db_value(v) for c, v in columns] + [name, now, account_id, version]
+    if not pg:
+        values = [iso_text(v) for v in values]
+    return database.execute_sql(sql, values).rowcount == 1
+
+
+@functools.cache
+def _update_sql(columns: tuple[str, ...], mark: str) -> str:
+    sets = "".join(f'"{c}" = {mark}, ' for c in columns)
+    return (
+        f'UPDATE "account" SET {sets}"version" = "version" + 1, "updated_by" = {mark}, '
+        f'"updated_at" = {mark} WHERE "id" = {mark} AND "version" = {mark}'
     )
+
+
+_FIELD_ORDER = {f.name: i for i, f in enumerate(Account._meta.sorted_fields)}
+
+
+def _keyed(values: dict[str, object]) -> dict[str, object]:
+    """The fields in the order of `audit.snapshot` (so History lists them as a desk save's)."""
+    return dict(sorted(values.items(), key=lambda kv: _FIELD_ORDER.get(kv[0], len(_FIELD_ORDER))))
 
 
 # --- Jobs ---------------------------------------------------------------------------------------
@@ -385,6 +475,11 @@ def _load_job(job_id: int, actor: Actor, organization: Organization | int | None
     return job
 
 
+@functools.cache
+def _item_table() -> Table:
+    return Table(JobItem, explicit_id=False)
+
+
 def _freeze(
     kind: str,
     params: dict,
@@ -397,6 +492,7 @@ def _freeze(
 ) -> Job:
     """The job row and its items (the members and the versions read), in one transaction."""
     now = runtime.now()
+    table, writer = _item_table(), BulkWriter("a job needs")
     with database.atomic():
         job = Job.create(
             organization=org_id,
@@ -417,7 +513,7 @@ def _freeze(
             for m in chunk:
                 rows.append(
                     {
-                        "job": job.id,
+                        "job_id": job.id,
                         "seq": seq,
                         "account_id": m.account_id,
                         "primary_id": m.primary_id,
@@ -425,8 +521,7 @@ def _freeze(
                     }
                 )
                 seq += 1
-            for start in range(0, len(rows), 1000):
-                JobItem.insert_many(rows[start : start + 1000]).execute()
+            writer.insert(table, [table.row(**r) for r in rows])
         Job.update(total=seq).where(Job.id == job.id).execute()
     return Job.get_by_id(job.id)
 
@@ -454,12 +549,11 @@ def _unfinished(
 
 
 def _apply_one(
-    job: Job, item: JobItem, account: Account | None, actor: Actor, settings: Settings
+    job: Job, params: dict, item: JobItem, account: Account | None, actor: Actor
 ) -> tuple[str, str, int | None]:
-    """Do the job on one member: (outcome, reason, version after)."""
+    """Do a delete or notify job on one member: (outcome, reason, version after)."""
     if account is None:
         return FAILED, "no longer exists", None
-    params = json.loads(job.params)
     if job.kind == DELETE:
         from models.users.deletion import DeletionRefused, delete_user
 
@@ -468,21 +562,65 @@ def _apply_one(
         except DeletionRefused as exc:
             return SKIPPED, "; ".join(exc.reasons), None
         return CHANGED, "", None
-    if job.kind == NOTIFY:  # a letter overwrites nothing: no version to hold
-        from models.mail.letters import queue_general_message
+    # Notify: a letter overwrites nothing, no version to hold.
+    from models.mail.letters import queue_general_message
 
-        queue_general_message(account.id, params["subject"], params["body"], actor)
-        return CHANGED, "", None
-    if account.version != item.version:
-        return SKIPPED, _changed_since(account), None
-    if job.kind == UNDO:
-        new, old = _undo_plan(job, account, actor)
-    else:
-        new, old = _update_plan(account, dict(params["fields"]), actor, settings)
-    if not new:
-        return UNCHANGED, "", item.version
-    _write(account, item.version, new, old, actor)
-    return CHANGED, "", item.version + 1
+    queue_general_message(account.id, params["subject"], params["body"], actor)
+    return CHANGED, "", None
+
+
+class _Changes:
+    """What an update or undo job writes, worked out for a chunk of members: the job's values
+    checked once (`_prepare`), the undo's History read once per chunk."""
+
+    def __init__(self, job: Job, params: dict, actor: Actor, settings: Settings) -> None:
+        self.job, self.actor, self.settings = job, actor, settings
+        self.fields = dict(params.get("fields") or {})
+        self.prepared = (
+            _prepare(self.fields, job.organization_id, actor, settings)
+            if job.kind == UPDATE
+            else None
+        )
+
+    def chunk(
+        self, items: list[JobItem], accounts: dict[int, Account]
+    ) -> tuple[dict[int, tuple[str, str, int | None]], list]:
+        """(item id -> outcome, reason, version after) of the members settled without a
+        write, and the others planned as (item, account, new, old). Reads only: the roles
+        the members hold are read with one query (`prime_held_roles`), the actor's once."""
+        with one_reading():
+            prime_held_roles(list(accounts))
+            return self._chunk(items, accounts)
+
+    def _chunk(
+        self, items: list[JobItem], accounts: dict[int, Account]
+    ) -> tuple[dict[int, tuple[str, str, int | None]], list]:
+        events = _undo_events(self.job, list(accounts)) if self.job.kind == UNDO else {}
+        outcomes: dict[int, tuple[str, str, int | None]] = {}
+        planned = []
+        for item in items:
+            account = accounts.get(item.account_id)
+            if account is None:
+                outcomes[item.id] = (FAILED, "no longer exists", None)
+                continue
+            if account.version != item.version:
+                outcomes[item.id] = (SKIPPED, _changed_since(account), None)
+                continue
+            try:
+                if self.job.kind == UNDO:
+                    new, old = _undo_plan(account, self.actor, events.get(account.id, []))
+                else:
+                    new, old = _update_plan(
+                        account, dict(self.fields), self.actor, self.settings, self.prepared
+                    )
+            except PatronDeskError as exc:
+                outcomes[item.id] = (SKIPPED, exc.message, None)
+                continue
+            if not new:
+                outcomes[item.id] = (UNCHANGED, "", item.version)
+                continue
+            planned.append((item, account, new, old))
+        return outcomes, planned
 
 
 def _changed_since(account: Account) -> str:
@@ -490,6 +628,47 @@ def _changed_since(account: Account) -> str:
         f"changed by {account.updated_by or 'another user'} at "
         f"{account.updated_at:%Y-%m-%d %H:%M:%S} since the job read it: not overwritten"
     )
+
+
+def _apply_guarded(
+    job: Job, params: dict, item: JobItem, account: Account | None, actor: Actor
+) -> tuple[str, str, int | None]:
+    """`_apply_one` in a savepoint: one member's failure undoes that member only."""
+    try:
+        with database.atomic():
+            return _apply_one(job, params, item, account, actor)
+    except ConflictError:
+        return SKIPPED, _changed_since(Account.get_by_id(item.account_id)), None
+    except PatronDeskError as exc:
+        return SKIPPED, exc.message, None
+
+
+def _record_outcomes(
+    items: list[JobItem], outcomes: dict[int, tuple[str, str, int | None]]
+) -> dict[str, int]:
+    """Store the chunk's outcomes on its items: one UPDATE per kind of outcome without a
+    reason (the version after is the version read, plus one when changed), one per item with
+    a reason. Returns the counts."""
+    counts = {CHANGED: 0, UNCHANGED: 0, SKIPPED: 0, FAILED: 0}
+    plain: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    for item in items:
+        outcome, reason, after = outcomes[item.id]
+        counts[outcome] += 1
+        if not reason and after is not None and after - item.version in (0, 1):
+            plain[(outcome, after - item.version)].append(item.id)
+        elif not reason and after is None:
+            plain[(outcome, None)].append(item.id)
+        else:
+            JobItem.update(outcome=outcome, reason=reason[:2000], version_after=after).where(
+                JobItem.id == item.id
+            ).execute()
+    for (outcome, bump), ids in plain.items():
+        after = None if bump is None else JobItem.version + bump
+        for start in range(0, len(ids), 500):
+            JobItem.update(outcome=outcome, reason="", version_after=after).where(
+                JobItem.id.in_(ids[start : start + 500])
+            ).execute()
+    return counts
 
 
 def run_job(
@@ -501,14 +680,17 @@ def run_job(
     organization: Organization | int | None = None,
     resumed: bool = False,
 ) -> JobReport:
-    """Work through the job's items not done yet, `chunk` at a time, each chunk in its own
-    transaction with the job's counts. `progress` is called after each chunk (raise
+    """Work through the job's items not done yet, `chunk` at a time, each chunk's writes in
+    their own transaction with the job's counts (an update or undo reads and checks the chunk
+    before it: the transaction holds only its writes). `progress` is called after each chunk (raise
     `Interrupted` in it to stop: the job continues when run again)."""
     job = _load_job(job_id, actor, organization)
     if job.state == DONE:
         return report(job.id, actor, organization=organization)
     settings = load_settings()
     acting = _job_actor(actor, job)
+    params = json.loads(job.params)
+    changes = _Changes(job, params, acting, settings) if job.kind in (UPDATE, UNDO) else None
     started, done_now = time.perf_counter(), 0
     done = JobItem.select().where((JobItem.job == job.id) & (JobItem.outcome != "")).count()
     while True:
@@ -520,30 +702,28 @@ def run_job(
         )
         if not items:
             break
+        ids = [i.account_id for i in items]
+        if changes is not None:
+            # Read and check before the write transaction, which holds only the writes: a
+            # desk's save waits for at most that (SQLite has one writer at a time). Safe: each
+            # account is written only at the version read (`_write_chunk`).
+            accounts = {a.id: a for a in Account.select().where(Account.id.in_(ids))}
+            outcomes, planned = changes.chunk(items, accounts)
         with database.atomic():
-            accounts = {
-                a.id: a
-                for a in Account.select().where(Account.id.in_([i.account_id for i in items]))
-            }
-            counts = {CHANGED: 0, UNCHANGED: 0, SKIPPED: 0, FAILED: 0}
-            for item in items:
-                try:
-                    with database.atomic():  # one member's failure undoes that member only
-                        outcome, reason, after = _apply_one(
-                            job, item, accounts.get(item.account_id), acting, settings
-                        )
-                except ConflictError:
-                    outcome, reason, after = (
-                        SKIPPED,
-                        _changed_since(Account.get_by_id(item.account_id)),
-                        None,
+            if changes is not None:
+                refused = _write_chunk(planned, acting)
+                for item, _account, _new, _old in planned:
+                    outcome, reason = refused.get(item.id, (CHANGED, ""))
+                    after = item.version + 1 if outcome == CHANGED else None
+                    outcomes[item.id] = (outcome, reason, after)
+            else:
+                accounts = {a.id: a for a in Account.select().where(Account.id.in_(ids))}
+                outcomes = {}
+                for item in items:
+                    outcomes[item.id] = _apply_guarded(
+                        job, params, item, accounts.get(item.account_id), acting
                     )
-                except PatronDeskError as exc:
-                    outcome, reason, after = SKIPPED, exc.message, None
-                counts[outcome] += 1
-                JobItem.update(outcome=outcome, reason=reason[:2000], version_after=after).where(
-                    JobItem.id == item.id
-                ).execute()
+            counts = _record_outcomes(items, outcomes)
             Job.update(
                 changed=Job.changed + counts[CHANGED],
                 unchanged=Job.unchanged + counts[UNCHANGED],
@@ -632,11 +812,18 @@ def run_delete(
 # --- Preview ------------------------------------------------------------------------------------
 
 
-def _preview_one(kind: str, params: dict, account: Account, actor: Actor, settings: Settings):  # noqa: ANN202
+def _preview_one(  # noqa: ANN202
+    kind: str,
+    params: dict,
+    account: Account,
+    actor: Actor,
+    settings: Settings,
+    prepared: Prepared | None = None,
+):
     """(new, old) for an update; ({"delete"/"notify": ...}, {}) for the others; raises the
     refusal."""
     if kind == UPDATE:
-        return _update_plan(account, dict(params["fields"]), actor, settings)
+        return _update_plan(account, dict(params["fields"]), actor, settings, prepared)
     if kind == DELETE:
         from models.users.deletion import DeletionRefused, deletion_problems
 
@@ -669,6 +856,7 @@ def preview(
     if kind == UPDATE and not fields:
         raise ValidationError({"set": "say what to change: --set FIELD=VALUE"})
     settings = load_settings()
+    prepared = _prepare(fields, row.organization_id, actor, settings) if kind == UPDATE else None
     codes = _Codes()
     members = would = unchanged = 0
     refused: list[Refusal] = []
@@ -677,25 +865,29 @@ def preview(
         accounts = {
             a.id: a for a in Account.select().where(Account.id.in_([m.account_id for m in chunk]))
         }
-        for m in chunk:
-            members += 1
-            account = accounts.get(m.account_id)
-            if account is None:
-                refused.append(Refusal(m.account_id, m.primary_id, "no longer exists"))
-                continue
-            try:
-                new, old = _preview_one(kind, params, account, actor, settings)
-            except PatronDeskError as exc:
-                reason = "; ".join(exc.reasons) if hasattr(exc, "reasons") else exc.message
-                refused.append(Refusal(m.account_id, m.primary_id, reason))
-                continue
-            if not new:
-                unchanged += 1
-                continue
-            would += 1
-            if len(sample) < SAMPLE:
-                diff = {k: (codes.show(k, old.get(k)), codes.show(k, v)) for k, v in new.items()}
-                sample.append((account.primary_id, diff))
+        with one_reading():  # a preview writes nothing: the members' roles read once a chunk
+            prime_held_roles(list(accounts))
+            for m in chunk:
+                members += 1
+                account = accounts.get(m.account_id)
+                if account is None:
+                    refused.append(Refusal(m.account_id, m.primary_id, "no longer exists"))
+                    continue
+                try:
+                    new, old = _preview_one(kind, params, account, actor, settings, prepared)
+                except PatronDeskError as exc:
+                    reason = "; ".join(exc.reasons) if hasattr(exc, "reasons") else exc.message
+                    refused.append(Refusal(m.account_id, m.primary_id, reason))
+                    continue
+                if not new:
+                    unchanged += 1
+                    continue
+                would += 1
+                if len(sample) < SAMPLE:
+                    diff = {
+                        k: (codes.show(k, old.get(k)), codes.show(k, v)) for k, v in new.items()
+                    }
+                    sample.append((account.primary_id, diff))
         if progress:
             progress(Progress(members, members, time.perf_counter() - started, members))
     return Preview(
@@ -722,18 +914,30 @@ def _decode(column: str, text: str | None) -> object:
     return text
 
 
-def _undo_plan(job: Job, account: Account, actor: Actor) -> tuple[dict, dict]:
-    """The old values the update job `job.undo_of` wrote over, from its History entries."""
-    events = list(
-        AuditEvent.select(AuditEvent.field, AuditEvent.old_value)
+def _undo_events(job: Job, account_ids: list[int]) -> dict[int, list[tuple[str, str | None]]]:
+    """The History entries the update job `job.undo_of` wrote on these accounts (account id ->
+    (field, old value) in the order written), read with one query for a chunk."""
+    out: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    rows = (
+        AuditEvent.select(AuditEvent.account_id, AuditEvent.field, AuditEvent.old_value)
         .where(
             (AuditEvent.job_id == job.undo_of)
-            & (AuditEvent.account_id == account.id)
+            & AuditEvent.account_id.in_(account_ids)
             & (AuditEvent.entity == "account")
         )
         .order_by(AuditEvent.id)
         .tuples()
     )
+    for account_id, f, text in rows:
+        out[account_id].append((f, text))
+    return out
+
+
+def _undo_plan(
+    account: Account, actor: Actor, events: list[tuple[str, str | None]]
+) -> tuple[dict, dict]:
+    """The old values the update job wrote over on this account, from its History entries
+    (`_undo_events`)."""
     fields = {f for f, _ in events}
     authorize(actor.account, Action.EDIT_USER, account)
     if "status" in fields:

@@ -40,3 +40,11 @@ def read_once(key: Hashable, read: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = read()
     return memo[key]  # type: ignore[return-value]
+
+
+def remember(key: Hashable, value: object) -> None:
+    """Inside `one_reading`, give `key` this value (read by the caller with one query for
+    many keys: a bulk job's chunk primes the roles of its members); outside, nothing."""
+    memo = _memo.get()
+    if memo is not None:
+        memo[key] = value

@@ -22,6 +22,7 @@ address), the fields the settings make mandatory, and the values another record 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import re
@@ -78,12 +79,15 @@ from models.users.fields import (
 )
 from models.users.libraries import check_libraries
 from models.users.lookups import (
+    CODE_MODELS,
     UnknownCode,
     code_entry,
+    code_named,
     holder_label,
     identifier_holder,
     list_entry,
     login_email_holder,
+    names_current,
     person_label,
     username_holder,
     username_look_alike,
@@ -145,6 +149,53 @@ class Checked:
             raise UniquenessError(self.errors, visible[0].id if visible else None)
         if self.errors:
             raise ValidationError(self.errors)
+
+
+@dataclass
+class Prepared:
+    """The half of an EDIT check that reads nothing of the record changed, worked out once
+    for a set of values (`check_values`): what each code value names (`code_named`), and the
+    code-table entries records hold, read once each. `check_record(..., prepared=)` then does
+    per record only what depends on it (its own entry kept though inactive, a date left as
+    stored, the rules between fields, the record type, uniqueness). A bulk job prepares its
+    values once and checks each member with them; editing one user does both halves."""
+
+    organization_id: int | None
+    named: dict[str, tuple[Any, bool, Any]] = field(default_factory=dict)  # (entry, unknown, raw)
+    entries: dict[tuple[str, int], Any] = field(default_factory=dict)
+
+    def code(self, name: str, raw: Any) -> Any:
+        """The active entry `raw` names for the code field `name` (`UnknownCode`)."""
+        if name not in self.named or self.named[name][2:] != (raw,):
+            try:
+                self.named[name] = (code_named(name, raw, self.organization_id), False, raw)
+            except UnknownCode:
+                self.named[name] = (None, True, raw)
+        row, unknown, _ = self.named[name]
+        if unknown:
+            raise UnknownCode
+        return row
+
+    def entry(self, name: str, entry_id: int | None) -> Any:
+        """The entry of code field `name` with this id (a record's current one), read once."""
+        if entry_id is None:
+            return None
+        key = (name, entry_id)
+        if key not in self.entries:
+            model = CODE_MODELS[name]
+            self.entries[key] = model.get_or_none(model.id == entry_id)
+        return self.entries[key]
+
+
+def check_values(values: Mapping[str, Any], context: Context) -> Prepared:
+    """The record-independent half of an EDIT check of `values` (see `Prepared`)."""
+    prepared = Prepared(context.organization_id)
+    for name, raw in values.items():
+        f = BY_NAME.get(name)
+        if f is not None and f.kind == CODE and not _blank(raw):
+            with contextlib.suppress(UnknownCode):  # said per record: it may name its own entry
+                prepared.code(name, raw)
+    return prepared
 
 
 # --- Rules with a fast path (the import checks every record with them) ---------------------------
@@ -233,8 +284,11 @@ def new_account_expiry(
 
 
 class _Check:
-    def __init__(self, values: Mapping[str, Any], ctx: Context, mode: str) -> None:
+    def __init__(
+        self, values: Mapping[str, Any], ctx: Context, mode: str, prepared: Prepared | None = None
+    ) -> None:
         self.values, self.ctx, self.mode = values, ctx, mode
+        self.prepared = prepared
         self.result = Checked({}, {}, [], [])
         self.out = self.result.values
         self.db = self.reuse = False
@@ -535,9 +589,19 @@ class _Check:
     # -- the database --
 
     def _code(self, f: Field, raw: Any) -> None:
-        current = getattr(self.ctx.account, f.name, None) if self.mode == EDIT else None
         try:
-            row = code_entry(f.name, raw, self.ctx.organization_id, current)
+            if self.prepared is None:
+                current = getattr(self.ctx.account, f.name, None) if self.mode == EDIT else None
+                row = code_entry(f.name, raw, self.ctx.organization_id, current)
+            else:  # `code_entry` in its two halves: the record's own entry, the value's
+                held = getattr(self.ctx.account, f"{f.name}_id", None)
+                current = self.prepared.entry(f.name, held)
+                if _blank(raw):
+                    row = None
+                elif names_current(raw, current):
+                    row = current
+                else:
+                    row = self.prepared.code(f.name, raw)
         except UnknownCode:
             row = None
             if not f.message:
@@ -626,8 +690,15 @@ class _Check:
         self.out["password"] = raw
 
 
-def check_record(values: Mapping[str, Any], context: Context, mode: str) -> Checked:
+def check_record(
+    values: Mapping[str, Any], context: Context, mode: str, prepared: Prepared | None = None
+) -> Checked:
     """Check a user record's `values` (field -> value as typed or read) in `mode` (`NEW`,
     `EDIT`, `IMPORT`; see the module doc). Never raises for a wrong value: the result holds
-    every message (`Checked.raise_errors` raises them)."""
+    every message (`Checked.raise_errors` raises them). EDIT runs in two halves: `check_values`
+    (the values alone; `prepared`, when given, was made by it for these values, once for many
+    records) and the record's own half."""
+    if mode == EDIT:
+        prepared = prepared or check_values(values, context)
+        return _Check(values, context, mode, prepared).run()
     return _Check(values, context, mode).run()

@@ -52,7 +52,7 @@ from models.store.tables import (
 )
 from models.text import printable
 from models.users.accounts import save_versioned
-from models.users.check import EDIT, Context, check_record
+from models.users.check import EDIT, Context, Prepared, check_record, check_values
 from models.users.derived import (
     group_months,
     person_derived,
@@ -225,9 +225,11 @@ def _clean_general(
     actor: Actor,
     settings: Settings,
     pin_hash: str | None,
+    prepared: Prepared | None = None,
 ) -> dict[str, Any]:
     """Check every given field as creation does (`models.users.check_record`, mode EDIT);
-    returns field -> value to store (code fields as their id)."""
+    returns field -> value to store (code fields as their id). `prepared`: the values' own
+    half of the check, done once for many accounts (`prepare_general`)."""
     context = Context(
         settings,
         runtime.today(),
@@ -238,7 +240,7 @@ def _clean_general(
         pin_hash=pin_hash,
         stored=lambda field: stored_value(field, account, person),
     )
-    checked = check_record(changes, context, EDIT)
+    checked = check_record(changes, context, EDIT, prepared)
     checked.raise_errors(actor)
     out = checked.values
     for field in CODE_FIELDS & out.keys():
@@ -246,15 +248,34 @@ def _clean_general(
     return out
 
 
+def _account_fields_only(changes: dict[str, Any]) -> None:
+    if bad := [f for f in changes if f not in ACCOUNT_FIELDS]:
+        raise ValidationError({f: "is not an account field" for f in bad})
+
+
+def prepare_general(
+    changes: dict[str, Any], organization_id: int, actor: Actor, settings: Settings
+) -> Prepared:
+    """The half of `check_general` that depends on the values only (what each code names),
+    done once for a bulk job's values; pass it to `check_general` for each member."""
+    _account_fields_only(changes)
+    context = Context(settings, runtime.today(), actor, organization_id)
+    return check_values(changes, context)
+
+
 def check_general(
-    changes: dict[str, Any], account: Account, actor: Actor, settings: Settings
+    changes: dict[str, Any],
+    account: Account,
+    actor: Actor,
+    settings: Settings,
+    prepared: Prepared | None = None,
 ) -> dict[str, Any]:
     """The check of `update_user` for account fields only (a bulk job's: `models.jobs`):
     field -> value to store (codes as their id); `ValidationError` naming the fields. Reads
-    nothing of the person."""
-    if bad := [f for f in changes if f not in ACCOUNT_FIELDS]:
-        raise ValidationError({f: "is not an account field" for f in bad})
-    return _clean_general(changes, account, None, actor, settings, None)  # type: ignore[arg-type]
+    nothing of the person. `prepared` (`prepare_general` of the same values): the values'
+    own half, done once for every member."""
+    _account_fields_only(changes)
+    return _clean_general(changes, account, None, actor, settings, None, prepared)  # type: ignore[arg-type]
 
 
 def _person_columns(values: dict[str, Any], person: Person) -> dict[str, Any]:
@@ -607,6 +628,7 @@ __all__ = [
     "load_account",
     "open_for_update",
     "overridden_fields",
+    "prepare_general",
     "renew_registration",
     "renewal_date",
     "reset_password",

@@ -87,18 +87,35 @@ def code_entry(field: str, value: object, organization_id: int, current=None):  
     """The code-table entry `value` names for `field` (user group, job category, campus,
     identifier type): by id, code (without regard to case) or name, among the organization's
     active entries; the `current` entry is kept even if inactive since. None for no value;
-    raises `UnknownCode` for a value that names nothing."""
+    raises `UnknownCode` for a value that names nothing. Two halves: `names_current` (the
+    record's own entry) and `code_named` (the value alone: a bulk job resolves it once)."""
     if value in (None, ""):
         return None
+    if names_current(value, current):
+        return current
+    return code_named(field, value, organization_id)
+
+
+def names_current(value: object, current) -> bool:  # noqa: ANN001
+    """Whether `value` names the record's `current` entry (by id, code or name), which is kept
+    even if inactive since: the half of `code_entry` that depends on the record."""
+    if current is None or value in (None, ""):
+        return False
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value == current.id
+    text = str(value).strip().lower()
+    return text in {current.code.lower(), current.name.lower()}
+
+
+def code_named(field: str, value: object, organization_id: int):  # noqa: ANN201
+    """The active entry `value` names (by id, code or name), whoever holds it: the half of
+    `code_entry` that reads nothing of the record. Raises `UnknownCode`."""
     model = CODE_MODELS[field]
     if isinstance(value, int) and not isinstance(value, bool):
         row = model.get_or_none((model.id == value) & (model.organization == organization_id))
-        if row is None or (not row.active and row != current):
+        if row is None or not row.active:
             raise UnknownCode
         return row
-    text = str(value).strip().lower()
-    if current is not None and text in {current.code.lower(), current.name.lower()}:
-        return current
     row = find_code(model, organization_id, str(value))
     if row is None:
         raise UnknownCode

@@ -206,3 +206,116 @@ def test_notify_queues_a_letter_per_member_in_their_language(db) -> None:
     assert run_job(done.info.job_id, admin(db)).info.changed == 1  # done: nothing again
     assert Letter.select().count() == 1
     assert CHANGED == "changed"
+
+
+def test_a_job_checks_its_values_once_and_each_member_as_editing_one_user(db) -> None:
+    """The job's code values are looked up once (`check_values`); per member only what depends
+    on it: a member whose own group was retired since keeps it (as the General tab does), a
+    member who does not hold it is refused as the General tab refuses it."""
+    from models.errors import ValidationError
+
+    keeps, other = user(db, "P0001"), user(db, "P0002")
+    Account.update(user_group=_group("ALUMNI")).where(Account.id == keeps.id).execute()
+    UserGroup.update(active=False).where(UserGroup.code == "ALUMNI").execute()
+    set_id = _set(db, [keeps, other])
+    p = preview(UPDATE, set_id, admin(db), fields={"user_group": "alumni"})
+    assert (p.would_change, p.unchanged) == (0, 1)
+    assert [r.account_id for r in p.refused] == [other.id]
+    with pytest.raises(ValidationError) as one_user:
+        update_user(other.id, fresh(other).version, {"user_group": "alumni"}, admin(db))
+    assert one_user.value.message in p.refused[0].reason or "user group" in p.refused[0].reason
+    done = run_update(set_id, {"user_group": "alumni"}, admin(db))
+    assert (done.info.unchanged, done.info.skipped) == (1, 1)
+    assert fresh(other).user_group_id == other.user_group_id
+
+
+def test_job_history_is_what_a_desk_save_records_and_items_keep_the_versions(db) -> None:
+    from models import audit
+
+    users = [user(db, f"P{i:04}") for i in range(3)]
+    Account.update(user_group=_group("GRAD")).where(Account.id == users[0].id).execute()
+    users[0] = fresh(users[0])
+    set_id = _set(db, users)
+    fields = parse_update(["user_group=GRAD", "expiry=+30d"], db.organization.id)
+    done = run_update(set_id, fields, admin(db), chunk=2)
+    for a in users:
+        a2 = fresh(a)
+        expected = [
+            (r["field"], r["old_value"], r["new_value"])
+            for r in audit.change_rows(
+                admin(db),
+                a2,
+                audit.snapshot(a),
+                audit.snapshot(a2),
+                account_id=a.id,
+                person_id=a.person_id,
+            )  # fmt: skip
+        ]
+        got = [
+            (e.field, e.old_value, e.new_value)
+            for e in AuditEvent.select()
+            .where(AuditEvent.job_id == done.info.job_id, AuditEvent.account_id == a.id)
+            .order_by(AuditEvent.id)
+        ]
+        assert got == expected and got
+    items = {i.account_id: i for i in JobItem.select().where(JobItem.job == done.info.job_id)}
+    assert all(items[a.id].version_after == a.version + 1 for a in users)
+
+
+def test_a_member_saved_between_the_chunks_read_and_its_write_is_skipped(db, monkeypatch) -> None:
+    """The chunk's grouped UPDATE writes an account only at the version read (PostgreSQL: a
+    desk may commit between the read and the write): the one saved meanwhile is skipped and
+    gets no History from the job, the others are written."""
+    from models.jobs import jobs
+
+    users = [user(db, f"P{i:04}") for i in range(3)]
+    set_id = _set(db, users)
+    real = jobs._Changes.chunk
+
+    def chunk_then_desk_saves(self, items, accounts):  # noqa: ANN001, ANN202
+        out = real(self, items, accounts)
+        Account.update(version=Account.version + 1, updated_by="desk").where(
+            Account.id == users[1].id
+        ).execute()
+        return out
+
+    monkeypatch.setattr(jobs._Changes, "chunk", chunk_then_desk_saves)
+    done = run_update(set_id, parse_update(["user_group=GRAD"], db.organization.id), admin(db))
+    assert (done.info.changed, done.info.skipped) == (2, 1)
+    assert done.items[0].account_id == users[1].id and "desk" in done.items[0].reason
+    assert fresh(users[1]).user_group_id == users[1].user_group_id
+    assert (
+        not AuditEvent.select()
+        .where(AuditEvent.job_id == done.info.job_id, AuditEvent.account_id == users[1].id)
+        .exists()
+    )
+    assert fresh(users[0]).user_group_id == fresh(users[2]).user_group_id == _group("GRAD")
+
+
+def test_a_staff_job_reads_its_members_roles_once_a_chunk(db, monkeypatch) -> None:
+    """The check "a role above the actor's" is per member, its read per chunk: one query for
+    the chunk's members, and the member holding a higher role is still refused."""
+    from models.access import permissions
+
+    users = [user(db, f"P{i:04}") for i in range(3)]
+    high = user(db, "P0009", roles=["user_manager"])
+    desk = as_staff(db, Role.CIRCULATION_DESK_MANAGER, "S0001")
+    set_id = create_itemized_set("Four", [a.id for a in [*users, high]], desk).set_id
+    reads: list[list[int]] = []
+    real = permissions._read_held
+
+    def counted(ids):  # noqa: ANN001, ANN202
+        reads.append(sorted(ids))
+        return real(ids)
+
+    monkeypatch.setattr(permissions, "_read_held", counted)
+    fields = parse_update(["user_group=GRAD"], db.organization.id)
+    p = preview(UPDATE, set_id, desk, fields=fields)
+    assert (p.would_change, [r.account_id for r in p.refused]) == (3, [high.id])
+    member_ids = sorted(a.id for a in [*users, high])
+    assert [r for r in reads if len(r) > 1] == [member_ids]
+    assert not [r for r in reads if r and r[0] in member_ids and len(r) == 1]
+    reads.clear()
+    done = run_update(set_id, fields, desk, chunk=4)
+    assert (done.info.changed, done.info.skipped) == (3, 1)
+    assert not [r for r in reads if r and r[0] in member_ids and len(r) == 1]
