@@ -32,404 +32,62 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
-from peewee import PostgresqlDatabase
-
-from models import audit
 from models.access.permissions import Action, authorize, prime_held_roles
 from models.audit import Actor
-from models.config.codes import find_code
 from models.config.settings import Settings, load_settings
-from models.enums import LetterKind, Source, Status
+from models.enums import LetterKind, Source
 from models.errors import ConflictError, NotFound, PatronDeskError, ValidationError
-from models.jobs.sets import Member, iter_members, load_set
+from models.jobs.plan import (
+    _changed_since,
+    _Codes,
+    _prepare,
+    _update_plan,
+    _write_chunk,
+    parse_update,
+)
+from models.jobs.sets import Member, iter_members, load_set, organization_of
+from models.jobs.types import (
+    CHANGED,
+    CHUNK,
+    DATE_COLUMNS,
+    DELETE,
+    DONE,
+    FAILED,
+    FK_COLUMNS,
+    NOTIFY,
+    RUNNING,
+    SAMPLE,
+    SKIPPED,
+    UNCHANGED,
+    UNDO,
+    UPDATE,
+    Interrupted,
+    ItemReport,
+    JobError,
+    JobInfo,
+    JobReport,
+    Preview,
+    Progress,
+    ProgressFn,
+    Refusal,
+)
 from models.runtime import runtime
 from models.store.base import database
-from models.store.bulk import BulkWriter, Table, iso_text
+from models.store.bulk import BulkWriter, Table
 from models.store.reading import one_reading
 from models.store.tables import (
     Account,
     AuditEvent,
-    Campus,
     Job,
-    JobCategory,
     JobItem,
     Organization,
-    UserGroup,
     UserSet,
 )
 from models.users.check import Prepared
-from models.users.derived import group_months, renewed_expiry
-from models.users.details import check_editable, check_general, prepare_general
-from models.users.external import note_hand_change, stored_value
-from models.users.lookups import UnknownCode
-
-UPDATE, DELETE, NOTIFY, UNDO = "update", "delete", "notify", "undo"
-RUNNING, DONE = "running", "done"
-CHANGED, UNCHANGED, SKIPPED, FAILED = "changed", "unchanged", "skipped", "failed"
-CHUNK = 500
-SAMPLE = 10
-
-# `--set FIELD=VALUE` of an update job: the name given -> the field changed.
-UPDATE_FIELDS = {
-    "user_group": "user_group",
-    "expiry": "expiry_date",
-    "expiry_date": "expiry_date",
-    "purge": "purge_date",
-    "purge_date": "purge_date",
-    "status": "status",
-    "campus": "campus",
-    "job_category": "job_category",
-}
-CODE_MODELS = {"user_group": UserGroup, "campus": Campus, "job_category": JobCategory}
-DATE_COLUMNS = frozenset({"expiry_date", "purge_date", "status_date"})
-FK_COLUMNS = frozenset({"user_group", "campus", "job_category"})
-RENEW = "renew"
-_RELATIVE = re.compile(r"^\+(\d{1,5})d$")
-
-
-class JobError(PatronDeskError):
-    pass
-
-
-class Interrupted(PatronDeskError):  # noqa: N818 - raised by a progress callback to stop
-    """Raised by a `progress` callback to stop a run after the chunk just written (the Jobs
-    screen's Cancel; the tests' kill): the job stays `running` and continues when run again."""
-
-    def __init__(self) -> None:
-        super().__init__("The job was stopped; run it again to continue where it stopped.")
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-    elapsed: float  # seconds since this run started
-    done_this_run: int = 0
-
-    @property
-    def rate(self) -> float:
-        return self.done_this_run / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def eta(self) -> float | None:
-        return (self.total - self.done) / self.rate if self.rate else None
-
-    def line(self) -> str:
-        eta = f"{self.eta:.0f} s" if self.eta is not None else "?"
-        return f"{self.done:,}/{self.total:,} rows, {self.rate:,.0f} rows/s, ETA {eta}"
-
-
-ProgressFn = Callable[[Progress], None] | None
-
-
-@dataclass(frozen=True)
-class Refusal:
-    account_id: int
-    primary_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What a run would do now; nothing was written."""
-
-    kind: str
-    members: int
-    would_change: int
-    unchanged: int
-    refused: list[Refusal]
-    sample: list[tuple[str, dict[str, tuple[str, str]]]]  # (primary id, field -> (before, after))
-    elapsed_ms: float = 0.0
-
-    def lines(self) -> list[str]:
-        verb = {UPDATE: "would change", DELETE: "would delete", NOTIFY: "would notify"}[self.kind]
-        out = [
-            f"Preview: {self.members} member(s); {verb} {self.would_change}; "
-            f"{self.unchanged} unchanged; {len(self.refused)} refused. Nothing was written."
-        ]
-        for primary_id, diff in self.sample:
-            changes = ", ".join(f"{k}: {a or '-'} -> {b or '-'}" for k, (a, b) in diff.items())
-            out.append(f"  {primary_id}  {changes}")
-        out += [f"  refused  {r.primary_id}  {r.reason}" for r in self.refused]
-        return out
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    job_id: int
-    kind: str
-    set_name: str
-    params: dict
-    state: str
-    actor: str
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
-    total: int
-    changed: int
-    unchanged: int
-    skipped: int
-    failed: int
-    undo_of: int | None
-
-    def what(self) -> str:
-        if self.kind == UPDATE:
-            return "update " + ", ".join(f"{k}={v}" for k, v in self.params["fields"].items())
-        if self.kind == NOTIFY:
-            return f"notify ({self.params.get('letter')}: {self.params.get('subject')})"
-        if self.kind == UNDO:
-            return f"undo of job {self.undo_of}"
-        return self.kind
-
-    def line(self) -> str:
-        return (
-            f"{self.job_id}  {self.created_at:%Y-%m-%d %H:%M}  {self.actor}  {self.state}  "
-            f"{self.set_name}  {self.what()}  changed {self.changed}, unchanged "
-            f"{self.unchanged}, skipped {self.skipped}, failed {self.failed} of {self.total}"
-        )
-
-
-@dataclass(frozen=True)
-class ItemReport:
-    account_id: int
-    primary_id: str
-    outcome: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class JobReport:
-    info: JobInfo
-    items: list[ItemReport] = field(default_factory=list)  # skipped and failed, in order
-    resumed: bool = False
-
-    def lines(self) -> list[str]:
-        i = self.info
-        head = (
-            f"Job {i.job_id} ({i.what()}) on set {i.set_name!r}: {i.state}; changed "
-            f"{i.changed}, unchanged {i.unchanged}, skipped {i.skipped}, failed {i.failed} "
-            f"of {i.total}."
-        )
-        if self.resumed:
-            head += " (continued where it stopped)"
-        return [head, *(f"  {r.outcome}  {r.primary_id}  {r.reason}" for r in self.items)]
-
-    def csv_rows(self) -> list[list[str]]:
-        """The report as CSV rows (the Jobs screen saves it)."""
-        return [["account_id", "primary_id", "outcome", "reason"]] + [
-            [str(r.account_id), r.primary_id, r.outcome, r.reason] for r in self.items
-        ]
-
-
-# --- Reading what an update job does --------------------------------------------------------------
-
-
-def parse_update(assignments: Iterable[str], organization_id: int) -> dict[str, str]:
-    """`FIELD=VALUE` items (`--set user_group=GRAD --set expiry=+365d`) as the job's fields,
-    checked before anything is read: a known field, a known code, a date, `+Nd` (days from
-    today, fixed now) or `renew` (the user group's registration period, per member)."""
-    out: dict[str, str] = {}
-    problems: dict[str, str] = {}
-    for item in assignments:
-        name, sep, value = item.partition("=")
-        name, value = name.strip().replace("-", "_"), value.strip()
-        if not sep or name not in UPDATE_FIELDS:
-            raise ValidationError(
-                {"set": f"{item!r}: use FIELD=VALUE with FIELD one of "
-                 + ", ".join(sorted({k for k in UPDATE_FIELDS if "_date" not in k}))}
-            )  # fmt: skip
-        column = UPDATE_FIELDS[name]
-        if column in CODE_MODELS:
-            if value and find_code(CODE_MODELS[column], organization_id, value) is None:
-                problems[column] = f"{value!r} is not a known {column.replace('_', ' ')}"
-        elif column == "status":
-            if value not in (Status.ACTIVE.value, Status.INACTIVE.value):
-                problems[column] = "is active or inactive"
-        elif column in DATE_COLUMNS:
-            if column == "expiry_date" and value == RENEW:
-                pass
-            elif m := _RELATIVE.match(value):
-                value = (runtime.today() + dt.timedelta(days=int(m.group(1)))).isoformat()
-            elif value:
-                try:
-                    dt.date.fromisoformat(value)
-                except ValueError:
-                    problems[column] = "is a date YYYY-MM-DD, +Nd" + (
-                        " or renew" if column == "expiry_date" else ""
-                    )
-        out[column] = value
-    if problems:
-        raise ValidationError(problems)
-    if not out:
-        raise ValidationError({"set": "say what to change: --set FIELD=VALUE"})
-    return out
-
-
-class _Codes:
-    """Code ids -> codes, for the preview's before/after."""
-
-    def __init__(self) -> None:
-        self.names: dict[tuple[str, int], str] = {}
-
-    def show(self, column: str, value: object) -> str:
-        if value is None:
-            return ""
-        if column in CODE_MODELS:
-            key = (column, int(value))
-            if key not in self.names:
-                row = CODE_MODELS[column].get_or_none(CODE_MODELS[column].id == int(value))
-                self.names[key] = row.code if row else str(value)
-            return self.names[key]
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        return str(value)
-
-
-def _prepare(fields: dict[str, str], organization_id: int, actor: Actor, settings: Settings):  # noqa: ANN202
-    """The job's values checked once (`details.prepare_general`: what each code names)."""
-    general = {f: v for f, v in fields.items() if f != "status"}
-    return prepare_general(general, organization_id, actor, settings)
-
-
-def _update_plan(
-    account: Account,
-    fields: dict[str, str],
-    actor: Actor,
-    settings: Settings,
-    prepared: Prepared | None = None,
-) -> tuple[dict[str, object], dict[str, object]]:
-    """What the update job would write on this account: (column -> new value, column -> old
-    value) of the columns that change; empty when nothing would. Raises the refusal (the
-    checks of the one-user services, first the permissions). `prepared` (`_prepare` of the
-    same fields): the values' own checks, done once per job; per member only what depends on
-    the member (permissions, an external account's fields, the rules between fields)."""
-    if prepared is None:
-        prepared = _prepare(fields, account.organization_id, actor, settings)
-    authorize(actor.account, Action.EDIT_USER, account)
-    if "status" in fields:
-        authorize(actor.account, Action.CHANGE_STATUS, account)
-    general = {f: v for f, v in fields.items() if f != "status"}
-    if general:
-        check_editable(account, general)
-    if general.get("expiry_date") == RENEW:
-        group = prepared.entry("user_group", account.user_group_id)
-        if general.get("user_group"):
-            try:
-                group = prepared.code("user_group", general["user_group"])
-            except UnknownCode:
-                group = None
-        general["expiry_date"] = renewed_expiry(
-            account.expiry_date,
-            group_months(group),
-            settings.default_expiry_days,
-            runtime.today(),
-        )
-    clean = check_general(general, account, actor, settings, prepared) if general else {}
-    new: dict[str, object] = {}
-    old: dict[str, object] = {}
-    for f, v in clean.items():
-        current = stored_value(f, account, None)
-        if v != current:
-            new[f], old[f] = v, current
-    if "status" in fields and fields["status"] != account.status:
-        new["status"], old["status"] = fields["status"], account.status
-        new["status_date"], old["status_date"] = runtime.today(), account.status_date
-    return new, old
-
-
-def _columns(values: dict[str, object]) -> dict[str, object]:
-    """Field -> stored value as account columns (a code field's id column)."""
-    return {(f"{k}_id" if k in FK_COLUMNS else k): v for k, v in values.items()}
-
-
-def _write_chunk(
-    planned: list[tuple[JobItem, Account, dict[str, object], dict[str, object]]], actor: Actor
-) -> dict[int, tuple[str, str]]:
-    """Write the chunk's new values, each account only at the version the job read, with
-    their History entries (source and job of `actor`), in the caller's transaction (the
-    chunk's). The accounts that get the same columns from the same version are written by one
-    `UPDATE ... WHERE id IN (...) AND version = ...` (returning the ids it wrote: an account a
-    desk saved meanwhile is not among them, so it is neither overwritten nor given History);
-    the History rows of the chunk go in with one insert (`audit.insert_rows`). Returns the
-    items not written (item id -> (outcome, why))."""
-    now = runtime.now()
-    groups: dict[tuple, list] = defaultdict(list)
-    for entry in planned:
-        item, _account, new, _old = entry
-        key = (tuple(sorted(_columns(new).items())), item.version)
-        groups[key].append(entry)
-    written: set[int] = set()
-    name = actor.name
-    for (columns, version), members in groups.items():
-        ids = [account.id for _, account, _, _ in members]
-        if len(ids) == 1:  # values of its own (an undo, a renewal): one statement, built once
-            if _write_one(columns, version, ids[0], name, now):
-                written.add(ids[0])
-            continue
-        query = (
-            Account.update(
-                **dict(columns), version=Account.version + 1, updated_by=name, updated_at=now
-            )
-            .where(Account.id.in_(ids) & (Account.version == version))
-            .returning(Account.id)
-        )
-        written.update(i for (i,) in query.tuples().execute())
-    history: list[dict] = []
-    refused: dict[int, tuple[str, str]] = {}
-    for item, account, new, old in planned:
-        if account.id not in written:
-            now_row = Account.get_or_none(Account.id == account.id)
-            refused[item.id] = (
-                (SKIPPED, _changed_since(now_row)) if now_row else (FAILED, "no longer exists")
-            )
-            continue
-        for f, v in new.items():
-            if f not in ("status", "status_date"):
-                note_hand_change(account, f, old[f], v, actor)
-        before = {k: audit._display(v) for k, v in _keyed(old).items()}  # noqa: SLF001
-        after = {k: audit._display(v) for k, v in _keyed(new).items()}  # noqa: SLF001
-        history += audit.change_rows(
-            actor, account, before, after, account_id=account.id,
-            person_id=account.person_id, at=now,
-        )  # fmt: skip
-    audit.insert_rows(history)
-    return refused
-
-
-def _write_one(columns: tuple, version: int, account_id: int, name: str, now: dt.datetime) -> bool:
-    """Write one account's columns at `version` (True) or nothing (False: saved meanwhile),
-    with a statement text made once per set of columns: peewee would build it again for each
-    member (most of an undo's time)."""
-    pg = isinstance(database.obj, PostgresqlDatabase)
-    sql = _update_sql(tuple(c for c, _ in columns), "%s" if pg else "?")
-    fields = Account._meta.columns
-    values = [fields[c].db_value(v) for c, v in columns] + [name, now, account_id, version]
-    if not pg:
-        values = [iso_text(v) for v in values]
-    return database.execute_sql(sql, values).rowcount == 1
-
-
-@functools.cache
-def _update_sql(columns: tuple[str, ...], mark: str) -> str:
-    sets = "".join(f'"{c}" = {mark}, ' for c in columns)
-    return (
-        f'UPDATE "account" SET {sets}"version" = "version" + 1, "updated_by" = {mark}, '
-        f'"updated_at" = {mark} WHERE "id" = {mark} AND "version" = {mark}'
-    )
-
-
-_FIELD_ORDER = {f.name: i for i, f in enumerate(Account._meta.sorted_fields)}
-
-
-def _keyed(values: dict[str, object]) -> dict[str, object]:
-    """The fields in the order of `audit.snapshot` (so History lists them as a desk save's)."""
-    return dict(sorted(values.items(), key=lambda kv: _FIELD_ORDER.get(kv[0], len(_FIELD_ORDER))))
-
 
 # --- Jobs ---------------------------------------------------------------------------------------
 
@@ -458,17 +116,8 @@ def _info(job: Job) -> JobInfo:
     )
 
 
-def _org_id(actor: Actor, organization: Organization | int | None) -> int:
-    if actor.account is not None:
-        authorize(actor.account, Action.VIEW_USER)
-        return actor.account.organization_id
-    if organization is None:
-        raise ValidationError({"organization": "is required for the system"})
-    return organization if isinstance(organization, int) else organization.id
-
-
 def _load_job(job_id: int, actor: Actor, organization: Organization | int | None = None) -> Job:
-    org_id = _org_id(actor, organization)
+    org_id = organization_of(actor, organization)
     job = Job.get_or_none((Job.id == job_id) & (Job.organization == org_id))
     if job is None:
         raise NotFound(f"No job {job_id} in this organization.")
@@ -621,13 +270,6 @@ class _Changes:
                 continue
             planned.append((item, account, new, old))
         return outcomes, planned
-
-
-def _changed_since(account: Account) -> str:
-    return (
-        f"changed by {account.updated_by or 'another user'} at "
-        f"{account.updated_at:%Y-%m-%d %H:%M:%S} since the job read it: not overwritten"
-    )
 
 
 def _apply_guarded(
@@ -1012,7 +654,7 @@ def list_jobs(
     actor: Actor, *, organization: Organization | int | None = None, limit: int = 200
 ) -> list[JobInfo]:
     """The organization's jobs, newest first."""
-    org_id = _org_id(actor, organization)
+    org_id = organization_of(actor, organization)
     rows = Job.select().where(Job.organization == org_id).order_by(Job.id.desc()).limit(limit)
     return [_info(j) for j in rows]
 

@@ -85,7 +85,7 @@ class Member:
 # --- Checks -------------------------------------------------------------------------------------
 
 
-def _organization(actor: Actor, organization: Organization | int | None = None) -> int:
+def organization_of(actor: Actor, organization: Organization | int | None = None) -> int:
     """The organization the actor's sets live in: a staff user's own; the system names one."""
     if actor.account is not None:
         authorize(actor.account, Action.VIEW_USER)
@@ -108,7 +108,7 @@ def _clean_name(name: str) -> str:
 
 def load_set(set_ref: int | str, actor: Actor, organization: Organization | int | None = None):  # noqa: ANN201
     """The `UserSet` row of this id or name in the actor's organization (`NotFound` else)."""
-    org_id = _organization(actor, organization)
+    org_id = organization_of(actor, organization)
     if isinstance(set_ref, int) or (isinstance(set_ref, str) and set_ref.isdigit()):
         row = UserSet.get_or_none((UserSet.id == int(set_ref)) & (UserSet.organization == org_id))
         if row is not None:
@@ -174,7 +174,7 @@ def create_logical_set(
     name: str, query: UserQuery, actor: Actor, organization: Organization | int | None = None
 ) -> SetInfo:
     """Save Find Users' search text and filters as a set, evaluated again when used."""
-    org_id = _organization(actor, organization)
+    org_id = organization_of(actor, organization)
     name = _clean_name(name)
     if unsafe_problem(query.text):
         raise ValidationError({"search": unsafe_problem(query.text)})
@@ -208,7 +208,7 @@ def create_itemized_set(
 ) -> SetInfo:
     """Save these accounts as a set (those the actor may not see, or of another organization,
     are left out)."""
-    org_id = _organization(actor, organization)
+    org_id = organization_of(actor, organization)
     name = _clean_name(name)
     ids = list(dict.fromkeys(_visible_ids(org_id, list(dict.fromkeys(account_ids)), actor)))
     with database.atomic():
@@ -253,7 +253,7 @@ def create_set_from_file(
 ) -> FileSet:
     """An itemized set of the accounts whose identifier, barcode, primary id, username or email
     equals a line of the file (Find Users' exact search); the others are listed as unknown."""
-    org_id = _organization(actor, organization)
+    org_id = organization_of(actor, organization)
     name = _clean_name(name)
     scope = scope_of(actor.account)
     types = _visible_types(actor)
@@ -273,7 +273,7 @@ def create_set_from_file(
 
 
 def list_sets(actor: Actor, organization: Organization | int | None = None) -> list[SetInfo]:
-    org_id = _organization(actor, organization)
+    org_id = organization_of(actor, organization)
     rows = UserSet.select().where(UserSet.organization == org_id).order_by(UserSet.name_key)
     return [_info(r) for r in rows]
 

@@ -1,0 +1,253 @@
+"""What an update job does (issue 23; `models.jobs.jobs`): the assignments read and checked
+once per job, the plan of each member's new values, and a chunk's writes, each at the version
+the job read (a member a desk saved meanwhile is skipped)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections import defaultdict
+from collections.abc import Iterable
+
+from peewee import PostgresqlDatabase
+
+from models import audit
+from models.access.permissions import Action, authorize
+from models.audit import Actor
+from models.config.codes import find_code
+from models.config.settings import Settings
+from models.enums import Status
+from models.errors import ValidationError
+from models.jobs.types import (
+    _RELATIVE,
+    CODE_MODELS,
+    DATE_COLUMNS,
+    FAILED,
+    FK_COLUMNS,
+    RENEW,
+    SKIPPED,
+    UPDATE_FIELDS,
+)
+from models.runtime import runtime
+from models.store.base import database
+from models.store.bulk import iso_text
+from models.store.tables import (
+    Account,
+    JobItem,
+)
+from models.users.check import Prepared
+from models.users.derived import group_months, renewed_expiry
+from models.users.details import check_editable, check_general, prepare_general
+from models.users.external import note_hand_change, stored_value
+from models.users.lookups import UnknownCode
+
+# --- Reading what an update job does --------------------------------------------------------------
+
+
+def parse_update(assignments: Iterable[str], organization_id: int) -> dict[str, str]:
+    """`FIELD=VALUE` items (`--set user_group=GRAD --set expiry=+365d`) as the job's fields,
+    checked before anything is read: a known field, a known code, a date, `+Nd` (days from
+    today, fixed now) or `renew` (the user group's registration period, per member)."""
+    out: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        name, value = name.strip().replace("-", "_"), value.strip()
+        if not sep or name not in UPDATE_FIELDS:
+            raise ValidationError(
+                {"set": f"{item!r}: use FIELD=VALUE with FIELD one of "
+                 + ", ".join(sorted({k for k in UPDATE_FIELDS if "_date" not in k}))}
+            )  # fmt: skip
+        column = UPDATE_FIELDS[name]
+        if column in CODE_MODELS:
+            if value and find_code(CODE_MODELS[column], organization_id, value) is None:
+                problems[column] = f"{value!r} is not a known {column.replace('_', ' ')}"
+        elif column == "status":
+            if value not in (Status.ACTIVE.value, Status.INACTIVE.value):
+                problems[column] = "is active or inactive"
+        elif column in DATE_COLUMNS:
+            if column == "expiry_date" and value == RENEW:
+                pass
+            elif m := _RELATIVE.match(value):
+                value = (runtime.today() + dt.timedelta(days=int(m.group(1)))).isoformat()
+            elif value:
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    problems[column] = "is a date YYYY-MM-DD, +Nd" + (
+                        " or renew" if column == "expiry_date" else ""
+                    )
+        out[column] = value
+    if problems:
+        raise ValidationError(problems)
+    if not out:
+        raise ValidationError({"set": "say what to change: --set FIELD=VALUE"})
+    return out
+
+
+class _Codes:
+    """Code ids -> codes, for the preview's before/after."""
+
+    def __init__(self) -> None:
+        self.names: dict[tuple[str, int], str] = {}
+
+    def show(self, column: str, value: object) -> str:
+        if value is None:
+            return ""
+        if column in CODE_MODELS:
+            key = (column, int(value))
+            if key not in self.names:
+                row = CODE_MODELS[column].get_or_none(CODE_MODELS[column].id == int(value))
+                self.names[key] = row.code if row else str(value)
+            return self.names[key]
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value)
+
+
+def _prepare(fields: dict[str, str], organization_id: int, actor: Actor, settings: Settings):  # noqa: ANN202
+    """The job's values checked once (`details.prepare_general`: what each code names)."""
+    general = {f: v for f, v in fields.items() if f != "status"}
+    return prepare_general(general, organization_id, actor, settings)
+
+
+def _update_plan(
+    account: Account,
+    fields: dict[str, str],
+    actor: Actor,
+    settings: Settings,
+    prepared: Prepared | None = None,
+) -> tuple[dict[str, object], dict[str, object]]:
+    """What the update job would write on this account: (column -> new value, column -> old
+    value) of the columns that change; empty when nothing would. Raises the refusal (the
+    checks of the one-user services, first the permissions). `prepared` (`_prepare` of the
+    same fields): the values' own checks, done once per job; per member only what depends on
+    the member (permissions, an external account's fields, the rules between fields)."""
+    if prepared is None:
+        prepared = _prepare(fields, account.organization_id, actor, settings)
+    authorize(actor.account, Action.EDIT_USER, account)
+    if "status" in fields:
+        authorize(actor.account, Action.CHANGE_STATUS, account)
+    general = {f: v for f, v in fields.items() if f != "status"}
+    if general:
+        check_editable(account, general)
+    if general.get("expiry_date") == RENEW:
+        group = prepared.entry("user_group", account.user_group_id)
+        if general.get("user_group"):
+            try:
+                group = prepared.code("user_group", general["user_group"])
+            except UnknownCode:
+                group = None
+        general["expiry_date"] = renewed_expiry(
+            account.expiry_date,
+            group_months(group),
+            settings.default_expiry_days,
+            runtime.today(),
+        )
+    clean = check_general(general, account, actor, settings, prepared) if general else {}
+    new: dict[str, object] = {}
+    old: dict[str, object] = {}
+    for f, v in clean.items():
+        current = stored_value(f, account, None)
+        if v != current:
+            new[f], old[f] = v, current
+    if "status" in fields and fields["status"] != account.status:
+        new["status"], old["status"] = fields["status"], account.status
+        new["status_date"], old["status_date"] = runtime.today(), account.status_date
+    return new, old
+
+
+def _columns(values: dict[str, object]) -> dict[str, object]:
+    """Field -> stored value as account columns (a code field's id column)."""
+    return {(f"{k}_id" if k in FK_COLUMNS else k): v for k, v in values.items()}
+
+
+def _write_chunk(
+    planned: list[tuple[JobItem, Account, dict[str, object], dict[str, object]]], actor: Actor
+) -> dict[int, tuple[str, str]]:
+    """Write the chunk's new values, each account only at the version the job read, with
+    their History entries (source and job of `actor`), in the caller's transaction (the
+    chunk's). The accounts that get the same columns from the same version are written by one
+    `UPDATE ... WHERE id IN (...) AND version = ...` (returning the ids it wrote: an account a
+    desk saved meanwhile is not among them, so it is neither overwritten nor given History);
+    the History rows of the chunk go in with one insert (`audit.insert_rows`). Returns the
+    items not written (item id -> (outcome, why))."""
+    now = runtime.now()
+    groups: dict[tuple, list] = defaultdict(list)
+    for entry in planned:
+        item, _account, new, _old = entry
+        key = (tuple(sorted(_columns(new).items())), item.version)
+        groups[key].append(entry)
+    written: set[int] = set()
+    name = actor.name
+    for (columns, version), members in groups.items():
+        ids = [account.id for _, account, _, _ in members]
+        if len(ids) == 1:  # values of its own (an undo, a renewal): one statement, built once
+            if _write_one(columns, version, ids[0], name, now):
+                written.add(ids[0])
+            continue
+        query = (
+            Account.update(
+                **dict(columns), version=Account.version + 1, updated_by=name, updated_at=now
+            )
+            .where(Account.id.in_(ids) & (Account.version == version))
+            .returning(Account.id)
+        )
+        written.update(i for (i,) in query.tuples().execute())
+    history: list[dict] = []
+    refused: dict[int, tuple[str, str]] = {}
+    for item, account, new, old in planned:
+        if account.id not in written:
+            now_row = Account.get_or_none(Account.id == account.id)
+            refused[item.id] = (
+                (SKIPPED, _changed_since(now_row)) if now_row else (FAILED, "no longer exists")
+            )
+            continue
+        for f, v in new.items():
+            if f not in ("status", "status_date"):
+                note_hand_change(account, f, old[f], v, actor)
+        before = {k: audit._display(v) for k, v in _keyed(old).items()}  # noqa: SLF001
+        after = {k: audit._display(v) for k, v in _keyed(new).items()}  # noqa: SLF001
+        history += audit.change_rows(
+            actor, account, before, after, account_id=account.id,
+            person_id=account.person_id, at=now,
+        )  # fmt: skip
+    audit.insert_rows(history)
+    return refused
+
+
+def _write_one(columns: tuple, version: int, account_id: int, name: str, now: dt.datetime) -> bool:
+    """Write one account's columns at `version` (True) or nothing (False: saved meanwhile),
+    with a statement text made once per set of columns: peewee would build it again for each
+    member (most of an undo's time)."""
+    pg = isinstance(database.obj, PostgresqlDatabase)
+    sql = _update_sql(tuple(c for c, _ in columns), "%s" if pg else "?")
+    fields = Account._meta.columns
+    values = [fields[c].db_value(v) for c, v in columns] + [name, now, account_id, version]
+    if not pg:
+        values = [iso_text(v) for v in values]
+    return database.execute_sql(sql, values).rowcount == 1
+
+
+@functools.cache
+def _update_sql(columns: tuple[str, ...], mark: str) -> str:
+    sets = "".join(f'"{c}" = {mark}, ' for c in columns)
+    return (
+        f'UPDATE "account" SET {sets}"version" = "version" + 1, "updated_by" = {mark}, '
+        f'"updated_at" = {mark} WHERE "id" = {mark} AND "version" = {mark}'
+    )
+
+
+_FIELD_ORDER = {f.name: i for i, f in enumerate(Account._meta.sorted_fields)}
+
+
+def _keyed(values: dict[str, object]) -> dict[str, object]:
+    """The fields in the order of `audit.snapshot` (so History lists them as a desk save's)."""
+    return dict(sorted(values.items(), key=lambda kv: _FIELD_ORDER.get(kv[0], len(_FIELD_ORDER))))
+
+
+def _changed_since(account: Account) -> str:
+    return (
+        f"changed by {account.updated_by or 'another user'} at "
+        f"{account.updated_at:%Y-%m-%d %H:%M:%S} since the job read it: not overwritten"
+    )
