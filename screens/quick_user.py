@@ -8,6 +8,7 @@ wrong field takes the focus, and nothing typed is ever cleared by a failed save.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import fields as dc_fields
 
 from textual import events, on
@@ -569,7 +570,17 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         allowed), else typed freely (Alma: "A user title. These can be configured by an
         administrator"; alma-creating-user-records: "select the patron's title from the
         dropdown list if desired"). What the field holds is kept either way, listed or not
-        (a reused person's title)."""
+        (a reused person's title). One at a time: two reads of the lists land together on a
+        new form (its first show and its record type), and two swaps at once mounted a second
+        widget with the id `title` (DuplicateIds ended the app; seen in tmux)."""
+        if self._titles_lock is None:
+            self._titles_lock = asyncio.Lock()
+        async with self._titles_lock:
+            await self._show_titles_now(titles)
+
+    _titles_lock: asyncio.Lock | None = None
+
+    async def _show_titles_now(self, titles: list[tuple[str, str]]) -> None:
         widget = self.query_one("#title")
         value = self._value("title")
         if titles:

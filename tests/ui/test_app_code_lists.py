@@ -172,3 +172,21 @@ async def test_the_identifier_form_offers_the_types_of_the_record_type(ui_db) ->
             await settle(pilot)
             await pilot.press("escape")
             await settle(pilot)
+
+
+async def test_ctrl_n_from_find_users_shows_the_titles_once(ui_db) -> None:
+    """Seen in tmux at 120x40: ctrl+n with a list of titles ended the app with DuplicateIds,
+    the typed Title being swapped for a choice twice at once (two reads of the lists)."""
+    from screens.find_users import FindUsersScreen
+
+    titles(ui_db, "Dr.", "Prof.")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(ui_db.admin)
+        app.push_screen(FindUsersScreen())
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, QuickUserScreen)
+        assert len(app.screen.query("#title")) == 1
+        assert options(app.screen, "#title") == ["Dr.", "Prof."]
