@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from models.text import printable
 
@@ -96,12 +95,17 @@ def _progress(verb: str):  # noqa: ANN202
 
 
 def _read(path: str, limit: int, error: Callable[[str], Exception]) -> str:
+    """A file the user names, read as a file to attach is (`read_user_file`): a regular file
+    of theirs, never a FIFO (it would wait for ever), a device, a link, a system or hidden file
+    or the database's own; at most `limit` bytes read."""
+    from models.store.files import FileRefused, FileTooLarge, read_user_file
+
     try:
-        data = Path(path).read_bytes()[: limit + 1]
-    except OSError as exc:
-        raise error(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise error(f"{path} is larger than {limit:,} bytes")
+        _, data = read_user_file(path, limit)
+    except FileTooLarge:
+        raise error(f"{path} is larger than {limit:,} bytes") from None
+    except FileRefused as exc:
+        raise error(exc.message) from None
     return data.decode("utf-8", errors="replace")
 
 

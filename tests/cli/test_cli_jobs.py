@@ -91,3 +91,32 @@ def test_wrong_input_is_one_line_and_exit_2(db, capsys) -> None:
     assert "No set 'Nope'" in capsys.readouterr().err
     assert _cli(db, "set") == 2
     capsys.readouterr()
+
+
+def test_a_fifo_or_a_device_given_as_a_file_is_refused_at_once(db, capsys, tmp_path: Path) -> None:
+    """Attack: `set create --file` and `job notify --body-file` on a FIFO waited for ever for a
+    writer, and on /dev/zero read until the memory ran out. Both are refused with the reason,
+    as a file to attach is (`models.store.files.read_user_file`), nothing created."""
+    import os
+    import threading
+
+    from models.store.tables import UserSet
+
+    fifo = tmp_path / "ids.fifo"
+    os.mkfifo(fifo)
+    for args in (("set", "create", "Piped", "--file", str(fifo)),
+                 ("set", "create", "Zeros", "--file", "/dev/zero")):  # fmt: skip
+        codes: list[int] = []
+        worker = threading.Thread(
+            target=lambda a=args, out=codes: out.append(_cli(db, *a)), daemon=True
+        )
+        worker.start()
+        worker.join(10)
+        if worker.is_alive():  # unblock the reader, then fail
+            with open(fifo, "w"):
+                pass
+            worker.join(5)
+        assert codes and codes[0] != 0, f"{args[-1]}: not refused at once"
+    assert UserSet.select().count() == 0
+    err = capsys.readouterr().err
+    assert "not a regular file" in err or "system file" in err
