@@ -32,7 +32,7 @@ from models.users.validation import parse_date
 from screens.confirm import CoveredKeys
 from tui.keys import QUICK_USER, bindings, hint
 from tui.screen import KeepStyles
-from tui.widgets import Field, KeyBar, LineInput, Message
+from tui.widgets import Field, KeyBar, LineInput, Message, with_held
 from tui.worker import run_service
 
 TAB_RECORD_TYPE = {"staff": "staff", "public": "public", "contact": "contact"}
@@ -584,9 +584,7 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         widget = self.query_one("#title")
         value = self._value("title")
         if titles:
-            options = titles if value in {v for _, v in titles} or not value else [
-                *titles, (value, value)
-            ]  # fmt: skip
+            options = with_held(titles, value)
             if isinstance(widget, Select):
                 if options != self._title_options:
                     with self.prevent(Select.Changed):
@@ -659,9 +657,9 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
             elif name == "title" and isinstance(widget, Select):  # theirs, listed or not
                 title = values.get("title") or ""
                 options = self._title_options or []
-                if title and title not in {v for _, v in options}:
-                    self._title_options = options = [*options, (title, title)]
-                    widget.set_options(options)
+                if (held := with_held(options, title)) is not options:  # not listed: added
+                    self._title_options = held
+                    widget.set_options(held)
                 widget.value = title or Select.NULL
             widget.disabled = True
         self.query_one("#force_password_change", Checkbox).disabled = True  # their password

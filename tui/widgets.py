@@ -32,6 +32,15 @@ def plain(text: object) -> Content:
     return Content(printable(text, multiline=True))
 
 
+def with_held(options: list[tuple[str, str]], held: object) -> list[tuple[str, str]]:
+    """A select's options with the value the record holds added when they do not offer it (a
+    code retired since, a title not in the list): shown as it is, and kept by a save."""
+    current = "" if held is None else str(held)
+    if current and current not in {v for _, v in options}:
+        return [*options, (current, current)]
+    return options
+
+
 def plural(count: int, noun: str, nouns: str = "") -> str:
     """The count with its noun: "1 fee", "2 fees", "3 people" (`nouns`: an irregular plural)."""
     return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"

@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
 
 from models.access.permissions import Action
-from models.enums import Role, Status
+from models.enums import AccountType, Role, Status
 from models.errors import PatronDeskError
 from models.fees.money import format_money
 from models.store.reading import one_reading
@@ -488,7 +488,7 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
         tab, which is read again after it: refused while something typed there is unsaved."""
         if self.ctx is None:
             return
-        if self.profile.account_type != "external":
+        if self.profile.account_type != AccountType.EXTERNAL:
             self.notify(
                 "An internal account has no original values: no SIS loads its fields.",
                 severity="warning",

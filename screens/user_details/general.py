@@ -24,7 +24,7 @@ from models.users.fields import BOOL, CODE, FIELDS, GENDERS, LANGUAGE, LANGUAGES
 from models.users.profile import Profile
 from screens.user_details.context import RecordContext, load_head
 from tui.keys import hint
-from tui.widgets import Field, Line, LineInput, Message, plain
+from tui.widgets import Field, Line, LineInput, Message, plain, with_held
 from tui.worker import run_service
 
 # Each field's label from the field table (models/users/fields.py), but where the tab says more.
@@ -115,11 +115,8 @@ class GeneralPane(VerticalScroll):
         if name in BOOLS:
             return Checkbox(LABELS[name], bool(value), id=wid)
         if _is_choice(name, self.choices):
-            options = self.choices[name]
+            options = self._options[name] = with_held(self.choices[name], value)
             current = "" if value is None else str(value)
-            if current and current not in {v for _, v in options}:
-                options = [*options, (current, current)]
-            self._options[name] = options
             return Select(options, value=current or Select.NULL, id=wid, prompt="—")
         if name in DATE_FIELDS:
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
@@ -179,14 +176,11 @@ class GeneralPane(VerticalScroll):
             if isinstance(widget, Checkbox):
                 widget.value = bool(value)
             elif isinstance(widget, Select):
-                options = self.choices[name]
-                current = "" if value is None else str(value)
-                if current and current not in {v for _, v in options}:
-                    options = [*options, (current, current)]
+                options = with_held(self.choices[name], value)
                 if options != self._options.get(name):  # rebuilding a list costs: only if new
                     widget.set_options(options)
                     self._options[name] = options
-                widget.value = current or Select.NULL
+                widget.value = ("" if value is None else str(value)) or Select.NULL
             elif name in DATE_FIELDS:
                 text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
                 widget.value = text
@@ -429,6 +423,7 @@ class GeneralPane(VerticalScroll):
             ctx.account_id,
             ctx.actor,
             ctx.organization_id,
+            ctx.record_type,
             opened=opened,
             on_ok=loaded,
             group="general-reload",
