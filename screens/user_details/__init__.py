@@ -426,9 +426,13 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
         pane = self.query_one(f"#{tab}", TabPane)
         # A table before its filters (the period list of History, the fee filters): its keys
         # are what the tab is for.
+        # Not scrolled to it: a tab just shown may not be laid out yet, and scrolling to where
+        # the old layout put the widget scrolled the Contact tab past its "Emails" title (seen
+        # in a full test run: the f3 snapshot two lines down). The first table or field is at
+        # the top of its pane.
         for widget in [*pane.query(RowTable), *pane.query("Input, Select, Checkbox")]:
             if widget.focusable:
-                self.set_focus(widget)
+                self.set_focus(widget, scroll_visible=False)
                 return
 
     @on(TabbedContent.TabActivated)
