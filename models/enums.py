@@ -117,6 +117,7 @@ class AuditAction(StrEnum):
     LOGIN_FAILURE = "login_failure"
     LOCKOUT = "lockout"
     EXPORT = "export"  # users written to a file: who, what, how many, where
+    MERGE = "merge"  # two accounts merged into one (models/users/merge.py), on both histories
 
 
 class LetterStatus(StrEnum):

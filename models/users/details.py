@@ -392,6 +392,28 @@ def update_user(
     return saved
 
 
+def write_general(
+    account: Account,
+    expected_version: int,
+    changes: dict[str, Any],
+    actor: Actor,
+    settings: Settings,
+) -> Account:
+    """`update_user`'s check and write of General-tab fields (no PIN) inside the caller's
+    transaction, for a service that changes more than the General tab at once (a merge,
+    `models.users.merge`): the caller has authorized. The SIS fields of an external account are
+    refused as on the tab (not opened); `ValidationError` names the fields. Returns the account
+    (its version bumped, also when nothing changed)."""
+    _check_editable(account, changes, False)
+    person = account.person
+    clean = _clean_general(changes, account, person, actor, settings, None)
+    changed = {f: v for f, v in clean.items() if v != stored_value(f, account, person)}
+    if not changed:
+        touch(account, expected_version, actor)
+        return Account.get_by_id(account.id)
+    return _write_general(account, expected_version, changed, actor)
+
+
 def check_editable(account: Account, changes: dict, opened: bool = False) -> None:
     """Refuse (`ValidationError`) the fields of `changes` an external account's SIS owns."""
     _check_editable(account, changes, opened)

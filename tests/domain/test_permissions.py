@@ -68,6 +68,7 @@ def test_only_user_manager_and_administrator_delete_and_toggle_account_type(db, 
     managers = role in (Role.USER_MANAGER, Role.USER_ADMINISTRATOR)
     assert can(account, Action.DELETE_USER) is managers
     assert can(account, Action.TOGGLE_ACCOUNT_TYPE) is managers
+    assert can(account, Action.MERGE_USERS) is managers  # issue 24: merging users
 
 
 @pytest.mark.parametrize("role", list(Role))
