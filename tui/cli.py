@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui import jobs_cli  # sets and bulk jobs (no models loaded here)
 
     jobs_cli.add_parsers(sub, _Parser)
+    from tui import merge_cli  # merging two users (no models loaded here)
+
+    merge_cli.add_parsers(sub, _Parser)
     return parser
 
 
@@ -350,6 +353,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from tui import purge_cli
 
             return purge_cli.run(args, CliError)
+        if args.command == "merge":
+            from tui import merge_cli
+
+            return merge_cli.run(args, CliError)
         if args.command == "letters":
             from tui import letters_cli
 
