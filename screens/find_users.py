@@ -865,6 +865,26 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             refused="Only a User Manager or Administrator may delete users.",
         )
 
+    def action_merge_with(self) -> None:
+        """Merge with… (issue 24): the highlighted user is kept; the merge screen asks for the
+        other's identifier, then shows both side by side."""
+        from screens.merge import MergeScreen
+
+        row = self.selected()
+        if row is None:
+            return
+
+        def done(kept: int | None) -> None:
+            if kept is not None:
+                self.select_after = kept
+                self.run_search()
+
+        self._if_allowed(
+            (Action.MERGE_USERS, row.record_type),
+            then=lambda: self.app.push_screen(MergeScreen(row.account_id), done),
+            refused="Only a User Manager or Administrator may merge users.",
+        )
+
     def action_purge_users(self) -> None:
         """The purge job's preview, then the purge on confirmation (F10)."""
         from screens.purge import PurgeScreen

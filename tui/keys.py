@@ -83,6 +83,10 @@ DEFAULT_KEYS: dict[str, str] = {
     "find_users.count": "ctrl+k",
     # The user card (a ctrl key: a letter typed in the results goes to the search box)
     "find_users.card": "ctrl+x",
+    # Merge with… (issue 24): every ctrl key and F2 to F12 are taken on Find Users, and a
+    # letter typed in the results goes to the search box; shift+F10 (beside F10, the purge),
+    # which most terminals send as F22.
+    "find_users.merge": "shift+f10,f22",
     # Register New User
     "register.to_matches": "down",
     "register.up": "up",
@@ -136,6 +140,8 @@ DEFAULT_KEYS: dict[str, str] = {
     "delete_user.waive": "w",
     "delete_user.notify": "n",
     "purge.run": "p",
+    # Merging two users (screens/merge.py)
+    "merge.swap": "s",
     # Letters and the outbox
     "letters.message": "m",
     "letters.personal": "i",
@@ -324,6 +330,8 @@ RESULTS = KeyGroup(
         K("toggle_active", "screen.toggle_active", "Activate/deactivate",
           needs=Action.CHANGE_STATUS),
         K("delete", "screen.delete_user", "Delete", needs=Action.DELETE_USER),
+        K("find_users.merge", "screen.merge_with", "Merge with…", show=False,
+          needs=Action.MERGE_USERS),
     ),
 )  # fmt: skip
 
@@ -551,6 +559,20 @@ PURGE = KeyGroup(
     ),
 )
 
+# Merging two users (screens/merge.py): Space takes the other account's value of the
+# highlighted field (again: the kept one's), s swaps which account is kept, ctrl+s merges
+# after a confirmation. The box for "Merge with…" is a text field: only ctrl keys act there.
+MERGE = KeyGroup(
+    DIALOGS,
+    "Merge users",
+    (
+        K("save", "merge", "Merge", priority=True, palette=False),
+        K("toggle_row", "toggle_winner", "Take the other value / keep", palette=False),
+        K("merge.swap", "swap", "Swap which is kept", palette=False),
+        K("cancel", "cancel", "Cancel", palette=False),
+    ),
+)
+
 # Login (screens/login.py) and the forgotten-password screen (screens/forgot_password.py).
 LOGIN = KeyGroup(
     "Login",
@@ -653,7 +675,7 @@ GROUPS: tuple[KeyGroup, ...] = (
     HELP, LOCK, REGISTER_USER, SCAN_BOX, REGISTER_MATCHES, CONFIGURATION, FORM, FIRST_ADMIN,
     IDENTIFIER_FORM,
     USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, SIS_OVERRIDE, ORIGINAL_VALUES,
-    DELETE_USER, PURGE, LOGIN,
+    DELETE_USER, PURGE, MERGE, LOGIN,
     FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
     USER_CARD,
 )  # fmt: skip

@@ -711,7 +711,21 @@ def account_by_primary_id(value: str, actor: Actor) -> Account:
     return account
 
 
+def account_by_identifier(value: str, actor: Actor) -> int:
+    """The account any of whose identifiers is `value` (Find Users' "Merge with…"), among the
+    users the actor may view; `NotFound` otherwise (an account out of view is not named)."""
+    from models.access.permissions import can
+    from models.users.lookups import identifier_holder
+
+    text = (value or "").strip()
+    account = identifier_holder(text) if text else None
+    if account is None or not can(actor.account, Action.VIEW_USER, account):
+        raise NotFound(f"No user of this organization has the identifier {printable(text)!r}.")
+    return account.id
+
+
 __all__ = [
+    "account_by_identifier",
     "ACCOUNT_REFERENCES",
     "KEEP",
     "MERGE_FIELDS",
