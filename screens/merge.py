@@ -1,9 +1,10 @@
-"""Merging two users (issue 24; `models.users.merge`): the kept account and the merged one, field
-by field with the value that wins marked ▶, what moves to the kept account, and every reason the
-merge would be refused. Space takes the other account's value of the highlighted field (again:
-the kept one's); s swaps which account is kept; ctrl+s merges after a confirmation; Escape
-cancels. Each change of a choice asks the preview again (a rolled-back trial of the merge), so
-a value the checks refuse is said before the merge is asked for.
+"""Merging two users (issue 24; `models.users.merge`): the kept account and the merged one,
+field by field (those whose values differ) with the value that wins marked ▶, what moves to
+the kept account, and every reason the merge would be refused. Space takes the other account's
+value of the highlighted field (again: the kept one's); s swaps which account is kept; ctrl+s
+merges after a confirmation; Escape cancels. Each change of a choice asks the preview again (a
+rolled-back trial of the merge), so a value the checks refuse is said before the merge is
+asked for.
 
 Opened with two account ids (the Duplicates screen, a pair), or with the kept one only (Find
 Users' "Merge with…"): a box then asks for the other's identifier. Every read and write runs in
@@ -95,7 +96,7 @@ class MergeScreen(ClosesAfterWorker, CoveredKeys, Dialog[int | None]):
     def _columns(self) -> None:
         table = self.query_one(RowTable)
         width = max(self.query_one("#merge-box").content_size.width, 40)
-        value = max((width - FIELD_WIDTH - 2) // 2, 8)
+        value = max((width - FIELD_WIDTH - 3) // 2, 8)  # a gap after each column
         table.set_columns([("Field", FIELD_WIDTH), ("Kept", value), ("Merged", value)])
         if self.rows:
             self._fill()
@@ -157,7 +158,8 @@ class MergeScreen(ClosesAfterWorker, CoveredKeys, Dialog[int | None]):
             f"[b]Keep {escape(keep.primary_id)} {escape(keep.name)}[/b] · merge "
             f"{escape(other.primary_id)} {escape(other.name)} into it (it goes)"
         )
-        self.rows = [f for f in preview.fields if f.keep or f.other]
+        # The fields whose values differ: the same value on both sides needs no choice.
+        self.rows = [f for f in preview.fields if f.differs]
         self._fill()
         moving = ", ".join(f"{n} {LABELS[k]}" for k, n in preview.moving.items() if n)
         person = "" if preview.person_goes else " Their person stays (an account elsewhere)."
@@ -198,6 +200,8 @@ class MergeScreen(ClosesAfterWorker, CoveredKeys, Dialog[int | None]):
     def _detail(self, row: int) -> None:
         detail = self.query_one("#merge-detail", Static)
         if not self.rows:
+            if self.preview is not None:
+                detail.update("Every field has the same value in both accounts.")
             return
         f = self.rows[min(row, len(self.rows) - 1)]
         side = "merged" if self.choices.get(f.name) == OTHER else "kept"
