@@ -194,17 +194,16 @@ class MergePreview:
         out = [
             f"Keep:  {printable(self.keep.primary_id)}  {printable(self.keep.name)}",
             f"Merge: {printable(self.other.primary_id)}  {printable(self.other.name)}",
-            "Fields (the value that wins is marked *):",
+            "Fields whose values differ (the value that wins is marked *):",
         ]
         for f in self.fields:
-            if not f.keep and not f.other:
-                continue
+            if not f.differs:
+                continue  # the same value on both sides: nothing to choose
             take_other = choices.get(f.name) == OTHER
             keep_mark, other_mark = (" ", "*") if take_other else ("*", " ")
-            same = "  (same)" if not f.differs else ""
             out.append(
                 f"  {f.label}: {keep_mark}{printable(f.keep) or '—'}  |  "
-                f"{other_mark}{printable(f.other) or '—'}{same}"
+                f"{other_mark}{printable(f.other) or '—'}"
             )
         moving = [f"{n} {LABELS[k]}" for k, n in self.moving.items() if n]
         out.append("Moves to the kept account: " + (", ".join(moving) or "nothing"))
