@@ -402,6 +402,8 @@ def merge_preview(
         field_errors = exc.errors
     except PatronDeskError as exc:
         refusals = [exc.message]
+    except IntegrityError:  # a row added meanwhile, as `merge` says it
+        refusals = [ConflictError("another staff user", "this moment").message]
     if not moving:
         moving = _counts(keep, other)
     return MergePreview(
