@@ -161,3 +161,27 @@ async def test_f1_lists_merge_with_and_a_desk_operator_is_refused(ui_db) -> None
         await settle(pilot)
         assert "may not merge users" in str(app.screen.query_one("#merge-message").render())
     assert Account.get_or_none(Account.id == merged.id) is not None
+
+
+async def test_hostile_names_are_shown_harmlessly(ui_db) -> None:
+    kept, merged = pair()
+    hostile = "[b]Evil[/b]\x1b[2J\u202e[@click=app.quit]"
+    Person.update(last_name=hostile, first_name=hostile).where(
+        Person.id == merged.person_id).execute()  # fmt: skip
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_merge(pilot, kept, merged)
+        table = screen.query_one(RowTable)
+        drawn = [table._line(i) for i in range(table.row_count)]  # what reaches the terminal
+        shown = text_of(screen, "#merge-title") + " ".join(drawn)
+        assert "[b]Evil[/b]" in shown and "\x1b" not in shown and "\u202e" not in shown
+        # Taking the hostile value is refused by the checks, at the field, before any merge.
+        table.cursor = [r[0] for r in table.rows].index("Last name")
+        await pilot.press("space")
+        await settle(pilot)
+        message = str(screen.query_one("#merge-message").render())
+        assert "Last name" in message and "control characters" in message
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+    assert Account.get_or_none(Account.id == merged.id) is not None
