@@ -40,6 +40,7 @@ class Action(StrEnum):
     UNLOCK_LOGIN = "unlock_login"
     CONFIGURE = "configure"
     RUN_JOBS = "run_jobs"  # import, export, purge
+    FIND_DUPLICATES = "find_duplicates"  # the duplicate scan, marking "not a duplicate"
 
     @property
     def label(self) -> str:
@@ -59,8 +60,9 @@ _DESK = frozenset(
     }
 )
 
-# The permission matrix: role -> actions. Only User Manager / Administrator may delete users and
-# toggle account type; only administrators configure, unlock logins and grant administrator.
+# The permission matrix: role -> actions. Only User Manager / Administrator may delete users,
+# toggle account type and find duplicates across the organization; only administrators
+# configure, unlock logins and grant administrator.
 MATRIX: dict[Role, frozenset[Action]] = {
     Role.USER_ADMINISTRATOR: _ALL,
     Role.USER_MANAGER: _ALL - {Action.CONFIGURE, Action.UNLOCK_LOGIN},
