@@ -160,8 +160,8 @@ def test_the_scan_finds_pairs_and_groups_with_their_reasons(db) -> None:
     Person.update(email=None, email_key=None).where(Person.id == e.person_id).execute()
     from models.users.rows import Kind, add_row
 
-    add_row(Kind.EMAIL, e.id, e.version, {"address": "shared@example.org", "email_type": "personal"},
-            Actor(None, Source.CLI))  # fmt: skip
+    shared = {"address": "shared@example.org", "email_type": "personal"}
+    add_row(Kind.EMAIL, e.id, e.version, shared, Actor(None, Source.CLI))
     result = scan(db.organization.id, _admin(db))
     pairs = {(p.a.primary_id, p.b.primary_id): p for p in result.pairs}
     assert set(pairs) == {("P0001", "P0002"), ("P0001", "P0003"), ("P0002", "P0003"),
