@@ -89,6 +89,9 @@ DEFAULT_KEYS: dict[str, str] = {
     # Quick User Management
     "quick_user.save_and_open": "f2",
     "quick_user.reuse_person": "f3",
+    "quick_user.open_likely": "f4",
+    "quick_user.reuse_likely": "f5",
+    "quick_user.next_likely": "f6",
     # User Details
     "details.tab_general": "f2",
     "details.tab_contact": "f3",
@@ -599,6 +602,27 @@ QUICK_USER = KeyGroup(
         K("save", "save", "Save", priority=True),
         K("quick_user.save_and_open", "save_and_open", "Save and open", priority=True),
         K("quick_user.reuse_person", "reuse_person", "Reuse a person", priority=True),
+        K(
+            "quick_user.open_likely",
+            "open_likely",
+            "Open the likely existing person",
+            priority=True,
+            show=False,
+        ),
+        K(
+            "quick_user.reuse_likely",
+            "reuse_likely",
+            "Reuse the likely existing person",
+            priority=True,
+            show=False,
+        ),
+        K(
+            "quick_user.next_likely",
+            "next_likely",
+            "Next likely existing person",
+            priority=True,
+            show=False,
+        ),
         K("generate_password", "generate_password", "Generate password", priority=True),
         K("generate_pin", "generate_pin", "Generate PIN", priority=True),
         K("cancel", "cancel", "Cancel", palette=False),
