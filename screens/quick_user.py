@@ -426,6 +426,9 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         """Leaving: the password and PIN typed are not kept in the form until the next user."""
         for name in ("password", "password_confirm", "pin"):
             self.query_one(f"#{name}", Input).value = ""
+        if self._likely_timer is not None:
+            self._likely_timer.stop()
+            self._likely_timer = None
         return super().dismiss(result)
 
     # --- reading the form -----------------------------------------------------------------------
@@ -554,6 +557,8 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         from models.duplicates.typing import likely_people
 
         self._likely_timer = None
+        if self.saving or not self.is_current or self.person_id is not None:
+            return
         typed = {name: self._value(name) for name in LIKELY_FIELDS}
         session = self.app.session
         run_service(
@@ -574,7 +579,10 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         self._draw_likely()
 
     def _draw_likely(self) -> None:
-        panel = self.query_one("#likely-people", Static)
+        try:
+            panel = self.query_one("#likely-people", Static)
+        except NoMatches:  # the form was left (saved, cancelled) while the look-up ran
+            return
         panel.set_class(bool(self.likely), "shown")
         if not self.likely:
             panel.update("")

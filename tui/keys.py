@@ -83,6 +83,9 @@ DEFAULT_KEYS: dict[str, str] = {
     "find_users.count": "ctrl+k",
     # The user card (a ctrl key: a letter typed in the results goes to the search box)
     "find_users.card": "ctrl+x",
+    "find_users.duplicates": "ctrl+w",
+    "duplicates.not_duplicate": "x",
+    "duplicates.open_other": "o",
     # Register New User
     "register.to_matches": "down",
     "register.up": "up",
@@ -297,6 +300,8 @@ FIND_USERS = KeyGroup(
         K("reset_filters", "clear_filters", "Reset filters", show=False),
         K("find_users.purge", "purge_users", "Purge users (preview)", show=False,
           needs=Action.RUN_JOBS),
+        K("find_users.duplicates", "duplicates", "Duplicates", show=False, priority=True,
+          needs=Action.FIND_DUPLICATES),
         K("find_users.sort_name", "sort('name')", "Sort by name (again: reverse)", show=False),
         K("find_users.sort_expiry", "sort('expiry')", "Sort by expiry (again: reverse)",
           show=False),
@@ -554,6 +559,18 @@ PURGE = KeyGroup(
     ),
 )
 
+# Duplicates (screens/duplicates.py).
+DUPLICATES = KeyGroup(
+    DIALOGS,
+    "Duplicates",
+    (
+        K("open", "open_first", "Open the first person"),
+        K("duplicates.open_other", "open_other", "Open the second person"),
+        K("duplicates.not_duplicate", "not_duplicate", "Not a duplicate"),
+        K("cancel", "cancel", "Close", palette=False),
+    ),
+)
+
 # Login (screens/login.py) and the forgotten-password screen (screens/forgot_password.py).
 LOGIN = KeyGroup(
     "Login",
@@ -678,7 +695,7 @@ GROUPS: tuple[KeyGroup, ...] = (
     IDENTIFIER_FORM,
     USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, SIS_OVERRIDE, ORIGINAL_VALUES,
     DELETE_USER, PURGE, LOGIN,
-    FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
+    FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX, DUPLICATES,
     USER_CARD,
 )  # fmt: skip
 

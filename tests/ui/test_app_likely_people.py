@@ -16,7 +16,8 @@ from models.store.tables import Account, Library, Organization
 from screens.confirm import ConfirmScreen
 from screens.quick_user import LIKELY_DELAY, QuickUserScreen
 from screens.user_card import UserCardScreen
-from tests.helpers.ui import SIZE, add_user, settle, type_into
+from tests.helpers.db import ADMIN_PASSWORD
+from tests.helpers.ui import SIZE, add_user, log_in, settle, type_into
 from tui.app import PatronDeskApp
 
 BORN = dt.date(1984, 3, 7)
@@ -97,3 +98,36 @@ async def test_a_person_of_another_organization_found_by_email_is_reused(ui_db) 
         assert screen.query_one("#first_name", Input).value == "Jürgen"
         assert screen.query_one("#first_name", Input).disabled
         assert _panel(screen) == ""
+
+
+async def test_the_duplicates_screen_lists_pairs_and_forgets_one_marked_not_a_duplicate(
+    ui_db,
+) -> None:
+    from textual.widgets import DataTable
+
+    from models.store.tables import DuplicateDismissal
+    from screens.duplicates import DuplicatesScreen
+    from screens.find_users import FindUsersScreen
+
+    add_user("Anna", "Müller", "P4242", birth_date=BORN)
+    add_user("Müller", "Anna", "P4243", birth_date=BORN)  # names swapped
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        assert isinstance(app.screen, FindUsersScreen)
+        await pilot.press("ctrl+w")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DuplicatesScreen)
+        table = screen.query_one(DataTable)
+        assert table.row_count == 1
+        row = [str(c) for c in table.get_row_at(0)]
+        assert "P4242" in row[2] and "P4243" in row[3]
+        assert row[4] == "first and last names swapped, same birth date"
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert table.row_count == 0
+        assert DuplicateDismissal.select().count() == 1
