@@ -168,10 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"typing_check_p95_ms: {percentile(times, 95):.1f}")
         print(f"typing_found: {found / max(1, len(sample)):.3f}")
         scan_s = statistics.median(s for s, _ in scans)
-        print(f"scan_s: {scan_s:.1f}")
+        print(f"scan_s: {scan_s:.2f}")
         if args.users >= 1_000_000:
             print(f"scan_1m_s: {scan_s:.1f}")
-        print(f"scan_cpu_s: {statistics.median(c for _, c in scans):.1f}")
+        print(f"scan_cpu_s: {statistics.median(c for _, c in scans):.2f}")
         print(f"pairs_compared: {result.compared}")
         print(f"pairs_reported: {len(reported)}")
         print(f"precision: {hits / max(1, len(reported)):.3f}")
