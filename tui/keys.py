@@ -83,7 +83,9 @@ DEFAULT_KEYS: dict[str, str] = {
     "find_users.count": "ctrl+k",
     # The user card (a ctrl key: a letter typed in the results goes to the search box)
     "find_users.card": "ctrl+x",
-    "find_users.duplicates": "ctrl+w",
+    # Every ctrl key is taken and F2 to F12 are the tabs and filters: shift+F3 (F15, as
+    # shift+F2 is F14 for Original values below).
+    "find_users.duplicates": "shift+f3,f15",
     "duplicates.not_duplicate": "x",
     "duplicates.open_other": "o",
     # Register New User
