@@ -100,6 +100,7 @@ IGNORED_FIELDS = frozenset(
         "address_key",
         "sort_name",
         "search_text",
+        "name_sound_key",
         "failed_logins",
         "locked_until",
         "last_login_at",

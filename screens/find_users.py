@@ -885,6 +885,16 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             refused="Only a User Manager or Administrator may merge users.",
         )
 
+    def action_duplicates(self) -> None:
+        """The organization's likely duplicates (shift+F3), for User Managers and Administrators."""
+        from screens.duplicates import DuplicatesScreen
+
+        self._if_allowed(
+            (Action.FIND_DUPLICATES, None),
+            then=lambda: self.app.push_screen(DuplicatesScreen(), lambda _: self.run_search()),
+            refused="Only a User Manager or Administrator may look for duplicates.",
+        )
+
     def action_purge_users(self) -> None:
         """The purge job's preview, then the purge on confirmation (F10)."""
         from screens.purge import PurgeScreen

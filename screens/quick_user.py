@@ -32,8 +32,15 @@ from models.users.validation import parse_date
 from screens.confirm import CoveredKeys
 from tui.keys import QUICK_USER, bindings, hint
 from tui.screen import KeepStyles
-from tui.widgets import Field, KeyBar, LineInput, Message, with_held
+from tui.widgets import Field, KeyBar, LineInput, Message, plain, with_held
 from tui.worker import run_service
+
+# The fields the likely existing people are looked up on (models/duplicates/typing.py), and the
+# pause after the last key before the look-up runs (a look-up per key would queue behind typing).
+LIKELY_FIELDS = (
+    "last_name", "first_name", "birth_date", "email", "phone", "identifier_value", "primary_id",
+)  # fmt: skip
+LIKELY_DELAY = 0.3
 
 TAB_RECORD_TYPE = {"staff": "staff", "public": "public", "contact": "contact"}
 DATE = "9999-99-99"
@@ -306,6 +313,7 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
                 yield Button(f"Save ({key('save')})", id="save", variant="primary")
                 yield Button(f"Save and open ({key('quick_user.save_and_open')})", id="save-open")
                 yield Button("Cancel (Esc)", id="cancel")
+        yield Static("", id="likely-people")
         yield KeyBar()
 
     @property
@@ -381,6 +389,11 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         self.generated_password = None
         self._duplicate_ok = False
         self.workers.cancel_node(self)
+        if self._likely_timer is not None:
+            self._likely_timer.stop()
+            self._likely_timer = None
+        self.likely = []
+        self._draw_likely()
         if self.saving:
             self._set_saving(False)
         # The form's own changes are not the user's: no field counts as visited, none is
@@ -413,6 +426,9 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         """Leaving: the password and PIN typed are not kept in the form until the next user."""
         for name in ("password", "password_confirm", "pin"):
             self.query_one(f"#{name}", Input).value = ""
+        if self._likely_timer is not None:
+            self._likely_timer.stop()
+            self._likely_timer = None
         return super().dismiss(result)
 
     # --- reading the form -----------------------------------------------------------------------
@@ -522,6 +538,135 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         field = self._field(event.input.id or "")
         if field is not None and field.error and not self.saving:
             self.check()
+        if event.input.id in LIKELY_FIELDS and self.person_id is None and not self.saving:
+            self._likely_soon()
+
+    # --- likely existing people (issue 24) --------------------------------------------------------
+
+    likely: list = []  # models.duplicates.typing.Candidate, best first
+    likely_index = 0
+    _likely_timer = None
+
+    def _likely_soon(self) -> None:
+        """Look the likely existing people up once typing pauses (`LIKELY_DELAY`)."""
+        if self._likely_timer is not None:
+            self._likely_timer.stop()
+        self._likely_timer = self.set_timer(LIKELY_DELAY, self._look_up_likely)
+
+    def _look_up_likely(self) -> None:
+        from models.duplicates.typing import likely_people
+
+        self._likely_timer = None
+        if self.saving or not self.is_current or self.person_id is not None:
+            return
+        typed = {name: self._value(name) for name in LIKELY_FIELDS}
+        session = self.app.session
+        run_service(
+            self,
+            likely_people,
+            session.organization.id,
+            session.account,
+            typed,
+            on_ok=self._show_likely,
+            group="quick-user-likely",
+            exclusive=True,
+        )
+
+    def _show_likely(self, candidates: list) -> None:
+        if self.person_id is not None:
+            candidates = []
+        self.likely, self.likely_index = candidates, 0
+        self._draw_likely()
+
+    def _draw_likely(self) -> None:
+        try:
+            panel = self.query_one("#likely-people", Static)
+        except NoMatches:  # the form was left (saved, cancelled) while the look-up ran
+            return
+        panel.set_class(bool(self.likely), "shown")
+        if not self.likely:
+            panel.update("")
+            return
+        lines = [f"Likely existing people ({len(self.likely)}):"]
+        for i, c in enumerate(self.likely):
+            mark = "▶" if i == self.likely_index else " "
+            born = c.birth_date.isoformat() if c.birth_date else "no birth date"
+            where = c.primary_id if c.here else "another organization"
+            name = f"{c.last_name}, {c.first_name}" if c.first_name else c.last_name
+            lines.append(f"{mark} {c.score:3d}  {name}  {born}  {where}  · {c.why}")
+        keys = [
+            hint(self.app, k)
+            for k in ("quick_user.open_likely", "quick_user.reuse_likely", "quick_user.next_likely")
+        ]
+        lines.append(f"{keys[0]}: open  ·  {keys[1]}: reuse this person  ·  {keys[2]}: next")
+        panel.update(plain("\n".join(lines)))
+
+    def _chosen_likely(self):  # noqa: ANN202 - a Candidate or None
+        if not self.likely:
+            return None
+        return self.likely[self.likely_index % len(self.likely)]
+
+    def action_next_likely(self) -> None:
+        if self.likely:
+            self.likely_index = (self.likely_index + 1) % len(self.likely)
+            self._draw_likely()
+
+    def action_open_likely(self) -> None:
+        """The chosen person's card (read-only, in a worker); Enter there opens User
+        Details. The form stays as it is, behind."""
+        from models.users.card import user_card
+        from screens.user_card import UserCardScreen
+
+        chosen = self._chosen_likely()
+        if chosen is None:
+            return
+        message = self.query_one("#form-message", Message)
+        if not chosen.here:
+            message.show("This person has no account in this organization: reuse them instead.")
+            return
+
+        def closed(open_record: bool | None) -> None:
+            if open_record:
+                self.app.open_user(chosen.account_id)
+
+        run_service(
+            self,
+            user_card,
+            chosen.account_id,
+            self.app.session.actor,
+            on_ok=lambda card: self.app.push_screen(UserCardScreen(card), closed),
+            on_error=lambda exc: message.show(exc.message),
+            group="quick-user-likely-card",
+            exclusive=True,
+        )
+
+    def action_reuse_likely(self) -> None:
+        """Reuse the chosen person for this account, by the reuse rules: only a person with no
+        account in this organization, and only once they agree to share their personal data."""
+        from screens.confirm import ConfirmScreen
+
+        chosen = self._chosen_likely()
+        if chosen is None:
+            return
+        if chosen.here:
+            self.query_one("#form-message", Message).show(
+                "This person already has an account in this organization: open it instead."
+            )
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.likely = []
+                self._draw_likely()
+                self.use_person(chosen.person_id)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Does the person agree to share their personal data with this organization?",
+                yes="They agree",
+            ),
+            answer,
+        )
 
     @on(Input.Submitted)
     def _next_field(self) -> None:

@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.transfer_cli import add_parsers  # import and export (no models loaded here)
 
     add_parsers(sub, _Parser)
+    from tui import duplicates_cli  # the duplicate scan (no models loaded here)
+
+    duplicates_cli.add_parsers(sub, _Parser)
     from tui import purge_cli  # the purge job (no models loaded here)
 
     purge_cli.add_parsers(sub, _Parser)
@@ -349,6 +352,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
             run = transfer_cli.run_import if args.command == "import" else transfer_cli.run_export
             return run(args, CliError)
+        if args.command == "duplicates":
+            from tui import duplicates_cli
+
+            return duplicates_cli.run(args, CliError)
         if args.command == "purge":
             from tui import purge_cli
 

@@ -87,12 +87,20 @@ DEFAULT_KEYS: dict[str, str] = {
     # letter typed in the results goes to the search box; shift+F10 (beside F10, the purge),
     # which most terminals send as F22.
     "find_users.merge": "shift+f10,f22",
+    # Every ctrl key is taken and F2 to F12 are the tabs and filters: shift+F3 (F15, as
+    # shift+F2 is F14 for Original values below).
+    "find_users.duplicates": "shift+f3,f15",
+    "duplicates.not_duplicate": "x",
+    "duplicates.open_other": "o",
     # Register New User
     "register.to_matches": "down",
     "register.up": "up",
     # Quick User Management
     "quick_user.save_and_open": "f2",
     "quick_user.reuse_person": "f3",
+    "quick_user.open_likely": "f4",
+    "quick_user.reuse_likely": "f5",
+    "quick_user.next_likely": "f6",
     # User Details
     "details.tab_general": "f2",
     "details.tab_contact": "f3",
@@ -300,6 +308,8 @@ FIND_USERS = KeyGroup(
         K("reset_filters", "clear_filters", "Reset filters", show=False),
         K("find_users.purge", "purge_users", "Purge users (preview)", show=False,
           needs=Action.RUN_JOBS),
+        K("find_users.duplicates", "duplicates", "Duplicates", show=False, priority=True,
+          needs=Action.FIND_DUPLICATES),
         K("find_users.sort_name", "sort('name')", "Sort by name (again: reverse)", show=False),
         K("find_users.sort_expiry", "sort('expiry')", "Sort by expiry (again: reverse)",
           show=False),
@@ -573,6 +583,18 @@ MERGE = KeyGroup(
     ),
 )
 
+# Duplicates (screens/duplicates.py).
+DUPLICATES = KeyGroup(
+    DIALOGS,
+    "Duplicates",
+    (
+        K("open", "open_first", "Open the first person"),
+        K("duplicates.open_other", "open_other", "Open the second person"),
+        K("duplicates.not_duplicate", "not_duplicate", "Not a duplicate"),
+        K("cancel", "cancel", "Close", palette=False),
+    ),
+)
+
 # Login (screens/login.py) and the forgotten-password screen (screens/forgot_password.py).
 LOGIN = KeyGroup(
     "Login",
@@ -621,6 +643,27 @@ QUICK_USER = KeyGroup(
         K("save", "save", "Save", priority=True),
         K("quick_user.save_and_open", "save_and_open", "Save and open", priority=True),
         K("quick_user.reuse_person", "reuse_person", "Reuse a person", priority=True),
+        K(
+            "quick_user.open_likely",
+            "open_likely",
+            "Open the likely existing person",
+            priority=True,
+            show=False,
+        ),
+        K(
+            "quick_user.reuse_likely",
+            "reuse_likely",
+            "Reuse the likely existing person",
+            priority=True,
+            show=False,
+        ),
+        K(
+            "quick_user.next_likely",
+            "next_likely",
+            "Next likely existing person",
+            priority=True,
+            show=False,
+        ),
         K("generate_password", "generate_password", "Generate password", priority=True),
         K("generate_pin", "generate_pin", "Generate PIN", priority=True),
         K("cancel", "cancel", "Cancel", palette=False),
@@ -676,7 +719,7 @@ GROUPS: tuple[KeyGroup, ...] = (
     IDENTIFIER_FORM,
     USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, SIS_OVERRIDE, ORIGINAL_VALUES,
     DELETE_USER, PURGE, MERGE, LOGIN,
-    FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
+    FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX, DUPLICATES,
     USER_CARD,
 )  # fmt: skip
 

@@ -41,6 +41,7 @@ class Action(StrEnum):
     CONFIGURE = "configure"
     RUN_JOBS = "run_jobs"  # import, export, purge
     MERGE_USERS = "merge_users"  # two accounts into one (models/users/merge.py)
+    FIND_DUPLICATES = "find_duplicates"  # the duplicate scan, marking "not a duplicate"
 
     @property
     def label(self) -> str:
@@ -61,8 +62,8 @@ _DESK = frozenset(
 )
 
 # The permission matrix: role -> actions. Only User Manager / Administrator may delete users,
-# merge them and toggle account type; only administrators configure, unlock logins and grant
-# administrator.
+# merge them, toggle account type and find duplicates across the organization; only
+# administrators configure, unlock logins and grant administrator.
 MATRIX: dict[Role, frozenset[Action]] = {
     Role.USER_ADMINISTRATOR: _ALL,
     Role.USER_MANAGER: _ALL - {Action.CONFIGURE, Action.UNLOCK_LOGIN},

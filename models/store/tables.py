@@ -162,6 +162,9 @@ class Person(BaseModel):
     sort_name = CharField(max_length=210, index=True)
     # Folded words of every name (`models.text.name_words`): what the name search indexes.
     search_text = TextField(default="")
+    # The duplicate check's blocking key (`models.duplicates.keys.name_sound_key`, migration
+    # 0022): the sounds of the last and first names, sorted ("AN MLR" for Anna Müller).
+    name_sound_key = CharField(max_length=100, default="", index=True)
     title = CharField(max_length=50, default="")
     birth_date = DateField(null=True)
     gender = CharField(max_length=20, default="")
@@ -341,7 +344,7 @@ class Address(BaseModel):
 
 class Phone(BaseModel):
     person = ForeignKeyField(Person, backref="phones", on_delete="CASCADE")
-    number = CharField(max_length=40)  # E.164
+    number = CharField(max_length=40, index=True)  # E.164; indexed for the duplicate check
     phone_type = CharField(max_length=20)
     preferred = BooleanField(default=False)
     preferred_sms = BooleanField(default=False)
@@ -585,6 +588,24 @@ class AuditEvent(BaseModel):
         indexes = ((("account_id", "at"), False),)
 
 
+# --- Duplicates (issue 24, migration 0022) -----------------------------------------------------
+
+
+class DuplicateDismissal(BaseModel):
+    """A pair of people staff of an organization marked "not a duplicate"
+    (models/duplicates/marks.py): never proposed again there. `person_low` < `person_high`."""
+
+    organization = ForeignKeyField(Organization, on_delete="CASCADE")
+    person_low = ForeignKeyField(Person, on_delete="CASCADE", backref="+")
+    person_high = ForeignKeyField(Person, on_delete="CASCADE", backref="+")
+    marked_by = CharField(max_length=100, default="")
+    marked_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "duplicate_dismissal"
+        indexes = ((("organization", "person_low", "person_high"), True),)
+
+
 # --- Sets and bulk jobs (issue 23, migration 0020) ----------------------------------------------
 
 
@@ -705,4 +726,5 @@ ALL_TABLES: list[type[BaseModel]] = [
     UserSetMember,
     Job,
     JobItem,
+    DuplicateDismissal,
 ]

@@ -9,6 +9,8 @@ primary identifier.
 - `username_skeleton`: what the username looks like (look-alikes are refused);
 - `sort_name` (the person's, copied to each account for paging the list by name) and
   `search_text` (what the name search indexes), from the six name fields;
+- `name_sound_key`: the duplicate check's blocking key, from the last and first names
+  (`models.duplicates.keys`);
 - the expiration date a registration gives (`registration_expiry`: a new account left without
   one, `renewed_expiry`: Renew), from the user group's registration period.
 
@@ -27,6 +29,7 @@ from typing import Any
 
 from models import audit
 from models.audit import Actor
+from models.duplicates.keys import name_sound_key
 from models.store.base import fold_key
 from models.store.tables import Account, Identifier, Person
 from models.text import fold, name_words, username_skeleton
@@ -42,6 +45,7 @@ DERIVED_COLUMNS = frozenset(
         "email_key",
         "sort_name",
         "search_text",
+        "name_sound_key",
         "primary_id_key",
         "value_key",
     }
@@ -98,6 +102,7 @@ def person_derived(values: Mapping[str, Any], current: Any = None) -> dict[str, 
             }
         out["sort_name"] = sort_name(names.get("last_name") or "", names.get("first_name") or "")
         out["search_text"] = person_search_text(names)
+        out["name_sound_key"] = name_sound_key(names.get("last_name"), names.get("first_name"))
     return out
 
 

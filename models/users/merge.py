@@ -115,6 +115,10 @@ PERSON_REFERENCES: dict[str, str] = {
     "phone": "moved (or copied), a number already there dropped",
     "address": "moved (or copied), the same address dropped",
     "reset_code": "goes with the person (a code sent to the merged person)",
+    # A pair marked "not a duplicate" (models/duplicates/marks.py) names the merged person: it
+    # goes with them (the mark was about two people who are now one, or about a third person
+    # the kept one was never compared with).
+    "duplicate_dismissal": "goes with the person (its 'not a duplicate' marks)",
 }
 
 # What moves, in the order the preview and the command line say it.

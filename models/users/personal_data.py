@@ -51,6 +51,7 @@ LEFT_OUT = frozenset(
         "address_key",
         "sort_name",
         "search_text",
+        "name_sound_key",
         "data",  # attachment content: listed by name and size, not copied into the letter
         "body",  # letters: listed by subject and date
         "once_key",

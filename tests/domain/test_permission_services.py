@@ -38,6 +38,8 @@ from models.config.config_settings import update_settings
 from models.config.configuration import add_entry, delete_entry, set_entry_active, update_entry
 from models.config.seed import seed_code_tables
 from models.config.settings import load_settings
+from models.duplicates.marks import mark_not_duplicate
+from models.duplicates.scan import scan
 from models.enums import FeeStatus, LetterStatus, Role, Source, Status
 from models.errors import PermissionDenied
 from models.fees.balances import fee_transactions
@@ -72,6 +74,7 @@ from models.store.tables import (
     AuditEvent,
     Block,
     Campus,
+    DuplicateDismissal,
     Email,
     Fee,
     Identifier,
@@ -1165,6 +1168,29 @@ def queue_expiry_reminders_(w: World, owner: str) -> tuple[Call, Check]:
         assert Letter.get(Letter.account == w.patron.id).kind == "expiry_reminder"
 
     return lambda actor: queue_expiry_reminders(30, actor), check
+
+
+# Duplicates (issue 24): the scan of the organization reads; "not a duplicate" is remembered.
+
+
+@case(Action.FIND_DUPLICATES, on_account=False, writes=False)
+def scan_duplicates(w: World, owner: str) -> tuple[Call, Check]:
+    def check(result: Any) -> None:
+        assert result.people >= 3
+
+    return lambda actor: scan(w.org.id, actor), check
+
+
+@case(Action.FIND_DUPLICATES)
+def mark_not_duplicate_(w: World, owner: str) -> tuple[Call, Check]:
+    def check(created: Any) -> None:
+        assert created is True
+        assert DuplicateDismissal.select().where(DuplicateDismissal.organization == w.org).count()
+
+    return (
+        lambda actor: mark_not_duplicate(w.org.id, w.patron.person_id, w.other.person_id, actor),
+        check,
+    )
 
 
 BY_ACTION: dict[Action, list[Case]] = {a: [c for c in CASES if c.action == a] for a in Action}

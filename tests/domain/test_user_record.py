@@ -67,6 +67,7 @@ def test_the_derived_person_columns() -> None:
         "email_key": "anna@example.org",
         "sort_name": sort_name("Müller-Lüdenscheidt", "Anna"),
         "search_text": "muller ludenscheidt anna",
+        "name_sound_key": "AN MLRLTNSXT",
     }
     # A change feeds only its own derived columns; the other names are the stored ones.
     stored = {n: "" for n in ("middle_name", "preferred_first_name", "preferred_middle_name")}
@@ -74,6 +75,7 @@ def test_the_derived_person_columns() -> None:
     assert person_derived({"first_name": "Ann"}, stored) == {
         "sort_name": "muller ann",
         "search_text": person_search_text({**stored, "first_name": "Ann"}),
+        "name_sound_key": "AN MLR",
     }
     assert person_derived({"title": "Dr"}, stored) == {}
 
@@ -89,11 +91,11 @@ def test_every_writer_stores_the_derived_columns_and_the_primary_identifier_in_f
         account.id, account.version, {"last_name": "Meier", "primary_id": "P-0002"}, actor
     )
     person = Person.get_by_id(account.person_id)
-    assert {k: getattr(person, k) for k in ("sort_name", "search_text")} == {
-        k: v
-        for k, v in person_derived(person.__data__).items()
-        if k in ("sort_name", "search_text")
+    derived = ("sort_name", "search_text", "name_sound_key")
+    assert {k: getattr(person, k) for k in derived} == {
+        k: v for k, v in person_derived(person.__data__).items() if k in derived
     }
+    assert person.name_sound_key == "AN MR"  # Meier, Anna
     primary = Identifier.get((Identifier.account == account.id) & Identifier.is_primary)
     assert (account.primary_id, account.primary_id_key) == ("P-0002", fold_key("P-0002"))
     assert (primary.value, primary.value_key) == ("P-0002", fold_key("P-0002"))

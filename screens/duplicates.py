@@ -1,0 +1,130 @@
+"""Duplicates (issue 24): the organization's likely duplicate people, pairs grouped, with
+their score and why (`models.duplicates.scan`, run in a worker). Enter opens the first person
+of the pair, o the second; x marks the pair "not a duplicate" (after a confirmation): it is
+remembered and never proposed again."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from models.duplicates.marks import mark_not_duplicate
+from models.duplicates.scan import Pair, ScanResult, scan
+from models.errors import PatronDeskError
+from screens.confirm import CoveredKeys
+from tui.keys import DUPLICATES, bindings
+from tui.widgets import plain
+from tui.worker import run_service
+
+
+def _who(person) -> str:  # noqa: ANN001 - a models.duplicates.scan.Person
+    name = f"{person.last_name}, {person.first_name}" if person.first_name else person.last_name
+    return f"{person.primary_id}  {name}  {person.birth_date}".rstrip()
+
+
+class DuplicatesScreen(CoveredKeys, ModalScreen[None]):
+    BINDINGS = bindings(DUPLICATES)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs: list[Pair] = []
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="duplicates-box"):
+            yield Static("[b]Likely duplicate people[/b]")
+            yield Static("Looking for duplicates…", id="duplicates-summary")
+            table = DataTable(id="duplicates-table", cursor_type="row", zebra_stripes=True)
+            table.add_columns("Group", "Score", "First person", "Second person", "Why")
+            yield table
+            yield Static(
+                "Enter open the first · o open the second · x not a duplicate · Esc close",
+                classes="hint",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
+        self._scan()
+
+    def _scan(self) -> None:
+        self.running = True
+        session = self.app.session
+        run_service(
+            self,
+            scan,
+            session.organization.id,
+            session.actor,
+            on_ok=self._show,
+            on_error=self._failed,
+            group="duplicates-scan",
+            exclusive=True,
+        )
+
+    def _failed(self, exc: PatronDeskError) -> None:
+        self.running = False
+        self.query_one("#duplicates-summary", Static).update(plain(exc.message))
+
+    def _show(self, result: ScanResult) -> None:
+        self.running = False
+        self.pairs = result.pairs
+        table = self.query_one(DataTable)
+        table.clear()
+        for i, p in enumerate(result.pairs):
+            table.add_row(
+                str(p.group), str(p.score), plain(_who(p.a)), plain(_who(p.b)), plain(p.why),
+                key=str(i),
+            )  # fmt: skip
+        self.query_one("#duplicates-summary", Static).update(
+            f"{len(result.pairs)} pair(s) in {result.groups} group(s) among {result.people} people"
+        )
+
+    def _selected(self) -> Pair | None:
+        table = self.query_one(DataTable)
+        if not self.pairs or table.cursor_row < 0 or table.cursor_row >= len(self.pairs):
+            return None
+        return self.pairs[table.cursor_row]
+
+    def action_open_first(self) -> None:
+        if pair := self._selected():
+            self.app.open_user(pair.a.account_id)
+
+    def action_open_other(self) -> None:
+        if pair := self._selected():
+            self.app.open_user(pair.b.account_id)
+
+    def action_not_duplicate(self) -> None:
+        from screens.confirm import ConfirmScreen
+
+        pair = self._selected()
+        if pair is None or self.running:
+            return
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            session = self.app.session
+            run_service(
+                self,
+                mark_not_duplicate,
+                session.organization.id,
+                pair.a.person_id,
+                pair.b.person_id,
+                session.actor,
+                on_ok=lambda _: self._scan(),
+                on_error=self._failed,
+                group="duplicates-mark",
+                exclusive=True,
+            )
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"{_who(pair.a)} and {_who(pair.b)} are two different people?",
+                yes="Not a duplicate",
+            ),
+            answer,
+        )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
