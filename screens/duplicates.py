@@ -1,6 +1,7 @@
 """Duplicates (issue 24): the organization's likely duplicate people, pairs grouped, with
 their score and why (`models.duplicates.scan`, run in a worker). Enter opens the first person
-of the pair, o the second; x marks the pair "not a duplicate" (after a confirmation): it is
+of the pair, o the second; m merges the pair (screens/merge.py: the first kept, s there swaps);
+x marks the pair "not a duplicate" (after a confirmation): it is
 remembered and never proposed again."""
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class DuplicatesScreen(CoveredKeys, ModalScreen[None]):
             table.add_columns("Group", "Score", "First person", "Second person", "Why")
             yield table
             yield Static(
-                "Enter open the first · o open the second · x not a duplicate · Esc close",
+                "Enter/o open the first/second · m merge · x not a duplicate · Esc close",
                 classes="hint",
             )
 
@@ -93,6 +94,20 @@ class DuplicatesScreen(CoveredKeys, ModalScreen[None]):
     def action_open_other(self) -> None:
         if pair := self._selected():
             self.app.open_user(pair.b.account_id)
+
+    def action_merge(self) -> None:
+        """Merge the highlighted pair (the merge screen checks who may, and says why not)."""
+        from screens.merge import MergeScreen
+
+        pair = self._selected()
+        if pair is None or self.running:
+            return
+
+        def done(kept: int | None) -> None:
+            if kept is not None:
+                self._scan()
+
+        self.app.push_screen(MergeScreen(pair.a.account_id, pair.b.account_id), done)
 
     def action_not_duplicate(self) -> None:
         from screens.confirm import ConfirmScreen

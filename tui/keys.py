@@ -92,6 +92,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "find_users.duplicates": "shift+f3,f15",
     "duplicates.not_duplicate": "x",
     "duplicates.open_other": "o",
+    "duplicates.merge": "m",
     # Register New User
     "register.to_matches": "down",
     "register.up": "up",
@@ -591,6 +592,7 @@ DUPLICATES = KeyGroup(
         K("open", "open_first", "Open the first person"),
         K("duplicates.open_other", "open_other", "Open the second person"),
         K("duplicates.not_duplicate", "not_duplicate", "Not a duplicate"),
+        K("duplicates.merge", "merge", "Merge the pair (the first is kept)"),
         K("cancel", "cancel", "Close", palette=False),
     ),
 )

@@ -131,3 +131,33 @@ async def test_the_duplicates_screen_lists_pairs_and_forgets_one_marked_not_a_du
         await settle(pilot)
         assert table.row_count == 0
         assert DuplicateDismissal.select().count() == 1
+
+
+async def test_m_on_a_pair_merges_it_through_the_merge_screen(ui_db) -> None:
+    from textual.widgets import DataTable
+
+    from models.store.tables import Account
+    from screens.duplicates import DuplicatesScreen
+    from screens.merge import MergeScreen
+
+    add_user("Anna", "Müller", "P4252", birth_date=BORN)
+    add_user("Anna", "Mueller", "P4253", birth_date=BORN)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        await pilot.press("shift+f3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DuplicatesScreen)
+        assert screen.query_one(DataTable).row_count == 1
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, MergeScreen)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen is screen
+        assert screen.query_one(DataTable).row_count == 0  # scanned again: one person left
+    assert Account.select().where(Account.primary_id.in_(["P4252", "P4253"])).count() == 1
