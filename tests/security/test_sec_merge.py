@@ -26,9 +26,12 @@ from models.audit import Actor
 from models.config.configuration import add_organization
 from models.enums import Role, Source, Status
 from models.errors import NotFound, PermissionDenied
+from models.fees.fees import add_fee
+from models.jobs.jobs import Interrupted, run_delete, run_job
+from models.jobs.sets import create_itemized_set
 from models.runtime import runtime
-from models.store.base import BaseModel
-from models.store.tables import Account, Note, ProxyFor, RoleAssignment
+from models.store.base import BaseModel, database
+from models.store.tables import Account, Job, JobItem, Note, ProxyFor, RoleAssignment
 from models.users.merge import (
     MergeRefused,
     account_by_identifier,
@@ -88,6 +91,42 @@ def test_an_account_kept_as_a_plain_id_column_is_a_reference_too(db) -> None:
     finally:
         tables.ALL_TABLES.remove(Reminder)
     assert unhandled_references() == []
+
+
+def _next_account_id_is(db, account_id: int) -> None:  # noqa: ANN001
+    """PostgreSQL never gives an id twice; SQLite gives the highest freed one again. Make the
+    next account's id `account_id` on both, as SQLite does by itself here."""
+    if db.backend == "postgresql":
+        database.execute_sql(
+            "SELECT setval(pg_get_serial_sequence('account', 'id'), %s)", (account_id - 1,)
+        )
+
+
+def test_a_resumed_delete_job_never_deletes_a_newcomer_given_a_merged_members_id(db) -> None:
+    kept = user(db, "P0001")
+    members = [user(db, f"P01{i}") for i in range(3)]
+    for m in members[:2]:  # the first chunk is skipped (a balance): only the last is pending
+        add_fee(m.id, admin(db), fee_type="LOST_ITEM", amount="1.00")
+    merged = members[-1]
+    set_id = create_itemized_set("To delete", [a.id for a in members], admin(db)).set_id
+
+    def kill(progress) -> None:  # noqa: ANN001
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_delete(set_id, admin(db), chunk=2, progress=kill)
+    pending = JobItem.get(JobItem.outcome == "")
+    assert pending.account_id == merged.id
+    _merge(admin(db), kept, merged)
+    _next_account_id_is(db, merged.id)
+    newcomer = user(db, "NEW-1", first_name="Nora", last_name="Newcomer")
+    assert newcomer.id == merged.id  # the freed id, given again
+
+    report = run_job(Job.get().id, admin(db))
+
+    assert not _gone(newcomer), "the job deleted a user it never read"
+    item = next(i for i in report.items if i.primary_id == "P012")
+    assert (item.outcome, item.reason) == ("failed", "no longer exists")
 
 
 # --- What held ----------------------------------------------------------------------------------
