@@ -79,7 +79,7 @@ from models.store.tables import (
     UserSetMember,
 )
 from models.text import printable
-from models.users.deletion_reasons import deletion_problems
+from models.users.deletion_reasons import active_administrators, deletion_problems
 from models.users.derived import full_name
 from models.users.details import general_form, write_general
 from models.users.external import GENERAL_FIELDS, editable_fields, is_external
@@ -511,11 +511,21 @@ def _merge(
     save_versioned(keep, keep_version, {}, actor)
     save_versioned(other, other_version, {}, actor)
     version = keep_version + 1
+    administrators = active_administrators(keep.organization_id)
     moved = _move_account_rows(actor, keep, other)
     moved.update(_move_person_rows(actor, keep, other, person_goes))
     moved["history"] = _move_history(keep, other, person_goes)
     if reasons := deletion_problems(other, actor):
         raise MergeRefused([f"the merged account cannot go: {r}" for r in reasons])
+    if administrators and not active_administrators(keep.organization_id):
+        # The deletion rule of the last administrator, on what the merge leaves: the role
+        # moved to a kept account that cannot use it (inactive) is no administrator.
+        raise MergeRefused(
+            [
+                "the merged account is the organization's last active User Administrator, "
+                "and the kept account is not active: the organization would have none"
+            ]
+        )
     settings = load_settings()
     general = {n: other_values[n] for n in taken if n != "email"}
     if general:

@@ -129,6 +129,28 @@ def test_a_resumed_delete_job_never_deletes_a_newcomer_given_a_merged_members_id
     assert (item.outcome, item.reason) == ("failed", "no longer exists")
 
 
+# --- The last administrator ---------------------------------------------------------------------
+
+
+def test_the_last_active_administrator_is_not_merged_into_an_account_that_cannot_use_it(
+    db,
+) -> None:
+    dormant = staff(db, Role.PATRON, "S-OLD")
+    Account.update(status=Status.INACTIVE.value).where(Account.id == dormant.id).execute()
+    preview = merge_preview(SYSTEM, dormant.id, db.admin.id)
+    assert any("active User Administrator" in r for r in preview.refusals)
+    with pytest.raises(MergeRefused):
+        merge(SYSTEM, dormant.id, db.admin.id, preview.defaults(), preview.keep.version,
+              preview.other.version)  # fmt: skip
+    assert not _gone(db.admin)
+    # Into an active account the role stays usable: allowed.
+    active = staff(db, Role.PATRON, "S-NEW")
+    _merge(SYSTEM, active, Account.get_by_id(db.admin.id))
+    assert RoleAssignment.get(RoleAssignment.role == Role.USER_ADMINISTRATOR.value).account_id == (
+        active.id
+    )
+
+
 # --- What held ----------------------------------------------------------------------------------
 
 
