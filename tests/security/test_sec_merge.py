@@ -5,14 +5,15 @@ screen's own drawing through the pilot (`ui_db`).
 - The missed-table guard: a second reference to an account in a table already handled, or a
   reference kept as a plain id column (no foreign key), is a reference the merge does not
   handle: it refuses every merge instead of letting rows vanish or point at a stranger.
-- A bulk job's member merged away is never taken for the next account given its freed id
-  (SQLite gives the highest freed id again): a resumed delete job must not delete a newcomer.
+- An account id a merge frees is given again by SQLite to the next account (the highest one):
+  a resumed delete job must not delete that newcomer, and the merged staff account's open
+  session must not act with the newcomer's roles.
 - A merge never leaves the organization without an active User Administrator (the role moved
   to an account that cannot use it).
-- The screen says the merged identifiers as text, never as markup.
 - What held (kept as tests): another organization's administrator, a deactivated or expired
   staff account, a User Manager absorbing or feeding an administrator's account, a merge of an
-  account into itself, a proxy pair merged into a loop.
+  account into itself, a proxy pair merged into a loop, hostile identifiers on the merge screen
+  (said as text, never as markup).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import datetime as dt
 import pytest
 from peewee import ForeignKeyField, IntegerField
 
+from models.access.permissions import Action, can
 from models.audit import Actor
 from models.config.configuration import add_organization
 from models.enums import Role, Source, Status
@@ -32,6 +34,7 @@ from models.jobs.sets import create_itemized_set
 from models.runtime import runtime
 from models.store.base import BaseModel, database
 from models.store.tables import Account, Job, JobItem, Note, ProxyFor, RoleAssignment
+from models.users import details
 from models.users.merge import (
     MergeRefused,
     account_by_identifier,
@@ -39,7 +42,7 @@ from models.users.merge import (
     merge_preview,
     unhandled_references,
 )
-from tests.helpers.details import admin, staff, user
+from tests.helpers.details import admin, staff, use_clock, user
 
 SYSTEM = Actor(None, Source.CLI)
 
@@ -129,6 +132,23 @@ def test_a_resumed_delete_job_never_deletes_a_newcomer_given_a_merged_members_id
     assert (item.outcome, item.reason) == ("failed", "no longer exists")
 
 
+def test_a_session_of_a_merged_staff_account_never_acts_as_the_newcomer_given_its_id(db) -> None:
+    clock = use_clock()
+    twin = staff(db, Role.CIRCULATION_DESK_OPERATOR, "S-DESK2")
+    desk = staff(db, Role.CIRCULATION_DESK_OPERATOR, "S-DESK")
+    session = _actor(desk)  # the desk's session, open in another terminal
+    _merge(admin(db), twin, desk)  # the same person's two accounts: the desk's goes
+    clock.advance(seconds=5)
+    _next_account_id_is(db, desk.id)
+    newcomer = staff(db, Role.USER_MANAGER, "S-NEWMGR", first_name="Nora")
+    assert newcomer.id == desk.id  # the freed id, given again
+
+    assert not can(session.account, Action.MERGE_USERS)
+    victim = user(db, "P0009")
+    with pytest.raises(PermissionDenied, match="no longer exists"):
+        details.update_user(victim.id, victim.version, {"job_description": "x"}, session)
+
+
 # --- The last administrator ---------------------------------------------------------------------
 
 
@@ -208,3 +228,31 @@ def test_an_account_is_not_merged_into_itself_and_a_proxy_pair_makes_no_loop(db)
     ProxyFor.create(account=b, target=a)
     _merge(admin(db), Account.get_by_id(a.id), Account.get_by_id(b.id))
     assert ProxyFor.select().count() == 0  # no proxy of itself
+
+
+# --- The screen ---------------------------------------------------------------------------------
+
+
+async def test_the_merge_screen_says_hostile_identifiers_as_text_not_markup(ui_db) -> None:
+    from models.access.session import open_session
+    from screens.merge import MergeScreen
+    from tests.helpers.ui import add_user, settle
+    from tui.app import PatronDeskApp
+
+    kept = add_user("Anna", "Müller", "P600")
+    hostile = "[@click=app.quit]P601[/b]"  # as markup: a click action, and a tag Rich refuses
+    merged = add_user("Anna", "Mueller", hostile, email="p601@example.org")
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.session = open_session(Account.get_by_id(1))
+        app.push_screen(MergeScreen(kept.id, merged.id))
+        await settle(pilot)
+        title = str(app.screen.query_one("#merge-title").render())
+        assert hostile in title  # escaped inside the title's markup
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        said = [(n.message, n.markup) for n in app._notifications]
+    assert _gone(merged)
+    assert said == [(f"Merged {hostile} into P600.", False)]
