@@ -138,19 +138,22 @@ READ_ONLY = frozenset({Action.VIEW_USER})
 def actor_standing(actor: Account) -> str | None:
     """Why a staff account may no longer act (None when it may): an account deactivated or
     expired since login loses its rights at once, also in an open session. Read from the
-    database, never from the session's copy of the row."""
+    database, never from the session's copy of the row. An account deleted or merged away no
+    longer exists, even when a newer account was given its id (SQLite gives the highest freed
+    id again): the row must be the one the session read, created at the same moment."""
     row = read_once(
         ("standing", actor.id),
         lambda: (
-            Account.select(Account.status, Account.expiry_date)
+            Account.select(Account.status, Account.expiry_date, Account.created_at)
             .where(Account.id == actor.id)
             .tuples()
             .first()
         ),
     )
-    if row is None:
+    known = actor.__data__.get("created_at")  # None: a partial row, read without it
+    if row is None or (known is not None and row[2] != known):
         return "Your account no longer exists."
-    status, expiry = row
+    status, expiry, _created = row
     if status != Status.ACTIVE:
         return "Your account has been deactivated."
     if expiry is not None and expiry < runtime.today():

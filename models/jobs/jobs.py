@@ -76,7 +76,7 @@ from models.jobs.types import (
     Refusal,
 )
 from models.runtime import runtime
-from models.store.base import database
+from models.store.base import database, fold_key
 from models.store.bulk import BulkWriter, Table
 from models.store.reading import one_reading
 from models.store.tables import (
@@ -195,6 +195,18 @@ def _unfinished(
         .order_by(Job.id.desc())
         .first()
     )
+
+
+def _accounts_of(items: list[JobItem]) -> dict[int, Account]:
+    """The members' accounts by id: only those still the accounts the job read, with the
+    primary identifier the item keeps. An id freed by a deletion or a merge is given again by
+    SQLite to the next account created (the highest one): that newcomer is not the member, and
+    a resumed job must never delete, write or mail it (the member "no longer exists"). An
+    account whose primary identifier changed since was saved since, which the job skips anyway;
+    an item that kept no primary identifier is taken by its id."""
+    wanted = {i.account_id: fold_key(i.primary_id) for i in items}
+    rows = Account.select().where(Account.id.in_(list(wanted)))
+    return {a.id: a for a in rows if wanted[a.id] in (a.primary_id_key, "", None)}
 
 
 def _apply_one(
@@ -344,12 +356,11 @@ def run_job(
         )
         if not items:
             break
-        ids = [i.account_id for i in items]
         if changes is not None:
             # Read and check before the write transaction, which holds only the writes: a
             # desk's save waits for at most that (SQLite has one writer at a time). Safe: each
             # account is written only at the version read (`_write_chunk`).
-            accounts = {a.id: a for a in Account.select().where(Account.id.in_(ids))}
+            accounts = _accounts_of(items)
             outcomes, planned = changes.chunk(items, accounts)
         with database.atomic():
             if changes is not None:
@@ -359,7 +370,7 @@ def run_job(
                     after = item.version + 1 if outcome == CHANGED else None
                     outcomes[item.id] = (outcome, reason, after)
             else:
-                accounts = {a.id: a for a in Account.select().where(Account.id.in_(ids))}
+                accounts = _accounts_of(items)
                 outcomes = {}
                 for item in items:
                     outcomes[item.id] = _apply_guarded(

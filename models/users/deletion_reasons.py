@@ -35,13 +35,15 @@ def _other_references(model_cls, row_id: int, skip: tuple[str, ...]) -> list[str
     return reasons
 
 
-def _last_administrator(account: Account) -> bool:
+def active_administrators(organization_id: int) -> set[int]:
+    """The accounts of the organization that can act as User Administrator today: an active
+    account holding an active, unexpired User Administrator role."""
     today = runtime.today()
     admins = (
         RoleAssignment.select(RoleAssignment.account)
         .join(Account)
         .where(
-            (Account.organization == account.organization_id)
+            (Account.organization == organization_id)
             & (RoleAssignment.role == Role.USER_ADMINISTRATOR.value)
             & (RoleAssignment.status == Status.ACTIVE.value)
             & (RoleAssignment.expiry_date.is_null() | (RoleAssignment.expiry_date >= today))
@@ -49,8 +51,11 @@ def _last_administrator(account: Account) -> bool:
         )
         .distinct()
     )
-    ids = {row.account_id for row in admins}
-    return ids == {account.id}
+    return {row.account_id for row in admins}
+
+
+def _last_administrator(account: Account) -> bool:
+    return active_administrators(account.organization_id) == {account.id}
 
 
 def fee_sum(account: Account, *statuses: str) -> int:

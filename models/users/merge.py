@@ -28,10 +28,11 @@ accounts (`ConflictError` when either changed since the preview):
   go, once its fees, loans and proxies have moved: `MergeRefused` lists every reason;
 - both histories record the merge (`AuditAction.MERGE`).
 
-Every table that refers to an account or a person is handled here (`ACCOUNT_REFERENCES`,
-`PERSON_REFERENCES`); a table added later and not listed refuses every merge
-(`unhandled_references`) and fails tests/domain/test_merge.py, rather than being deleted with
-the merged account unnoticed.
+Every column that refers to an account or a person is handled here, by "table.column"
+(`ACCOUNT_REFERENCES`, `PERSON_REFERENCES`): each foreign key, and each id column kept without one
+(History, jobs: `account_id`, `person_id`, `actor_id`). A column added later and not listed,
+even beside one handled in the same table, refuses every merge (`unhandled_references`) and fails
+tests/domain/test_merge.py, rather than its rows vanishing with the merged account unnoticed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import ForeignKeyField, IntegerField, IntegrityError
 
 from models import audit
 from models.access.permissions import (
@@ -78,7 +79,7 @@ from models.store.tables import (
     UserSetMember,
 )
 from models.text import printable
-from models.users.deletion_reasons import deletion_problems
+from models.users.deletion_reasons import active_administrators, deletion_problems
 from models.users.derived import full_name
 from models.users.details import general_form, write_general
 from models.users.external import GENERAL_FIELDS, editable_fields, is_external
@@ -92,34 +93,47 @@ KEEP, OTHER = "keep", "other"
 NOT_CHOSEN = frozenset({"primary_id", "username", "pin"})
 MERGE_FIELDS: tuple[str, ...] = tuple(f for f in GENERAL_FIELDS if f not in NOT_CHOSEN)
 
-# How each table referring to an account is handled (the completeness test reads these).
+# How each column referring to an account or a person is handled, by "table.column" (the
+# completeness test reads these): a foreign key, or an id column kept without one (History and
+# jobs outlive the rows they name). A second column of a table handled is a column of its own.
 ACCOUNT_REFERENCES: dict[str, str] = {
-    "identifier": "moved; the merged primary identifier becomes an additional identifier",
-    "note": "moved",
-    "block": "moved",
-    "statistic": "moved",
-    "letter": "moved",
-    "attachment": "moved",
-    "loan": "moved",
-    "fee": "moved, with its transactions",
-    "proxy_for": "moved both ways; a proxy of itself or one already there is dropped",
-    "role_assignment": "moved unless the kept account holds the role (same scope)",
-    "user_set_member": "moved unless the kept account is in the set",
-    "local_override": "goes: it marks the merged account's own SIS fields",
-    "account_library": "goes: the libraries are General-tab fields, chosen field by field",
-    "import_state": "goes: the merged account's last load",
+    "identifier.account": "moved; the merged primary identifier becomes an additional identifier",
+    "note.account": "moved",
+    "block.account": "moved",
+    "statistic.account": "moved",
+    "letter.account": "moved",
+    "attachment.account": "moved",
+    "loan.account": "moved",
+    "fee.account": "moved, with its transactions",
+    "proxy_for.account": "moved; a proxy of itself or one already there is dropped",
+    "proxy_for.target": "moved; a proxy of itself or one already there is dropped",
+    "role_assignment.account": "moved unless the kept account holds the role (same scope)",
+    "user_set_member.account": "moved unless the kept account is in the set",
+    "local_override.account": "goes: it marks the merged account's own SIS fields",
+    "account_library.account": "goes: the libraries are General-tab fields, chosen field by field",
+    "import_state.account": "goes: the merged account's last load",
+    "audit_event.account_id": "moved: the merged account's History is the kept one's",
+    "audit_event.actor_id": "stays: who acted, beside their name",
+    "job.actor_id": "stays: who started the job, beside their name",
+    "job_item.account_id": "stays: a job's member that has gone fails ('no longer exists'); an "
+    "account given its freed id later is not taken for it (models.jobs)",
 }
 PERSON_REFERENCES: dict[str, str] = {
-    "account": "the merged account goes; the person's other accounts stay",
-    "email": "moved (or copied, when the person stays), an address already there dropped",
-    "phone": "moved (or copied), a number already there dropped",
-    "address": "moved (or copied), the same address dropped",
-    "reset_code": "goes with the person (a code sent to the merged person)",
+    "account.person": "the merged account goes; the person's other accounts stay",
+    "email.person": "moved (or copied, when the person stays), an address already there dropped",
+    "phone.person": "moved (or copied), a number already there dropped",
+    "address.person": "moved (or copied), the same address dropped",
+    "reset_code.person": "goes with the person (a code sent to the merged person)",
+    "audit_event.person_id": "the person's login events move when the person goes",
     # A pair marked "not a duplicate" (models/duplicates/marks.py) names the merged person: it
     # goes with them (the mark was about two people who are now one, or about a third person
     # the kept one was never compared with).
-    "duplicate_dismissal": "goes with the person (its 'not a duplicate' marks)",
+    "duplicate_dismissal.person_low": "goes with the person (its 'not a duplicate' marks)",
+    "duplicate_dismissal.person_high": "goes with the person (its 'not a duplicate' marks)",
 }
+
+# Id columns kept without a foreign key that name an account or a person (by their name).
+_ID_COLUMNS = ("account_id", "person_id", "actor_id")
 
 # What moves, in the order the preview and the command line say it.
 LABELS: dict[str, str] = {
@@ -247,15 +261,38 @@ class MergeResult:
         ]
 
 
+def _references() -> list[tuple[str, str]]:
+    """Every column that refers to an account or a person: ("table.column", "account" or
+    "person"). Foreign keys by their backrefs; id columns without one by their name."""
+    from models.store.tables import ALL_TABLES
+
+    out = [
+        (f"{fk.model._meta.table_name}.{fk.name}", model._meta.table_name)
+        for model in (Account, Person)
+        for fk in model._meta.backrefs
+    ]
+    for table in ALL_TABLES:
+        for name, field in table._meta.fields.items():
+            if (
+                isinstance(field, IntegerField)
+                and not isinstance(field, ForeignKeyField)
+                and (name in _ID_COLUMNS or name.endswith(tuple("_" + c for c in _ID_COLUMNS)))
+            ):
+                refers = "person" if name.endswith("person_id") else "account"
+                out.append((f"{table._meta.table_name}.{name}", refers))
+    return out
+
+
 def unhandled_references() -> list[str]:
-    """Tables referring to an account or a person that this module does not handle."""
-    out = []
-    for model, handled in ((Account, ACCOUNT_REFERENCES), (Person, PERSON_REFERENCES)):
-        for fk in model._meta.backrefs:
-            table = fk.model._meta.table_name
-            if table not in handled:
-                out.append(f"{table}.{fk.name} → {model._meta.table_name}")
-    return sorted(set(out))
+    """Columns referring to an account or a person that this module does not handle."""
+    handled = {"account": ACCOUNT_REFERENCES, "person": PERSON_REFERENCES}
+    return sorted(
+        {
+            f"{column} → {refers}"
+            for column, refers in _references()
+            if column not in handled[refers]
+        }
+    )
 
 
 # --- Reading ------------------------------------------------------------------------------------
@@ -479,11 +516,21 @@ def _merge(
     save_versioned(keep, keep_version, {}, actor)
     save_versioned(other, other_version, {}, actor)
     version = keep_version + 1
+    administrators = active_administrators(keep.organization_id)
     moved = _move_account_rows(actor, keep, other)
     moved.update(_move_person_rows(actor, keep, other, person_goes))
     moved["history"] = _move_history(keep, other, person_goes)
     if reasons := deletion_problems(other, actor):
         raise MergeRefused([f"the merged account cannot go: {r}" for r in reasons])
+    if administrators and not active_administrators(keep.organization_id):
+        # The deletion rule of the last administrator, on what the merge leaves: the role
+        # moved to a kept account that cannot use it (inactive) is no administrator.
+        raise MergeRefused(
+            [
+                "the merged account is the organization's last active User Administrator, "
+                "and the kept account is not active: the organization would have none"
+            ]
+        )
     settings = load_settings()
     general = {n: other_values[n] for n in taken if n != "email"}
     if general:

@@ -95,6 +95,7 @@ from models.users.accounts import NewUser, create_user, set_status
 from models.users.card import user_card
 from models.users.deletion import check_deletion, delete_user, notify_deletion, purge
 from models.users.history import history, prune_audit
+from models.users.merge import merge, merge_preview
 from models.users.profile import fee_summary, load_profile, loan_lines
 from models.users.rows import (
     Kind,
@@ -285,6 +286,7 @@ class Case:
     audited: bool = True  # a granted call adds audit events
     owned: bool = False  # the row has an owner library (`prepare`'s second argument)
     on_account: bool = True  # acts on a user record (False: the organization, a job)
+    trial: bool = False  # a read that tries the write in a transaction it rolls back
 
     def granted(self, role: Role) -> bool:
         return self.needs <= MATRIX[role]
@@ -1193,6 +1195,32 @@ def mark_not_duplicate_(w: World, owner: str) -> tuple[Call, Check]:
     )
 
 
+# Merging two users (issue 24): the preview is a trial rolled back; the merge moves the victim
+# into the proxy target.
+
+
+@case(Action.MERGE_USERS, writes=False, trial=True)
+def merge_preview_(w: World, owner: str) -> tuple[Call, Check]:
+    def check(preview: Any) -> None:
+        assert preview.allowed, preview
+        assert Account.get_or_none(Account.id == w.victim.id) is not None
+
+    return lambda actor: merge_preview(actor, w.other.id, w.victim.id), check
+
+
+@case(Action.MERGE_USERS)
+def merge_(w: World, owner: str) -> tuple[Call, Check]:
+    def check(_: Any) -> None:
+        assert Account.get_or_none(Account.id == w.victim.id) is None
+
+    return (
+        lambda actor: merge(
+            actor, w.other.id, w.victim.id, {}, version(w.other), version(w.victim)
+        ),
+        check,
+    )
+
+
 BY_ACTION: dict[Action, list[Case]] = {a: [c for c in CASES if c.action == a] for a in Action}
 
 
@@ -1219,6 +1247,10 @@ def run(
             check(call(actor))  # the write is in the database
             if case_.audited:
                 assert last_event() > event, f"{case_.name} left no audit event"
+        elif granted and case_.trial:
+            event = last_event()
+            check(call(actor))  # the check says the trial left the records as they were
+            assert last_event() == event, f"{case_.name} is a trial, yet left an audit event"
         elif granted:
             before = writes()
             check(call(actor))

@@ -310,7 +310,11 @@ def test_opening_a_record_reads_each_row_once(db) -> None:
     actor = Actor(db.admin, Source.SCREEN)
     patron = create_user(new_user("P0001"), actor, db.organization)
     sent = _queries(lambda: load_record(patron.id, actor, db.organization.id))
-    standing = [s for s in sent if 'SELECT "t1"."status", "t1"."expiry_date" FROM "account"' in s]
+    standing = [
+        s
+        for s in sent
+        if s.startswith('SELECT "t1"."status", "t1"."expiry_date", "t1"."created_at" FROM')
+    ]
     accounts = [
         s
         for s in sent
