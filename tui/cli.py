@@ -243,6 +243,9 @@ def _start_app(target: str | None, restore: Callable[[], None]) -> int:
     path = existing_sqlite_file(resolve_target(target))
     if path is not None and (warning := exposure_warning(path)):
         print(f"patrondesk: warning: {_one_line(warning)}", file=sys.stderr)  # the app says it too
+    from tui.photo import choose_graphics
+
+    choose_graphics()  # how photos are drawn: asked of the terminal now, or never
     from tui.app import run_app
 
     return run_app(target, release_terminal=restore)

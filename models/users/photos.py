@@ -164,7 +164,8 @@ def read_photo_file(path: str | Path) -> PreparedPhoto:
     return prepare_photo(content, name)
 
 
-def _stored(person_id: int) -> Photo | None:
+def stored_photo(person_id: int) -> Photo | None:
+    """The photo of a person (None: none); the caller has checked who may see it."""
     row = PersonPhoto.get_or_none(PersonPhoto.person == person_id)
     if row is None:
         return None
@@ -177,7 +178,7 @@ def photo_of(account_id: int, actor: Actor) -> Photo | None:
     """The photo of the account's person (None: none), for whoever may view the user."""
     account = load_account(account_id)
     authorize(actor.account, Action.VIEW_USER, account)
-    return _stored(account.person_id)
+    return stored_photo(account.person_id)
 
 
 def _check_may_edit(account: Account, actor: Actor) -> None:
@@ -206,7 +207,7 @@ def store_photo(account_id: int, expected_version: int, photo: PreparedPhoto, ac
         account = load_account(account_id)
         _check_may_edit(account, actor)
         check_version(account, expected_version)
-        before = _stored(account.person_id)
+        before = stored_photo(account.person_id)
         version = touch(account, expected_version, actor, person_changes={})
         values = {
             "mime_type": photo.mime_type,
@@ -240,7 +241,7 @@ def remove_photo(account_id: int, expected_version: int, actor: Actor) -> int:
         account = load_account(account_id)
         _check_may_edit(account, actor)
         check_version(account, expected_version)
-        before = _stored(account.person_id)
+        before = stored_photo(account.person_id)
         if before is None:
             return expected_version
         version = touch(account, expected_version, actor, person_changes={})
