@@ -84,16 +84,17 @@ def choose_graphics(environ: dict[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     wanted = env.get("PATRONDESK_GRAPHICS", "").strip().lower()
     if wanted in (HALFCELL, SIXEL, KITTY):
+        _library()
         GRAPHICS = wanted
         return GRAPHICS
     GRAPHICS = HALFCELL
+    _library()  # now, not while the app writes to the terminal (`_library` swaps its stdout)
     term = env.get("TERM", "")
     if term in NO_GRAPHICS_TERMS or not _terminal():
         return GRAPHICS
     if term == "xterm-kitty" or env.get("KITTY_WINDOW_ID"):
         GRAPHICS = KITTY
     elif not _typed_ahead():
-        _library()  # first: its import asks nothing
         from textual_image.renderable import sixel
 
         if sixel.query_terminal_support():

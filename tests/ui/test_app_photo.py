@@ -148,3 +148,25 @@ async def test_the_user_card_shows_the_photo(ui_db, anna, tmp_path) -> None:
         photo = card.query_one("#card-photo", PhotoView)
         assert photo.has_class("-shown") and photo.size == (12, 6)
         assert halfblocks(photo.children[0]) > 10
+
+
+def test_the_graphics_are_chosen_without_asking_where_asking_is_wrong(monkeypatch) -> None:
+    """Said outright, they are used; TERM=linux and a process without a terminal (tests, the
+    browser's app) get half-blocks and the terminal is never asked."""
+    import tui.photo as photo
+
+    asked: list[str] = []
+    monkeypatch.setattr(photo, "_typed_ahead", lambda: asked.append("typed") or False)
+    monkeypatch.setattr(photo, "GRAPHICS", photo.HALFCELL)
+    try:
+        assert photo.choose_graphics({"PATRONDESK_GRAPHICS": "Sixel"}) == photo.SIXEL
+        assert photo.choose_graphics({"PATRONDESK_GRAPHICS": "kitty"}) == photo.KITTY
+        monkeypatch.setattr(photo, "_terminal", lambda: True)
+        assert photo.choose_graphics({"TERM": "linux"}) == photo.HALFCELL
+        assert photo.choose_graphics({"TERM": "xterm-kitty"}) == photo.KITTY
+        assert asked == []  # none of these asked the terminal
+        monkeypatch.setattr(photo, "_terminal", lambda: False)
+        assert photo.choose_graphics({"TERM": "xterm-256color"}) == photo.HALFCELL
+        assert asked == []
+    finally:
+        photo.GRAPHICS = photo.HALFCELL
