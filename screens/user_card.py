@@ -6,7 +6,8 @@ The card is read by `models.users.card.user_card` in a worker before this dialog
 Users calls it through `tui.worker.run_service`); this screen only lays it out. Every stored
 text goes through `tui.widgets.plain` (controls, bidi and invisible characters shown as marks,
 no markup read). Each line is a label and its value; a long value wraps under itself, so
-nothing is cut at 60 columns, and the body scrolls (Up/Down) when the terminal is too low."""
+nothing is cut at 60 columns, and the body scrolls (Up/Down) when the terminal is too low.
+The person's photo, when they have one, is beside the name (`tui.photo`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from textual.widgets import Static
 from models.users.card import Stamp, UserCard
 from screens.confirm import Dialog
 from tui.keys import USER_CARD, bindings, hint, key_label
+from tui.photo import PhotoView
 from tui.widgets import plain
 
 ACCOUNT_TYPES = {
@@ -81,7 +83,11 @@ class UserCardScreen(Dialog[bool]):
     def compose(self) -> ComposeResult:
         card = self.card
         with Vertical(id="card-box"):
-            yield Static(plain(f"{card.name} · {card.primary_id}"), id="card-title")
+            with Horizontal(id="card-top"):
+                photo = PhotoView(id="card-photo")
+                photo.show(card.photo)
+                yield photo
+                yield Static(plain(f"{card.name} · {card.primary_id}"), id="card-title")
             with VerticalScroll(id="card-body"):
                 for label, value in card_lines(card):
                     with Horizontal(classes="card-line"):

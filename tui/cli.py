@@ -103,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     from tui import merge_cli  # merging two users (no models loaded here)
 
     merge_cli.add_parsers(sub, _Parser)
+    p = sub.add_parser("serve", help="serve the app in a web browser (textual-serve)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; see the README "
+        "before listening elsewhere)",
+    )
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use, behind a reverse proxy (https://desk.example.org)",
+    )
     return parser
 
 
@@ -236,6 +249,9 @@ def _start_app(target: str | None, restore: Callable[[], None]) -> int:
     path = existing_sqlite_file(resolve_target(target))
     if path is not None and (warning := exposure_warning(path)):
         print(f"patrondesk: warning: {_one_line(warning)}", file=sys.stderr)  # the app says it too
+    from tui.photo import choose_graphics
+
+    choose_graphics()  # how photos are drawn: asked of the terminal now, or never
     from tui.app import run_app
 
     return run_app(target, release_terminal=restore)
@@ -302,6 +318,30 @@ def _cmd_backup(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"{args.command} failed: {exc.strerror or exc}") from None
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, target: str) -> int:
+    """Serve the app over HTTP until Ctrl+C (the database was opened, checked and migrated
+    first; each browser tab's app opens it again in its own process)."""
+    from models.store.connection import close_database
+    from tui.serve import exposure_warning, make_server
+
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port {args.port}: give a port from 1 to 65535")
+    if args.public_url and not args.public_url.startswith(("http://", "https://")):
+        raise CliError("--public-url: give an http:// or https:// address")
+    if warning := exposure_warning(args.host):
+        print(f"patrondesk: warning: {_one_line(warning)}", file=sys.stderr)
+    close_database()
+    if "://" not in target:
+        target = os.path.abspath(os.path.expanduser(target))  # the same file from any folder
+    try:
+        make_server(target, args.host, args.port, args.public_url).serve()
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        raise CliError(
+            f"cannot listen on {args.host} port {args.port}: {exc.strerror or exc}"
+        ) from None
     return 0
 
 
@@ -373,6 +413,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
             run = jobs_cli.run_set if args.command == "set" else jobs_cli.run_job
             return run(args, CliError)
+        if args.command == "serve":
+            return _cmd_serve(args, resolve_target(args.db))
         if args.command in ("config", "organization"):
             from tui import config_cli
 

@@ -123,6 +123,11 @@ DEFAULT_KEYS: dict[str, str] = {
     # F14 (xterm's CSI 1;2Q, the Linux console's CSI 26~), which Textual names f14: both.
     "details.original_values": "shift+f2,f14",
     "original_values.restore": "r",
+    # The person's photo (issue 25): shift+F4, near Original values' shift+F2, for the same
+    # reason (every ctrl key is taken, F2 to F12 are the tabs); F16 is what terminals send.
+    "details.photo": "shift+f4,f16",
+    # In the photo form, whose path field takes every letter and ctrl+d: a function key.
+    "photo.remove": "f8",
     "rows.duplicate": "c",
     # Attachments tab and its viewer
     "attachments.view": "v",
@@ -452,6 +457,13 @@ USER_DETAILS = KeyGroup(
             show=False,
             needs=Action.VIEW_USER,
         ),
+        K(
+            "details.photo",
+            "photo",
+            "Photo (add, replace, remove)",
+            show=False,
+            needs=Action.EDIT_USER,
+        ),
         K("cancel", "back", "Back", palette=False),
         K("details.tab_general", "show_tab('general')", "Tab: General", show=False),
         K("details.tab_contact", "show_tab('contact')", "Tab: Contact", show=False),
@@ -536,6 +548,12 @@ SIS_OVERRIDE = KeyGroup(
         K("open", "enter", "Save", show=False, palette=False),
         K("cancel", "cancel", "Back to the form", palette=False),
     ),
+)
+# The photo form of User Details (screens/photo.py), on top of FORM.
+PHOTO = KeyGroup(
+    DIALOGS,
+    "Photo",
+    (K("photo.remove", "remove_photo", "Remove the photo", priority=True, palette=False),),
 )
 # Original values of an external account (screens/original_values.py).
 ORIGINAL_VALUES = KeyGroup(
@@ -719,7 +737,7 @@ GROUPS: tuple[KeyGroup, ...] = (
     APP, APP_COMMANDS, TABLE, FIELD, FIND_USERS, SEARCH_BOX, RESULTS, DIALOG, CONFIRM, INFO, CHOICE,
     HELP, LOCK, REGISTER_USER, SCAN_BOX, REGISTER_MATCHES, CONFIGURATION, FORM, FIRST_ADMIN,
     IDENTIFIER_FORM,
-    USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, SIS_OVERRIDE, ORIGINAL_VALUES,
+    USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, SIS_OVERRIDE, ORIGINAL_VALUES, PHOTO,
     DELETE_USER, PURGE, MERGE, LOGIN,
     FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX, DUPLICATES,
     USER_CARD,

@@ -327,7 +327,12 @@ def authorize(
         raise PermissionDenied(lacking.value, message)
 
 
-def authorize_person(actor: Account | None, person: Person | int, action: Action) -> None:
+def authorize_person(
+    actor: Account | None,
+    person: Person | int,
+    action: Action,
+    what: str = "their login, password or contacts",
+) -> None:
     """A person's credentials (password, PIN), login email and contact rows are the person's,
     shared by their accounts in every organization (RERO model). Staff may change them only
     when the person holds no staff role in another organization: a desk in A must not take over
@@ -349,5 +354,5 @@ def authorize_person(actor: Account | None, person: Person | int, action: Action
             raise PermissionDenied(
                 action.value,
                 f"You may not {action.label}: this person is staff of another organization; "
-                "only they or that organization can change their login, password or contacts.",
+                f"only they or that organization can change {what}.",
             )

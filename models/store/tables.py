@@ -419,6 +419,25 @@ class Attachment(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+class PersonPhoto(BaseModel):
+    """A person's photo (issue 25, item 2; Alma's user picture), one per person and shared by
+    their accounts, as their name is. Stored once, as `models.users.photos` made it: decoded,
+    turned upright, fitted into its box and encoded again as JPEG without any metadata (no
+    EXIF: no camera, place or time). A table of its own, so that no read of a person carries
+    the picture's bytes."""
+
+    person = ForeignKeyField(Person, unique=True, on_delete="CASCADE")
+    mime_type = CharField(max_length=50, default="image/jpeg")
+    width = IntegerField()
+    height = IntegerField()
+    data = BlobField()
+    created_by = CharField(max_length=100, default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "person_photo"
+
+
 class ProxyFor(BaseModel):
     """`account` may act for `target` (the target must have the Patron role)."""
 
@@ -712,6 +731,7 @@ ALL_TABLES: list[type[BaseModel]] = [
     Statistic,
     Letter,
     Attachment,
+    PersonPhoto,
     ProxyFor,
     RoleAssignment,
     LocalOverride,

@@ -23,6 +23,7 @@ from models.runtime import runtime
 from models.store.tables import Account, Address, AuditEvent, Email, Identifier, Phone
 from models.users.accounts import full_name, is_expired
 from models.users.history import _in_scope
+from models.users.photos import Photo, stored_photo
 from models.users.profile import _one_line
 
 # The actions that change a record (a login or an export changes nothing).
@@ -60,6 +61,7 @@ class UserCard:
     emails: list[tuple[str, str, bool]]  # (type, address, preferred), the preferred first
     phones: list[tuple[str, str, bool]]  # (type, number, preferred), the preferred first
     address: tuple[str, str] | None  # (type, one line): the preferred address, else the first
+    photo: Photo | None = None  # the person's photo (issue 25), None: none
 
 
 def _created(account: Account) -> Stamp:
@@ -144,4 +146,5 @@ def user_card(account_id: int, actor: Actor) -> UserCard:
         emails=_preferred_first([(e.email_type, e.address, e.preferred) for e in emails]),
         phones=_preferred_first([(p.phone_type, p.number, p.preferred) for p in phones]),
         address=(addresses[0].address_type, _one_line(addresses[0])) if addresses else None,
+        photo=stored_photo(person.id),
     )

@@ -72,6 +72,7 @@ from models.store.tables import (
     Note,
     Organization,
     Person,
+    PersonPhoto,
     Phone,
     ProxyFor,
     RoleAssignment,
@@ -128,6 +129,8 @@ PERSON_REFERENCES: dict[str, str] = {
     # A pair marked "not a duplicate" (models/duplicates/marks.py) names the merged person: it
     # goes with them (the mark was about two people who are now one, or about a third person
     # the kept one was never compared with).
+    "person_photo.person": "moved to the kept person when they have none and the merged person "
+    "goes; otherwise it stays with the merged person (and goes with them)",
     "duplicate_dismissal.person_low": "goes with the person (its 'not a duplicate' marks)",
     "duplicate_dismissal.person_high": "goes with the person (its 'not a duplicate' marks)",
 }
@@ -141,6 +144,7 @@ LABELS: dict[str, str] = {
     "emails": "emails",
     "phones": "phones",
     "addresses": "addresses",
+    "photo": "photo",
     "notes": "notes",
     "blocks": "blocks",
     "fees": "fines/fees",
@@ -565,6 +569,7 @@ def _counts(keep: Account, other: Account) -> dict[str, int]:
         "emails": Email.select().where(Email.person == p).count(),
         "phones": Phone.select().where(Phone.person == p).count(),
         "addresses": Address.select().where(Address.person == p).count(),
+        "photo": PersonPhoto.select().where(PersonPhoto.person == p).count(),
         "notes": Note.select().where(Note.account == o).count(),
         "blocks": Block.select().where(Block.account == o).count(),
         "fees": fees.count(),
@@ -697,13 +702,21 @@ def _move_person_rows(
         else:
             moved_row = model.create(**data)
         audit.record_changes(actor, moved_row, None, audit.snapshot(moved_row), **ids)
+    moved_photo = 0
+    if person_goes and not PersonPhoto.select().where(PersonPhoto.person == kp).exists():
+        moved_photo = PersonPhoto.update(person=kp).where(PersonPhoto.person == op).execute()
     now = runtime.now()
     # The person's data changed: their version, and that of their other accounts, move on.
     Person.update(version=Person.version + 1, updated_at=now).where(Person.id == kp).execute()
     Account.update(version=Account.version + 1, updated_by=actor.name, updated_at=now).where(
         (Account.person == kp) & (Account.id != keep.id)
     ).execute()
-    return {"emails": len(new_emails), "phones": len(new_phones), "addresses": len(new_addresses)}
+    return {
+        "emails": len(new_emails),
+        "phones": len(new_phones),
+        "addresses": len(new_addresses),
+        "photo": moved_photo,
+    }
 
 
 def _move_history(keep: Account, other: Account, person_goes: bool) -> int:

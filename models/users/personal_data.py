@@ -10,6 +10,7 @@ library scope of whoever sends it (library independence: the files stay on the r
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
@@ -31,6 +32,7 @@ from models.store.tables import (
     Loan,
     Note,
     Person,
+    PersonPhoto,
     Phone,
     ProxyFor,
     RoleAssignment,
@@ -159,6 +161,23 @@ def record_document(
         "letters": _rows(
             Letter.select().where(Letter.account == account).order_by(Letter.id), by_account
         ),
+        "photo": _photo(person.id),
+    }
+
+
+def _photo(person_id: int) -> dict[str, Any] | None:
+    """The person's photo as stored (a JPEG without metadata), its bytes in base64: the
+    record is theirs, their face included."""
+    photo = PersonPhoto.get_or_none(PersonPhoto.person == person_id)
+    if photo is None:
+        return None
+    return {
+        "mime_type": photo.mime_type,
+        "width": photo.width,
+        "height": photo.height,
+        "created_by": photo.created_by,
+        "created_at": photo.created_at.isoformat(),
+        "data": base64.b64encode(bytes(photo.data)).decode("ascii"),
     }
 
 

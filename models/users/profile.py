@@ -28,6 +28,7 @@ from models.store.tables import (
     RoleAssignment,
 )
 from models.users.accounts import full_name, is_expired
+from models.users.photos import Photo, stored_photo
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Profile:
     updated_by: str
     updated_at: dt.datetime
     history_visible: bool = True  # the actor may see the History tab (`may_see_history`)
+    photo: Photo | None = None  # the person's photo (`models.users.photos`), None: none
 
 
 def _one_line(a: Address) -> str:
@@ -178,6 +180,7 @@ def load_profile(account_id: int, actor: Actor) -> Profile:
         updated_by=account.updated_by,
         updated_at=account.updated_at,
         history_visible=may_see_history(actor.account),
+        photo=stored_photo(person.id),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -34,6 +34,7 @@ from screens.user_details.history import HistoryPane
 from screens.user_details.renew import RenewAction
 from screens.user_details.rows import RowsPane
 from tui.keys import USER_DETAILS, bindings, hint
+from tui.photo import PhotoView
 from tui.screen import KeepStyles
 from tui.table import RowTable
 from tui.widgets import KeyBar, Line, escape
@@ -143,6 +144,7 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
         """The earlier user's record hidden, "Loading the record…" in its place, shown."""
         self.query_one("#details-tabs", DetailTabs).display = False
         self.query_one("#details-head", Line).set("Loading the record…")
+        self.query_one("#details-photo", PhotoView).show(None)
         self._shown()
 
     def _shown(self) -> None:
@@ -183,7 +185,10 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
         tabs = DetailTabs(id="details-tabs", initial=initial, classes="-close" if close else "")
         for pane in panes:  # what `with DetailTabs(...)` does in a compose
             tabs.compose_add_child(pane)
-        return [Line(self._head(), id="details-head"), tabs]
+        photo = PhotoView(id="details-photo")
+        photo.show(self.profile.photo)
+        head = Horizontal(photo, Line(self._head(), id="details-head"), id="details-head-row")
+        return [head, tabs]
 
     async def _show_body(self) -> None:
         body = self.query_one("#details-body", Vertical)
@@ -285,6 +290,7 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
             self._present = present
             self._relabel(self.size.width)
         self.query_one("#details-head", Line).set(self._head(), markup=True)
+        self.query_one("#details-photo", PhotoView).show(self.profile.photo)
         self.query_one(GeneralPane).load(self.ctx, self.general)
         tabs.active = "general"
         if not tabs.display:  # covered while it was read
@@ -379,6 +385,7 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
     def _head_loaded(self, head: tuple[Profile, bool]) -> None:
         self.profile, self.debt_limit = head
         self.query_one("#details-head", Line).set(self._head(), markup=True)
+        self.query_one("#details-photo", PhotoView).show(self.profile.photo)
         if self.query("#pane-history"):
             self.query_one(HistoryPane).reload()
 
@@ -521,6 +528,34 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
         )
         self.app.push_screen(screen, closed)
 
+    def action_photo(self) -> None:
+        """The person's photo (`screens.photo`): asked first, in a worker, whether this session
+        may change it (the right to edit the user, and no staff of another organization);
+        once changed, the head shows it and the record's version follows."""
+        if self.ctx is None:
+            return
+        from models.users.photos import may_change_photo
+        from screens.photo import PhotoScreen
+
+        ctx, profile, actor = self.ctx, self.profile, self.app.session.actor
+
+        def closed(version: int | None) -> None:
+            if version is not None and self.ctx is ctx:  # still this user's record
+                ctx.version = version
+                self.refresh_head()
+
+        def allowed(_: None) -> None:
+            if self.ctx is ctx:
+                screen = PhotoScreen(self.account_id, ctx.version, profile.name, profile.photo,
+                                     actor)  # fmt: skip
+                self.app.push_screen(screen, closed)
+
+        def refused(exc: PatronDeskError) -> None:
+            self.notify(exc.message, severity="error", timeout=10)
+
+        run_service(self, may_change_photo, self.account_id, actor, on_ok=allowed,
+                    on_error=refused, group="details-photo")  # fmt: skip
+
     _asking = False  # the session's rights for ctrl+a are being read (`action_actions`)
 
     @property
@@ -556,6 +591,7 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
             if session.can(Action.EDIT_USER, p.record_type):
                 renew = f"Renew registration ({hint(self.app, 'details.renew')})"
                 choices.append(("e", renew, "renew"))
+                choices.append(("h", f"Photo… ({hint(self.app, 'details.photo')})", "photo"))
             if session.can(Action.MANAGE_ATTACHMENTS, p.record_type):
                 choices.append(("w", "Letters", "letters"))
             choices.append(("l", "Loans", "loans"))
@@ -614,6 +650,9 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
             return
         if choice == "renew":
             self.action_renew()
+            return
+        if choice == "photo":
+            self.action_photo()
             return
         if choice == "set_password":
             self._set_password()

@@ -364,3 +364,19 @@ def test_every_table_referring_to_an_account_or_a_person_is_handled(db) -> None:
         Sticker._meta.remove_ref(Sticker._meta.fields["account"])
         delattr(Account, "stickers")
     assert unhandled_references() == []
+
+
+def test_the_merged_persons_photo_moves_to_a_kept_person_without_one(db, tmp_path) -> None:
+    """The photo (issue 25) is a person's: it moves when the kept person has none and the
+    merged person goes."""
+    from models.store.tables import PersonPhoto
+    from models.users.photos import set_photo
+    from tests.helpers.pictures import camera_jpeg, write
+
+    kept, merged = user(db, "P0001"), user(db, "P0002")
+    set_photo(merged.id, merged.version, write(tmp_path / "o.jpg", camera_jpeg()), admin(db))
+    preview = merge_preview(admin(db), kept.id, merged.id)
+    assert preview.allowed and preview.moving["photo"] == 1
+    do_merge(db, kept, merged)
+    assert PersonPhoto.select().where(PersonPhoto.person == kept.person_id).count() == 1
+    assert PersonPhoto.select().count() == 1

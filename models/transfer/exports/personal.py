@@ -26,10 +26,10 @@ def user_document(
     destination: str = "",
 ) -> dict:
     """The personal-information export of one user: every field (no password or PIN hash),
-    with their loans and fees. `identifier`: the primary identifier or any identifier. The
-    export is audited on the user's record (their History shows it, and `destination`);
-    `actor` None: the command line; staff need the right to run jobs and find users of their
-    own organization only."""
+    their photo, with their loans and fees. `identifier`: the primary identifier or any
+    identifier. The export is audited on the user's record (their History shows it, and
+    `destination`); `actor` None: the command line; staff need the right to run jobs and find
+    users of their own organization only."""
     from models.config.setup import default_organization
 
     actor = actor or Actor(None, Source.CLI)
@@ -44,7 +44,7 @@ def user_document(
     if row is None:
         raise NotFound(f"No user with the identifier {identifier!r}.")
     codes = _Codes(org)
-    rec = _records(org, [row.account_id], codes, secrets=False)[0]
+    rec = _records(org, [row.account_id], codes, secrets=False, photos=True)[0]
     rec["loans"] = [
         {
             "item_barcode": x.item_barcode,

@@ -44,6 +44,7 @@ from models.store.tables import (
 )
 from models.users.fields import CODE_FIELDS, EXPORTED, LIBRARY_FIELDS, PERSON
 from models.users.libraries import library_lists
+from models.users.photos import photos_of
 
 if TYPE_CHECKING:
     from models.search.query import UserQuery
@@ -228,11 +229,13 @@ def _records(
     secrets: bool,
     scope: Any = None,
     circulation: bool = False,
+    photos: bool = False,
 ) -> list[dict]:
     """The own-format user dicts of the accounts `ids` (in that order). `scope` (a
     `models.access.scope.LibraryScope`): only the notes, blocks, statistics, attachments and fees a
     staff user may see; None is the system (the command line): every library's rows.
-    `circulation`: with each user's loans and fees (and the fees' transactions)."""
+    `circulation`: with each user's loans and fees (and the fees' transactions). `photos`:
+    with each person's photo (`photo`: its type, size and bytes in base64; null when none)."""
     accounts = {
         a.id: a for a in Account.select(Account, Person).join(Person).where(Account.id.in_(ids))
     }
@@ -265,6 +268,7 @@ def _records(
         "account_id",
     )
     attachments = per_account(Attachment) if secrets else {}
+    pictures = photos_of(person_ids) if photos else {}
     loans = per_account(Loan) if circulation else {}
     fees = per_account(Fee) if circulation else {}
     transactions = (
@@ -430,6 +434,20 @@ def _records(
                 }
                 for x in attachments.get(a.id, [])
             ]
+        if photos:
+            photo = pictures.get(p.id)
+            rec["photo"] = (
+                {
+                    "mime_type": photo.mime_type,
+                    "width": photo.width,
+                    "height": photo.height,
+                    "created_by": photo.created_by,
+                    "created_at": _iso(photo.created_at),
+                    "data": base64.b64encode(photo.data).decode("ascii"),
+                }
+                if photo is not None
+                else None
+            )
         if circulation:
             # A loan's "ref" is its id in this file: a fee names the loan it was charged for.
             rec["loans"] = [

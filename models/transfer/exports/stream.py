@@ -188,7 +188,13 @@ def _export(
     }.get(fmt)
     for ids in _account_ids(org, flt):
         records = _records(
-            org, ids, codes, secrets=fmt == "json", scope=scope, circulation=fmt == "json"
+            org,
+            ids,
+            codes,
+            secrets=fmt == "json",
+            scope=scope,
+            circulation=fmt == "json",
+            photos=fmt == "json",
         )
         for rec in records:
             if as_json is not None:

@@ -317,9 +317,27 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
         "statistics": statistics,
         "roles": roles,
     }
+    if url := _photo_url(data):
+        # Alma keeps pictures on a photo server (photo_server_url) or, for researchers, at
+        # `researcher/photo_url`. PatronDesk reaches no network: the picture is not fetched.
+        shown = url if len(url) <= 200 else url[:199] + "…"
+        cand["warnings"] = [
+            (
+                "photo_url",
+                f"the picture at {shown} was not fetched (PatronDesk reaches no network): "
+                "add the photo from a file on User Details",
+            )
+        ]
     if no_home:
         cand["no_home"] = no_home
     return cand
+
+
+def _photo_url(data: dict) -> str:
+    """The picture URL an Alma record carries (its researcher's `photo_url`), or ""."""
+    researcher = data.get("researcher")
+    found = researcher.get("photo_url") if isinstance(researcher, dict) else None
+    return _s(found or data.get("photo_url"))
 
 
 # --- Alma fees and loans -------------------------------------------------------------------------

@@ -400,6 +400,8 @@ def map_json(data: dict, label: str, ctx: SourceContext) -> dict:
     for extra in ("local_overrides", "proxy_for", "attachments"):
         if isinstance(data.get(extra), list):
             cand[extra] = data[extra]
+    if isinstance(data.get("photo"), dict):  # checked and made again when written
+        cand["photo"] = data["photo"]
     if isinstance(data.get("loans"), list):
         cand["loans"] = [
             {**x, "library": _named(ctx, "library", x.get("library"))}

@@ -277,7 +277,7 @@ def clean(cand: dict, settings: Settings, today: dt.date, external: bool) -> dic
     out["rows"] = rows
     if "roles" in cand:
         out["roles"] = _roles(chk, cand["roles"])
-    for extra in ("local_overrides", "proxy_for", "attachments", "loans", "fees"):
+    for extra in ("local_overrides", "proxy_for", "attachments", "loans", "fees", "photo"):
         if extra in cand:
             out[extra] = cand[extra]
     if cand.get("enrolled") and not out["own"]:

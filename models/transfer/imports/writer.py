@@ -30,6 +30,7 @@ from models.store.tables import (
     Email,
     LocalOverride,
     Person,
+    PersonPhoto,
     Phone,
     ProxyFor,
     RoleRule,
@@ -521,7 +522,8 @@ class _Writing:
                 )
             )
             if rec["own"] and any(
-                rec.get(k) for k in ("local_overrides", "proxy_for", "attachments", "loans", "fees")
+                rec.get(k)
+                for k in ("local_overrides", "proxy_for", "attachments", "loans", "fees", "photo")
             ):
                 extras.append((rec, aid))
         w.write(t.order, rows, people_by_key=True)
@@ -650,6 +652,36 @@ class _Writing:
             "external": self._external(r),
         }
 
+    def _own_photo(self, rec: dict, aid: int) -> None:
+        """The person's photo from PatronDesk's JSON: its bytes are a picture like any other
+        (`prepare_photo`: decoded, checked, made again without metadata); a person who has a
+        photo already keeps it."""
+        import base64
+
+        from models.errors import ValidationError
+        from models.users.photos import prepare_photo
+
+        photo = rec["photo"]
+        try:
+            content = base64.b64decode(str(photo.get("data") or ""), validate=True)
+            made = prepare_photo(content, "the photo")
+        except ValueError:
+            self._issue(rec, "warning", "photo", "has unreadable content: left out")
+            return
+        except ValidationError as exc:
+            self._issue(rec, "warning", "photo", f"{exc.errors['path']}: left out")
+            return
+        person_id = Account.get_by_id(aid).person_id
+        PersonPhoto.insert(
+            person=person_id,
+            mime_type=made.mime_type,
+            width=made.width,
+            height=made.height,
+            data=made.data,
+            created_by=str(photo.get("created_by") or self.actor.name)[:100],
+            created_at=_time_or_none(photo.get("created_at")) or self.now,
+        ).on_conflict_ignore().execute()
+
     def _own_extras(self, rec: dict, aid: int) -> None:
         """PatronDesk JSON only: hand changes, proxies (to accounts already here) and files."""
         import base64
@@ -708,6 +740,8 @@ class _Writing:
                 created_by=str(f.get("created_by") or self.actor.name)[:100],
                 created_at=_time_or_none(f.get("created_at")) or self.now,
             )
+        if isinstance(rec.get("photo"), dict):
+            self._own_photo(rec, aid)
         if rec.get("loans") or rec.get("fees"):
             from models.transfer.circulation import write_own
 

@@ -1,0 +1,128 @@
+"""`patrondesk serve` (issue 25, item 3): loopback by default, a warning when bound elsewhere,
+one line and exit 2 for what it cannot do, and a page that another site can neither frame nor
+drive (a WebSocket from another Origin is refused). The browser itself:
+tests/browser/test_browser_serve.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import ROOT, assert_clean_error, init, run
+from tui.serve import exposure_warning, is_loopback, origin_allowed
+
+pytestmark = pytest.mark.slow
+
+
+def test_loopback_addresses_are_this_machine_only() -> None:
+    for host in ("127.0.0.1", "127.8.9.1", "::1", "[::1]", "localhost"):
+        assert is_loopback(host) and exposure_warning(host) is None, host
+    for host in ("0.0.0.0", "::", "192.168.1.20", "desk.example.org"):
+        assert not is_loopback(host), host
+        assert "unencrypted" in (exposure_warning(host) or ""), host
+
+
+def test_only_the_page_itself_may_open_a_session() -> None:
+    public = "https://desk.example.org"
+    assert origin_allowed(None, "127.0.0.1:8000", public)  # not a browser
+    assert origin_allowed("http://127.0.0.1:8000", "127.0.0.1:8000", public)
+    assert origin_allowed("https://desk.example.org", "127.0.0.1:8000", public)  # the proxy
+    assert not origin_allowed("https://evil.example", "127.0.0.1:8000", public)
+    assert not origin_allowed("http://127.0.0.1:8001", "127.0.0.1:8000", public)
+    assert not origin_allowed("null", "127.0.0.1:8000", public)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(tmp_path: Path, db: str, *args: str) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PATRONDESK_DB"}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--db", db, "serve", "--port", str(port), *args],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return server, port
+        time.sleep(0.1)
+    _stop(server)
+    raise AssertionError("serve did not listen")
+
+
+def _stop(server: subprocess.Popen) -> str:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        _, err = server.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        _, err = server.communicate(timeout=10)
+    return err.decode()
+
+
+def test_serve_warns_when_bound_beyond_this_machine(tmp_path) -> None:
+    db = str(tmp_path / "d.db")
+    assert init(tmp_path, db).returncode == 0
+    server, _ = _serve(tmp_path, db, "--host", "0.0.0.0")
+    said = _stop(server)
+    assert "patrondesk: warning: serving on 0.0.0.0" in said
+    assert "TLS reverse proxy" in said
+
+
+def test_another_site_cannot_open_a_session(tmp_path) -> None:
+    import aiohttp
+
+    db = str(tmp_path / "d.db")
+    assert init(tmp_path, db).returncode == 0
+    server, port = _serve(tmp_path, db)
+
+    async def connect(origin: str) -> int:
+        async with aiohttp.ClientSession() as session:
+            try:
+                ws = await session.ws_connect(
+                    f"http://127.0.0.1:{port}/ws", headers={"Origin": origin}
+                )
+            except aiohttp.WSServerHandshakeError as exc:
+                return exc.status
+            await ws.close()
+            return 101
+
+    try:
+        assert asyncio.run(connect("https://evil.example")) == 403
+        assert asyncio.run(connect(f"http://127.0.0.1:{port}")) == 101
+    finally:
+        assert "Traceback" not in _stop(server)
+
+
+def test_serve_refuses_a_bad_port_and_a_missing_database(tmp_path) -> None:
+    db = str(tmp_path / "d.db")
+    assert_clean_error(run(tmp_path, "--db", db, "serve"), "No database at")
+    assert init(tmp_path, db).returncode == 0
+    assert_clean_error(run(tmp_path, "--db", db, "serve", "--port", "70000"), "--port 70000")
+    assert_clean_error(
+        run(tmp_path, "--db", db, "serve", "--public-url", "desk.example.org"), "--public-url"
+    )
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        port = str(busy.getsockname()[1])
+        assert_clean_error(run(tmp_path, "--db", db, "serve", "--port", port), "cannot listen")
+    finally:
+        busy.close()
