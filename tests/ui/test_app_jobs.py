@@ -6,32 +6,26 @@ sets from a file; a job's report saved as CSV."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import stat
 
 import pytest
 from textual.widgets import Checkbox, Select, Static
 
 from models.audit import Actor
 from models.enums import Source
-from models.jobs.sets import create_itemized_set, list_sets
+from models.jobs.sets import list_sets
 from models.runtime import runtime
-from models.store.tables import Account, AuditEvent, Fee, FeeType, Job, Letter, UserGroup
-from screens.confirm import ChoiceScreen, ConfirmScreen, InfoScreen
+from models.store.tables import Account, AuditEvent, Job, UserGroup
+from screens.confirm import ChoiceScreen, ConfirmScreen
 from screens.find_users import FindUsersScreen
-from screens.job_notify import NotifyJobScreen
-from screens.job_report_save import SaveReportScreen
 from screens.job_run import JobRunScreen
 from screens.job_update import UpdateJobScreen
 from screens.jobs import JobsScreen
-from screens.rename_set import RenameSetScreen
 from screens.save_set import SaveSetScreen
-from screens.set_file import SetFromFileScreen
 from screens.set_members import SetMembersScreen
 from screens.sets import SetsScreen
 from screens.user_details import UserDetailsScreen
 from tests.helpers.db import ADMIN_PASSWORD
-from tests.helpers.ui import add_user, log_in, settle, type_into
+from tests.helpers.ui import add_user, log_in, settle
 from tui.app import PatronDeskApp
 from tui.table import RowTable
 
