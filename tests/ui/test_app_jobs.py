@@ -6,26 +6,32 @@ sets from a file; a job's report saved as CSV."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 
 import pytest
 from textual.widgets import Checkbox, Select, Static
 
 from models.audit import Actor
 from models.enums import Source
-from models.jobs.sets import list_sets
+from models.jobs.sets import create_itemized_set, list_sets
 from models.runtime import runtime
-from models.store.tables import Account, AuditEvent, Job, UserGroup
-from screens.confirm import ChoiceScreen, ConfirmScreen
+from models.store.tables import Account, AuditEvent, Job, Letter, UserGroup
+from screens.confirm import ChoiceScreen, ConfirmScreen, InfoScreen
 from screens.find_users import FindUsersScreen
+from screens.job_notify import NotifyJobScreen
+from screens.job_report_save import SaveReportScreen
 from screens.job_run import JobRunScreen
 from screens.job_update import UpdateJobScreen
 from screens.jobs import JobsScreen
+from screens.rename_set import RenameSetScreen
 from screens.save_set import SaveSetScreen
+from screens.set_file import SetFromFileScreen
 from screens.set_members import SetMembersScreen
 from screens.sets import SetsScreen
 from screens.user_details import UserDetailsScreen
 from tests.helpers.db import ADMIN_PASSWORD
-from tests.helpers.ui import add_user, log_in, settle
+from tests.helpers.ui import add_user, log_in, settle, type_into
 from tui.app import PatronDeskApp
 from tui.table import RowTable
 
@@ -160,3 +166,215 @@ async def test_save_a_search_as_a_set_renew_by_group_after_preview_see_history_a
         await wait(pilot)
         assert isinstance(app.screen, JobsScreen)
         assert len(app.screen.query_one(RowTable).rows) == 2  # the update and its undo
+
+
+async def open_sets(pilot) -> None:
+    await log_in(pilot, "admin", ADMIN_PASSWORD)
+    await pilot.press("f15")
+    await wait(pilot)
+    assert isinstance(pilot.app.screen, SetsScreen)
+
+
+def itemized(ui_db, name: str, accounts) -> int:  # noqa: ANN001
+    return create_itemized_set(
+        name, [a.id for a in accounts], Actor(ui_db.admin, Source.CLI)
+    ).set_id
+
+
+async def test_message_a_set_queues_one_letter_per_member_after_the_preview(ui_db, grads) -> None:
+    itemized(ui_db, "Grads", grads)
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("j", "m")
+        await wait(pilot)
+        assert isinstance(app.screen, NotifyJobScreen)
+        await pilot.press("ctrl+d")  # nothing typed: said under each field
+        await wait(pilot)
+        assert "required" in str(app.screen.query_one("#field-job-subject").error)
+        await type_into(pilot, "#job-subject", "Library closed on Friday")
+        app.screen.query_one("#job-body-text").focus()
+        await pilot.press(*"We are closed.")
+        await pilot.press("ctrl+d")
+        await wait(pilot)
+        assert isinstance(app.screen, JobRunScreen)
+        assert "would notify 3" in text_of(app, "#job-text")
+        assert Letter.select().count() == 0
+        await pilot.press("ctrl+s", "y")
+        await wait(pilot)
+        assert "changed 3" in text_of(app, "#job-text")
+        assert Letter.select().where(Letter.subject == "Library closed on Friday").count() == 3
+
+
+async def test_delete_a_set_skips_the_members_with_a_balance_and_says_why(ui_db) -> None:
+    from models.fees.fees import add_fee
+
+    users = [add_user("Test", f"User{i}", f"T{i:03d}") for i in range(4)]
+    admin = Actor(ui_db.admin, Source.CLI)
+    add_fee(users[1].id, admin, fee_type="LOST_ITEM", amount="12.50")
+    add_fee(users[3].id, admin, fee_type="LOST_ITEM", amount="3.00")
+    itemized(ui_db, "Purged test users", users)
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("j", "d")
+        await wait(pilot)
+        assert isinstance(app.screen, JobRunScreen)
+        preview = text_of(app, "#job-text")
+        assert "would delete 2" in preview and "2 refused" in preview
+        assert "refused  T001" in preview and "refused  T003" in preview
+        assert Account.select().where(Account.id << [u.id for u in users]).count() == 4
+        await pilot.press("ctrl+s")
+        await wait(pilot)
+        assert "cannot be brought back" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("y")
+        await wait(pilot)
+        report = text_of(app, "#job-text")
+        assert "changed 2" in report and "skipped 2" in report
+        assert "skipped  T001" in report and "skipped  T003" in report
+        left = {a.primary_id for a in Account.select().where(Account.id << [u.id for u in users])}
+        assert left == {"T001", "T003"}
+
+
+async def test_a_set_from_a_file_lists_the_identifiers_matching_nobody(
+    ui_db, grads, tmp_path
+) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("G000\nnobody-42\nG002\n\ng002\n", encoding="utf-8")
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("n")
+        await wait(pilot)
+        assert isinstance(app.screen, SetFromFileScreen)
+        await type_into(pilot, "#file-name", "From the registrar")
+        await type_into(pilot, "#file-path", str(tmp_path / "missing.txt"))
+        await pilot.press("ctrl+s")
+        await wait(pilot)
+        assert app.screen.query_one("#field-file-path").error  # said at the field
+        await type_into(pilot, "#file-path", str(ids))
+        await pilot.press("ctrl+s")
+        await wait(pilot)
+        assert isinstance(app.screen, InfoScreen)
+        text = str(app.screen.query_one("#info-text").render())
+        assert "2 members" in text and "nobody-42" in text and "G000" not in text
+        await pilot.press("escape")
+        await wait(pilot)
+        rows = app.screen.query_one(RowTable).rows
+        assert rows[app.screen.query_one(RowTable).cursor][:3] == (
+            "From the registrar",
+            "itemized",
+            "2",
+        )
+
+
+async def test_rename_and_delete_a_set(ui_db, grads) -> None:
+    itemized(ui_db, "Grads", grads)
+    itemized(ui_db, "Others", grads[:1])
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("r")
+        await wait(pilot)
+        assert isinstance(app.screen, RenameSetScreen)
+        await type_into(pilot, "#rename-name", "others")  # another set's name, in any case
+        await pilot.press("ctrl+s")
+        await wait(pilot)
+        assert "another set" in app.screen.query_one("#field-rename-name").error
+        await type_into(pilot, "#rename-name", "Graduates 2026")
+        await pilot.press("enter")
+        await wait(pilot)
+        assert isinstance(app.screen, SetsScreen)
+        names = [row[0] for row in app.screen.query_one(RowTable).rows]
+        assert names == ["Graduates 2026", "Others"]
+        await pilot.press("down", "delete")
+        await wait(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait(pilot)
+        assert [row[0] for row in app.screen.query_one(RowTable).rows] == ["Graduates 2026"]
+
+
+async def test_a_wrong_value_is_said_under_its_field_and_nothing_runs(ui_db, grads) -> None:
+    itemized(ui_db, "Grads", grads)
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("j", "u")
+        await wait(pilot)
+        await pilot.press("ctrl+d")  # nothing chosen
+        await wait(pilot)
+        assert "at least one field" in str(app.screen.query_one("#job-message").render())
+        await type_into(pilot, "#job-purge_date", "31.12.2030")
+        await pilot.press("ctrl+d")
+        await wait(pilot)
+        assert isinstance(app.screen, UpdateJobScreen)
+        assert "YYYY-MM-DD" in app.screen.query_one("#field-job-purge_date").error
+        assert Job.select().count() == 0
+
+
+async def test_the_update_form_offers_every_field_the_domain_supports(ui_db, grads) -> None:
+    from models.jobs.types import UPDATE_FIELDS
+
+    itemized(ui_db, "Grads", grads)
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("j", "u")
+        await wait(pilot)
+        for column in set(UPDATE_FIELDS.values()):
+            assert app.screen.query(f"#job-{column}"), column
+
+
+async def test_the_report_is_saved_as_csv_0600_and_never_over_a_file(
+    ui_db, grads, tmp_path
+) -> None:
+    from models.fees.fees import add_fee
+    from models.jobs.jobs import run_delete
+
+    admin = Actor(ui_db.admin, Source.CLI)
+    add_fee(grads[1].id, admin, fee_type="LOST_ITEM", amount="2.00")
+    set_id = itemized(ui_db, "Grads", grads)
+    run_delete(set_id, admin)  # G001 owes a fee: skipped, and the report says why
+    target = tmp_path / "report.csv"
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("h")
+        await wait(pilot)
+        assert isinstance(app.screen, JobsScreen)
+        await pilot.press("x")
+        await wait(pilot)
+        assert isinstance(app.screen, SaveReportScreen)
+        await type_into(pilot, "#report-path", str(target))
+        await pilot.press("ctrl+s")
+        await wait(pilot)
+        assert isinstance(app.screen, JobsScreen)
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+        lines = target.read_text().splitlines()
+        assert lines[0] == "account_id,primary_id,outcome,reason"
+        assert len(lines) == 2 and f"{grads[1].id},G001,skipped," in lines[1]
+        target.write_text("mine", encoding="utf-8")
+        await pilot.press("x")
+        await wait(pilot)
+        await type_into(pilot, "#report-path", str(target))
+        await pilot.press("ctrl+s")
+        await wait(pilot)
+        assert isinstance(app.screen, SaveReportScreen)
+        assert "exists" in app.screen.query_one("#field-report-path").error
+        assert target.read_text() == "mine"
+
+
+async def test_escape_on_save_as_set_with_a_name_typed_asks_first(ui_db, grads) -> None:
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        await pilot.press("f14")
+        await wait(pilot)
+        await pilot.press(*"Half")
+        await pilot.press("escape")
+        await wait(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")  # keep editing
+        await wait(pilot)
+        assert isinstance(app.screen, SaveSetScreen)
