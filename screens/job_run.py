@@ -117,6 +117,7 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
             yield Static("", id="job-hint", classes="hint")
 
     def on_mount(self) -> None:
+        self.query_one("#job-bar", ProgressBar).display = False  # shown once the job runs
         self.query_one("#job-body").focus()  # arrows and page keys scroll the text
         if self.confirmed:
             self._run()
@@ -139,8 +140,7 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
         self.preview = p
         self.state = READY
         self.query_one("#job-text", Static).update(preview_text(p))
-        bar = self.query_one("#job-bar", ProgressBar)
-        bar.update(total=max(p.members, 1), progress=0)
+        self.query_one("#job-bar", ProgressBar).update(total=max(p.members, 1), progress=0)
         self.query_one("#job-rate", Static).update(f"Preview read in {p.elapsed_ms:,.0f} ms.")
         if p.would_change:
             self._hint(f"ctrl+s: {VERBS[self.kind].lower()} {p.would_change:,} now · Esc back")
@@ -171,6 +171,7 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
         """The job, in a worker of the app: it goes on when this screen is closed."""
         self.state = RUNNING
         self.started = True
+        self.query_one("#job-bar", ProgressBar).display = True
         self.query_one("#job-text", Static).update("Running…")
         self._hint("Esc: close (the job goes on; see Jobs)")
         app, session, run_fn = self.app, self.app.session, self.run_fn

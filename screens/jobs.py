@@ -22,34 +22,44 @@ from tui.widgets import KeyBar, plain, plural
 from tui.worker import run_service
 
 REPORT_SHOWN = 200  # members listed in the report dialog (the CSV file has them all)
+NARROW = 110  # below this width the four counts share one column, and the date is shorter
 # (label, width; None: what is left)
-COLUMNS = (
+WIDE_COLUMNS = (
     ("Job", 5),
     ("When", 16),
     ("Who", 10),
     ("State", 7),
-    ("Set", 12),
+    ("Set", 14),
     ("What", None),
-    ("Chg", 6),
+    ("Changed", 8),
     ("Same", 6),
-    ("Skip", 5),
-    ("Fail", 5),
+    ("Skipped", 7),
+    ("Failed", 6),
+)
+NARROW_COLUMNS = (
+    ("Job", 4),
+    ("When", 11),
+    ("Who", 8),
+    ("State", 7),
+    ("Set", 10),
+    ("What", None),
+    ("Chg/same/skip/fail", 18),
 )
 
 
-def job_cells(info: JobInfo) -> tuple[str, ...]:
-    return (
+def job_cells(info: JobInfo, narrow: bool = False) -> tuple[str, ...]:
+    counts = (info.changed, info.unchanged, info.skipped, info.failed)
+    head = (
         str(info.job_id),
-        f"{info.created_at:%Y-%m-%d %H:%M}",
+        f"{info.created_at:%m-%d %H:%M}" if narrow else f"{info.created_at:%Y-%m-%d %H:%M}",
         info.actor,
         info.state,
         info.set_name,
         info.what(),
-        f"{info.changed:,}",
-        f"{info.unchanged:,}",
-        f"{info.skipped:,}",
-        f"{info.failed:,}",
     )
+    if narrow:
+        return (*head, "/".join(f"{c:,}" for c in counts))
+    return (*head, *(f"{c:,}" for c in counts))
 
 
 def report_text(r: JobReport) -> str:
@@ -74,11 +84,12 @@ class JobsScreen(KeepStyles, CoveredKeys, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.jobs: list[JobInfo] = []
-        self.loading = True
+        self.narrow = False
+        self.reading = True
 
     @property
     def accepting_keys(self) -> bool:
-        return not self.loading
+        return not self.reading
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -99,29 +110,21 @@ class JobsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self._lay_out(event.size.width)
 
     def _lay_out(self, width: int) -> None:
-        """Every column fits: at 80 columns and less the set and who get narrower first."""
-        widths = dict(COLUMNS)
-        if width < 110:
-            widths.update({"Who": 8, "Set": 8, "When": 11 if width < 70 else 16})
-        fixed = sum(w + 1 for w in widths.values() if w)
-        widths["What"] = max(8, width - fixed - 3)
-        self.query_one("#jobs", RowTable).set_columns([(k, w) for k, w in widths.items()])
-        self._short_when = widths["When"] < 16
+        """Every column fits: narrower than `NARROW`, the counts share one column."""
+        self.narrow = width < NARROW
+        columns = NARROW_COLUMNS if self.narrow else WIDE_COLUMNS
+        fixed = sum(w + 1 for _, w in columns if w)
+        what = max(8, width - fixed - 3)
+        self.query_one("#jobs", RowTable).set_columns([(k, w or what) for k, w in columns])
         if self.jobs:
             self._fill()
 
     def _fill(self) -> None:
         table = self.query_one("#jobs", RowTable)
-        rows = []
-        for info in self.jobs:
-            cells = job_cells(info)
-            if getattr(self, "_short_when", False):
-                cells = (cells[0], f"{info.created_at:%m-%d %H:%M}", *cells[2:])
-            rows.append(cells)
-        table.set_rows(rows, table.cursor)
+        table.set_rows([job_cells(info, self.narrow) for info in self.jobs], table.cursor)
 
     def reload(self) -> None:
-        self.loading = True
+        self.reading = True
         run_service(
             self,
             list_jobs,
@@ -133,14 +136,14 @@ class JobsScreen(KeepStyles, CoveredKeys, Screen[None]):
         )
 
     def _show(self, jobs: list[JobInfo]) -> None:
-        self.loading = False
+        self.reading = False
         self.jobs = jobs
         self._fill()
         text = plural(len(jobs), "job") if jobs else "No jobs yet: run one on a set (Sets, j)."
         self.query_one("#jobs-count", Static).update(plain(text))
 
     def _failed(self, exc: PatronDeskError) -> None:
-        self.loading = False
+        self.reading = False
         self.query_one("#jobs-count", Static).update(plain(exc.message))
 
     def selected(self) -> JobInfo | None:

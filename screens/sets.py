@@ -22,11 +22,14 @@ from tui.worker import run_service
 
 UNKNOWN_SHOWN = 50  # the unknown identifiers listed after a set is made from a file
 FIXED = (("Kind", 9), ("Members", 8), ("Owner", 12), ("Created", 16))
+NARROW = 80  # below this width the owner is narrower and the creation a date only
+NARROW_FIXED = (("Kind", 9), ("Members", 8), ("Owner", 8), ("Created", 10))
 
 
-def set_cells(info: SetInfo) -> tuple[str, ...]:
+def set_cells(info: SetInfo, narrow: bool = False) -> tuple[str, ...]:
     members = "search" if info.kind == LOGICAL else f"{info.members or 0:,}"
-    created = f"{info.created_at:%Y-%m-%d %H:%M}" if hasattr(info.created_at, "year") else ""
+    shape = "%Y-%m-%d" if narrow else "%Y-%m-%d %H:%M"
+    created = f"{info.created_at:{shape}}" if hasattr(info.created_at, "year") else ""
     return (info.name, info.kind, members, info.created_by, created)
 
 
@@ -43,12 +46,13 @@ class SetsScreen(KeepStyles, CoveredKeys, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.sets: list[SetInfo] = []
-        self.loading = True
+        self.narrow = False
+        self.reading = True
 
     @property
     def accepting_keys(self) -> bool:
         """Keys typed while the list is read wait for it: they act on a set."""
-        return not self.loading
+        return not self.reading
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -69,12 +73,16 @@ class SetsScreen(KeepStyles, CoveredKeys, Screen[None]):
         self._lay_out(event.size.width)
 
     def _lay_out(self, width: int) -> None:
-        fixed = sum(w + 1 for _, w in FIXED)
-        name = max(12, width - fixed - 3)
-        self.query_one("#sets", RowTable).set_columns([("Name", name), *FIXED])
+        self.narrow = width < NARROW
+        columns = NARROW_FIXED if self.narrow else FIXED
+        name = max(12, width - sum(w + 1 for _, w in columns) - 3)
+        self.query_one("#sets", RowTable).set_columns([("Name", name), *columns])
+        if self.sets:
+            table = self.query_one("#sets", RowTable)
+            table.set_rows([set_cells(s, self.narrow) for s in self.sets], table.cursor)
 
     def reload(self, select: int | None = None) -> None:
-        self.loading = True
+        self.reading = True
         run_service(
             self,
             list_sets,
@@ -86,18 +94,18 @@ class SetsScreen(KeepStyles, CoveredKeys, Screen[None]):
         )
 
     def _show(self, sets: list[SetInfo], select: int | None) -> None:
-        self.loading = False
+        self.reading = False
         table = self.query_one("#sets", RowTable)
         cursor = table.cursor
         if select is not None:
             cursor = next((i for i, s in enumerate(sets) if s.set_id == select), cursor)
         self.sets = sets
-        table.set_rows([set_cells(s) for s in sets], cursor)
+        table.set_rows([set_cells(s, self.narrow) for s in sets], cursor)
         text = plural(len(sets), "set") if sets else "No sets yet: save one from Find Users."
         self.query_one("#sets-count", Static).update(plain(text))
 
     def _failed(self, exc: PatronDeskError) -> None:
-        self.loading = False
+        self.reading = False
         self.query_one("#sets-count", Static).update(plain(exc.message))
 
     def selected(self) -> SetInfo | None:

@@ -711,8 +711,8 @@ JOBS = KeyGroup(
     "Jobs",
     (
         K("open", "screen.show_report", "Report"),
-        K("jobs.save_report", "screen.save_report", "Save the report as CSV"),
-        K("jobs.undo", "screen.undo", "Undo (an update job)"),
+        K("jobs.save_report", "screen.save_report", "Report as CSV"),
+        K("jobs.undo", "screen.undo", "Undo"),
         K("cancel", "screen.back", "Back", palette=False),
     ),
 )

@@ -152,7 +152,7 @@ async def test_save_a_search_as_a_set_renew_by_group_after_preview_see_history_a
         await wait(pilot)
         assert isinstance(app.screen, JobsScreen)
         row = app.screen.query_one(RowTable).rows[0]
-        assert row[0] == str(job.id) and "update" in row[5] and row[6] == "3"
+        assert row[0] == str(job.id) and "update" in row[5] and row[6] == "3/0/0/0"
         await pilot.press("u")
         await wait(pilot)
         assert isinstance(app.screen, ConfirmScreen)
@@ -378,3 +378,30 @@ async def test_escape_on_save_as_set_with_a_name_typed_asks_first(ui_db, grads) 
         await pilot.press("escape")  # keep editing
         await wait(pilot)
         assert isinstance(app.screen, SaveSetScreen)
+
+
+async def test_usable_at_60x20_every_form_button_and_hint_on_screen(ui_db, grads) -> None:
+    itemized(ui_db, "Graduates ending this year", grads)
+    app = PatronDeskApp()
+
+    def on_screen(selector: str) -> None:
+        region = app.screen.query_one(selector).region
+        assert region.width > 0 and region.bottom <= 20 and region.right <= 60, (selector, region)
+
+    async with app.run_test(size=(60, 20)) as pilot:
+        await open_sets(pilot)
+        on_screen("#sets")
+        await pilot.press("j", "u")
+        await wait(pilot)
+        on_screen("#job-preview")
+        on_screen("#job-expiry_date-renew")
+        await pilot.press("escape", "j", "d")
+        await wait(pilot)
+        assert isinstance(app.screen, JobRunScreen)
+        on_screen("#job-hint")
+        await pilot.press("escape", "h")
+        await wait(pilot)
+        assert isinstance(app.screen, JobsScreen)
+        await pilot.press("escape", "escape", "f14")
+        await wait(pilot)
+        on_screen("#set-save")
