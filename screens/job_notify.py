@@ -40,6 +40,7 @@ class NotifyJobScreen(CoveredKeys, ModalScreen[bool]):
         super().__init__()
         self.set_id, self.set_name = set_id, set_name
         self.busy = False
+        self.ran = False  # a job was started from the form: nothing is left unsaved
 
     @property
     def accepting_keys(self) -> bool:
@@ -68,6 +69,8 @@ class NotifyJobScreen(CoveredKeys, ModalScreen[bool]):
         )
 
     def unsaved_changes(self) -> str | None:
+        if self.ran:
+            return None
         if any(t.strip() for t in self._texts()):
             return "A message to a set is written, not sent."
         return None
@@ -111,10 +114,14 @@ class NotifyJobScreen(CoveredKeys, ModalScreen[bool]):
                 f"Message the members of set {self.set_name}",
                 NOTIFY,
                 preview=p,
+                on_start=self._ran,
                 run_fn=lambda progress: run_notify(set_id, subject, body, actor, progress=progress),
             ),
             closed,
         )
+
+    def _ran(self) -> None:
+        self.ran = True
 
     def _refused(self, exc: PatronDeskError) -> None:
         self.busy = False

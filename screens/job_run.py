@@ -94,8 +94,12 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
         preview: Preview | None = None,
         preview_fn: Callable[[], Preview] | None = None,
         confirmed: bool = False,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
+        """`on_start()`: called when the job starts (the form under it has nothing unsaved
+        any more: logging out does not ask about it)."""
         super().__init__()
+        self.on_start = on_start
         self.title_text, self.kind, self.run_fn = title, kind, run_fn
         self.preview, self.preview_fn, self.confirmed = preview, preview_fn, confirmed
         self.state = PREVIEWING
@@ -171,6 +175,8 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
         """The job, in a worker of the app: it goes on when this screen is closed."""
         self.state = RUNNING
         self.started = True
+        if self.on_start is not None:
+            self.on_start()
         self.query_one("#job-bar", ProgressBar).display = True
         self.query_one("#job-text", Static).update("Running…")
         self._hint("Esc: close (the job goes on; see Jobs)")

@@ -44,6 +44,7 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
         self.set_id, self.set_name = set_id, set_name
         self.fields: list[UpdateField] = []
         self.busy = True  # reading the fields, then working out a preview
+        self.ran = False  # a job was started from the form: nothing is left unsaved
 
     @property
     def accepting_keys(self) -> bool:
@@ -113,6 +114,8 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
         return [f"{f.name}={value}" for f in self.fields if (value := self._value(f))]
 
     def unsaved_changes(self) -> str | None:
+        if self.ran:
+            return None
         if self.fields and self.assignments():
             return "An update job's fields are filled in, not run."
         return None
@@ -159,10 +162,14 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
                 f"Update the members of set {self.set_name}",
                 UPDATE,
                 preview=p,
+                on_start=self._ran,
                 run_fn=lambda progress: run_update(set_id, fields, actor, progress=progress),
             ),
             closed,
         )
+
+    def _ran(self) -> None:
+        self.ran = True
 
     def _refused(self, exc: PatronDeskError) -> None:
         self.busy = False

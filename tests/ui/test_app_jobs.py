@@ -405,3 +405,57 @@ async def test_usable_at_60x20_every_form_button_and_hint_on_screen(ui_db, grads
         await pilot.press("escape", "escape", "f14")
         await wait(pilot)
         on_screen("#set-save")
+
+
+async def test_logging_out_stops_a_running_job_after_its_chunk_and_it_continues_later(
+    ui_db, grads, monkeypatch
+) -> None:
+    import asyncio
+    import threading
+
+    import screens.job_update
+    from models.jobs.jobs import run_update
+    from models.store.tables import JobItem
+
+    set_id = itemized(ui_db, "Grads", grads)
+    first_chunk, go_on = threading.Event(), threading.Event()
+
+    def one_at_a_time(set_ref, fields, actor, *, progress):  # noqa: ANN001, ANN202
+        def slow(p) -> None:  # noqa: ANN001
+            progress(p)
+            first_chunk.set()
+            go_on.wait(10)
+
+        return run_update(set_ref, fields, actor, progress=slow, chunk=1)
+
+    monkeypatch.setattr(screens.job_update, "run_update", one_at_a_time)
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("j", "u")
+        await wait(pilot)
+        await type_into(pilot, "#job-purge_date", "2040-01-01")
+        await pilot.press("ctrl+d")
+        await wait(pilot)
+        await pilot.press("ctrl+s", "y")
+        for _ in range(500):
+            if first_chunk.is_set():
+                break
+            await asyncio.sleep(0.01)
+        assert first_chunk.is_set()
+        await pilot.press("ctrl+l")
+        for _ in range(500):
+            if app.session is None:
+                break
+            await asyncio.sleep(0.01)
+        assert app.session is None
+        go_on.set()
+        await wait(pilot)
+    job = Job.get()
+    assert job.state == "running"
+    done = JobItem.select().where((JobItem.job == job.id) & (JobItem.outcome != "")).count()
+    assert 1 <= done < 3
+    # The same job run again continues where it stopped: every member changed once.
+    again = run_update(set_id, {"purge_date": "2040-01-01"}, Actor(ui_db.admin, Source.SCREEN))
+    assert again.resumed and again.info.state == "done" and again.info.changed == 3
+    assert Job.select().count() == 1
