@@ -138,12 +138,12 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
             )
 
     def _hint(self, text: str) -> None:
-        self.query_one("#job-hint", Static).update(text)
+        self.query_one("#job-hint", Static).update(plain(text))
 
     def _previewed(self, p: Preview) -> None:
         self.preview = p
         self.state = READY
-        self.query_one("#job-text", Static).update(preview_text(p))
+        self.query_one("#job-text", Static).update(plain(preview_text(p)))
         self.query_one("#job-bar", ProgressBar).update(total=max(p.members, 1), progress=0)
         self.query_one("#job-rate", Static).update(f"Preview read in {p.elapsed_ms:,.0f} ms.")
         if p.would_change:
@@ -153,7 +153,7 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
 
     def _failed(self, exc: PatronDeskError) -> None:
         self.state = FINISHED if self.state == RUNNING else READY
-        self.query_one("#job-text", Static).update(exc.message)
+        self.query_one("#job-text", Static).update(plain(exc.message))
         self._hint("Esc back")
 
     def action_run(self) -> None:
@@ -215,7 +215,7 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
         info = report.info
         bar = self.query_one("#job-bar", ProgressBar)
         bar.update(total=max(info.total, 1), progress=info.total)
-        self.query_one("#job-text", Static).update("\n".join(report.lines()))
+        self.query_one("#job-text", Static).update(plain("\n".join(report.lines())))
         self._hint("Esc close")
 
     def action_close(self) -> None:

@@ -12,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from models.errors import PatronDeskError
-from models.jobs.jobs import JobInfo, JobReport, list_jobs, report, undo
-from models.jobs.types import DONE, UNDO, UPDATE
+from models.jobs.jobs import JobInfo, JobReport, list_jobs, report, run_job, undo
+from models.jobs.types import DONE, RUNNING, UNDO, UPDATE
 from screens.confirm import ConfirmScreen, CoveredKeys, InfoScreen
 from tui.keys import JOBS, bindings
 from tui.screen import KeepStyles
@@ -210,6 +210,47 @@ class JobsScreen(KeepStyles, CoveredKeys, Screen[None]):
                 f"Undo job {job_id}: give its {info.changed:,} changed member(s) their old "
                 "values back? Members changed since are left as they are and reported.",
                 yes="Undo",
+            ),
+            answer,
+        )
+
+    def action_resume(self) -> None:
+        """Continue a job that was stopped (a logout, a kill) where it stopped, asked first;
+        not while a job this session started is still running (it may be that one)."""
+        from screens.job_run import JobRunScreen
+
+        info = self.selected()
+        if info is None:
+            return
+        if info.state != RUNNING:
+            self.notify(f"Job {info.job_id} has finished: nothing to continue.",
+                        severity="warning")  # fmt: skip
+            return
+        if any(w.group == "bulk-job" and not w.is_finished for w in self.app.workers):
+            self.notify("A job of this session is running: wait for its end, then continue.",
+                        severity="warning")  # fmt: skip
+            return
+        job_id, actor = info.job_id, self.app.session.actor
+        done = info.changed + info.unchanged + info.skipped + info.failed
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.app.push_screen(
+                    JobRunScreen(
+                        f"Continue job {job_id} ({info.what()})",
+                        info.kind,
+                        run_fn=lambda progress: run_job(
+                            job_id, actor, progress=progress, resumed=True
+                        ),
+                        confirmed=True,
+                    ),
+                    lambda _: self.reload(),
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Continue job {job_id} where it stopped ({done:,} of {info.total:,} done)?",
+                yes="Continue",
             ),
             answer,
         )

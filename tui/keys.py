@@ -153,6 +153,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "sets.jobs": "h",
     "jobs.save_report": "x",
     "jobs.undo": "u",
+    "jobs.resume": "c",
 }
 
 
@@ -713,6 +714,7 @@ JOBS = KeyGroup(
         K("open", "screen.show_report", "Report"),
         K("jobs.save_report", "screen.save_report", "Report as CSV"),
         K("jobs.undo", "screen.undo", "Undo"),
+        K("jobs.resume", "screen.resume", "Continue a stopped job", show=False),
         K("cancel", "screen.back", "Back", palette=False),
     ),
 )

@@ -459,3 +459,51 @@ async def test_logging_out_stops_a_running_job_after_its_chunk_and_it_continues_
     again = run_update(set_id, {"purge_date": "2040-01-01"}, Actor(ui_db.admin, Source.SCREEN))
     assert again.resumed and again.info.state == "done" and again.info.changed == 3
     assert Job.select().count() == 1
+
+
+async def test_a_set_name_with_markup_is_shown_as_typed_never_run(ui_db, grads) -> None:
+    name = "[@click=app.quit]Grads[/] [b]x"
+    itemized(ui_db, name, grads)
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        assert app.screen.query_one(RowTable).rows[0][0] == name
+        await pilot.press("j")
+        await wait(pilot)
+        assert name in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("d")
+        await wait(pilot)
+        assert name in text_of(app, "#job-title")
+        await pilot.click("#job-title")
+        await wait(pilot)
+        assert app.is_running
+
+
+async def test_a_stopped_job_is_continued_from_the_jobs_screen(ui_db, grads) -> None:
+    from models.jobs.jobs import Interrupted, run_update
+    from models.store.tables import JobItem
+
+    set_id = itemized(ui_db, "Grads", grads)
+
+    def stop(p) -> None:  # noqa: ANN001 - the kill after the first chunk
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_update(set_id, {"purge_date": "2040-01-01"}, Actor(ui_db.admin, Source.SCREEN),
+                   progress=stop, chunk=1)  # fmt: skip
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("h")
+        await wait(pilot)
+        assert app.screen.query_one(RowTable).rows[0][3] == "running"
+        await pilot.press("c")
+        await wait(pilot)
+        assert "1 of 3 done" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("y")
+        await wait(pilot)
+        assert "continued where it stopped" in text_of(app, "#job-text")
+        await pilot.press("escape")
+        await wait(pilot)
+        assert app.screen.query_one(RowTable).rows[0][3] == "done"
+    assert JobItem.select().where(JobItem.outcome == "changed").count() == 3
