@@ -315,7 +315,8 @@ FIND_USERS = KeyGroup(
         K("find_users.count", "count_exact", "Count exactly", show=False, priority=True),
         K("find_users.save_set", "save_set", "Save as set", show=False, priority=True,
           needs=Action.VIEW_USER),
-        K("find_users.sets", "app.sets", "Sets", show=False, priority=True, needs=STAFF),
+        K("find_users.sets", "app.sets", "Sets of users", show=False, priority=True,
+          needs=STAFF),
     ),
 )  # fmt: skip
 

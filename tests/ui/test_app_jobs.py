@@ -119,6 +119,9 @@ async def test_save_a_search_as_a_set_renew_by_group_after_preview_see_history_a
         await wait(pilot)
         assert isinstance(app.screen, JobRunScreen)
         assert "changed 3" in text_of(app, "#job-text")
+        assert "3/3 rows" in text_of(app, "#job-rate") and "rows/s, ETA" in text_of(
+            app, "#job-rate"
+        )
         renewed = {a.id: a.expiry_date for a in Account.select().where(Account.id << list(before))}
         for account_id, old in before.items():
             assert renewed[account_id] == dt.date(old.year + 1, old.month, old.day)
