@@ -53,7 +53,7 @@ def start_job(app: App, set_id: int, set_name: str) -> None:
                 JobRunScreen(
                     f"Delete the members of set {set_name}",
                     DELETE,
-                    preview_fn=lambda: preview(DELETE, set_id, actor),
+                    preview_fn=lambda progress: preview(DELETE, set_id, actor, progress=progress),
                     run_fn=lambda progress: run_delete(set_id, actor, progress=progress),
                 )
             )
@@ -67,15 +67,25 @@ def start_job(app: App, set_id: int, set_name: str) -> None:
     )
 
 
+REFUSALS_SHOWN = 1_000  # a window of text, not a file: `job ... --dry-run` lists them all
+
+
 def preview_text(p: Preview) -> str:
-    """The preview in words: the counts first, then the sample and every refusal."""
-    return "\n".join(p.lines())
+    """The preview in words: the counts first, then the sample and the refusals (the first
+    `REFUSALS_SHOWN` of them: a Static of 50,000 lines would hold up the screen)."""
+    lines = p.lines()
+    shown = len(lines) - len(p.refused) + REFUSALS_SHOWN
+    if len(p.refused) > REFUSALS_SHOWN:
+        rest = len(p.refused) - REFUSALS_SHOWN
+        lines = [*lines[:shown], f"  … and {rest:,} more refused (the command line's "
+                 "--dry-run lists them all; the job's report will too)"]  # fmt: skip
+    return "\n".join(lines)
 
 
 class JobRunScreen(CoveredKeys, ModalScreen[bool]):
     """Dismisses with True once the job started (done, or going on in the background), else
     False (the form under it stays, to change what to do). Give `preview` (worked out by
-    the form) or `preview_fn` (run here, in a worker); `run_fn(progress)` runs the job (an
+    the form) or `preview_fn(progress)` (run here, in a worker); `run_fn(progress)` runs the job (an
     undo has no preview: `confirmed`, it starts at once)."""
 
     BINDINGS = bindings(JOB_RUN)
@@ -92,7 +102,7 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
         *,
         run_fn: RunFn,
         preview: Preview | None = None,
-        preview_fn: Callable[[], Preview] | None = None,
+        preview_fn: Callable[[Callable[[Progress], None]], Preview] | None = None,
         confirmed: bool = False,
         on_start: Callable[[], None] | None = None,
     ) -> None:
@@ -128,9 +138,15 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
         elif self.preview is not None:
             self._previewed(self.preview)
         else:
+            screen = self
+
+            def read(p: Progress) -> None:
+                screen.post_message(JobRunScreen.Progressed(p))
+
             run_service(
                 self,
                 self.preview_fn,
+                read,
                 on_ok=self._previewed,
                 on_error=self._failed,
                 group="job-preview",
@@ -206,6 +222,9 @@ class JobRunScreen(CoveredKeys, ModalScreen[bool]):
 
     def on_job_run_screen_progressed(self, message: Progressed) -> None:
         p = message.progress
+        if self.state == PREVIEWING:
+            self.query_one("#job-text", Static).update(f"Reading the members… {p.done:,} read")
+            return
         self.query_one("#job-bar", ProgressBar).update(total=max(p.total, 1), progress=p.done)
         self.query_one("#job-rate", Static).update(plain(p.line()))
 

@@ -510,3 +510,16 @@ async def test_a_stopped_job_is_continued_from_the_jobs_screen(ui_db, grads) -> 
         await wait(pilot)
         assert app.screen.query_one(RowTable).rows[0][3] == "done"
     assert JobItem.select().where(JobItem.outcome == "changed").count() == 3
+
+
+def test_a_preview_with_many_refusals_shows_the_first_thousand_and_says_how_many_more() -> None:
+    from models.jobs.types import DELETE, Preview, Refusal
+    from screens.job_run import REFUSALS_SHOWN, preview_text
+
+    refused = [Refusal(i, f"P{i:05d}", "a balance is due") for i in range(REFUSALS_SHOWN + 5)]
+    text = preview_text(Preview(DELETE, len(refused), 0, 0, refused, []))
+    assert f"refused  P{REFUSALS_SHOWN - 1:05d}" in text
+    assert f"refused  P{REFUSALS_SHOWN:05d}" not in text
+    assert "and 5 more refused" in text
+    few = preview_text(Preview(DELETE, 2, 0, 0, refused[:2], []))
+    assert "more refused" not in few and "refused  P00001" in few
