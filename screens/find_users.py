@@ -117,6 +117,25 @@ def _widths(total: int, dropped: set[str]) -> dict[str, int]:
     return widths
 
 
+def row_cells(row: UserRow, widths: dict[str, int]) -> tuple[str, ...]:
+    """The cells of one user in the list, for the columns `widths` keeps (`column_widths`):
+    Find Users' list and a set's members (screens/set_members.py) show users alike."""
+    values = {
+        "active": "●" if row.active else "○",
+        "name": row.name,
+        "primary_id": row.primary_id,
+        "account_type": ACCOUNT_TYPES.get(row.account_type, row.account_type),
+        "record_type": RECORD_TYPES.get(row.record_type, row.record_type),
+        "job_category": row.job_category,
+        "user_group": row.user_group,
+        "expiry": row.expiry_date.isoformat() if row.expiry_date else "",
+        "blocked": "B" if row.blocked else "",
+        "notes": "N" if row.has_notes else "",
+        "researcher": "R" if row.researcher else "",
+    }
+    return tuple(values[key] for _, key, _ in COLUMNS if key in widths)
+
+
 def read_page(
     organization_id: int,
     query: UserQuery,
@@ -451,20 +470,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         table.set_rows([self._cells(row) for row in self.rows], cursor_row)
 
     def _cells(self, row: UserRow) -> tuple[str, ...]:
-        values = {
-            "active": "●" if row.active else "○",
-            "name": row.name,
-            "primary_id": row.primary_id,
-            "account_type": ACCOUNT_TYPES.get(row.account_type, row.account_type),
-            "record_type": RECORD_TYPES.get(row.record_type, row.record_type),
-            "job_category": row.job_category,
-            "user_group": row.user_group,
-            "expiry": row.expiry_date.isoformat() if row.expiry_date else "",
-            "blocked": "B" if row.blocked else "",
-            "notes": "N" if row.has_notes else "",
-            "researcher": "R" if row.researcher else "",
-        }
-        return tuple(values[key] for _, key, _ in COLUMNS if key in self.widths)
+        return row_cells(row, self.widths)
 
     # Pages are read in a worker, one at a time (`_read`), from EDGE rows before the window's
     # end: the cursor moves on meanwhile. Keys typed once the cursor is on the window's first
@@ -894,6 +900,22 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             then=lambda: self.app.push_screen(DuplicatesScreen(), lambda _: self.run_search()),
             refused="Only a User Manager or Administrator may look for duplicates.",
         )
+
+    def action_save_set(self) -> None:
+        """Save as set: the search and its filters, or the users it finds now (issue 23)."""
+        from screens.save_set import SaveSetScreen
+
+        group = self.query_one("#group", Select)
+        label = ""
+        if self.query_state.user_group_id is not None:
+            label = next((str(text) for text, value in group._options if value == group.value), "")
+
+        def saved(info) -> None:  # noqa: ANN001 - a models.jobs.sets.SetInfo or None
+            if info is not None:
+                what = "a search" if info.members is None else f"{info.members:,} users"
+                self.notify(f"Set {info.name} saved ({what}). Sets: shift+F7.")
+
+        self.app.push_screen(SaveSetScreen(self.query_state, label), saved)
 
     def action_purge_users(self) -> None:
         """The purge job's preview, then the purge on confirmation (F10)."""

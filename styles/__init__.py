@@ -9,4 +9,5 @@ STYLESHEETS = [
     HERE / "configuration.tcss",
     HERE / "transfer.tcss",
     HERE / "attachments.tcss",
+    HERE / "jobs.tcss",
 ]

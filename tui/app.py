@@ -610,6 +610,24 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             group="configuration",
         )
 
+    def action_sets(self) -> None:
+        """The organization's sets of users (issue 23), for staff."""
+        from screens.sets import SetsScreen
+
+        if self.session is None or self.session.is_patron_only:
+            return
+        if not isinstance(self.screen, SetsScreen):
+            self.push_screen(SetsScreen())
+
+    def action_jobs(self) -> None:
+        """Every bulk job of the organization (issue 23), for staff."""
+        from screens.jobs import JobsScreen
+
+        if self.session is None or self.session.is_patron_only:
+            return
+        if not isinstance(self.screen, JobsScreen):
+            self.push_screen(JobsScreen())
+
     def action_import(self) -> None:
         from screens.transfer import ImportScreen
 

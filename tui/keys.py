@@ -93,6 +93,10 @@ DEFAULT_KEYS: dict[str, str] = {
     "duplicates.not_duplicate": "x",
     "duplicates.open_other": "o",
     "duplicates.merge": "m",
+    # Sets (issue 23): every ctrl key is taken and F2 to F12 are Find Users' own; shift+F6 and
+    # shift+F7 (F18, F19 to most terminals), each shift+F key meaning one thing on every screen.
+    "find_users.save_set": "shift+f6,f18",
+    "find_users.sets": "shift+f7,f19",
     # Register New User
     "register.to_matches": "down",
     "register.up": "up",
@@ -163,6 +167,13 @@ DEFAULT_KEYS: dict[str, str] = {
     "outbox.send_all": "s",
     "outbox.retry": "r",
     "outbox.all": "a",
+    # Sets and jobs (issue 23): lists with no text field, so letters are safe
+    "sets.rename": "r",
+    "sets.run_job": "j",
+    "sets.jobs": "h",
+    "jobs.save_report": "x",
+    "jobs.undo": "u",
+    "jobs.resume": "c",
 }
 
 
@@ -261,6 +272,8 @@ APP_COMMANDS = KeyGroup(
     EVERYWHERE,
     (
         K("home", "app.home", "Find and Manage Users", needs=STAFF),
+        K("sets", "app.sets", "Sets of users", needs=STAFF),
+        K("jobs", "app.jobs", "Jobs (bulk changes)", needs=STAFF),
         K("my_account", "app.home", "My account", needs=PATRON),
         K("outbox", "app.outbox", "Letters outbox", needs=Action.CONFIGURE),
         K("import", "app.import", "Import users", needs=Action.RUN_JOBS),
@@ -322,6 +335,10 @@ FIND_USERS = KeyGroup(
         K("cancel", "escape", "Clear search", show=False, palette=False),
         # Priority: in the search box too (Textual's Input would delete to the end).
         K("find_users.count", "count_exact", "Count exactly", show=False, priority=True),
+        K("find_users.save_set", "save_set", "Save as set", show=False, priority=True,
+          needs=Action.VIEW_USER),
+        K("find_users.sets", "app.sets", "Sets of users", show=False, priority=True,
+          needs=STAFF),
     ),
 )  # fmt: skip
 
@@ -733,6 +750,61 @@ OUTBOX = KeyGroup(
     ),
 )
 
+# Sets of users (screens/sets.py) and a set's members (screens/set_members.py).
+SETS = KeyGroup(
+    "Sets",
+    "Sets",
+    (
+        K("open", "screen.open_set", "Members"),
+        K("add", "screen.new_from_file", "New set from a file"),
+        K("sets.rename", "screen.rename", "Rename"),
+        K("delete", "screen.delete", "Delete"),
+        K("sets.run_job", "screen.run_job", "Run job…"),
+        K("sets.jobs", "app.jobs", "Jobs"),
+        K("cancel", "screen.back", "Back", palette=False),
+    ),
+)
+SET_MEMBERS = KeyGroup(
+    "Sets",
+    "Members of a set",
+    (
+        K("open", "screen.open_user", "Open", needs=Action.VIEW_USER),
+        K("sets.run_job", "screen.run_job", "Run job…"),
+        K("cancel", "screen.back", "Back", palette=False),
+    ),
+)
+# The form of an update or notify job (screens/job_update.py, screens/job_notify.py).
+JOB_FORM = KeyGroup(
+    "Jobs",
+    "Job form",
+    (
+        K("preview", "preview", "Preview (writes nothing)", priority=True),
+        K("cancel", "cancel", "Cancel", palette=False),
+    ),
+)
+# A job's preview, run and report (screens/job_run.py).
+JOB_RUN = KeyGroup(
+    "Jobs",
+    "Job",
+    (
+        K("save", "run", "Run the job", priority=True),
+        K("cancel", "close", "Close (a running job goes on)", palette=False),
+    ),
+)
+# Every job of the organization (screens/jobs.py). The keys of these lists are bound on
+# the list (the screen's only focusable widget), so Enter is the list's own.
+JOBS = KeyGroup(
+    "Jobs",
+    "Jobs",
+    (
+        K("open", "screen.show_report", "Report"),
+        K("jobs.save_report", "screen.save_report", "Report as CSV"),
+        K("jobs.undo", "screen.undo", "Undo"),
+        K("jobs.resume", "screen.resume", "Continue a stopped job", show=False),
+        K("cancel", "screen.back", "Back", palette=False),
+    ),
+)
+
 GROUPS: tuple[KeyGroup, ...] = (
     APP, APP_COMMANDS, TABLE, FIELD, FIND_USERS, SEARCH_BOX, RESULTS, DIALOG, CONFIRM, INFO, CHOICE,
     HELP, LOCK, REGISTER_USER, SCAN_BOX, REGISTER_MATCHES, CONFIGURATION, FORM, FIRST_ADMIN,
@@ -740,7 +812,7 @@ GROUPS: tuple[KeyGroup, ...] = (
     USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, SIS_OVERRIDE, ORIGINAL_VALUES, PHOTO,
     DELETE_USER, PURGE, MERGE, LOGIN,
     FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX, DUPLICATES,
-    USER_CARD,
+    USER_CARD, SETS, SET_MEMBERS, JOB_FORM, JOB_RUN, JOBS,
 )  # fmt: skip
 
 # (binding id, action) -> the registry entry and its group: how F1 and the palette read a live

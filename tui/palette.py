@@ -115,11 +115,13 @@ def commands(screen: Screen, rights: Mapping[object, bool] | None = None) -> lis
     app = screen.app
     out: list[Command] = []
     seen: set[str] = set()
+    actions: set[str] = set()  # an app command also bound on the screen is offered once
     for live in live_keys(screen):
         entry = live.entry
         if not (entry.palette and live.enabled and allowed(entry, app, rights)) or entry.id in seen:
             continue
         seen.add(entry.id)
+        actions.add(live.action)
         keys = ", ".join(
             dict.fromkeys(app.get_key_display(_binding(live, shown_key(k))) for k in live.keys)
         )
@@ -132,7 +134,7 @@ def commands(screen: Screen, rights: Mapping[object, bool] | None = None) -> lis
             )
         )
     for entry in APP_COMMANDS.actions:
-        if entry.id not in seen and allowed(entry, app, rights):
+        if entry.id not in seen and entry.action not in actions and allowed(entry, app, rights):
             seen.add(entry.id)
             out.append(Command(entry.id, entry.description, EVERYWHERE, partial(
                 app.run_action, entry.action, app)))  # fmt: skip

@@ -547,3 +547,45 @@ async def test_ctrl_l_from_the_lock_over_an_open_record_returns_to_the_login(ui_
         assert isinstance(app.screen, LockScreen)
 
     await _log_out_from(reach)
+
+
+# --- Log out from the screens of sets and jobs (issue 23) ---------------------------------------
+
+
+def _a_set_and_a_job(app, anna) -> None:
+    from models.jobs.jobs import run_update
+    from models.jobs.sets import create_itemized_set
+
+    admin = app.session.actor
+    made = create_itemized_set("Readers", [anna.id], admin)
+    run_update(made.set_id, {"user_group": "GRAD"}, admin)
+
+
+SETS_AND_JOBS = [
+    ("save_set", ["f18"], "SaveSetScreen"),
+    ("sets", ["f19"], "SetsScreen"),
+    ("set_from_file", ["f19", "n"], "SetFromFileScreen"),
+    ("rename_set", ["f19", "r"], "RenameSetScreen"),
+    ("delete_set", ["f19", "delete"], "ConfirmScreen"),
+    ("job_choice", ["f19", "j"], "ChoiceScreen"),
+    ("job_update", ["f19", "j", "u"], "UpdateJobScreen"),
+    ("job_notify", ["f19", "j", "m"], "NotifyJobScreen"),
+    ("job_preview", ["f19", "j", "d"], "JobRunScreen"),
+    ("set_members", ["f19", "enter"], "SetMembersScreen"),
+    ("jobs", ["f19", "h"], "JobsScreen"),
+    ("job_report_save", ["f19", "h", "x"], "SaveReportScreen"),
+    ("undo_question", ["f19", "h", "u"], "ConfirmScreen"),
+]
+
+
+@pytest.mark.parametrize(("keys", "kind"), [(k, c) for _, k, c in SETS_AND_JOBS],
+                         ids=[n for n, _, _ in SETS_AND_JOBS])  # fmt: skip
+async def test_ctrl_l_from_sets_and_jobs_returns_to_the_login(ui_db, keys, kind) -> None:
+    async def reach(app, pilot, anna) -> None:
+        _a_set_and_a_job(app, anna)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        assert type(app.screen).__name__ == kind, app.screen
+
+    await _log_out_from(reach)

@@ -229,6 +229,80 @@ async def test_every_screen_and_dialog_of_an_administrator(ui_db) -> None:
             await back(pilot, FindUsersScreen)
 
 
+async def test_every_screen_and_dialog_of_sets_and_jobs(ui_db) -> None:
+    """Issue 23: Save as set, Sets, a set's members, the job forms, a preview, Jobs."""
+    from models.audit import Actor
+    from models.enums import Source
+    from models.jobs.jobs import run_update
+    from models.jobs.sets import create_itemized_set
+    from screens.job_notify import NotifyJobScreen
+    from screens.job_report_save import SaveReportScreen
+    from screens.job_run import JobRunScreen
+    from screens.job_update import UpdateJobScreen
+    from screens.jobs import JobsScreen
+    from screens.rename_set import RenameSetScreen
+    from screens.save_set import SaveSetScreen
+    from screens.set_file import SetFromFileScreen
+    from screens.set_members import SetMembersScreen
+    from screens.sets import SetsScreen
+
+    maya = add_user("Maya", "Angelou", "P100")
+    admin = Actor(ui_db.admin, Source.SCREEN)
+    made = create_itemized_set("Readers", [maya.id], admin)
+    run_update(made.set_id, {"user_group": "GRAD"}, admin)
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        offered = await check_screen(pilot, FindUsersScreen)
+        assert {"find_users.save_set", "find_users.sets", "jobs"} <= offered
+        assert "sets" not in offered  # the key's command is offered once, with its key
+        for key, kind in (("f18", SaveSetScreen), ("shift+f6", SaveSetScreen)):
+            await pilot.press(key)
+            await settle(pilot)
+            await check_screen(pilot, kind)
+            await back(pilot, FindUsersScreen)
+        await pilot.press("f19")
+        await settle(pilot)
+        offered = await check_screen(pilot, SetsScreen)
+        assert {"add", "sets.rename", "delete", "sets.run_job", "sets.jobs", "open"} <= offered
+        for key, kind in (("n", SetFromFileScreen), ("r", RenameSetScreen),
+                          ("delete", ConfirmScreen)):  # fmt: skip
+            await pilot.press(key)
+            await settle(pilot)
+            await check_screen(pilot, kind)
+            await back(pilot, SetsScreen)
+        await pilot.press("j")
+        await settle(pilot)
+        await check_screen(pilot, ChoiceScreen)
+        await pilot.press("u")
+        await settle(pilot)
+        await check_screen(pilot, UpdateJobScreen)
+        await back(pilot, SetsScreen)
+        await pilot.press("j", "m")
+        await settle(pilot)
+        await check_screen(pilot, NotifyJobScreen)
+        await back(pilot, SetsScreen)
+        await pilot.press("j", "d")
+        await settle(pilot)
+        await check_screen(pilot, JobRunScreen)
+        await back(pilot, SetsScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        offered = await check_screen(pilot, SetMembersScreen)
+        assert {"open", "sets.run_job"} <= offered
+        await back(pilot, SetsScreen)
+        await pilot.press("h")
+        await settle(pilot)
+        offered = await check_screen(pilot, JobsScreen)
+        assert {"open", "jobs.save_report", "jobs.undo"} <= offered
+        await pilot.press("x")
+        await settle(pilot)
+        await check_screen(pilot, SaveReportScreen)
+        await back(pilot, JobsScreen)
+        await back(pilot, SetsScreen)
+        await back(pilot, FindUsersScreen)
+
+
 async def test_the_palette_offers_a_desk_operator_only_what_the_desk_may_do(ui_db) -> None:
     add_user("Maya", "Angelou", "P100")
     add_user(
