@@ -83,6 +83,13 @@ DEFAULT_KEYS: dict[str, str] = {
     "find_users.count": "ctrl+k",
     # The user card (a ctrl key: a letter typed in the results goes to the search box)
     "find_users.card": "ctrl+x",
+    # The dashboard (issue 25): F2 to F12 and every free ctrl key are taken; shift+F5, beside
+    # "All F5" (the charts count all users). Terminals send shift+F5 as F17, as shift+F2 (F14).
+    "find_users.dashboard": "shift+f5,f17",
+    # The dashboard: charts by Left/Right (Up/Down move in the bars), refresh F5
+    "dashboard.previous": "left",
+    "dashboard.next": "right",
+    "dashboard.refresh": "f5",
     # Register New User
     "register.to_matches": "down",
     "register.up": "up",
@@ -300,6 +307,8 @@ FIND_USERS = KeyGroup(
         K("cancel", "escape", "Clear search", show=False, palette=False),
         # Priority: in the search box too (Textual's Input would delete to the end).
         K("find_users.count", "count_exact", "Count exactly", show=False, priority=True),
+        K("find_users.dashboard", "dashboard", "Dashboard (charts)", show=False,
+          needs=Action.VIEW_USER),
     ),
 )  # fmt: skip
 
@@ -326,6 +335,25 @@ RESULTS = KeyGroup(
         K("delete", "screen.delete_user", "Delete", needs=Action.DELETE_USER),
     ),
 )  # fmt: skip
+
+# The dashboard (screens/dashboard.py): a chart and the list of its bars beside it; Enter on
+# a bar opens Find and Manage Users filtered to the users it counts.
+DASHBOARD = KeyGroup(
+    "Dashboard",
+    "Dashboard",
+    (
+        K("dashboard.previous", "chart(-1)", "Previous chart"),
+        K("dashboard.next", "chart(1)", "Next chart"),
+        K("dashboard.refresh", "refresh_chart", "Refresh the chart"),
+        K("cancel", "back", "Back to Find Users", palette=False),
+    ),
+)
+# The list of the bars (on top of a list's keys): the bar under the cursor, not in the palette.
+DASHBOARD_BARS = KeyGroup(
+    "Dashboard",
+    "Bars of the chart",
+    (K("open", "screen.open_bar", "Find these users", palette=False),),
+)
 
 DIALOGS = "Dialogs"
 # The user card (screens/user_card.py): Enter opens the record, Escape goes back to the list.
@@ -655,7 +683,7 @@ GROUPS: tuple[KeyGroup, ...] = (
     USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, SIS_OVERRIDE, ORIGINAL_VALUES,
     DELETE_USER, PURGE, LOGIN,
     FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX,
-    USER_CARD,
+    USER_CARD, DASHBOARD, DASHBOARD_BARS,
 )  # fmt: skip
 
 # (binding id, action) -> the registry entry and its group: how F1 and the palette read a live

@@ -1,0 +1,268 @@
+"""The dashboard (issue 25, item 1): the figures of `models.dashboard` as charts, one at a time,
+with the list of the chart's bars beside it.
+
+Left and Right go from chart to chart (the tabs say which), Up and Down move in the list of
+bars, F5 reads the chart again, Enter on a bar that counts users (a user group, a record type,
+a week of expiries, a block type) goes back to Find and Manage Users filtered to them: the screen
+is dismissed with the bar's `Target`. Nothing needs a mouse.
+
+The charts are drawn by textual-plotext (Plotext in a Textual widget). No stored text reaches
+it: a bar of a user group or a block type is numbered in the chart and named in the list, whose
+cells go through `printable` (tui/table.py), as the title and the note through `escape`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Header, Static, Tab, Tabs
+from textual_plotext import PlotextPlot
+
+from models.dashboard import CHART_IDS, Chart, Dashboard, Target, chart, dashboard
+from models.errors import PatronDeskError
+from models.fees.money import format_money, to_decimal
+from screens.confirm import CoveredKeys
+from tui.keys import DASHBOARD, DASHBOARD_BARS, bindings
+from tui.screen import KeepStyles
+from tui.table import RowTable
+from tui.widgets import KeyBar, escape
+from tui.worker import run_service
+
+TAB_LABELS = {
+    "groups": "Groups",
+    "record_types": "Record types",
+    "expiring": "Expiring",
+    "activity": "Activity",
+    "blocks": "Blocks",
+    "balance": "Balance",
+    "letters": "Letters",
+}
+# Charts over time are labelled by their periods; the others by the bar's number in the list.
+TIMELINE = frozenset({"expiring", "activity", "letters"})
+WIDE = 110  # columns from which the list of bars shows each bar's share
+
+
+class BarTable(RowTable):
+    """The list of a chart's bars: Enter finds the users of the bar under the cursor."""
+
+    BINDINGS = bindings(DASHBOARD_BARS)
+
+
+def _ticks(top: float) -> list[float]:
+    """Up to five round y-axis ticks from 0 to at least `top`."""
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / 4
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    count = math.ceil(top / step)
+    return [i * step for i in range(count + 1)]
+
+
+def _tick_label(value: float) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    if value >= 10_000:
+        return f"{value / 1_000:g}k"
+    return f"{value:,.0f}" if value == int(value) else f"{value:g}"
+
+
+def described(target: Target, label: str) -> str:
+    """What Find and Manage Users says it shows for a bar ("users with the block Lost card")."""
+    if target.record_type is not None:
+        return f"record type {label}"
+    if target.expiry_from is not None and target.expiry_to is not None:
+        last = target.expiry_to - dt.timedelta(days=1)
+        return f"active accounts expiring {target.expiry_from:%Y-%m-%d} to {last:%Y-%m-%d}"
+    if target.block_definition_id is not None:
+        return f"users with the block {label}"
+    return f"user group {label}"
+
+
+class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]):
+    BINDINGS = bindings(DASHBOARD)
+    AUTO_FOCUS = "#dashboard-bars"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.charts: dict[str, Chart] = {}
+        self.current = CHART_IDS[0]
+        self.loading = True
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Tabs(
+            *(Tab(TAB_LABELS[cid], id=f"tab-{cid}") for cid in CHART_IDS),
+            id="dashboard-tabs",
+        )
+        yield Static("Reading the figures…", id="dashboard-title")
+        with Horizontal(id="dashboard-body"):
+            with Vertical(id="dashboard-chart"):
+                yield PlotextPlot(id="dashboard-plot")
+            yield BarTable(id="dashboard-bars")
+        yield Static("", id="dashboard-note", classes="hint")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self._columns()
+        self._read_all()
+
+    def on_resize(self) -> None:
+        if self.is_mounted:
+            self._columns()
+            if self.current in self.charts:
+                self._show(self.charts[self.current], keep_cursor=True)
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def _read_all(self) -> None:
+        self.loading = True
+        run_service(
+            self,
+            dashboard,
+            self.app.session.actor,
+            on_ok=self._loaded,
+            on_error=self._failed,
+            group="dashboard-read",
+            exclusive=True,
+        )
+
+    def _loaded(self, board: Dashboard) -> None:
+        self.loading = False
+        self.charts = {c.id: c for c in board.charts}
+        self._show(self.charts[self.current])
+
+    def _failed(self, exc: PatronDeskError) -> None:
+        self.loading = False
+        self.query_one("#dashboard-title", Static).update(escape(exc.message))
+        self.notify(exc.message, severity="error", timeout=8)
+
+    def action_refresh_chart(self) -> None:
+        """F5: the chart on screen read again (the others keep what they showed)."""
+        if not self.charts:
+            self._read_all()
+            return
+        chart_id = self.current
+        self.query_one("#dashboard-note", Static).update("Reading the figures again…")
+
+        def answered(fresh: Chart) -> None:
+            self.charts[fresh.id] = fresh
+            if self.current == fresh.id:
+                self._show(fresh, keep_cursor=True)
+            self.notify(f"{fresh.title}: read again.", timeout=3)
+
+        run_service(
+            self,
+            chart,
+            self.app.session.actor,
+            chart_id,
+            on_ok=answered,
+            on_error=self._failed,
+            group="dashboard-read",
+            exclusive=True,
+        )
+
+    # --- showing ----------------------------------------------------------------------------------
+
+    def _columns(self) -> None:
+        bars = self.query_one(BarTable)
+        wide = self.size.width >= WIDE
+        name = 28 if wide else 18
+        columns = [("#", 2), ("Bar", name), ("Value", 12 if wide else 9)]
+        if wide:
+            columns.append(("Share", 6))
+        bars.set_columns(columns)
+        bars.styles.width = sum(w for _, w in columns) + len(columns) + 1
+
+    def _show(self, c: Chart, *, keep_cursor: bool = False) -> None:
+        self.query_one("#dashboard-tabs", Tabs).active = f"tab-{c.id}"
+        self.query_one("#dashboard-title", Static).update(f"[b]{escape(c.title)}[/b]")
+        bars = self.query_one(BarTable)
+        cursor = bars.cursor_row if keep_cursor else 0
+        bars.set_rows(self._rows(c), cursor)
+        note = c.note
+        if c.empty:
+            note = "Nothing to show. " + note
+        if any(t is not None for t in c.targets):
+            note += " Enter on a bar: its users in Find Users."
+        self.query_one("#dashboard-note", Static).update(escape(note))
+        self._draw(c)
+
+    def _value(self, c: Chart, minor: int) -> str:
+        return format_money(minor, c.currency) if c.currency else f"{minor:,}"
+
+    def _rows(self, c: Chart) -> list[tuple[str, ...]]:
+        wide = self.size.width >= WIDE
+        rows: list[tuple[str, ...]] = []
+        if len(c.series) == 1:
+            values = c.series[0].values
+            total = sum(values) or 1
+            for i, (label, value) in enumerate(zip(c.labels, values, strict=True)):
+                row = (str(i + 1), label, self._value(c, value))
+                if wide:
+                    row += (f"{100 * value / total:.0f}%",)
+                rows.append(row)
+            return rows
+        # Several series (per month): one row per month, the series side by side.
+        for i, label in enumerate(c.labels):
+            values = " / ".join(f"{s.values[i]:,}" for s in c.series)
+            rows.append((str(i + 1), label, values) + (("",) if wide else ()))
+        return rows
+
+    def _draw(self, c: Chart) -> None:
+        plot = self.query_one("#dashboard-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_figure()
+        timeline = c.id in TIMELINE
+        labels = list(c.labels) if timeline else [str(i + 1) for i in range(len(c.labels))]
+        scale = (lambda v: float(to_decimal(v, c.currency))) if c.currency else float
+        series = [[scale(v) for v in s.values] for s in c.series]
+        if not labels:
+            labels, series = ["-"], [[0.0] for _ in c.series] or [[0.0]]
+        if len(series) == 1:
+            plt.bar(labels, series[0], width=0.6)
+        else:
+            plt.multiple_bar(labels, series, labels=[s.name for s in c.series])
+        top = max((v for s in series for v in s), default=0.0)
+        ticks = _ticks(top)
+        plt.yticks(ticks, [_tick_label(t) for t in ticks])
+        plt.ylim(0, ticks[-1])
+        if c.currency:
+            plt.ylabel(c.currency)
+        plot.refresh()
+
+    # --- keys -------------------------------------------------------------------------------------
+
+    def action_chart(self, step: int) -> None:
+        index = (CHART_IDS.index(self.current) + step) % len(CHART_IDS)
+        self.current = CHART_IDS[index]
+        if self.current in self.charts:
+            self._show(self.charts[self.current])
+
+    @on(Tabs.TabActivated, "#dashboard-tabs")
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        chart_id = (event.tab.id or "").removeprefix("tab-")
+        if chart_id in CHART_IDS and chart_id != self.current:
+            self.current = chart_id
+            if chart_id in self.charts:
+                self._show(self.charts[chart_id])
+            self.query_one(BarTable).focus()
+
+    def action_open_bar(self) -> None:
+        c = self.charts.get(self.current)
+        if c is None:
+            return
+        row = self.query_one(BarTable).cursor_row
+        target = c.targets[row] if 0 <= row < len(c.targets) else None
+        if target is None:
+            self.notify("No list of users fits this bar.", severity="warning", timeout=4)
+            return
+        self.dismiss((target, described(target, c.labels[row])))
+
+    def action_back(self) -> None:
+        self.dismiss(None)
