@@ -92,7 +92,7 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
         super().__init__()
         self.charts: dict[str, Chart] = {}
         self.current = CHART_IDS[0]
-        self.loading = True
+        self.reading = True
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -113,15 +113,13 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
         self._read_all()
 
     def on_resize(self) -> None:
-        if self.is_mounted:
-            self._columns()
-            if self.current in self.charts:
-                self._show(self.charts[self.current], keep_cursor=True)
+        if self.is_mounted and self.current in self.charts:
+            self._show(self.charts[self.current], keep_cursor=True)
 
     # --- reading ----------------------------------------------------------------------------------
 
     def _read_all(self) -> None:
-        self.loading = True
+        self.reading = True
         run_service(
             self,
             dashboard,
@@ -133,12 +131,12 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
         )
 
     def _loaded(self, board: Dashboard) -> None:
-        self.loading = False
+        self.reading = False
         self.charts = {c.id: c for c in board.charts}
         self._show(self.charts[self.current])
 
     def _failed(self, exc: PatronDeskError) -> None:
-        self.loading = False
+        self.reading = False
         self.query_one("#dashboard-title", Static).update(escape(exc.message))
         self.notify(exc.message, severity="error", timeout=8)
 
@@ -169,22 +167,27 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
 
     # --- showing ----------------------------------------------------------------------------------
 
-    def _columns(self) -> None:
+    def _columns(self, rows: list[tuple[str, ...]] | None = None) -> None:
+        """The list's columns: the bar's number, its name, its value (as wide as the widest,
+        a money amount included) and, from WIDE columns on, its share of the total."""
         bars = self.query_one(BarTable)
         wide = self.size.width >= WIDE
-        name = 28 if wide else 18
-        columns = [("#", 2), ("Bar", name), ("Value", 12 if wide else 9)]
+        value = min(max([5, *(len(r[2]) for r in rows or [])]), 18)
+        columns = [("#", 2), ("Bar", 28 if wide else 18), ("Value", value)]
         if wide:
-            columns.append(("Share", 6))
+            columns.append(("Share", 5))
         bars.set_columns(columns)
-        bars.styles.width = sum(w for _, w in columns) + len(columns) + 1
+        # Each cell and its gap, the position mark, the border.
+        bars.styles.width = sum(w for _, w in columns) + len(columns) + 2
 
     def _show(self, c: Chart, *, keep_cursor: bool = False) -> None:
         self.query_one("#dashboard-tabs", Tabs).active = f"tab-{c.id}"
         self.query_one("#dashboard-title", Static).update(f"[b]{escape(c.title)}[/b]")
         bars = self.query_one(BarTable)
         cursor = bars.cursor_row if keep_cursor else 0
-        bars.set_rows(self._rows(c), cursor)
+        rows = self._rows(c)
+        self._columns(rows)
+        bars.set_rows(rows, cursor)
         note = c.note
         if c.empty:
             note = "Nothing to show. " + note

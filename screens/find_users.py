@@ -346,7 +346,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             # The rows first: the count of a broad query takes as long as the page again.
             self.post_message(self.Results(generation, page, None))
             if page.cursor is not None and generation == self.generation:
-                count = count_users(organization_id, query, cap=COUNT_CAP)
+                count = count_users(organization_id, query, cap=COUNT_CAP, scope=scope)
                 self.post_message(self.Counted(generation, count))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             self.post_message(self.Results(generation, None, 0, error=str(exc)))
@@ -418,7 +418,8 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
     @work(thread=True, group="count", exclusive=True)
     def _count_exact(self, generation: int, query: UserQuery) -> None:
         try:
-            count = count_users(self.app.session.organization.id, query)
+            session = self.app.session
+            count = count_users(session.organization.id, query, scope=session.scope)
             self.post_message(self.Counted(generation, count, exact=True))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             self.app.call_from_thread(

@@ -234,3 +234,28 @@ def test_the_dashboard_is_refused_to_whom_may_not_view_users(db, planted) -> Non
         chart(staff, "groups")
     with pytest.raises(PermissionDenied):
         dashboard(Actor(None, Source.SCREEN))
+
+
+def test_find_users_lists_exactly_the_users_a_bar_counts(db, planted) -> None:
+    """Enter on a bar: Find and Manage Users' query narrowed to it (models/search) gives the
+    users the bar counted, its count too, within the viewer's library scope."""
+    from models.access.scope import EVERY_LIBRARY, scope_of
+    from models.search.engine import UserQuery, count_users, search_users
+
+    org = db.organization.id
+
+    def ids(query: UserQuery, scope=EVERY_LIBRARY) -> list[str]:  # noqa: ANN001
+        found = sorted(r.primary_id for r in search_users(org, query, scope=scope).rows)
+        assert count_users(org, query, cap=100, scope=scope) == len(found)
+        return found
+
+    general = planted["general"].id
+    assert ids(UserQuery(block_definition_id=general)) == ["P1", "P2"]
+    scope = scope_of(planted["at_main"].account)
+    assert ids(UserQuery(block_definition_id=general), scope) == ["P1"]  # P2's is the branch's
+    assert ids(UserQuery(block_definition_id=planted["lost"].id)) == ["P4"]  # the others ended
+    week = UserQuery(status="active", expiry_from=TODAY, expiry_to=dt.date(2026, 3, 22))
+    assert ids(week) == ["P1"]
+    assert ids(UserQuery(tab="contact", record_type="contact")) == ["C1"]
+    assert ids(UserQuery(tab="staff", record_type="contact")) == []  # not a type of the tab
+    assert ids(UserQuery(record_type="contact", text="müller")) == ["C1"]
