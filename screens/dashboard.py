@@ -17,7 +17,7 @@ import datetime as dt
 import math
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Static, Tab, Tabs
@@ -37,13 +37,14 @@ TAB_LABELS = {
     "groups": "Groups",
     "record_types": "Record types",
     "expiring": "Expiring",
-    "activity": "Activity",
+    "registrations": "New",
+    "logins": "Logins",
     "blocks": "Blocks",
     "balance": "Balance",
     "letters": "Letters",
 }
 # Charts over time are labelled by their periods; the others by the bar's number in the list.
-TIMELINE = frozenset({"expiring", "activity", "letters"})
+TIMELINE = frozenset({"expiring", "registrations", "logins", "letters"})
 WIDE = 110  # columns from which the list of bars shows each bar's share
 
 
@@ -53,13 +54,16 @@ class BarTable(RowTable):
     BINDINGS = bindings(DASHBOARD_BARS)
 
 
-def _ticks(top: float) -> list[float]:
-    """Up to five round y-axis ticks from 0 to at least `top`."""
+def _ticks(top: float, *, whole: bool = True) -> list[float]:
+    """Up to five round y-axis ticks from 0 to at least `top` (`whole`: counts, a step of at
+    least 1)."""
     if top <= 0:
         return [0.0, 1.0]
     raw = top / 4
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    if whole:
+        step = max(1, math.ceil(step))
     count = math.ceil(top / step)
     return [i * step for i in range(count + 1)]
 
@@ -84,6 +88,54 @@ def described(target: Target, label: str) -> str:
     return f"user group {label}"
 
 
+class ChartPlot(PlotextPlot):
+    """A chart drawn afresh at each render, for the size it has then: the labels of the time
+    axis are chosen here (every one that fits), not left to Plotext, whose choice depended on
+    the sizes the widget had been drawn at before (a snapshot changed from run to run)."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self.chart: Chart | None = None
+
+    def render(self) -> RenderResult:
+        c = self.chart
+        plt = self.plt
+        plt.clear_figure()
+        if c is not None:
+            self._draw(c)
+        return super().render()
+
+    def _draw(self, c: Chart) -> None:
+        plt = self.plt
+        count = len(c.labels)
+        timeline = c.id in TIMELINE
+        scale = (lambda v: float(to_decimal(v, c.currency))) if c.currency else float
+        series = [[scale(v) for v in s.values] for s in c.series]
+        if not count:
+            series = [[0.0] for _ in c.series] or [[0.0]]
+            count = 1
+        positions = list(range(1, count + 1))
+        if len(series) == 1:
+            plt.bar(positions, series[0], width=0.6)
+        else:
+            plt.multiple_bar(positions, series, labels=[s.name for s in c.series])
+        names = list(c.labels) if timeline else [str(p) for p in positions]
+        if not c.labels:
+            names = ["-"]
+        # Every `step`-th label, so that they never run into each other.
+        inner = max(self.size.width - 8, 1)
+        widest = max(len(n) for n in names) + 1
+        step = max(1, math.ceil(widest * count / inner))
+        shown = [i for i in range(count) if i % step == 0]
+        plt.xticks([positions[i] for i in shown], [names[i] for i in shown])
+        top = max((v for s in series for v in s), default=0.0)
+        ticks = _ticks(top, whole=not c.currency)
+        plt.yticks(ticks, [_tick_label(t) for t in ticks])
+        plt.ylim(0, ticks[-1])
+        if c.currency:
+            plt.ylabel(c.currency)
+
+
 class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]):
     BINDINGS = bindings(DASHBOARD)
     AUTO_FOCUS = "#dashboard-bars"
@@ -103,7 +155,7 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
         yield Static("Reading the figures…", id="dashboard-title")
         with Horizontal(id="dashboard-body"):
             with Vertical(id="dashboard-chart"):
-                yield PlotextPlot(id="dashboard-plot")
+                yield ChartPlot(id="dashboard-plot")
             yield BarTable(id="dashboard-bars")
         yield Static("", id="dashboard-note", classes="hint")
         yield KeyBar()
@@ -218,25 +270,8 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
         return rows
 
     def _draw(self, c: Chart) -> None:
-        plot = self.query_one("#dashboard-plot", PlotextPlot)
-        plt = plot.plt
-        plt.clear_figure()
-        timeline = c.id in TIMELINE
-        labels = list(c.labels) if timeline else [str(i + 1) for i in range(len(c.labels))]
-        scale = (lambda v: float(to_decimal(v, c.currency))) if c.currency else float
-        series = [[scale(v) for v in s.values] for s in c.series]
-        if not labels:
-            labels, series = ["-"], [[0.0] for _ in c.series] or [[0.0]]
-        if len(series) == 1:
-            plt.bar(labels, series[0], width=0.6)
-        else:
-            plt.multiple_bar(labels, series, labels=[s.name for s in c.series])
-        top = max((v for s in series for v in s), default=0.0)
-        ticks = _ticks(top)
-        plt.yticks(ticks, [_tick_label(t) for t in ticks])
-        plt.ylim(0, ticks[-1])
-        if c.currency:
-            plt.ylabel(c.currency)
+        plot = self.query_one(ChartPlot)
+        plot.chart = c
         plot.refresh()
 
     # --- keys -------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def _bars(screen: DashboardScreen) -> dict[str, str]:
 
 
 async def _to_chart(pilot, screen: DashboardScreen, chart_id: str) -> None:
-    for _ in range(7):
+    for _ in range(8):
         if screen.current == chart_id:
             return
         await pilot.press("right")
@@ -152,7 +152,7 @@ async def test_enter_on_a_bar_that_counts_no_users_stays(ui_db) -> None:
     app = PatronDeskApp()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open(pilot)
-        await _to_chart(pilot, screen, "activity")
+        await _to_chart(pilot, screen, "logins")
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is screen
