@@ -26,10 +26,11 @@ from textual_plotext import PlotextPlot
 from models.dashboard import CHART_IDS, Chart, Dashboard, Target, chart, dashboard
 from models.errors import PatronDeskError
 from models.fees.money import format_money, to_decimal
+from models.text import printable
 from screens.confirm import CoveredKeys
 from tui.keys import DASHBOARD, DASHBOARD_BARS, bindings
 from tui.screen import KeepStyles
-from tui.table import RowTable
+from tui.table import RowTable, fit
 from tui.widgets import KeyBar, escape
 from tui.worker import run_service
 
@@ -46,6 +47,19 @@ TAB_LABELS = {
 # Charts over time are labelled by their periods; the others by the bar's number in the list.
 TIMELINE = frozenset({"expiring", "registrations", "logins", "letters"})
 WIDE = 110  # columns from which the list of bars shows each bar's share
+# From this size on (120x40 is one) two charts are drawn side by side, the list of bars under
+# them: the chart chosen and its companion (`COMPANION`), which follows the choice.
+TWO_CHARTS = (118, 34)
+COMPANION = {
+    "groups": "record_types",
+    "record_types": "groups",
+    "expiring": "registrations",
+    "registrations": "logins",
+    "logins": "registrations",
+    "blocks": "balance",
+    "balance": "blocks",
+    "letters": "logins",
+}
 
 
 class BarTable(RowTable):
@@ -93,9 +107,12 @@ class ChartPlot(PlotextPlot):
     axis are chosen here (every one that fits), not left to Plotext, whose choice depended on
     the sizes the widget had been drawn at before (a snapshot changed from run to run)."""
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+    def __init__(self, *, named: bool = False, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.chart: Chart | None = None
+        # Bars named under the axis (cut to their room, through `printable`), not numbered:
+        # the companion chart, which has no list beside it.
+        self.named = named
 
     def render(self) -> RenderResult:
         c = self.chart
@@ -119,11 +136,17 @@ class ChartPlot(PlotextPlot):
             plt.bar(positions, series[0], width=0.6)
         else:
             plt.multiple_bar(positions, series, labels=[s.name for s in c.series])
-        names = list(c.labels) if timeline else [str(p) for p in positions]
+        inner = max(self.size.width - 8, 1)
+        if timeline:
+            names = list(c.labels)
+        elif self.named:
+            room = max(inner // count - 1, 3)
+            names = [fit(printable(n), room).rstrip() for n in c.labels]
+        else:
+            names = [str(p) for p in positions]
         if not c.labels:
             names = ["-"]
         # Every `step`-th label, so that they never run into each other.
-        inner = max(self.size.width - 8, 1)
         widest = max(len(n) for n in names) + 1
         step = max(1, math.ceil(widest * count / inner))
         shown = [i for i in range(count) if i % step == 0]
@@ -153,20 +176,32 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
             id="dashboard-tabs",
         )
         yield Static("Reading the figures…", id="dashboard-title")
-        with Horizontal(id="dashboard-body"):
-            with Vertical(id="dashboard-chart"):
+        with Vertical(id="dashboard-body"):
+            with Horizontal(id="dashboard-charts"):
                 yield ChartPlot(id="dashboard-plot")
+                with Vertical(id="dashboard-side"):
+                    yield Static("", id="dashboard-side-title")
+                    yield ChartPlot(named=True, id="dashboard-side-plot")
             yield BarTable(id="dashboard-bars")
         yield Static("", id="dashboard-note", classes="hint")
         yield KeyBar()
 
     def on_mount(self) -> None:
+        self._lay_out()
         self._columns()
         self._read_all()
 
     def on_resize(self) -> None:
-        if self.is_mounted and self.current in self.charts:
+        if not self.is_mounted:
+            return
+        self._lay_out()
+        if self.current in self.charts:
             self._show(self.charts[self.current], keep_cursor=True)
+
+    def _lay_out(self) -> None:
+        """Two charts and the list under them from TWO_CHARTS on; else one, the list beside."""
+        width, height = TWO_CHARTS
+        self.set_class(self.size.width >= width and self.size.height >= height, "-two-charts")
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -230,7 +265,10 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
             columns.append(("Share", 5))
         bars.set_columns(columns)
         # Each cell and its gap, the position mark, the border.
-        bars.styles.width = sum(w for _, w in columns) + len(columns) + 2
+        if self.has_class("-two-charts"):
+            bars.styles.width = "1fr"
+        else:
+            bars.styles.width = sum(w for _, w in columns) + len(columns) + 2
 
     def _show(self, c: Chart, *, keep_cursor: bool = False) -> None:
         self.query_one("#dashboard-tabs", Tabs).active = f"tab-{c.id}"
@@ -270,9 +308,15 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
         return rows
 
     def _draw(self, c: Chart) -> None:
-        plot = self.query_one(ChartPlot)
+        plot = self.query_one("#dashboard-plot", ChartPlot)
         plot.chart = c
         plot.refresh()
+        side = self.charts.get(COMPANION[c.id])
+        if side is not None:
+            self.query_one("#dashboard-side-title", Static).update(f"[b]{escape(side.title)}[/b]")
+            side_plot = self.query_one("#dashboard-side-plot", ChartPlot)
+            side_plot.chart = side
+            side_plot.refresh()
 
     # --- keys -------------------------------------------------------------------------------------
 

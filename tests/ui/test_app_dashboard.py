@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from models.runtime import runtime
 from models.store.tables import Account, Block, BlockDefinition, UserGroup
-from screens.dashboard import BarTable, DashboardScreen
+from screens.dashboard import BarTable, ChartPlot, DashboardScreen
 from screens.find_users import FindUsersScreen, ResultsTable
 from screens.login import LoginScreen
 from tests.helpers.db import ADMIN_PASSWORD
@@ -164,13 +164,24 @@ async def test_a_hostile_user_group_name_never_reaches_the_terminal_raw(ui_db) -
         UserGroup.code == "UNDERGRAD"
     ).execute()
     app = PatronDeskApp()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         screen = await _open(pilot)
         bars = screen.query_one(BarTable)
         lines = [bars._line(i) for i in range(bars.row_count)]
         assert lines and not any(ch in line for line in lines for ch in "\x1b\x07\u202e")
         assert any("Evil" in line for line in lines)
         assert users
+        # Beside Users per record type, Users per user group names its bars under the axis.
+        await pilot.press("right")
+        await settle(pilot)
+        side = screen.query_one("#dashboard-side-plot", ChartPlot)
+        assert side.chart is not None and side.chart.id == "groups"
+        side.render()
+        drawn = side.plt.build()
+        assert "␛]0;pwned" in drawn  # shown, harmless: no ESC, no BEL, no bidi override
+        assert "\x1b]" not in drawn and "\x07" not in drawn and "\u202e" not in drawn
+        await pilot.press("left")
+        await settle(pilot)
         await _to_bar(pilot, screen, next(r[1] for r in bars.rows if "Evil" in r[1]))
         await pilot.press("enter")
         await settle(pilot)
