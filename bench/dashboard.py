@@ -10,7 +10,11 @@ Builds (or reuses, when it already holds at least N users) a demo database, then
   administrator (target <= 500 at 1,000,000 users); dashboard_p95_ms; dashboard_cpu_ms, the
   median CPU time of this process for the same calls (the machine is shared: wall time waits
   for the other processes, CPU time does not, and SQLite runs in this process);
-- chart_<id>_ms: the median of each chart read alone (`chart(actor, id)`);
+- chart_<id>_ms and chart_<id>_cpu_ms: the medians of each chart read alone (`chart(actor,
+  id)`), wall and CPU time;
+- floor_count_accounts_ms: `SELECT count(*)` of the organization's accounts, the cheapest
+  statement that reads every account's index entry, in the same run: the machine's speed of
+  the moment (compare the figures with it, not across days);
 - floor_logins_from_audit_ms: logins per month counted straight from the audit trail (one
   event a login, joined to its account for the organization): what the `login_month` table
   (migration 0024) saves; logins_in_audit says how many events it counted.
@@ -87,6 +91,12 @@ def _logins_from_audit(organization_id: int, since: dt.datetime) -> int:
     return rows[0][0]
 
 
+def _count_accounts(organization_id: int) -> int:
+    from models.dashboard import _run
+
+    return _run("SELECT count(*) FROM account WHERE organization_id = ?", [organization_id])[0][0]
+
+
 def _sample(fn, *args) -> tuple[float, float]:  # noqa: ANN001
     wall, cpu = time.perf_counter(), time.process_time()
     fn(*args)
@@ -123,10 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         wall, cpu = _sample(dashboard, actor)
         walls.append(wall)
         cpus.append(cpu)
-    per_chart = {cid: [] for cid in CHART_IDS}
+    per_chart: dict[str, list[tuple[float, float]]] = {cid: [] for cid in CHART_IDS}
+    floor_all = []
     for _ in range(max(3, args.samples // 3)):
         for cid in CHART_IDS:
-            per_chart[cid].append(_sample(chart, actor, cid)[0])
+            per_chart[cid].append(_sample(chart, actor, cid))
+        floor_all.append(_sample(_count_accounts, admin.organization_id))
     since = dt.datetime.combine(month_starts(runtime.today())[0], dt.time())
     floor = []
     for _ in range(3):
@@ -143,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dashboard_p95_ms: {percentile(walls, 95):.1f}")
     print(f"dashboard_cpu_ms: {statistics.median(cpus):.1f}")
     for cid, values in per_chart.items():
-        print(f"chart_{cid}_ms: {statistics.median(values):.1f}")
+        print(f"chart_{cid}_ms: {statistics.median(v[0] for v in values):.1f}")
+        print(f"chart_{cid}_cpu_ms: {statistics.median(v[1] for v in values):.1f}")
+    print(f"floor_count_accounts_ms: {statistics.median(v[0] for v in floor_all):.1f}")
+    print(f"floor_count_accounts_cpu_ms: {statistics.median(v[1] for v in floor_all):.1f}")
     print(f"floor_logins_from_audit_ms: {statistics.median(floor):.1f}")
     print(f"logins_in_audit: {counted}")
     return 0
