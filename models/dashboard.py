@@ -366,7 +366,7 @@ def _context(actor: Actor) -> _Context:
 
 def dashboard(actor: Actor) -> Dashboard:
     """Every chart of the dashboard as `actor` may see it (refused without the right to view
-    users). One read transaction: the charts agree with each other."""
+    users), read in one transaction (on SQLite one snapshot: the charts agree)."""
     ctx = _context(actor)
     with database.atomic():
         charts: list[Chart] = []

@@ -344,7 +344,7 @@ DASHBOARD = KeyGroup(
     (
         K("dashboard.previous", "chart(-1)", "Previous chart"),
         K("dashboard.next", "chart(1)", "Next chart"),
-        K("dashboard.refresh", "refresh_chart", "Refresh the chart"),
+        K("dashboard.refresh", "refresh_chart", "Refresh"),
         K("cancel", "back", "Back to Find Users", palette=False),
     ),
 )
@@ -352,7 +352,7 @@ DASHBOARD = KeyGroup(
 DASHBOARD_BARS = KeyGroup(
     "Dashboard",
     "Bars of the chart",
-    (K("open", "screen.open_bar", "Find these users", palette=False),),
+    (K("open", "screen.open_bar", "Its users", palette=False),),
 )
 
 DIALOGS = "Dialogs"
