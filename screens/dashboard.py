@@ -260,7 +260,9 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
         bars = self.query_one(BarTable)
         wide = self.size.width >= WIDE
         value = min(max([5, *(len(r[2]) for r in rows or [])]), 18)
-        columns = [("#", 2), ("Bar", 28 if wide else 18), ("Value", value)]
+        # Narrow: the list keeps 34 columns, the name what the value leaves (at least 16).
+        name = 28 if wide else max(16, 25 - value)
+        columns = [("#", 2), ("Bar", name), ("Value", value)]
         if wide:
             columns.append(("Share", 5))
         bars.set_columns(columns)
