@@ -254,15 +254,17 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
 
     # --- showing ----------------------------------------------------------------------------------
 
-    def _columns(self, rows: list[tuple[str, ...]] | None = None) -> None:
+    def _columns(
+        self, rows: list[tuple[str, ...]] | None = None, value_name: str = "Value"
+    ) -> None:
         """The list's columns: the bar's number, its name, its value (as wide as the widest,
         a money amount included) and, from WIDE columns on, its share of the total."""
         bars = self.query_one(BarTable)
         wide = self.size.width >= WIDE
-        value = min(max([5, *(len(r[2]) for r in rows or [])]), 18)
+        value = min(max([5, len(value_name), *(len(r[2]) for r in rows or [])]), 18)
         # Narrow: the list keeps 34 columns, the name what the value leaves (at least 16).
         name = 28 if wide else max(16, 25 - value)
-        columns = [("#", 2), ("Bar", name), ("Value", value)]
+        columns = [("#", 2), ("Bar", name), (value_name, value)]
         if wide:
             columns.append(("Share", 5))
         bars.set_columns(columns)
@@ -278,7 +280,8 @@ class DashboardScreen(KeepStyles, CoveredKeys, Screen[tuple[Target, str] | None]
         bars = self.query_one(BarTable)
         cursor = bars.cursor_row if keep_cursor else 0
         rows = self._rows(c)
-        self._columns(rows)
+        # Several series: the value column names them ("Sent / Failed").
+        self._columns(rows, " / ".join(s.name for s in c.series) if len(c.series) > 1 else "Value")
         bars.set_rows(rows, cursor)
         note = c.note
         if c.empty:

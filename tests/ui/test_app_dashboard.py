@@ -5,7 +5,7 @@ users it counts; a hostile user group name never reaches the terminal raw; ctrl+
 from __future__ import annotations
 
 from models.runtime import runtime
-from models.store.tables import Account, Block, BlockDefinition, UserGroup
+from models.store.tables import Account, Block, BlockDefinition, Letter, UserGroup
 from screens.dashboard import BarTable, ChartPlot, DashboardScreen
 from screens.find_users import FindUsersScreen, ResultsTable
 from screens.login import LoginScreen
@@ -196,3 +196,16 @@ async def test_ctrl_l_logs_out_from_the_dashboard(ui_db) -> None:
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
+
+
+async def test_the_letters_chart_lists_sent_and_failed_side_by_side(ui_db) -> None:
+    users = _plant()
+    for status in ("sent", "sent", "failed", "queued"):
+        Letter.create(account=users["anna"], kind="general", subject="Hello", status=status)
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot)
+        await _to_chart(pilot, screen, "letters")
+        bars = screen.query_one(BarTable)
+        assert bars.columns[2][0] == "Sent / Failed"
+        assert bars.rows[-1][1:3] == (f"{runtime.today():%b}", "2 / 1")  # this month's
