@@ -36,7 +36,7 @@ from models.search.engine import (
 )
 from models.search.query import TAB_RECORD_TYPES
 from screens.confirm import CoveredKeys
-from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
+from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings, hint
 from tui.screen import KeepStyles
 from tui.table import RowTable
 from tui.widgets import KeyBar, LineInput, escape, plain
@@ -731,7 +731,8 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         )
         label = self.query_one("#narrowed", Static)
         label.set_class(target is not None and bool(said), "shown")
-        label.update(f"Only {escape(said)} · ctrl+r all users" if said else "")
+        key = hint(self.app, "reset_filters")
+        label.update(f"Only {escape(said)} · {key} all users" if said else "")
 
     def _from_dashboard(self, chosen: tuple[Target, str] | None) -> None:
         """Back from the dashboard with a bar: the users it counts, every other filter and the
