@@ -20,6 +20,7 @@ from textual.worker import Worker
 
 from models.access.permissions import Action
 from models.config.codes import code_choices
+from models.dashboard import Target
 from models.enums import AccountType, Role, Status
 from models.errors import PatronDeskError
 from models.search.engine import (
@@ -33,11 +34,12 @@ from models.search.engine import (
     page_before,
     search_users,
 )
+from models.search.query import TAB_RECORD_TYPES
 from screens.confirm import CoveredKeys
-from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings
+from tui.keys import FIND_USERS, RESULTS, SEARCH_BOX, bindings, hint
 from tui.screen import KeepStyles
 from tui.table import RowTable
-from tui.widgets import KeyBar, LineInput, plain
+from tui.widgets import KeyBar, LineInput, escape, plain
 from tui.worker import close_thread_connection, run_service
 
 PAGE = 50
@@ -62,6 +64,8 @@ STATUS_CHOICES = [
     ("Active, not expired", "active"),
     ("Inactive or expired", "inactive"),
 ]
+# The tab that shows a record type (a dashboard bar of that type opens it).
+TYPE_TAB = {t: tab for tab, types in TAB_RECORD_TYPES.items() if types is not None for t in types}
 # (label, key, width; None: a share of what is left, as a weight)
 COLUMNS = (
     ("", "active", 1),
@@ -257,6 +261,8 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             yield Select(STATUS_CHOICES, value="any", allow_blank=False, id="status", compact=True)
             # The user groups are read in a worker (`_read_groups`).
             yield Select([], prompt="User group", id="group", compact=True)
+        # A bar of the dashboard narrows the list beyond these filters: said here (ctrl+r ends it).
+        yield Static("", id="narrowed")
         with Horizontal(id="search-row"):
             yield SearchBox(
                 placeholder="Search: name, identifier, barcode or email", id="search", compact=True
@@ -323,6 +329,8 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
     def _tab(self, event: Tabs.TabActivated) -> None:
         if event.tab.id and event.tab.id != self.query_state.tab:
             self.query_state = replace(self.query_state, tab=event.tab.id)
+            if self.query_state.record_type is not None:  # a record type of the tab left
+                self._narrow_to(None, "")
             self.run_search()
 
     @on(Select.Changed)
@@ -357,7 +365,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
             # The rows first: the count of a broad query takes as long as the page again.
             self.post_message(self.Results(generation, page, None))
             if page.cursor is not None and generation == self.generation:
-                count = count_users(organization_id, query, cap=COUNT_CAP)
+                count = count_users(organization_id, query, cap=COUNT_CAP, scope=scope)
                 self.post_message(self.Counted(generation, count))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             self.post_message(self.Results(generation, None, 0, error=str(exc)))
@@ -429,7 +437,8 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
     @work(thread=True, group="count", exclusive=True)
     def _count_exact(self, generation: int, query: UserQuery) -> None:
         try:
-            count = count_users(self.app.session.organization.id, query)
+            session = self.app.session
+            count = count_users(session.organization.id, query, scope=session.scope)
             self.post_message(self.Counted(generation, count, exact=True))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             self.app.call_from_thread(
@@ -692,6 +701,73 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         for name in ("account-type", "role", "group"):
             self.query_one(f"#{name}", Select).clear()
         self.query_one("#status", Select).value = "any"
+        if self._narrowed():
+            self._narrow_to(None, "")
+            self.run_search()
+
+    # --- the dashboard -------------------------------------------------------------------------
+
+    def action_dashboard(self) -> None:
+        """The dashboard's charts (shift+F5); Enter on a bar there comes back here with the
+        users it counts."""
+        from screens.dashboard import DashboardScreen
+
+        self._if_allowed(
+            (Action.VIEW_USER, None),
+            then=lambda: self.app.push_screen(DashboardScreen(), self._from_dashboard),
+            refused="Your roles do not allow viewing users.",
+        )
+
+    def _narrowed(self) -> bool:
+        q = self.query_state
+        return any(
+            v is not None
+            for v in (q.record_type, q.expiry_from, q.expiry_to, q.block_definition_id)
+        )
+
+    def _narrow_to(self, target: Target | None, said: str) -> None:
+        """Set (or end, `target` None) the dashboard's narrowing of the query, and say it."""
+        t = target or Target()
+        self.query_state = replace(
+            self.query_state,
+            record_type=t.record_type,
+            expiry_from=t.expiry_from,
+            expiry_to=t.expiry_to,
+            block_definition_id=t.block_definition_id,
+        )
+        label = self.query_one("#narrowed", Static)
+        label.set_class(target is not None and bool(said), "shown")
+        key = hint(self.app, "reset_filters")
+        label.update(f"Only {escape(said)} · {key} all users" if said else "")
+
+    def _from_dashboard(self, chosen: tuple[Target, str] | None) -> None:
+        """Back from the dashboard with a bar: the users it counts, every other filter and the
+        search text cleared (what the bar counted)."""
+        if chosen is None:
+            return
+        target, said = chosen
+        tab = TYPE_TAB.get(target.record_type or "", "all")
+        status = "active" if target.expiry_from is not None else "any"
+        self.query_state = UserQuery(
+            tab=tab,
+            status=status,
+            user_group_id=target.user_group_id,
+            sort="expiry" if target.expiry_from is not None else "name",
+        )
+        self._narrow_to(None if target.user_group_id is not None else target, said)
+        self.query_one("#search", Input).value = ""
+        self.query_one("#tabs", Tabs).active = tab
+        for name in ("account-type", "role"):
+            self.query_one(f"#{name}", Select).clear()
+        self.query_one("#status", Select).value = status
+        group = self.query_one("#group", Select)
+        known = {value for _, value in group._options[1:]}
+        if target.user_group_id in known:
+            group.value = target.user_group_id
+        else:  # no group, or one added since the list was read: the query has it all the same
+            group.clear()
+        self.run_search()
+        self.query_one(ResultsTable).focus()
 
     def action_sort(self, key: str) -> None:
         q = self.query_state

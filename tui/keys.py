@@ -97,6 +97,13 @@ DEFAULT_KEYS: dict[str, str] = {
     # shift+F7 (F18, F19 to most terminals), each shift+F key meaning one thing on every screen.
     "find_users.save_set": "shift+f6,f18",
     "find_users.sets": "shift+f7,f19",
+    # The dashboard (issue 25): F2 to F12 and every free ctrl key are taken; shift+F5, beside
+    # "All F5" (the charts count all users). Terminals send shift+F5 as F17, as shift+F2 (F14).
+    "find_users.dashboard": "shift+f5,f17",
+    # The dashboard: charts by Left/Right (Up/Down move in the bars), refresh F5
+    "dashboard.previous": "left",
+    "dashboard.next": "right",
+    "dashboard.refresh": "f5",
     # Register New User
     "register.to_matches": "down",
     "register.up": "up",
@@ -339,6 +346,8 @@ FIND_USERS = KeyGroup(
           needs=Action.VIEW_USER),
         K("find_users.sets", "app.sets", "Sets of users", show=False, priority=True,
           needs=STAFF),
+        K("find_users.dashboard", "dashboard", "Dashboard (charts)", show=False,
+          needs=Action.VIEW_USER),
     ),
 )  # fmt: skip
 
@@ -367,6 +376,25 @@ RESULTS = KeyGroup(
           needs=Action.MERGE_USERS),
     ),
 )  # fmt: skip
+
+# The dashboard (screens/dashboard.py): a chart and the list of its bars beside it; Enter on
+# a bar opens Find and Manage Users filtered to the users it counts.
+DASHBOARD = KeyGroup(
+    "Dashboard",
+    "Dashboard",
+    (
+        K("dashboard.previous", "chart(-1)", "Previous chart"),
+        K("dashboard.next", "chart(1)", "Next chart"),
+        K("dashboard.refresh", "refresh_chart", "Refresh"),
+        K("cancel", "back", "Back to Find Users", palette=False),
+    ),
+)
+# The list of the bars (on top of a list's keys): the bar under the cursor, not in the palette.
+DASHBOARD_BARS = KeyGroup(
+    "Dashboard",
+    "Bars of the chart",
+    (K("open", "screen.open_bar", "Its users", palette=False),),
+)
 
 DIALOGS = "Dialogs"
 # The user card (screens/user_card.py): Enter opens the record, Escape goes back to the list.
@@ -812,7 +840,7 @@ GROUPS: tuple[KeyGroup, ...] = (
     USER_DETAILS, ROWS, ATTACHMENTS, ATTACHMENT_VIEWER, FEES, SIS_OVERRIDE, ORIGINAL_VALUES, PHOTO,
     DELETE_USER, PURGE, MERGE, LOGIN,
     FORGOT_PASSWORD, MY_ACCOUNT, CONTACTS, QUICK_USER, IMPORT, EXPORT, LETTERS, OUTBOX, DUPLICATES,
-    USER_CARD, SETS, SET_MEMBERS, JOB_FORM, JOB_RUN, JOBS,
+    USER_CARD, SETS, SET_MEMBERS, JOB_FORM, JOB_RUN, JOBS, DASHBOARD, DASHBOARD_BARS,
 )  # fmt: skip
 
 # (binding id, action) -> the registry entry and its group: how F1 and the palette read a live

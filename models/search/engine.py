@@ -220,13 +220,20 @@ def page_before(
     return BackPage(_rows([*take, *ids[::-1]], scope, plan.known), cursor)
 
 
-def count_users(organization_id: int, query: UserQuery, *, cap: int | None = None) -> int:
+def count_users(
+    organization_id: int,
+    query: UserQuery,
+    *,
+    cap: int | None = None,
+    scope: LibraryScope = INSTITUTION_ONLY,
+) -> int:
     """How many accounts `search_users` would walk through: exact when at most `cap`,
-    else `cap + 1`."""
+    else `cap + 1`. `scope`: the viewer's, as `search_users` is given (a block-type filter
+    counts the blocks the viewer may see)."""
     _check(query)
     if cap is not None and cap < 0:
         raise ValueError("cap must not be negative")
-    plan = _Plan(organization_id, query)
+    plan = _Plan(organization_id, query, scope=scope)
     found = len(plan.exact)
     if cap is not None and found > cap:
         return cap + 1

@@ -62,6 +62,12 @@ class _Plan(_Walks):
         self.today = runtime.today().isoformat()
         self.desc = query.descending
         self.record_types = TAB_RECORD_TYPES[query.tab]
+        outside_tab = False
+        if query.record_type is not None:
+            outside_tab = (
+                self.record_types is not None and query.record_type not in self.record_types
+            )
+            self.record_types = (query.record_type,)
         text = (query.text or "").strip()
         # A contains search ("~text"): the folded text to find inside the keys ("": too short).
         self.contains: str | None = None
@@ -72,6 +78,8 @@ class _Plan(_Walks):
         self.has_text = bool(text)
         # Filters on account `a` (organization and record type apart): (condition, parameters).
         self.filters: list[tuple[str, list]] = []
+        if outside_tab:  # a record type the tab does not show: nobody
+            self.filters.append(("1 = 0", []))
         if query.account_type:
             self.filters.append(("a.account_type = ?", [query.account_type]))
         if query.user_group_id is not None:
@@ -81,6 +89,20 @@ class _Plan(_Walks):
             self.filters.append((_NOT_EXPIRED, [self.today]))
         elif query.status == "inactive":
             self.filters.append(("(a.status <> ? OR a.expiry_date < ?)", [_ACTIVE, self.today]))
+        if query.expiry_from is not None:
+            self.filters.append(("a.expiry_date >= ?", [query.expiry_from.isoformat()]))
+        if query.expiry_to is not None:
+            self.filters.append(("a.expiry_date < ?", [query.expiry_to.isoformat()]))
+        if query.block_definition_id is not None:
+            owner, owner_params = scope.sql("b.owner_id")
+            self.filters.append(
+                (
+                    "EXISTS (SELECT 1 FROM block b WHERE b.account_id = a.id "
+                    "AND b.definition_id = ? AND b.active = ? "
+                    f"AND (b.expiry_date IS NULL OR b.expiry_date >= ?) AND {owner})",
+                    [query.block_definition_id, True, self.today, *owner_params],
+                )
+            )
         self._role_is_rare: bool | None = None
         self._strategy: str | None = None
         self.exact: list[int] = []

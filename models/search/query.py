@@ -60,6 +60,13 @@ class UserQuery:
     user_group_id: int | None = None
     sort: str = "name"  # "name" | "expiry"
     descending: bool = False
+    # The dashboard's bars (models/dashboard.py `Target`), none of them on Find Users' own
+    # filters: one record type within the tab; an expiry window (from, to excluded); an
+    # active, unexpired block of one definition that the viewer may see (library scope).
+    record_type: str | None = None
+    expiry_from: dt.date | None = None
+    expiry_to: dt.date | None = None
+    block_definition_id: int | None = None
 
 
 class UserRow(NamedTuple):

@@ -296,6 +296,8 @@ class Account(BaseModel):
                 ),
                 False,
             ),
+            # New registrations per month on the dashboard (models/dashboard.py, migration 0024).
+            (("organization", "created_at"), False),
         )
 
 
@@ -625,6 +627,20 @@ class DuplicateDismissal(BaseModel):
         indexes = ((("organization", "person_low", "person_high"), True),)
 
 
+class LoginMonth(BaseModel):
+    """Logins per organization and calendar month ("YYYY-MM"), kept by a trigger on
+    `audit_event` (migration 0024): the dashboard's logins chart (models/dashboard.py) reads
+    twelve rows instead of a year of audit events."""
+
+    organization = ForeignKeyField(Organization, on_delete="CASCADE")
+    month = CharField(max_length=7)
+    logins = IntegerField()
+
+    class Meta:
+        table_name = "login_month"
+        indexes = ((("organization", "month"), True),)
+
+
 # --- Sets and bulk jobs (issue 23, migration 0020) ----------------------------------------------
 
 
@@ -741,6 +757,7 @@ ALL_TABLES: list[type[BaseModel]] = [
     Fee,
     FeeTransaction,
     AuditEvent,
+    LoginMonth,
     Setting,
     UserSet,
     UserSetMember,

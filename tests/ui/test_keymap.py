@@ -19,6 +19,7 @@ import tui
 from models.enums import Role
 from screens.configuration import ConfigurationScreen
 from screens.confirm import ChoiceScreen, ConfirmScreen
+from screens.dashboard import DashboardScreen
 from screens.delete_user import DeleteUserScreen
 from screens.find_users import FindUsersScreen, ResultsTable
 from screens.forgot_password import ForgotPasswordScreen
@@ -217,6 +218,11 @@ async def test_every_screen_and_dialog_of_an_administrator(ui_db) -> None:
         await pilot.press("ctrl+o")
         await settle(pilot)
         await check_screen(pilot, ConfigurationScreen)
+        await back(pilot, FindUsersScreen)
+        await pilot.press("shift+f5")
+        await settle(pilot)
+        offered = await check_screen(pilot, DashboardScreen)
+        assert {"dashboard.next", "dashboard.refresh"} <= offered
         await back(pilot, FindUsersScreen)
         for action, kind in (
             ("app.outbox", OutboxScreen),
