@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from models.text import printable
+from models.text import one_line, printable
 
 MAX_BODY_BYTES = 200_000
 MAX_FILE_BYTES = 20_000_000
@@ -110,7 +110,9 @@ def _read(path: str, limit: int, error: Callable[[str], Exception]) -> str:
 
 
 def _say(lines: list[str]) -> None:
-    print(printable("\n".join(lines), multiline=True))
+    """Each line of a report as one line: an identifier read from a file (a quoted CSV field
+    may hold a line break) or from the database is escaped (`one_line`), never printed raw."""
+    print("\n".join(one_line(line) for line in lines))
 
 
 def run_set(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:

@@ -40,7 +40,13 @@ from models.access.permissions import Action, authorize, prime_held_roles
 from models.audit import Actor
 from models.config.settings import Settings, load_settings
 from models.enums import LetterKind, Source
-from models.errors import ConflictError, NotFound, PatronDeskError, ValidationError
+from models.errors import (
+    ConflictError,
+    NotFound,
+    PatronDeskError,
+    PermissionDenied,
+    ValidationError,
+)
 from models.jobs.plan import (
     _changed_since,
     _Codes,
@@ -53,6 +59,7 @@ from models.jobs.sets import Member, iter_members, load_set, organization_of
 from models.jobs.types import (
     CHANGED,
     CHUNK,
+    CODE_MODELS,
     DATE_COLUMNS,
     DELETE,
     DONE,
@@ -88,6 +95,49 @@ from models.store.tables import (
     UserSet,
 )
 from models.users.check import Prepared
+
+# --- Who may run a job ---------------------------------------------------------------------------
+
+
+def _needed(kind: str, params: dict) -> list[Action]:
+    """The rights a job of this kind and these parameters takes, besides `Action.RUN_JOBS`
+    (an undo takes those of the job it undoes)."""
+    if kind == DELETE:
+        return [Action.DELETE_USER]
+    if kind == NOTIFY:
+        return [Action.MANAGE_ATTACHMENTS]
+    fields = params.get("fields") or {}
+    out = []
+    if set(fields) - {"status"}:
+        out.append(Action.EDIT_USER)
+    if "status" in fields:
+        out.append(Action.CHANGE_STATUS)
+    return out
+
+
+def authorize_job(actor: Actor, kind: str, params: dict | None = None) -> None:
+    """Raise `PermissionDenied` unless `actor` may run this job: the right to run jobs (User
+    Manager, User Administrator; never a circulation desk role, which edits one user at a
+    time), and the rights the job's work takes (a delete job: deleting users). `authorize`
+    checks the actor's own standing first (deactivated or expired: refused). Every entry point
+    (preview, start, `run_job`, `undo`) asks it before any item or row is written; each member
+    is then checked as editing one user is. The system (the command line) may."""
+    if actor.account is None:
+        return
+    authorize(actor.account, Action.RUN_JOBS)
+    for action in _needed(kind, params or {}):
+        authorize(actor.account, action)
+
+
+def may_run_jobs(actor: Actor, kind: str = UPDATE) -> bool:
+    """Whether `actor` may run a job of this kind at all (the screens show or hide the
+    command); each member is still checked when it runs."""
+    try:
+        authorize_job(actor, kind)
+    except PermissionDenied:
+        return False
+    return True
+
 
 # --- Jobs ---------------------------------------------------------------------------------------
 
@@ -230,6 +280,7 @@ class _Changes:
             if job.kind == UPDATE
             else None
         )
+        self.retired = _RetiredCodes()
 
     def chunk(
         self, items: list[JobItem], accounts: dict[int, Account]
@@ -257,7 +308,9 @@ class _Changes:
                 continue
             try:
                 if self.job.kind == UNDO:
-                    new, old = _undo_plan(account, self.actor, events.get(account.id, []))
+                    new, old = _undo_plan(
+                        account, self.actor, events.get(account.id, []), self.retired
+                    )
                 else:
                     new, old = _update_plan(
                         account, dict(self.fields), self.actor, self.settings, self.prepared
@@ -326,12 +379,14 @@ def run_job(
     their own transaction with the job's counts (an update or undo reads and checks the chunk
     before it: the transaction holds only its writes). `progress` is called after each chunk (raise
     `Interrupted` in it to stop: the job continues when run again)."""
+    authorize_job(actor, "")  # the right to run jobs, before the job is even read
     job = _load_job(job_id, actor, organization)
+    params = json.loads(job.params)
+    authorize_job(actor, *_what_it_takes(job, params))
     if job.state == DONE:
         return report(job.id, actor, organization=organization)
     settings = load_settings()
     acting = _job_actor(actor, job)
-    params = json.loads(job.params)
     changes = _Changes(job, params, acting, settings) if job.kind in (UPDATE, UNDO) else None
     started, done_now = time.perf_counter(), 0
     done = JobItem.select().where((JobItem.job == job.id) & (JobItem.outcome != "")).count()
@@ -381,6 +436,14 @@ def run_job(
     return report(job.id, actor, organization=organization, resumed=resumed)
 
 
+def _what_it_takes(job: Job, params: dict) -> tuple[str, dict]:
+    """(kind, params) whose rights running `job` takes: an undo's are its original's."""
+    if job.kind == UNDO:
+        original = Job.get_or_none(Job.id == job.undo_of)
+        return UPDATE, json.loads(original.params) if original else {}
+    return job.kind, params
+
+
 def _start(
     kind: str,
     params: dict,
@@ -390,6 +453,7 @@ def _start(
     chunk: int,
     organization: Organization | int | None,
 ) -> JobReport:
+    authorize_job(actor, kind, params)
     row = load_set(set_ref, actor, organization)
     job = _unfinished(kind, params, actor, row.organization_id, row.id)
     resumed = job is not None
@@ -493,8 +557,9 @@ def preview(
     """What the job would do now, member by member, with the same checks as the run; nothing
     is written."""
     started = time.perf_counter()
-    row = load_set(set_ref, actor, organization)
     params = {"fields": fields or {}} if kind == UPDATE else {}
+    authorize_job(actor, kind, params)
+    row = load_set(set_ref, actor, organization)
     if kind == UPDATE and not fields:
         raise ValidationError({"set": "say what to change: --set FIELD=VALUE"})
     settings = load_settings()
@@ -575,20 +640,51 @@ def _undo_events(job: Job, account_ids: list[int]) -> dict[int, list[tuple[str, 
     return out
 
 
+class _RetiredCodes:
+    """Why a code may not be written back by an undo (deactivated or deleted since the job),
+    each code read once per job."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, int], str | None] = {}
+
+    def problem(self, column: str, code_id: int) -> str | None:
+        key = (column, code_id)
+        if key not in self.seen:
+            row = CODE_MODELS[column].get_or_none(CODE_MODELS[column].id == code_id)
+            label = column.replace("_", " ")
+            if row is None:
+                self.seen[key] = f"the {label} it had was deleted since the job: not restored"
+            elif not row.active:
+                self.seen[key] = (
+                    f"the {label} it had, {row.name} ({row.code}), was deactivated since the "
+                    "job: not restored"
+                )
+            else:
+                self.seen[key] = None
+        return self.seen[key]
+
+
 def _undo_plan(
-    account: Account, actor: Actor, events: list[tuple[str, str | None]]
+    account: Account,
+    actor: Actor,
+    events: list[tuple[str, str | None]],
+    retired: _RetiredCodes | None = None,
 ) -> tuple[dict, dict]:
     """The old values the update job wrote over on this account, from its History entries
-    (`_undo_events`)."""
+    (`_undo_events`). Raises `JobError` when one of them is a code (user group, campus, job
+    category) deactivated or deleted since: nothing of the member is restored."""
     fields = {f for f, _ in events}
     authorize(actor.account, Action.EDIT_USER, account)
     if "status" in fields:
         authorize(actor.account, Action.CHANGE_STATUS, account)
+    retired = retired or _RetiredCodes()
     new, old = {}, {}
     for f, text in events:
         if f not in new:
             new[f] = _decode(f, text)
             old[f] = getattr(account, f"{f}_id" if f in FK_COLUMNS else f)
+            if f in CODE_MODELS and new[f] is not None and (why := retired.problem(f, new[f])):
+                raise JobError(why)
     return new, old
 
 
@@ -603,7 +699,9 @@ def undo(
     """Undo an update job: every member it changed gets its old values back (History source
     `job`, naming the undo job), unless the member changed since the job (skipped, reported).
     Run again after a kill, it continues."""
+    authorize_job(actor, "")  # the right to run jobs, before the job is even read
     original = _load_job(job_id, actor, organization)
+    authorize_job(actor, UPDATE, json.loads(original.params))
     if original.kind != UPDATE:
         raise JobError(f"Job {job_id} is a {original.kind} job: only update jobs can be undone.")
     if original.state != DONE:
@@ -693,7 +791,9 @@ __all__ = [
     "Preview",
     "Progress",
     "Refusal",
+    "authorize_job",
     "list_jobs",
+    "may_run_jobs",
     "parse_update",
     "preview",
     "report",
