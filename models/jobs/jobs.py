@@ -16,6 +16,9 @@ of before/after, every member refused and why) and a *run*:
   of the values (`models.users.check`, through `details.check_general`). Optimistic locking: an
   account whose version is no longer the one the job read (a desk saved it meanwhile) is skipped
   and reported, never overwritten.
+- An update job may also add or remove rows (`models.jobs.rows`: statistical categories, roles
+  with their scope, blocks, notes), each through the user's own tab's checks and services; such
+  a job writes member by member, each in a savepoint.
 - Each changed user gets History entries with source `job` and the job's id
   (`AuditEvent.job_id`). Undo of an update job reads them back and restores the old values, as a
   job of its own, refusing members changed since the job (reported).
@@ -47,6 +50,7 @@ from models.errors import (
     PermissionDenied,
     ValidationError,
 )
+from models.jobs import rows as job_rows
 from models.jobs.plan import (
     _changed_since,
     _Codes,
@@ -55,6 +59,7 @@ from models.jobs.plan import (
     _write_chunk,
     parse_update,
 )
+from models.jobs.rows import parse_rows
 from models.jobs.sets import Member, iter_members, load_set, organization_of
 from models.jobs.types import (
     CHANGED,
@@ -112,7 +117,7 @@ def _needed(kind: str, params: dict) -> list[Action]:
         out.append(Action.EDIT_USER)
     if "status" in fields:
         out.append(Action.CHANGE_STATUS)
-    return out
+    return out + job_rows.needed(params.get("rows") or [])
 
 
 def authorize_job(actor: Actor, kind: str, params: dict | None = None) -> None:
@@ -127,6 +132,7 @@ def authorize_job(actor: Actor, kind: str, params: dict | None = None) -> None:
     authorize(actor.account, Action.RUN_JOBS)
     for action in _needed(kind, params or {}):
         authorize(actor.account, action)
+    job_rows.authorize_grants(actor, (params or {}).get("rows") or [])
 
 
 def may_run_jobs(actor: Actor, kind: str = UPDATE) -> bool:
@@ -281,6 +287,14 @@ class _Changes:
             else None
         )
         self.retired = _RetiredCodes()
+        self.rows = list(params.get("rows") or [])
+        if job.kind == UNDO:
+            original = Job.get_or_none(Job.id == job.undo_of)
+            self.rows_mode = bool(original and json.loads(original.params).get("rows"))
+        else:
+            self.rows_mode = bool(self.rows)
+        # A job with rows writes member by member (`_write_member`): item id -> its steps.
+        self.steps: dict[int, list[job_rows.Step]] = {}
 
     def chunk(
         self, items: list[JobItem], accounts: dict[int, Account]
@@ -307,22 +321,78 @@ class _Changes:
                 outcomes[item.id] = (SKIPPED, _changed_since(account), None)
                 continue
             try:
-                if self.job.kind == UNDO:
-                    new, old = _undo_plan(
-                        account, self.actor, events.get(account.id, []), self.retired
-                    )
-                else:
-                    new, old = _update_plan(
-                        account, dict(self.fields), self.actor, self.settings, self.prepared
-                    )
+                new, old, steps = self._plan(account, events.get(account.id, []))
             except PatronDeskError as exc:
                 outcomes[item.id] = (SKIPPED, exc.message, None)
                 continue
-            if not new:
+            if not new and not steps:
                 outcomes[item.id] = (UNCHANGED, "", item.version)
                 continue
+            if steps:
+                self.steps[item.id] = steps
             planned.append((item, account, new, old))
         return outcomes, planned
+
+    def _plan(self, account: Account, events: list[tuple]) -> tuple[dict, dict, list]:
+        return _plan_member(
+            self.job.kind, account, self.fields, self.rows, self.actor, self.settings,
+            self.prepared, events, self.retired,
+        )  # fmt: skip
+
+
+def _plan_member(
+    kind: str,
+    account: Account,
+    fields: dict[str, str],
+    rows: list[dict],
+    actor: Actor,
+    settings: Settings,
+    prepared: Prepared | None,
+    events: list[tuple] = (),  # type: ignore[assignment]
+    retired: _RetiredCodes | None = None,
+) -> tuple[dict, dict, list[job_rows.Step]]:
+    """What an update (or undo) job writes on one member: (column -> new value, column -> old
+    value, the rows' steps); raises the member's refusal. Reads only."""
+    if kind == UNDO:
+        retired = retired or _RetiredCodes()
+        account_events = [(f, old) for entity, _, _, f, old in events if entity == "account"]
+        new, old = (
+            _undo_plan(account, actor, account_events, retired) if account_events else ({}, {})
+        )
+        return new, old, job_rows.undo_steps(list(events), retired.problem)
+    new, old = (
+        _update_plan(account, dict(fields), actor, settings, prepared) if fields else ({}, {})
+    )
+    steps = job_rows.plan(account, rows, actor, settings) if rows else []
+    return new, old, steps
+
+
+def _write_member(
+    entry: tuple[JobItem, Account, dict, dict],
+    steps: list[job_rows.Step],
+    actor: Actor,
+    settings: Settings,
+) -> tuple[str, str, int | None]:
+    """Write one member of a job with rows, in a savepoint: its fields at the version the job
+    read (`_write_chunk`), then its rows through the one-user services (`job_rows.apply`),
+    each from the version the last write left. A refusal undoes that member only."""
+    item, account, new, _old = entry
+    try:
+        with database.atomic():
+            version = item.version
+            if new:
+                refused = _write_chunk([entry], actor)
+                if item.id in refused:
+                    outcome, reason = refused[item.id]
+                    return outcome, reason, None
+                version += 1
+            version = job_rows.apply(account.id, version, steps, actor, settings)
+            return CHANGED, "", version
+    except ConflictError:
+        now = Account.get_or_none(Account.id == account.id)
+        return (SKIPPED, _changed_since(now), None) if now else (FAILED, "no longer exists", None)
+    except PatronDeskError as exc:
+        return SKIPPED, exc.message, None
 
 
 def _apply_guarded(
@@ -407,7 +477,11 @@ def run_job(
             accounts = {a.id: a for a in Account.select().where(Account.id.in_(ids))}
             outcomes, planned = changes.chunk(items, accounts)
         with database.atomic():
-            if changes is not None:
+            if changes is not None and changes.rows_mode:
+                for entry in planned:
+                    steps = changes.steps.pop(entry[0].id, [])
+                    outcomes[entry[0].id] = _write_member(entry, steps, acting, settings)
+            elif changes is not None:
                 refused = _write_chunk(planned, acting)
                 for item, _account, _new, _old in planned:
                     outcome, reason = refused.get(item.id, (CHANGED, ""))
@@ -472,10 +546,22 @@ def run_update(
     progress: ProgressFn = None,
     chunk: int = CHUNK,
     organization: Organization | int | None = None,
+    rows: list[dict] | None = None,
 ) -> JobReport:
-    """Update these fields (`parse_update`) on every member; a killed run of the same job is
-    continued instead of started again."""
-    return _start(UPDATE, {"fields": fields}, set_ref, actor, progress, chunk, organization)
+    """Update these fields (`parse_update`) and add or remove these rows (`parse_rows`:
+    statistical categories, roles, blocks, notes) on every member; a killed run of the same
+    job is continued instead of started again."""
+    return _start(UPDATE, _update_params(fields, rows), set_ref, actor, progress, chunk,
+                  organization)  # fmt: skip
+
+
+def _update_params(fields: dict[str, str] | None, rows: list[dict] | None) -> dict:
+    if not fields and not rows:
+        raise ValidationError({"set": "say what to change: --set FIELD=VALUE, --add, --remove"})
+    params: dict = {"fields": dict(fields or {})}
+    if rows:  # only then: a job without rows keeps the parameters it always had
+        params["rows"] = list(rows)
+    return params
 
 
 def _notify_params(letter: str, subject: str, body: str) -> dict:
@@ -529,7 +615,12 @@ def _preview_one(  # noqa: ANN202
     """(new, old) for an update; ({"delete"/"notify": ...}, {}) for the others; raises the
     refusal."""
     if kind == UPDATE:
-        return _update_plan(account, dict(params["fields"]), actor, settings, prepared)
+        new, old, steps = _plan_member(
+            UPDATE, account, params["fields"], params.get("rows") or [], actor, settings, prepared
+        )
+        for k, (before, after) in job_rows.diff(steps).items():
+            new[k], old[k] = after, before
+        return new, old
     if kind == DELETE:
         from models.users.deletion import DeletionRefused, deletion_problems
 
@@ -553,17 +644,18 @@ def preview(
     fields: dict[str, str] | None = None,
     organization: Organization | int | None = None,
     progress: ProgressFn = None,
+    rows: list[dict] | None = None,
 ) -> Preview:
     """What the job would do now, member by member, with the same checks as the run; nothing
     is written."""
     started = time.perf_counter()
-    params = {"fields": fields or {}} if kind == UPDATE else {}
+    params = _update_params(fields, rows) if kind == UPDATE else {}
     authorize_job(actor, kind, params)
     row = load_set(set_ref, actor, organization)
-    if kind == UPDATE and not fields:
-        raise ValidationError({"set": "say what to change: --set FIELD=VALUE"})
     settings = load_settings()
-    prepared = _prepare(fields, row.organization_id, actor, settings) if kind == UPDATE else None
+    prepared = (
+        _prepare(params["fields"], row.organization_id, actor, settings) if kind == UPDATE else None
+    )
     codes = _Codes()
     members = would = unchanged = 0
     refused: list[Refusal] = []
@@ -621,22 +713,26 @@ def _decode(column: str, text: str | None) -> object:
     return text
 
 
-def _undo_events(job: Job, account_ids: list[int]) -> dict[int, list[tuple[str, str | None]]]:
+def _undo_events(job: Job, account_ids: list[int]) -> dict[int, list[tuple]]:
     """The History entries the update job `job.undo_of` wrote on these accounts (account id ->
-    (field, old value) in the order written), read with one query for a chunk."""
-    out: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    (entity, entity id, action, field, old value) in the order written: the account's fields,
+    and the rows it added or removed), read with one query for a chunk."""
+    out: dict[int, list[tuple]] = defaultdict(list)
     rows = (
-        AuditEvent.select(AuditEvent.account_id, AuditEvent.field, AuditEvent.old_value)
+        AuditEvent.select(
+            AuditEvent.account_id, AuditEvent.entity, AuditEvent.entity_id, AuditEvent.action,
+            AuditEvent.field, AuditEvent.old_value,
+        )
         .where(
             (AuditEvent.job_id == job.undo_of)
             & AuditEvent.account_id.in_(account_ids)
-            & (AuditEvent.entity == "account")
+            & AuditEvent.entity.in_(["account", *job_rows.ENTITIES])
         )
         .order_by(AuditEvent.id)
         .tuples()
-    )
-    for account_id, f, text in rows:
-        out[account_id].append((f, text))
+    )  # fmt: skip
+    for account_id, *event in rows:
+        out[account_id].append(tuple(event))
     return out
 
 
@@ -645,13 +741,13 @@ class _RetiredCodes:
     each code read once per job."""
 
     def __init__(self) -> None:
-        self.seen: dict[tuple[str, int], str | None] = {}
+        self.seen: dict[tuple[type, int], str | None] = {}
 
-    def problem(self, column: str, code_id: int) -> str | None:
-        key = (column, code_id)
+    def problem(self, model: type, code_id: int) -> str | None:
+        key = (model, code_id)
         if key not in self.seen:
-            row = CODE_MODELS[column].get_or_none(CODE_MODELS[column].id == code_id)
-            label = column.replace("_", " ")
+            row = model.get_or_none(model.id == code_id)
+            label = model._meta.table_name.replace("_", " ")
             if row is None:
                 self.seen[key] = f"the {label} it had was deleted since the job: not restored"
             elif not row.active:
@@ -683,7 +779,11 @@ def _undo_plan(
         if f not in new:
             new[f] = _decode(f, text)
             old[f] = getattr(account, f"{f}_id" if f in FK_COLUMNS else f)
-            if f in CODE_MODELS and new[f] is not None and (why := retired.problem(f, new[f])):
+            if (
+                f in CODE_MODELS
+                and new[f] is not None
+                and (why := retired.problem(CODE_MODELS[f], new[f]))
+            ):
                 raise JobError(why)
     return new, old
 
@@ -794,6 +894,7 @@ __all__ = [
     "authorize_job",
     "list_jobs",
     "may_run_jobs",
+    "parse_rows",
     "parse_update",
     "preview",
     "report",

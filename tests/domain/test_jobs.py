@@ -328,3 +328,136 @@ def test_a_staff_job_reads_its_members_roles_once_a_chunk(db, monkeypatch) -> No
     done = run_update(set_id, fields, desk, chunk=4)
     assert (done.info.changed, done.info.skipped) == (3, 1)
     assert not [r for r in reads if r and r[0] in member_ids and len(r) == 1]
+
+
+# --- Rows: statistical categories, roles, blocks, notes (issue 23, item 2) ------------------------
+
+
+def _rows(db, add=(), remove=(), notes=()) -> list[dict]:  # noqa: ANN001
+    from models.jobs.jobs import parse_rows
+
+    return parse_rows(list(add), list(remove), list(notes), organization_id=db.organization.id)
+
+
+def _stats(account: Account) -> list[str]:
+    from models.store.tables import StatCategory, Statistic
+
+    return sorted(
+        c for (c,) in Statistic.select(StatCategory.code).join(StatCategory)
+        .where(Statistic.account == account.id).tuples()
+    )  # fmt: skip
+
+
+def test_parse_rows_checks_every_item_before_anything_is_read(db) -> None:
+    from models.errors import ValidationError
+
+    rows = _rows(
+        db,
+        add=["stat=hist", "role=user_manager@main", "block=General"],
+        remove=["role=circulation-desk-operator"],
+        notes=["Moved to the new campus"],
+    )
+    assert rows == [
+        {"op": "add", "kind": "statistic", "value": "HIST"},
+        {"op": "add", "kind": "role", "value": "user_manager@MAIN"},
+        {"op": "add", "kind": "block", "value": "GENERAL"},
+        {"op": "remove", "kind": "role", "value": "circulation_desk_operator"},
+        {"op": "add", "kind": "note", "value": "Moved to the new campus"},
+    ]
+    with pytest.raises(ValidationError) as err:
+        _rows(db, add=["stat=NOPE", "colour=blue", "role=king"], remove=["note=x"],
+              notes=["bad\x1b[2J"])  # fmt: skip
+    assert set(err.value.errors) == {"add", "remove", "note"}
+    assert "NOPE" in err.value.errors["add"] and "king" in err.value.errors["add"]
+    with pytest.raises(ValidationError):
+        _rows(db, add=["role=user_manager@NOWHERE"])
+
+
+def test_a_job_adds_and_removes_statistics_blocks_and_notes_previewed_and_undone(db) -> None:
+    from models.store.tables import Block, Note
+    from models.users.rows import Kind, add_row
+
+    has_law, plain = user(db, "P0001"), user(db, "P0002")
+    add_row(Kind.STATISTIC, has_law.id, has_law.version, {"category": "LAW"}, admin(db))
+    set_id = _set(db, [has_law, plain])
+    rows = _rows(db, add=["stat=HIST", "block=GENERAL"], remove=["stat=LAW"], notes=["Checked"])
+    before = _snapshot()
+    p = preview(UPDATE, set_id, admin(db), rows=rows)
+    assert _snapshot() == before
+    assert (p.members, p.would_change, p.refused) == (2, 2, [])
+    assert dict(p.sample)["P0001"]["statistic"] == ("LAW", "HIST")
+    assert dict(p.sample)["P0002"]["block"] == ("", "GENERAL")
+    done = run_update(set_id, {}, admin(db), rows=rows)
+    assert (done.info.changed, done.info.skipped) == (2, 0)
+    assert "+statistic HIST" in done.info.what() and "-statistic LAW" in done.info.what()
+    assert _stats(has_law) == _stats(plain) == ["HIST"]
+    assert Block.select().where(Block.account.in_([has_law.id, plain.id])).count() == 2
+    assert Note.select().where(Note.text == "Checked").count() == 2
+    events = AuditEvent.select().where(AuditEvent.job_id == done.info.job_id)
+    assert {e.source for e in events} == {"job"}
+    assert {e.entity for e in events} >= {"statistic", "block", "note"}
+    items = {i.account_id: i for i in JobItem.select().where(JobItem.job == done.info.job_id)}
+    assert items[plain.id].version_after == fresh(plain).version
+    # Run again: the statistics and the block are there already; only the note is added.
+    again = run_update(set_id, {}, admin(db), rows=_rows(db, add=["stat=HIST", "block=GENERAL"]))
+    assert (again.info.changed, again.info.unchanged) == (0, 2)
+    undone = undo(done.info.job_id, admin(db))
+    assert (undone.info.changed, undone.info.skipped) == (2, 0), undone.items
+    assert _stats(has_law) == ["LAW"] and _stats(plain) == []
+    assert not Block.select().where(Block.account.in_([has_law.id, plain.id])).exists()
+    assert not Note.select().where(Note.text == "Checked").exists()
+
+
+def test_a_job_never_grants_a_role_above_its_actor_and_keeps_the_last_role(db) -> None:
+    """Roles through a job follow the Roles tab: a User Manager may not give User
+    Administrator (refused up front, nothing written); a role given with its library scope;
+    removing a member's last role is refused for that member, with the reason."""
+    from models.errors import PermissionDenied
+    from models.store.tables import Library, RoleAssignment
+
+    one, two = user(db, "P0001"), user(db, "P0002")
+    manager = as_staff(db, Role.USER_MANAGER, "S0001")
+    set_id = create_itemized_set("Two", [one.id, two.id], manager).set_id
+    before = _snapshot()
+    for attempt in (
+        lambda: preview(UPDATE, set_id, manager, rows=_rows(db, add=["role=user_administrator"])),
+        lambda: run_update(set_id, {}, manager, rows=_rows(db, add=["role=user_administrator"])),
+        lambda: run_update(
+            set_id, {}, manager, rows=_rows(db, remove=["role=user_administrator"])
+        ),  # fmt: skip
+    ):
+        with pytest.raises(PermissionDenied, match="above your own"):
+            attempt()
+    assert _snapshot() == before
+    main = Library.get(Library.code == "MAIN")
+    done = run_update(set_id, {}, manager,
+                      rows=_rows(db, add=["role=circulation_desk_operator@MAIN"]))  # fmt: skip
+    assert done.info.changed == 2
+    given = RoleAssignment.get(RoleAssignment.account == one.id,
+                               RoleAssignment.role == "circulation_desk_operator")  # fmt: skip
+    assert given.scope_id == main.id
+    # Taking the patron role away: `two` keeps it as its last role once the desk role is gone.
+    RoleAssignment.delete().where(
+        (RoleAssignment.account == two.id) & (RoleAssignment.role == "circulation_desk_operator")
+    ).execute()
+    Account.update(version=Account.version + 1).where(Account.id == two.id).execute()
+    out = run_update(set_id, {}, manager, rows=_rows(db, remove=["role=patron"]))
+    assert (out.info.changed, out.info.skipped) == (1, 1)
+    assert out.items[0].account_id == two.id and "at least one role" in out.items[0].reason
+    assert RoleAssignment.select().where(RoleAssignment.account == two.id).count() == 1
+
+
+def test_undo_of_a_removed_statistic_refuses_a_category_deactivated_since(db) -> None:
+    from models.store.tables import StatCategory
+    from models.users.rows import Kind, add_row
+
+    anna = user(db, "P0001")
+    add_row(Kind.STATISTIC, anna.id, anna.version, {"category": "MED"}, admin(db))
+    set_id = _set(db, [anna])
+    done = run_update(set_id, {"campus": "NORTH"}, admin(db), rows=_rows(db, remove=["stat=MED"]))
+    assert done.info.changed == 1 and _stats(anna) == []
+    StatCategory.update(active=False).where(StatCategory.code == "MED").execute()
+    undone = undo(done.info.job_id, admin(db))
+    assert (undone.info.changed, undone.info.skipped) == (0, 1)
+    assert "Medicine" in undone.items[0].reason and "deactivated" in undone.items[0].reason
+    assert fresh(anna).campus.code == "NORTH"  # nothing of the member restored
