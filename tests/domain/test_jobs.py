@@ -80,6 +80,13 @@ def test_run_updates_with_history_source_job_and_the_jobs_id(db) -> None:
         assert {(e.field, e.source) for e in events} == {("user_group", "job"),
                                                         ("expiry_date", "job")}  # fmt: skip
     assert list_jobs(admin(db))[0].job_id == done.info.job_id
+    # History (the tab, the user card) names the job, so it can be found and undone.
+    from models.users.card import user_card
+    from models.users.history import history
+
+    rows = [r for r in history(users[0].id, admin(db)) if r.field == "user_group"]
+    assert (rows[0].source, rows[0].job_id) == (f"job {done.info.job_id}", done.info.job_id)
+    assert user_card(users[0].id, admin(db)).updated.source == f"job {done.info.job_id}"
 
 
 def test_renew_uses_the_groups_registration_period(db) -> None:
