@@ -90,7 +90,7 @@ from models.jobs.types import (
 from models.runtime import runtime
 from models.store.base import database
 from models.store.bulk import BulkWriter, Table
-from models.store.reading import one_reading
+from models.store.reading import models_by_id, one_reading
 from models.store.tables import (
     Account,
     AuditEvent,
@@ -303,7 +303,8 @@ class _Changes:
         write, and the others planned as (item, account, new, old). Reads only: the roles
         the members hold are read with one query (`prime_held_roles`), the actor's once."""
         with one_reading():
-            prime_held_roles(list(accounts))
+            if self.actor.account is not None:  # the system acts over every role
+                prime_held_roles(list(accounts))
             return self._chunk(items, accounts)
 
     def _chunk(
@@ -474,7 +475,7 @@ def run_job(
             # Read and check before the write transaction, which holds only the writes: a
             # desk's save waits for at most that (SQLite has one writer at a time). Safe: each
             # account is written only at the version read (`_write_chunk`).
-            accounts = {a.id: a for a in Account.select().where(Account.id.in_(ids))}
+            accounts = models_by_id(Account, ids)
             outcomes, planned = changes.chunk(items, accounts)
         with database.atomic():
             if changes is not None and changes.rows_mode:
@@ -661,11 +662,10 @@ def preview(
     refused: list[Refusal] = []
     sample: list[tuple[str, dict[str, tuple[str, str]]]] = []
     for chunk in iter_members(row, actor):
-        accounts = {
-            a.id: a for a in Account.select().where(Account.id.in_([m.account_id for m in chunk]))
-        }
+        accounts = models_by_id(Account, [m.account_id for m in chunk])
         with one_reading():  # a preview writes nothing: the members' roles read once a chunk
-            prime_held_roles(list(accounts))
+            if actor.account is not None:  # the system acts over every role
+                prime_held_roles(list(accounts))
             for m in chunk:
                 members += 1
                 account = accounts.get(m.account_id)
