@@ -39,6 +39,8 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 
+from peewee import fn
+
 from models.access.permissions import Action, authorize, prime_held_roles
 from models.audit import Actor
 from models.config.settings import Settings, load_settings
@@ -90,7 +92,7 @@ from models.jobs.types import (
 from models.runtime import runtime
 from models.store.base import database
 from models.store.bulk import BulkWriter, Table
-from models.store.reading import models_by_id, one_reading
+from models.store.reading import id_list, models_by_id, one_reading
 from models.store.tables import (
     Account,
     AuditEvent,
@@ -416,25 +418,37 @@ def _record_outcomes(
     reason (the version after is the version read, plus one when changed), one per item with
     a reason. Returns the counts."""
     counts = {CHANGED: 0, UNCHANGED: 0, SKIPPED: 0, FAILED: 0}
-    plain: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    # Items of the same outcome, reason and version step (none, +0, +1) take one statement
+    # (the members refused for the same reason: an SIS-owned field, a role above the actor's).
+    same: dict[tuple[str, str, int | None], list[int]] = defaultdict(list)
     for item in items:
         outcome, reason, after = outcomes[item.id]
         counts[outcome] += 1
-        if not reason and after is not None and after - item.version in (0, 1):
-            plain[(outcome, after - item.version)].append(item.id)
-        elif not reason and after is None:
-            plain[(outcome, None)].append(item.id)
+        reason = reason[:2000]
+        if after is None or after - item.version in (0, 1):
+            same[(outcome, reason, None if after is None else after - item.version)].append(item.id)
         else:
-            JobItem.update(outcome=outcome, reason=reason[:2000], version_after=after).where(
+            JobItem.update(outcome=outcome, reason=reason, version_after=after).where(
                 JobItem.id == item.id
             ).execute()
-    for (outcome, bump), ids in plain.items():
+    for (outcome, reason, bump), ids in same.items():
         after = None if bump is None else JobItem.version + bump
         for start in range(0, len(ids), 500):
-            JobItem.update(outcome=outcome, reason="", version_after=after).where(
-                JobItem.id.in_(ids[start : start + 500])
+            JobItem.update(outcome=outcome, reason=reason, version_after=after).where(
+                JobItem.id.in_(id_list(ids[start : start + 500]))
             ).execute()
     return counts
+
+
+def _first_pending(job_id: int) -> int:
+    """The seq of the job's first item not done (its chunks are done in seq order; a kill
+    loses the chunk in progress whole), past the last when every one is done."""
+    first = (
+        JobItem.select(fn.MIN(JobItem.seq))
+        .where((JobItem.job == job_id) & (JobItem.outcome == ""))
+        .scalar()
+    )
+    return first if first is not None else 1 << 62
 
 
 def run_job(
@@ -461,15 +475,22 @@ def run_job(
     changes = _Changes(job, params, acting, settings) if job.kind in (UPDATE, UNDO) else None
     started, done_now = time.perf_counter(), 0
     done = JobItem.select().where((JobItem.job == job.id) & (JobItem.outcome != "")).count()
+    last_seq = _first_pending(job.id) - 1
     while True:
+        # The next chunk after the last one, by the (job, seq) index: a range read of the
+        # chunk, not a scan of the pending items (or of the done ones) for each chunk.
         items = list(
             JobItem.select()
-            .where((JobItem.job == job.id) & (JobItem.outcome == ""))
+            .where((JobItem.job == job.id) & (JobItem.seq > last_seq))
             .order_by(JobItem.seq)
             .limit(chunk)
         )
         if not items:
             break
+        last_seq = items[-1].seq
+        items = [i for i in items if i.outcome == ""]
+        if not items:
+            continue
         ids = [i.account_id for i in items]
         if changes is not None:
             # Read and check before the write transaction, which holds only the writes: a
@@ -718,14 +739,18 @@ def _undo_events(job: Job, account_ids: list[int]) -> dict[int, list[tuple]]:
     (entity, entity id, action, field, old value) in the order written: the account's fields,
     and the rows it added or removed), read with one query for a chunk."""
     out: dict[int, list[tuple]] = defaultdict(list)
+    if not account_ids:
+        return out
     rows = (
         AuditEvent.select(
             AuditEvent.account_id, AuditEvent.entity, AuditEvent.entity_id, AuditEvent.action,
             AuditEvent.field, AuditEvent.old_value,
         )
         .where(
-            (AuditEvent.job_id == job.undo_of)
-            & AuditEvent.account_id.in_(account_ids)
+            # `job_id + 0`: found by the accounts' index (the chunk's members' events), not
+            # by the job's (every event of the job, read again for each chunk: SQLite chose it)
+            ((AuditEvent.job_id + 0) == job.undo_of)
+            & AuditEvent.account_id.in_(id_list(account_ids))
             & AuditEvent.entity.in_(["account", *job_rows.ENTITIES])
         )
         .order_by(AuditEvent.id)
