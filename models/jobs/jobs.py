@@ -125,8 +125,9 @@ def _needed(kind: str, params: dict) -> list[Action]:
 def authorize_job(actor: Actor, kind: str, params: dict | None = None) -> None:
     """Raise `PermissionDenied` unless `actor` may run this job: the right to run jobs (User
     Manager, User Administrator; never a circulation desk role, which edits one user at a
-    time), and the rights the job's work takes (a delete job: deleting users). `authorize`
-    checks the actor's own standing first (deactivated or expired: refused). Every entry point
+    time), and the rights the job's work takes (a delete job: deleting users; a role given or
+    taken: a role the actor may grant, `authorize_grant`). `authorize` checks the actor's own
+    standing first (deactivated or expired: refused). Every entry point
     (preview, start, `run_job`, `undo`) asks it before any item or row is written; each member
     is then checked as editing one user is. The system (the command line) may."""
     if actor.account is None:
