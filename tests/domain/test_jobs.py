@@ -468,3 +468,38 @@ def test_undo_of_a_removed_statistic_refuses_a_category_deactivated_since(db) ->
     assert (undone.info.changed, undone.info.skipped) == (0, 1)
     assert "Medicine" in undone.items[0].reason and "deactivated" in undone.items[0].reason
     assert fresh(anna).campus.code == "NORTH"  # nothing of the member restored
+
+
+def test_values_of_their_own_are_written_at_each_members_version(db, monkeypatch) -> None:
+    """Members read at different versions, and an undo's old values (a date, none), are
+    written with one `UPDATE ... FROM (VALUES ...)` a chunk: each at its own version, NULL and
+    dates alike on both back ends; a member a desk saved meanwhile is skipped, not written."""
+    from models.jobs import jobs
+
+    users = [user(db, f"P{i:04}") for i in range(3)]
+    for a, days in ((users[1], 500), (users[2], 600)):
+        update_user(a.id, a.version, {"purge_date": future(days)}, admin(db))
+    users = [fresh(a) for a in users]
+    assert len({a.version for a in users}) == 2
+    set_id = _set(db, users)
+    done = run_update(set_id, {"purge_date": future(700).isoformat()}, admin(db))
+    assert done.info.changed == 3
+    assert {fresh(a).purge_date for a in users} == {future(700)}
+    real = jobs._Changes.chunk
+
+    def chunk_then_desk_saves(self, items, accounts):  # noqa: ANN001, ANN202
+        out = real(self, items, accounts)
+        Account.update(version=Account.version + 1, updated_by="desk").where(
+            Account.id == users[1].id
+        ).execute()
+        return out
+
+    monkeypatch.setattr(jobs._Changes, "chunk", chunk_then_desk_saves)
+    undone = undo(done.info.job_id, admin(db))
+    assert (undone.info.changed, undone.info.skipped) == (2, 1)
+    assert undone.items[0].account_id == users[1].id and "desk" in undone.items[0].reason
+    assert [fresh(a).purge_date for a in users] == [None, future(700), future(600)]
+    assert [fresh(a).version for a in (users[0], users[2])] == [
+        users[0].version + 2,
+        users[2].version + 2,
+    ]
