@@ -27,6 +27,7 @@ from models.jobs.jobs import (
     NOTIFY,
     UPDATE,
     Interrupted,
+    may_run_jobs,
     parse_update,
     preview,
     run_delete,
@@ -114,6 +115,7 @@ def test_a_desk_role_may_not_preview_start_resume_or_undo_a_job(db, role) -> Non
     before = _written()
     _every_entry_point_refused(set_id, running, done, desk)
     assert _written() == before
+    assert not may_run_jobs(desk) and may_run_jobs(admin(db), DELETE)
 
 
 def test_a_delete_job_takes_the_right_to_delete_users(db, monkeypatch) -> None:  # noqa: ANN001
