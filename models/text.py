@@ -244,6 +244,21 @@ def printable(text: object, *, multiline: bool = False) -> str:
     return pattern.sub(_shown, text)
 
 
+def one_line(text: object) -> str:
+    """`text` as one line for the command line's output (not drawn by the app): each control,
+    line break, text-direction or invisible character written as its Python escape (`\\n`,
+    `\\x1b`, `\\u202e`), so a value read from a file or the database can neither forge a line
+    of a report nor drive the terminal, and a script still reads what it was."""
+    if text is None:
+        return ""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode() for ch in text
+    )
+
+
 # --- Usernames ------------------------------------------------------------------------------------
 
 

@@ -23,10 +23,11 @@ class CliError(Exception):
 
 
 def _one_line(text: str) -> str:
-    """Control characters and line breaks a user typed are shown escaped: one line stays one."""
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode() for ch in text
-    )
+    """Control characters and line breaks a user typed are shown escaped: one line stays one
+    (`models.text.one_line`, loaded only when there is something to say)."""
+    from models.text import one_line
+
+    return one_line(text)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from models.text import printable
+from models.text import one_line, printable
 
 MAX_BODY_BYTES = 200_000
 MAX_FILE_BYTES = 20_000_000
@@ -55,6 +55,24 @@ def add_parsers(sub, parser_class: type[argparse.ArgumentParser]) -> None:  # no
         metavar="FIELD=VALUE",
         help="user_group, expiry (YYYY-MM-DD, +Nd or renew), purge, status, campus, job_category",
     )
+    u.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        metavar="KIND=VALUE",
+        help="add to every member: stat=CATEGORY, role=ROLE[@LIBRARY], block=TYPE",
+    )
+    u.add_argument(
+        "--remove",
+        action="append",
+        default=[],
+        metavar="KIND=VALUE",
+        help="remove from every member: stat=CATEGORY, role=ROLE[@LIBRARY], block=TYPE",
+    )
+    u.add_argument(
+        "--note", dest="notes", action="append", default=[], metavar="TEXT",
+        help="add a note (one line) to every member",
+    )  # fmt: skip
     u.add_argument("--dry-run", action="store_true", help="preview: write nothing")
     n = jobs.add_parser("notify", help="queue a letter to every member (the outbox sends it)")
     n.add_argument("set", metavar="SET")
@@ -110,7 +128,9 @@ def _read(path: str, limit: int, error: Callable[[str], Exception]) -> str:
 
 
 def _say(lines: list[str]) -> None:
-    print(printable("\n".join(lines), multiline=True))
+    """Each line of a report as one line: an identifier read from a file (a quoted CSV field
+    may hold a line break) or from the database is escaped (`one_line`), never printed raw."""
+    print("\n".join(one_line(line) for line in lines))
 
 
 def run_set(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
@@ -199,13 +219,18 @@ def run_job(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
         _say(report.lines())
         return 0
     if command == "update":
-        fields = jobs.parse_update(args.assignments, org.id)
-        if args.dry_run:
-            _say(
-                jobs.preview(jobs.UPDATE, args.set, actor, fields=fields, organization=org).lines()
+        fields = jobs.parse_update(args.assignments, org.id) if args.assignments else {}
+        rows = jobs.parse_rows(args.add, args.remove, args.notes, organization_id=org.id)
+        if not fields and not rows:
+            raise error(
+                "say what to change: --set FIELD=VALUE, --add KIND=VALUE, --remove KIND=VALUE "
+                "or --note TEXT"
             )
+        if args.dry_run:
+            _say(jobs.preview(jobs.UPDATE, args.set, actor, fields=fields, rows=rows,
+                              organization=org).lines())  # fmt: skip
             return 0
-        report = jobs.run_update(args.set, fields, actor, organization=org,
+        report = jobs.run_update(args.set, fields, actor, rows=rows, organization=org,
                                  progress=_progress("update"))  # fmt: skip
     elif command == "notify":
         body = _read(args.body_file, MAX_BODY_BYTES, error)

@@ -14,7 +14,7 @@ from models.config.settings import load_settings
 from models.enums import RecordType, Role, Status
 from models.errors import PermissionDenied
 from models.runtime import runtime
-from models.store.reading import read_once, remember
+from models.store.reading import id_list, read_once, remember
 from models.store.tables import Account, Person, RoleAssignment
 
 
@@ -211,12 +211,14 @@ def _held_roles(account_id: int, today: dt.date) -> set[str]:
 def _read_held(account_ids: list[int]) -> dict[int, list[tuple]]:
     """The role assignments (role, status, expiry) of these accounts, with one query."""
     out: dict[int, list[tuple]] = {i: [] for i in account_ids}
+    if not out:
+        return out
     rows = (
         RoleAssignment.select(
             RoleAssignment.account, RoleAssignment.role, RoleAssignment.status,
             RoleAssignment.expiry_date,
         )
-        .where(RoleAssignment.account.in_(account_ids))
+        .where(RoleAssignment.account.in_(id_list(account_ids)))
         .tuples()
     )  # fmt: skip
     for account_id, role, status, expiry in rows:

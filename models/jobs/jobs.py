@@ -16,6 +16,9 @@ of before/after, every member refused and why) and a *run*:
   of the values (`models.users.check`, through `details.check_general`). Optimistic locking: an
   account whose version is no longer the one the job read (a desk saved it meanwhile) is skipped
   and reported, never overwritten.
+- An update job may also add or remove rows (`models.jobs.rows`: statistical categories, roles
+  with their scope, blocks, notes), each through the user's own tab's checks and services; such
+  a job writes member by member, each in a savepoint.
 - Each changed user gets History entries with source `job` and the job's id
   (`AuditEvent.job_id`). Undo of an update job reads them back and restores the old values, as a
   job of its own, refusing members changed since the job (reported).
@@ -36,11 +39,20 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 
+from peewee import fn
+
 from models.access.permissions import Action, authorize, prime_held_roles
 from models.audit import Actor
 from models.config.settings import Settings, load_settings
 from models.enums import LetterKind, Source
-from models.errors import ConflictError, NotFound, PatronDeskError, ValidationError
+from models.errors import (
+    ConflictError,
+    NotFound,
+    PatronDeskError,
+    PermissionDenied,
+    ValidationError,
+)
+from models.jobs import rows as job_rows
 from models.jobs.plan import (
     _changed_since,
     _Codes,
@@ -49,10 +61,12 @@ from models.jobs.plan import (
     _write_chunk,
     parse_update,
 )
+from models.jobs.rows import parse_rows
 from models.jobs.sets import Member, iter_members, load_set, organization_of
 from models.jobs.types import (
     CHANGED,
     CHUNK,
+    CODE_MODELS,
     DATE_COLUMNS,
     DELETE,
     DONE,
@@ -78,7 +92,7 @@ from models.jobs.types import (
 from models.runtime import runtime
 from models.store.base import database, fold_key
 from models.store.bulk import BulkWriter, Table
-from models.store.reading import one_reading
+from models.store.reading import id_list, models_by_id, one_reading
 from models.store.tables import (
     Account,
     AuditEvent,
@@ -88,6 +102,51 @@ from models.store.tables import (
     UserSet,
 )
 from models.users.check import Prepared
+
+# --- Who may run a job ---------------------------------------------------------------------------
+
+
+def _needed(kind: str, params: dict) -> list[Action]:
+    """The rights a job of this kind and these parameters takes, besides `Action.RUN_JOBS`
+    (an undo takes those of the job it undoes)."""
+    if kind == DELETE:
+        return [Action.DELETE_USER]
+    if kind == NOTIFY:
+        return [Action.MANAGE_ATTACHMENTS]
+    fields = params.get("fields") or {}
+    out = []
+    if set(fields) - {"status"}:
+        out.append(Action.EDIT_USER)
+    if "status" in fields:
+        out.append(Action.CHANGE_STATUS)
+    return out + job_rows.needed(params.get("rows") or [])
+
+
+def authorize_job(actor: Actor, kind: str, params: dict | None = None) -> None:
+    """Raise `PermissionDenied` unless `actor` may run this job: the right to run jobs (User
+    Manager, User Administrator; never a circulation desk role, which edits one user at a
+    time), and the rights the job's work takes (a delete job: deleting users; a role given or
+    taken: a role the actor may grant, `authorize_grant`). `authorize` checks the actor's own
+    standing first (deactivated or expired: refused). Every entry point
+    (preview, start, `run_job`, `undo`) asks it before any item or row is written; each member
+    is then checked as editing one user is. The system (the command line) may."""
+    if actor.account is None:
+        return
+    authorize(actor.account, Action.RUN_JOBS)
+    for action in _needed(kind, params or {}):
+        authorize(actor.account, action)
+    job_rows.authorize_grants(actor, (params or {}).get("rows") or [])
+
+
+def may_run_jobs(actor: Actor, kind: str = UPDATE) -> bool:
+    """Whether `actor` may run a job of this kind at all (the screens show or hide the
+    command); each member is still checked when it runs."""
+    try:
+        authorize_job(actor, kind)
+    except PermissionDenied:
+        return False
+    return True
+
 
 # --- Jobs ---------------------------------------------------------------------------------------
 
@@ -242,6 +301,15 @@ class _Changes:
             if job.kind == UPDATE
             else None
         )
+        self.retired = _RetiredCodes()
+        self.rows = list(params.get("rows") or [])
+        if job.kind == UNDO:
+            original = Job.get_or_none(Job.id == job.undo_of)
+            self.rows_mode = bool(original and json.loads(original.params).get("rows"))
+        else:
+            self.rows_mode = bool(self.rows)
+        # A job with rows writes member by member (`_write_member`): item id -> its steps.
+        self.steps: dict[int, list[job_rows.Step]] = {}
 
     def chunk(
         self, items: list[JobItem], accounts: dict[int, Account]
@@ -250,7 +318,8 @@ class _Changes:
         write, and the others planned as (item, account, new, old). Reads only: the roles
         the members hold are read with one query (`prime_held_roles`), the actor's once."""
         with one_reading():
-            prime_held_roles(list(accounts))
+            if self.actor.account is not None:  # the system acts over every role
+                prime_held_roles(list(accounts))
             return self._chunk(items, accounts)
 
     def _chunk(
@@ -268,20 +337,78 @@ class _Changes:
                 outcomes[item.id] = (SKIPPED, _changed_since(account), None)
                 continue
             try:
-                if self.job.kind == UNDO:
-                    new, old = _undo_plan(account, self.actor, events.get(account.id, []))
-                else:
-                    new, old = _update_plan(
-                        account, dict(self.fields), self.actor, self.settings, self.prepared
-                    )
+                new, old, steps = self._plan(account, events.get(account.id, []))
             except PatronDeskError as exc:
                 outcomes[item.id] = (SKIPPED, exc.message, None)
                 continue
-            if not new:
+            if not new and not steps:
                 outcomes[item.id] = (UNCHANGED, "", item.version)
                 continue
+            if steps:
+                self.steps[item.id] = steps
             planned.append((item, account, new, old))
         return outcomes, planned
+
+    def _plan(self, account: Account, events: list[tuple]) -> tuple[dict, dict, list]:
+        return _plan_member(
+            self.job.kind, account, self.fields, self.rows, self.actor, self.settings,
+            self.prepared, events, self.retired,
+        )  # fmt: skip
+
+
+def _plan_member(
+    kind: str,
+    account: Account,
+    fields: dict[str, str],
+    rows: list[dict],
+    actor: Actor,
+    settings: Settings,
+    prepared: Prepared | None,
+    events: list[tuple] = (),  # type: ignore[assignment]
+    retired: _RetiredCodes | None = None,
+) -> tuple[dict, dict, list[job_rows.Step]]:
+    """What an update (or undo) job writes on one member: (column -> new value, column -> old
+    value, the rows' steps); raises the member's refusal. Reads only."""
+    if kind == UNDO:
+        retired = retired or _RetiredCodes()
+        account_events = [(f, old) for entity, _, _, f, old in events if entity == "account"]
+        new, old = (
+            _undo_plan(account, actor, account_events, retired) if account_events else ({}, {})
+        )
+        return new, old, job_rows.undo_steps(list(events), retired.problem)
+    new, old = (
+        _update_plan(account, dict(fields), actor, settings, prepared) if fields else ({}, {})
+    )
+    steps = job_rows.plan(account, rows, actor, settings) if rows else []
+    return new, old, steps
+
+
+def _write_member(
+    entry: tuple[JobItem, Account, dict, dict],
+    steps: list[job_rows.Step],
+    actor: Actor,
+    settings: Settings,
+) -> tuple[str, str, int | None]:
+    """Write one member of a job with rows, in a savepoint: its fields at the version the job
+    read (`_write_chunk`), then its rows through the one-user services (`job_rows.apply`),
+    each from the version the last write left. A refusal undoes that member only."""
+    item, account, new, _old = entry
+    try:
+        with database.atomic():
+            version = item.version
+            if new:
+                refused = _write_chunk([entry], actor)
+                if item.id in refused:
+                    outcome, reason = refused[item.id]
+                    return outcome, reason, None
+                version += 1
+            version = job_rows.apply(account.id, version, steps, actor, settings)
+            return CHANGED, "", version
+    except ConflictError:
+        now = Account.get_or_none(Account.id == account.id)
+        return (SKIPPED, _changed_since(now), None) if now else (FAILED, "no longer exists", None)
+    except PatronDeskError as exc:
+        return SKIPPED, exc.message, None
 
 
 def _apply_guarded(
@@ -304,25 +431,37 @@ def _record_outcomes(
     reason (the version after is the version read, plus one when changed), one per item with
     a reason. Returns the counts."""
     counts = {CHANGED: 0, UNCHANGED: 0, SKIPPED: 0, FAILED: 0}
-    plain: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    # Items of the same outcome, reason and version step (none, +0, +1) take one statement
+    # (the members refused for the same reason: an SIS-owned field, a role above the actor's).
+    same: dict[tuple[str, str, int | None], list[int]] = defaultdict(list)
     for item in items:
         outcome, reason, after = outcomes[item.id]
         counts[outcome] += 1
-        if not reason and after is not None and after - item.version in (0, 1):
-            plain[(outcome, after - item.version)].append(item.id)
-        elif not reason and after is None:
-            plain[(outcome, None)].append(item.id)
+        reason = reason[:2000]
+        if after is None or after - item.version in (0, 1):
+            same[(outcome, reason, None if after is None else after - item.version)].append(item.id)
         else:
-            JobItem.update(outcome=outcome, reason=reason[:2000], version_after=after).where(
+            JobItem.update(outcome=outcome, reason=reason, version_after=after).where(
                 JobItem.id == item.id
             ).execute()
-    for (outcome, bump), ids in plain.items():
+    for (outcome, reason, bump), ids in same.items():
         after = None if bump is None else JobItem.version + bump
         for start in range(0, len(ids), 500):
-            JobItem.update(outcome=outcome, reason="", version_after=after).where(
-                JobItem.id.in_(ids[start : start + 500])
+            JobItem.update(outcome=outcome, reason=reason, version_after=after).where(
+                JobItem.id.in_(id_list(ids[start : start + 500]))
             ).execute()
     return counts
+
+
+def _first_pending(job_id: int) -> int:
+    """The seq of the job's first item not done (its chunks are done in seq order; a kill
+    loses the chunk in progress whole), past the last when every one is done."""
+    first = (
+        JobItem.select(fn.MIN(JobItem.seq))
+        .where((JobItem.job == job_id) & (JobItem.outcome == ""))
+        .scalar()
+    )
+    return first if first is not None else 1 << 62
 
 
 def run_job(
@@ -338,24 +477,33 @@ def run_job(
     their own transaction with the job's counts (an update or undo reads and checks the chunk
     before it: the transaction holds only its writes). `progress` is called after each chunk (raise
     `Interrupted` in it to stop: the job continues when run again)."""
+    authorize_job(actor, "")  # the right to run jobs, before the job is even read
     job = _load_job(job_id, actor, organization)
+    params = json.loads(job.params)
+    authorize_job(actor, *_what_it_takes(job, params))
     if job.state == DONE:
         return report(job.id, actor, organization=organization)
     settings = load_settings()
     acting = _job_actor(actor, job)
-    params = json.loads(job.params)
     changes = _Changes(job, params, acting, settings) if job.kind in (UPDATE, UNDO) else None
     started, done_now = time.perf_counter(), 0
     done = JobItem.select().where((JobItem.job == job.id) & (JobItem.outcome != "")).count()
+    last_seq = _first_pending(job.id) - 1
     while True:
+        # The next chunk after the last one, by the (job, seq) index: a range read of the
+        # chunk, not a scan of the pending items (or of the done ones) for each chunk.
         items = list(
             JobItem.select()
-            .where((JobItem.job == job.id) & (JobItem.outcome == ""))
+            .where((JobItem.job == job.id) & (JobItem.seq > last_seq))
             .order_by(JobItem.seq)
             .limit(chunk)
         )
         if not items:
             break
+        last_seq = items[-1].seq
+        items = [i for i in items if i.outcome == ""]
+        if not items:
+            continue
         if changes is not None:
             # Read and check before the write transaction, which holds only the writes: a
             # desk's save waits for at most that (SQLite has one writer at a time). Safe: each
@@ -363,7 +511,11 @@ def run_job(
             accounts = _accounts_of(items)
             outcomes, planned = changes.chunk(items, accounts)
         with database.atomic():
-            if changes is not None:
+            if changes is not None and changes.rows_mode:
+                for entry in planned:
+                    steps = changes.steps.pop(entry[0].id, [])
+                    outcomes[entry[0].id] = _write_member(entry, steps, acting, settings)
+            elif changes is not None:
                 refused = _write_chunk(planned, acting)
                 for item, _account, _new, _old in planned:
                     outcome, reason = refused.get(item.id, (CHANGED, ""))
@@ -392,6 +544,14 @@ def run_job(
     return report(job.id, actor, organization=organization, resumed=resumed)
 
 
+def _what_it_takes(job: Job, params: dict) -> tuple[str, dict]:
+    """(kind, params) whose rights running `job` takes: an undo's are its original's."""
+    if job.kind == UNDO:
+        original = Job.get_or_none(Job.id == job.undo_of)
+        return UPDATE, json.loads(original.params) if original else {}
+    return job.kind, params
+
+
 def _start(
     kind: str,
     params: dict,
@@ -401,6 +561,7 @@ def _start(
     chunk: int,
     organization: Organization | int | None,
 ) -> JobReport:
+    authorize_job(actor, kind, params)
     row = load_set(set_ref, actor, organization)
     job = _unfinished(kind, params, actor, row.organization_id, row.id)
     resumed = job is not None
@@ -419,10 +580,22 @@ def run_update(
     progress: ProgressFn = None,
     chunk: int = CHUNK,
     organization: Organization | int | None = None,
+    rows: list[dict] | None = None,
 ) -> JobReport:
-    """Update these fields (`parse_update`) on every member; a killed run of the same job is
-    continued instead of started again."""
-    return _start(UPDATE, {"fields": fields}, set_ref, actor, progress, chunk, organization)
+    """Update these fields (`parse_update`) and add or remove these rows (`parse_rows`:
+    statistical categories, roles, blocks, notes) on every member; a killed run of the same
+    job is continued instead of started again."""
+    return _start(UPDATE, _update_params(fields, rows), set_ref, actor, progress, chunk,
+                  organization)  # fmt: skip
+
+
+def _update_params(fields: dict[str, str] | None, rows: list[dict] | None) -> dict:
+    if not fields and not rows:
+        raise ValidationError({"set": "say what to change: --set FIELD=VALUE, --add, --remove"})
+    params: dict = {"fields": dict(fields or {})}
+    if rows:  # only then: a job without rows keeps the parameters it always had
+        params["rows"] = list(rows)
+    return params
 
 
 def _notify_params(letter: str, subject: str, body: str) -> dict:
@@ -476,7 +649,12 @@ def _preview_one(  # noqa: ANN202
     """(new, old) for an update; ({"delete"/"notify": ...}, {}) for the others; raises the
     refusal."""
     if kind == UPDATE:
-        return _update_plan(account, dict(params["fields"]), actor, settings, prepared)
+        new, old, steps = _plan_member(
+            UPDATE, account, params["fields"], params.get("rows") or [], actor, settings, prepared
+        )
+        for k, (before, after) in job_rows.diff(steps).items():
+            new[k], old[k] = after, before
+        return new, old
     if kind == DELETE:
         from models.users.deletion import DeletionRefused, deletion_problems
 
@@ -500,26 +678,27 @@ def preview(
     fields: dict[str, str] | None = None,
     organization: Organization | int | None = None,
     progress: ProgressFn = None,
+    rows: list[dict] | None = None,
 ) -> Preview:
     """What the job would do now, member by member, with the same checks as the run; nothing
     is written."""
     started = time.perf_counter()
+    params = _update_params(fields, rows) if kind == UPDATE else {}
+    authorize_job(actor, kind, params)
     row = load_set(set_ref, actor, organization)
-    params = {"fields": fields or {}} if kind == UPDATE else {}
-    if kind == UPDATE and not fields:
-        raise ValidationError({"set": "say what to change: --set FIELD=VALUE"})
     settings = load_settings()
-    prepared = _prepare(fields, row.organization_id, actor, settings) if kind == UPDATE else None
+    prepared = (
+        _prepare(params["fields"], row.organization_id, actor, settings) if kind == UPDATE else None
+    )
     codes = _Codes()
     members = would = unchanged = 0
     refused: list[Refusal] = []
     sample: list[tuple[str, dict[str, tuple[str, str]]]] = []
     for chunk in iter_members(row, actor):
-        accounts = {
-            a.id: a for a in Account.select().where(Account.id.in_([m.account_id for m in chunk]))
-        }
+        accounts = models_by_id(Account, [m.account_id for m in chunk])
         with one_reading():  # a preview writes nothing: the members' roles read once a chunk
-            prime_held_roles(list(accounts))
+            if actor.account is not None:  # the system acts over every role
+                prime_held_roles(list(accounts))
             for m in chunk:
                 members += 1
                 account = accounts.get(m.account_id)
@@ -567,39 +746,82 @@ def _decode(column: str, text: str | None) -> object:
     return text
 
 
-def _undo_events(job: Job, account_ids: list[int]) -> dict[int, list[tuple[str, str | None]]]:
+def _undo_events(job: Job, account_ids: list[int]) -> dict[int, list[tuple]]:
     """The History entries the update job `job.undo_of` wrote on these accounts (account id ->
-    (field, old value) in the order written), read with one query for a chunk."""
-    out: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    (entity, entity id, action, field, old value) in the order written: the account's fields,
+    and the rows it added or removed), read with one query for a chunk."""
+    out: dict[int, list[tuple]] = defaultdict(list)
+    if not account_ids:
+        return out
     rows = (
-        AuditEvent.select(AuditEvent.account_id, AuditEvent.field, AuditEvent.old_value)
+        AuditEvent.select(
+            AuditEvent.account_id, AuditEvent.entity, AuditEvent.entity_id, AuditEvent.action,
+            AuditEvent.field, AuditEvent.old_value,
+        )
         .where(
-            (AuditEvent.job_id == job.undo_of)
-            & AuditEvent.account_id.in_(account_ids)
-            & (AuditEvent.entity == "account")
+            # `job_id + 0`: found by the accounts' index (the chunk's members' events), not
+            # by the job's (every event of the job, read again for each chunk: SQLite chose it)
+            ((AuditEvent.job_id + 0) == job.undo_of)
+            & AuditEvent.account_id.in_(id_list(account_ids))
+            & AuditEvent.entity.in_(["account", *job_rows.ENTITIES])
         )
         .order_by(AuditEvent.id)
         .tuples()
-    )
-    for account_id, f, text in rows:
-        out[account_id].append((f, text))
+    )  # fmt: skip
+    for account_id, *event in rows:
+        out[account_id].append(tuple(event))
     return out
 
 
+class _RetiredCodes:
+    """Why a code may not be written back by an undo (deactivated or deleted since the job),
+    each code read once per job."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[type, int], str | None] = {}
+
+    def problem(self, model: type, code_id: int) -> str | None:
+        key = (model, code_id)
+        if key not in self.seen:
+            row = model.get_or_none(model.id == code_id)
+            label = model._meta.table_name.replace("_", " ")
+            if row is None:
+                self.seen[key] = f"the {label} it had was deleted since the job: not restored"
+            elif not row.active:
+                self.seen[key] = (
+                    f"the {label} it had, {row.name} ({row.code}), was deactivated since the "
+                    "job: not restored"
+                )
+            else:
+                self.seen[key] = None
+        return self.seen[key]
+
+
 def _undo_plan(
-    account: Account, actor: Actor, events: list[tuple[str, str | None]]
+    account: Account,
+    actor: Actor,
+    events: list[tuple[str, str | None]],
+    retired: _RetiredCodes | None = None,
 ) -> tuple[dict, dict]:
     """The old values the update job wrote over on this account, from its History entries
-    (`_undo_events`)."""
+    (`_undo_events`). Raises `JobError` when one of them is a code (user group, campus, job
+    category) deactivated or deleted since: nothing of the member is restored."""
     fields = {f for f, _ in events}
     authorize(actor.account, Action.EDIT_USER, account)
     if "status" in fields:
         authorize(actor.account, Action.CHANGE_STATUS, account)
+    retired = retired or _RetiredCodes()
     new, old = {}, {}
     for f, text in events:
         if f not in new:
             new[f] = _decode(f, text)
             old[f] = getattr(account, f"{f}_id" if f in FK_COLUMNS else f)
+            if (
+                f in CODE_MODELS
+                and new[f] is not None
+                and (why := retired.problem(CODE_MODELS[f], new[f]))
+            ):
+                raise JobError(why)
     return new, old
 
 
@@ -614,7 +836,9 @@ def undo(
     """Undo an update job: every member it changed gets its old values back (History source
     `job`, naming the undo job), unless the member changed since the job (skipped, reported).
     Run again after a kill, it continues."""
+    authorize_job(actor, "")  # the right to run jobs, before the job is even read
     original = _load_job(job_id, actor, organization)
+    authorize_job(actor, UPDATE, json.loads(original.params))
     if original.kind != UPDATE:
         raise JobError(f"Job {job_id} is a {original.kind} job: only update jobs can be undone.")
     if original.state != DONE:
@@ -704,7 +928,10 @@ __all__ = [
     "Preview",
     "Progress",
     "Refusal",
+    "authorize_job",
     "list_jobs",
+    "may_run_jobs",
+    "parse_rows",
     "parse_update",
     "preview",
     "report",

@@ -167,11 +167,13 @@ def _write_chunk(
 ) -> dict[int, tuple[str, str]]:
     """Write the chunk's new values, each account only at the version the job read, with
     their History entries (source and job of `actor`), in the caller's transaction (the
-    chunk's). The accounts that get the same columns from the same version are written by one
-    `UPDATE ... WHERE id IN (...) AND version = ...` (returning the ids it wrote: an account a
-    desk saved meanwhile is not among them, so it is neither overwritten nor given History);
-    the History rows of the chunk go in with one insert (`audit.insert_rows`). Returns the
-    items not written (item id -> (outcome, why))."""
+    chunk's). The accounts that get the same values from the same version are written by one
+    `UPDATE ... WHERE id IN (...) AND version = ...`; those with values of their own (an undo,
+    a renewal, members read at different versions) by one `UPDATE ... FROM (VALUES ...)` per
+    set of columns (`_write_values`). Each returns the ids it wrote: an account a desk saved
+    meanwhile is not among them, so it is neither overwritten nor given History. The History
+    rows of the chunk go in with one insert (`audit.insert_rows`). Returns the items not
+    written (item id -> (outcome, why))."""
     now = runtime.now()
     groups: dict[tuple, list] = defaultdict(list)
     for entry in planned:
@@ -180,11 +182,11 @@ def _write_chunk(
         groups[key].append(entry)
     written: set[int] = set()
     name = actor.name
+    own: dict[tuple[str, ...], list[tuple]] = defaultdict(list)  # columns -> (id, version, values)
     for (columns, version), members in groups.items():
         ids = [account.id for _, account, _, _ in members]
-        if len(ids) == 1:  # values of its own (an undo, a renewal): one statement, built once
-            if _write_one(columns, version, ids[0], name, now):
-                written.add(ids[0])
+        if len(ids) == 1:  # values of its own
+            own[tuple(c for c, _ in columns)].append((ids[0], version, [v for _, v in columns]))
             continue
         query = (
             Account.update(
@@ -194,6 +196,9 @@ def _write_chunk(
             .returning(Account.id)
         )
         written.update(i for (i,) in query.tuples().execute())
+    for names, rows in own.items():
+        for start in range(0, len(rows), 500):
+            written.update(_write_values(names, rows[start : start + 500], name, now))
     history: list[dict] = []
     refused: dict[int, tuple[str, str]] = {}
     for item, account, new, old in planned:
@@ -216,25 +221,50 @@ def _write_chunk(
     return refused
 
 
-def _write_one(columns: tuple, version: int, account_id: int, name: str, now: dt.datetime) -> bool:
-    """Write one account's columns at `version` (True) or nothing (False: saved meanwhile),
-    with a statement text made once per set of columns: peewee would build it again for each
-    member (most of an undo's time)."""
+def _write_values(
+    columns: tuple[str, ...], rows: list[tuple], name: str, now: dt.datetime
+) -> list[int]:
+    """Write each account's own values of `columns` at the version the job read, with one
+    statement for the rows ((account id, version, values)): `UPDATE "account" SET ... FROM
+    (VALUES ...)`, SQLite 3.33 and PostgreSQL, returning the ids written (an account saved
+    meanwhile is not). The statement text is made once per set of columns and rows; peewee
+    would build a query tree for each member (most of an undo's time, one statement each)."""
     pg = isinstance(database.obj, PostgresqlDatabase)
-    sql = _update_sql(tuple(c for c, _ in columns), "%s" if pg else "?")
     fields = Account._meta.columns
-    values = [fields[c].db_value(v) for c, v in columns] + [name, now, account_id, version]
+    values: list = [name, now]  # the SET's, before the VALUES' in the statement
+    for account_id, version, new in rows:
+        values += [account_id, version]
+        values += [fields[c].db_value(v) for c, v in zip(columns, new, strict=True)]
     if not pg:
         values = [iso_text(v) for v in values]
-    return database.execute_sql(sql, values).rowcount == 1
+    sql = _values_sql(columns, len(rows), "%s" if pg else "?", pg)
+    return [i for (i,) in database.execute_sql(sql, values).fetchall()]
 
 
 @functools.cache
-def _update_sql(columns: tuple[str, ...], mark: str) -> str:
-    sets = "".join(f'"{c}" = {mark}, ' for c in columns)
+def _values_sql(columns: tuple[str, ...], n: int, mark: str, pg: bool) -> str:
+    width = len(columns) + 2
+    row = "(" + ", ".join([mark] * width) + ")"
+
+    def value(i: int, column: str) -> str:
+        if not pg:  # SQLite stores what it is given
+            return f"v.column{i}"
+        field = Account._meta.columns[column]
+        kind = field.field_type
+        # PostgreSQL types a VALUES column from its rows: a column of NULLs would be text.
+        types = database.obj.get_context_options()["field_types"]
+        return f"CAST(v.column{i} AS {types.get(kind, kind)})"
+
+    sets = "".join(f'"{c}" = {value(i + 3, c)}, ' for i, c in enumerate(columns))
+    key = "CAST(v.column1 AS INTEGER)", "CAST(v.column2 AS INTEGER)"
+    if not pg:
+        key = "v.column1", "v.column2"
     return (
-        f'UPDATE "account" SET {sets}"version" = "version" + 1, "updated_by" = {mark}, '
-        f'"updated_at" = {mark} WHERE "id" = {mark} AND "version" = {mark}'
+        f'UPDATE "account" SET {sets}"version" = "account"."version" + 1, '
+        f'"updated_by" = {mark}, "updated_at" = {mark} '
+        f"FROM (VALUES {', '.join([row] * n)}) AS v "
+        f'WHERE "account"."id" = {key[0]} AND "account"."version" = {key[1]} '
+        'RETURNING "account"."id"'
     )
 
 

@@ -232,8 +232,11 @@ def identifiers_in(text: str, column: str | None = None) -> list[str]:
         rows = list(csv.reader(io.StringIO(text)))
         if not rows:
             return []
-        if column.isdigit():
-            index, body = int(column) - 1, rows
+        number = column.strip()
+        if number.isascii() and number.isdigit():  # "²" is a digit to Python, not to int()
+            if int(number) < 1:
+                raise ValidationError({"column": "columns are numbered from 1: 1 is the first"})
+            index, body = int(number) - 1, rows
         else:
             header = [h.strip().casefold() for h in rows[0]]
             if column.strip().casefold() not in header:
@@ -278,10 +281,19 @@ def list_sets(actor: Actor, organization: Organization | int | None = None) -> l
     return [_info(r) for r in rows]
 
 
+def _authorize_change(row: UserSet, actor: Actor) -> None:
+    """Who may rename or delete a set: whoever made it, and for another's set who may run jobs
+    (`Action.RUN_JOBS`). The one home of the rule for both."""
+    if actor.account is not None and row.created_by != actor.name:
+        authorize(actor.account, Action.RUN_JOBS)
+
+
 def rename_set(
     set_ref: int | str, new_name: str, actor: Actor, organization: Organization | int | None = None
 ) -> SetInfo:
+    """Rename the set (what deleting it takes: `_authorize_change`)."""
     row = load_set(set_ref, actor, organization)
+    _authorize_change(row, actor)
     name = _clean_name(new_name)
     try:
         with database.atomic():
@@ -298,8 +310,7 @@ def delete_set(
 ) -> None:
     """Delete the set (its jobs stay, naming it)."""
     row = load_set(set_ref, actor, organization)
-    if actor.account is not None and row.created_by != actor.name:
-        authorize(actor.account, Action.RUN_JOBS)  # another's set: who may run jobs
+    _authorize_change(row, actor)
     with database.atomic():
         row.delete_instance()
 

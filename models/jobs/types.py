@@ -126,7 +126,12 @@ class JobInfo:
 
     def what(self) -> str:
         if self.kind == UPDATE:
-            return "update " + ", ".join(f"{k}={v}" for k, v in self.params["fields"].items())
+            parts = [f"{k}={v}" for k, v in self.params["fields"].items()]
+            if self.params.get("rows"):
+                from models.jobs.rows import describe
+
+                parts.append(describe(self.params["rows"]))
+            return "update " + ", ".join(parts)
         if self.kind == NOTIFY:
             return f"notify ({self.params.get('letter')}: {self.params.get('subject')})"
         if self.kind == UNDO:

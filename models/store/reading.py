@@ -9,12 +9,32 @@ that write nothing: a value read once is not read again after a write inside."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+import datetime as dt
+import functools
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
+from peewee import (
+    SQL,
+    AutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    Field,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from models.store.base import database
+
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 
 _memo: ContextVar[dict[Hashable, object] | None] = ContextVar("one_reading", default=None)
 
@@ -48,3 +68,88 @@ def remember(key: Hashable, value: object) -> None:
     memo = _memo.get()
     if memo is not None:
         memo[key] = value
+
+
+# --- Many rows by id, fast ----------------------------------------------------------------------
+#
+# A bulk job reads its members 500 or 10,000 at a time. Measured on a 100,000-user SQLite
+# database (a preview of 85,000 members): peewee spent most of its time building the statement
+# (one bound parameter per id, each a node of its query tree) and making each row a model
+# (35 columns: a converter and an attribute set each, the set marking the field dirty). Here the
+# ids are written into the statement as integers (each passed through `int()`: no text of
+# anyone's reaches it), and each row becomes a model by setting its `__data__` at once, with the
+# converters only of the columns whose driver value is not already the Python value (dates,
+# timestamps and booleans on SQLite): the same objects peewee makes, without the per-field work.
+
+_AS_DRIVER_GIVES = (CharField, TextField, IntegerField, BigIntegerField, AutoField)
+
+
+def id_list(ids: Iterable[int]) -> SQL:
+    """`(1,2,3)` for `field.in_(...)`: the ids as integers in the statement, not as one bound
+    parameter each (no parameter limit, and peewee builds it in one step)."""
+    text = ",".join(str(int(i)) for i in ids)
+    if not text:
+        raise ValueError("id_list needs at least one id (PostgreSQL refuses IN ())")
+    return SQL(f"({text})")
+
+
+def _converter(f: Field) -> Callable:
+    """`f.python_value`, with a fast way first for the text SQLite holds dates, timestamps
+    and booleans as (ISO 8601; 0 and 1): peewee tries its formats one by one with strptime."""
+    slow = f.python_value
+    if isinstance(f, BooleanField):
+        return lambda v: v if isinstance(v, bool) else slow(v)
+    if isinstance(f, DateTimeField):
+        parse = dt.datetime.fromisoformat
+    elif isinstance(f, DateField):
+        parse = dt.date.fromisoformat
+    else:
+        return slow
+
+    def fast(value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return parse(value)
+            except ValueError:
+                pass
+        return slow(value)
+
+    return fast
+
+
+@functools.cache
+def _reader(model: type[Model]) -> tuple[str, tuple[str, ...], tuple[tuple[int, Callable], ...]]:
+    fields = model._meta.sorted_fields
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    names = tuple(f.name for f in fields)
+
+    def plain(f: Field) -> bool:
+        if isinstance(f, ForeignKeyField):
+            return type(f.rel_field) in _AS_DRIVER_GIVES
+        return type(f) in _AS_DRIVER_GIVES
+
+    convert = tuple((i, _converter(f)) for i, f in enumerate(fields) if not plain(f))
+    return f'SELECT {columns} FROM "{model._meta.table_name}" WHERE "id" IN ', names, convert
+
+
+def models_by_id(model: type[M], ids: Iterable[int], *, batch: int = 10_000) -> dict[int, M]:
+    """The rows of `model` with these ids, as models (id -> row; an id without a row is left
+    out), equal to what `model.select().where(model.id.in_(ids))` gives."""
+    select, names, convert = _reader(model)
+    ids = list(ids)
+    out: dict[int, M] = {}
+    new = model.__new__
+    for start in range(0, len(ids), batch):
+        cursor = database.execute_sql(select + id_list(ids[start : start + batch]).sql)
+        for row in cursor.fetchall():
+            if convert:
+                row = list(row)
+                for i, python_value in convert:
+                    if row[i] is not None:
+                        row[i] = python_value(row[i])
+            obj = new(model)
+            obj.__data__ = dict(zip(names, row, strict=True))
+            obj._dirty = set()
+            obj.__rel__ = {}
+            out[obj.__data__["id"]] = obj
+    return out

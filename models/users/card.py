@@ -22,7 +22,7 @@ from models.errors import NotFound
 from models.runtime import runtime
 from models.store.tables import Account, Address, AuditEvent, Email, Identifier, Phone
 from models.users.accounts import full_name, is_expired
-from models.users.history import _in_scope
+from models.users.history import _in_scope, source_shown
 from models.users.photos import Photo, stored_photo
 from models.users.profile import _one_line
 
@@ -77,7 +77,7 @@ def _created(account: Account) -> Stamp:
     )
     if event is None:
         return Stamp(account.created_at, account.created_by)
-    return Stamp(event.at, event.actor, event.source)
+    return Stamp(event.at, event.actor, source_shown(event.source, event.job_id))
 
 
 def _updated(account: Account, viewer: Actor) -> Stamp:
@@ -92,7 +92,7 @@ def _updated(account: Account, viewer: Actor) -> Stamp:
     while events := list(query.paginate(page, BATCH)):
         seen = _in_scope(events, scope)
         if seen:
-            return Stamp(seen[0].at, seen[0].actor, seen[0].source)
+            return Stamp(seen[0].at, seen[0].actor, source_shown(seen[0].source, seen[0].job_id))
         page += 1
     return Stamp(account.updated_at, account.updated_by)
 

@@ -35,13 +35,20 @@ DEFAULT_PERIOD = "30d"
 class HistoryRow:
     at: dt.datetime
     actor: str  # username of who did it ("system" for init and jobs)
-    source: str  # screen, cli, import, job
+    source: str  # screen, cli, import, job; a bulk job's change names it: "job 12"
     action: str  # create, update, delete, login_success, login_failure, lockout
     entity: str  # table of the changed row: person, account, email, note, ...
     entity_id: int | None
     field: str
     old: str | None  # secrets are stored masked, never in the clear
     new: str | None
+    job_id: int | None = None  # the bulk job that made the change (models/jobs/)
+
+
+def source_shown(source: str, job_id: int | None) -> str:
+    """How History (and the user card) shows where a change came from: a bulk job's change
+    as "job 12", so the job can be found on the Jobs screen and undone; the others as stored."""
+    return f"{source} {job_id}" if job_id is not None else source
 
 
 def history(account_id: int, actor: Actor, period: str = DEFAULT_PERIOD) -> list[HistoryRow]:
@@ -70,13 +77,14 @@ def history(account_id: int, actor: Actor, period: str = DEFAULT_PERIOD) -> list
         HistoryRow(
             at=e.at,
             actor=e.actor,
-            source=e.source,
+            source=source_shown(e.source, e.job_id),
             action=e.action,
             entity=e.entity,
             entity_id=e.entity_id,
             field=e.field,
             old=named(e, e.old_value),
             new=named(e, e.new_value),
+            job_id=e.job_id,
         )
         for e in events
     ]

@@ -120,3 +120,29 @@ def test_a_fifo_or_a_device_given_as_a_file_is_refused_at_once(db, capsys, tmp_p
     assert UserSet.select().count() == 0
     err = capsys.readouterr().err
     assert "not a regular file" in err or "system file" in err
+
+
+def test_job_update_adds_and_removes_rows(db, capsys) -> None:
+    from models.store.tables import Block, Note, StatCategory, Statistic
+
+    a = add_user("Anna", "Zanetti", "P1")
+    assert _cli(db, "set", "create", "Z", "--search", "zanetti") == 0
+    capsys.readouterr()
+    assert _cli(db, "job", "update", "Z", "--add", "stat=HIST", "--add", "block=GENERAL",
+                "--note", "Card checked", "--dry-run") == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "would change 1" in out and "statistic: - -> HIST" in out
+    assert not Statistic.select().exists()
+    assert _cli(db, "job", "update", "Z", "--add", "stat=HIST", "--add", "block=GENERAL",
+                "--note", "Card checked") == 0  # fmt: skip
+    assert "changed 1" in capsys.readouterr().out
+    hist = StatCategory.get(StatCategory.code == "HIST").id
+    assert Statistic.get(Statistic.account == a.id).category_id == hist
+    assert Block.select().where(Block.account == a.id).count() == 1
+    assert Note.get(Note.account == a.id).text == "Card checked"
+    assert _cli(db, "job", "list") == 0
+    assert "+statistic HIST, +block GENERAL, +note 'Card checked'" in capsys.readouterr().out
+    assert _cli(db, "job", "update", "Z", "--remove", "note=x") == 2
+    assert "remove" in capsys.readouterr().err
+    assert _cli(db, "job", "update", "Z") == 2
+    assert "say what to change" in capsys.readouterr().err

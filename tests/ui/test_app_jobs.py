@@ -143,7 +143,7 @@ async def test_save_a_search_as_a_set_renew_by_group_after_preview_see_history_a
         await pilot.press("f12")
         await wait(pilot)
         history = app.screen.query_one("#history-table", RowTable).rows
-        assert any("job" in row and "expiry_date" in row for row in history), history
+        assert any(f"job {job.id}" in row and "expiry_date" in row for row in history), history
         await pilot.press("escape")
         await wait(pilot)
         await pilot.press("escape")

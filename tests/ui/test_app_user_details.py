@@ -213,6 +213,25 @@ async def test_identifier_edit_duplicate_and_refusals(ui_db) -> None:
         assert [r[1] for r in table_rows(screen, "identifier")] == ["P200", "BC-1", "BC-2"]
 
 
+async def test_history_names_the_bulk_job_that_made_a_change(ui_db, anna) -> None:
+    """A change made by a bulk job shows "job N" in History, so the job can be found."""
+    from models.jobs.jobs import run_update
+    from models.jobs.sets import create_itemized_set
+
+    system = Actor(None, Source.CLI)
+    org = anna.organization_id
+    set_id = create_itemized_set("One", [anna.id], system, org).set_id
+    done = run_update(set_id, {"user_group": "GRAD"}, Actor(None, Source.JOB), organization=org)
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_details(pilot, ui_db, anna)
+        await pilot.press("f12")
+        await settle(pilot)
+        rows = screen.query_one("#history-table", RowTable).rows
+        job = [r for r in rows if "user_group" in r]
+        assert job and f"job {done.info.job_id}" in job[0], rows
+
+
 async def test_history_period_filter(ui_db, anna) -> None:
     from models.runtime import runtime
 

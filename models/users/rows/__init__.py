@@ -10,6 +10,8 @@ roles, behind one set of services keyed by `Kind`:
     delete_row(kind, account_id, row_id, expected_version, actor)   -> new version
     set_row_active(kind, account_id, row_id, expected_version, active, actor) -> Saved
         (identifiers, blocks and roles)
+    check_add(kind, account, data, actor) / check_delete(kind, account, row, actor)
+        (what add_row / delete_row check, reading only: a bulk job's preview)
 
 Every change is one transaction with its audit events, checks and bumps the account's version
 (`models.users.details.touch`: a stale version raises `ConflictError`), so a General-tab save made
@@ -28,6 +30,8 @@ from models.users.rows.base import Kind, Refused, Saved
 from models.users.rows.services import (
     SaveTargetExists,
     add_row,
+    check_add,
+    check_delete,
     delete_row,
     duplicate_row,
     list_rows,
@@ -48,6 +52,8 @@ __all__ = [
     "Saved",
     "absent_kinds",
     "add_row",
+    "check_add",
+    "check_delete",
     "delete_row",
     "duplicate_row",
     "list_rows",

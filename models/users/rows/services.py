@@ -87,6 +87,49 @@ def _check_present(spec: _Spec, account: Account) -> None:
         )
 
 
+def _checked_new(spec: _Spec, ctx: _Ctx, data: dict) -> dict[str, Any]:
+    """The values a new row would store, checked (its fields, then the right over its owner
+    library); reads only."""
+    values = spec.clean(data, ctx, None)
+    _authorize(spec, ctx.actor, ctx.account, values.get("owner"))
+    return values
+
+
+def _checked_deletable(spec: _Spec, ctx: _Ctx, row) -> None:  # noqa: ANN001
+    _authorize(spec, ctx.actor, ctx.account, getattr(row, "owner_id", None))
+    spec.check_deletable(row, ctx)
+
+
+def check_add(
+    kind: Kind | str,
+    account: Account,
+    data: dict[str, Any],
+    actor: Actor,
+    *,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """What `add_row` checks before it writes, reading only (a bulk job's preview and plan,
+    `models.jobs.rows`): the values the row would have; raises the refusal `add_row` would."""
+    spec = _spec(kind)
+    settings = settings or load_settings()
+    _check_keys(spec, data)
+    _authorize(spec, actor, account)
+    _check_present(spec, account)
+    data = spec.prepare(dict(data), None, settings)
+    return _checked_new(spec, _Ctx(account, actor, settings), data)
+
+
+def check_delete(
+    kind: Kind | str, account: Account, row, actor: Actor, *, settings: Settings | None = None
+) -> None:  # noqa: ANN001
+    """What `delete_row` checks before it deletes `row` of `account`, reading only; raises
+    the refusal `delete_row` would."""
+    spec = _spec(kind)
+    if not spec.belongs(row, account):
+        raise NotFound(f"This {spec.label} is not the user's.")
+    _checked_deletable(spec, _Ctx(account, actor, settings or load_settings()), row)
+
+
 def list_rows(kind: Kind | str, account_id: int, actor: Actor) -> list:
     """The rows of a tab, oldest first; rows owned by a library outside the staff user's
     scope are left out (library independence)."""
@@ -134,8 +177,7 @@ def add_row(
             _authorize(spec, actor, account)
             check_version(account, expected_version)
             ctx = _Ctx(account, actor, settings)
-            values = spec.clean(data, ctx, None)
-            _authorize(spec, actor, account, values.get("owner"))
+            values = _checked_new(spec, ctx, data)
             version = _touch(spec, ctx, expected_version)
             row = spec.model.create(**values)
             audit.record_changes(actor, row, None, audit.snapshot(row), **ctx.ids)
@@ -225,7 +267,7 @@ def delete_row(
         _authorize(spec, actor, account, getattr(row, "owner_id", None))
         check_version(account, expected_version)
         ctx = _Ctx(account, actor, settings)
-        spec.check_deletable(row, ctx)
+        _checked_deletable(spec, ctx, row)
         version = _touch(spec, ctx, expected_version)
         audit.record_changes(actor, row, audit.snapshot(row), None, **ctx.ids)
         spec.model.delete().where(spec.model.id == row.id).execute()
