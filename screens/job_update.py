@@ -2,7 +2,11 @@
 (`models.jobs.views.update_fields`, read from `models.jobs.types`: a field the jobs learn
 appears here by itself), each left empty to keep the members' values. ctrl+d checks the values
 (`parse_update`) and works out the preview (`models.jobs.jobs.preview`) in a worker; a wrong
-value is said under its field. The preview, and the run once confirmed, are `JobRunScreen`."""
+value is said under its field. Under the fields, rows to add or remove on every member
+(statistical categories, roles, blocks: `stat=CODE`, `role=ROLE@LIBRARY`, `block=TYPE`, several
+separated by commas) and a note to add, checked by `models.jobs.rows.parse_rows` as the command
+line's --add, --remove and --note are. The preview, and the run once confirmed, are
+`JobRunScreen`."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from models.errors import PatronDeskError, ValidationError
 from models.jobs.jobs import parse_update, preview, run_update
+from models.jobs.rows import parse_rows
 from models.jobs.types import RENEW, UPDATE, Preview
 from models.jobs.views import CHOICE, CODE, DATE, UpdateField, update_fields
 from screens.confirm import CoveredKeys, ask_to_discard
@@ -26,12 +31,31 @@ from tui.worker import run_service
 GROUP = "job-update"
 
 
+# The rows a job adds or removes (models/jobs/rows.py), under the fields: (id, label, hint).
+ROW_INPUTS = (
+    ("add", "Add to each", "stat=CODE, role=ROLE@LIBRARY, block=TYPE (commas between)"),
+    ("remove", "Remove from each", "stat=CODE, role=ROLE@LIBRARY, block=TYPE"),
+    ("note", "Note to add", "one line, added to every member"),
+)
+
+
+def _items(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def check_and_preview(
-    assignments: list[str], set_id: int, organization_id: int, actor
-) -> tuple[dict[str, str], Preview]:  # noqa: ANN001
-    """The job's fields checked, and its preview (database work: in a worker)."""
-    fields = parse_update(assignments, organization_id)
-    return fields, preview(UPDATE, set_id, actor, fields=fields)
+    assignments: list[str], row_inputs: dict[str, str], set_id: int, organization_id: int, actor
+) -> tuple[dict[str, str], list[dict], Preview]:  # noqa: ANN001
+    """The job's fields and rows checked, and its preview (database work: in a worker)."""
+    fields = parse_update(assignments, organization_id) if assignments else {}
+    note = row_inputs.get("note", "").strip()
+    rows = parse_rows(
+        _items(row_inputs.get("add", "")),
+        _items(row_inputs.get("remove", "")),
+        [note] if note else [],
+        organization_id=organization_id,
+    )
+    return fields, rows, preview(UPDATE, set_id, actor, fields=fields, rows=rows)
 
 
 class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
@@ -93,6 +117,8 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
                         compact=True,
                     )  # fmt: skip
                 )
+        for name, label, hint in ROW_INPUTS:
+            widgets.append(Field(label, LineInput("", id=f"job-{name}", placeholder=hint)))
         box.mount_all(widgets)
         self.busy = False
         self.query_one("#job-message", Message).clear()
@@ -113,10 +139,18 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
     def assignments(self) -> list[str]:
         return [f"{f.name}={value}" for f in self.fields if (value := self._value(f))]
 
+    def row_inputs(self) -> dict[str, str]:
+        out = {}
+        for name, _label, _hint in ROW_INPUTS:
+            found = self.query(f"#job-{name}")
+            if found and (value := found.first(Input).value.strip()):
+                out[name] = value
+        return out
+
     def unsaved_changes(self) -> str | None:
         if self.ran:
             return None
-        if self.fields and self.assignments():
+        if self.fields and (self.assignments() or self.row_inputs()):
             return "An update job's fields are filled in, not run."
         return None
 
@@ -127,10 +161,10 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
             return
         for field in self.query(Field):
             field.set_error(None)
-        assignments = self.assignments()
+        assignments, row_inputs = self.assignments(), self.row_inputs()
         message = self.query_one("#job-message", Message)
-        if not assignments:
-            message.show("Choose at least one field to change.")
+        if not assignments and not row_inputs:
+            message.show("Choose at least one field to change, or a row to add or remove.")
             return
         self.busy = True
         message.show("Working out the preview…", error=False)
@@ -139,6 +173,7 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
             self,
             check_and_preview,
             assignments,
+            row_inputs,
             self.set_id,
             session.organization.id,
             session.actor,
@@ -147,8 +182,8 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
             group=GROUP,
         )
 
-    def _previewed(self, answer: tuple[dict[str, str], Preview]) -> None:
-        fields, p = answer
+    def _previewed(self, answer: tuple[dict[str, str], list[dict], Preview]) -> None:
+        fields, rows, p = answer
         self.busy = False
         self.query_one("#job-message", Message).clear()
         set_id, actor = self.set_id, self.app.session.actor
@@ -163,7 +198,9 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
                 UPDATE,
                 preview=p,
                 on_start=self._ran,
-                run_fn=lambda progress: run_update(set_id, fields, actor, progress=progress),
+                run_fn=lambda progress: run_update(
+                    set_id, fields, actor, progress=progress, rows=rows or None
+                ),
             ),
             closed,
         )

@@ -316,6 +316,43 @@ async def test_a_wrong_value_is_said_under_its_field_and_nothing_runs(ui_db, gra
         assert Job.select().count() == 0
 
 
+async def test_the_form_adds_a_block_and_a_note_and_says_a_wrong_row_at_its_field(
+    ui_db, grads
+) -> None:
+    from models.store.tables import Block, Note
+
+    itemized(ui_db, "Grads", grads)
+    app = PatronDeskApp()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_sets(pilot)
+        await pilot.press("j", "u")
+        await wait(pilot)
+        await type_into(pilot, "#job-add", "block=NOPE")
+        await pilot.press("ctrl+d")
+        await wait(pilot)
+        assert isinstance(app.screen, UpdateJobScreen)
+        assert "NOPE" in app.screen.query_one("#field-job-add").error
+        app.screen.query_one("#job-add").value = ""
+        await type_into(pilot, "#job-add", "block=GENERAL")
+        await type_into(pilot, "#job-note", "Checked at the desk")
+        await pilot.press("ctrl+d")
+        await wait(pilot)
+        assert isinstance(app.screen, JobRunScreen)
+        assert "would change 3" in text_of(app, "#job-text")
+        assert Block.select().count() == 0
+        await pilot.press("ctrl+s")
+        await wait(pilot)
+        await pilot.press("y")
+        await wait(pilot)
+        assert "changed 3" in text_of(app, "#job-text")
+    ids = [g.id for g in grads]
+    assert Block.select().where(Block.account << ids).count() == 3
+    assert (
+        Note.select().where((Note.account << ids) & (Note.text == "Checked at the desk")).count()
+        == 3
+    )
+
+
 async def test_the_update_form_offers_every_field_the_domain_supports(ui_db, grads) -> None:
     from models.jobs.types import UPDATE_FIELDS
 
