@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
+from textual.widgets import Checkbox, Input, Select, Static
 
 from models.config.codes import code_options, title_options
 from models.errors import ConflictError, PatronDeskError, ValidationError
@@ -24,7 +24,16 @@ from models.users.fields import BOOL, CODE, FIELDS, GENDERS, LANGUAGE, LANGUAGES
 from models.users.profile import Profile
 from screens.user_details.context import RecordContext, load_head
 from tui.keys import hint
-from tui.widgets import Field, Line, LineInput, Message, plain, with_held
+from tui.widgets import (
+    DateInput,
+    Field,
+    FormSelect,
+    Line,
+    LineInput,
+    Message,
+    plain,
+    with_held,
+)
 from tui.worker import run_service
 
 # Each field's label from the field table (models/users/fields.py), but where the tab says more.
@@ -117,10 +126,10 @@ class GeneralPane(VerticalScroll):
         if _is_choice(name, self.choices):
             options = self._options[name] = with_held(self.choices[name], value)
             current = "" if value is None else str(value)
-            return Select(options, value=current or Select.NULL, id=wid, prompt="—")
+            return FormSelect(options, value=current or Select.NULL, id=wid, prompt="—")
         if name in DATE_FIELDS:
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
-            return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
+            return DateInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
         return LineInput(
             "" if value is None else str(value),
             id=wid,
