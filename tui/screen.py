@@ -8,6 +8,8 @@ stylesheet restyles every screen of the stack (`App.refresh_css`, which `push_sc
 itself when the CSS changed since the screen was last shown). A freshly mounted screen has just
 been styled widget by widget. So a screen of this app skips that second pass; Textual's own pop
 (`pop_screen` resumes with `refresh_styles=False`) already does.
+
+A screen covered by another also draws nothing while it is covered (`UnseenWhenCovered`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,30 @@ from __future__ import annotations
 from textual import events
 
 
-class KeepStyles:
-    """Mixin for a `Screen`: resuming it does not restyle every widget again."""
+class UnseenWhenCovered:
+    """Mixin for a `Screen`: while another screen covers it, its changes are not drawn.
+
+    Textual counts the screen right under the top one as showing through it, whatever the
+    top one's background (`App._background_screens`), and a change there (Find Users' list
+    losing the focus when a user is opened) redrew the whole top screen a second time: a
+    full draw of User Details for nothing, on every user opened. Under an opaque screen
+    nothing of it shows; it is drawn in full when it is shown again (`Screen`'s resume
+    repaints it), so what changed meanwhile is only forgotten. Under a dialog, whose
+    background lets it show through, it is drawn as before."""
+
+    def _compositor_refresh(self) -> None:
+        app = self.app
+        top = app.screen
+        if top is not self and not app.is_inline and top.styles.background.a == 1:
+            self._compositor._dirty_regions.clear()
+            self._dirty_widgets.clear()
+            return
+        super()._compositor_refresh()
+
+
+class KeepStyles(UnseenWhenCovered):
+    """Mixin for a `Screen`: resuming it does not restyle every widget again (and a covered
+    one draws nothing, `UnseenWhenCovered`)."""
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before `Screen._on_screen_resume` (the subclass's handler first, same event).
