@@ -9,7 +9,8 @@ itself when the CSS changed since the screen was last shown). A freshly mounted 
 been styled widget by widget. So a screen of this app skips that second pass; Textual's own pop
 (`pop_screen` resumes with `refresh_styles=False`) already does.
 
-A screen covered by another also draws nothing while it is covered (`UnseenWhenCovered`).
+A screen covered by another also draws nothing while it is covered (`UnseenWhenCovered`),
+and a screen shown again with a new layout is drawn once, not twice (`DrawnOnce`).
 """
 
 from __future__ import annotations
@@ -38,9 +39,35 @@ class UnseenWhenCovered:
         super()._compositor_refresh()
 
 
-class KeepStyles(UnseenWhenCovered):
+class DrawnOnce:
+    """Mixin for a `Screen`: a screen to be laid out and drawn in full in the same update (a
+    screen shown again whose new content changed a size) is drawn once.
+
+    Textual lays it out and draws what the layout moved, then draws the whole screen again
+    for the repaint (`Screen._on_timer_update`): the first draw, as costly as the second on
+    User Details (every field moved or not is cut into the screen's lines), was thrown away
+    at once. Here the layout's own draw is the full one and the repaint is done by it."""
+
+    def _on_timer_update(self) -> None:
+        if (
+            self._layout_required
+            and self._repaint_required
+            and self.is_current
+            and not self.app._batch_count
+            and not self.app.is_inline
+            and self.outer_size
+        ):
+            # The screen's repaint region (all of it) goes with the layout's update: its draw
+            # is then a full one (`Compositor.render_update`).
+            self._repaint_required = False
+            self._dirty_widgets.add(self)
+        super()._on_timer_update()
+
+
+class KeepStyles(UnseenWhenCovered, DrawnOnce):
     """Mixin for a `Screen`: resuming it does not restyle every widget again (and a covered
-    one draws nothing, `UnseenWhenCovered`)."""
+    one draws nothing, `UnseenWhenCovered`; one laid out and repainted is drawn once,
+    `DrawnOnce`)."""
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before `Screen._on_screen_resume` (the subclass's handler first, same event).

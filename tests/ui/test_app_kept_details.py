@@ -373,6 +373,31 @@ async def test_the_next_user_is_drawn_once_without_a_layout(ui_db, monkeypatch) 
         assert passes == ["draw"], passes
 
 
+async def test_the_next_user_with_other_tabs_is_laid_out_before_it_is_drawn(
+    ui_db, monkeypatch
+) -> None:
+    """Another user whose tabs differ (a contact has no Identifiers or Blocks: the labels get
+    longer) is laid out first, then drawn: nothing of the new values is drawn into the
+    earlier layout (Textual's own order drew them, then laid out one frame later and drew
+    everything a second time), and the layout's draw is the only full one."""
+    anna = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    acme = add_user("", "ACME Books", "C300", record_type=RecordType.CONTACT.value,
+                    group="CONTACT")  # fmt: skip
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        await open_user(pilot, anna.id)
+        await back(pilot)
+        passes = _passes(monkeypatch)
+        screen = await open_user(pilot, acme.id)
+        assert "ACME" in head(app) and "block" not in screen._present
+        # Laid out, then drawn once in full (`tui.screen.DrawnOnce`: Textual drew what the
+        # layout moved, then everything again). The tabs whose width changed may ask for a
+        # second layout after (Textual's own, for their new size).
+        assert passes[:2] == ["layout", "draw"], passes
+        assert passes.count("draw") <= 2, passes
+
+
 async def test_no_history_tab_for_roles_the_configuration_keeps_it_from(ui_db) -> None:
     """History visible to roles (issue 22 item 11): a desk operator opening a user has no
     History tab when the configuration names other roles; F12 says why; the administrator
