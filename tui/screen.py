@@ -8,6 +8,9 @@ stylesheet restyles every screen of the stack (`App.refresh_css`, which `push_sc
 itself when the CSS changed since the screen was last shown). A freshly mounted screen has just
 been styled widget by widget. So a screen of this app skips that second pass; Textual's own pop
 (`pop_screen` resumes with `refresh_styles=False`) already does.
+
+A screen covered by another also draws nothing while it is covered (`UnseenWhenCovered`),
+and a screen shown again with a new layout is drawn once, not twice (`DrawnOnce`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,56 @@ from __future__ import annotations
 from textual import events
 
 
-class KeepStyles:
-    """Mixin for a `Screen`: resuming it does not restyle every widget again."""
+class UnseenWhenCovered:
+    """Mixin for a `Screen`: while another screen covers it, its changes are not drawn.
+
+    Textual counts the screen right under the top one as showing through it, whatever the
+    top one's background (`App._background_screens`), and a change there (Find Users' list
+    losing the focus when a user is opened) redrew the whole top screen a second time: a
+    full draw of User Details for nothing, on every user opened. Under an opaque screen
+    nothing of it shows; it is drawn in full when it is shown again (`Screen`'s resume
+    repaints it), so what changed meanwhile is only forgotten. Under a dialog, whose
+    background lets it show through, it is drawn as before."""
+
+    def _compositor_refresh(self) -> None:
+        app = self.app
+        top = app.screen
+        if top is not self and not app.is_inline and top.styles.background.a == 1:
+            self._compositor._dirty_regions.clear()
+            self._dirty_widgets.clear()
+            return
+        super()._compositor_refresh()
+
+
+class DrawnOnce:
+    """Mixin for a `Screen`: a screen to be laid out and drawn in full in the same update (a
+    screen shown again whose new content changed a size) is drawn once.
+
+    Textual lays it out and draws what the layout moved, then draws the whole screen again
+    for the repaint (`Screen._on_timer_update`): the first draw, as costly as the second on
+    User Details (every field moved or not is cut into the screen's lines), was thrown away
+    at once. Here the layout's own draw is the full one and the repaint is done by it."""
+
+    def _on_timer_update(self) -> None:
+        if (
+            self._layout_required
+            and self._repaint_required
+            and self.is_current
+            and not self.app._batch_count
+            and not self.app.is_inline
+            and self.outer_size
+        ):
+            # The screen's repaint region (all of it) goes with the layout's update: its draw
+            # is then a full one (`Compositor.render_update`).
+            self._repaint_required = False
+            self._dirty_widgets.add(self)
+        super()._on_timer_update()
+
+
+class KeepStyles(UnseenWhenCovered, DrawnOnce):
+    """Mixin for a `Screen`: resuming it does not restyle every widget again (and a covered
+    one draws nothing, `UnseenWhenCovered`; one laid out and repainted is drawn once,
+    `DrawnOnce`)."""
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before `Screen._on_screen_resume` (the subclass's handler first, same event).

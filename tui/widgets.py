@@ -7,8 +7,11 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widget import Widget
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, MaskedInput, Select, Static
+from textual.widgets._select import NonSelectableStatic, SelectCurrent, SelectOverlay
 
 from models.text import printable
 from tui.keys import FIELD, bindings
@@ -54,6 +57,12 @@ class SafeInput(Input):
     the keys of `tui.keys.FIELD`, listed in F1."""
 
     BINDINGS = bindings(FIELD)
+    # An input's virtual size is its value's width, for its own sideways scrolling only (its
+    # width is its container's, not its value's: an input of `width: auto` lays out on each
+    # value already, `Input._watch_value`). Textual's reactive lays out the whole screen on
+    # each change: setting the twenty fields of User Details for another user laid it out
+    # once more, about a third of the time of opening a user.
+    virtual_size = Reactive(Size(0, 0), layout=False)
 
     def action_clear_field(self) -> None:
         """Empty the field (the cursor at its start), as typing over a selection would."""
@@ -160,6 +169,13 @@ class Field(Vertical):
         )
 
 
+class DateInput(MaskedInput):
+    """A masked input (a date's YYYY-MM-DD) whose new value redraws it without laying out
+    the screen (see `SafeInput.virtual_size`)."""
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
+
+
 def _fits_one_line(widget: Widget, *texts: Content) -> bool:
     """Whether each text is drawn on one line of the widget as it is laid out now."""
     width = widget.content_size.width
@@ -193,6 +209,37 @@ class Line(Static):
         in_place = _fits_one_line(self, content, self._shown)
         self._shown = content
         self.update(content, layout=not in_place)
+
+
+class _SelectLabel(NonSelectableStatic):
+    """The text of a select's current value: a new text that keeps to one line, as the old
+    one did, is redrawn in place (as `Line`); one that wraps lays the screen out."""
+
+    def update(self, content: object = "", *, layout: bool = True) -> None:
+        old = self.visual
+        super().update(content, layout=False)
+        new = self.visual
+        if layout and not (
+            isinstance(old, Content) and isinstance(new, Content) and _fits_one_line(self, old, new)
+        ):
+            self.refresh(layout=True)
+
+
+class _SelectCurrent(SelectCurrent):
+    def compose(self) -> ComposeResult:  # as SelectCurrent's, with the label above
+        yield _SelectLabel(self.placeholder, id="label")
+        yield NonSelectableStatic("▼", classes="arrow down-arrow")
+        yield NonSelectableStatic("▲", classes="arrow up-arrow")
+
+
+class FormSelect(Select):
+    """A Select whose value shown for another record is redrawn in place when it keeps to one
+    line (Textual's lays out the whole screen for each new value: eight of them on User
+    Details' General tab)."""
+
+    def compose(self) -> ComposeResult:  # as Select's, with the current value above
+        yield _SelectCurrent(self.prompt)
+        yield SelectOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
 
 
 class Message(Static):

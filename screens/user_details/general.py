@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, MaskedInput, Select, Static
+from textual.widgets import Checkbox, Input, Select, Static
 
 from models.config.codes import code_options, title_options
 from models.errors import ConflictError, PatronDeskError, ValidationError
@@ -24,7 +24,16 @@ from models.users.fields import BOOL, CODE, FIELDS, GENDERS, LANGUAGE, LANGUAGES
 from models.users.profile import Profile
 from screens.user_details.context import RecordContext, load_head
 from tui.keys import hint
-from tui.widgets import Field, Line, LineInput, Message, plain, with_held
+from tui.widgets import (
+    DateInput,
+    Field,
+    FormSelect,
+    Line,
+    LineInput,
+    Message,
+    plain,
+    with_held,
+)
 from tui.worker import run_service
 
 # Each field's label from the field table (models/users/fields.py), but where the tab says more.
@@ -117,10 +126,10 @@ class GeneralPane(VerticalScroll):
         if _is_choice(name, self.choices):
             options = self._options[name] = with_held(self.choices[name], value)
             current = "" if value is None else str(value)
-            return Select(options, value=current or Select.NULL, id=wid, prompt="—")
+            return FormSelect(options, value=current or Select.NULL, id=wid, prompt="—")
         if name in DATE_FIELDS:
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
-            return MaskedInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
+            return DateInput("9999-99-99", value=text or None, id=wid, placeholder="YYYY-MM-DD")
         return LineInput(
             "" if value is None else str(value),
             id=wid,
@@ -171,35 +180,50 @@ class GeneralPane(VerticalScroll):
         self.choices = loaded.choices
         if not self._fields:
             self._fields = {f.id.removeprefix("field-g-"): f for f in self.query(Field) if f.id}
-        for name, value in self.form.values.items():
-            widget = self.query_one(f"#g-{name}")
-            if isinstance(widget, Checkbox):
-                widget.value = bool(value)
-            elif isinstance(widget, Select):
-                options = with_held(self.choices[name], value)
-                if options != self._options.get(name):  # rebuilding a list costs: only if new
-                    widget.set_options(options)
-                    self._options[name] = options
-                widget.value = ("" if value is None else str(value)) or Select.NULL
-            elif name in DATE_FIELDS:
-                text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
-                widget.value = text
-            else:
-                widget.value = "" if value is None else str(value)
-            widget.disabled = name not in self.form.editable
-            field = self._fields.get(name)
-            if field is not None:
-                field.set_label(self._label(name))
-                if field.has_class("-invalid"):
-                    field.set_error(None)
-        self._show_read_only()
+        inputs = self._inputs()
+        # Nothing listens to a field's change here (what changed is read at the save): the
+        # thirty messages of a refill, each bubbling up to the app, are not sent.
+        with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
+            for name, value in self.form.values.items():
+                self._set(name, value, inputs[f"g-{name}"])
+            self._show_read_only(inputs)
         self.query_one("#general-info", Line).set(self._info())
         self.query_one("#general-message", Message).clear()
         self.scroll_home(animate=False)
 
-    def _show_read_only(self) -> None:
+    def _inputs(self) -> dict[str, Widget]:
+        """The form's inputs by id, read in one walk of the form (a query per field walked
+        it thirty times)."""
+        return {
+            w.id: w for w in self.query("Input, Select, Checkbox") if w.id and w.id.startswith("g-")
+        }
+
+    def _set(self, name: str, value: Any, widget: Widget) -> None:
+        """One field of the record in the form (`load`)."""
+        if isinstance(widget, Checkbox):
+            widget.value = bool(value)
+        elif isinstance(widget, Select):
+            options = with_held(self.choices[name], value)
+            if options != self._options.get(name):  # rebuilding a list costs: only if new
+                widget.set_options(options)
+                self._options[name] = options
+            widget.value = ("" if value is None else str(value)) or Select.NULL
+        elif name in DATE_FIELDS:
+            text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
+            widget.value = text
+        else:
+            widget.value = "" if value is None else str(value)
+        widget.disabled = name not in self.form.editable
+        field = self._fields.get(name)
+        if field is not None:
+            field.set_label(self._label(name))
+            if field.has_class("-invalid"):
+                field.set_error(None)
+
+    def _show_read_only(self, inputs: dict[str, Widget] | None = None) -> None:
+        inputs = inputs or self._inputs()
         for name, text in self.form.shown.items():
-            self.query_one(f"#g-{name}", Input).value = text or NONE_SHOWN
+            inputs[f"g-{name}"].value = text or NONE_SHOWN
 
     def _info(self) -> str:
         f = self.form
