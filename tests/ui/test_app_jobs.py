@@ -460,13 +460,13 @@ async def test_logging_out_stops_a_running_job_after_its_chunk_and_it_continues_
     set_id = itemized(ui_db, "Grads", grads)
     first_chunk, go_on = threading.Event(), threading.Event()
 
-    def one_at_a_time(set_ref, fields, actor, *, progress):  # noqa: ANN001, ANN202
+    def one_at_a_time(set_ref, fields, actor, *, progress, rows=None):  # noqa: ANN001, ANN202
         def slow(p) -> None:  # noqa: ANN001
             progress(p)
             first_chunk.set()
             go_on.wait(10)
 
-        return run_update(set_ref, fields, actor, progress=slow, chunk=1)
+        return run_update(set_ref, fields, actor, progress=slow, chunk=1, rows=rows)
 
     monkeypatch.setattr(screens.job_update, "run_update", one_at_a_time)
     app = PatronDeskApp()
