@@ -51,6 +51,7 @@ is gone and rebuilds what it deferred (`recover_abandoned`), contains-search row
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import keyword
@@ -83,6 +84,9 @@ TABLES = (
     "import_state",
 )
 KEPT_PREFIXES = ("account_search_",)
+# A load's page cache (SQLite, KiB): the chunks' index pages stay in memory between chunks; the
+# connection's own size comes back after the load.
+LOAD_CACHE_KIB = 160 * 1024
 NAME_TRIGGER = "person_name_ai"
 _IF_NEW = "CREATE INDEX IF NOT EXISTS "
 
@@ -273,6 +277,35 @@ class BulkWriter:
 # --- Deferred indexes (SQLite) ------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def load_cache() -> Any:
+    """The page cache of a load (SQLite): `LOAD_CACHE_KIB` for its time, then the
+    connection's own size again (its pages beyond that are freed)."""
+    if not is_sqlite():
+        yield
+        return
+    before = int(database.execute_sql("PRAGMA cache_size").fetchone()[0])
+    database.execute_sql(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            database.execute_sql(f"PRAGMA cache_size = {before}")
+
+
+@contextlib.contextmanager
+def sort_threads() -> Any:
+    """SQLite's helper threads for the sorts of CREATE INDEX (`PRAGMA threads`): one per core
+    but this one's, back to none after."""
+    threads = max(0, min(4, (os.cpu_count() or 1) - 1))
+    database.execute_sql(f"PRAGMA threads = {threads}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            database.execute_sql("PRAGMA threads = 0")
+
+
 def _trigram_columns() -> tuple[tuple[str, str, str], ...]:
     """(table, key column, FTS5 table) of the contains search (migration 0013)."""
     import importlib
@@ -408,7 +441,7 @@ def restore_indexes() -> int:
     built (the name index counts as one)."""
     if not is_sqlite():
         return 0
-    with database.atomic():
+    with sort_threads(), database.atomic():
         record = _record()
         if record is None:
             return 0

@@ -192,16 +192,17 @@ class Importer(_Matching, _Writing, _Updating):
         try:
             if not self.opts.dry_run:
                 bulk.recover_abandoned()  # a load killed earlier left its indexes unbuilt
-            chunk: list[dict] = []
-            for cand in self._candidates(files, formats):  # lazy items
-                self.report.rows += 1
-                chunk.append(cand)
-                if len(chunk) >= self.opts.chunk_size:
+            with bulk.load_cache():
+                chunk: list[dict] = []
+                for cand in self._candidates(files, formats):  # lazy items
+                    self.report.rows += 1
+                    chunk.append(cand)
+                    if len(chunk) >= self.opts.chunk_size:
+                        self._chunk(chunk)
+                        chunk = []
+                if chunk:
                     self._chunk(chunk)
-                    chunk = []
-            if chunk:
-                self._chunk(chunk)
-            self._flush()
+                self._flush()
             if self.unit == "folder" and not self.report.rows and not self._circulation:
                 self._nothing_read()
             if self._circulation:
@@ -219,6 +220,7 @@ class Importer(_Matching, _Writing, _Updating):
                 self._pool = None
             if self._bulk:
                 self._bulk = False
+                self.report.deferred = True
                 if not failed:
                     bulk.restore_indexes()
                 else:  # the error in flight is the one to say; the next import rebuilds them

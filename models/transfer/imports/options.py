@@ -13,7 +13,9 @@ from models.transfer.formats import (
     formula_safe,
 )
 
-CHUNK_SIZE = 2_000
+# Records a transaction writes: large enough that a chunk's fixed costs (its key look-ups, a
+# commit's fsync, the worker's hand-over) are spread thin; a kill loses at most one chunk.
+CHUNK_SIZE = 10_000
 PARALLEL_BYTES = 1_000_000  # from this much input, records are checked in a worker process
 # A load of at least this many records that at least doubles the people builds its secondary
 # indexes after the load (models/store/bulk.py).
@@ -100,6 +102,7 @@ class ImportReport:
     loans: int = 0
     dry_run: bool = False
     elapsed: float = 0.0
+    deferred: bool = False  # the load built its secondary indexes after (models/store/bulk.py)
     issues: list[Issue] = field(default_factory=list)
     created_codes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     preview: list[dict] = field(default_factory=list)
