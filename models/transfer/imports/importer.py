@@ -168,6 +168,19 @@ class Importer(_Matching, _Writing, _Updating):
     # -- running --
 
     def run(self) -> ImportReport:
+        if not self.opts.exclusive:
+            return self._run()
+        try:
+            lock = bulk.exclusive_lock()
+            lock.__enter__()
+        except bulk.ExclusiveRefused as exc:
+            raise ImportError_(f"--exclusive: {exc.message}") from None
+        try:
+            return self._run()
+        finally:
+            lock.__exit__(None, None, None)
+
+    def _run(self) -> ImportReport:
         self.started = time.perf_counter()
         files = files_of(self.path)
         if not files:
@@ -424,6 +437,8 @@ class Importer(_Matching, _Writing, _Updating):
     def _large_load(self) -> bool:
         """Whether this load is worth building indexes after (see models/store/bulk.py)."""
         wanted = self.opts.defer_indexes
+        if self.opts.exclusive:
+            return bulk.is_sqlite()  # the database is this load's alone: every index after
         if wanted is not None:
             return wanted
         if not bulk.is_sqlite():
@@ -508,6 +523,7 @@ class Importer(_Matching, _Writing, _Updating):
                 "primary_id_key",
                 "id, person_id, account_type, owning_system, version, organization_id",
                 keys,
+                whole=self._scan,
             )
         else:
             rows = (
@@ -518,6 +534,7 @@ class Importer(_Matching, _Writing, _Updating):
                     "id_type_id, account.id, person_id, account_type, owning_system, version, "
                     "organization_id",
                     keys,
+                    whole=self._scan,
                 )
                 if type_id == self._match_type
             )
@@ -530,9 +547,16 @@ class Importer(_Matching, _Writing, _Updating):
                 "account_id",
                 "digest, account_version",
                 [a["id"] for a in found.values()],
+                whole=self._scan,
             )
         }
         return found, states
+
+    @property
+    def _scan(self) -> bool:
+        """Whether the key look-ups have no index to use: an exclusive load deferred them all
+        (models/store/bulk.py), so each reads its table once for all its keys."""
+        return bool(self._bulk and self.opts.exclusive)
 
     def _mark_unchanged(self, cand: dict, acct: dict) -> None:
         """The keys of an unchanged record still belong to it for the rest of the file."""

@@ -40,9 +40,9 @@ class _Matching:
             login = self._login_email(rec)
             if login:
                 emails.add(fold_key(login))
-        holders = dict(_lookup("identifier", "value_key", "account_id", id_keys))
-        names = dict(_lookup("person", "username_key", "id", usernames))
-        mails = dict(_lookup("person", "email_key", "id", emails))
+        holders = dict(_lookup("identifier", "value_key", "account_id", id_keys, whole=self._scan))
+        names = dict(_lookup("person", "username_key", "id", usernames, whole=self._scan))
+        mails = dict(_lookup("person", "email_key", "id", emails, whole=self._scan))
         # Usernames that look like these (issue 18), by skeleton: ("look", skeleton) -> people.
         looks = {
             skeleton
@@ -50,7 +50,9 @@ class _Matching:
             if not rec["refused"]
             for skeleton in username_look_alikes(rec["person"].get("username") or rec["primary_id"])
         }
-        for skeleton, person_id in _lookup("person", "username_skeleton", "id", looks):
+        for skeleton, person_id in _lookup(
+            "person", "username_skeleton", "id", looks, whole=self._scan
+        ):
             names.setdefault(("look", skeleton), set()).add(person_id)
         return holders, names, mails
 

@@ -74,6 +74,9 @@ class ImportOptions:
     encoding: str = ""  # CSV files' encoding ("": UTF-8, else told from the content)
     date_format: str = ""  # CSV files' local dates, as strptime reads them ("%d/%m/%Y")
     force: bool = False  # read every record again, even one whose fingerprint is unchanged
+    # A first migration into a database nobody else uses (SQLite): the import holds it alone
+    # and defers every index, the unique ones included (models/store/bulk.py: exclusive_lock).
+    exclusive: bool = False
 
 
 @dataclass

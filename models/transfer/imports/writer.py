@@ -104,7 +104,7 @@ class _Writing:
         if not self.opts.dry_run:
             self._hash_secrets(ready)
             if self._bulk is None:
-                self._bulk = self._large_load() and bulk.defer_indexes()
+                self._bulk = self._large_load() and bulk.defer_indexes(self.opts.exclusive)
         try:
             self._transaction(ready, bulk=True)
         except _DryRunRollback:
