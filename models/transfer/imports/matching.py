@@ -19,7 +19,7 @@ from models.store.tables import (
     Account,
     Person,
 )
-from models.text import username_look_alikes
+from models.transfer.imports.checking import look_alikes
 from models.transfer.imports.preview import _here, _lookup, _who, _who_person
 from models.transfer.imports.updating import _CONTACT_KINDS, _LOGIN
 
@@ -48,7 +48,7 @@ class _Matching:
             skeleton
             for rec in records
             if not rec["refused"]
-            for skeleton in username_look_alikes(rec["person"].get("username") or rec["primary_id"])
+            for skeleton in look_alikes(rec, rec["person"].get("username") or rec["primary_id"])
         }
         for skeleton, person_id in _lookup(
             "person", "username_skeleton", "id", looks, whole=self._scan
@@ -65,7 +65,7 @@ class _Matching:
         if not username or names.get(fold_key(username)) is not None:
             return None
         own = acct["person"] if acct else None
-        for skeleton in sorted(username_look_alikes(username)):
+        for skeleton in sorted(look_alikes(rec, username)):
             other = next((p for p in sorted(names.get(("look", skeleton), ())) if p != own), None)
             if other is not None:
                 return (

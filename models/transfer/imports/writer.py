@@ -372,7 +372,10 @@ class _Writing:
                 "username": default_username(p.get("username"), rec["primary_id"]),
                 "email": rec.get("login_email"),
             }
-            derived = person_derived({**login, **names})
+            if "derived" in rec:  # derived in the worker (checking._derive), the email's key here
+                derived = {**rec["derived"], "email_key": fold_key(login["email"])}
+            else:
+                derived = person_derived({**login, **names})
             password = rec.get("password")
             pin = rec.get("pin")
             emails = rec["rows"].get("emails", [])
