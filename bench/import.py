@@ -27,9 +27,9 @@ cost. Lines:
 
     .venv/bin/python bench/import.py --users 100000 --db postgresql://postgres@127.0.0.1/test
 
-runs the same on PostgreSQL, in schemas made afresh for each run (`pd_import_bench`,
-`pd_import_floor`, `pd_import_py`); the floor there is psycopg2 `execute_values` through the
-same writer.
+runs the same on PostgreSQL, in schemas made afresh for each run (`pd_import_bench_PID`,
+`pd_import_floor_PID`, `pd_import_py_PID`, dropped at the end unless `--keep`); the floor there is
+psycopg2 `execute_values` through the same writer.
 """
 
 from __future__ import annotations
@@ -174,6 +174,16 @@ def pg_schema(url: str, schema: str) -> None:
     conn.close()
 
 
+def pg_drop(url: str, schema: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    conn.close()
+
+
 def make_template(target: str) -> None:
     from models.config.setup import initialize
     from models.store.connection import close_database, open_database
@@ -189,13 +199,15 @@ class Target:
 
     def __init__(self, folder: Path, pg: str | None) -> None:
         self.folder, self.pg = folder, pg
+        self.schemas: set[str] = set()
         self.template = folder / "template.db"
         if not pg:
             _child("template", str(self.template))
 
     def fresh(self, name: str) -> str:
         if self.pg:
-            schema = f"pd_import_{name}"
+            schema = f"pd_import_{name}_{os.getpid()}"  # never another run's
+            self.schemas.add(schema)
             pg_schema(self.pg, schema)
             url = pg_url(self.pg, schema)
             _child("template", url)
@@ -554,6 +566,8 @@ def main() -> None:
     print(f"chunk_size: {int(runs['chunk'][0])}")
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
+        for schema in where.schemas:
+            pg_drop(args.db, schema)
 
 
 if __name__ == "__main__":

@@ -491,7 +491,7 @@ def restore_indexes() -> int:
     built (the name index counts as one)."""
     if not is_sqlite():
         return 0
-    with sort_threads(), database.atomic():
+    with sort_threads(), load_cache(), database.atomic():  # its sorts use the page cache's size
         record = _record()
         if record is None:
             return 0
