@@ -202,6 +202,8 @@ class Target:
         self.schemas: set[str] = set()
         self.template = folder / "template.db"
         if not pg:
+            for suffix in ("", "-wal", "-shm"):  # a kept folder's: made afresh
+                Path(f"{self.template}{suffix}").unlink(missing_ok=True)
             _child("template", str(self.template))
 
     def fresh(self, name: str) -> str:
