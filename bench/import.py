@@ -316,14 +316,15 @@ def _written(imported: str, template: str) -> tuple[dict, dict]:
     close_database()
     open_database(imported)
     by_name = {t.name: t for t in _tables().order}
+    mark = database.obj.param
     rows, codes = {}, {}
     for name in DATA_TABLES:
         columns = ", ".join(f'"{c}"' for c in by_name[name].columns)
         rows[name] = database.execute_sql(
-            f'SELECT {columns} FROM "{name}" WHERE id > ? ORDER BY id', (start[name],)
+            f'SELECT {columns} FROM "{name}" WHERE id > {mark} ORDER BY id', (start[name],)
         ).fetchall()
     for name in CODE_TABLES:
-        cursor = database.execute_sql(f'SELECT * FROM "{name}" WHERE id > ?', (start[name],))
+        cursor = database.execute_sql(f'SELECT * FROM "{name}" WHERE id > {mark}', (start[name],))
         codes[name] = ([d[0] for d in cursor.description], cursor.fetchall())
     close_database()
     return rows, codes
