@@ -89,7 +89,7 @@ KEPT_PREFIXES = ("account_search_",)
 UPSERT_KEYS = ("importstate_account_id",)
 # A load's page cache (SQLite, KiB): the chunks' index pages stay in memory between chunks; the
 # connection's own size comes back after the load.
-LOAD_CACHE_KIB = 96 * 1024
+LOAD_CACHE_KIB = 64 * 1024
 NAME_TRIGGER = "person_name_ai"
 
 

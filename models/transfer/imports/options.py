@@ -15,7 +15,7 @@ from models.transfer.formats import (
 
 # Records a transaction writes: large enough that a chunk's fixed costs (its key look-ups, a
 # commit's fsync, the worker's hand-over) are spread thin; a kill loses at most one chunk.
-CHUNK_SIZE = 10_000
+CHUNK_SIZE = 5_000
 PARALLEL_BYTES = 1_000_000  # from this much input, records are checked in a worker process
 # A load of at least this many records that at least doubles the people builds its secondary
 # indexes after the load (models/store/bulk.py).
