@@ -330,7 +330,9 @@ def _written(imported: str, template: str) -> tuple[dict, dict]:
     return rows, codes
 
 
-def measure_floor(imported: str, template: str, target: str, chunk: int, deferred: bool) -> dict:
+def measure_floor(
+    imported: str, template: str, target: str, chunk: int, deferred: bool, exclusive: bool = False
+) -> dict:
     """The rows the import wrote, inserted through the bulk writer in chunks of `chunk` users,
     one transaction each, under the import's regime (page cache; indexes and triggers deferred
     and rebuilt when it deferred them)."""
@@ -376,7 +378,7 @@ def measure_floor(imported: str, template: str, target: str, chunk: int, deferre
     started = time.perf_counter()
     with bulk.load_cache():
         if deferred:
-            bulk.defer_indexes()
+            bulk.defer_indexes(exclusive)  # --exclusive: every index, as the import
         for part in chunks:
             with database.atomic():
                 writer.write(t.order, part, people_by_key=True)
@@ -512,6 +514,7 @@ def main() -> None:
                 floor_target,
                 str(got["chunk"]),
                 str(int(got["deferred"])),
+                str(int(args.exclusive)),
             )
         )
         add("sqlite_floor_users_per_s", n / floor["wall"])
@@ -584,7 +587,8 @@ if __name__ == "__main__":
         print(json.dumps(got))
     elif command == "floor":
         a = sys.argv
-        print(json.dumps(measure_floor(a[2], a[3], a[4], int(a[5]), a[6] == "1")))
+        exclusive = len(a) > 7 and a[7] == "1"
+        print(json.dumps(measure_floor(a[2], a[3], a[4], int(a[5]), a[6] == "1", exclusive)))
     elif command == "python":
         print(json.dumps(measure_python(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
     else:
