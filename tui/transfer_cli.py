@@ -70,6 +70,12 @@ def add_parsers(sub, parser_class) -> None:  # noqa: ANN001 - argparse's private
         help="processes hashing plain passwords (default: one per core)",
     )
     p.add_argument(
+        "--exclusive",
+        action="store_true",
+        help="a first migration (SQLite): hold the database alone (refused while another "
+        "session has it open; others wait until the end) and build every index after the load",
+    )
+    p.add_argument(
         "--organization",
         metavar="CODE",
         help="the organization the users belong to (default: the first organization)",
@@ -188,6 +194,7 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
         encoding=args.encoding or "",
         date_format=args.date_format or "",
         force=args.force,
+        exclusive=args.exclusive,
     )
     from tui.job_notify import tell
 

@@ -51,6 +51,7 @@ is gone and rebuilds what it deferred (`recover_abandoned`), contains-search row
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import keyword
@@ -83,8 +84,13 @@ TABLES = (
     "import_state",
 )
 KEPT_PREFIXES = ("account_search_",)
+# Unique indexes an `INSERT ... ON CONFLICT` names (an import's state per account): kept even by
+# an exclusive load, which defers every other.
+UPSERT_KEYS = ("importstate_account_id",)
+# A load's page cache (SQLite, KiB): the chunks' index pages stay in memory between chunks; the
+# connection's own size comes back after the load.
+LOAD_CACHE_KIB = 64 * 1024
 NAME_TRIGGER = "person_name_ai"
-_IF_NEW = "CREATE INDEX IF NOT EXISTS "
 
 
 # --- The bulk insert ----------------------------------------------------------------------------
@@ -273,6 +279,35 @@ class BulkWriter:
 # --- Deferred indexes (SQLite) ------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def load_cache() -> Any:
+    """The page cache of a load (SQLite): `LOAD_CACHE_KIB` for its time, then the
+    connection's own size again (its pages beyond that are freed)."""
+    if not is_sqlite():
+        yield
+        return
+    before = int(database.execute_sql("PRAGMA cache_size").fetchone()[0])
+    database.execute_sql(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            database.execute_sql(f"PRAGMA cache_size = {before}")
+
+
+@contextlib.contextmanager
+def sort_threads() -> Any:
+    """SQLite's helper threads for the sorts of CREATE INDEX (`PRAGMA threads`): one per core
+    but this one's, back to none after."""
+    threads = max(0, min(4, (os.cpu_count() or 1) - 1))
+    database.execute_sql(f"PRAGMA threads = {threads}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            database.execute_sql("PRAGMA threads = 0")
+
+
 def _trigram_columns() -> tuple[tuple[str, str, str], ...]:
     """(table, key column, FTS5 table) of the contains search (migration 0013)."""
     import importlib
@@ -309,9 +344,55 @@ def deferred() -> dict | None:
     return _record() if is_sqlite() else None
 
 
-def defer_indexes() -> bool:
+class ExclusiveRefused(PatronDeskError):
+    """`exclusive_lock`: another session has the database open."""
+
+
+@contextlib.contextmanager
+def exclusive_lock() -> Any:
+    """Hold the SQLite database alone for the block: refused (`ExclusiveRefused`) while another
+    connection has it open, even idle (in WAL mode each open connection holds a shared lock
+    that the exclusive one waits for); meanwhile every other connection, new ones included,
+    waits and then gets "database is locked". The operating system drops the lock with the
+    process, so a kill leaves nothing locked (the deferred indexes' note remains: the next
+    start rebuilds them)."""
+    if not is_sqlite():
+        raise ExclusiveRefused("an exclusive import is for SQLite: PostgreSQL loads stay shared")
+    timeout = int(database.execute_sql("PRAGMA busy_timeout").fetchone()[0])
+    database.execute_sql("PRAGMA busy_timeout = 2000")  # a transaction ending: not a session
+    database.execute_sql("PRAGMA locking_mode = EXCLUSIVE")
+    refused = ""
+    try:
+        database.execute_sql("BEGIN EXCLUSIVE")
+        database.execute_sql("COMMIT")
+    except Exception as exc:  # the error's traceback holds the connection's failed statement
+        refused = str(exc) or type(exc).__name__
+    if refused:
+        # A refused attempt leaves the connection holding a lock that NORMAL does not give
+        # back: a new connection (with the usual pragmas) takes its place.
+        database.close()
+        database.connect()
+        if "locked" not in refused and "busy" not in refused:
+            raise ExclusiveRefused(f"the database refused the lock ({refused[:200]})")
+        raise ExclusiveRefused(
+            "another session has the database open (the app, another command): close it "
+            "first, an exclusive import holds the database alone"
+        )
+    database.execute_sql(f"PRAGMA busy_timeout = {timeout}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            database.execute_sql("PRAGMA locking_mode = NORMAL")
+            # The lock goes at the connection's next access.
+            database.execute_sql("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+
+
+def defer_indexes(exclusive: bool = False) -> bool:
     """Drop the deferrable indexes (one transaction). False when another live load holds them
-    deferred already, or when this is not SQLite."""
+    deferred already, or when this is not SQLite. `exclusive` (the caller holds the database
+    alone, `exclusive_lock`): every index, the unique and list ones too; the caller checks
+    uniqueness itself meanwhile."""
     if not is_sqlite():
         return False
     with database.atomic():
@@ -326,7 +407,8 @@ def defer_indexes() -> bool:
         dropped = [
             (name, sql)
             for name, sql in rows
-            if not sql.upper().startswith("CREATE UNIQUE") and not name.startswith(KEPT_PREFIXES)
+            if (exclusive and name not in UPSERT_KEYS)
+            or (not sql.upper().startswith("CREATE UNIQUE") and not name.startswith(KEPT_PREFIXES))
         ]
         trigger = database.execute_sql(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (NAME_TRIGGER,)
@@ -351,6 +433,7 @@ def defer_indexes() -> bool:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started": time.time(),
+            "exclusive": exclusive,
         }
         guarded = []
         if trigger:
@@ -408,7 +491,7 @@ def restore_indexes() -> int:
     built (the name index counts as one)."""
     if not is_sqlite():
         return 0
-    with database.atomic():
+    with sort_threads(), load_cache(), database.atomic():  # its sorts use the page cache's size
         record = _record()
         if record is None:
             return 0
@@ -416,7 +499,13 @@ def restore_indexes() -> int:
         for sql in record.get("indexes") or []:
             # As sqlite_master holds it ("CREATE INDEX name ON ..."); an index made meanwhile
             # by someone else is left as it is.
-            database.execute_sql(re.sub(r"^CREATE INDEX (?!IF NOT EXISTS)", _IF_NEW, str(sql)))
+            database.execute_sql(
+                re.sub(
+                    r"^CREATE (UNIQUE )?INDEX (?!IF NOT EXISTS)",
+                    lambda m: f"CREATE {m.group(1) or ''}INDEX IF NOT EXISTS ",
+                    str(sql),
+                )
+            )
             built += 1
         trigger = record.get("trigger")
         if trigger:

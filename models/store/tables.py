@@ -186,16 +186,20 @@ class Person(BaseModel):
 class Account(BaseModel):
     """Management data: the person's record in one organization."""
 
-    organization = ForeignKeyField(Organization, backref="accounts", on_delete="RESTRICT")
+    # (organization, person) is unique: that index serves the organization's look-ups too.
+    organization = ForeignKeyField(
+        Organization, backref="accounts", on_delete="RESTRICT", index=False
+    )
     person = ForeignKeyField(Person, backref="accounts", on_delete="CASCADE")
     primary_id = CharField(max_length=100)
     primary_id_key = CharField(max_length=100, unique=True)
     account_type = CharField(max_length=30, default=AccountType.INTERNAL.value)
     record_type = CharField(max_length=20, default=RecordType.PUBLIC.value)
-    user_group = ForeignKeyField(UserGroup, null=True, on_delete="RESTRICT")
-    job_category = ForeignKeyField(JobCategory, null=True, on_delete="RESTRICT")
+    # The nullable code columns have partial indexes (`_partial_code_indexes`, migration 0026).
+    user_group = ForeignKeyField(UserGroup, null=True, on_delete="RESTRICT", index=False)
+    job_category = ForeignKeyField(JobCategory, null=True, on_delete="RESTRICT", index=False)
     job_description = CharField(max_length=200, default="")
-    campus = ForeignKeyField(Campus, null=True, on_delete="RESTRICT")
+    campus = ForeignKeyField(Campus, null=True, on_delete="RESTRICT", index=False)
     status = CharField(max_length=10, default=Status.ACTIVE.value)
     status_date = DateField(null=True)
     expiry_date = DateField(null=True, index=True)
@@ -216,6 +220,7 @@ class Account(BaseModel):
         Library,
         null=True,
         on_delete="SET NULL",
+        index=False,
         column_name="resource_sharing_library_id",
         object_id_name="retired_resource_sharing_library_id",
     )
@@ -223,6 +228,7 @@ class Account(BaseModel):
         Library,
         null=True,
         on_delete="SET NULL",
+        index=False,
         column_name="purchase_request_library_id",
         object_id_name="retired_purchase_request_library_id",
     )
@@ -243,7 +249,6 @@ class Account(BaseModel):
     class Meta:
         indexes = (
             (("organization", "person"), True),
-            (("organization", "record_type", "status"), False),
             # Keyset paging of Find and Manage Users (models/search/, migration 0003); the
             # trailing columns make the walks covering for the filters.
             (
@@ -306,7 +311,7 @@ class Identifier(BaseModel):
     index over `value_key` makes primary and additional identifiers unique across all accounts."""
 
     account = ForeignKeyField(Account, backref="identifiers", on_delete="CASCADE")
-    id_type = ForeignKeyField(IdentifierType, null=True, on_delete="RESTRICT")
+    id_type = ForeignKeyField(IdentifierType, null=True, on_delete="RESTRICT", index=False)
     value = CharField(max_length=100)
     value_key = CharField(max_length=100, unique=True)
     is_primary = BooleanField(default=False)
@@ -355,22 +360,24 @@ class Phone(BaseModel):
 
 class Note(BaseModel):
     account = ForeignKeyField(Account, backref="notes", on_delete="CASCADE")
-    note_type = ForeignKeyField(NoteType, null=True, on_delete="RESTRICT")
+    note_type = ForeignKeyField(NoteType, null=True, on_delete="RESTRICT", index=False)
     text = TextField()
     user_viewable = BooleanField(default=False)
     popup = BooleanField(default=False)
-    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT")  # None: institution
+    # None: institution
+    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT", index=False)
     external = BooleanField(default=False)
     created_by = CharField(max_length=100, default="")
     created_at = DateTimeField(default=utcnow)
 
 
 class Block(BaseModel):
-    account = ForeignKeyField(Account, backref="blocks", on_delete="CASCADE")
+    # (account, active) serves the account's look-ups.
+    account = ForeignKeyField(Account, backref="blocks", on_delete="CASCADE", index=False)
     definition = ForeignKeyField(BlockDefinition, on_delete="RESTRICT")
     expiry_date = DateField(null=True)
     note = TextField(default="")
-    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT")
+    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT", index=False)
     active = BooleanField(default=True)
     external = BooleanField(default=False)
     created_by = CharField(max_length=100, default="")
@@ -384,7 +391,7 @@ class Statistic(BaseModel):
     account = ForeignKeyField(Account, backref="statistics", on_delete="CASCADE")
     category = ForeignKeyField(StatCategory, on_delete="RESTRICT")
     note = TextField(default="")
-    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT")
+    owner = ForeignKeyField(Library, null=True, on_delete="RESTRICT", index=False)
     external = BooleanField(default=False)
 
 
@@ -453,9 +460,11 @@ class ProxyFor(BaseModel):
 
 
 class RoleAssignment(BaseModel):
-    account = ForeignKeyField(Account, backref="roles", on_delete="CASCADE")
+    # (account, role) serves the account's look-ups.
+    account = ForeignKeyField(Account, backref="roles", on_delete="CASCADE", index=False)
     role = CharField(max_length=40)
-    scope = ForeignKeyField(Library, null=True, on_delete="CASCADE")  # None: whole organization
+    # None: whole organization
+    scope = ForeignKeyField(Library, null=True, on_delete="CASCADE", index=False)
     status = CharField(max_length=10, default=Status.ACTIVE.value)
     expiry_date = DateField(null=True)
 
@@ -590,7 +599,7 @@ class FeeTransaction(BaseModel):
 class AuditEvent(BaseModel):
     """One changed field, login event or deletion. No foreign keys: the trail outlives records."""
 
-    account_id = IntegerField(null=True, index=True)
+    account_id = IntegerField(null=True)  # (account_id, at) serves its look-ups
     person_id = IntegerField(null=True, index=True)
     entity = CharField(max_length=40)  # table of the changed row
     entity_id = IntegerField(null=True)
@@ -719,6 +728,37 @@ class Setting(BaseModel):
     key = CharField(max_length=100, primary_key=True)
     value = TextField()
     updated_at = DateTimeField(default=utcnow)
+
+
+def _partial_code_indexes() -> None:
+    """The nullable code columns' indexes hold only the rows that have a code (migration
+    0026): a look-up by a value (`col = ?`, a code's delete checking its foreign key) implies
+    `col IS NOT NULL`, so both back ends use them; most users have no value there."""
+    for model, field, name in (
+        (Account, Account.user_group, "account_user_group_id"),
+        (Account, Account.job_category, "account_job_category_id"),
+        (Account, Account.campus, "account_campus_id"),
+        (
+            Account,
+            Account.retired_resource_sharing_library,
+            "account_resource_sharing_library_id",
+        ),
+        (
+            Account,
+            Account.retired_purchase_request_library,
+            "account_purchase_request_library_id",
+        ),
+        (Identifier, Identifier.id_type, "identifier_id_type_id"),
+        (Note, Note.note_type, "note_note_type_id"),
+        (Note, Note.owner, "note_owner_id"),
+        (Block, Block.owner, "block_owner_id"),
+        (Statistic, Statistic.owner, "statistic_owner_id"),
+        (RoleAssignment, RoleAssignment.scope, "roleassignment_scope_id"),
+    ):
+        model.add_index(model.index(field, name=name, where=field.is_null(False)))
+
+
+_partial_code_indexes()
 
 
 ALL_TABLES: list[type[BaseModel]] = [

@@ -19,7 +19,7 @@ from models.enums import (
     Role,
 )
 from models.store.base import fold_key
-from models.text import strip_unsafe_all
+from models.text import strip_unsafe_all, username_look_alikes
 from models.transfer.formats import (
     map_lazy,
 )
@@ -33,6 +33,7 @@ from models.users.check import (
     fast_email,
     to_bool,
 )
+from models.users.derived import default_username, person_derived
 from models.users.fields import ACCOUNT, FIELDS, PERSON, bool_fields, text_limits
 from models.users.validation import (
     FieldError,
@@ -585,8 +586,31 @@ def check_batch(cands: list[dict], settings: Settings, today: dt.date, external:
         rec = clean(cand, settings, today, external)
         if mismatch:
             rec["quick"] = quick
+        if not rec["refused"]:
+            _derive(rec)
         out.append(rec)
     return out
+
+
+def _derive(rec: dict) -> None:
+    """What the writer would derive of a checked record by the person's own rules (models/
+    users/derived.py, models/text.py), derived here in the worker process instead: a new
+    person's derived columns (but the login email's key, which the writer decides) and the
+    skeletons of the username's look-alikes (`look_alikes`: for that username)."""
+    p = rec["person"]
+    username = default_username(p.get("username"), rec["primary_id"])
+    names = {n: p.get(n, "") or "" for n in PERSON_TEXT}
+    rec["derived"] = person_derived({"username": username, **names})
+    rec["look_alikes"] = (username, username_look_alikes(username))
+
+
+def look_alikes(rec: dict, username: str) -> set[str]:
+    """The look-alike skeletons of `username`, as the worker derived them for the record's
+    own (`_derive`), else derived now."""
+    known = rec.get("look_alikes")
+    if known is not None and known[0] == username:
+        return known[1]
+    return username_look_alikes(username)
 
 
 def digest(cand: dict, salt: str) -> str:

@@ -168,6 +168,19 @@ class Importer(_Matching, _Writing, _Updating):
     # -- running --
 
     def run(self) -> ImportReport:
+        if not self.opts.exclusive:
+            return self._run()
+        try:
+            lock = bulk.exclusive_lock()
+            lock.__enter__()
+        except bulk.ExclusiveRefused as exc:
+            raise ImportError_(f"--exclusive: {exc.message}") from None
+        try:
+            return self._run()
+        finally:
+            lock.__exit__(None, None, None)
+
+    def _run(self) -> ImportReport:
         self.started = time.perf_counter()
         files = files_of(self.path)
         if not files:
@@ -192,16 +205,17 @@ class Importer(_Matching, _Writing, _Updating):
         try:
             if not self.opts.dry_run:
                 bulk.recover_abandoned()  # a load killed earlier left its indexes unbuilt
-            chunk: list[dict] = []
-            for cand in self._candidates(files, formats):  # lazy items
-                self.report.rows += 1
-                chunk.append(cand)
-                if len(chunk) >= self.opts.chunk_size:
+            with bulk.load_cache():
+                chunk: list[dict] = []
+                for cand in self._candidates(files, formats):  # lazy items
+                    self.report.rows += 1
+                    chunk.append(cand)
+                    if len(chunk) >= self.opts.chunk_size:
+                        self._chunk(chunk)
+                        chunk = []
+                if chunk:
                     self._chunk(chunk)
-                    chunk = []
-            if chunk:
-                self._chunk(chunk)
-            self._flush()
+                self._flush()
             if self.unit == "folder" and not self.report.rows and not self._circulation:
                 self._nothing_read()
             if self._circulation:
@@ -219,6 +233,7 @@ class Importer(_Matching, _Writing, _Updating):
                 self._pool = None
             if self._bulk:
                 self._bulk = False
+                self.report.deferred = True
                 if not failed:
                     bulk.restore_indexes()
                 else:  # the error in flight is the one to say; the next import rebuilds them
@@ -422,6 +437,8 @@ class Importer(_Matching, _Writing, _Updating):
     def _large_load(self) -> bool:
         """Whether this load is worth building indexes after (see models/store/bulk.py)."""
         wanted = self.opts.defer_indexes
+        if self.opts.exclusive:
+            return bulk.is_sqlite()  # the database is this load's alone: every index after
         if wanted is not None:
             return wanted
         if not bulk.is_sqlite():
@@ -506,6 +523,7 @@ class Importer(_Matching, _Writing, _Updating):
                 "primary_id_key",
                 "id, person_id, account_type, owning_system, version, organization_id",
                 keys,
+                whole=self._scan,
             )
         else:
             rows = (
@@ -516,6 +534,7 @@ class Importer(_Matching, _Writing, _Updating):
                     "id_type_id, account.id, person_id, account_type, owning_system, version, "
                     "organization_id",
                     keys,
+                    whole=self._scan,
                 )
                 if type_id == self._match_type
             )
@@ -528,9 +547,16 @@ class Importer(_Matching, _Writing, _Updating):
                 "account_id",
                 "digest, account_version",
                 [a["id"] for a in found.values()],
+                whole=self._scan,
             )
         }
         return found, states
+
+    @property
+    def _scan(self) -> bool:
+        """Whether the key look-ups have no index to use: an exclusive load deferred them all
+        (models/store/bulk.py), so each reads its table once for all its keys."""
+        return bool(self._bulk and self.opts.exclusive)
 
     def _mark_unchanged(self, cand: dict, acct: dict) -> None:
         """The keys of an unchanged record still belong to it for the rest of the file."""

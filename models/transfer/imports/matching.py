@@ -19,7 +19,7 @@ from models.store.tables import (
     Account,
     Person,
 )
-from models.text import username_look_alikes
+from models.transfer.imports.checking import look_alikes
 from models.transfer.imports.preview import _here, _lookup, _who, _who_person
 from models.transfer.imports.updating import _CONTACT_KINDS, _LOGIN
 
@@ -40,17 +40,19 @@ class _Matching:
             login = self._login_email(rec)
             if login:
                 emails.add(fold_key(login))
-        holders = dict(_lookup("identifier", "value_key", "account_id", id_keys))
-        names = dict(_lookup("person", "username_key", "id", usernames))
-        mails = dict(_lookup("person", "email_key", "id", emails))
+        holders = dict(_lookup("identifier", "value_key", "account_id", id_keys, whole=self._scan))
+        names = dict(_lookup("person", "username_key", "id", usernames, whole=self._scan))
+        mails = dict(_lookup("person", "email_key", "id", emails, whole=self._scan))
         # Usernames that look like these (issue 18), by skeleton: ("look", skeleton) -> people.
         looks = {
             skeleton
             for rec in records
             if not rec["refused"]
-            for skeleton in username_look_alikes(rec["person"].get("username") or rec["primary_id"])
+            for skeleton in look_alikes(rec, rec["person"].get("username") or rec["primary_id"])
         }
-        for skeleton, person_id in _lookup("person", "username_skeleton", "id", looks):
+        for skeleton, person_id in _lookup(
+            "person", "username_skeleton", "id", looks, whole=self._scan
+        ):
             names.setdefault(("look", skeleton), set()).add(person_id)
         return holders, names, mails
 
@@ -63,7 +65,7 @@ class _Matching:
         if not username or names.get(fold_key(username)) is not None:
             return None
         own = acct["person"] if acct else None
-        for skeleton in sorted(username_look_alikes(username)):
+        for skeleton in sorted(look_alikes(rec, username)):
             other = next((p for p in sorted(names.get(("look", skeleton), ())) if p != own), None)
             if other is not None:
                 return (

@@ -13,7 +13,9 @@ from models.transfer.formats import (
     formula_safe,
 )
 
-CHUNK_SIZE = 2_000
+# Records a transaction writes: large enough that a chunk's fixed costs (its key look-ups, a
+# commit's fsync, the worker's hand-over) are spread thin; a kill loses at most one chunk.
+CHUNK_SIZE = 5_000
 PARALLEL_BYTES = 1_000_000  # from this much input, records are checked in a worker process
 # A load of at least this many records that at least doubles the people builds its secondary
 # indexes after the load (models/store/bulk.py).
@@ -72,6 +74,9 @@ class ImportOptions:
     encoding: str = ""  # CSV files' encoding ("": UTF-8, else told from the content)
     date_format: str = ""  # CSV files' local dates, as strptime reads them ("%d/%m/%Y")
     force: bool = False  # read every record again, even one whose fingerprint is unchanged
+    # A first migration into a database nobody else uses (SQLite): the import holds it alone
+    # and defers every index, the unique ones included (models/store/bulk.py: exclusive_lock).
+    exclusive: bool = False
 
 
 @dataclass
@@ -100,6 +105,7 @@ class ImportReport:
     loans: int = 0
     dry_run: bool = False
     elapsed: float = 0.0
+    deferred: bool = False  # the load built its secondary indexes after (models/store/bulk.py)
     issues: list[Issue] = field(default_factory=list)
     created_codes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     preview: list[dict] = field(default_factory=list)

@@ -3,6 +3,7 @@ lookups."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,9 +76,21 @@ def _integrity_message(exc: IntegrityError) -> str:
     return f"could not be written: {text}"
 
 
-def _lookup(table: str, key: str, columns: str, keys: Any) -> Iterator[tuple]:
+def _lookup(
+    table: str, key: str, columns: str, keys: Any, *, whole: bool = False
+) -> Iterator[tuple]:
     """Rows (key, *columns) of `table` whose `key` is one of `keys`, in raw SQL: a peewee
-    query builds a node per value, which costs more than the lookup itself."""
+    query builds a node per value, which costs more than the lookup itself. `whole` (SQLite,
+    an exclusive load whose indexes are deferred: `key` has none): one statement reading the
+    table once for every key, not a scan per slice of keys."""
+    if whole:
+        if keys:
+            sql = (
+                f"SELECT {key}, {columns} FROM {table} "
+                f"WHERE {key} IN (SELECT value FROM json_each(?))"
+            )
+            yield from database.execute_sql(sql, (json.dumps(sorted(keys)),)).fetchall()
+        return
     mark = database.obj.param
     for part in _slices(sorted(keys), 900):
         marks = ", ".join([mark] * len(part))

@@ -105,7 +105,7 @@ class _Writing:
         if not self.opts.dry_run:
             self._hash_secrets(ready)
             if self._bulk is None:
-                self._bulk = self._large_load() and bulk.defer_indexes()
+                self._bulk = self._large_load() and bulk.defer_indexes(self.opts.exclusive)
         try:
             self._transaction(ready, bulk=True)
         except _DryRunRollback:
@@ -347,10 +347,21 @@ class _Writing:
             return
         t = _tables()
         w = self.writer
-        sqlite = not w.pg
-        conv = iso_text if sqlite else (lambda v: v)
         person_ids = w.ids(Person, len(records))
         account_ids = w.ids(Account, len(records))
+        rows, extras = self._rows_of(records, person_ids, account_ids)
+        w.write(t.order, rows, people_by_key=True)
+        for rec, aid in extras:
+            self._own_extras(rec, aid)
+
+    def _rows_of(
+        self, records: list[dict], person_ids: list[int], account_ids: list[int]
+    ) -> tuple[dict[str, list[tuple]], list[tuple[dict, int]]]:
+        """The rows of new people and accounts, as tuples per table, and the records with
+        extras to write after them (own JSON): the Python half of `_insert`, no insert (the
+        import benchmark's Python floor times it alone)."""
+        t = _tables()
+        conv = iso_text if not self.writer.pg else (lambda v: v)
         now = self.now
         rows: dict[str, list[tuple]] = {tb.name: [] for tb in t.order}
         extras = []
@@ -362,7 +373,10 @@ class _Writing:
                 "username": default_username(p.get("username"), rec["primary_id"]),
                 "email": rec.get("login_email"),
             }
-            derived = person_derived({**login, **names})
+            if "derived" in rec:  # derived in the worker (checking._derive), the email's key here
+                derived = {**rec["derived"], "email_key": fold_key(login["email"])}
+            else:
+                derived = person_derived({**login, **names})
             password = rec.get("password")
             pin = rec.get("pin")
             emails = rec["rows"].get("emails", [])
@@ -526,9 +540,7 @@ class _Writing:
                 for k in ("local_overrides", "proxy_for", "attachments", "loans", "fees", "photo")
             ):
                 extras.append((rec, aid))
-        w.write(t.order, rows, people_by_key=True)
-        for rec, aid in extras:
-            self._own_extras(rec, aid)
+        return rows, extras
 
     def _reused_person(self, rec: dict, pid: int) -> tuple[dict, str]:
         """A reused person's contact rows this record adds (those the person has not: never
