@@ -20,12 +20,19 @@ from models.users.accounts import NewUser, create_user
 LOOKUPS = (
     (
         "SELECT count(*) FROM account WHERE organization_id = 1",
-        ("account_organization_id_person_id", "account_search_"),
+        # (or the dashboard's, organization and creation time, migration 0024)
+        (
+            "account_organization_id_person_id",
+            "account_search_",
+            "account_organization_id_created_at",
+        ),
     ),
     (
         "SELECT id FROM account WHERE organization_id = 1 AND record_type = 'public' "
         "AND status = 'active'",
-        "account_search_",
+        # PostgreSQL, on a near-empty table, may take the dashboard's (organization, created)
+        # index instead: either leads with the organization, as the dropped one did.
+        ("account_search_", "account_organization_id_created_at"),
     ),
     (
         "SELECT id, at FROM audit_event WHERE account_id = 1 ORDER BY at DESC",
