@@ -968,7 +968,7 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         )
 
     def action_duplicates(self) -> None:
-        """The organization's likely duplicates (shift+F3), for User Managers and Administrators."""
+        """The organization's likely duplicates (shift+F8), for User Managers and Administrators."""
         from screens.duplicates import DuplicatesScreen
 
         self._if_allowed(

@@ -87,9 +87,10 @@ DEFAULT_KEYS: dict[str, str] = {
     # letter typed in the results goes to the search box; shift+F10 (beside F10, the purge),
     # which most terminals send as F22.
     "find_users.merge": "shift+f10,f22",
-    # Every ctrl key is taken and F2 to F12 are the tabs and filters: shift+F3 (F15, as
-    # shift+F2 is F14 for Original values below).
-    "find_users.duplicates": "shift+f3,f15",
+    # Every ctrl key is taken and F2 to F12 are the tabs and filters: shift+F8 (F20). Not
+    # shift+F3: xterm sends it as CSI 1;2R, which is also the cursor position report, and the
+    # key is lost in tmux with TERM=xterm (tried).
+    "find_users.duplicates": "shift+f8,f20",
     "duplicates.not_duplicate": "x",
     "duplicates.open_other": "o",
     "duplicates.merge": "m",

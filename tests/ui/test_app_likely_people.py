@@ -115,7 +115,7 @@ async def test_the_duplicates_screen_lists_pairs_and_forgets_one_marked_not_a_du
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "admin", ADMIN_PASSWORD)
         assert isinstance(app.screen, FindUsersScreen)
-        await pilot.press("shift+f3")
+        await pilot.press("shift+f8")
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, DuplicatesScreen)
@@ -145,7 +145,7 @@ async def test_m_on_a_pair_merges_it_through_the_merge_screen(ui_db) -> None:
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "admin", ADMIN_PASSWORD)
-        await pilot.press("shift+f3")
+        await pilot.press("shift+f8")
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, DuplicatesScreen)
