@@ -37,9 +37,8 @@ class DuplicatesScreen(CoveredKeys, ModalScreen[None]):
         with Vertical(id="duplicates-box"):
             yield Static("[b]Likely duplicate people[/b]")
             yield Static("Looking for duplicates…", id="duplicates-summary")
-            table = DataTable(id="duplicates-table", cursor_type="row", zebra_stripes=True)
-            table.add_columns("Group", "Score", "First person", "Second person", "Why")
-            yield table
+            yield DataTable(id="duplicates-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="duplicates-why")
             yield Static(
                 "Enter/o open the first/second · m merge · x not a duplicate · Esc close",
                 classes="hint",
@@ -70,16 +69,48 @@ class DuplicatesScreen(CoveredKeys, ModalScreen[None]):
     def _show(self, result: ScanResult) -> None:
         self.running = False
         self.pairs = result.pairs
-        table = self.query_one(DataTable)
-        table.clear()
-        for i, p in enumerate(result.pairs):
-            table.add_row(
-                str(p.group), str(p.score), plain(_who(p.a)), plain(_who(p.b)), plain(p.why),
-                key=str(i),
-            )  # fmt: skip
+        self._fill()
         self.query_one("#duplicates-summary", Static).update(
             f"{len(result.pairs)} pair(s) in {result.groups} group(s) among {result.people} people"
         )
+
+    def _fill(self) -> None:
+        """Every column fits the box: the two people share what the score and group leave (the
+        why of the highlighted pair is said under the list)."""
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        room = max(40, self.query_one("#duplicates-box").content_size.width - 4)
+        wide = room >= 110
+        fixed = (6 + 5 + 3 + 30) if wide else (5 + 2)
+        person = max(14, (room - fixed) // 2)
+        table.add_column("Score", width=5)
+        if wide:
+            table.add_column("Group", width=6)
+        table.add_column("First person", width=person)
+        table.add_column("Second person", width=person)
+        if wide:
+            table.add_column("Why", width=30)
+        for i, p in enumerate(self.pairs):
+            cells = [str(p.score)]
+            if wide:
+                cells.append(str(p.group))
+            cells += [plain(_who(p.a)), plain(_who(p.b))]
+            if wide:
+                cells.append(plain(p.why))
+            table.add_row(*cells, key=str(i))
+        self._say_why()
+
+    def on_resize(self) -> None:
+        if self.pairs:
+            self._fill()
+
+    def on_data_table_row_highlighted(self) -> None:
+        self._say_why()
+
+    def _say_why(self) -> None:
+        pair = self._selected()
+        why = f"Why ({pair.score}): {pair.why}" if pair else ""
+        self.query_one("#duplicates-why", Static).update(plain(why))
 
     def _selected(self) -> Pair | None:
         table = self.query_one(DataTable)
