@@ -291,7 +291,10 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         )
 
     def _show_groups(self, choices: list[tuple[str, int]]) -> None:
-        group = self.query_one("#group", Select)
+        found = self.query("#group")
+        if not found:  # the screen is being taken down (a log out while the groups were read)
+            return
+        group = found.first(Select)
         if [value for _, value in choices] != [value for _, value in group._options[1:]]:
             current = group.value
             group.set_options(choices)
