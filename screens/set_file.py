@@ -15,11 +15,9 @@ from textual.widgets import Button, Input, Static
 
 from models.audit import Actor
 from models.errors import PatronDeskError, ValidationError
-from models.jobs.sets import FileSet, create_set_from_file
-from models.store.files import FileRefused, FileTooLarge, read_user_file
+from models.jobs.sets import FileSet, create_set_from_path
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import CoveredKeys, ask_to_discard
-from tui.jobs_cli import MAX_FILE_BYTES
 from tui.keys import FORM, bindings
 from tui.widgets import Field, LineInput, Message
 from tui.worker import run_service
@@ -29,18 +27,7 @@ GROUP = "set-file"
 
 def set_from_file(name: str, path: str, column: str, actor: Actor) -> FileSet:
     """Read the file and make the set (file and database work: in a worker)."""
-    if not name.strip():
-        raise ValidationError({"name": "is required"})
-    if not path.strip():
-        raise ValidationError({"file": "is required: the path of a file of identifiers"})
-    try:
-        _, data = read_user_file(path, MAX_FILE_BYTES)
-    except FileTooLarge:
-        raise ValidationError({"file": f"is larger than {MAX_FILE_BYTES:,} bytes"}) from None
-    except FileRefused as exc:
-        raise ValidationError({"file": exc.message}) from None
-    text = data.decode("utf-8", errors="replace")
-    return create_set_from_file(name, text, actor, column=column.strip() or None)
+    return create_set_from_path(name, path, actor, column=column.strip() or None)
 
 
 class SetFromFileScreen(ClosesAfterWorker, CoveredKeys, ModalScreen[FileSet | None]):

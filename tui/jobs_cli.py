@@ -12,7 +12,6 @@ from collections.abc import Callable
 from models.text import one_line, printable
 
 MAX_BODY_BYTES = 200_000
-MAX_FILE_BYTES = 20_000_000
 
 
 def add_parsers(sub, parser_class: type[argparse.ArgumentParser]) -> None:  # noqa: ANN001
@@ -113,18 +112,15 @@ def _progress(verb: str):  # noqa: ANN202
 
 
 def _read(path: str, limit: int, error: Callable[[str], Exception]) -> str:
-    """A file the user names, read as a file to attach is (`read_user_file`): a regular file
-    of theirs, never a FIFO (it would wait for ever), a device, a link, a system or hidden file
-    or the database's own; at most `limit` bytes read."""
-    from models.store.files import FileRefused, FileTooLarge, read_user_file
+    """A file the user names, read as a file to attach is (`read_user_text`); a refusal is the
+    command's one error line."""
+    from models.errors import ValidationError
+    from models.store.files import read_user_text
 
     try:
-        _, data = read_user_file(path, limit)
-    except FileTooLarge:
-        raise error(f"{path} is larger than {limit:,} bytes") from None
-    except FileRefused as exc:
-        raise error(exc.message) from None
-    return data.decode("utf-8", errors="replace")
+        return read_user_text(path, limit)
+    except ValidationError as exc:
+        raise error(f"{path}: {exc.errors['file']}") from None
 
 
 def _say(lines: list[str]) -> None:
@@ -146,10 +142,9 @@ def run_set(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
         if bool(args.file) == bool(args.search is not None or args.filter):
             raise error("give --search TEXT (and --filter ...) or --file F")
         if args.file:
-            made = sets.create_set_from_file(
-                args.name, _read(args.file, MAX_FILE_BYTES, error), actor,
-                column=args.column, organization=org,
-            )  # fmt: skip
+            made = sets.create_set_from_path(
+                args.name, args.file, actor, column=args.column, organization=org
+            )
             lines = [f"Set {made.info.name!r} created: {made.found} member(s); "
                      f"{len(made.unknown)} identifier(s) unknown."]  # fmt: skip
             lines += [f"  unknown  {value}" for value in made.unknown]

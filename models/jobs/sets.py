@@ -246,6 +246,27 @@ def identifiers_in(text: str, column: str | None = None) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
 
+IDENTIFIER_FILE_MAX = 20_000_000  # bytes of a file of identifiers
+
+
+def create_set_from_path(
+    name: str,
+    path: str,
+    actor: Actor,
+    *,
+    column: str | None = None,
+    organization: Organization | int | None = None,
+) -> FileSet:
+    """`create_set_from_file` on the file a staff user names (the Sets screen, `patrondesk set
+    create --file`): the name checked first, then the file read under the attachment rules
+    (`read_user_text`: never a FIFO, a device or the database; at most IDENTIFIER_FILE_MAX)."""
+    from models.store.files import read_user_text
+
+    name = _clean_name(name)
+    text = read_user_text(path, IDENTIFIER_FILE_MAX)
+    return create_set_from_file(name, text, actor, column=column, organization=organization)
+
+
 def create_set_from_file(
     name: str,
     text: str,

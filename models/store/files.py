@@ -39,7 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from models.errors import PatronDeskError
+from models.errors import PatronDeskError, ValidationError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 DATABASE_SUFFIXES = ("", "-wal", "-shm", "-journal")
@@ -419,3 +419,19 @@ __all__ = [
     "read_user_file",
     "write_private",
 ]
+
+
+def read_user_text(path: str | Path, max_bytes: int, field: str = "file") -> str:
+    """The text of a file a staff user names (a file of identifiers, a letter's body), read as
+    `read_user_file` reads a file to attach; UTF-8, a byte that is not replaced. Every refusal
+    (no path, too large, a FIFO, a device, a link, the database...) is a `ValidationError` at
+    `field`, for the form's field or the command line's one error line."""
+    if not str(path or "").strip():
+        raise ValidationError({field: "is required: the path of a file"})
+    try:
+        _, data = read_user_file(path, max_bytes)
+    except FileTooLarge:
+        raise ValidationError({field: f"is larger than {max_bytes:,} bytes"}) from None
+    except FileRefused as exc:
+        raise ValidationError({field: exc.message}) from None
+    return data.decode("utf-8", errors="replace")
