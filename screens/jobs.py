@@ -7,18 +7,16 @@ and reported). Every read and write runs in a worker."""
 from __future__ import annotations
 
 from textual import on
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from models.errors import PatronDeskError
 from models.jobs.jobs import JobInfo, JobReport, list_jobs, report, run_job, undo
 from models.jobs.types import DONE, RUNNING, UNDO, UPDATE
 from screens.confirm import ConfirmScreen, CoveredKeys, InfoScreen
 from tui.keys import JOBS, bindings
-from tui.screen import KeepStyles
+from tui.screen import KeepStyles, ListScreen
 from tui.table import RowTable
-from tui.widgets import KeyBar, plain, plural
+from tui.widgets import plain, plural
 from tui.worker import run_service
 
 REPORT_SHOWN = 200  # members listed in the report dialog (the CSV file has them all)
@@ -77,39 +75,18 @@ class JobsTable(RowTable):
     BINDINGS = bindings(JOBS)
 
 
-class JobsScreen(KeepStyles, CoveredKeys, Screen[None]):
+class JobsScreen(KeepStyles, CoveredKeys, ListScreen):
     BINDINGS = bindings(JOBS)
     AUTO_FOCUS = "#jobs"
+    TABLE = JobsTable
+    LIST_ID = "jobs"
+    LIST_TITLE = "Jobs"
 
     def __init__(self) -> None:
         super().__init__()
         self.jobs: list[JobInfo] = []
-        self.narrow = False
-        self.reading = True
 
-    @property
-    def accepting_keys(self) -> bool:
-        return not self.reading
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Jobs", id="jobs-title", classes="screen-title")
-        yield JobsTable(id="jobs")
-        yield Static("", id="jobs-count", classes="hint")
-        yield KeyBar()
-
-    def on_mount(self) -> None:
-        self._lay_out(self.size.width)
-        self.reload()
-
-    def on_screen_resume(self) -> None:
-        if self.is_mounted:
-            self.reload()
-
-    def on_resize(self, event) -> None:  # noqa: ANN001
-        self._lay_out(event.size.width)
-
-    def _lay_out(self, width: int) -> None:
+    def lay_out(self, width: int) -> None:
         """Every column fits: narrower than `NARROW`, the counts share one column."""
         self.narrow = width < NARROW
         columns = NARROW_COLUMNS if self.narrow else WIDE_COLUMNS

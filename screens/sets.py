@@ -7,17 +7,15 @@ write runs in a worker."""
 from __future__ import annotations
 
 from textual import on
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from models.errors import PatronDeskError
 from models.jobs.sets import LOGICAL, FileSet, SetInfo, delete_set, list_sets
 from screens.confirm import ConfirmScreen, CoveredKeys, InfoScreen
 from tui.keys import SETS, bindings
-from tui.screen import KeepStyles
+from tui.screen import KeepStyles, ListScreen
 from tui.table import RowTable
-from tui.widgets import KeyBar, plain, plural
+from tui.widgets import plain, plural
 from tui.worker import run_service
 
 UNKNOWN_SHOWN = 50  # the unknown identifiers listed after a set is made from a file
@@ -39,40 +37,18 @@ class SetsTable(RowTable):
     BINDINGS = bindings(SETS)
 
 
-class SetsScreen(KeepStyles, CoveredKeys, Screen[None]):
+class SetsScreen(KeepStyles, CoveredKeys, ListScreen):
     BINDINGS = bindings(SETS)
     AUTO_FOCUS = "#sets"
+    TABLE = SetsTable
+    LIST_ID = "sets"
+    LIST_TITLE = "Sets of users"
 
     def __init__(self) -> None:
         super().__init__()
         self.sets: list[SetInfo] = []
-        self.narrow = False
-        self.reading = True
 
-    @property
-    def accepting_keys(self) -> bool:
-        """Keys typed while the list is read wait for it: they act on a set."""
-        return not self.reading
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Sets of users", id="sets-title", classes="screen-title")
-        yield SetsTable(id="sets")
-        yield Static("", id="sets-count", classes="hint")
-        yield KeyBar()
-
-    def on_mount(self) -> None:
-        self._lay_out(self.size.width)
-        self.reload()
-
-    def on_screen_resume(self) -> None:
-        if self.is_mounted:
-            self.reload()
-
-    def on_resize(self, event) -> None:  # noqa: ANN001
-        self._lay_out(event.size.width)
-
-    def _lay_out(self, width: int) -> None:
+    def lay_out(self, width: int) -> None:
         self.narrow = width < NARROW
         columns = NARROW_FIXED if self.narrow else FIXED
         name = max(12, width - sum(w + 1 for _, w in columns) - 3)

@@ -15,7 +15,12 @@ and a screen shown again with a new layout is drawn once, not twice (`DrawnOnce`
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widget import Widget
 
 
 class UnseenWhenCovered:
@@ -72,3 +77,54 @@ class KeepStyles(UnseenWhenCovered, DrawnOnce):
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before `Screen._on_screen_resume` (the subclass's handler first, same event).
         event.refresh_styles = False
+
+
+class ListScreen(Screen[None]):
+    """A full screen of one list read in a worker (Sets, Jobs): a title, the list (`TABLE`, a
+    `tui.table.RowTable` with the screen's keys, id `LIST_ID`), a count line (`LIST_ID-count`)
+    and the key bar. The columns are laid out for the width (`lay_out`) and again on a resize;
+    the list is read (`reload`) when the screen opens and when it comes back; keys typed while
+    it is read wait for it (they act on a row)."""
+
+    TABLE: ClassVar[type[Widget]]
+    LIST_ID: ClassVar[str]
+    LIST_TITLE: ClassVar[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.narrow = False
+        self.reading = True
+
+    @property
+    def accepting_keys(self) -> bool:
+        return not self.reading
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Header, Static
+
+        from tui.widgets import KeyBar
+
+        yield Header()
+        yield Static(self.LIST_TITLE, id=f"{self.LIST_ID}-title", classes="screen-title")
+        yield self.TABLE(id=self.LIST_ID)
+        yield Static("", id=f"{self.LIST_ID}-count", classes="hint")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.lay_out(self.size.width)
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.reload()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.lay_out(event.size.width)
+
+    def lay_out(self, width: int) -> None:
+        """Set the list's columns for `width` (and fill them again)."""
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        """Read the list, in a worker."""
+        raise NotImplementedError
