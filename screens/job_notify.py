@@ -17,7 +17,7 @@ from models.jobs.jobs import preview, run_notify
 from models.jobs.types import NOTIFY, Preview
 from models.mail.letters import check_general_message
 from screens.confirm import CoveredKeys, ask_to_discard
-from screens.job_run import JobRunScreen
+from screens.job_run import OpensJobRun
 from tui.keys import JOB_FORM, bindings
 from tui.widgets import Field, LineInput, Message, plain
 from tui.worker import run_service
@@ -31,7 +31,7 @@ def check_and_preview(subject: str, body: str, set_id: int, actor: Actor) -> Pre
     return preview(NOTIFY, set_id, actor)
 
 
-class NotifyJobScreen(CoveredKeys, ModalScreen[bool]):
+class NotifyJobScreen(OpensJobRun, CoveredKeys, ModalScreen[bool]):
     """Dismisses with True when the job was started, else False."""
 
     BINDINGS = bindings(JOB_FORM)
@@ -101,27 +101,13 @@ class NotifyJobScreen(CoveredKeys, ModalScreen[bool]):
         self.query_one("#job-body-text", TextArea).focus()
 
     def _previewed(self, p: Preview, subject: str, body: str) -> None:
-        self.busy = False
-        self.query_one("#job-message", Message).clear()
         set_id, actor = self.set_id, self.app.session.actor
-
-        def closed(started: bool | None) -> None:
-            if started:
-                self.dismiss(True)
-
-        self.app.push_screen(
-            JobRunScreen(
-                f"Message the members of set {self.set_name}",
-                NOTIFY,
-                preview=p,
-                on_start=self._ran,
-                run_fn=lambda progress: run_notify(set_id, subject, body, actor, progress=progress),
-            ),
-            closed,
+        self.open_run(
+            f"Message the members of set {self.set_name}",
+            NOTIFY,
+            p,
+            lambda progress: run_notify(set_id, subject, body, actor, progress=progress),
         )
-
-    def _ran(self) -> None:
-        self.ran = True
 
     def _refused(self, exc: PatronDeskError) -> None:
         self.busy = False

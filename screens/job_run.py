@@ -82,6 +82,28 @@ def preview_text(p: Preview) -> str:
     return "\n".join(lines)
 
 
+class OpensJobRun:
+    """Mixin for a job's form (update, notify): its preview shown in `JobRunScreen`, which runs
+    the job once confirmed; the form then closes with True and has nothing left unsaved."""
+
+    ran = False
+
+    def open_run(self, title: str, kind: str, preview: Preview, run_fn) -> None:  # noqa: ANN001
+        self.busy = False
+        self.query_one("#job-message").clear()
+
+        def closed(started: bool | None) -> None:
+            if started:
+                self.dismiss(True)
+
+        def ran() -> None:
+            self.ran = True
+
+        self.app.push_screen(
+            JobRunScreen(title, kind, preview=preview, on_start=ran, run_fn=run_fn), closed
+        )
+
+
 class JobRunScreen(CoveredKeys, ModalScreen[bool]):
     """Dismisses with True once the job started (done, or going on in the background), else
     False (the form under it stays, to change what to do). Give `preview` (worked out by

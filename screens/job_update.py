@@ -23,7 +23,7 @@ from models.jobs.rows import parse_rows
 from models.jobs.types import RENEW, UPDATE, Preview
 from models.jobs.views import CHOICE, CODE, DATE, UpdateField, update_fields
 from screens.confirm import CoveredKeys, ask_to_discard
-from screens.job_run import JobRunScreen
+from screens.job_run import OpensJobRun
 from tui.keys import JOB_FORM, bindings
 from tui.widgets import Field, LineInput, Message, plain
 from tui.worker import run_service
@@ -58,7 +58,7 @@ def check_and_preview(
     return fields, rows, preview(UPDATE, set_id, actor, fields=fields, rows=rows)
 
 
-class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
+class UpdateJobScreen(OpensJobRun, CoveredKeys, ModalScreen[bool]):
     """Dismisses with True when the job was started, else False."""
 
     BINDINGS = bindings(JOB_FORM)
@@ -184,29 +184,15 @@ class UpdateJobScreen(CoveredKeys, ModalScreen[bool]):
 
     def _previewed(self, answer: tuple[dict[str, str], list[dict], Preview]) -> None:
         fields, rows, p = answer
-        self.busy = False
-        self.query_one("#job-message", Message).clear()
         set_id, actor = self.set_id, self.app.session.actor
-
-        def closed(started: bool | None) -> None:
-            if started:
-                self.dismiss(True)
-
-        self.app.push_screen(
-            JobRunScreen(
-                f"Update the members of set {self.set_name}",
-                UPDATE,
-                preview=p,
-                on_start=self._ran,
-                run_fn=lambda progress: run_update(
-                    set_id, fields, actor, progress=progress, rows=rows or None
-                ),
+        self.open_run(
+            f"Update the members of set {self.set_name}",
+            UPDATE,
+            p,
+            lambda progress: run_update(
+                set_id, fields, actor, progress=progress, rows=rows or None
             ),
-            closed,
         )
-
-    def _ran(self) -> None:
-        self.ran = True
 
     def _refused(self, exc: PatronDeskError) -> None:
         self.busy = False
