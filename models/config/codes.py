@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from peewee import fn
 
+from models.store.reading import Prepared
 from models.store.tables import (
     BlockDefinition,
     Campus,
@@ -76,12 +79,33 @@ def not_applying(entry: object, record_type: str | None) -> str | None:
     return f"does not apply to {record_type} users"
 
 
-def _active(model: type[CodeTable], organization_id: int):  # noqa: ANN202
-    return (
-        model.select()
-        .where(model.organization == organization_id, model.active == True)  # noqa: E712
-        .order_by(model.name)
+@functools.cache
+def _active_of(model: type[CodeTable]) -> Prepared:
+    return Prepared(
+        lambda organization_id: (
+            model.select()
+            .where(model.organization == organization_id, model.active == True)  # noqa: E712
+            .order_by(model.name)
+        )
     )
+
+
+@functools.cache
+def _name_of(model: type[CodeTable]) -> Prepared:
+    return Prepared(lambda code_id: model.select(model.name).where(model.id == code_id).tuples())
+
+
+def code_name(model: type[CodeTable], code_id: int | None) -> str:
+    """The name of a code-table entry by id ("" for none, or for an id without a row)."""
+    if code_id is None:
+        return ""
+    return _name_of(model).scalar(code_id) or ""
+
+
+def _active(model: type[CodeTable], organization_id: int) -> list[CodeTable]:
+    """The organization's active entries of a code table, by name (read each time a user is
+    opened: one statement built once, `Prepared`)."""
+    return _active_of(model).rows(organization_id)
 
 
 def code_choices(

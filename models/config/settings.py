@@ -12,6 +12,7 @@ from typing import Any
 
 from models.errors import ValidationError
 from models.store.base import utcnow
+from models.store.reading import read_once
 from models.store.tables import Setting
 
 # Fields that may be made mandatory per record type (names as in `NewUser`).
@@ -110,7 +111,12 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 
 
 def load_settings() -> Settings:
-    """The defaults with every stored value laid over them."""
+    """The defaults with every stored value laid over them (read once in a `one_reading`:
+    opening a user asked for them three times)."""
+    return read_once(("settings",), _read_settings)
+
+
+def _read_settings() -> Settings:
     values: dict[str, Any] = {}
     for row in Setting.select():
         if row.key in _FIELDS:

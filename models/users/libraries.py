@@ -23,6 +23,7 @@ from typing import Any
 from models import audit
 from models.audit import Actor
 from models.enums import AuditAction
+from models.store.reading import Prepared
 from models.store.tables import AccountLibrary, Library
 from models.users.validation import FieldError, clean_text
 
@@ -85,15 +86,20 @@ def check_libraries(value: Any, organization_id: int | None, kept: Iterable[str]
     return out
 
 
-def library_codes(account_id: int, field: str) -> list[str]:
-    """The codes of the account's libraries of `field`, in the order given."""
-    query = (
+_LIBRARY_CODES = Prepared(
+    lambda account_id, kind: (
         AccountLibrary.select(Library.code)
         .join(Library)
-        .where((AccountLibrary.account == account_id) & (AccountLibrary.kind == KINDS[field]))
+        .where((AccountLibrary.account == account_id) & (AccountLibrary.kind == kind))
         .order_by(AccountLibrary.id)
+        .tuples()
     )
-    return [row.library.code for row in query]
+)
+
+
+def library_codes(account_id: int, field: str) -> list[str]:
+    """The codes of the account's libraries of `field`, in the order given."""
+    return [code for (code,) in _LIBRARY_CODES.rows(account_id, KINDS[field])]
 
 
 def library_lists(account_ids: list[int]) -> dict[int, dict[str, list[int]]]:

@@ -10,22 +10,28 @@ from peewee import JOIN, fn
 from models.access.permissions import Action, authorize, may_see_history
 from models.access.scope import LibraryScope, scope_of
 from models.audit import Actor
+from models.config.codes import code_name
 from models.config.settings import load_settings
 from models.enums import FeeStatus
 from models.errors import NotFound
 from models.runtime import runtime
-from models.store.reading import read_once
+from models.store.reading import Prepared, read_once
 from models.store.tables import (
     Account,
     Address,
     Block,
+    Campus,
     Email,
     Fee,
     Identifier,
+    IdentifierType,
+    JobCategory,
     Loan,
     Note,
+    Person,
     Phone,
     RoleAssignment,
+    UserGroup,
 )
 from models.users.accounts import full_name, is_expired
 from models.users.photos import Photo, stored_photo
@@ -105,22 +111,60 @@ def open_loans_of(account_id: int):
     return Loan.select().where((Loan.account == account_id) & Loan.returned_at.is_null())
 
 
-def load_profile(account_id: int, actor: Actor) -> Profile:
-    account = read_once(
-        ("account", account_id), lambda: Account.get_or_none(Account.id == account_id)
+# The reads of `load_profile`, built once (`Prepared`): opening a user ran each afresh.
+_ACCOUNT = Prepared(lambda account_id: Account.select().where(Account.id == account_id).limit(1))
+_PERSON = Prepared(lambda person_id: Person.select().where(Person.id == person_id).limit(1))
+_IDENTIFIERS = Prepared(
+    lambda account_id: (
+        Identifier.select()
+        .where(Identifier.account == account_id)
+        .order_by(Identifier.is_primary.desc(), Identifier.id)
     )
+)
+_OPEN_LOANS = Prepared(
+    lambda account_id: Loan.select(Loan.due_date).where(
+        (Loan.account == account_id) & Loan.returned_at.is_null()
+    )
+)
+_EMAILS = Prepared(
+    lambda person_id: (
+        Email.select(Email.email_type, Email.address, Email.preferred)
+        .where(Email.person == person_id)
+        .order_by(Email.id)
+        .tuples()
+    )
+)
+_PHONES = Prepared(
+    lambda person_id: (
+        Phone.select(Phone.phone_type, Phone.number, Phone.preferred)
+        .where(Phone.person == person_id)
+        .order_by(Phone.id)
+        .tuples()
+    )
+)
+_ADDRESSES = Prepared(
+    lambda person_id: Address.select().where(Address.person == person_id).order_by(Address.id)
+)
+_ROLES = Prepared(
+    lambda account_id: (
+        RoleAssignment.select(RoleAssignment.role)
+        .where(RoleAssignment.account == account_id)
+        .tuples()
+    )
+)
+
+
+def load_profile(account_id: int, actor: Actor) -> Profile:
+    account = read_once(("account", account_id), lambda: _ACCOUNT.first(account_id))
     if account is None:
         raise NotFound("This user no longer exists: another staff user may have deleted it.")
     authorize(actor.account, Action.VIEW_USER, account)
     scope = scope_of(actor.account, account)  # library independence: counts and marks too
-    person = account.person
+    person = _PERSON.first(account.person_id)
+    account.person = person  # kept with the account: a later `account.person` reads nothing
     today = runtime.today()
-    ids = list(
-        Identifier.select()
-        .where(Identifier.account == account)
-        .order_by(Identifier.is_primary.desc(), Identifier.id)
-    )
-    loans = list(open_loans_of(account.id))
+    ids = _IDENTIFIERS.rows(account.id)
+    loans = _OPEN_LOANS.rows(account.id)
     return Profile(
         account_id=account.id,
         person_id=person.id,
@@ -135,30 +179,19 @@ def load_profile(account_id: int, actor: Actor) -> Profile:
         expiry_date=account.expiry_date,
         purge_date=account.purge_date,
         birth_date=person.birth_date,
-        user_group=account.user_group.name if account.user_group_id else "",
-        job_category=account.job_category.name if account.job_category_id else "",
-        campus=account.campus.name if account.campus_id else "",
+        user_group=code_name(UserGroup, account.user_group_id),
+        job_category=code_name(JobCategory, account.job_category_id),
+        campus=code_name(Campus, account.campus_id),
         language=account.comm_language,
         channel=account.comm_channel,
         identifiers=[
-            ("primary" if i.is_primary else (i.id_type.name if i.id_type_id else ""), i.value)
+            ("primary" if i.is_primary else code_name(IdentifierType, i.id_type_id), i.value)
             for i in ids
         ],
-        emails=[
-            (e.email_type, e.address, e.preferred)
-            for e in Email.select().where(Email.person == person).order_by(Email.id)
-        ],
-        phones=[
-            (p.phone_type, p.number, p.preferred)
-            for p in Phone.select().where(Phone.person == person).order_by(Phone.id)
-        ],
-        addresses=[
-            (a.address_type, _one_line(a), a.preferred)
-            for a in Address.select().where(Address.person == person).order_by(Address.id)
-        ],
-        roles=sorted(
-            {r.role for r in RoleAssignment.select().where(RoleAssignment.account == account)}
-        ),
+        emails=_EMAILS.rows(person.id),
+        phones=_PHONES.rows(person.id),
+        addresses=[(a.address_type, _one_line(a), a.preferred) for a in _ADDRESSES.rows(person.id)],
+        roles=sorted({role for (role,) in _ROLES.rows(account.id)}),
         active_blocks=[
             b.definition.name
             for b in active_blocks_of(account.id, today).where(scope.condition(Block.owner))
