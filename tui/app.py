@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from textual import events
@@ -58,6 +59,7 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.locked = False
         self._leaving = False  # a logout under way: keys and clicks wait for the login screen
         self._quit_question: Screen | None = None  # "unsaved changes: quit?" once asked
+        self._restyle: dict | None = None  # nodes to restyle at the end of `restyled_once`
         self._logout_question: Screen | None = None  # "unsaved changes: log out?" once asked
         self._typed: deque[events.Event] = deque()  # keys and pastes waiting their turn
         self._handing_over = False  # `_hand_over` runs
@@ -398,6 +400,41 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             self._end_session()
             self._leaving = False
         self._push_login(prefill, notice)
+
+    def update_styles(self, node, animate: bool = True) -> None:  # noqa: ANN001 - a DOMNode
+        """Textual restyles a node and all below it at once, each time one of its classes or
+        pseudo-classes changes. Inside `restyled_once` the node is noted and restyled once at
+        the end instead."""
+        if self._restyle is not None and node is not self:
+            self._restyle[node] = None
+            return
+        super().update_styles(node, animate=animate)
+
+    @contextlib.contextmanager
+    def restyled_once(self) -> Iterator[None]:
+        """Every node whose classes change inside is restyled once, at the end, in one pass
+        of the stylesheet (which matches rules once for widgets alike). Filling User Details
+        with another user changed a field's disabled state, its label's "required" mark, a
+        select's "has a value" and a date's "valid" class: each restyled the widget and all
+        below it at once, a select's list of choices included, up to four times a field.
+        Nothing inside may read a style a class change would change."""
+        if self._restyle is not None:  # nested: the outer one restyles
+            yield
+            return
+        self._restyle = pending = {}
+        try:
+            yield
+        finally:
+            self._restyle = None
+            nodes = [n for n in pending if n.is_attached]
+            if nodes:
+                wanted = set(nodes)
+                # A node under another noted one is restyled with it (walked from it).
+                roots = [n for n in nodes if not any(a in wanted for a in n.ancestors)]
+                self.stylesheet.update_nodes(
+                    (d for root in roots for d in root.walk_children(with_self=True)),
+                    animate=False,
+                )
 
     def open_user(self, account_id: int, callback: Callable[[Any], None] | None = None) -> None:
         """User Details of `account_id`. The session keeps one User Details screen and shows

@@ -175,6 +175,13 @@ class DateInput(MaskedInput):
 
     virtual_size = Reactive(Size(0, 0), layout=False)
 
+    def put(self, text: str) -> None:
+        """A value the form puts there (a record shown): marked neither valid nor invalid, as
+        when the input is first built. Its template's check marked an empty date "invalid"
+        (drawn red) in a kept form refilled with a user without one."""
+        self.value = text
+        self.set_class(False, "-invalid", "-valid")
+
 
 def _fits_one_line(widget: Widget, *texts: Content) -> bool:
     """Whether each text is drawn on one line of the widget as it is laid out now."""
@@ -273,7 +280,7 @@ class Message(Static):
 
     def clear(self) -> None:
         self._set(Content(""))
-        self.set_class(False, "-shown")
+        self.set_class(False, "-shown", "-error", "-ok")
 
 
 class KeyBar(Widget):

@@ -279,27 +279,29 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
 
     def _refill(self) -> None:
         """The record of `self.profile` in the tabs built for an earlier user."""
-        tabs = self.query_one("#details-tabs", DetailTabs)
-        present = self._tabs_of(self.profile)
-        if present != self._present:
-            for tab in OPTIONAL_TABS:
-                if tab in present:
-                    tabs.show_tab(tab)
-                else:
-                    tabs.hide_tab(tab)
-            self._present = present
-            self._relabel(self.size.width)
-        self.query_one("#details-head", Line).set(self._head(), markup=True)
-        self.query_one("#details-photo", PhotoView).show(self.profile.photo)
-        self.query_one(GeneralPane).load(self.ctx, self.general)
-        tabs.active = "general"
-        if not tabs.display:  # covered while it was read
-            tabs.display = True
-        # The focus where a new record starts it: on the tab bar (a focus that moves restyles
-        # what it leaves and what it enters: not done when it is there already).
-        bar = tabs.query_one(Tabs)
-        if self.focused is not bar:
-            self.set_focus(bar if bar.focusable else None)
+        # Every class change restyles its widget once, at the end (`restyled_once`).
+        with self.app.restyled_once():
+            tabs = self.query_one("#details-tabs", DetailTabs)
+            present = self._tabs_of(self.profile)
+            if present != self._present:
+                for tab in OPTIONAL_TABS:
+                    if tab in present:
+                        tabs.show_tab(tab)
+                    else:
+                        tabs.hide_tab(tab)
+                self._present = present
+                self._relabel(self.size.width)
+            self.query_one("#details-head", Line).set(self._head(), markup=True)
+            self.query_one("#details-photo", PhotoView).show(self.profile.photo)
+            self.query_one(GeneralPane).load(self.ctx, self.general)
+            tabs.active = "general"
+            if not tabs.display:  # covered while it was read
+                tabs.display = True
+            # The focus where a new record starts it: on the tab bar (a focus that moves restyles
+            # what it leaves and what it enters: not done when it is there already).
+            bar = tabs.query_one(Tabs)
+            if self.focused is not bar:
+                self.set_focus(bar if bar.focusable else None)
         # Every widget's refresh handed to the screen now, not when each widget next idles:
         # the screen's first update then lays out and draws the new record in one pass.
         # Left to the widgets, that update came before their layout requests and drew the

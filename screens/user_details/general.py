@@ -210,7 +210,10 @@ class GeneralPane(VerticalScroll):
             widget.value = ("" if value is None else str(value)) or Select.NULL
         elif name in DATE_FIELDS:
             text = value.isoformat() if hasattr(value, "isoformat") else (value or "")
-            widget.value = text
+            if isinstance(widget, DateInput):
+                widget.put(text)
+            else:
+                widget.value = text
         else:
             widget.value = "" if value is None else str(value)
         widget.disabled = name not in self.form.editable

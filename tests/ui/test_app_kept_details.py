@@ -429,3 +429,46 @@ async def test_no_history_tab_for_roles_the_configuration_keeps_it_from(ui_db) -
         await pilot.press("f12")
         await settle(pilot)
         assert tabs.active == "history"
+
+
+def _looks(screen: UserDetailsScreen) -> dict[str, tuple]:
+    """Every widget of the General tab with an id: its classes, pseudo-classes that styles
+    depend on, and the style it is drawn with ("-valid", which draws nothing, left out: a
+    date the form put there is not marked, one Textual checked is)."""
+    general = screen.query_one(GeneralPane)
+    return {
+        widget.id: (
+            frozenset(widget.classes) - {"-valid"},
+            widget.disabled,
+            widget.has_focus,
+            str(widget.rich_style),
+            widget.styles.display,
+            widget.styles.height,
+        )
+        for widget in general.walk_children()
+        if widget.id
+    }
+
+
+async def test_a_user_shown_in_the_kept_screen_looks_as_in_a_new_one(ui_db) -> None:
+    """`App.restyled_once`: the kept screen's class changes are restyled once, at the end of
+    the refill. Anna's form (an error mark, values in every select and date) refilled with
+    Bruno's looks, widget by widget, as a User Details built afresh for Bruno."""
+    anna = add_user("Anna", "Müller", "P100", email="anna@example.org", birth_date=date(1990, 1, 2))
+    bruno = add_user("Bruno", "Keller", "S200", record_type=RecordType.STAFF.value, group="STAFF")
+    async with PatronDeskApp().run_test(size=(120, 40)) as pilot:
+        pilot.app.session = open_session(ui_db.admin)
+        fresh = _looks(await open_user(pilot, bruno.id))
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        first = await open_user(pilot, anna.id)
+        first.query_one("#g-last_name", Input).value = ""
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert first.query_one("#field-g-last_name", Field).error
+        first.query_one("#g-last_name", Input).value = "Müller"
+        await back(pilot)
+        kept = await open_user(pilot, bruno.id)
+        assert kept is first
+        assert _looks(kept) == fresh
