@@ -258,13 +258,27 @@ def insert_rows(rows: list[dict[str, Any]]) -> int:
     Returns the number written."""
     if not rows:
         return 0
+    return insert_tuples(as_tuples(rows))
+
+
+def as_tuples(rows: list[dict[str, Any]]) -> list[tuple]:
+    """History rows (`change_rows`) as `insert_tuples` writes them: made before a write
+    transaction, so that it holds only the insert (a bulk job's chunk)."""
     from models.store.bulk import BulkWriter
 
     table = _audit_table()
-    writer = BulkWriter("History's bulk insert needs")
     tuples = [table.row(**r) for r in rows]
-    writer.insert(table, tuples if writer.pg else table.dates_as_text(tuples))
-    return len(rows)
+    return tuples if BulkWriter("History's bulk insert needs").pg else table.dates_as_text(tuples)
+
+
+def insert_tuples(tuples: list[tuple]) -> int:
+    """Insert History rows made by `as_tuples`, in the caller's transaction."""
+    if not tuples:
+        return 0
+    from models.store.bulk import BulkWriter
+
+    BulkWriter("History's bulk insert needs").insert(_audit_table(), tuples)
+    return len(tuples)
 
 
 def record_changes(

@@ -38,6 +38,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from peewee import fn
 
@@ -54,6 +55,8 @@ from models.errors import (
 )
 from models.jobs import rows as job_rows
 from models.jobs.plan import (
+    MEMBER_COLUMNS,
+    ChunkWrite,
     _changed_since,
     _Codes,
     _prepare,
@@ -101,7 +104,7 @@ from models.store.tables import (
     Organization,
     UserSet,
 )
-from models.users.check import Prepared
+from models.users.details import GeneralChecks
 
 # --- Who may run a job ---------------------------------------------------------------------------
 
@@ -183,6 +186,24 @@ def _load_job(job_id: int, actor: Actor, organization: Organization | int | None
     return job
 
 
+class _Item(NamedTuple):
+    """A job's item as a chunk reads it (a tuple: 500 models a chunk cost more than their
+    work)."""
+
+    id: int
+    seq: int
+    account_id: int
+    primary_id: str
+    version: int
+    outcome: str
+
+
+_ITEM_COLUMNS = (
+    JobItem.id, JobItem.seq, JobItem.account_id, JobItem.primary_id, JobItem.version,
+    JobItem.outcome,
+)  # fmt: skip
+
+
 @functools.cache
 def _item_table() -> Table:
     return Table(JobItem, explicit_id=False)
@@ -256,7 +277,9 @@ def _unfinished(
     )
 
 
-def _accounts_of(items: list[JobItem]) -> dict[int, Account]:
+def _accounts_of(
+    items: list[JobItem], columns: tuple[str, ...] | None = None
+) -> dict[int, Account]:
     """The members' accounts by id: only those still the accounts the job read, with the
     primary identifier the item keeps. An id freed by a deletion or a merge is given again by
     SQLite to the next account created (the highest one): that newcomer is not the member, and
@@ -264,7 +287,7 @@ def _accounts_of(items: list[JobItem]) -> dict[int, Account]:
     account whose primary identifier changed since was saved since, which the job skips anyway;
     an item that kept no primary identifier is taken by its id."""
     wanted = {i.account_id: fold_key(i.primary_id) for i in items}
-    rows = Account.select().where(Account.id.in_(list(wanted)))
+    rows = models_by_id(Account, wanted, columns=columns).values()
     return {a.id: a for a in rows if wanted[a.id] in (a.primary_id_key, "", None)}
 
 
@@ -363,7 +386,7 @@ def _plan_member(
     rows: list[dict],
     actor: Actor,
     settings: Settings,
-    prepared: Prepared | None,
+    prepared: GeneralChecks | None,
     events: list[tuple] = (),  # type: ignore[assignment]
     retired: _RetiredCodes | None = None,
 ) -> tuple[dict, dict, list[job_rows.Step]]:
@@ -492,12 +515,13 @@ def run_job(
     while True:
         # The next chunk after the last one, by the (job, seq) index: a range read of the
         # chunk, not a scan of the pending items (or of the done ones) for each chunk.
-        items = list(
-            JobItem.select()
+        query = (
+            JobItem.select(*_ITEM_COLUMNS)
             .where((JobItem.job == job.id) & (JobItem.seq > last_seq))
             .order_by(JobItem.seq)
             .limit(chunk)
         )
+        items = list(map(_Item._make, database.execute_sql(*query.sql()).fetchall()))
         if not items:
             break
         last_seq = items[-1].seq
@@ -505,18 +529,19 @@ def run_job(
         if not items:
             continue
         if changes is not None:
-            # Read and check before the write transaction, which holds only the writes: a
-            # desk's save waits for at most that (SQLite has one writer at a time). Safe: each
-            # account is written only at the version read (`_write_chunk`).
-            accounts = _accounts_of(items)
+            # Read, check and work out the writes before the write transaction, which holds
+            # only the writes: a desk's save waits for at most that (SQLite has one writer at
+            # a time). Safe: each account is written only at the version read (`ChunkWrite`).
+            accounts = _accounts_of(items, None if changes.rows_mode else MEMBER_COLUMNS)
             outcomes, planned = changes.chunk(items, accounts)
+            writes = None if changes.rows_mode else ChunkWrite(planned, acting)
         with database.atomic():
             if changes is not None and changes.rows_mode:
                 for entry in planned:
                     steps = changes.steps.pop(entry[0].id, [])
                     outcomes[entry[0].id] = _write_member(entry, steps, acting, settings)
             elif changes is not None:
-                refused = _write_chunk(planned, acting)
+                refused = writes.write()
                 for item, _account, _new, _old in planned:
                     outcome, reason = refused.get(item.id, (CHANGED, ""))
                     after = item.version + 1 if outcome == CHANGED else None
@@ -644,7 +669,7 @@ def _preview_one(  # noqa: ANN202
     account: Account,
     actor: Actor,
     settings: Settings,
-    prepared: Prepared | None = None,
+    prepared: GeneralChecks | None = None,
 ):
     """(new, old) for an update; ({"delete"/"notify": ...}, {}) for the others; raises the
     refusal."""
@@ -691,11 +716,14 @@ def preview(
         _prepare(params["fields"], row.organization_id, actor, settings) if kind == UPDATE else None
     )
     codes = _Codes()
+    # An update's members are read with the columns its checks read; a delete's, a notify's
+    # and rows' checks read more (the one-user services'): the whole row.
+    columns = MEMBER_COLUMNS if kind == UPDATE and not params.get("rows") else None
     members = would = unchanged = 0
     refused: list[Refusal] = []
     sample: list[tuple[str, dict[str, tuple[str, str]]]] = []
     for chunk in iter_members(row, actor):
-        accounts = models_by_id(Account, [m.account_id for m in chunk])
+        accounts = models_by_id(Account, [m.account_id for m in chunk], columns=columns)
         with one_reading():  # a preview writes nothing: the members' roles read once a chunk
             if actor.account is not None:  # the system acts over every role
                 prime_held_roles(list(accounts))
