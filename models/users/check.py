@@ -713,6 +713,23 @@ _KEYED = frozenset(
 _COMPARED = ("expiry_date", "purge_date")  # read by `_purge_after_expiry` whenever either is given
 
 
+@functools.lru_cache(maxsize=256)
+def _reading_plan(
+    names: tuple[str, ...],
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool] | None:
+    """For `edit_reading` of these fields: the code entries' attributes, the dates, the
+    listed texts, whether the two compared dates are read; None: checked alone."""
+    if not all(name in _KEYED for name in names):
+        return None
+    kinds = [BY_NAME[name] for name in names]
+    return (
+        tuple(f"{f.name}_id" for f in kinds if f.kind == CODE),
+        tuple(f.name for f in kinds if f.kind in DATE_KINDS),
+        tuple(f.name for f in kinds if f.kind not in DATE_KINDS and f.kind != CODE and f.listed),
+        any(name in _COMPARED for name in names),
+    )
+
+
 def edit_reading(values: Mapping[str, Any], context: Context) -> tuple | None:
     """Everything the EDIT check of `values` reads of the record in `context` (besides the
     settings, the actor and the day, the same for the records of one bulk job): its
@@ -724,28 +741,25 @@ def edit_reading(values: Mapping[str, Any], context: Context) -> tuple | None:
     (the same settings, actor, day and `prepared`): a bulk job checks each distinct reading
     once (`models.users.details.GeneralChecks`). None when the check reads more (see
     `_KEYED`), or a value is not hashable: that record is checked alone."""
-    if not all(name in _KEYED for name in values):
+    plan = _reading_plan(tuple(values))
+    if plan is None:
         return None
     account, stored = context.account, context.stored
     if stored is None or account is None:
         return None
-    facts: list[Any] = []
+    codes, dated, listed, compared = plan
+    facts: list[Any] = [getattr(account, attribute, None) for attribute in codes]
     dates: dict[str, Any] = {}
-    for name, raw in values.items():
-        f = BY_NAME[name]
-        if f.kind == CODE:
-            facts.append(getattr(account, f"{name}_id", None))
-        elif f.kind in DATE_KINDS:
-            try:
-                dates[name] = value = parse_date(raw)
-            except (FieldError, TypeError, ValueError):
-                dates[name] = value = None  # refused whatever the record: nothing compared
-                facts.append(None)
-                continue
-            facts.append(_left_as_stored(value, stored(name)))
-        elif f.listed:
-            facts.append(stored(name))
-    if dates.keys() & set(_COMPARED):
+    for name in dated:
+        try:
+            dates[name] = value = parse_date(values[name])
+        except (FieldError, TypeError, ValueError):
+            dates[name] = None  # refused whatever the record: nothing compared
+            facts.append(None)
+            continue
+        facts.append(_left_as_stored(value, stored(name)))
+    facts += [stored(name) for name in listed]
+    if compared:
         expiry, purge = (dates[n] if n in dates else stored(n) for n in _COMPARED)
         facts.append(_purge_before_expiry(expiry, purge))
     key = (
