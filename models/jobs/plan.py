@@ -31,6 +31,7 @@ from models.jobs.types import (
 from models.runtime import runtime
 from models.store.base import database
 from models.store.bulk import iso_text
+from models.store.reading import id_list
 from models.store.tables import (
     Account,
     JobItem,
@@ -248,7 +249,7 @@ class ChunkWrite:
                 Account.update(
                     **dict(columns), version=Account.version + 1, updated_by=name, updated_at=now
                 )
-                .where(Account.id.in_(ids) & (Account.version == version))
+                .where(Account.id.in_(id_list(ids)) & (Account.version == version))
                 .returning(Account.id)
             )
             written.update(i for (i,) in query.tuples().execute())
@@ -326,7 +327,12 @@ _FIELD_ORDER = {f.name: i for i, f in enumerate(Account._meta.sorted_fields)}
 
 def _keyed(values: dict[str, object]) -> dict[str, object]:
     """The fields in the order of `audit.snapshot` (so History lists them as a desk save's)."""
-    return dict(sorted(values.items(), key=lambda kv: _FIELD_ORDER.get(kv[0], len(_FIELD_ORDER))))
+    return {name: values[name] for name in _in_field_order(tuple(values))}
+
+
+@functools.lru_cache(maxsize=256)
+def _in_field_order(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(names, key=lambda name: _FIELD_ORDER.get(name, len(_FIELD_ORDER))))
 
 
 def _changed_since(account: Account) -> str:
