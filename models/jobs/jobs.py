@@ -13,9 +13,10 @@ of before/after, every member refused and why) and a *run*:
 - Per member, before any write, the checks of the one-user service: the permission to edit the
   user (`Action.EDIT_USER`, `CHANGE_STATUS` for the status; a role above the actor's is refused,
   so a desk role cannot raise anyone), an external account's fields the SIS owns, and the check
-  of the values (`models.users.check`, through `details.check_general`). Optimistic locking: an
-  account whose version is no longer the one the job read (a desk saved it meanwhile) is skipped
-  and reported, never overwritten.
+  of the values (`models.users.check`, through `details.GeneralChecks`, the batch form of
+  `check_general`: the values checked once per job, the member's half once per distinct
+  reading of a member). Optimistic locking: an account whose version is no longer the one the
+  job read (a desk saved it meanwhile) is skipped and reported, never overwritten.
 - An update job may also add or remove rows (`models.jobs.rows`: statistical categories, roles
   with their scope, blocks, notes), each through the user's own tab's checks and services; such
   a job writes member by member, each in a savepoint.
@@ -794,9 +795,9 @@ def _undo_events(job: Job, account_ids: list[int]) -> dict[int, list[tuple]]:
             & AuditEvent.entity.in_(["account", *job_rows.ENTITIES])
         )
         .order_by(AuditEvent.id)
-        .tuples()
     )  # fmt: skip
-    for account_id, *event in rows:
+    # (the driver's rows as they are: plain columns, two or more a member)
+    for account_id, *event in database.execute_sql(*rows.sql()).fetchall():
         out[account_id].append(tuple(event))
     return out
 
