@@ -188,8 +188,8 @@ def _load_job(job_id: int, actor: Actor, organization: Organization | int | None
 
 
 class _Item(NamedTuple):
-    """A job's item as a chunk reads it (a tuple: 500 models a chunk cost more than their
-    work)."""
+    """A job's item as a chunk reads it (a tuple: a chunk's items made models cost more
+    than their work)."""
 
     id: int
     seq: int
@@ -320,7 +320,7 @@ class _Changes:
     def __init__(self, job: Job, params: dict, actor: Actor, settings: Settings) -> None:
         self.job, self.actor, self.settings = job, actor, settings
         self.fields = dict(params.get("fields") or {})
-        self.prepared = (
+        self.checks = (
             _prepare(self.fields, job.organization_id, actor, settings)
             if job.kind == UPDATE
             else None
@@ -376,7 +376,7 @@ class _Changes:
     def _plan(self, account: Account, events: list[tuple]) -> tuple[dict, dict, list]:
         return _plan_member(
             self.job.kind, account, self.fields, self.rows, self.actor, self.settings,
-            self.prepared, events, self.retired,
+            self.checks, events, self.retired,
         )  # fmt: skip
 
 
@@ -387,7 +387,7 @@ def _plan_member(
     rows: list[dict],
     actor: Actor,
     settings: Settings,
-    prepared: GeneralChecks | None,
+    checks: GeneralChecks | None,
     events: list[tuple] = (),  # type: ignore[assignment]
     retired: _RetiredCodes | None = None,
 ) -> tuple[dict, dict, list[job_rows.Step]]:
@@ -400,9 +400,7 @@ def _plan_member(
             _undo_plan(account, actor, account_events, retired) if account_events else ({}, {})
         )
         return new, old, job_rows.undo_steps(list(events), retired.problem)
-    new, old = (
-        _update_plan(account, dict(fields), actor, settings, prepared) if fields else ({}, {})
-    )
+    new, old = _update_plan(account, dict(fields), actor, settings, checks) if fields else ({}, {})
     steps = job_rows.plan(account, rows, actor, settings) if rows else []
     return new, old, steps
 
@@ -670,13 +668,13 @@ def _preview_one(  # noqa: ANN202
     account: Account,
     actor: Actor,
     settings: Settings,
-    prepared: GeneralChecks | None = None,
+    checks: GeneralChecks | None = None,
 ):
     """(new, old) for an update; ({"delete"/"notify": ...}, {}) for the others; raises the
     refusal."""
     if kind == UPDATE:
         new, old, steps = _plan_member(
-            UPDATE, account, params["fields"], params.get("rows") or [], actor, settings, prepared
+            UPDATE, account, params["fields"], params.get("rows") or [], actor, settings, checks
         )
         for k, (before, after) in job_rows.diff(steps).items():
             new[k], old[k] = after, before
@@ -713,7 +711,7 @@ def preview(
     authorize_job(actor, kind, params)
     row = load_set(set_ref, actor, organization)
     settings = load_settings()
-    prepared = (
+    checks = (
         _prepare(params["fields"], row.organization_id, actor, settings) if kind == UPDATE else None
     )
     codes = _Codes()
@@ -735,7 +733,7 @@ def preview(
                     refused.append(Refusal(m.account_id, m.primary_id, "no longer exists"))
                     continue
                 try:
-                    new, old = _preview_one(kind, params, account, actor, settings, prepared)
+                    new, old = _preview_one(kind, params, account, actor, settings, checks)
                 except PatronDeskError as exc:
                     reason = "; ".join(exc.reasons) if hasattr(exc, "reasons") else exc.message
                     refused.append(Refusal(m.account_id, m.primary_id, reason))
