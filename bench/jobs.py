@@ -138,9 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, required=True)
     parser.add_argument("--db", help="file path or postgresql:// URL (default /tmp/bench_jobsN.db)")
-    parser.add_argument("--chunk", type=int, default=500)
+    parser.add_argument("--chunk", type=int, help="members a chunk (default: the jobs' own)")
     parser.add_argument("--floor", action="store_true", help="also measure the bare floor")
     args = parser.parse_args(argv)
+    if args.chunk is None:
+        from models.jobs.types import CHUNK
+
+        args.chunk = CHUNK
     target = args.db or f"/tmp/bench_jobs{args.users}.db"
     ensure_demo_db(args.users, target)
 

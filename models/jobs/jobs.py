@@ -13,9 +13,10 @@ of before/after, every member refused and why) and a *run*:
 - Per member, before any write, the checks of the one-user service: the permission to edit the
   user (`Action.EDIT_USER`, `CHANGE_STATUS` for the status; a role above the actor's is refused,
   so a desk role cannot raise anyone), an external account's fields the SIS owns, and the check
-  of the values (`models.users.check`, through `details.check_general`). Optimistic locking: an
-  account whose version is no longer the one the job read (a desk saved it meanwhile) is skipped
-  and reported, never overwritten.
+  of the values (`models.users.check`, through `details.GeneralChecks`, the batch form of
+  `check_general`: the values checked once per job, the member's half once per distinct
+  reading of a member). Optimistic locking: an account whose version is no longer the one the
+  job read (a desk saved it meanwhile) is skipped and reported, never overwritten.
 - An update job may also add or remove rows (`models.jobs.rows`: statistical categories, roles
   with their scope, blocks, notes), each through the user's own tab's checks and services; such
   a job writes member by member, each in a savepoint.
@@ -38,6 +39,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from peewee import fn
 
@@ -54,6 +56,8 @@ from models.errors import (
 )
 from models.jobs import rows as job_rows
 from models.jobs.plan import (
+    MEMBER_COLUMNS,
+    ChunkWrite,
     _changed_since,
     _Codes,
     _prepare,
@@ -101,7 +105,7 @@ from models.store.tables import (
     Organization,
     UserSet,
 )
-from models.users.check import Prepared
+from models.users.details import GeneralChecks
 
 # --- Who may run a job ---------------------------------------------------------------------------
 
@@ -183,6 +187,24 @@ def _load_job(job_id: int, actor: Actor, organization: Organization | int | None
     return job
 
 
+class _Item(NamedTuple):
+    """A job's item as a chunk reads it (a tuple: a chunk's items made models cost more
+    than their work)."""
+
+    id: int
+    seq: int
+    account_id: int
+    primary_id: str
+    version: int
+    outcome: str
+
+
+_ITEM_COLUMNS = (
+    JobItem.id, JobItem.seq, JobItem.account_id, JobItem.primary_id, JobItem.version,
+    JobItem.outcome,
+)  # fmt: skip
+
+
 @functools.cache
 def _item_table() -> Table:
     return Table(JobItem, explicit_id=False)
@@ -256,7 +278,9 @@ def _unfinished(
     )
 
 
-def _accounts_of(items: list[JobItem]) -> dict[int, Account]:
+def _accounts_of(
+    items: list[JobItem], columns: tuple[str, ...] | None = None
+) -> dict[int, Account]:
     """The members' accounts by id: only those still the accounts the job read, with the
     primary identifier the item keeps. An id freed by a deletion or a merge is given again by
     SQLite to the next account created (the highest one): that newcomer is not the member, and
@@ -264,7 +288,7 @@ def _accounts_of(items: list[JobItem]) -> dict[int, Account]:
     account whose primary identifier changed since was saved since, which the job skips anyway;
     an item that kept no primary identifier is taken by its id."""
     wanted = {i.account_id: fold_key(i.primary_id) for i in items}
-    rows = Account.select().where(Account.id.in_(list(wanted)))
+    rows = models_by_id(Account, wanted, columns=columns).values()
     return {a.id: a for a in rows if wanted[a.id] in (a.primary_id_key, "", None)}
 
 
@@ -296,7 +320,7 @@ class _Changes:
     def __init__(self, job: Job, params: dict, actor: Actor, settings: Settings) -> None:
         self.job, self.actor, self.settings = job, actor, settings
         self.fields = dict(params.get("fields") or {})
-        self.prepared = (
+        self.checks = (
             _prepare(self.fields, job.organization_id, actor, settings)
             if job.kind == UPDATE
             else None
@@ -352,7 +376,7 @@ class _Changes:
     def _plan(self, account: Account, events: list[tuple]) -> tuple[dict, dict, list]:
         return _plan_member(
             self.job.kind, account, self.fields, self.rows, self.actor, self.settings,
-            self.prepared, events, self.retired,
+            self.checks, events, self.retired,
         )  # fmt: skip
 
 
@@ -363,7 +387,7 @@ def _plan_member(
     rows: list[dict],
     actor: Actor,
     settings: Settings,
-    prepared: Prepared | None,
+    checks: GeneralChecks | None,
     events: list[tuple] = (),  # type: ignore[assignment]
     retired: _RetiredCodes | None = None,
 ) -> tuple[dict, dict, list[job_rows.Step]]:
@@ -376,9 +400,7 @@ def _plan_member(
             _undo_plan(account, actor, account_events, retired) if account_events else ({}, {})
         )
         return new, old, job_rows.undo_steps(list(events), retired.problem)
-    new, old = (
-        _update_plan(account, dict(fields), actor, settings, prepared) if fields else ({}, {})
-    )
+    new, old = _update_plan(account, dict(fields), actor, settings, checks) if fields else ({}, {})
     steps = job_rows.plan(account, rows, actor, settings) if rows else []
     return new, old, steps
 
@@ -492,12 +514,13 @@ def run_job(
     while True:
         # The next chunk after the last one, by the (job, seq) index: a range read of the
         # chunk, not a scan of the pending items (or of the done ones) for each chunk.
-        items = list(
-            JobItem.select()
+        query = (
+            JobItem.select(*_ITEM_COLUMNS)
             .where((JobItem.job == job.id) & (JobItem.seq > last_seq))
             .order_by(JobItem.seq)
             .limit(chunk)
         )
+        items = list(map(_Item._make, database.execute_sql(*query.sql()).fetchall()))
         if not items:
             break
         last_seq = items[-1].seq
@@ -505,18 +528,19 @@ def run_job(
         if not items:
             continue
         if changes is not None:
-            # Read and check before the write transaction, which holds only the writes: a
-            # desk's save waits for at most that (SQLite has one writer at a time). Safe: each
-            # account is written only at the version read (`_write_chunk`).
-            accounts = _accounts_of(items)
+            # Read, check and work out the writes before the write transaction, which holds
+            # only the writes: a desk's save waits for at most that (SQLite has one writer at
+            # a time). Safe: each account is written only at the version read (`ChunkWrite`).
+            accounts = _accounts_of(items, None if changes.rows_mode else MEMBER_COLUMNS)
             outcomes, planned = changes.chunk(items, accounts)
+            writes = None if changes.rows_mode else ChunkWrite(planned, acting)
         with database.atomic():
             if changes is not None and changes.rows_mode:
                 for entry in planned:
                     steps = changes.steps.pop(entry[0].id, [])
                     outcomes[entry[0].id] = _write_member(entry, steps, acting, settings)
             elif changes is not None:
-                refused = _write_chunk(planned, acting)
+                refused = writes.write()
                 for item, _account, _new, _old in planned:
                     outcome, reason = refused.get(item.id, (CHANGED, ""))
                     after = item.version + 1 if outcome == CHANGED else None
@@ -644,13 +668,13 @@ def _preview_one(  # noqa: ANN202
     account: Account,
     actor: Actor,
     settings: Settings,
-    prepared: Prepared | None = None,
+    checks: GeneralChecks | None = None,
 ):
     """(new, old) for an update; ({"delete"/"notify": ...}, {}) for the others; raises the
     refusal."""
     if kind == UPDATE:
         new, old, steps = _plan_member(
-            UPDATE, account, params["fields"], params.get("rows") or [], actor, settings, prepared
+            UPDATE, account, params["fields"], params.get("rows") or [], actor, settings, checks
         )
         for k, (before, after) in job_rows.diff(steps).items():
             new[k], old[k] = after, before
@@ -687,15 +711,18 @@ def preview(
     authorize_job(actor, kind, params)
     row = load_set(set_ref, actor, organization)
     settings = load_settings()
-    prepared = (
+    checks = (
         _prepare(params["fields"], row.organization_id, actor, settings) if kind == UPDATE else None
     )
     codes = _Codes()
+    # An update's members are read with the columns its checks read; a delete's, a notify's
+    # and rows' checks read more (the one-user services'): the whole row.
+    columns = MEMBER_COLUMNS if kind == UPDATE and not params.get("rows") else None
     members = would = unchanged = 0
     refused: list[Refusal] = []
     sample: list[tuple[str, dict[str, tuple[str, str]]]] = []
     for chunk in iter_members(row, actor):
-        accounts = models_by_id(Account, [m.account_id for m in chunk])
+        accounts = models_by_id(Account, [m.account_id for m in chunk], columns=columns)
         with one_reading():  # a preview writes nothing: the members' roles read once a chunk
             if actor.account is not None:  # the system acts over every role
                 prime_held_roles(list(accounts))
@@ -706,7 +733,7 @@ def preview(
                     refused.append(Refusal(m.account_id, m.primary_id, "no longer exists"))
                     continue
                 try:
-                    new, old = _preview_one(kind, params, account, actor, settings, prepared)
+                    new, old = _preview_one(kind, params, account, actor, settings, checks)
                 except PatronDeskError as exc:
                     reason = "; ".join(exc.reasons) if hasattr(exc, "reasons") else exc.message
                     refused.append(Refusal(m.account_id, m.primary_id, reason))
@@ -766,9 +793,9 @@ def _undo_events(job: Job, account_ids: list[int]) -> dict[int, list[tuple]]:
             & AuditEvent.entity.in_(["account", *job_rows.ENTITIES])
         )
         .order_by(AuditEvent.id)
-        .tuples()
     )  # fmt: skip
-    for account_id, *event in rows:
+    # (the driver's rows as they are: plain columns, two or more a member)
+    for account_id, *event in database.execute_sql(*rows.sql()).fetchall():
         out[account_id].append(tuple(event))
     return out
 

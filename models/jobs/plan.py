@@ -31,15 +31,26 @@ from models.jobs.types import (
 from models.runtime import runtime
 from models.store.base import database
 from models.store.bulk import iso_text
+from models.store.reading import id_list
 from models.store.tables import (
     Account,
     JobItem,
 )
-from models.users.check import Prepared
 from models.users.derived import group_months, renewed_expiry
-from models.users.details import check_editable, check_general, prepare_general
-from models.users.external import note_hand_change, stored_value
+from models.users.details import GeneralChecks, check_editable
+from models.users.external import is_external, note_hand_change, stored_value
 from models.users.lookups import UnknownCode
+
+# The columns of a member an update or undo job (without rows) reads: its permission checks
+# (organization, person, record type), an external account's fields (account type), the
+# fields it may change and the rules between them, the optimistic lock and its report
+# (version, who saved it when), the item's identifier. Read alone (`models_by_id(...,
+# columns=)`): a column not listed raises when asked for, never reads as None.
+MEMBER_COLUMNS = (
+    "organization", "person", "primary_id", "primary_id_key", "account_type", "record_type",
+    "user_group", "job_category", "campus", "status", "status_date", "expiry_date",
+    "purge_date", "version", "updated_by", "updated_at",
+)  # fmt: skip
 
 # --- Reading what an update job does --------------------------------------------------------------
 
@@ -105,10 +116,13 @@ class _Codes:
         return str(value)
 
 
-def _prepare(fields: dict[str, str], organization_id: int, actor: Actor, settings: Settings):  # noqa: ANN202
-    """The job's values checked once (`details.prepare_general`: what each code names)."""
+def _prepare(
+    fields: dict[str, str], organization_id: int, actor: Actor, settings: Settings
+) -> GeneralChecks:
+    """The check of the job's members (`details.GeneralChecks`): the values checked once
+    (what each code names), each member's half once per distinct reading of a member."""
     general = {f: v for f, v in fields.items() if f != "status"}
-    return prepare_general(general, organization_id, actor, settings)
+    return GeneralChecks(organization_id, actor, settings, values=general)
 
 
 def _update_plan(
@@ -116,15 +130,17 @@ def _update_plan(
     fields: dict[str, str],
     actor: Actor,
     settings: Settings,
-    prepared: Prepared | None = None,
+    checks: GeneralChecks | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
     """What the update job would write on this account: (column -> new value, column -> old
     value) of the columns that change; empty when nothing would. Raises the refusal (the
-    checks of the one-user services, first the permissions). `prepared` (`_prepare` of the
-    same fields): the values' own checks, done once per job; per member only what depends on
-    the member (permissions, an external account's fields, the rules between fields)."""
-    if prepared is None:
-        prepared = _prepare(fields, account.organization_id, actor, settings)
+    checks of the one-user services, first the permissions). `checks` (`_prepare` of the
+    same fields, for the job's every member): the values' own checks, done once per job; per
+    member only what depends on the member (permissions, an external account's fields, the
+    rules between fields), once per distinct reading of a member."""
+    if checks is None:
+        checks = _prepare(fields, account.organization_id, actor, settings)
+    prepared = checks.prepared
     authorize(actor.account, Action.EDIT_USER, account)
     if "status" in fields:
         authorize(actor.account, Action.CHANGE_STATUS, account)
@@ -144,7 +160,7 @@ def _update_plan(
             settings.default_expiry_days,
             runtime.today(),
         )
-    clean = check_general(general, account, actor, settings, prepared) if general else {}
+    clean = checks.check(general, account) if general else {}
     new: dict[str, object] = {}
     old: dict[str, object] = {}
     for f, v in clean.items():
@@ -165,60 +181,98 @@ def _columns(values: dict[str, object]) -> dict[str, object]:
 def _write_chunk(
     planned: list[tuple[JobItem, Account, dict[str, object], dict[str, object]]], actor: Actor
 ) -> dict[int, tuple[str, str]]:
-    """Write the chunk's new values, each account only at the version the job read, with
-    their History entries (source and job of `actor`), in the caller's transaction (the
-    chunk's). The accounts that get the same values from the same version are written by one
-    `UPDATE ... WHERE id IN (...) AND version = ...`; those with values of their own (an undo,
-    a renewal, members read at different versions) by one `UPDATE ... FROM (VALUES ...)` per
-    set of columns (`_write_values`). Each returns the ids it wrote: an account a desk saved
+    """Write the chunk's new values (`ChunkWrite`, worked out and written at once), in the
+    caller's transaction. Returns the items not written (item id -> (outcome, why))."""
+    return ChunkWrite(planned, actor).write()
+
+
+# Accounts given the same values from the same version are written with one statement of
+# their own from this many on; fewer go with those of values of their own (an undo's members
+# share their old values in twos and threes: a statement each cost more than their rows).
+_SAME_AT_LEAST = 16
+
+
+class ChunkWrite:
+    """A chunk's writes: the new values of its planned members, each account only at the
+    version the job read, with their History entries (source and job of `actor`). Made
+    before the chunk's transaction (the statements' values, the History rows), so that the
+    transaction holds only the writes (`write`): a desk's save waits for no more.
+
+    The accounts that get the same values from the same version are written by one `UPDATE
+    ... WHERE id IN (...) AND version = ...`; those with values of their own (an undo, a
+    renewal, members read at different versions, and groups of fewer than `_SAME_AT_LEAST`)
+    by one `UPDATE ... FROM (VALUES ...)` per set of columns (`_write_values`). Each returns
+    the ids it wrote: an account a desk saved
     meanwhile is not among them, so it is neither overwritten nor given History. The History
-    rows of the chunk go in with one insert (`audit.insert_rows`). Returns the items not
-    written (item id -> (outcome, why))."""
-    now = runtime.now()
-    groups: dict[tuple, list] = defaultdict(list)
-    for entry in planned:
-        item, _account, new, _old = entry
-        key = (tuple(sorted(_columns(new).items())), item.version)
-        groups[key].append(entry)
-    written: set[int] = set()
-    name = actor.name
-    own: dict[tuple[str, ...], list[tuple]] = defaultdict(list)  # columns -> (id, version, values)
-    for (columns, version), members in groups.items():
-        ids = [account.id for _, account, _, _ in members]
-        if len(ids) == 1:  # values of its own
-            own[tuple(c for c, _ in columns)].append((ids[0], version, [v for _, v in columns]))
-            continue
-        query = (
-            Account.update(
-                **dict(columns), version=Account.version + 1, updated_by=name, updated_at=now
+    rows of the chunk go in with one insert (`audit.insert_tuples`)."""
+
+    def __init__(
+        self,
+        planned: list[tuple[JobItem, Account, dict[str, object], dict[str, object]]],
+        actor: Actor,
+    ) -> None:
+        self.planned, self.actor = planned, actor
+        self.now = now = runtime.now()
+        groups: dict[tuple, list] = defaultdict(list)
+        for entry in planned:
+            item, _account, new, _old = entry
+            key = (tuple(sorted(_columns(new).items())), item.version)
+            groups[key].append(entry)
+        # (columns, version, ids) written together; columns -> (id, version, values) apart
+        self.same: list[tuple[tuple, int, list[int]]] = []
+        self.own: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+        for (columns, version), members in groups.items():
+            ids = [account.id for _, account, _, _ in members]
+            if len(ids) < _SAME_AT_LEAST:  # values of their own (nearly)
+                names = tuple(c for c, _ in columns)
+                self.own[names] += [(i, version, [v for _, v in columns]) for i in ids]
+            else:
+                self.same.append((columns, version, ids))
+        rows: list[dict] = []
+        for _item, account, new, old in planned:
+            before = {k: audit._display(v) for k, v in _keyed(old).items()}  # noqa: SLF001
+            after = {k: audit._display(v) for k, v in _keyed(new).items()}  # noqa: SLF001
+            rows += audit.change_rows(
+                actor, account, before, after, account_id=account.id,
+                person_id=account.person_id, at=now,
+            )  # fmt: skip
+        self.history = audit.as_tuples(rows)
+        self.history_of = [r["account_id"] for r in rows]
+
+    def write(self) -> dict[int, tuple[str, str]]:
+        """Write, in the caller's transaction. Returns the items not written (item id ->
+        (outcome, why))."""
+        name, now = self.actor.name, self.now
+        written: set[int] = set()
+        for columns, version, ids in self.same:
+            query = (
+                Account.update(
+                    **dict(columns), version=Account.version + 1, updated_by=name, updated_at=now
+                )
+                .where(Account.id.in_(id_list(ids)) & (Account.version == version))
+                .returning(Account.id)
             )
-            .where(Account.id.in_(ids) & (Account.version == version))
-            .returning(Account.id)
-        )
-        written.update(i for (i,) in query.tuples().execute())
-    for names, rows in own.items():
-        for start in range(0, len(rows), 500):
-            written.update(_write_values(names, rows[start : start + 500], name, now))
-    history: list[dict] = []
-    refused: dict[int, tuple[str, str]] = {}
-    for item, account, new, old in planned:
-        if account.id not in written:
-            now_row = Account.get_or_none(Account.id == account.id)
-            refused[item.id] = (
-                (SKIPPED, _changed_since(now_row)) if now_row else (FAILED, "no longer exists")
-            )
-            continue
-        for f, v in new.items():
-            if f not in ("status", "status_date"):
-                note_hand_change(account, f, old[f], v, actor)
-        before = {k: audit._display(v) for k, v in _keyed(old).items()}  # noqa: SLF001
-        after = {k: audit._display(v) for k, v in _keyed(new).items()}  # noqa: SLF001
-        history += audit.change_rows(
-            actor, account, before, after, account_id=account.id,
-            person_id=account.person_id, at=now,
-        )  # fmt: skip
-    audit.insert_rows(history)
-    return refused
+            written.update(i for (i,) in query.tuples().execute())
+        for names, rows in self.own.items():
+            for start in range(0, len(rows), 500):
+                written.update(_write_values(names, rows[start : start + 500], name, now))
+        refused: dict[int, tuple[str, str]] = {}
+        for item, account, new, old in self.planned:
+            if account.id not in written:
+                now_row = Account.get_or_none(Account.id == account.id)
+                refused[item.id] = (
+                    (SKIPPED, _changed_since(now_row)) if now_row else (FAILED, "no longer exists")
+                )
+                continue
+            if is_external(account):
+                for f, v in new.items():
+                    if f not in ("status", "status_date"):
+                        note_hand_change(account, f, old[f], v, self.actor)
+        history = self.history
+        if refused:  # (their History is not written)
+            history = [t for t, a in zip(history, self.history_of, strict=True) if a in written]
+        audit.insert_tuples(history)
+        return refused
 
 
 def _write_values(
@@ -273,7 +327,12 @@ _FIELD_ORDER = {f.name: i for i, f in enumerate(Account._meta.sorted_fields)}
 
 def _keyed(values: dict[str, object]) -> dict[str, object]:
     """The fields in the order of `audit.snapshot` (so History lists them as a desk save's)."""
-    return dict(sorted(values.items(), key=lambda kv: _FIELD_ORDER.get(kv[0], len(_FIELD_ORDER))))
+    return {name: values[name] for name in _in_field_order(tuple(values))}
+
+
+@functools.lru_cache(maxsize=256)
+def _in_field_order(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(names, key=lambda name: _FIELD_ORDER.get(name, len(_FIELD_ORDER))))
 
 
 def _changed_since(account: Account) -> str:

@@ -269,6 +269,16 @@ def _blank(value: Any) -> bool:
     return value is None or value == ""
 
 
+def _left_as_stored(value: Any, stored: Any) -> bool:
+    """An EDIT's date given as the record holds it: an old date stays (not refused as past)."""
+    return value == stored
+
+
+def _purge_before_expiry(expiry: dt.date | None, purge: dt.date | None) -> bool:
+    """The rule between the two dates: a purge date before the expiration date is wrong."""
+    return bool(expiry and purge and purge < expiry)
+
+
 def new_account_expiry(
     group: Any, organization_id: int, settings: Settings, today: dt.date
 ) -> dt.date:
@@ -439,7 +449,7 @@ class _Check:
                 elif (
                     kind == DATE_NOT_PAST
                     and mode != IMPORT
-                    and not (mode == EDIT and value == ctx.stored(name))  # an old date stays
+                    and not (mode == EDIT and _left_as_stored(value, ctx.stored(name)))
                 ):
                     check_not_past(value, ctx.today)
                 out[name] = value
@@ -558,7 +568,7 @@ class _Check:
             return stored(name) if stored is not None else None
 
         expiry, purge = when("expiry_date"), when("purge_date")
-        if not (expiry and purge and purge < expiry):
+        if not _purge_before_expiry(expiry, purge):
             return
         if self.mode == IMPORT:
             self.result.warnings.append(("purge_date", "is before the expiration date: left out"))
@@ -688,6 +698,82 @@ class _Check:
         elif confirm is not None and confirm != raw:
             self.result.add("password_confirm", "does not match the password")
         self.out["password"] = raw
+
+
+# The kinds of field whose EDIT check reads of the record only what `edit_reading` keys it by (its
+# stored value, its code entry): a value another record may hold (uniqueness), a library list
+# (read from its own table), a password or the communication channel (checked against the
+# person's emails) read more, and a record changing one of them is checked alone.
+_READ_BY_KEY = frozenset(
+    {TEXT, URL, LOCAL_CODES, *DATE_KINDS, ENUM, BOOL, LANGUAGE, CODE, PIN, PHONE, COUNTRY}
+)
+_KEYED = frozenset(
+    f.name for f in FIELDS if f.kind in _READ_BY_KEY and not f.unique and f.name != "comm_channel"
+)
+_COMPARED = ("expiry_date", "purge_date")  # read by `_purge_after_expiry` whenever either is given
+
+
+@functools.lru_cache(maxsize=256)
+def _reading_plan(
+    names: tuple[str, ...],
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool] | None:
+    """For `edit_reading` of these fields: the code entries' attributes, the dates, the
+    listed texts, whether the two compared dates are read; None: checked alone."""
+    if not all(name in _KEYED for name in names):
+        return None
+    kinds = [BY_NAME[name] for name in names]
+    return (
+        tuple(f"{f.name}_id" for f in kinds if f.kind == CODE),
+        tuple(f.name for f in kinds if f.kind in DATE_KINDS),
+        tuple(f.name for f in kinds if f.kind not in DATE_KINDS and f.kind != CODE and f.listed),
+        any(name in _COMPARED for name in names),
+    )
+
+
+def edit_reading(values: Mapping[str, Any], context: Context) -> tuple | None:
+    """Everything the EDIT check of `values` reads of the record in `context` (besides the
+    settings, the actor and the day, the same for the records of one bulk job): its
+    organization and record type, the code entry it holds for each code field given, the
+    PIN's hash, a listed text's stored value, and of the stored dates what the rules compare:
+    whether a date given is the one stored (`_left_as_stored`: an old date stays), whether the
+    purge date would be before the expiration date (`_purge_before_expiry`). Two records with
+    the same reading get the same answer from `check_record(values, ..., EDIT, prepared)`
+    (the same settings, actor, day and `prepared`): a bulk job checks each distinct reading
+    once (`models.users.details.GeneralChecks`). None when the check reads more (see
+    `_KEYED`), or a value is not hashable: that record is checked alone."""
+    plan = _reading_plan(tuple(values))
+    if plan is None:
+        return None
+    account, stored = context.account, context.stored
+    if stored is None or account is None:
+        return None
+    codes, dated, listed, compared = plan
+    facts: list[Any] = [getattr(account, attribute, None) for attribute in codes]
+    dates: dict[str, Any] = {}
+    for name in dated:
+        try:
+            dates[name] = value = parse_date(values[name])
+        except (FieldError, TypeError, ValueError):
+            dates[name] = None  # refused whatever the record: nothing compared
+            facts.append(None)
+            continue
+        facts.append(_left_as_stored(value, stored(name)))
+    facts += [stored(name) for name in listed]
+    if compared:
+        expiry, purge = (dates[n] if n in dates else stored(n) for n in _COMPARED)
+        facts.append(_purge_before_expiry(expiry, purge))
+    key = (
+        tuple(values.items()),
+        context.organization_id,
+        account.record_type,
+        context.pin_hash,
+        tuple(facts),
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def check_record(

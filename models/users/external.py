@@ -49,6 +49,11 @@ CODE_FIELDS = frozenset(fields.CODE_FIELDS)
 LIBRARY_FIELDS = frozenset(fields.LIBRARY_FIELDS)  # lists of library codes (account_library)
 
 
+_PERSON_FIELDS = frozenset(PERSON_FIELDS)
+# (`stored_value` of a bulk job's members, for every member: looked up, not worked out)
+_STORED_COLUMN = {f: f"{f}_id" if f in CODE_FIELDS else COLUMNS.get(f, f) for f in GENERAL_FIELDS}
+
+
 def is_external(account: Account) -> bool:
     return account.account_type == AccountType.EXTERNAL
 
@@ -69,11 +74,10 @@ def stored_value(field: str, account: Account, person) -> Any:  # noqa: ANN001
         from models.users.libraries import library_codes
 
         return library_codes(account.id, field)
-    target = person if field in PERSON_FIELDS else account
-    column = COLUMNS.get(field, field)
-    if field in CODE_FIELDS:
-        column = f"{field}_id"
-    return getattr(target, column)
+    column = _STORED_COLUMN.get(field)
+    if column is None:
+        column = f"{field}_id" if field in CODE_FIELDS else COLUMNS.get(field, field)
+    return getattr(person if field in _PERSON_FIELDS else account, column)
 
 
 def encode(value: Any) -> str:

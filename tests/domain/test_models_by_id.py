@@ -37,3 +37,24 @@ def test_the_rows_are_those_of_a_select_field_by_field_and_type(db) -> None:
         id_list([])
     with pytest.raises(ValueError):
         id_list(["1) OR (1=1"])  # never text: each id goes through int()
+
+
+def test_a_row_read_with_some_columns_has_them_and_refuses_the_others(db) -> None:
+    """`columns=`: a bulk job reads what its checks read; a column it did not read raises
+    when asked for (peewee would give None, and a check would silently pass on it)."""
+    from models.jobs.plan import MEMBER_COLUMNS
+    from models.store.reading import ColumnNotRead
+
+    account = user(db, "P0001", purge_date=future(400))
+    got = models_by_id(Account, [account.id, 999_999], columns=MEMBER_COLUMNS)
+    assert list(got) == [account.id]
+    row = got[account.id]
+    for name in ("id", *MEMBER_COLUMNS):
+        assert row.__data__[name] == account.__data__[name]
+    assert row.user_group_id == account.user_group_id and row.expiry_date == account.expiry_date
+    with pytest.raises(ColumnNotRead):
+        _ = row.comm_language
+    with pytest.raises(ColumnNotRead):
+        _ = row.retired_resource_sharing_library_id  # (a foreign key's id)
+    with pytest.raises(ValueError):
+        models_by_id(Account, [account.id], columns=("no_such_field",))
