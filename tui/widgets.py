@@ -179,8 +179,13 @@ class DateInput(MaskedInput):
         """A value the form puts there (a record shown): marked neither valid nor invalid, as
         when the input is first built. Its template's check marked an empty date "invalid"
         (drawn red) in a kept form refilled with a user without one."""
-        self.value = text
-        self.set_class(False, "-invalid", "-valid")
+        checks = self.validate_on
+        self.validate_on = checks - {"changed"}  # not checked: no mark set, none to restyle
+        try:
+            self.value = text
+        finally:
+            self.validate_on = checks
+        self.set_class(False, "-invalid", "-valid")  # a mark left by typing, taken away
 
 
 def _fits_one_line(widget: Widget, *texts: Content) -> bool:
