@@ -126,22 +126,19 @@ _OPEN_LOANS = Prepared(
         (Loan.account == account_id) & Loan.returned_at.is_null()
     )
 )
-_EMAILS = Prepared(
-    lambda person_id: (
-        Email.select(Email.email_type, Email.address, Email.preferred)
-        .where(Email.person == person_id)
-        .order_by(Email.id)
-        .tuples()
+
+
+def _contact_list(model, *columns) -> Prepared:  # noqa: ANN001 - Email or Phone
+    """A person's emails or phones as (type, value, preferred) tuples, oldest first."""
+    return Prepared(
+        lambda person_id: (
+            model.select(*columns).where(model.person == person_id).order_by(model.id).tuples()
+        )
     )
-)
-_PHONES = Prepared(
-    lambda person_id: (
-        Phone.select(Phone.phone_type, Phone.number, Phone.preferred)
-        .where(Phone.person == person_id)
-        .order_by(Phone.id)
-        .tuples()
-    )
-)
+
+
+_EMAILS = _contact_list(Email, Email.email_type, Email.address, Email.preferred)
+_PHONES = _contact_list(Phone, Phone.phone_type, Phone.number, Phone.preferred)
 _ADDRESSES = Prepared(
     lambda person_id: Address.select().where(Address.person == person_id).order_by(Address.id)
 )

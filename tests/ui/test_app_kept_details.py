@@ -46,6 +46,17 @@ async def back(pilot) -> None:
     await settle(pilot)
 
 
+async def _mark_last_name_wrong(pilot, screen: UserDetailsScreen) -> None:
+    """The last name saved empty: refused, the field marked; the name typed back (nothing
+    left unsaved), the mark kept until the next save or user."""
+    name = screen.query_one("#g-last_name", Input)
+    typed, name.value = name.value, ""
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    assert screen.query_one("#field-g-last_name", Field).error
+    name.value = typed
+
+
 async def test_the_next_user_replaces_everything_of_the_last_one(ui_db) -> None:
     anna = add_user("Anna", "Müller", "P100", email="anna@example.org")
     add_fee(anna.id, SYSTEM, fee_type="LOST_ITEM", amount="30.00", item_barcode="31000042")
@@ -65,11 +76,7 @@ async def test_the_next_user_replaces_everything_of_the_last_one(ui_db) -> None:
         assert "anna@example.org" in str(emails.query_one("RowsTable").get_row_at(0))
         await pilot.press("f2")
         await settle(pilot)
-        first.query_one("#g-last_name", Input).value = ""
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert first.query_one("#field-g-last_name", Field).error
-        first.query_one("#g-last_name", Input).value = "Müller"  # nothing left unsaved
+        await _mark_last_name_wrong(pilot, first)  # nothing left unsaved
         await back(pilot)
 
         second = await open_user(pilot, bruno.id)
@@ -463,11 +470,7 @@ async def test_a_user_shown_in_the_kept_screen_looks_as_in_a_new_one(ui_db) -> N
     async with app.run_test(size=(120, 40)) as pilot:
         app.session = open_session(ui_db.admin)
         first = await open_user(pilot, anna.id)
-        first.query_one("#g-last_name", Input).value = ""
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert first.query_one("#field-g-last_name", Field).error
-        first.query_one("#g-last_name", Input).value = "Müller"
+        await _mark_last_name_wrong(pilot, first)
         await back(pilot)
         kept = await open_user(pilot, bruno.id)
         assert kept is first
