@@ -313,12 +313,17 @@ def check_url(value: str | None, max_length: int = 500) -> str:
 
 
 def check_identifier(value: str, pattern: str = "") -> str:
-    value = check_characters(clean_text(value, 100), joiners=False)
+    value = clean_text(value, 100)
+    if not value.isascii():  # (ASCII holds no joiner: clean_text's check was the whole one)
+        check_characters(value, joiners=False)
     if not value:
         raise FieldError("is required")
-    if any(ch.isspace() for ch in value):
+    if _SPACE.search(value):  # str.isspace's characters (sre's \s is the same test)
         raise FieldError("must not contain spaces")
     return check_regex(value, pattern)
+
+
+_SPACE = re.compile(r"\s")
 
 
 LOCAL_CODE_MAX = 50  # characters of one local code
