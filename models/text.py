@@ -35,6 +35,8 @@ def fold(text: str | None) -> str:
     """Lower-case, accent-free form of `text` ("Müller" -> "muller", "Øster" -> "oster")."""
     if not text:
         return ""
+    if text.isascii():  # nothing to decompose or translate; ASCII's casefold is lower
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())

@@ -88,6 +88,14 @@ def check_phone(value: str, default_region: str = "", pattern: str = "") -> str:
         raise FieldError("is required")
     if len(value) > 40:
         raise FieldError("is too long (at most 40 characters)")
+    fast = _e164_fast(value)
+    if fast is not None:
+        return check_regex(fast, pattern)
+    return parsed_phone(value, default_region, pattern)
+
+
+def parsed_phone(value: str, default_region: str = "", pattern: str = "") -> str:
+    """`check_phone` by phonenumbers' parser alone (no fast path), of a trimmed value."""
     import phonenumbers  # imported on first use: faster start
 
     try:
@@ -102,6 +110,49 @@ def check_phone(value: str, default_region: str = "", pattern: str = "") -> str:
     if number.extension:  # "x12", "ext. 12", "#12": kept, as phonenumbers reads it back
         return f"{e164} ext. {number.extension}"
     return e164
+
+
+_E164 = re.compile(r"\+([1-9][0-9]{6,14})")
+
+
+def _e164_fast(value: str) -> str | None:
+    """`check_phone`'s fast path (an import checks a phone a user): a number typed in E.164
+    form ("+" and digits only), checked by phonenumbers' own validity rule without its parser
+    (which costs four fifths of the check). The country code is read as the parser reads it
+    (the shortest prefix that is one), and the number is left to the parser whenever the
+    parser would read it differently: a national number starting with 0 (Italian leading
+    zeros), one the region's national prefix rule would strip, or one that is not valid (the
+    parser says why). None: not sure, the full check decides. A test checks that both agree."""
+    m = _E164.fullmatch(value)
+    if m is None:
+        return None
+    try:
+        import phonenumbers
+        from phonenumbers import phonenumberutil as pnu
+
+        digits = m.group(1)
+        for n in (1, 2, 3):
+            code = int(digits[:n])
+            if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                break
+        else:
+            return None
+        national = digits[n:]
+        if len(national) < 2 or national[0] == "0":
+            return None
+        region = pnu.region_code_for_country_code(code)
+        metadata = pnu.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if metadata is None:
+            return None
+        _, stripped, _ = pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
+        if stripped != national:
+            return None
+        number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+        if not phonenumbers.is_valid_number(number):
+            return None
+    except Exception:  # noqa: BLE001 - a library change: the full check decides
+        return None
+    return f"+{code}{national}"
 
 
 def check_country(value: str) -> str:
@@ -262,12 +313,17 @@ def check_url(value: str | None, max_length: int = 500) -> str:
 
 
 def check_identifier(value: str, pattern: str = "") -> str:
-    value = check_characters(clean_text(value, 100), joiners=False)
+    value = clean_text(value, 100)
+    if not value.isascii():  # (ASCII holds no joiner: clean_text's check was the whole one)
+        check_characters(value, joiners=False)
     if not value:
         raise FieldError("is required")
-    if any(ch.isspace() for ch in value):
+    if _SPACE.search(value):  # str.isspace's characters (sre's \s is the same test)
         raise FieldError("must not contain spaces")
     return check_regex(value, pattern)
+
+
+_SPACE = re.compile(r"\s")
 
 
 LOCAL_CODE_MAX = 50  # characters of one local code

@@ -700,3 +700,32 @@ def test_exports_are_audited_and_refused_to_staff_who_may_not_run_jobs(db, tmp_p
         "personal information",
         "to /tmp/s2.json",
     )
+
+
+def test_fast_phone_agrees_with_the_parser() -> None:
+    """`check_phone`'s E.164 fast path gives what phonenumbers' parser gives, or leaves the
+    number to it (None)."""
+    import phonenumbers
+
+    from models.users.validation import _e164_fast, parsed_phone
+
+    samples = ["+41791234567", "+390612345678", "+33612345678", "+12025550123", "+5491123456789"]
+    for region in ("CH", "IT", "DE", "FR", "GB", "US", "AR", "MX", "BR", "JP", "IN", "AU"):
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                samples.append(phonenumbers.format_number(example, 0))
+
+    @given(
+        st.sampled_from(samples)
+        | st.from_regex(r"\+(41|39|1|44|49|54|52|7|86|33)[0-9]{5,12}", fullmatch=True)
+    )
+    @settings(max_examples=400, deadline=None)
+    def agree(value: str) -> None:
+        fast = _e164_fast(value)
+        if fast is None:
+            return
+        assert fast == parsed_phone(value)
+
+    agree()
+    assert _e164_fast("+41791234567") == "+41791234567"  # the fast path is taken

@@ -378,6 +378,27 @@ def _phones(chk: _Checker, items: list, settings: Settings, region: str, own: bo
     return out
 
 
+_ADDRESS_TEXT = (
+    ("line1", 200),
+    ("line2", 200),
+    ("line3", 200),
+    ("line4", 200),
+    ("line5", 200),
+    ("city", 100),
+    ("state", 100),
+    ("postal_code", 20),
+    ("note", 1000),
+)
+_ADDRESS_PATTERNS = (
+    ("line1", "address_line_regex"),
+    ("line2", "address_line_regex"),
+    ("line3", "address_line_regex"),
+    ("line4", "address_line_regex"),
+    ("line5", "address_line_regex"),
+    ("postal_code", "postal_code_regex"),
+)
+
+
 def _addresses(chk: _Checker, items: list, settings: Settings, own: bool) -> list[dict]:
     out = []
     for i, a in enumerate(items):
@@ -387,27 +408,15 @@ def _addresses(chk: _Checker, items: list, settings: Settings, own: bool) -> lis
                 chk, "address_type", AddressType, a.get("address_type"), AddressType.HOME.value
             )
         }
-        for name, limit in (
-            ("line1", 200),
-            ("line2", 200),
-            ("line3", 200),
-            ("line4", 200),
-            ("line5", 200),
-            ("city", 100),
-            ("state", 100),
-            ("postal_code", 20),
-            ("note", 1000),
-        ):
-            value = chk.optional(f"{label} {name}", clean_text, str(a.get(name) or ""), limit)
+        for name, limit in _ADDRESS_TEXT:
+            value = a.get(name)
+            if not value:
+                row[name] = ""  # (clean_text's answer for nothing, without the call)
+                continue
+            value = chk.optional(f"{label} {name}", clean_text, str(value), limit)
             row[name] = value or ""
-        for name, pattern in (
-            ("line1", settings.address_line_regex),
-            ("line2", settings.address_line_regex),
-            ("line3", settings.address_line_regex),
-            ("line4", settings.address_line_regex),
-            ("line5", settings.address_line_regex),
-            ("postal_code", settings.postal_code_regex),
-        ):
+        for name, setting in _ADDRESS_PATTERNS:
+            pattern = getattr(settings, setting)
             if (
                 row[name]
                 and pattern
