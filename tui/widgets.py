@@ -194,7 +194,21 @@ def _fits_one_line(widget: Widget, *texts: Content) -> bool:
     return width > 0 and all("\n" not in t.plain and t.cell_length <= width for t in texts)
 
 
-class Line(Static):
+class SizedByLayout:
+    """Mixin for a widget: a new size given by the screen's layout asks for no second layout.
+
+    Textual keeps a widget's virtual size in a reactive that lays the whole screen out again
+    when it changes (`Widget.virtual_size`, set for every widget the layout resized): a second
+    layout, and a second draw, for nothing, since the layout that resized the widget arranged
+    what it holds for that size. The scrollbars of a scrolling one still follow (`Widget.
+    _scroll_update`, called either way). User Details' General tab grew by a line for an
+    external account's SIS note: each such user opened was laid out twice."""
+
+    def _size_updated(self, size, virtual_size, container_size, layout: bool = True) -> bool:  # noqa: ANN001
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+
+class Line(SizedByLayout, Static):
     """A Static updated in place: a new text that keeps to one line, as the old one did,
     is redrawn without laying out the screen again (Static.update lays out the whole screen,
     a tenth of the time of a save on User Details)."""

@@ -172,7 +172,7 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
         if self.profile is None:
             return [Static("Loading the record…", id="details-loading")]
         self._present = self._tabs_of(self.profile)
-        labels, close = tab_labels(self.app.size.width, self._present)
+        labels, close = tab_labels(self.app.size.width, self._labelled())
         initial = self._pending_tab if self._pending_tab in self._present else "general"
         panes = [  # all: the screen is kept for other users
             TabPane(
@@ -290,7 +290,6 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
                     else:
                         tabs.hide_tab(tab)
                 self._present = present
-                self._relabel(self.size.width)
             self.query_one("#details-head", Line).set(self._head(), markup=True)
             self.query_one("#details-photo", PhotoView).show(self.profile.photo)
             self.query_one(GeneralPane).load(self.ctx, self.general)
@@ -320,13 +319,22 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self._relabel(event.size.width)
 
+    def _labelled(self) -> list[str]:
+        """The tabs the labels are made to fit: every tab this staff user may see, whether
+        this user's record has it or not. The labels then read the same for every user (a
+        patron's Fines/fees tab no longer turns the others' labels short, and back for the
+        next user), and a user whose tabs differ costs no relabelling: the labels changing
+        size laid the screen out a second time on opening such a user."""
+        visible = self.profile is None or self.profile.history_visible
+        return [tab for tab, *_ in TABS if tab != "history" or visible]
+
     def _relabel(self, width: int) -> None:
         """The tab labels follow the width (see `tab_labels`)."""
         tabs = self.query(DetailTabs)
         if not tabs:
             return
         tabbed = tabs.first()
-        labels, close = tab_labels(width, self._present)
+        labels, close = tab_labels(width, self._labelled())
         tabbed.set_class(close, "-close")
         for tab, text in labels.items():
             content_tab = tabbed.get_tab(tab)

@@ -31,6 +31,7 @@ from tui.widgets import (
     Line,
     LineInput,
     Message,
+    SizedByLayout,
     plain,
     with_held,
 )
@@ -101,7 +102,7 @@ def _is_choice(name: str, choices: dict[str, list[tuple[str, str]]]) -> bool:
 DISABLE_AFTER = 0.15  # seconds a save runs before its form is disabled
 
 
-class GeneralPane(VerticalScroll):
+class GeneralPane(SizedByLayout, VerticalScroll):
     def __init__(self, ctx: RecordContext, loaded: GeneralData | None = None) -> None:
         super().__init__(id="pane-general")
         self.ctx = ctx
