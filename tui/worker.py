@@ -6,12 +6,8 @@ worker. The UI thread only draws and routes keys, so a writer holding the SQLite
 working meanwhile.
 
 - The worker owns its database connection: peewee connections are per thread, so the thread
-  opens its own on its first query. Textual's thread workers run in the event loop's thread
-  pool, so on SQLite a pool thread keeps its connection for its next service (`release_thread_
-  connection`): a new connection cost 5-11 ms (open, pragmas, the schema read again on its
-  first statement, an empty page cache) on every record opened. A service that failed, and every
-  PostgreSQL connection (a kept one could outlive a restarted server), is closed instead. A
-  connection is kept only outside a transaction: nothing is held between services.
+  opens its own on its first query and closes it when the service returns (a thread that ends
+  with its connection open would leak it).
 - A typed error (`PatronDeskError` and subclasses) is handed to `on_error` on the UI thread; with
   no `on_error` it is shown as an error notification, in the error's own words.
 - Any other exception is not caught: the worker fails and the app stops with the traceback, as
@@ -27,7 +23,6 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from peewee import SqliteDatabase
 from textual.dom import DOMNode
 from textual.worker import Worker, get_current_worker
 
@@ -45,19 +40,6 @@ def close_thread_connection() -> None:
     if db.in_transaction():  # a service that returned inside a transaction: a bug, not ours
         db.rollback()
     db.close()
-
-
-def release_thread_connection() -> None:
-    """After a service that succeeded: this pool thread's SQLite connection kept for its next
-    service (no transaction left open); any other connection closed (`close_thread_connection`).
-    A pool thread that ends takes its connection with it (closed when its thread-local state
-    goes); a database opened anew (`open_database`) is a new object with new connections."""
-    db = database.obj
-    if db is None or db.is_closed():
-        return
-    if isinstance(db, SqliteDatabase) and not db.in_transaction():
-        return
-    close_thread_connection()
 
 
 def show_error(node: DOMNode, error: PatronDeskError) -> None:
@@ -105,7 +87,7 @@ def run_service(
             with contextlib.suppress(Exception):  # the first error is the one to see
                 close_thread_connection()
             raise
-        release_thread_connection()
+        close_thread_connection()
         if on_ok is not None:
             deliver(on_ok, result)
 
