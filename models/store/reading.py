@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -211,8 +212,6 @@ class Prepared:
     (turned into something else by a conversion) is refused then, not misread later."""
 
     def __init__(self, build: Callable[..., object]) -> None:
-        import inspect
-
         self._build = build
         self._arity = len(inspect.signature(build).parameters)
         self._plans: dict[type, tuple[object, str, list, tuple[tuple[int, int], ...]]] = {}

@@ -383,10 +383,11 @@ async def test_the_next_user_is_drawn_once_without_a_layout(ui_db, monkeypatch) 
 async def test_the_next_user_with_other_tabs_is_laid_out_before_it_is_drawn(
     ui_db, monkeypatch
 ) -> None:
-    """Another user whose tabs differ (a contact has no Identifiers or Blocks: the labels get
-    longer) is laid out first, then drawn: nothing of the new values is drawn into the
-    earlier layout (Textual's own order drew them, then laid out one frame later and drew
-    everything a second time), and the layout's draw is the only full one."""
+    """Another user whose tabs differ (a contact has no Identifiers or Blocks: those tabs are
+    left out, the others keep their labels) is laid out first, then drawn: nothing of the new
+    values is drawn into the earlier layout (Textual's own order drew them, then laid out one
+    frame later and drew everything a second time), and the layout's draw is the only full
+    one."""
     anna = add_user("Anna", "Müller", "P100", email="anna@example.org")
     acme = add_user("", "ACME Books", "C300", record_type=RecordType.CONTACT.value,
                     group="CONTACT")  # fmt: skip
@@ -399,8 +400,8 @@ async def test_the_next_user_with_other_tabs_is_laid_out_before_it_is_drawn(
         screen = await open_user(pilot, acme.id)
         assert "ACME" in head(app) and "block" not in screen._present
         # Laid out, then drawn once in full (`tui.screen.DrawnOnce`: Textual drew what the
-        # layout moved, then everything again). The tabs whose width changed may ask for a
-        # second layout after (Textual's own, for their new size).
+        # layout moved, then everything again). The labels keep their widths: no second
+        # layout is asked for (at most one more draw, of what the layout's messages change).
         assert passes[:2] == ["layout", "draw"], passes
         assert passes.count("draw") <= 2, passes
 
