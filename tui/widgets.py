@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.geometry import Size
+from textual.css.scalar import Unit
+from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.widgets import Input, Label, MaskedInput, Select, Static
@@ -188,10 +191,22 @@ class DateInput(MaskedInput):
         self.set_class(False, "-invalid", "-valid")  # a mark left by typing, taken away
 
 
-def _fits_one_line(widget: Widget, *texts: Content) -> bool:
-    """Whether each text is drawn on one line of the widget as it is laid out now."""
+def _keeps_height(widget: Widget, *texts: Content) -> bool:
+    """Whether each text, drawn in the widget as it is laid out now, takes as many lines as the
+    widget has (its min-height counted), so the screen need not be laid out again for it.
+    The widget's width must not depend on its text (1fr, or a fixed width)."""
     width = widget.content_size.width
-    return width > 0 and all("\n" not in t.plain and t.cell_length <= width for t in texts)
+    if width <= 0:
+        return False
+    styles = widget.styles
+    least = styles.min_height
+    floor = (
+        int(least.value) - widget.gutter.height
+        if least is not None and least.unit == Unit.CELLS
+        else 0
+    )
+    height = widget.content_size.height
+    return all(max(text.get_height(styles, width), floor) == height for text in texts)
 
 
 class SizedByLayout:
@@ -209,9 +224,9 @@ class SizedByLayout:
 
 
 class Line(SizedByLayout, Static):
-    """A Static updated in place: a new text that keeps to one line, as the old one did,
-    is redrawn without laying out the screen again (Static.update lays out the whole screen,
-    a tenth of the time of a save on User Details)."""
+    """A Static updated in place: a new text that takes as many lines as the old one did
+    (`_keeps_height`) is redrawn without laying out the screen again (Static.update lays out
+    the whole screen, a tenth of the time of a save on User Details)."""
 
     def __init__(
         self,
@@ -232,21 +247,21 @@ class Line(SizedByLayout, Static):
             content = Content.from_markup(text) if markup else plain(text)
         if content == self._shown:
             return
-        in_place = _fits_one_line(self, content, self._shown)
+        in_place = _keeps_height(self, content, self._shown)
         self._shown = content
         self.update(content, layout=not in_place)
 
 
 class _SelectLabel(NonSelectableStatic):
-    """The text of a select's current value: a new text that keeps to one line, as the old
-    one did, is redrawn in place (as `Line`); one that wraps lays the screen out."""
+    """The text of a select's current value: a new text that takes as many lines as the old
+    one did is redrawn in place (as `Line`); one that wraps anew lays the screen out."""
 
     def update(self, content: object = "", *, layout: bool = True) -> None:
         old = self.visual
         super().update(content, layout=False)
         new = self.visual
         if layout and not (
-            isinstance(old, Content) and isinstance(new, Content) and _fits_one_line(self, old, new)
+            isinstance(old, Content) and isinstance(new, Content) and _keeps_height(self, old, new)
         ):
             self.refresh(layout=True)
 
@@ -265,7 +280,24 @@ class FormSelect(Select):
 
     def compose(self) -> ComposeResult:  # as Select's, with the current value above
         yield _SelectCurrent(self.prompt)
-        yield SelectOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
+        yield _FormOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
+
+
+class _FormOverlay(SelectOverlay):
+    """A select's list of choices that, while hidden, lays nothing out for new choices: the
+    list is laid out when it opens (its display changes), and another record's choices (a held
+    value among them) laid the whole screen out for a list nobody sees."""
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        if layout and not self.display:
+            layout = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 class Message(Static):
@@ -287,7 +319,7 @@ class Message(Static):
 
     def _set(self, content: Content) -> None:
         drawn = self.has_class("-shown") or self.has_class("-reserved")
-        in_place = drawn and _fits_one_line(self, content, self._shown)
+        in_place = drawn and _keeps_height(self, content, self._shown)
         self._shown = content
         self.update(content, layout=not in_place)
 

@@ -261,9 +261,7 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
                 self._cover_timer = None
             await self._show_body()
             self._tabs = self.query_one(DetailTabs)
-            for tab in OPTIONAL_TABS:
-                if tab not in self._present:
-                    self._tabs.hide_tab(tab)
+            self._mark_absent(self._tabs)
             self._shown()
         self.general = None  # the pane holds it now; a reload reads it again
         if self._pending_tab:  # its pane takes the focus once drawn
@@ -277,6 +275,27 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
                 InfoScreen("Notes for this user", "\n\n".join(self.profile.popup_notes))
             )
 
+    def _mark_absent(self, tabs: DetailTabs) -> None:
+        """The tabs this user's record has not (`_present`), marked. A tab this staff user may
+        see (`_labelled`) stays in the bar, dimmed and passed over by the arrow keys: the bar
+        reads the same for every user, its tabs where the eye and the function keys expect
+        them, and a contact's record (no Identifiers, no Blocks) or a staff member's without
+        Fines/fees is shown without laying the screen out again (hiding a tab did: a whole
+        layout of User Details). A tab this staff user may not see (History, by the
+        configuration) is hidden."""
+        labelled = self._labelled()
+        for tab in OPTIONAL_TABS:
+            present = tab in self._present
+            content_tab = tabs.get_tab(tab)
+            if tab not in labelled:
+                if content_tab.display:
+                    tabs.hide_tab(tab)
+                continue
+            if not content_tab.display:
+                tabs.show_tab(tab)
+            if content_tab.disabled == present:
+                (tabs.enable_tab if present else tabs.disable_tab)(tab)
+
     def _refill(self) -> None:
         """The record of `self.profile` in the tabs built for an earlier user."""
         # Every class change restyles its widget once, at the end (`restyled_once`).
@@ -284,12 +303,8 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
             tabs = self.query_one("#details-tabs", DetailTabs)
             present = self._tabs_of(self.profile)
             if present != self._present:
-                for tab in OPTIONAL_TABS:
-                    if tab in present:
-                        tabs.show_tab(tab)
-                    else:
-                        tabs.hide_tab(tab)
                 self._present = present
+                self._mark_absent(tabs)
             self.query_one("#details-head", Line).set(self._head(), markup=True)
             self.query_one("#details-photo", PhotoView).show(self.profile.photo)
             self.query_one(GeneralPane).load(self.ctx, self.general)
