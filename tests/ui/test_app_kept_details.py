@@ -361,6 +361,16 @@ def _passes(monkeypatch) -> list[str]:
     return passes
 
 
+async def _opened_after(pilot, ui_db, first: int, then: int, monkeypatch):
+    """User `then` opened in the screen kept from user `first`, as administrator: the screen
+    and its layouts and draws (`_passes`) from the second open on."""
+    pilot.app.session = open_session(ui_db.admin)
+    await open_user(pilot, first)
+    await back(pilot)
+    passes = _passes(monkeypatch)
+    return await open_user(pilot, then), passes
+
+
 async def test_the_next_user_is_drawn_once_without_a_layout(ui_db, monkeypatch) -> None:
     """The kept screen shows another user with the same tabs in one draw and no layout: a
     new value in a field, a select or the head that keeps to one line is drawn in place
@@ -371,17 +381,13 @@ async def test_the_next_user_is_drawn_once_without_a_layout(ui_db, monkeypatch) 
                      birth_date=date(1970, 5, 6), gender="male")  # fmt: skip
     app = PatronDeskApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.session = open_session(ui_db.admin)
-        await open_user(pilot, anna.id)
-        await back(pilot)
-        passes = _passes(monkeypatch)
-        screen = await open_user(pilot, bruno.id)
+        screen, passes = await _opened_after(pilot, ui_db, anna.id, bruno.id, monkeypatch)
         assert "Keller" in head(app)
         assert screen.query_one("#g-birth_date", Input).value == "1970-05-06"
         assert passes == ["draw"], passes
 
 
-async def test_an_external_user_with_a_held_title_is_drawn_without_a_layout(
+async def test_an_external_user_with_a_retired_code_is_drawn_without_a_layout(
     ui_db, monkeypatch
 ) -> None:
     """The General tab's info line takes two lines for every user (an external account's SIS
@@ -396,11 +402,7 @@ async def test_an_external_user_with_a_held_title_is_drawn_without_a_layout(
     JobCategory.update(active=False).where(JobCategory.code == "CIRC_ASSISTANT").execute()
     app = PatronDeskApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.session = open_session(ui_db.admin)
-        await open_user(pilot, anna.id)
-        await back(pilot)
-        passes = _passes(monkeypatch)
-        screen = await open_user(pilot, bruno.id)
+        screen, passes = await _opened_after(pilot, ui_db, anna.id, bruno.id, monkeypatch)
         info = str(screen.query_one("#general-info").render())
         assert "external account" in info
         assert screen.query_one("#g-job_category").value == "CIRC_ASSISTANT"
@@ -426,11 +428,7 @@ async def test_the_next_user_with_other_tabs_is_drawn_without_a_layout(ui_db, mo
                     group="CONTACT")  # fmt: skip
     app = PatronDeskApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.session = open_session(ui_db.admin)
-        await open_user(pilot, anna.id)
-        await back(pilot)
-        passes = _passes(monkeypatch)
-        screen = await open_user(pilot, acme.id)
+        screen, passes = await _opened_after(pilot, ui_db, anna.id, acme.id, monkeypatch)
         assert "ACME" in head(app) and "block" not in screen._present
         tabs = screen.query_one(TabbedContent)
         assert tabs.get_tab("block").disabled and tabs.get_tab("block").display
