@@ -401,6 +401,7 @@ def measure_python(data: str, scratch: str, users: int) -> dict:
     from models.transfer.imports import Importer, ImportOptions
     from models.transfer.imports.checking import check_batch, digest
     from models.transfer.imports.codes import Codes
+    from models.transfer.imports.collector import load_collector
 
     configure()
     open_database(scratch)
@@ -440,13 +441,14 @@ def measure_python(data: str, scratch: str, users: int) -> dict:
     started = time.perf_counter()
     chunk: list[dict] = []
     built = 0
-    for item in imp._candidates(imp.files, []):
-        chunk.append(item)
-        if len(chunk) >= imp.opts.chunk_size:
+    with load_collector():  # the import's garbage collection regime
+        for item in imp._candidates(imp.files, []):
+            chunk.append(item)
+            if len(chunk) >= imp.opts.chunk_size:
+                built += build(chunk)
+                chunk = []
+        if chunk:
             built += build(chunk)
-            chunk = []
-    if chunk:
-        built += build(chunk)
     wall = time.perf_counter() - started
     own1, _ = _cpu()
     close_database()

@@ -51,7 +51,8 @@ from models.transfer.imports.codes import (
     _settings_fingerprint,
     load_map_file,
 )
-from models.transfer.imports.hashing import _Hasher, watch_parent
+from models.transfer.imports.collector import load_collector, worker_start
+from models.transfer.imports.hashing import _Hasher
 from models.transfer.imports.matching import _Matching
 from models.transfer.imports.options import (
     BULK_MIN,
@@ -205,7 +206,7 @@ class Importer(_Matching, _Writing, _Updating):
         try:
             if not self.opts.dry_run:
                 bulk.recover_abandoned()  # a load killed earlier left its indexes unbuilt
-            with bulk.load_cache():
+            with bulk.load_cache(), load_collector():
                 chunk: list[dict] = []
                 for cand in self._candidates(files, formats):  # lazy items
                     self.report.rows += 1
@@ -472,7 +473,7 @@ class Importer(_Matching, _Writing, _Updating):
             self._pool = ProcessPoolExecutor(
                 1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=watch_parent,
+                initializer=worker_start,
                 initargs=(os.getpid(),),
             )
         return True
