@@ -131,8 +131,9 @@ class _Partial(dict):
     def __missing__(self, key: str) -> object:
         raise ColumnNotRead(f"the column {key!r} was not read")
 
-    def get(self, key: str, default: object = None) -> object:
-        return self[key]
+    # peewee reads a field as `__data__.get(name)`: the dict's own lookup, which calls
+    # `__missing__` for a column not read (a Python `get` cost a call per attribute read).
+    get = dict.__getitem__
 
 
 @functools.cache
@@ -184,9 +185,10 @@ def models_by_id(
                     if row[i] is not None:
                         row[i] = python_value(row[i])
             obj = new(model)
-            obj.__data__ = data(zip(names, row, strict=True))
-            obj._dirty = set()
-            obj.__rel__ = {}
+            # (the three attributes peewee's `Model.__init__` sets, at once)
+            obj.__dict__.update(
+                __data__=data(zip(names, row, strict=True)), _dirty=set(), __rel__={}
+            )
             out[row[0]] = obj
     return out
 
