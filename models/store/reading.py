@@ -185,10 +185,9 @@ def models_by_id(
                     if row[i] is not None:
                         row[i] = python_value(row[i])
             obj = new(model)
-            # (the three attributes peewee's `Model.__init__` sets, at once)
-            obj.__dict__.update(
-                __data__=data(zip(names, row, strict=True)), _dirty=set(), __rel__={}
-            )
+            obj.__data__ = data(zip(names, row, strict=True))
+            obj._dirty = set()
+            obj.__rel__ = {}
             out[row[0]] = obj
     return out
 
