@@ -16,7 +16,6 @@ screen keeps for its next save.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -313,7 +312,7 @@ class GeneralChecks:
         if names not in self.fields_seen:
             _account_fields_only(changes)
             self.fields_seen.add(names)
-        stored = functools.partial(stored_value, account=account, person=None)
+        stored = lambda field: stored_value(field, account, None)  # noqa: E731
         key = account_reading(changes, account, stored, account.organization_id)
         answer = self.answers.get(key) if key is not None else None
         if answer is None:
