@@ -144,10 +144,14 @@ def _update_plan(
     authorize(actor.account, Action.EDIT_USER, account)
     if "status" in fields:
         authorize(actor.account, Action.CHANGE_STATUS, account)
-    general = {f: v for f, v in fields.items() if f != "status"}
+    # (the job's fields as they are, when they change no status: read, never changed here)
+    general = (
+        fields if "status" not in fields else {f: v for f, v in fields.items() if f != "status"}
+    )
     if general:
         check_editable(account, general)
     if general.get("expiry_date") == RENEW:
+        general = dict(general)  # (this member's date)
         group = prepared.entry("user_group", account.user_group_id)
         if general.get("user_group"):
             try:
