@@ -53,6 +53,11 @@ def one_reading() -> Iterator[None]:
         _memo.reset(token)
 
 
+def in_one_reading() -> bool:
+    """Whether `read_once` keeps what it reads now (inside `one_reading`)."""
+    return _memo.get() is not None
+
+
 def read_once(key: Hashable, read: Callable[[], T]) -> T:
     """`read()`, or inside `one_reading` the value it gave for `key` the first time."""
     memo = _memo.get()
