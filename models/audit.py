@@ -278,10 +278,10 @@ def update_tuples(
     make = table.row
     pg = BulkWriter("History's bulk insert needs").pg
     stamp: Any = at
+    if len(table.temporal) != 1:  # (only `at` is made text below)
+        raise RuntimeError("History has a date column besides `at`: update_tuples needs it")
     if not pg:  # SQLite keeps the time as text (`Table.dates_as_text`)
         stamp = table.dates_as_text([make(at=at)])[0][table.index["at"]]
-        if len(table.temporal) != 1:
-            raise RuntimeError("History has a date column besides `at`: update_tuples needs it")
     action = AuditAction.UPDATE.value
     actor_id, name, source, job_id = actor.account_id, actor.name, actor.source.value, actor.job_id
     rows: list[tuple] = []
