@@ -21,6 +21,10 @@ then prints one `key: value` line per figure:
   rows with one bulk insert, the items' outcomes with one UPDATE), by a bare loop without the
   checks;
 - set_users, changed, undone: what was done.
+
+With --actor USERNAME the jobs are run by that staff user (from a screen) instead of the
+system: each member is then checked against the user's roles (a role above the user's is
+refused), as a job started in the app is.
 """
 
 from __future__ import annotations
@@ -140,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="file path or postgresql:// URL (default /tmp/bench_jobsN.db)")
     parser.add_argument("--chunk", type=int, help="members a chunk (default: the jobs' own)")
     parser.add_argument("--floor", action="store_true", help="also measure the bare floor")
+    parser.add_argument("--actor", help="run the jobs as this staff user (default: the system)")
     args = parser.parse_args(argv)
     if args.chunk is None:
         from models.jobs.types import CHUNK
@@ -159,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     open_database(target)
     org = default_organization()
     actor = Actor(None, Source.JOB)
+    if args.actor:
+        from models.store.tables import Person
+
+        staff = Account.select().join(Person).where(Person.username == args.actor).get()
+        actor = Actor(staff, Source.SCREEN)
     ids = [
         i
         for (i,) in Account.select(Account.id)

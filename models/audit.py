@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import socket
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -220,12 +221,8 @@ def change_rows(
     entity = instance._meta.table_name
     rows = []
     now = at or runtime.now()
-    names = [*before, *(name for name in after if name not in before)]
     who = None  # (the actor's columns: worked out once, a job asks for 65,000 users' rows)
-    for name in names:
-        old, new = before.get(name), after.get(name)
-        if old == new or (action != AuditAction.UPDATE and old in (None, "") and new in (None, "")):
-            continue
+    for name, old, new in _changes(action, entity, before, after):
         if who is None:
             who = (actor.account_id, actor.name, actor.source.value, actor.job_id)
         rows.append(
@@ -236,8 +233,8 @@ def change_rows(
                 "entity_id": instance.id,
                 "action": action.value,
                 "field": name,
-                "old_value": _safe(name, old, entity),
-                "new_value": _safe(name, new, entity),
+                "old_value": old,
+                "new_value": new,
                 "actor_id": who[0],
                 "actor": who[1],
                 "source": who[2],
@@ -246,6 +243,61 @@ def change_rows(
             }
         )
     return rows
+
+
+def _changes(
+    action: AuditAction,
+    entity: str,
+    before: dict[str, str | None],
+    after: dict[str, str | None],
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """(field, old, new) of each event between two snapshots, as History keeps them (a secret
+    masked): the rule of `change_rows` and `update_tuples`."""
+    names = [*before, *(name for name in after if name not in before)]
+    for name in names:
+        old, new = before.get(name), after.get(name)
+        if old == new or (action != AuditAction.UPDATE and old in (None, "") and new in (None, "")):
+            continue
+        yield name, _safe(name, old, entity), _safe(name, new, entity)
+
+
+def update_tuples(
+    actor: Actor,
+    entity: str,
+    changes: Iterable[tuple[int, int | None, int | None, dict, dict]],
+    at: dt.datetime,
+) -> tuple[list[tuple], list[int | None]]:
+    """The History rows of many updates at once, as `insert_tuples` writes them: for each
+    (entity id, account id, person id, before, after) (snapshots, as `change_rows` takes
+    them), the rows `change_rows` gives, made as tuples directly (a bulk job's chunk: a dict
+    and then a tuple per row cost more than the rest of its History). Returns (the rows, the
+    account id of each)."""
+    from models.store.bulk import BulkWriter
+
+    table = _audit_table()
+    make = table.row
+    pg = BulkWriter("History's bulk insert needs").pg
+    stamp: Any = at
+    if len(table.temporal) != 1:  # (only `at` is made text below)
+        raise RuntimeError("History has a date column besides `at`: update_tuples needs it")
+    if not pg:  # SQLite keeps the time as text (`Table.dates_as_text`)
+        stamp = table.dates_as_text([make(at=at)])[0][table.index["at"]]
+    action = AuditAction.UPDATE.value
+    actor_id, name, source, job_id = actor.account_id, actor.name, actor.source.value, actor.job_id
+    rows: list[tuple] = []
+    of: list[int | None] = []
+    for entity_id, account_id, person_id, before, after in changes:
+        for field, old, new in _changes(AuditAction.UPDATE, entity, before, after):
+            rows.append(
+                make(
+                    account_id=account_id, person_id=person_id, entity=entity,
+                    entity_id=entity_id, action=action, field=field, old_value=old,
+                    new_value=new, actor_id=actor_id, actor=name, source=source, at=stamp,
+                    job_id=job_id,
+                )
+            )  # fmt: skip
+            of.append(account_id)
+    return rows, of
 
 
 @cache

@@ -14,7 +14,8 @@ from models.config.settings import load_settings
 from models.enums import RecordType, Role, Status
 from models.errors import PermissionDenied
 from models.runtime import runtime
-from models.store.reading import id_list, read_once, remember
+from models.store.base import database
+from models.store.reading import id_list, in_one_reading, read_once, remember
 from models.store.tables import Account, Person, RoleAssignment
 
 
@@ -89,14 +90,19 @@ STAFF_ROLES = frozenset(Role) - {Role.PATRON}
 
 def active_roles(account: Account, today: dt.date | None = None) -> list[RoleAssignment]:
     today = today or runtime.today()
-    return [
-        r
-        for r in read_once(
-            ("roles", account.id),  # the checks of one reading read them once
-            lambda: list(RoleAssignment.select().where(RoleAssignment.account == account)),
-        )
-        if r.status == Status.ACTIVE and (r.expiry_date is None or r.expiry_date >= today)
-    ]
+    # The checks of one reading read the roles once, and keep which are active that day (a
+    # bulk job asks for each member: the actor's roles are the same all along).
+    return read_once(
+        ("active_roles", account.id, today),
+        lambda: [
+            r
+            for r in read_once(
+                ("roles", account.id),
+                lambda: list(RoleAssignment.select().where(RoleAssignment.account == account)),
+            )
+            if r.status == Status.ACTIVE and (r.expiry_date is None or r.expiry_date >= today)
+        ],
+    )
 
 
 def _grants(
@@ -221,8 +227,11 @@ def _read_held(account_ids: list[int]) -> dict[int, list[tuple]]:
         .where(RoleAssignment.account.in_(id_list(account_ids)))
         .tuples()
     )  # fmt: skip
-    for account_id, role, status, expiry in rows:
-        out[account_id].append((role, status, expiry))
+    # (the driver's rows, the expiry date made a date as peewee makes it: a bulk job's chunk
+    # reads a row for each member's patron role)
+    convert = RoleAssignment.expiry_date.python_value
+    for account_id, role, status, expiry in database.execute_sql(*rows.sql()).fetchall():
+        out[account_id].append((role, status, None if expiry is None else convert(expiry)))
     return out
 
 
@@ -237,7 +246,12 @@ def prime_held_roles(account_ids: list[int]) -> None:
 def _above(actor: Account, target: Account) -> str | None:
     """The first role `target` holds that `actor` may not grant, if any."""
     held = _held_roles(target.id, runtime.today())
-    grantable = {r.value for r in grantable_roles(actor)}
+    if not held:
+        return None
+    # (the actor's answer, once per reading: a bulk job asks it for each member)
+    grantable = read_once(
+        ("grantable", actor.id), lambda: frozenset(r.value for r in grantable_roles(actor))
+    )
     return next((r for r in sorted(held) if r not in grantable), None)
 
 
@@ -278,6 +292,29 @@ def _refusal(
     an account holding a role the actor may not grant)."""
     if actor is None:
         return None
+    if target is not None and in_one_reading():
+        # Inside one reading (a bulk job's chunk of members, their roles primed), the answer
+        # once per distinct reading of a target: everything the checks below read of it, and
+        # the actor's standing and roles, read once in the reading (the actor, the day).
+        today = runtime.today()
+        writes_over = action not in READ_ONLY and target.id != actor.id
+        key = (
+            "refusal", actor.id, today, action, library_id, record_type or target.record_type,
+            target.organization_id == actor.organization_id,
+            target.person_id == actor.person_id, target.id == actor.id,
+            frozenset(_held_roles(target.id, today)) if writes_over else None,
+        )  # fmt: skip
+        return read_once(key, lambda: _refusal_of(actor, action, target, library_id, record_type))
+    return _refusal_of(actor, action, target, library_id, record_type)
+
+
+def _refusal_of(
+    actor: Account,
+    action: Action,
+    target: Account | None,
+    library_id: int | None,
+    record_type: str | None,
+) -> tuple[Action, str] | None:
     if problem := actor_standing(actor):
         return action, problem + " Log in again or ask an administrator."
     what = action.label

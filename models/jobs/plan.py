@@ -144,10 +144,14 @@ def _update_plan(
     authorize(actor.account, Action.EDIT_USER, account)
     if "status" in fields:
         authorize(actor.account, Action.CHANGE_STATUS, account)
-    general = {f: v for f, v in fields.items() if f != "status"}
+    # (the job's fields as they are, when they change no status: read, never changed here)
+    general = (
+        fields if "status" not in fields else {f: v for f, v in fields.items() if f != "status"}
+    )
     if general:
         check_editable(account, general)
     if general.get("expiry_date") == RENEW:
+        general = dict(general)  # (this member's date)
         group = prepared.entry("user_group", account.user_group_id)
         if general.get("user_group"):
             try:
@@ -228,16 +232,19 @@ class ChunkWrite:
                 self.own[names] += [(i, version, [v for _, v in columns]) for i in ids]
             else:
                 self.same.append((columns, version, ids))
-        rows: list[dict] = []
+        shown = audit._display  # noqa: SLF001
+        changes = []
         for _item, account, new, old in planned:
-            before = {k: audit._display(v) for k, v in _keyed(old).items()}  # noqa: SLF001
-            after = {k: audit._display(v) for k, v in _keyed(new).items()}  # noqa: SLF001
-            rows += audit.change_rows(
-                actor, account, before, after, account_id=account.id,
-                person_id=account.person_id, at=now,
+            names = _in_field_order(tuple(new))  # (the keys of `old` too)
+            changes.append(
+                (
+                    account.id, account.id, account.person_id,
+                    {k: shown(old[k]) for k in names}, {k: shown(new[k]) for k in names},
+                )
             )  # fmt: skip
-        self.history = audit.as_tuples(rows)
-        self.history_of = [r["account_id"] for r in rows]
+        self.history, self.history_of = audit.update_tuples(
+            actor, Account._meta.table_name, changes, now
+        )
 
     def write(self) -> dict[int, tuple[str, str]]:
         """Write, in the caller's transaction. Returns the items not written (item id ->
@@ -325,13 +332,9 @@ def _values_sql(columns: tuple[str, ...], n: int, mark: str, pg: bool) -> str:
 _FIELD_ORDER = {f.name: i for i, f in enumerate(Account._meta.sorted_fields)}
 
 
-def _keyed(values: dict[str, object]) -> dict[str, object]:
-    """The fields in the order of `audit.snapshot` (so History lists them as a desk save's)."""
-    return {name: values[name] for name in _in_field_order(tuple(values))}
-
-
 @functools.lru_cache(maxsize=256)
 def _in_field_order(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields in the order of `audit.snapshot` (so History lists them as a desk save's)."""
     return tuple(sorted(names, key=lambda name: _FIELD_ORDER.get(name, len(_FIELD_ORDER))))
 
 

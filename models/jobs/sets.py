@@ -24,6 +24,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from peewee import IntegrityError
 
@@ -73,9 +74,9 @@ class MemberPage:
     cursor: object | None  # for the next page; None: the last page
 
 
-@dataclass(frozen=True)
-class Member:
-    """One member as a job reads it: the account and the version read."""
+class Member(NamedTuple):
+    """One member as a job reads it: the account and the version read (a tuple: a job reads
+    85,000 of them, a frozen dataclass cost more than its row)."""
 
     account_id: int
     version: int
@@ -420,7 +421,7 @@ def iter_members(
         seen += len(rows)
         if progress:
             progress(seen)
-        yield [Member(*r) for r in rows]
+        yield list(map(Member._make, rows))
         last = rows[-1][0]
 
 

@@ -53,6 +53,11 @@ def one_reading() -> Iterator[None]:
         _memo.reset(token)
 
 
+def in_one_reading() -> bool:
+    """Whether `read_once` keeps what it reads now (inside `one_reading`)."""
+    return _memo.get() is not None
+
+
 def read_once(key: Hashable, read: Callable[[], T]) -> T:
     """`read()`, or inside `one_reading` the value it gave for `key` the first time."""
     memo = _memo.get()
@@ -131,8 +136,9 @@ class _Partial(dict):
     def __missing__(self, key: str) -> object:
         raise ColumnNotRead(f"the column {key!r} was not read")
 
-    def get(self, key: str, default: object = None) -> object:
-        return self[key]
+    # peewee reads a field as `__data__.get(name)`: the dict's own lookup, which calls
+    # `__missing__` for a column not read (a Python `get` cost a call per attribute read).
+    get = dict.__getitem__
 
 
 @functools.cache

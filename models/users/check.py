@@ -741,11 +741,25 @@ def edit_reading(values: Mapping[str, Any], context: Context) -> tuple | None:
     (the same settings, actor, day and `prepared`): a bulk job checks each distinct reading
     once (`models.users.details.GeneralChecks`). None when the check reads more (see
     `_KEYED`), or a value is not hashable: that record is checked alone."""
-    plan = _reading_plan(tuple(values))
-    if plan is None:
-        return None
     account, stored = context.account, context.stored
     if stored is None or account is None:
+        return None
+    return account_reading(values, account, stored, context.organization_id, context.pin_hash)
+
+
+def account_reading(
+    values: Mapping[str, Any],
+    account: Account,
+    stored: Callable[[str], Any],
+    organization_id: int | None,
+    pin_hash: str | None = None,
+) -> tuple | None:
+    """`edit_reading` of the EDIT check of `values` on `account` (`stored`: the value it
+    holds for a field; `organization_id` and `pin_hash` as the check's `Context` has them),
+    without a `Context` made for it: a bulk job asks it of each member, and makes the
+    `Context` only for the readings not checked yet."""
+    plan = _reading_plan(tuple(values))
+    if plan is None:
         return None
     codes, dated, listed, compared = plan
     facts: list[Any] = [getattr(account, attribute, None) for attribute in codes]
@@ -762,13 +776,7 @@ def edit_reading(values: Mapping[str, Any], context: Context) -> tuple | None:
     if compared:
         expiry, purge = (dates[n] if n in dates else stored(n) for n in _COMPARED)
         facts.append(_purge_before_expiry(expiry, purge))
-    key = (
-        tuple(values.items()),
-        context.organization_id,
-        account.record_type,
-        context.pin_hash,
-        tuple(facts),
-    )
+    key = (tuple(values.items()), organization_id, account.record_type, pin_hash, tuple(facts))
     try:
         hash(key)
     except TypeError:

@@ -63,9 +63,9 @@ from models.users.check import (
     EDIT,
     Context,
     Prepared,
+    account_reading,
     check_record,
     check_values,
-    edit_reading,
 )
 from models.users.derived import (
     group_months,
@@ -312,10 +312,11 @@ class GeneralChecks:
         if names not in self.fields_seen:
             _account_fields_only(changes)
             self.fields_seen.add(names)
-        context = self._context(account)
-        key = edit_reading(changes, context)
+        stored = lambda field: stored_value(field, account, None)  # noqa: E731
+        key = account_reading(changes, account, stored, account.organization_id)
         answer = self.answers.get(key) if key is not None else None
         if answer is None:
+            context = self._context(account)
             try:
                 answer = _clean_general(
                     changes, account, None, self.actor, self.settings, None, self.prepared,  # type: ignore[arg-type]

@@ -322,3 +322,48 @@ def test_opening_a_record_reads_each_row_once(db) -> None:
     ]
     assert len(standing) == 1, standing
     assert len(accounts) == 1, accounts
+
+
+def test_inside_one_reading_each_target_gets_the_answer_it_gets_alone(db) -> None:
+    """A bulk job's chunk asks `can` for each member inside one reading, which keeps the
+    answer per distinct reading of a target (its record type, organization, own record, the
+    roles it holds): every answer is the one asked alone, for actors of several roles and
+    targets of every kind (a patron, staff, an administrator, oneself, another organization's
+    user), a library given or not, and refusals keep their words."""
+    from models.access.permissions import prime_held_roles
+    from models.store.reading import one_reading
+
+    _, outsider = other_organization()
+    manager = staff(db, Role.USER_MANAGER, "S0001")
+    desk = staff(db, Role.CIRCULATION_DESK_MANAGER, "S0002")
+    operator = staff(db, Role.CIRCULATION_DESK_OPERATOR, "S0003")
+    administrator = staff(db, Role.USER_ADMINISTRATOR, "S0004")
+    patrons = [create_user(new_user(f"P{i:04}"), Actor(db.admin, Source.SCREEN), db.organization)
+               for i in range(3)]  # fmt: skip
+    targets = [*patrons, manager, desk, operator, administrator, db.admin, outsider]
+    library = Library.select().where(Library.organization == db.organization).first()
+    questions = [
+        (actor, action, target, library_id)
+        for actor in (manager, desk, operator, db.admin)
+        for action in Action
+        for target in targets
+        for library_id in (None, library.id)
+    ]
+
+    def answers() -> list:
+        out = []
+        for actor, action, target, library_id in questions:
+            try:
+                authorize(actor, action, target, library_id=library_id)
+                out.append(None)
+            except PermissionDenied as exc:
+                out.append((exc.action, exc.message))
+        return out
+
+    alone = answers()
+    with one_reading():
+        prime_held_roles([t.id for t in targets])
+        together = answers()
+    assert together == alone
+    assert None in alone and any(a and "above your own" in a[1] for a in alone)
+    assert any(a and "another organization" in a[1] for a in alone)
