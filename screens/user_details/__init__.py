@@ -7,6 +7,7 @@ from collections.abc import Callable
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -352,9 +353,20 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
         labels, close = tab_labels(width, self._labelled())
         tabbed.set_class(close, "-close")
         for tab, text in labels.items():
-            content_tab = tabbed.get_tab(tab)
+            try:
+                content_tab = tabbed.get_tab(tab)
+            except NoMatches:
+                # The bar mounted but its tabs not composed yet (a resize that came while a
+                # record's tabs were being put in place: the app stopped on it, issue 19's
+                # "no crash"): labelled again once they are there.
+                self.call_after_refresh(self._relabel_now)
+                return
             if content_tab.label_text != text:
                 content_tab.label = text
+
+    def _relabel_now(self) -> None:
+        if self.is_attached:
+            self._relabel(self.size.width)
 
     def _pane(self, tab: str):
         if tab == "general":

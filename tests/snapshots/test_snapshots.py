@@ -14,7 +14,7 @@ from models.access.session import open_session
 from models.store.tables import Account
 from screens.quick_user import QuickUserScreen
 from tests.helpers.db import ADMIN_PASSWORD
-from tests.helpers.ui import add_user, log_in, settle
+from tests.helpers.ui import add_user, log_in, settle, until
 from tui.app import PatronDeskApp
 
 SIZES = [(80, 24), (120, 40)]
@@ -78,13 +78,25 @@ def test_user_details_tab(ui_db, snap_compare, key) -> None:
     AuditEvent.update(at=fixed).execute()
 
     async def run_before(pilot) -> None:
-        from screens.user_details import UserDetailsScreen
+        from textual.widgets import TabbedContent
+
+        from screens.user_details import TABS, UserDetailsScreen
 
         pilot.app.session = open_session(ui_db.admin)
-        pilot.app.push_screen(UserDetailsScreen(account.id))
-        await settle(pilot)
+        screen = UserDetailsScreen(account.id)
+        pilot.app.push_screen(screen)
+        await until(pilot, lambda: screen.ctx is not None)  # the record is read
         await pilot.press(key)
-        await settle(pilot)
+        tab = next(tab for tab, *_, tab_key in TABS if tab_key == key)
+
+        def shown() -> bool:  # the tab on top, the focus in it (F2: General is on top already)
+            focused = screen.focused
+            pane = screen.query_one(f"#{tab}")
+            return screen.query_one(TabbedContent).active == tab and (
+                focused is not None and pane in focused.ancestors
+            )
+
+        await until(pilot, shown)
         # The tab bar's underline slides to the new tab (an animation): a snapshot taken
         # while it moves drew it half way under a loaded machine.
         await pilot.wait_for_scheduled_animations()

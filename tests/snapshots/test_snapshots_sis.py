@@ -18,7 +18,8 @@ from models.enums import Source
 from models.store.tables import Account, LocalOverride, Person
 from models.transfer.imports import ImportOptions, import_file
 from models.users.details import update_user
-from tests.helpers.ui import settle, type_into
+from screens.original_values import OriginalValuesScreen
+from tests.helpers.ui import settle, type_into, until
 from tui.app import PatronDeskApp
 
 SIS = (
@@ -46,8 +47,9 @@ async def open_details(pilot, ui_db, account: Account) -> None:
     from screens.user_details import UserDetailsScreen
 
     pilot.app.session = open_session(ui_db.admin)
-    pilot.app.push_screen(UserDetailsScreen(account.id))
-    await settle(pilot)
+    screen = UserDetailsScreen(account.id)
+    pilot.app.push_screen(screen)
+    await until(pilot, lambda: screen.ctx is not None)  # the record is read
 
 
 def test_the_next_sis_load_question(ui_db, ada, snap_compare) -> None:
@@ -81,7 +83,7 @@ def test_original_values(ui_db, ada, snap_compare) -> None:
     async def run_before(pilot) -> None:
         await open_details(pilot, ui_db, ada)
         await pilot.press("shift+f2")
-        await settle(pilot)
+        await until(pilot, lambda: isinstance(pilot.app.screen, OriginalValuesScreen))
 
     app = PatronDeskApp(database_label="library.db")
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

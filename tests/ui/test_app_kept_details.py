@@ -510,3 +510,38 @@ async def test_a_user_shown_in_the_kept_screen_looks_as_in_a_new_one(ui_db) -> N
         kept = await open_user(pilot, bruno.id)
         assert kept is first
         assert _looks(kept) == fresh
+
+
+async def test_a_resize_before_the_tab_bar_is_composed_does_not_stop_the_app(
+    ui_db, monkeypatch
+) -> None:
+    """A terminal resized while a record's tabs are being put in place (the bar mounted, its
+    tabs not composed yet) stopped the app: `_relabel` asked the bar for a tab it did not
+    have yet (NoMatches; seen as a blank snapshot on a loaded machine). The labels are made
+    again once the tabs are there."""
+    from textual.css.query import NoMatches
+
+    from screens.user_details import DetailTabs
+
+    anna = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        screen = await open_user(pilot, anna.id)
+        get_tab = DetailTabs.get_tab
+        missing = [True]
+
+        def not_composed_yet(self, pane_id):
+            if missing[0]:
+                missing[0] = False
+                raise NoMatches("no tab yet")
+            return get_tab(self, pane_id)
+
+        monkeypatch.setattr(DetailTabs, "get_tab", not_composed_yet)
+        await pilot.resize_terminal(60, 20)
+        await settle(pilot)
+        assert app.is_running and app.screen is screen
+        assert not missing[0]  # the resize met the bar without its tabs
+        tabbed = screen.query_one(DetailTabs)
+        assert tabbed.has_class("-close")  # labelled again for 60 columns, once they are there
+        assert get_tab(tabbed, "identifier").label_text == "IDs"
