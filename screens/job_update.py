@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from models.errors import PatronDeskError, ValidationError
 from models.jobs.jobs import parse_update, preview, run_update
@@ -25,7 +25,13 @@ from models.jobs.views import CHOICE, CODE, DATE, UpdateField, update_fields
 from screens.confirm import CoveredKeys, ask_to_discard
 from screens.job_run import OpensJobRun
 from tui.keys import JOB_FORM, bindings
-from tui.widgets import Field, LineInput, Message, plain
+from tui.widgets import (
+    Checkbox,
+    Field,
+    LineInput,
+    Message,
+    plain,
+)
 from tui.worker import run_service
 
 GROUP = "job-update"

@@ -15,7 +15,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Checkbox,
     Header,
     Input,
     Select,
@@ -44,7 +43,13 @@ from screens.user_details.row_form import RowFormScreen
 from tui.keys import CONTACTS, MY_ACCOUNT, bindings
 from tui.screen import KeepStyles
 from tui.table import RowTable
-from tui.widgets import Field, KeyBar, Message, escape
+from tui.widgets import (
+    Checkbox,
+    Field,
+    KeyBar,
+    Message,
+    escape,
+)
 from tui.worker import run_service
 
 TABS = [("record", "My record", "f2"), ("contact", "Contact", "f3"), ("fees", "Fees", "f4"),

@@ -17,7 +17,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Header, Input, MaskedInput, Select, Static
+from textual.widgets import Button, Header, Input, MaskedInput, Select, Static
 
 from models.access.passwords import generate_password, generate_pin, policy_text
 from models.config.codes import code_options, title_options
@@ -32,7 +32,15 @@ from models.users.validation import parse_date
 from screens.confirm import CoveredKeys
 from tui.keys import QUICK_USER, bindings, hint
 from tui.screen import KeepStyles
-from tui.widgets import Field, KeyBar, LineInput, Message, plain, with_held
+from tui.widgets import (
+    Checkbox,
+    Field,
+    KeyBar,
+    LineInput,
+    Message,
+    plain,
+    with_held,
+)
 from tui.worker import run_service
 
 # The fields the likely existing people are looked up on (models/duplicates/typing.py), and the

@@ -8,12 +8,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Input, Static
+from textual.widgets import Input, Static
 
 from models.errors import PatronDeskError
 from models.users.reuse import PersonMatch, find_person_to_reuse
 from tui.keys import DIALOG, bindings
-from tui.widgets import Field, LineInput, Message, plain
+from tui.widgets import (
+    Checkbox,
+    Field,
+    LineInput,
+    Message,
+    plain,
+)
 from tui.worker import run_service
 
 

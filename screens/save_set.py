@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, RadioSet, Static
 
 from models.audit import Actor
 from models.errors import PatronDeskError, ValidationError
@@ -19,7 +19,13 @@ from models.search.engine import UserQuery
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import CoveredKeys, ask_to_discard
 from tui.keys import FORM, bindings
-from tui.widgets import Field, LineInput, Message, plain
+from tui.widgets import (
+    Field,
+    LineInput,
+    Message,
+    RadioButton,
+    plain,
+)
 from tui.worker import run_service
 
 GROUP = "save-set"

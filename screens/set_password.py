@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Button, Input, Static
 
 from models.access.passwords import password_problems
 from models.audit import Actor
@@ -20,7 +20,13 @@ from screens.after_worker import ClosesAfterWorker
 from screens.confirm import CoveredKeys, ask_to_discard
 from screens.password_pair import PasswordPair
 from tui.keys import FORM, bindings
-from tui.widgets import Field, LineInput, Message, plain
+from tui.widgets import (
+    Checkbox,
+    Field,
+    LineInput,
+    Message,
+    plain,
+)
 from tui.worker import run_service
 
 GROUP = "set-password-save"

@@ -13,12 +13,15 @@ from __future__ import annotations
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Static
+from textual.widgets import Button, Static
 
 from models.users.fields import BY_NAME
 from screens.confirm import Dialog
 from tui.keys import SIS_OVERRIDE, bindings, hint
-from tui.widgets import plain
+from tui.widgets import (
+    Checkbox,
+    plain,
+)
 
 
 def field_label(name: str) -> str:

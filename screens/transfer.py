@@ -13,14 +13,17 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 
 from models.errors import PatronDeskError
 from models.text import printable
 from models.transfer.imports import preview_mark
 from screens.confirm import CoveredKeys
 from tui.keys import EXPORT, IMPORT, bindings
-from tui.widgets import escape
+from tui.widgets import (
+    Checkbox,
+    escape,
+)
 from tui.worker import run_service
 
 _FORMATS = ("csv", "koha-csv", "json", "alma-xml", "alma-json", "folio-json", "rero-json")

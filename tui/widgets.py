@@ -13,7 +13,9 @@ from textual.css.scalar import Unit
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.widget import Widget
+from textual.widgets import Checkbox as _Checkbox
 from textual.widgets import Input, Label, MaskedInput, Select, Static
+from textual.widgets import RadioButton as _RadioButton
 from textual.widgets._select import NonSelectableStatic, SelectCurrent, SelectOverlay
 
 from models.text import printable
@@ -207,6 +209,28 @@ def _keeps_height(widget: Widget, *texts: Content) -> bool:
     )
     height = widget.content_size.height
     return all(max(text.get_height(styles, width), floor) == height for text in texts)
+
+
+class _StateShown:
+    """A toggle whose mark is there only when it is on: Textual draws the same mark either
+    way and tells them apart by colour alone, which 16 colours (`TERM=xterm`, `linux`) and
+    `NO_COLOR` draw as two greys, or not at all."""
+
+    ON_MARK = "X"
+
+    def render(self) -> Content:
+        self.BUTTON_INNER = self.ON_MARK if self.value else " "
+        return super().render()
+
+
+class Checkbox(_StateShown, _Checkbox):
+    """A checkbox: X when checked, empty when not (`_StateShown`)."""
+
+
+class RadioButton(_StateShown, _RadioButton):
+    """A radio button: ● when chosen, empty when not (`_StateShown`)."""
+
+    ON_MARK = "●"
 
 
 class SizedByLayout:

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from models.config.codes import code_options, title_options
 from models.errors import ConflictError, PatronDeskError, ValidationError
@@ -25,6 +25,7 @@ from models.users.profile import Profile
 from screens.user_details.context import RecordContext, load_head
 from tui.keys import hint
 from tui.widgets import (
+    Checkbox,
     DateInput,
     Field,
     FormSelect,

@@ -20,14 +20,20 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, MaskedInput, Select, Static
+from textual.widgets import Button, Input, MaskedInput, Select, Static
 
 from models.errors import PatronDeskError, ValidationError
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import CoveredKeys, ask_to_discard
 from screens.user_details.fields import FormField, RowKind
 from tui.keys import FORM, bindings
-from tui.widgets import Field, LineInput, Message, escape
+from tui.widgets import (
+    Checkbox,
+    Field,
+    LineInput,
+    Message,
+    escape,
+)
 from tui.worker import run_service
 
 
