@@ -346,3 +346,8 @@ def masked_url(target: str) -> str:
     if parsed.password:
         return target.replace(f":{parsed.password}@", ":***@")
     return target
+
+
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """The count with its noun: "1 fee", "2 fees", "3 people" (`nouns`: an irregular plural)."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"

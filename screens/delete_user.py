@@ -18,11 +18,12 @@ from models.config.codes import code_options
 from models.errors import PatronDeskError
 from models.fees.fees import waive_all
 from models.fees.money import format_money
+from models.text import plural
 from models.users.deletion import DeletionCheck, check_deletion, delete_user, notify_deletion
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import ButtonRow, Dialog
 from tui.keys import DELETE_USER, bindings
-from tui.widgets import Message, escape, plural
+from tui.widgets import Message, escape
 from tui.worker import run_service
 
 DELETED, VIEW = "deleted", "view"

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 from models.duplicates.marks import mark_not_duplicate
 from models.duplicates.scan import Pair, ScanResult, scan
 from models.errors import PatronDeskError
+from models.text import plural
 from screens.confirm import CoveredKeys
 from tui.keys import DUPLICATES, bindings
 from tui.widgets import plain
@@ -71,7 +72,8 @@ class DuplicatesScreen(CoveredKeys, ModalScreen[None]):
         self.pairs = result.pairs
         self._fill()
         self.query_one("#duplicates-summary", Static).update(
-            f"{len(result.pairs)} pair(s) in {result.groups} group(s) among {result.people} people"
+            f"{plural(len(result.pairs), 'pair')} in {plural(result.groups, 'group')} "
+            f"among {plural(result.people, 'person', 'people')}"
         )
 
     def _fill(self) -> None:

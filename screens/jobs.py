@@ -12,11 +12,12 @@ from textual.widgets import Static
 from models.errors import PatronDeskError
 from models.jobs.jobs import JobInfo, JobReport, list_jobs, report, run_job, undo
 from models.jobs.types import DONE, RUNNING, UNDO, UPDATE
+from models.text import plural
 from screens.confirm import ConfirmScreen, CoveredKeys, InfoScreen
 from tui.keys import JOBS, bindings
 from tui.screen import KeepStyles, ListScreen
 from tui.table import RowTable
-from tui.widgets import plain, plural
+from tui.widgets import plain
 from tui.worker import run_service
 
 REPORT_SHOWN = 200  # members listed in the report dialog (the CSV file has them all)
@@ -184,7 +185,7 @@ class JobsScreen(KeepStyles, CoveredKeys, ListScreen):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Undo job {job_id}: give its {info.changed:,} changed member(s) their old "
+                f"Undo job {job_id}: give its {plural(info.changed, 'changed member')} their old "
                 "values back? Members changed since are left as they are and reported.",
                 yes="Undo",
             ),

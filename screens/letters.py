@@ -25,6 +25,7 @@ from models.mail.letters import (
     resend_letter,
     retry_letter,
 )
+from models.text import plural
 from screens.after_worker import ClosesAfterWorker
 from screens.confirm import CoveredKeys, ask_to_discard
 from tui.keys import FORM, LETTERS, OUTBOX, bindings
@@ -332,7 +333,7 @@ class OutboxScreen(KeepStyles, CoveredKeys, Screen[None]):
         self.ids = [line.letter_id for line in lines]
         what = "waiting for delivery" if self.pending_only else "latest first"
         self.query_one("#outbox-title", Static).update(
-            f"[b]Outbox[/b] · {len(lines)} letter(s) {what} · s send now · r retry · a all"
+            f"[b]Outbox[/b] · {plural(len(lines), 'letter')} {what} · s send now · r retry · a all"
         )
         self.query_one(RowTable).set_rows(
             [
@@ -400,7 +401,7 @@ class OutboxScreen(KeepStyles, CoveredKeys, Screen[None]):
 
     def _sent(self, sent: int, failed: int) -> None:
         severity = "warning" if failed else "information"
-        self.app.notify(f"Sent {sent} letter(s); {failed} failed.", severity=severity)
+        self.app.notify(f"Sent {plural(sent, 'letter')}; {failed} failed.", severity=severity)
         self._after()
 
     def _after(self) -> None:

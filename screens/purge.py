@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from models.text import plural
 from models.users.deletion import PurgeReport, purge
 from screens.confirm import CoveredKeys
 from tui.keys import PURGE, bindings
@@ -82,7 +83,7 @@ class PurgeScreen(CoveredKeys, ModalScreen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Delete {len(report.purged)} account(s) for good? This cannot be undone.",
+                f"Delete {plural(len(report.purged), 'account')} for good? This cannot be undone.",
                 yes="Purge",
             ),
             answer,

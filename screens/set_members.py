@@ -13,12 +13,13 @@ from textual.widgets import Header, Static
 from models.errors import PatronDeskError
 from models.jobs.sets import LOGICAL, MemberPage, SetInfo, set_members
 from models.search.engine import UserRow
+from models.text import plural
 from screens.confirm import CoveredKeys
 from screens.find_users import COLUMNS, EDGE, GAP, column_widths, row_cells
 from tui.keys import SET_MEMBERS, bindings
 from tui.screen import KeepStyles
 from tui.table import RowTable
-from tui.widgets import KeyBar, plain, plural
+from tui.widgets import KeyBar, plain
 from tui.worker import run_service
 
 

@@ -11,11 +11,12 @@ from textual.widgets import Static
 
 from models.errors import PatronDeskError
 from models.jobs.sets import LOGICAL, FileSet, SetInfo, delete_set, list_sets
+from models.text import plural
 from screens.confirm import ConfirmScreen, CoveredKeys, InfoScreen
 from tui.keys import SETS, bindings
 from tui.screen import KeepStyles, ListScreen
 from tui.table import RowTable
-from tui.widgets import plain, plural
+from tui.widgets import plain
 from tui.worker import run_service
 
 UNKNOWN_SHOWN = 50  # the unknown identifiers listed after a set is made from a file

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from models.text import plural
 from tui import __version__
 
 EXIT_ERROR = 2
@@ -196,7 +197,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         raise CliError("the database is not initialized: run 'patrondesk init --admin NAME' first")
     settings = load_settings()
     deleted = prune_audit(settings)
-    print(f"Deleted {deleted} audit event(s) older than {settings.audit_retention_days} days.")
+    days = settings.audit_retention_days
+    print(f"Deleted {plural(deleted, 'audit event')} older than {days} days.")
     return 0
 
 

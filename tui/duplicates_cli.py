@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from models.text import plural
+
 
 def _score(text: str) -> int:
     try:
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
         b = f"{p.b.primary_id} {p.b.last_name}, {p.b.first_name} {p.b.birth_date}".rstrip()
         print(printable(f"  {p.score:3d}  {a}  ~  {b}  ({p.why})"))
     print(
-        f"{len(result.pairs)} pair(s) in {result.groups} group(s) among {result.people} people "
+        f"{plural(len(result.pairs), 'pair')} in {plural(result.groups, 'group')} among "
+        f"{plural(result.people, 'person', 'people')} "
         f"(score >= {min_score}, {result.compared} pairs compared, {result.seconds:.1f} s)"
     )
     if args.report:

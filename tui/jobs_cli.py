@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from models.text import one_line, printable
+from models.text import one_line, plural, printable
 
 MAX_BODY_BYTES = 200_000
 
@@ -145,8 +145,8 @@ def run_set(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
             made = sets.create_set_from_path(
                 args.name, args.file, actor, column=args.column, organization=org
             )
-            lines = [f"Set {made.info.name!r} created: {made.found} member(s); "
-                     f"{len(made.unknown)} identifier(s) unknown."]  # fmt: skip
+            lines = [f"Set {made.info.name!r} created: {plural(made.found, 'member')}; "
+                     f"{plural(len(made.unknown), 'identifier')} unknown."]  # fmt: skip
             lines += [f"  unknown  {value}" for value in made.unknown]
             _say(lines)
             return 0
@@ -166,7 +166,7 @@ def run_set(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
             what = (
                 f"search {s.query.text!r} ({s.query.tab}, status {s.query.status})"
                 if s.query is not None
-                else f"{s.members} member(s)"
+                else plural(s.members, "member")
             )
             lines.append(f"{s.set_id}  {s.name}  {s.kind}  {what}  by {s.created_by}")
         _say(lines or ["No sets."])

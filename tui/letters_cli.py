@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from models.text import printable
+from models.text import plural, printable
 
 
 def add_parsers(sub, parser_class: type[argparse.ArgumentParser]) -> None:  # noqa: ANN001
@@ -30,7 +30,7 @@ def _send() -> tuple[int, list[str]]:
     from models.mail.mailer import send_pending
 
     report = send_pending()
-    lines = [f"Sent {report.sent} letter(s); {report.failed} failed (kept in the outbox)."]
+    lines = [f"Sent {plural(report.sent, 'letter')}; {report.failed} failed (kept in the outbox)."]
     lines += [f"  letter {letter_id}: {error}" for letter_id, error in report.errors]
     return report.failed, lines
 
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, error: Callable[[str], Exception]) -> int:
         with told_if_failed("expiry", error):
             report = queue_expiry_reminders(args.days)
         lines.append(
-            f"Queued {report.queued} expiry reminder(s) for accounts expiring within "
+            f"Queued {plural(report.queued, 'expiry reminder')} for accounts expiring within "
             f"{args.days} days; {report.already} reminded before; {len(report.skipped)} skipped."
         )
         lines += [f"  skipped {primary_id}: {reason}" for primary_id, reason in report.skipped]

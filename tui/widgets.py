@@ -49,11 +49,6 @@ def with_held(options: list[tuple[str, str]], held: object) -> list[tuple[str, s
     return options
 
 
-def plural(count: int, noun: str, nouns: str = "") -> str:
-    """The count with its noun: "1 fee", "2 fees", "3 people" (`nouns`: an irregular plural)."""
-    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
-
-
 class SafeInput(Input):
     """An input that draws a stored value harmlessly: Textual's Input gives its value to the
     terminal as it is, so an ESC in a name shown for editing would drive the terminal.

@@ -15,6 +15,7 @@ from models.store.tables import (
     JobCategory,
     UserGroup,
 )
+from models.text import plural
 
 UPDATE, DELETE, NOTIFY, UNDO = "update", "delete", "notify", "undo"
 RUNNING, DONE = "running", "done"
@@ -101,7 +102,7 @@ class Preview:
     def lines(self) -> list[str]:
         verb = {UPDATE: "would change", DELETE: "would delete", NOTIFY: "would notify"}[self.kind]
         out = [
-            f"Preview: {self.members} member(s); {verb} {self.would_change}; "
+            f"Preview: {plural(self.members, 'member')}; {verb} {self.would_change}; "
             f"{self.unchanged} unchanged; {len(self.refused)} refused. Nothing was written."
         ]
         for primary_id, diff in self.sample:

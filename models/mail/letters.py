@@ -55,7 +55,7 @@ from models.errors import NotFound, PatronDeskError, ValidationError
 from models.runtime import runtime
 from models.store.base import database
 from models.store.tables import Account, Address, Attachment, Email, Letter, Library, Person
-from models.text import normalize_lines, unsafe_problem
+from models.text import normalize_lines, plural, unsafe_problem
 from models.users.accounts import full_name
 from models.users.deletion_reasons import deletion_problems
 
@@ -623,7 +623,7 @@ def letter_text(letter_id: int, actor: Actor) -> str:
         f"Language: {letter.language}",
         f"Status: {letter.status}"
         + (f" at {letter.sent_at:%Y-%m-%d %H:%M}" if letter.sent_at else "")
-        + (f" ({letter.attempts} attempt(s))" if letter.attempts else ""),
+        + (f" ({plural(letter.attempts, 'attempt')})" if letter.attempts else ""),
         *([f"Error: {letter.error}"] if letter.error else []),
     ]
     files = [a.name for a in letter_files(letter)]

@@ -45,6 +45,7 @@ from models.store.tables import (
     Loan,
     Person,
 )
+from models.text import plural
 from models.users.accounts import full_name, save_versioned
 from models.users.deletion_reasons import deletion_problems
 
@@ -211,12 +212,13 @@ class PurgeReport:
         and reasons only, no personal data."""
         if self.dry_run:
             head = (
-                f"Dry run: would purge {len(self.purged)} account(s) whose purge date has passed "
+                f"Dry run: would purge {plural(len(self.purged), 'account')} whose purge date "
+                "has passed "
                 f"and skip {len(self.skipped)}; nothing was deleted."
             )
         else:
             head = (
-                f"Purged {len(self.purged)} account(s) whose purge date has passed; "
+                f"Purged {plural(len(self.purged), 'account')} whose purge date has passed; "
                 f"skipped {len(self.skipped)}."
             )
         verb = "would purge" if self.dry_run else "purged"

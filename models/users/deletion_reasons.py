@@ -16,6 +16,7 @@ from models.enums import FeeStatus, RecordType, Role, Status
 from models.fees.money import format_money
 from models.runtime import runtime
 from models.store.tables import Account, Fee, Person, ProxyFor, RoleAssignment
+from models.text import plural
 from models.users.profile import open_loans_of
 
 # References that deletion itself removes (money and loans, once the rules allow it).
@@ -31,7 +32,8 @@ def _other_references(model_cls, row_id: int, skip: tuple[str, ...]) -> list[str
             continue
         count = model.select().where(fk == row_id).count()
         if count:
-            reasons.append(f"{count} {table.replace('_', ' ')} record(s) refer to this user")
+            what = plural(count, f"{table.replace('_', ' ')} record")
+            reasons.append(f"{what} {'refers' if count == 1 else 'refer'} to this user")
     return reasons
 
 
@@ -97,7 +99,8 @@ def deletion_problems(account: Account, actor: Actor | None = None) -> list[str]
     if loans:
         overdue = sum(1 for loan in loans if loan.due_date < today)
         late = f", {overdue} overdue" if overdue else ""
-        reasons.append(f"{len(loans)} loan(s) are still out{late}")
+        are = "is" if len(loans) == 1 else "are"
+        reasons.append(f"{plural(len(loans), 'loan')} {are} still out{late}")
     if loans or balance:
         proxies = (
             ProxyFor.select(ProxyFor, Account)
@@ -107,7 +110,8 @@ def deletion_problems(account: Account, actor: Actor | None = None) -> list[str]
         names = [p.account.primary_id for p in proxies]
         if names:
             reasons.append(
-                f"{len(names)} proxy user(s) act for this user, who has open items "
+                f"{plural(len(names), 'proxy user')} {'acts' if len(names) == 1 else 'act'} "
+                "for this user, who has open items "
                 f"({', '.join(names[:5])}{'…' if len(names) > 5 else ''})"
             )
     if actor is not None and actor.account is not None and actor.account.id == account.id:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from models.access.auth import find_person
 from models.store.tables import Account, Person
+from models.text import plural
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class PersonMatch:
     def describe(self) -> str:
         born = f", born {self.birth_date.isoformat()}" if self.birth_date else ""
         elsewhere = (
-            f" · has an account in {self.accounts_elsewhere} other organization(s)"
+            f" · has an account in {plural(self.accounts_elsewhere, 'other organization')}"
             if self.accounts_elsewhere
             else ""
         )

@@ -33,12 +33,13 @@ from models.fees.fees import (
     waive_fees,
 )
 from models.fees.money import format_money, to_decimal
+from models.text import plural
 from screens.user_details.context import RecordContext
 from screens.user_details.fields import FormField, RowKind
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import FEES, bindings
 from tui.table import RowTable
-from tui.widgets import escape, plural
+from tui.widgets import escape
 from tui.worker import run_service
 
 STATUS_CHOICES = [

@@ -30,7 +30,7 @@ def test_set_create_update_dry_run_run_show_and_undo(db, capsys) -> None:
     before = AuditEvent.select().count()
     assert _cli(db, "job", "update", "Zanettis", "--set", "user_group=GRAD", "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "2 member(s); would change 2" in out and "PUBLIC -> GRAD" in out
+    assert "2 members; would change 2" in out and "PUBLIC -> GRAD" in out
     assert AuditEvent.select().count() == before and Job.select().count() == 0
     assert _cli(db, "job", "update", "Zanettis", "--set", "user_group=GRAD",
                 "--set", "expiry=+30d") == 0  # fmt: skip
@@ -56,7 +56,7 @@ def test_set_from_a_file_and_notify(db, capsys, tmp_path: Path) -> None:
     ids.write_text("P1\nNOBODY\n")
     assert _cli(db, "set", "create", "Listed", "--file", str(ids)) == 0
     out = capsys.readouterr().out
-    assert "1 member(s); 1 identifier(s) unknown" in out and "unknown  NOBODY" in out
+    assert "1 member; 1 identifier unknown" in out and "unknown  NOBODY" in out
     body = tmp_path / "body.txt"
     body.write_text("The library closes on Friday.\n")
     assert _cli(db, "job", "notify", "Listed", "--letter", "general", "--subject", "Closing",

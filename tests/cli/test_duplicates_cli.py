@@ -26,7 +26,7 @@ def test_duplicates_lists_pairs_and_writes_a_private_report_once(ui_db, tmp_path
     lines = out.stdout.splitlines()
     assert "P800 Müller, Anna 1984-03-07  ~  P801 Mueller, Anna 1984-03-07" in lines[1]
     assert "(same name but for accents or spelling, same birth date)" in lines[1]
-    assert lines[-1].startswith("2 pair(s) in 2 group(s) among ")
+    assert lines[-1].startswith("2 pairs in 2 groups among ")
 
     report = tmp_path / "dupes.csv"
     made = run(tmp_path, "--db", ui_db.url, "duplicates", "--report", str(report))
@@ -44,7 +44,7 @@ def test_duplicates_lists_pairs_and_writes_a_private_report_once(ui_db, tmp_path
     assert len(list(csv.DictReader(report.open(newline="")))) == 2
 
     strict = run(tmp_path, "--db", ui_db.url, "duplicates", "--min-score", "100")
-    assert strict.stdout.splitlines()[-1].startswith("0 pair(s) in 0 group(s)")
+    assert strict.stdout.splitlines()[-1].startswith("0 pairs in 0 groups")
 
 
 def test_a_wrong_score_is_a_clean_error(ui_db, tmp_path) -> None:

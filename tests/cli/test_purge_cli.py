@@ -24,7 +24,7 @@ def test_purge_dry_run_then_real_run(ui_db, tmp_path) -> None:
     dry = run(tmp_path, "--db", ui_db.url, "purge", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines() == [
-        "Dry run: would purge 1 account(s) whose purge date has passed and skip 1; "
+        "Dry run: would purge 1 account whose purge date has passed and skip 1; "
         "nothing was deleted.",
         f"  would purge  P700  (purge date {past.isoformat()})",
         "  skipped  P701  a balance of 5.00 EUR is due",
@@ -34,7 +34,7 @@ def test_purge_dry_run_then_real_run(ui_db, tmp_path) -> None:
     real = run(tmp_path, "--db", ui_db.url, "purge")
     assert real.returncode == 0, real.stderr
     assert real.stdout.splitlines()[0] == (
-        "Purged 1 account(s) whose purge date has passed; skipped 1."
+        "Purged 1 account whose purge date has passed; skipped 1."
     )
     assert not Account.select().where(Account.primary_id == "P700").exists()
     assert Account.select().where(Account.primary_id == "P701").exists()

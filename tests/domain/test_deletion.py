@@ -108,8 +108,8 @@ def test_every_reason_is_listed_at_once(db) -> None:
     assert deletion_problems(anna) == [
         "a balance of 5.00 EUR is due",
         "7.00 EUR transferred to the bursar is not settled",
-        "2 loan(s) are still out, 1 overdue",
-        "1 proxy user(s) act for this user, who has open items (P0002)",
+        "2 loans are still out, 1 overdue",
+        "1 proxy user acts for this user, who has open items (P0002)",
     ]
     # The proxy itself has nothing open: it may go, and its proxy link with it.
     delete_user(helper.id, helper.version, admin(db))
@@ -229,7 +229,7 @@ def test_purge_dry_run_reports_what_a_real_run_then_does(db) -> None:
     assert [i.primary_id for i in preview.purged] == ["PG-CLEAN"]
     assert {i.primary_id: i.reasons for i in preview.skipped} == {
         "PG-OWES": ["a balance of 1.00 EUR is due"],
-        "PG-LOAN": ["1 loan(s) are still out"],
+        "PG-LOAN": ["1 loan is still out"],
     }
     real = purge(SYSTEM)
     assert real.dry_run is False

@@ -171,7 +171,7 @@ def test_the_cli_prunes_the_audit_trail(tmp_path: Path) -> None:
         total = conn.execute("SELECT count(*) FROM audit_event").fetchone()[0]
     result = run(tmp_path, "--db", str(path), "audit", "prune")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "Deleted 1 audit event(s) older than 3650 days."
+    assert result.stdout.strip() == "Deleted 1 audit event older than 3650 days."
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM audit_event").fetchone()[0] == total - 1
 

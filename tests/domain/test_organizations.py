@@ -40,7 +40,7 @@ def test_a_person_of_another_organization_is_found_by_email_and_shown_as_a_count
     assert match is not None and match.person_id == anna.person_id
     assert (match.accounts_elsewhere, match.has_account_here) == (1, False)
     assert match.describe() == (
-        "Müller, Anna, born 1990-04-01 · has an account in 1 other organization(s)"
+        "Müller, Anna, born 1990-04-01 · has an account in 1 other organization"
     )
     assert "P-ORG1" not in match.describe() and "Main" not in match.describe()
     assert find_person_to_reuse("nobody@example.org", org2.id) is None

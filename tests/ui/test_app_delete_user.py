@@ -80,7 +80,7 @@ async def test_notify_user_queues_the_deletion_notice_and_the_dialog_stays(ui_db
         dialog = await open_dialog(pilot, "P501")
         assert reasons(dialog).splitlines()[:2] == [
             "• a balance of 3.00 EUR is due",
-            "• 1 loan(s) are still out",
+            "• 1 loan is still out",
         ]
         await pilot.press("n")
         await settle(pilot)

@@ -105,7 +105,7 @@ async def test_save_a_search_as_a_set_renew_by_group_after_preview_see_history_a
         # The preview: nothing written yet.
         assert isinstance(app.screen, JobRunScreen)
         preview = text_of(app, "#job-text")
-        assert "3 member(s); would change 3" in preview, preview
+        assert "3 members; would change 3" in preview, preview
         assert "Nothing was written" in preview
         assert Job.select().count() == 0
         after = dict(before)
