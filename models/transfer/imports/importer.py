@@ -210,6 +210,8 @@ class Importer(_Matching, _Writing, _Updating):
                 chunk: list[dict] = []
                 for cand in self._candidates(files, formats):  # lazy items
                     self.report.rows += 1
+                    if self.report.rows == 1:
+                        self._start_worker()
                     chunk.append(cand)
                     if len(chunk) >= self.opts.chunk_size:
                         self._chunk(chunk)
@@ -477,6 +479,13 @@ class Importer(_Matching, _Writing, _Updating):
                 initargs=(os.getpid(),),
             )
         return True
+
+    def _start_worker(self) -> None:
+        """A large load's checking worker started as its first record is read: its start (a
+        new Python process importing the checks) then overlaps the reading of the first chunk
+        instead of delaying that chunk's check, and the writer waiting for it."""
+        if self._parallel():
+            self._pool.submit(check_batch, [], self.settings, self.today, self.opts.external)
 
     def _flush(self) -> None:
         if self._pending is not None:
