@@ -25,6 +25,7 @@ from models.store.tables import (
 )
 from models.transfer.imports.checking import ROW_KINDS
 from models.transfer.imports.preview import _slices
+from models.transfer.imports.writer import _same, row_values
 from models.users.derived import (
     person_derived,
     store_primary_id,
@@ -342,50 +343,30 @@ _ROW_BOOKKEEPING = frozenset({"created_at", "created_by"})
 
 
 def _email_values(imp: Importer, r: dict) -> dict:
-    return {
-        "address": r["address"],
-        "address_key": r["address_key"],
-        "email_type": r["email_type"],
-        "preferred": r["preferred"],
-        "description": r["description"],
-        "external": imp._external(r),
-    }
+    return row_values("email", imp._email_row(r, 0), "person_id")
 
 
 def _phone_values(imp: Importer, r: dict) -> dict:
-    return {
-        "number": r["number"],
-        "phone_type": r["phone_type"],
-        "preferred": r["preferred"],
-        "preferred_sms": r["preferred_sms"],
-        "external": imp._external(r),
-    }
+    return row_values("phone", imp._phone_row(r, 0), "person_id")
 
 
 def _address_row(imp: Importer, r: dict) -> dict:
-    values = imp._address_values(r, 0, lambda v: v)
-    values.pop("person_id")
-    return values
+    return row_values("address", imp._address_row(r, 0, _same), "person_id")
 
 
 def _identifier_values(imp: Importer, r: dict) -> dict:
-    return {
-        "id_type": r.get("id_type_id"),
-        "value": r["value"],
-        "value_key": r["value_key"],
-        "is_primary": False,
-        "note": r["note"],
-        "active": r["active"],
-        "external": imp._external(r),
-    }
+    return row_values(
+        "identifier", imp._identifier_row(r, 0), "account_id", {"id_type_id": "id_type"}
+    )
 
 
 def _note_row(imp: Importer, r: dict) -> dict:
-    v = imp._note_values(r, 0, lambda x: x)
-    v.pop("account_id")
-    v["note_type"] = v.pop("note_type_id")
-    v["owner"] = v.pop("owner_id")
-    return v
+    return row_values(
+        "note",
+        imp._note_row(r, 0, _same, imp.now),
+        "account_id",
+        {"note_type_id": "note_type", "owner_id": "owner"},
+    )
 
 
 def _block_row(imp: Importer, r: dict) -> dict:

@@ -229,6 +229,14 @@ def _check_layout(t: Any) -> None:
     _LAYOUT_CHECKED.append(True)
 
 
+def row_values(table: str, row: tuple, owner: str, rename: dict[str, str] | None = None) -> dict:
+    """A row built for the bulk insert (`_Writing._email_row`, ...) as values by field, for an
+    update of the user's rows: without its `owner` column, columns `rename`d to the model's
+    field names."""
+    rename = rename or {}
+    return {rename.get(c, c): v for c, v in zip(_LAYOUT[table], row, strict=True) if c != owner}
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -530,7 +538,6 @@ class _Writing:
         conv = iso_text if not pg else _same
         now = conv(self.now)
         today = conv(self.today)
-        load_external = self.opts.external
         actor, actor_id, source, org_id = (
             self.actor.name,
             self.actor.account_id,
@@ -556,6 +563,12 @@ class _Writing:
         )
         external_type, import_source = AccountType.EXTERNAL.value, Source.IMPORT.value
         given = _ACCOUNT_DEFAULTS
+        identifier_row, email_row, phone_row = (
+            self._identifier_row,
+            self._email_row,
+            self._phone_row,
+        )
+        address_row, note_row = self._address_row, self._note_row
         extras = []
         for rec, pid, aid in zip(records, person_ids, account_ids, strict=True):
             p = rec["person"]
@@ -668,81 +681,15 @@ class _Writing:
                 (aid, None, rec["primary_id"], rec["key"], True, "", True, external_account)
             )
             for r in recrows.get("identifiers") or ():
-                flag = r.get("external")
-                identifier_rows.append(
-                    (
-                        aid,
-                        r.get("id_type_id"),
-                        r["value"],
-                        r["value_key"],
-                        False,
-                        r["note"],
-                        r["active"],
-                        load_external if flag is None else bool(flag),
-                    )
-                )
+                identifier_rows.append(identifier_row(r, aid))
             for r in contacts.get("emails") or ():
-                flag = r.get("external")
-                email_rows.append(
-                    (
-                        pid,
-                        r["address"],
-                        r["address_key"],
-                        r["email_type"],
-                        r["preferred"],
-                        r["description"],
-                        load_external if flag is None else bool(flag),
-                    )
-                )
+                email_rows.append(email_row(r, pid))
             for r in contacts.get("addresses") or ():
-                flag = r.get("external")
-                address_rows.append(
-                    (
-                        pid,
-                        r["address_type"],
-                        r["line1"],
-                        r["line2"],
-                        r["line3"],
-                        r["line4"],
-                        r["line5"],
-                        r["city"],
-                        r["state"],
-                        r["postal_code"],
-                        r["country"],
-                        r["note"],
-                        conv(r["start_date"]),
-                        conv(r["end_date"]),
-                        r["preferred"],
-                        load_external if flag is None else bool(flag),
-                    )
-                )
+                address_rows.append(address_row(r, pid, conv))
             for r in contacts.get("phones") or ():
-                flag = r.get("external")
-                phone_rows.append(
-                    (
-                        pid,
-                        r["number"],
-                        r["phone_type"],
-                        r["preferred"],
-                        r["preferred_sms"],
-                        load_external if flag is None else bool(flag),
-                    )
-                )
+                phone_rows.append(phone_row(r, pid))
             for r in recrows.get("notes") or ():
-                flag = r.get("external")
-                note_rows.append(
-                    (
-                        aid,
-                        r.get("note_type_id"),
-                        r["text"],
-                        r["user_viewable"],
-                        r["popup"],
-                        r.get("owner_id"),
-                        load_external if flag is None else bool(flag),
-                        r.get("created_by") or actor,
-                        conv(r["created_at"]) if r.get("created_at") else now,
-                    )
-                )
+                note_rows.append(note_row(r, aid, conv, now))
             for r in recrows.get("blocks") or ():
                 block_rows.append(t.block.row(**self._block_values(r, aid, conv)))
             for r in recrows.get("statistics") or ():
@@ -845,38 +792,76 @@ class _Writing:
                 have.add((role, None))
         return roles
 
-    def _address_values(self, r: dict, pid: int, conv: Callable) -> dict:
-        return {
-            "person_id": pid,
-            "address_type": r["address_type"],
-            "line1": r["line1"],
-            "line2": r["line2"],
-            "line3": r["line3"],
-            "line4": r["line4"],
-            "line5": r["line5"],
-            "city": r["city"],
-            "state": r["state"],
-            "postal_code": r["postal_code"],
-            "country": r["country"],
-            "note": r["note"],
-            "start_date": conv(r["start_date"]),
-            "end_date": conv(r["end_date"]),
-            "preferred": r["preferred"],
-            "external": self._external(r),
-        }
+    # A checked record's rows, one home each, in their table's column order (`_LAYOUT`): the
+    # bulk insert of new users takes the tuples, an update of a user's rows (updating.py) the
+    # same values by column (`row_values`).
 
-    def _note_values(self, r: dict, aid: int, conv: Callable) -> dict:
-        return {
-            "account_id": aid,
-            "note_type_id": r.get("note_type_id"),
-            "text": r["text"],
-            "user_viewable": r["user_viewable"],
-            "popup": r["popup"],
-            "owner_id": r.get("owner_id"),
-            "external": self._external(r),
-            "created_by": r.get("created_by") or self.actor.name,
-            "created_at": conv(r.get("created_at") or self.now),
-        }
+    def _identifier_row(self, r: dict, aid: int) -> tuple:
+        return (
+            aid,
+            r.get("id_type_id"),
+            r["value"],
+            r["value_key"],
+            False,
+            r["note"],
+            r["active"],
+            self._external(r),
+        )
+
+    def _email_row(self, r: dict, pid: int) -> tuple:
+        return (
+            pid,
+            r["address"],
+            r["address_key"],
+            r["email_type"],
+            r["preferred"],
+            r["description"],
+            self._external(r),
+        )
+
+    def _phone_row(self, r: dict, pid: int) -> tuple:
+        return (
+            pid,
+            r["number"],
+            r["phone_type"],
+            r["preferred"],
+            r["preferred_sms"],
+            self._external(r),
+        )
+
+    def _address_row(self, r: dict, pid: int, conv: Callable) -> tuple:
+        return (
+            pid,
+            r["address_type"],
+            r["line1"],
+            r["line2"],
+            r["line3"],
+            r["line4"],
+            r["line5"],
+            r["city"],
+            r["state"],
+            r["postal_code"],
+            r["country"],
+            r["note"],
+            conv(r["start_date"]),
+            conv(r["end_date"]),
+            r["preferred"],
+            self._external(r),
+        )
+
+    def _note_row(self, r: dict, aid: int, conv: Callable, now: Any) -> tuple:
+        """`now`: the time of a note the record gives none, as `conv` makes it."""
+        return (
+            aid,
+            r.get("note_type_id"),
+            r["text"],
+            r["user_viewable"],
+            r["popup"],
+            r.get("owner_id"),
+            self._external(r),
+            r.get("created_by") or self.actor.name,
+            conv(r["created_at"]) if r.get("created_at") else now,
+        )
 
     def _block_values(self, r: dict, aid: int, conv: Callable) -> dict:
         return {
