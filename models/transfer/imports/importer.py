@@ -162,6 +162,11 @@ class Importer(_Matching, _Writing, _Updating):
         self._pending: tuple | None = None  # (future, matched accounts) of the chunk in it
         self._match_type: int | None = None
         self._bulk: bool | None = None  # None: not decided yet; True: indexes deferred
+        # An exclusive load whose key indexes are deferred: the highest ids before it (`_upto`)
+        # and its own new people's: username key -> id, username skeleton -> ids.
+        self._before: dict[str, int] | None = None
+        self._loaded_names: dict[str, int] = {}
+        self._loaded_looks: dict[str, set[int]] = {}
         self._may_create: dict[str, str | None] = {}  # record type -> why not (this chunk)
         self._may_grant: frozenset[str] = frozenset()  # the roles the actor may give
         self._circulation: list[tuple[Path, str, str]] = []  # Alma fee and loan files, read last
@@ -533,7 +538,7 @@ class Importer(_Matching, _Writing, _Updating):
                 "primary_id_key",
                 "id, person_id, account_type, owning_system, version, organization_id",
                 keys,
-                whole=self._scan,
+                upto=self._upto("account", "id"),
             )
         else:
             rows = (
@@ -544,7 +549,7 @@ class Importer(_Matching, _Writing, _Updating):
                     "id_type_id, account.id, person_id, account_type, owning_system, version, "
                     "organization_id",
                     keys,
-                    whole=self._scan,
+                    upto=self._upto("identifier", "identifier.id"),
                 )
                 if type_id == self._match_type
             )
@@ -557,16 +562,32 @@ class Importer(_Matching, _Writing, _Updating):
                 "account_id",
                 "digest, account_version",
                 [a["id"] for a in found.values()],
-                whole=self._scan,
             )
         }
         return found, states
 
-    @property
-    def _scan(self) -> bool:
-        """Whether the key look-ups have no index to use: an exclusive load deferred them all
-        (models/store/bulk.py), so each reads its table once for all its keys."""
-        return bool(self._bulk and self.opts.exclusive)
+    def _upto(self, table: str, column: str) -> tuple[str, int] | None:
+        """The rows of `table` a key look-up reads: None, all of them by the key's index; an
+        exclusive load that deferred that index: those that were there before it, by their ids
+        (`column`, up to the highest id then), the load's own people known from
+        `_loaded_names` and `_loaded_looks`."""
+        if self._before is None:
+            return None
+        return (column, self._before[table])
+
+    def _defer(self) -> bool:
+        """Defer the indexes of a large load (models/store/bulk.py); an exclusive one then
+        notes the highest ids already written, for `_upto`."""
+        if not bulk.defer_indexes(self.opts.exclusive):
+            return False
+        if self.opts.exclusive:
+            self._before = {
+                table: database.execute_sql(
+                    f'SELECT COALESCE(MAX(id), 0) FROM "{table}"'
+                ).fetchone()[0]
+                for table in ("person", "account", "identifier")
+            }
+        return True
 
     def _mark_unchanged(self, cand: dict, acct: dict) -> None:
         """The keys of an unchanged record still belong to it for the rest of the file."""

@@ -40,9 +40,10 @@ class _Matching:
             login = self._login_email(rec)
             if login:
                 emails.add(fold_key(login))
-        holders = dict(_lookup("identifier", "value_key", "account_id", id_keys, whole=self._scan))
-        names = dict(_lookup("person", "username_key", "id", usernames, whole=self._scan))
-        mails = dict(_lookup("person", "email_key", "id", emails, whole=self._scan))
+        people, ids = self._upto("person", "id"), self._upto("identifier", "id")
+        holders = dict(_lookup("identifier", "value_key", "account_id", id_keys, upto=ids))
+        names = dict(_lookup("person", "username_key", "id", usernames, upto=people))
+        mails = dict(_lookup("person", "email_key", "id", emails, upto=people))
         # Usernames that look like these (issue 18), by skeleton: ("look", skeleton) -> people.
         looks = {
             skeleton
@@ -50,10 +51,15 @@ class _Matching:
             if not rec["refused"]
             for skeleton in look_alikes(rec, rec["person"].get("username") or rec["primary_id"])
         }
-        for skeleton, person_id in _lookup(
-            "person", "username_skeleton", "id", looks, whole=self._scan
-        ):
+        for skeleton, person_id in _lookup("person", "username_skeleton", "id", looks, upto=people):
             names.setdefault(("look", skeleton), set()).add(person_id)
+        if people is not None:
+            # An exclusive load: its own new people, as the database's indexes would give them
+            # (their identifiers and login emails are the file's, `seen_ids`, `seen_emails`).
+            loaded = self._loaded_names
+            names.update((key, loaded[key]) for key in usernames if key in loaded)
+            for skeleton in looks & self._loaded_looks.keys():
+                names.setdefault(("look", skeleton), set()).update(self._loaded_looks[skeleton])
         return holders, names, mails
 
     def _look_alike(self, rec: dict, names: dict) -> tuple[str, str] | None:

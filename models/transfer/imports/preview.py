@@ -77,19 +77,20 @@ def _integrity_message(exc: IntegrityError) -> str:
 
 
 def _lookup(
-    table: str, key: str, columns: str, keys: Any, *, whole: bool = False
+    table: str, key: str, columns: str, keys: Any, *, upto: tuple[str, int] | None = None
 ) -> Iterator[tuple]:
     """Rows (key, *columns) of `table` whose `key` is one of `keys`, in raw SQL: a peewee
-    query builds a node per value, which costs more than the lookup itself. `whole` (SQLite,
-    an exclusive load whose indexes are deferred: `key` has none): one statement reading the
-    table once for every key, not a scan per slice of keys."""
-    if whole:
-        if keys:
+    query builds a node per value, which costs more than the lookup itself. `upto` (SQLite, an
+    exclusive load whose indexes are deferred: `key` has none): (id column, highest id) of the
+    rows that were there before the load, the only ones read (by their ids, one statement for
+    every key); the load's own rows are the load's to know (`Importer._loaded`)."""
+    if upto is not None:
+        if keys and upto[1] > 0:
             sql = (
-                f"SELECT {key}, {columns} FROM {table} "
-                f"WHERE {key} IN (SELECT value FROM json_each(?))"
+                f"SELECT {key}, {columns} FROM {table} WHERE {upto[0]} <= ? "
+                f"AND {key} IN (SELECT value FROM json_each(?))"
             )
-            yield from database.execute_sql(sql, (json.dumps(sorted(keys)),)).fetchall()
+            yield from database.execute_sql(sql, (upto[1], json.dumps(sorted(keys)))).fetchall()
         return
     mark = database.obj.param
     for part in _slices(sorted(keys), 900):

@@ -20,7 +20,6 @@ from models.enums import (
     Source,
     Status,
 )
-from models.store import bulk
 from models.store.base import fold_key
 from models.store.bulk import iso_text
 from models.store.tables import (
@@ -273,7 +272,7 @@ class _Writing:
         if not self.opts.dry_run:
             self._hash_secrets(ready)
             if self._bulk is None:
-                self._bulk = self._large_load() and bulk.defer_indexes(self.opts.exclusive)
+                self._bulk = self._large_load() and self._defer()
         try:
             self._transaction(ready, bulk=True)
         except _DryRunRollback:
@@ -519,6 +518,11 @@ class _Writing:
         account_ids = w.ids(Account, len(records))
         rows, extras = self._rows_of(records, person_ids, account_ids)
         w.write(t.order, rows, people_by_key=True)
+        if self._before is not None:  # an exclusive load: its people's keys (`_upto`)
+            names, looks = self._loaded_names, self._loaded_looks
+            for pid, _, username_key, skeleton, *_ in rows[t.person.name]:
+                names[username_key] = pid
+                looks.setdefault(skeleton, set()).add(pid)
         for rec, aid in extras:
             self._own_extras(rec, aid)
 
