@@ -44,7 +44,7 @@ from models.transfer.formats import (
     source_context,
     unknown_columns,
 )
-from models.transfer.imports.checking import check_batch, digest
+from models.transfer.imports.checking import check_batch, digest, seeded
 from models.transfer.imports.codes import (
     Codes,
     _check_text_options,
@@ -169,6 +169,8 @@ class Importer(_Matching, _Writing, _Updating):
         self._loaded_looks: dict[str, set[int]] = {}
         self._may_create: dict[str, str | None] = {}  # record type -> why not (this chunk)
         self._may_grant: frozenset[str] = frozenset()  # the roles the actor may give
+        self._plain_roles: dict[tuple, list[tuple]] = {}  # _Writing._roles_of, without roles
+        self._seeds: dict[tuple[str, str], Any] = {}  # (format, context) -> `seeded` hash
         self._circulation: list[tuple[Path, str, str]] = []  # Alma fee and loan files, read last
 
     # -- running --
@@ -385,6 +387,7 @@ class Importer(_Matching, _Writing, _Updating):
 
     def _chunk(self, items: list[dict]) -> None:
         cands = []
+        seeds = self._seeds
         for item in items:
             if "raw" not in item:
                 cands.append(item)  # a record the reader could not read
@@ -401,9 +404,11 @@ class Importer(_Matching, _Writing, _Updating):
                     "label": item["label"],
                     "primary_id": primary_of(item["fmt"], item["raw"]),
                 }
-            cand["digest"] = digest(
-                item["raw"], self.salt + item["fmt"] + item["ctx"].fingerprint()
-            )
+            seed = (item["fmt"], item["ctx"].fingerprint())
+            hasher = seeds.get(seed)
+            if hasher is None:
+                hasher = seeds[seed] = seeded(self.salt + seed[0] + seed[1])
+            cand["digest"] = digest(item["raw"], hasher)
             cands.append(cand)
         existing, states = self._existing(cands)
         records: list[tuple[dict, Any]] = []

@@ -117,18 +117,21 @@ class _Matching:
                 ]
         own_id = acct["id"] if acct else None
         where = _here(rec)
-        for value_key, label in [(rec["key"], "primary_id")] + [
-            (r["value_key"], f"identifier {r['value']}") for r in rec["rows"].get("identifiers", [])
+        seen = self.seen_ids
+        for value_key, row in [(rec["key"], None)] + [
+            (r["value_key"], r) for r in rec["rows"].get("identifiers", [])
         ]:
-            earlier = self.seen_ids.get(value_key)
+            earlier = seen.get(value_key)
+            holder = holders.get(value_key)
+            if (earlier is None or earlier == where) and (holder is None or holder == own_id):
+                continue  # the usual case: the value is this record's alone
+            label = "primary_id" if row is None else f"identifier {row['value']}"
             if earlier is not None and earlier != where:
                 problems.append((label, f"is already used by {earlier} of this {self.unit}"))
-                if label == "primary_id":
+                if row is None:
                     return problems  # the same record twice: one message says it
                 continue
-            holder = holders.get(value_key)
-            if holder is not None and holder != own_id:
-                problems.append((label, f"is already used by {_who(holder, self.org.id)}"))
+            problems.append((label, f"is already used by {_who(holder, self.org.id)}"))
         if acct is not None and rec["person"].get("username"):
             username = rec["person"]["username"]
             holder = names.get(fold_key(username))

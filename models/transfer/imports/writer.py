@@ -70,6 +70,14 @@ _ACCOUNT_AS_GIVEN: tuple[tuple[str, Any], ...] = tuple(
 )
 
 
+# The coded columns of a record's rows `_resolve_all` resolves: (rows, code, its id, table).
+_ROW_CODES = (
+    ("identifiers", "id_type", "id_type_id", "identifier_type"),
+    ("notes", "note_type", "note_type_id", "note_type"),
+    ("blocks", "definition", "definition_id", "block_definition"),
+)
+
+
 # The columns `_Writing._rows_of` builds its tuples in, by table: checked against the bulk
 # tables (models/transfer/imports/tables.py) when first used, so that a column added to a
 # table cannot be filled out of place silently.
@@ -384,13 +392,11 @@ class _Writing:
                         self._issue(rec, "warning", name, f"{exc}: left out")
                         ids[name] = None
             rec["code_ids"] = ids
-            for kind, key, table in (
-                ("identifiers", "id_type", "identifier_type"),
-                ("notes", "note_type", "note_type"),
-                ("blocks", "definition", "block_definition"),
-            ):
-                for r in rec["rows"].get(kind, []):
-                    r[f"{key}_id"] = self._row_code(rec, table, r.get(key), problems, kind)
+            rows = rec["rows"]
+            for kind, key, id_key, table in _ROW_CODES:
+                for r in rows.get(kind) or ():
+                    pair = r.get(key)
+                    r[id_key] = self._row_code(rec, table, pair, problems, kind) if pair else None
             for r in rec["rows"].get("statistics", []):
                 parent = None
                 if r.get("category_type"):
@@ -779,17 +785,30 @@ class _Writing:
         return f"{name} {rec['label']}".strip()
 
     def _roles_of(self, rec: dict, codes: dict) -> list[tuple]:
+        if not rec.get("roles"):  # most records: the same roles for the same group and category
+            key = (bool(rec.get("no_patron")), codes.get("user_group"), codes.get("job_category"))
+            known = self._plain_roles.get(key)
+            if known is None:
+                known = self._plain_roles[key] = self._roles_by_rule([], *key)
+            return known
         roles: list[tuple] = [
-            (r["role"], r.get("scope_id"), r["status"], r.get("expiry_date"))
-            for r in rec.get("roles") or []
+            (r["role"], r.get("scope_id"), r["status"], r.get("expiry_date")) for r in rec["roles"]
         ]
+        return self._roles_by_rule(
+            roles, bool(rec.get("no_patron")), codes.get("user_group"), codes.get("job_category")
+        )
+
+    def _roles_by_rule(
+        self, roles: list[tuple], no_patron: bool, group: int | None, category: int | None
+    ) -> list[tuple]:
+        """`roles` with those every new account gets: patron (unless the file says it is not:
+        RERO's staff only) and its user group's and job category's role rules."""
         have = {(r[0], r[1]) for r in roles}
-        # Every new account is a patron, unless the file says it is not (RERO's staff only).
-        extra = [] if rec.get("no_patron") else [Role.PATRON.value]
-        if codes.get("user_group"):
-            extra += self.role_rules.get(("g", codes["user_group"]), [])
-        if codes.get("job_category"):
-            extra += self.role_rules.get(("c", codes["job_category"]), [])
+        extra = [] if no_patron else [Role.PATRON.value]
+        if group:
+            extra += self.role_rules.get(("g", group), [])
+        if category:
+            extra += self.role_rules.get(("c", category), [])
         for role in extra:
             if not any(r == role for r, _ in have):
                 roles.append((role, None, Status.ACTIVE.value, None))
