@@ -164,23 +164,28 @@ def test_a_killed_exclusive_load_is_rebuilt_at_the_next_start(sqlite_db, tmp_pat
     assert database.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_usernames_of_the_load_itself_are_taken_across_chunks(sqlite_db, tmp_path: Path) -> None:
+@pytest.mark.parametrize("exclusive", [True, False], ids=["exclusive", "shared"])
+def test_the_files_own_usernames_are_taken_in_any_chunk(
+    sqlite_db, tmp_path: Path, exclusive: bool
+) -> None:
     """An exclusive load reads only the rows that were there before it (its key indexes are
-    deferred): the people it made in earlier chunks are still taken, and looked alike, as a
-    shared load's index would find them. Each refusal here comes from a later chunk."""
+    deferred); the people it makes are known from the file: their usernames are taken, and
+    looked alike, in a later chunk as in the same one, exclusive or shared."""
     import_file(csv_file(tmp_path, 3, prefix="OLD"), ImportOptions(workers=1))
     rows = [f"N{i},,Ada{i},Zylbert{i:03d},n{i}@uni.example,BARCODE:NC{i}\n" for i in range(60)]
     rows[5] = "N5,bob.k,Ada5,Zylbert005,n5@uni.example,BARCODE:NC5\n"
-    rows[30] = "N30,b\u043eb.k,Ada30,Zylbert030,n30@uni.example,BARCODE:NC30\n"  # Cyrillic o
+    rows[8] = "N8,b\u043eb.k,Ada8,Zylbert008,n8@uni.example,BARCODE:NC8\n"  # Cyrillic o
+    rows[30] = "N30,b\u043eb.k,Ada30,Zylbert030,n30@uni.example,BARCODE:NC30\n"  # a later chunk
     rows[45] = "OLD2,bob.k,Ada45,Zylbert045,n45@uni.example,BARCODE:NC45\n"  # matched
     path = tmp_path / "new.csv"
     path.write_text("primary_id,username,first_name,last_name,emails,identifiers\n" + "".join(rows))
     report = import_file(
-        path, ImportOptions(exclusive=True, chunk_size=20, workers=1, defer_indexes=True)
+        path, ImportOptions(exclusive=exclusive, chunk_size=20, workers=1, defer_indexes=True)
     )
-    assert (report.created, report.updated, report.refused) == (58, 0, 2), report.summary()
+    assert (report.created, report.updated, report.refused) == (57, 0, 3), report.summary()
     said = {i.primary_id: i.message for i in report.refusals}
-    assert "looks too much like the username of another person" in said["N30"]
-    assert "'bob.k' is already used by another person" in said["OLD2"]
+    assert said["N8"] == "'bоb.k' looks too much like the username of row 7 of this file"
+    assert said["N30"].startswith("'bоb.k' looks too much like the username of ")
+    assert said["OLD2"] == "'bob.k' is already used by row 7 of this file"
     assert database.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert bulk.deferred() is None and unique_indexes()

@@ -154,6 +154,7 @@ class Importer(_Matching, _Writing, _Updating):
         self.seen_ids: dict[str, str] = {}
         self.seen_usernames: dict[str, str] = {}
         self.seen_emails: dict[str, str] = {}
+        self.seen_looks: dict[str, str] = {}  # username skeletons of new people -> where
         self.hasher = _Hasher(self.settings, self.opts.workers)
         self.started = 0.0
         self.unit = "file"
@@ -162,11 +163,8 @@ class Importer(_Matching, _Writing, _Updating):
         self._pending: tuple | None = None  # (future, matched accounts) of the chunk in it
         self._match_type: int | None = None
         self._bulk: bool | None = None  # None: not decided yet; True: indexes deferred
-        # An exclusive load whose key indexes are deferred: the highest ids before it (`_upto`)
-        # and its own new people's: username key -> id, username skeleton -> ids.
+        # An exclusive load whose key indexes are deferred: the highest ids before it (`_upto`).
         self._before: dict[str, int] | None = None
-        self._loaded_names: dict[str, int] = {}
-        self._loaded_looks: dict[str, set[int]] = {}
         self._may_create: dict[str, str | None] = {}  # record type -> why not (this chunk)
         self._may_grant: frozenset[str] = frozenset()  # the roles the actor may give
         self._plain_roles: dict[tuple, list[tuple]] = {}  # _Writing._roles_of, without roles
@@ -574,8 +572,8 @@ class Importer(_Matching, _Writing, _Updating):
     def _upto(self, table: str, column: str) -> tuple[str, int] | None:
         """The rows of `table` a key look-up reads: None, all of them by the key's index; an
         exclusive load that deferred that index: those that were there before it, by their ids
-        (`column`, up to the highest id then), the load's own people known from
-        `_loaded_names` and `_loaded_looks`."""
+        (`column`, up to the highest id then); the load's own keys are the file's, known from
+        `seen_ids`, `seen_usernames`, `seen_looks` and `seen_emails`."""
         if self._before is None:
             return None
         return (column, self._before[table])

@@ -19,9 +19,11 @@ from models.store.tables import (
     Account,
     Person,
 )
+from models.text import username_skeleton
 from models.transfer.imports.checking import look_alikes
 from models.transfer.imports.preview import _here, _lookup, _who, _who_person
 from models.transfer.imports.updating import _CONTACT_KINDS, _LOGIN
+from models.users.derived import default_username
 
 
 class _Matching:
@@ -53,13 +55,6 @@ class _Matching:
         }
         for skeleton, person_id in _lookup("person", "username_skeleton", "id", looks, upto=people):
             names.setdefault(("look", skeleton), set()).add(person_id)
-        if people is not None:
-            # An exclusive load: its own new people, as the database's indexes would give them
-            # (their identifiers and login emails are the file's, `seen_ids`, `seen_emails`).
-            loaded = self._loaded_names
-            names.update((key, loaded[key]) for key in usernames if key in loaded)
-            for skeleton in looks & self._loaded_looks.keys():
-                names.setdefault(("look", skeleton), set()).update(self._loaded_looks[skeleton])
         return holders, names, mails
 
     def _look_alike(self, rec: dict, names: dict) -> tuple[str, str] | None:
@@ -71,6 +66,7 @@ class _Matching:
         if not username or names.get(fold_key(username)) is not None:
             return None
         own = acct["person"] if acct else None
+        where = _here(rec)
         for skeleton in sorted(look_alikes(rec, username)):
             other = next((p for p in sorted(names.get(("look", skeleton), ())) if p != own), None)
             if other is not None:
@@ -78,6 +74,15 @@ class _Matching:
                     "username",
                     f"{username!r} looks too much like the username of another person "
                     f"({_who_person(other, self.org.id)})",
+                )
+            # A new person of this file (an earlier chunk's, or this chunk's: not in the
+            # database yet; an exclusive load does not read its own rows back).
+            earlier = self.seen_looks.get(skeleton)
+            if earlier is not None and earlier != where:
+                return (
+                    "username",
+                    f"{username!r} looks too much like the username of {earlier} of this "
+                    f"{self.unit}",
                 )
         return None
 
@@ -134,8 +139,13 @@ class _Matching:
             problems.append((label, f"is already used by {_who(holder, self.org.id)}"))
         if acct is not None and rec["person"].get("username"):
             username = rec["person"]["username"]
+            earlier = self.seen_usernames.get(fold_key(username))  # a new person of the file's
             holder = names.get(fold_key(username))
-            if holder is not None and holder != acct["person"]:
+            if earlier is not None and earlier != where:
+                problems.append(
+                    ("username", f"{username!r} is already used by {earlier} of this {self.unit}")
+                )
+            elif holder is not None and holder != acct["person"]:
                 problems.append(
                     (
                         "username",
@@ -252,9 +262,11 @@ class _Matching:
         for r in rec["rows"].get("identifiers", []):
             self.seen_ids.setdefault(r["value_key"], where)
         if rec["match"] is None:
-            self.seen_usernames.setdefault(
-                fold_key(rec["person"].get("username") or rec["primary_id"]), where
-            )
+            username = default_username(rec["person"].get("username"), rec["primary_id"])
+            self.seen_usernames.setdefault(fold_key(username), where)
+            derived = rec.get("derived")
+            skeleton = derived["username_skeleton"] if derived else username_skeleton(username)
+            self.seen_looks.setdefault(skeleton, where)
         login = self._login_email(rec)
         rec["login_email"] = None
         if login:

@@ -83,7 +83,7 @@ def _lookup(
     query builds a node per value, which costs more than the lookup itself. `upto` (SQLite, an
     exclusive load whose indexes are deferred: `key` has none): (id column, highest id) of the
     rows that were there before the load, the only ones read (by their ids, one statement for
-    every key); the load's own rows are the load's to know (`Importer._loaded`)."""
+    every key); the keys of the load's own rows are the file's (`Importer._upto`)."""
     if upto is not None:
         if keys and upto[1] > 0:
             sql = (

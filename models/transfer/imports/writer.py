@@ -524,11 +524,6 @@ class _Writing:
         account_ids = w.ids(Account, len(records))
         rows, extras = self._rows_of(records, person_ids, account_ids)
         w.write(t.order, rows, people_by_key=True)
-        if self._before is not None:  # an exclusive load: its people's keys (`_upto`)
-            names, looks = self._loaded_names, self._loaded_looks
-            for pid, _, username_key, skeleton, *_ in rows[t.person.name]:
-                names[username_key] = pid
-                looks.setdefault(skeleton, set()).add(pid)
         for rec, aid in extras:
             self._own_extras(rec, aid)
 
