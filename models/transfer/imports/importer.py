@@ -28,6 +28,7 @@ from models.store.bulk import BulkWriter
 from models.store.tables import (
     Account,
     IdentifierType,
+    ImportState,
     Organization,
 )
 from models.transfer.formats import (
@@ -491,7 +492,11 @@ class Importer(_Matching, _Writing, _Updating):
     def _start_worker(self) -> None:
         """A large load's checking worker started as its first record is read: its start (a
         new Python process importing the checks) then overlaps the reading of the first chunk
-        instead of delaying that chunk's check, and the writer waiting for it."""
+        instead of delaying that chunk's check, and the writer waiting for it. Not for a load
+        whose source has loaded records before (a rerun, the nightly SIS load: most records
+        unchanged, perhaps none to check): its worker starts when a chunk needs it."""
+        if ImportState.select().where(ImportState.source == self.source).exists():
+            return
         if self._parallel():
             self._pool.submit(check_batch, [], self.settings, self.today, self.opts.external)
 
