@@ -33,12 +33,15 @@ class _Matching:
 
     def _taken(self, records: list[dict]) -> tuple[dict, dict, dict]:
         id_keys, usernames, emails = set(), set(), set()
+        looks: set[str] = set()  # the skeletons of usernames that look like these (issue 18)
         for rec in records:
             if rec["refused"]:
                 continue
             id_keys.add(rec["key"])
             id_keys.update(r["value_key"] for r in rec["rows"].get("identifiers", []))
-            usernames.add(fold_key(rec["person"].get("username") or rec["primary_id"]))
+            username = rec["person"].get("username") or rec["primary_id"]
+            usernames.add(fold_key(username))
+            looks.update(look_alikes(rec, username))
             login = self._login_email(rec)
             if login:
                 emails.add(fold_key(login))
@@ -46,13 +49,7 @@ class _Matching:
         holders = dict(_lookup("identifier", "value_key", "account_id", id_keys, upto=ids))
         names = dict(_lookup("person", "username_key", "id", usernames, upto=people))
         mails = dict(_lookup("person", "email_key", "id", emails, upto=people))
-        # Usernames that look like these (issue 18), by skeleton: ("look", skeleton) -> people.
-        looks = {
-            skeleton
-            for rec in records
-            if not rec["refused"]
-            for skeleton in look_alikes(rec, rec["person"].get("username") or rec["primary_id"])
-        }
+        # Their holders by skeleton: ("look", skeleton) -> people.
         for skeleton, person_id in _lookup("person", "username_skeleton", "id", looks, upto=people):
             names.setdefault(("look", skeleton), set()).add(person_id)
         return holders, names, mails
