@@ -189,3 +189,55 @@ def test_the_files_own_usernames_are_taken_in_any_chunk(
     assert said["OLD2"] == "'bob.k' is already used by row 7 of this file"
     assert database.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert bulk.deferred() is None and unique_indexes()
+
+
+def _row(pid: str, i: int, username: str = "") -> str:
+    return f"{pid},{username},Ada{i},Zylbert{i:03d},{pid.lower()}@uni.example,BARCODE:C{pid}\n"
+
+
+@pytest.mark.parametrize("exclusive", [True, False], ids=["exclusive", "shared"])
+def test_a_record_repeated_in_a_later_chunk_is_unchanged(
+    sqlite_db, tmp_path: Path, exclusive: bool
+) -> None:
+    """The same record again, two chunks later: the account the load wrote is matched and the
+    record found unchanged, whether the load reads its own rows back by index or not."""
+    rows = [_row(f"N{i}", i) for i in range(30)]
+    rows[25] = rows[2]
+    path = tmp_path / "again.csv"
+    path.write_text("primary_id,username,first_name,last_name,emails,identifiers\n" + "".join(rows))
+    report = import_file(
+        path, ImportOptions(exclusive=exclusive, chunk_size=10, workers=1, defer_indexes=True)
+    )
+    counts = (report.created, report.updated, report.unchanged, report.refused)
+    assert counts == (29, 0, 1, 0), report.summary()
+
+
+@pytest.mark.parametrize("exclusive", [True, False], ids=["exclusive", "shared"])
+def test_a_rename_and_a_new_person_with_that_name_in_one_chunk(
+    sqlite_db, tmp_path: Path, exclusive: bool
+) -> None:
+    """An account renamed by the file, and a new person later in the same chunk given that
+    name: the second is refused, naming the first (an exclusive load, whose unique indexes are
+    deferred, used to write both and fail at the end rebuilding the index)."""
+    import_file(csv_file(tmp_path, 3, prefix="OLD"), ImportOptions(workers=1))
+    rows = [_row(f"N{i}", i) for i in range(10)]
+    rows[1] = "OLD1,carol,Ada1,Zylbert001,old1@uni.example,BARCODE:OLDC1\n"
+    rows[2] = _row("N2", 2, "carol")
+    rows[3] = _row("N3", 3, "c\u0430rol")  # Cyrillic a: a look-alike of the new name
+    path = tmp_path / "rename.csv"
+    path.write_text("primary_id,username,first_name,last_name,emails,identifiers\n" + "".join(rows))
+    report = import_file(
+        path, ImportOptions(exclusive=exclusive, chunk_size=10, workers=1, defer_indexes=True)
+    )
+    counts = (report.created, report.updated, report.refused)
+    assert counts == (7, 1, 2), report.summary()
+    said = {i.primary_id: i.message for i in report.refusals}
+    assert said == {
+        "N2": "'carol' is already used by row 3 of this file",
+        "N3": "'c\u0430rol' looks too much like the username of row 3 of this file",
+    }
+    assert bulk.deferred() is None and unique_indexes()
+    usernames = database.execute_sql(
+        "SELECT username FROM person WHERE username_key = 'carol'"
+    ).fetchall()
+    assert usernames == [("carol",)]

@@ -155,7 +155,7 @@ class Importer(_Matching, _Writing, _Updating):
         self.seen_ids: dict[str, str] = {}
         self.seen_usernames: dict[str, str] = {}
         self.seen_emails: dict[str, str] = {}
-        self.seen_looks: dict[str, str] = {}  # username skeletons of new people -> where
+        self.seen_looks: dict[str, str] = {}  # skeletons of the usernames given -> where
         self.hasher = _Hasher(self.settings, self.opts.workers)
         self.started = 0.0
         self.unit = "file"
@@ -538,31 +538,24 @@ class Importer(_Matching, _Writing, _Updating):
     def _existing(self, cands: list[dict]) -> tuple[dict, dict]:
         """Accounts the candidates match (key -> account facts) and their import states."""
         keys = [k for k in (self._match_key(c) for c in cands) if k]
-        found: dict[str, dict] = {}
         columns = ("id", "person", "account_type", "owning_system", "version", "organization")
         if self._match_type is None:
-            rows = _lookup(
-                "account",
-                "primary_id_key",
-                "id, person_id, account_type, owning_system, version, organization_id",
-                keys,
-                upto=self._upto("account", "id"),
-            )
+            upto = self._upto("account", "id")
         else:
-            rows = (
-                (key, *rest)
-                for key, type_id, *rest in _lookup(
-                    "identifier JOIN account ON account.id = identifier.account_id",
-                    "value_key",
-                    "id_type_id, account.id, person_id, account_type, owning_system, version, "
-                    "organization_id",
-                    keys,
-                    upto=self._upto("identifier", "identifier.id"),
-                )
-                if type_id == self._match_type
-            )
-        for key, *values in rows:
-            found[key] = {"key": key, **dict(zip(columns, values, strict=True))}
+            upto = self._upto("identifier", "identifier.id")
+        found = {
+            key: {"key": key, **dict(zip(columns, values, strict=True))}
+            for key, *values in self._matches(keys, upto)
+        }
+        if upto is not None:
+            # An exclusive load: a key an earlier record of the file gave may be an account the
+            # load wrote (the same record again, in a later chunk: unchanged, as in a shared
+            # load). Looked up among every row, without an index: only for such keys (rare).
+            again = [k for k in keys if k not in found and k in self.seen_ids]
+            found |= {
+                key: {"key": key, **dict(zip(columns, values, strict=True))}
+                for key, *values in self._matches(again, None)
+            }
         states: dict[int, tuple[str, int]] = {
             account_id: (digest_, version)
             for account_id, digest_, version in _lookup(
@@ -573,6 +566,29 @@ class Importer(_Matching, _Writing, _Updating):
             )
         }
         return found, states
+
+    def _matches(self, keys: list[str], upto: tuple[str, int] | None) -> Iterator[tuple]:
+        """Rows (key, account id, person, type, owning system, version, organization) of the
+        accounts these match keys name: by primary id, or by the `--match` identifier type."""
+        if self._match_type is None:
+            yield from _lookup(
+                "account",
+                "primary_id_key",
+                "id, person_id, account_type, owning_system, version, organization_id",
+                keys,
+                upto=upto,
+            )
+            return
+        for key, type_id, *rest in _lookup(
+            "identifier JOIN account ON account.id = identifier.account_id",
+            "value_key",
+            "id_type_id, account.id, person_id, account_type, owning_system, version, "
+            "organization_id",
+            keys,
+            upto=upto,
+        ):
+            if type_id == self._match_type:
+                yield (key, *rest)
 
     def _upto(self, table: str, column: str) -> tuple[str, int] | None:
         """The rows of `table` a key look-up reads: None, all of them by the key's index; an

@@ -136,7 +136,7 @@ class _Matching:
             problems.append((label, f"is already used by {_who(holder, self.org.id)}"))
         if acct is not None and rec["person"].get("username"):
             username = rec["person"]["username"]
-            earlier = self.seen_usernames.get(fold_key(username))  # a new person of the file's
+            earlier = self.seen_usernames.get(fold_key(username))  # another record's of the file
             holder = names.get(fold_key(username))
             if earlier is not None and earlier != where:
                 problems.append(
@@ -258,8 +258,10 @@ class _Matching:
         self.seen_ids.setdefault(rec["key"], where)
         for r in rec["rows"].get("identifiers", []):
             self.seen_ids.setdefault(r["value_key"], where)
+        username = rec["person"].get("username")
         if rec["match"] is None:
-            username = default_username(rec["person"].get("username"), rec["primary_id"])
+            username = default_username(username, rec["primary_id"])
+        if username:  # a new person's, or the one a matched record gives (perhaps a new one)
             self.seen_usernames.setdefault(fold_key(username), where)
             derived = rec.get("derived")
             skeleton = derived["username_skeleton"] if derived else username_skeleton(username)
