@@ -17,7 +17,7 @@ from models.fees.fees import add_fee
 from models.jobs.jobs import run_update
 from models.jobs.sets import create_itemized_set, create_logical_set
 from models.search.engine import UserQuery
-from models.store.tables import Job, UserGroup, UserSet
+from models.store.tables import Account, Job, UserGroup, UserSet
 from screens.find_users import FindUsersScreen
 from tests.helpers.ui import add_user, settle
 from tui.app import PatronDeskApp
@@ -47,6 +47,8 @@ def sets(ui_db):
     run_update(made.set_id, {"user_group": "PUBLIC"}, admin)
     UserSet.update(created_at=FIXED).execute()
     Job.update(created_at=FIXED, finished_at=FIXED).execute()
+    # The administrator's expiry is set at initialization from today (Save as set lists it).
+    Account.update(expiry_date=dt.date(2036, 12, 4)).where(Account.id == ui_db.admin.id).execute()
     return made
 
 
