@@ -8,6 +8,7 @@ server the PostgreSQL cases skip with the reason; in CI (CI=true) a missing serv
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -48,10 +49,20 @@ def ui_thread_guard() -> Iterator[None]:
         pytest.fail("the UI thread waited on:\n" + "\n".join(seen), pytrace=False)
 
 
+# The day and time every snapshot is drawn at: a snapshot must not change with the calendar
+# (an expiry date counted from today, a user expired or not, "3 days ago").
+SNAPSHOT_NOW = dt.datetime(2026, 12, 7, 10, 0)
+
+
 @pytest.fixture(autouse=True)
-def cheap_hasher() -> Iterator[None]:
-    """argon2's cheapest profile keeps the suite fast; production parameters come from settings."""
-    configure(hasher=PasswordHasher.from_parameters(CHEAPEST))
+def cheap_hasher(request: pytest.FixtureRequest) -> Iterator[None]:
+    """argon2's cheapest profile keeps the suite fast; production parameters come from settings.
+    A snapshot test also runs at a fixed time (`SNAPSHOT_NOW`)."""
+    fixed = "snap_compare" in request.fixturenames
+    configure(
+        clock=(lambda: SNAPSHOT_NOW) if fixed else None,
+        hasher=PasswordHasher.from_parameters(CHEAPEST),
+    )
     yield
     configure()
 
