@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
@@ -62,15 +62,15 @@ class ImportScreen(ModalScreen[bool]):
         self.imported = False
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="box"):
+        # The box scrolls: on a small terminal the options take most of it, and the lists keep
+        # a few rows each below them (styles/transfer.tcss), brought into view with the focus.
+        with VerticalScroll(id="box"):
             yield Static("[b]Import users[/b]")
             with Horizontal(classes="row"):
                 yield Label("File or folder")
                 yield Input(placeholder="/path/to/users.csv", id="path")
             with Horizontal(classes="row"):
-                yield Select(
-                    [(f, f) for f in _FORMATS], prompt="format: from the content", id="format"
-                )
+                yield Select([(f, f) for f in _FORMATS], prompt="format: auto", id="format")
                 yield Checkbox("SIS load (external)", id="external")
                 yield Input(placeholder="source (SIS)", id="source")
             with Horizontal(classes="row"):  # CSV files as libraries have them (issue 21)

@@ -167,3 +167,28 @@ async def test_the_export_screen_asks_before_replacing_and_refuses_a_fifo_and_th
             assert said in str(export.query_one("#summary", Static).render())
     assert existing.read_text(encoding="utf-8") == "keep me\n"
     assert threads == [False, False, False], "checked in a worker, never on the UI thread"
+
+
+async def test_a_small_terminal_reaches_the_problems_of_a_preview(ui_db, tmp_path: Path) -> None:
+    """At 60x20 the options took the whole box and the preview and problem lists had no
+    height: which record was refused, and why, could not be read. Now each list keeps a few
+    rows, and the box scrolls to the one that has the focus."""
+    source = tmp_path / "users.csv"
+    source.write_text(CSV, encoding="utf-8")
+    app = PatronDeskApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await log_in(pilot, "admin", ADMIN_PASSWORD)
+        app.action_import()
+        await pilot.pause()
+        await type_into(pilot, "#path", str(source))
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        screen = app.screen
+        for name in ("#preview", "#issues"):
+            table = screen.query_one(name, DataTable)
+            table.focus()  # the box scrolls to it (animated)
+            await pilot.wait_for_scheduled_animations()
+            await settle(pilot)
+            shown = table.region.intersection(screen.query_one("#box").region)
+            assert table.region.height >= 3 and shown == table.region, (name, table.region)
+        assert "last_name" in str(screen.query_one("#issues", DataTable).get_row_at(0))
