@@ -21,18 +21,23 @@ CSV = (
 )
 
 
+async def open_preview(pilot, source: Path) -> None:  # noqa: ANN001
+    """Log in as the administrator, open Import users and preview `source` (a dry run)."""
+    await log_in(pilot, "admin", ADMIN_PASSWORD)
+    pilot.app.action_import()
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ImportScreen)
+    await type_into(pilot, "#path", str(source))
+    await pilot.press("ctrl+d")
+    await settle(pilot)
+
+
 async def test_import_preview_then_import_then_export(ui_db, tmp_path: Path) -> None:
     source = tmp_path / "users.csv"
     source.write_text(CSV, encoding="utf-8")
     app = PatronDeskApp()
     async with app.run_test(size=SIZE) as pilot:
-        await log_in(pilot, "admin", ADMIN_PASSWORD)
-        app.action_import()
-        await pilot.pause()
-        assert isinstance(app.screen, ImportScreen)
-        await type_into(pilot, "#path", str(source))
-        await pilot.press("ctrl+d")
-        await settle(pilot)
+        await open_preview(pilot, source)
         summary = str(app.screen.query_one("#summary", Static).render())
         assert "Dry run" in summary and "1 refused" in summary
         preview = app.screen.query_one("#preview", DataTable)
@@ -177,12 +182,7 @@ async def test_a_small_terminal_reaches_the_problems_of_a_preview(ui_db, tmp_pat
     source.write_text(CSV, encoding="utf-8")
     app = PatronDeskApp()
     async with app.run_test(size=(60, 20)) as pilot:
-        await log_in(pilot, "admin", ADMIN_PASSWORD)
-        app.action_import()
-        await pilot.pause()
-        await type_into(pilot, "#path", str(source))
-        await pilot.press("ctrl+d")
-        await settle(pilot)
+        await open_preview(pilot, source)
         screen = app.screen
         for name in ("#preview", "#issues"):
             table = screen.query_one(name, DataTable)
