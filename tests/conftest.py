@@ -55,7 +55,7 @@ SNAPSHOT_NOW = dt.datetime(2026, 12, 7, 10, 0)
 
 
 @pytest.fixture(autouse=True)
-def cheap_hasher(request: pytest.FixtureRequest) -> Iterator[None]:
+def runtime_for_tests(request: pytest.FixtureRequest) -> Iterator[None]:
     """argon2's cheapest profile keeps the suite fast; production parameters come from settings.
     A snapshot test also runs at a fixed time (`SNAPSHOT_NOW`)."""
     fixed = "snap_compare" in request.fixturenames

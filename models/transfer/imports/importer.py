@@ -538,24 +538,12 @@ class Importer(_Matching, _Writing, _Updating):
     def _existing(self, cands: list[dict]) -> tuple[dict, dict]:
         """Accounts the candidates match (key -> account facts) and their import states."""
         keys = [k for k in (self._match_key(c) for c in cands) if k]
-        columns = ("id", "person", "account_type", "owning_system", "version", "organization")
-        if self._match_type is None:
-            upto = self._upto("account", "id")
-        else:
-            upto = self._upto("identifier", "identifier.id")
-        found = {
-            key: {"key": key, **dict(zip(columns, values, strict=True))}
-            for key, *values in self._matches(keys, upto)
-        }
-        if upto is not None:
+        found = self._matches(keys)
+        if self._before is not None:
             # An exclusive load: a key an earlier record of the file gave may be an account the
             # load wrote (the same record again, in a later chunk: unchanged, as in a shared
             # load). Looked up among every row, without an index: only for such keys (rare).
-            again = [k for k in keys if k not in found and k in self.seen_ids]
-            found |= {
-                key: {"key": key, **dict(zip(columns, values, strict=True))}
-                for key, *values in self._matches(again, None)
-            }
+            found |= self._matches([k for k in keys if k not in found and k in self.seen_ids], True)
         states: dict[int, tuple[str, int]] = {
             account_id: (digest_, version)
             for account_id, digest_, version in _lookup(
@@ -567,28 +555,35 @@ class Importer(_Matching, _Writing, _Updating):
         }
         return found, states
 
-    def _matches(self, keys: list[str], upto: tuple[str, int] | None) -> Iterator[tuple]:
-        """Rows (key, account id, person, type, owning system, version, organization) of the
-        accounts these match keys name: by primary id, or by the `--match` identifier type."""
+    def _matches(self, keys: list[str], every: bool = False) -> dict[str, dict]:
+        """The accounts these match keys name (key -> id, person, account type, owning system,
+        version, organization): by primary id, or by the `--match` identifier type; among the
+        rows `_upto` says, or `every` row."""
+        columns = ("id", "person", "account_type", "owning_system", "version", "organization")
         if self._match_type is None:
-            yield from _lookup(
+            rows = _lookup(
                 "account",
                 "primary_id_key",
                 "id, person_id, account_type, owning_system, version, organization_id",
                 keys,
-                upto=upto,
+                upto=None if every else self._upto("account", "id"),
             )
-            return
-        for key, type_id, *rest in _lookup(
-            "identifier JOIN account ON account.id = identifier.account_id",
-            "value_key",
-            "id_type_id, account.id, person_id, account_type, owning_system, version, "
-            "organization_id",
-            keys,
-            upto=upto,
-        ):
-            if type_id == self._match_type:
-                yield (key, *rest)
+        else:
+            rows = (
+                (key, *rest)
+                for key, type_id, *rest in _lookup(
+                    "identifier JOIN account ON account.id = identifier.account_id",
+                    "value_key",
+                    "id_type_id, account.id, person_id, account_type, owning_system, version, "
+                    "organization_id",
+                    keys,
+                    upto=None if every else self._upto("identifier", "identifier.id"),
+                )
+                if type_id == self._match_type
+            )
+        return {
+            key: {"key": key, **dict(zip(columns, values, strict=True))} for key, *values in rows
+        }
 
     def _upto(self, table: str, column: str) -> tuple[str, int] | None:
         """The rows of `table` a key look-up reads: None, all of them by the key's index; an
