@@ -3,6 +3,7 @@ problems, then the import, and an export, driven with the pilot."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from textual.widgets import Checkbox, DataTable, Static
 from models.store.tables import Account, Phone
 from screens.transfer import ExportScreen, ImportScreen
 from tests.helpers.db import ADMIN_PASSWORD
-from tests.helpers.ui import SIZE, log_in, settle, type_into
+from tests.helpers.ui import SIZE, log_in, settle, type_into, until
 from tui.app import PatronDeskApp
 
 CSV = (
@@ -184,11 +185,15 @@ async def test_a_small_terminal_reaches_the_problems_of_a_preview(ui_db, tmp_pat
     async with app.run_test(size=(60, 20)) as pilot:
         await open_preview(pilot, source)
         screen = app.screen
+        box = screen.query_one("#box")
         for name in ("#preview", "#issues"):
             table = screen.query_one(name, DataTable)
-            table.focus()  # the box scrolls to it (animated)
-            await pilot.wait_for_scheduled_animations()
-            await settle(pilot)
-            shown = table.region.intersection(screen.query_one("#box").region)
-            assert table.region.height >= 3 and shown == table.region, (name, table.region)
+            table.focus()  # the box scrolls to it (animated; later on a loaded machine)
+
+            def shown(table: DataTable = table) -> bool:
+                return table.region.intersection(box.region) == table.region
+
+            with contextlib.suppress(AssertionError):  # the assertion below says what is wrong
+                await until(pilot, shown, timeout=5)
+            assert table.region.height >= 3 and shown(), (name, table.region)
         assert "last_name" in str(screen.query_one("#issues", DataTable).get_row_at(0))
