@@ -20,6 +20,9 @@ cost. Lines:
   rows, no database (codes resolved from memory, ids counted);
 - bound_users_per_s: min(SQLite floor, Python floor spread over the cores but the writer's);
   ratio_to_bound: bound / import (1.0: the import is as fast as its own floors allow);
+- cpu_bound_users_per_s: cores / (SQLite floor's CPU + Python floor's CPU) per user: what any
+  design doing the floors' work could reach with every core busy all the time (a target above
+  it is out of this machine's reach, whatever the pipeline);
 - rows_per_user and index_entries_per_user: table rows and B-tree index entries written per
   user (partial indexes count the rows they hold), so schema growth shows;
 - reload_users_per_s: the same file loaded again, nothing changed;
@@ -537,6 +540,11 @@ def main() -> None:
         bound = min(sqlite_floor, spread * 1e6 / python_us)
         add("bound_users_per_s", bound)
         add("ratio_to_bound", bound / rate)
+    for sqlite_cpu, python_us in zip(
+        runs["sqlite_floor_cpu_us_per_user"], runs["python_floor_us_per_user"], strict=True
+    ):
+        # Whatever the design: both floors' CPU spread over every core, none ever idle.
+        add("cpu_bound_users_per_s", cores * 1e6 / (sqlite_cpu + python_us))
     label = "postgresql" if args.db else "sqlite"
     print(f"users: {n}")
     print(f"backend: {label}")
@@ -555,6 +563,7 @@ def main() -> None:
         "python_floor_wall_us_per_user",
         "bound_users_per_s",
         "ratio_to_bound",
+        "cpu_bound_users_per_s",
         "rows_per_user",
         "index_entries_per_user",
         "reload_users_per_s",
