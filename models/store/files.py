@@ -3,6 +3,10 @@ which files they may be (issue 18, items 7, 8 and 13).
 
 Writing (`PrivateFile`, `write_private`, `check_target`): exports, the personal-information
 export, attachment saves, configuration exports, import reports and backups.
+- A document, as a file read is (below): never in a system tree, never hidden nor in a hidden
+  folder (also through a link to one): not ~/.bash_profile, ~/.ssh/authorized_keys, a cron
+  table, a file a shell or a service reads and runs (a desk operator once saved an attachment
+  holding `$(command)` as a login script).
 - The target is never a special file (a device, a FIFO, a socket), a folder, a symbolic link or
   one of the open database's own files (the database, its -wal, -shm and -journal), whatever
   the caller says; an existing file is replaced only with `overwrite` (the user confirmed, or
@@ -46,6 +50,14 @@ DATABASE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 PRIVATE_MODE = 0o600
 SYSTEM_TREES = (
     "/etc",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/opt",
     "/proc",
     "/sys",
     "/dev",
@@ -157,6 +169,7 @@ def check_target(
     if not text:
         raise FileRefused("give the name of the file to write")
     target = Path(os.path.abspath(Path(text).expanduser()))
+    _a_document(target, Path(os.path.realpath(target.parent)) / target.name, "written")
     try:
         st: os.stat_result | None = os.lstat(target)
     except FileNotFoundError:
@@ -338,6 +351,17 @@ def _under(path: str, tree: str) -> bool:
     return path == tree or path.startswith(tree + "/")
 
 
+def _a_document(path: Path, resolved: Path, verb: str) -> None:
+    """`FileRefused` unless `path` (and `resolved`, where it leads) is a document: outside the
+    system's trees, nothing of it hidden (see the module's docstring)."""
+    if any(_under(str(p), tree) for p in (path, resolved) for tree in SYSTEM_TREES):
+        raise FileRefused(f"{path} is a system file: only documents are {verb} here")
+    if any(part.startswith(".") for p in (path, resolved) for part in p.parts[1:]):
+        raise FileRefused(
+            f"{path} is a hidden file or in a hidden folder: only documents are {verb} here"
+        )
+
+
 def read_user_file(path: str | Path, max_bytes: int) -> tuple[str, bytes]:
     """The name and content of the file a staff user names (to attach it), or `FileRefused`
     saying why it cannot be used (`FileTooLarge` past `max_bytes`). The rules are in the
@@ -346,13 +370,7 @@ def read_user_file(path: str | Path, max_bytes: int) -> tuple[str, bytes]:
     if not text:
         raise FileRefused("give the path of a file")
     file = Path(os.path.abspath(Path(text).expanduser()))
-    resolved = os.path.realpath(file)
-    if any(_under(p, tree) for p in (str(file), resolved) for tree in SYSTEM_TREES):
-        raise FileRefused(f"{file} is a system file: only documents can be attached")
-    if any(part.startswith(".") for p in (file, Path(resolved)) for part in p.parts[1:]):
-        raise FileRefused(
-            f"{file} is a hidden file or in a hidden folder: only documents can be attached"
-        )
+    _a_document(file, Path(os.path.realpath(file)), "read")
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     try:
         fd = os.open(file, flags)

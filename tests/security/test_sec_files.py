@@ -319,6 +319,38 @@ def test_every_save_of_an_attachment_is_audited_and_private(db, tmp_path) -> Non
     assert str(written.resolve()) in events[0].new_value
 
 
+def test_a_desk_operator_cannot_save_an_attachment_over_a_login_script(db, tmp_path) -> None:
+    """Found by an attack (2026-12-08): a desk operator put `$(command)` in a patron's address,
+    queued the personal-information letter (its JSON is attached to the record) and saved that
+    attachment as ~/.bash_profile or ~/.ssh/authorized_keys: the next login of the account
+    running PatronDesk ran it. A file PatronDesk writes is a document, as a file it reads is:
+    never hidden, never in a folder that is (a link to one included), never in a system tree."""
+    user(db)
+    row = an_attachment(db, tmp_path)
+    desk = as_staff(db, Role.CIRCULATION_DESK_OPERATOR)
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / "docs").symlink_to(home / ".ssh")  # an ordinary name for a hidden folder
+    system = Path(f"/etc/patrondesk-attack-{os.getpid()}.sh")
+    targets = {
+        home / ".bash_profile": "hidden",
+        home / ".ssh" / "authorized_keys": "hidden",
+        home / ".ssh": "hidden",  # a folder: the attachment's name in it
+        home / "docs" / "authorized_keys": "hidden",
+        system: "system",
+    }
+    try:
+        for target, why in targets.items():
+            with pytest.raises(ValidationError) as err:
+                save_attachment(row.id, target, desk, overwrite=True)
+            assert why in err.value.errors["path"], (target, err.value.errors)
+    finally:
+        system.unlink(missing_ok=True)
+    assert sorted(p.name for p in home.rglob("*")) == [".ssh", "docs"]
+    assert not system.exists()
+    assert AuditEvent.select().where(AuditEvent.action == "export").count() == 0
+
+
 def test_a_save_never_replaces_the_database_or_a_special_file(db, tmp_path) -> None:
     user(db)
     row = an_attachment(db, tmp_path)
