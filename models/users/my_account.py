@@ -18,6 +18,7 @@ from typing import Any
 
 from models.access.auth import set_password
 from models.access.passwords import verify_secret
+from models.access.permissions import actor_standing
 from models.access.scope import EVERY_LIBRARY
 from models.audit import Actor
 from models.config.settings import Settings, load_settings
@@ -89,8 +90,12 @@ class MyRecord:
 
 
 def _own(actor: Actor) -> Account:
+    """The session's own account, before any work: refused when it may no longer act
+    (deactivated or expired since login, or gone: its id given to another account since)."""
     if actor.account is None:
         raise PermissionDenied("view_user", "My account needs a logged-in person.")
+    if problem := actor_standing(actor.account):
+        raise PermissionDenied("view_user", problem)
     return load_account(actor.account.id)
 
 
@@ -220,6 +225,7 @@ def delete_my_contact(kind: str, row_id: int, expected_version: int, actor: Acto
 def update_my_preferences(expected_version: int, changes: dict[str, Any], actor: Actor) -> int:
     """Change one's communication language, channel (email needs an email address) or letter
     opt-in; returns the new version. Audited like a General-tab save, the person as actor."""
+    _own(actor)  # may the session still act: asked before anything else
     refused = {k: "cannot be changed in My account" for k in changes if k not in PREFERENCES}
     if refused:
         raise ValidationError(refused)

@@ -170,3 +170,36 @@ def test_my_record_shows_user_viewable_notes_blocks_and_fees_only(anna) -> None:
     assert record.balance_minor == 1000
     assert record.primary_id == "P100" and record.name == "Müller, Anna"
     assert [(c.kind, c.text) for c in record.contacts] == [("email", "anna@example.org")]
+
+
+def test_a_deactivated_patrons_open_session_changes_nothing(anna) -> None:
+    """Found by an attack (2026-12-08): My account read the account by the session's id and
+    never asked whether it may still act: a patron deactivated meanwhile changed their
+    preferences and password (adding a contact row was refused: that path asked)."""
+    Account.update(status="inactive").where(Account.id == anna.account.id).execute()
+    before = AuditEvent.select().count()
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        update_my_preferences(version(anna), {"letters_opt_in": False}, anna)
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        change_my_password(anna, PASSWORD, "Brand-New-2026", "Brand-New-2026")
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        load_my_record(anna)
+    assert AuditEvent.select().count() == before
+    account = Account.get_by_id(anna.account.id)
+    assert account.letters_opt_in and account.comm_language == "en"
+
+
+def test_a_session_whose_account_is_gone_never_shows_the_newcomer_given_its_id(anna) -> None:
+    """The account deleted (or merged away) and its id given to someone else (SQLite gives the
+    highest freed id again): the old session saw the newcomer's record, address and fees
+    included, and changed their letter opt-in. The row holding the id now is another
+    account's (created at another moment): "no longer exists"."""
+    import datetime as dt
+
+    later = anna.account.created_at + dt.timedelta(days=1)
+    Account.update(created_at=later).where(Account.id == anna.account.id).execute()
+    with pytest.raises(PermissionDenied, match="no longer exists"):
+        load_my_record(anna)
+    with pytest.raises(PermissionDenied, match="no longer exists"):
+        update_my_preferences(version(anna), {"letters_opt_in": False}, anna)
+    assert Account.get_by_id(anna.account.id).letters_opt_in
