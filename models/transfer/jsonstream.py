@@ -6,7 +6,9 @@ whose items are yielded one by one. Each item is decoded by the C decoder (`raw_
 buffer refilled from the file, so a file of a million users never sits in memory at once.
 
 Errors raise `JsonStreamError` with the character offset; items before the error have already
-been yielded, so a truncated file still gives its complete records.
+been yielded, so a truncated file still gives its complete records. A value nested deeper than
+`MAX_DEPTH` is an error too (no user record nests so deep; a hostile file nests 100,000 deep to
+exhaust the decoder's or a later walk's stack): `loads` applies the same rule to a whole text.
 """
 
 from __future__ import annotations
@@ -18,10 +20,38 @@ from typing import IO, Any
 _DECODER = json.JSONDecoder()
 _WS = " \t\r\n"
 READ_SIZE = 1 << 16
+MAX_DEPTH = 32  # arrays and objects inside one another: a user record holds 6 or 7
 
 
 class JsonStreamError(ValueError):
-    """The JSON text is malformed or truncated."""
+    """The JSON text is malformed or truncated, or nests its values too deeply."""
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests arrays and objects more than `limit` deep (walked without
+    recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def loads(text: str) -> Any:
+    """`json.loads`, with the depth rule: `JsonStreamError` (a ValueError) for a value nested
+    deeper than `MAX_DEPTH`, however deep."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JsonStreamError(f"values nested more than {MAX_DEPTH} deep") from None
+    if isinstance(value, dict | list) and too_deep(value):
+        raise JsonStreamError(f"values nested more than {MAX_DEPTH} deep")
+    return value
 
 
 class _Buffer:
@@ -75,6 +105,10 @@ class _Buffer:
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.text, self.pos)
+            except RecursionError:
+                raise JsonStreamError(
+                    f"values nested more than {MAX_DEPTH} deep at character {self.offset()}"
+                ) from None
             except json.JSONDecodeError as exc:
                 # An incomplete value fails too: read more and try again, unless at the end.
                 if self.fill():
@@ -88,6 +122,10 @@ class _Buffer:
                 and self.fill()
             ):
                 continue
+            if isinstance(value, dict | list) and too_deep(value):
+                raise JsonStreamError(
+                    f"values nested more than {MAX_DEPTH} deep at character {self.offset()}"
+                )
             self.pos = end
             return value
 

@@ -613,3 +613,42 @@ def test_no_audit_event_is_written_by_a_refused_import(db, org_b, tmp_path) -> N
     import_file(path, opts(), actor_account=admin_b)
     events = AuditEvent.select().where(AuditEvent.id > (last.id if last else 0))
     assert not [e for e in events if e.account_id == db.admin.id]
+
+
+DEEP = 50_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[" * DEEP + "]" * DEEP, id="the-whole-file"),
+        pytest.param(
+            '[{"primary_id": "A0", "last_name": "Before"}, '
+            '{"primary_id": "A1", "last_name": "X", "notes": ' + "[" * DEEP + "]" * DEEP + "}]",
+            id="a-record-past-the-decoders-stack",
+        ),
+        pytest.param(
+            '[{"primary_id": "A0", "last_name": "Before"}, '
+            '{"primary_id": "A1", "last_name": "X", "extra": '
+            + '{"a": ' * 700
+            + "1"
+            + "}" * 700
+            + "}]",
+            id="a-record-within-the-decoders-stack",
+        ),
+    ],
+)
+def test_deeply_nested_json_is_refused_in_one_line(db, tmp_path, text) -> None:
+    """Found by an attack (2026-12-08): arrays nested 50,000 deep stopped the decoder with a
+    RecursionError, which ended the app (a traceback with the file's text among its locals)
+    and gave the command line a traceback; nested 700 deep, the decoder passed and a walk of
+    the record did. No user record nests more than a few levels: refused, the records before
+    it kept as for any JSON error."""
+    path = write(tmp_path, text, "deep.json")
+    with pytest.raises(FormatError, match="nested more than 32 deep"):
+        import_file(path, opts(format="json"))
+    from tests.security.test_sec_files import cli, new_database, one_line_error
+
+    live = new_database(tmp_path)
+    result = cli(tmp_path, "--db", str(live), "import", str(path), "--dry-run")
+    one_line_error(result, "deep.json", "nested more than 32 deep")

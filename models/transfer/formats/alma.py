@@ -3,12 +3,12 @@ alma-loans)."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.transfer import jsonstream
 from models.transfer.formats.common import (
     ENCODING,
     EXTENSION_KEY,
@@ -450,7 +450,7 @@ def read_alma_circulation(path: Path, fmt: str, currency: str) -> Circulation:
     {"item_loan": [...]}) of an Alma REST response. Amounts in the file's currency (else
     `currency`)."""
     try:
-        data = json.loads(path.read_text(encoding=ENCODING))
+        data = jsonstream.loads(path.read_text(encoding=ENCODING))
     except (OSError, ValueError) as exc:
         raise FormatError(f"{path.name} cannot be read as JSON: {exc}") from None
     kind = "fees" if fmt == "alma-fees" else "loans"

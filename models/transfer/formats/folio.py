@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from models.transfer import jsonstream
 from models.transfer.formats.common import (
     ENCODING,
     SourceContext,
@@ -52,19 +53,19 @@ def load_folio_reference(start: Path) -> tuple[dict, dict, dict]:
             continue
         for f in sorted((ref / "groups").glob("*.json")):
             try:
-                g = json.loads(f.read_text(encoding=ENCODING))
+                g = jsonstream.loads(f.read_text(encoding=ENCODING))
                 groups[g["id"]] = (str(g["group"]).strip(), str(g.get("desc") or "").strip())
             except (OSError, ValueError, KeyError, TypeError):
                 continue
         for f in sorted((ref / "addresstypes").glob("*.json")):
             try:
-                t = json.loads(f.read_text(encoding=ENCODING))
+                t = jsonstream.loads(f.read_text(encoding=ENCODING))
                 address_types[t["id"]] = str(t["addressType"]).strip()
             except (OSError, ValueError, KeyError, TypeError):
                 continue
         for f in sorted((ref / "departments").glob("*.json")):
             try:
-                d = json.loads(f.read_text(encoding=ENCODING))
+                d = jsonstream.loads(f.read_text(encoding=ENCODING))
                 name = str(d["name"]).strip()
                 departments[d["id"]] = (str(d.get("code") or name).strip(), name)
             except (OSError, ValueError, KeyError, TypeError):

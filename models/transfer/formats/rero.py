@@ -3,10 +3,10 @@ organisations) beside them."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from models.transfer import jsonstream
 from models.transfer.formats.common import ENCODING, SourceContext, _bool, _date, _not_a_record, _s
 
 # --- RERO ILS -----------------------------------------------------------------------------------
@@ -26,7 +26,7 @@ def _rero_rows(folder: Path, name: str) -> list[dict]:
     if not path.is_file():
         return []
     try:
-        rows = json.loads(path.read_text(encoding=ENCODING))
+        rows = jsonstream.loads(path.read_text(encoding=ENCODING))
     except (OSError, ValueError):
         return []
     return (

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from models.store.tables import (
     StatCategoryType,
     UserGroup,
 )
+from models.transfer import jsonstream
 from models.transfer.imports.options import ImportError_, ImportOptions
 
 # --- Code tables --------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def load_map_file(path: Path | None) -> dict[str, dict[str, str]]:
     if path is None:
         return {}
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        data = jsonstream.loads(Path(path).read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ImportError_(f"--map: cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
