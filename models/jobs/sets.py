@@ -260,9 +260,21 @@ def create_set_from_path(
 ) -> FileSet:
     """`create_set_from_file` on the file a staff user names (the Sets screen, `patrondesk set
     create --file`): the name checked first, then the file read under the attachment rules
-    (`read_user_text`: never a FIFO, a device or the database; at most IDENTIFIER_FILE_MAX)."""
+    (`read_user_text`: never a FIFO, a device or the database; at most IDENTIFIER_FILE_MAX),
+    by whoever may read a server file anyway (manage attachments, or run jobs), asked first."""
     from models.store.files import read_user_text
 
+    organization_of(actor, organization)  # may the actor still act: before the file is opened
+    if actor.account is not None and not any(
+        can(actor.account, right) for right in (Action.MANAGE_ATTACHMENTS, Action.RUN_JOBS)
+    ):
+        # A line that matches nobody is shown back: whoever reads no server file otherwise
+        # (a view-only role) reads none this way.
+        raise PermissionDenied(
+            Action.RUN_JOBS.value,
+            "You may not read a file of the server: ask a colleague who manages attachments "
+            "or runs jobs.",
+        )
     name = _clean_name(name)
     text = read_user_text(path, IDENTIFIER_FILE_MAX)
     return create_set_from_file(name, text, actor, column=column, organization=organization)

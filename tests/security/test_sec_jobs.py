@@ -266,3 +266,29 @@ def test_a_hostile_identifier_in_a_csv_is_printed_on_one_line_escaped(
     assert len(lines) == 2, lines
     assert lines[1].startswith("  unknown  EVIL") and "Forged" in lines[1]
     assert not any(line.startswith("Set 'Forged'") for line in lines)
+
+
+def test_a_view_only_role_reads_no_server_file_through_a_set(db, tmp_path: Path) -> None:  # noqa: ANN001
+    """Found by an attack (2026-12-08): a Fulfillment Services Operator (view only) made "a set
+    from a file" of any document of the account running PatronDesk, and every line that
+    matched nobody came back as an "unknown identifier": the file's content. And the file was
+    read before any check, so a deactivated account still told which files exist. A file of
+    the server is read by who may read one anyway (manage attachments, or run jobs), after
+    that check."""
+    from models.jobs.sets import create_set_from_path
+
+    user(db, "P0001")
+    secret = tmp_path / "export.txt"
+    secret.write_text("P0001\nroot:$argon2id$secret\nAPI_KEY=abc123\n")
+    viewer = _actor(staff(db, Role.FULFILLMENT_SERVICES_OPERATOR, "S0001"))
+    desk = staff(db, Role.CIRCULATION_DESK_OPERATOR, "S0002")
+    Account.update(status=Status.INACTIVE).where(Account.id == desk.id).execute()
+    before = _written()
+    with pytest.raises(PermissionDenied):
+        create_set_from_path("Peek", str(secret), viewer)
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        create_set_from_path("Probe", str(tmp_path / "no-such-file.txt"), _actor(desk))
+    assert _written() == before
+    Account.update(status=Status.ACTIVE).where(Account.id == desk.id).execute()
+    made = create_set_from_path("Desk", str(secret), _actor(desk))  # a desk attaches files
+    assert made.found == 1
