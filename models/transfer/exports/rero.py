@@ -84,6 +84,10 @@ def _rero_user(rec: dict, pid: int) -> dict:
         user["other_phone"] = others[0]
     user["keep_history"] = bool(rec["keep_history"])
     roles, libraries = _rero_roles(rec)
+    if rec["status"] != "active":
+        # RERO has no account status: an inactive account comes back active (and blocked,
+        # below), so its staff roles are not written: it never comes back with their rights.
+        roles, libraries = [], []
     patron = any(r["role"] == "patron" and r["status"] == "active" for r in rec["roles"])
     user["roles"] = (["patron"] if patron else []) + roles
     if libraries:
@@ -99,30 +103,28 @@ def _rero_user(rec: dict, pid: int) -> dict:
         a = addresses[1]
         second = {"street": street(a), "postal_code": a["postal_code"], "city": a["city"]}
         user["second_address"] = {k: x for k, x in second.items() if x}
-    if patron:
-        # RERO has no account status: an inactive account is written blocked.
-        blocks = [b for b in rec["blocks"] if b["active"]]
-        reasons = [b["note"] or b["definition"] for b in blocks]
-        if rec["status"] != "active":
-            reasons.insert(0, "Inactive account")
-        barcodes = [
-            i["value"]
-            for i in rec["identifiers"]
-            if i["id_type"] == "BARCODE" and i["active"] and not i["is_primary"]
-        ]
-        user["patron"] = {
-            "expiration_date": rec["expiry_date"] or "",
-            "blocked": bool(reasons),
-            "blocked_note": "; ".join(reasons),
-            "barcode": [rec["primary_id"], *barcodes],
-            "type": (
-                {"$ref": f"{RERO_API}/patron_types/{rec['user_group']}"}
-                if rec["user_group"]
-                else ""
-            ),
-            "communication_channel": rec["comm_channel"],
-            "communication_language": _rero_language(rec["comm_language"]),
-            "additional_communication_email": rec["additional_email"],
-        }
-        user["patron"] = {k: x for k, x in user["patron"].items() if x not in ("", None)}
+    # Every account, a staff member's too: its primary id, expiry and group come back.
+    # RERO has no account status: an inactive account is written blocked.
+    blocks = [b for b in rec["blocks"] if b["active"]]
+    reasons = [b["note"] or b["definition"] for b in blocks]
+    if rec["status"] != "active":
+        reasons.insert(0, "Inactive account")
+    barcodes = [
+        i["value"]
+        for i in rec["identifiers"]
+        if i["id_type"] == "BARCODE" and i["active"] and not i["is_primary"]
+    ]
+    user["patron"] = {
+        "expiration_date": rec["expiry_date"] or "",
+        "blocked": bool(reasons),
+        "blocked_note": "; ".join(reasons),
+        "barcode": [rec["primary_id"], *barcodes],
+        "type": (
+            {"$ref": f"{RERO_API}/patron_types/{rec['user_group']}"} if rec["user_group"] else ""
+        ),
+        "communication_channel": rec["comm_channel"],
+        "communication_language": _rero_language(rec["comm_language"]),
+        "additional_communication_email": rec["additional_email"],
+    }
+    user["patron"] = {k: x for k, x in user["patron"].items() if x not in ("", None)}
     return {k: x for k, x in user.items() if x != ""}
