@@ -200,10 +200,10 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
 
     job = "sis_load" if args.external else "import"
     try:
-        # The command line is the system: the organization it names, else the first one.
-        report = import_file(
-            args.file, options, organization=organization_by_code(args.organization)
-        )
+        # The command line is the system: the organization it names, else the first one (a
+        # RERO file of several organisations: each into its own, models.transfer.organizations).
+        named = organization_by_code(args.organization) if args.organization else None
+        report = import_file(args.file, options, organization=named)
     except PatronDeskError as exc:
         tell(job, [f"{args.file}: {exc.message}"], failed=True)
         raise error(exc.message) from None

@@ -270,3 +270,20 @@ def test_a_person_known_in_another_organization_gets_an_account_here(db, tmp_pat
                          actor_account=staff)  # fmt: skip
     assert report.refused == 1
     assert "with their consent" in report.refusals[0].message
+
+
+def test_the_command_line_keeps_the_organisations_apart_without_organization(
+    db, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a round-trip helper (2026-12-08): `patrondesk import users.json` always named
+    the first organization (the command line's default), so RERO's sample was refused with
+    "import it from the command line without --organization", which it was."""
+    from tui.cli import main
+
+    assert main(["--db", db.url, "import", str(shared_data / "rero" / "users.json")]) == 0, (
+        capsys.readouterr().err
+    )
+    assert {o.code for o in Organization.select()} == {"MAIN"} | RERO_ORGS
+    rero = Account.select().join(Organization).where(Organization.code != "MAIN")
+    assert rero.count() == 8 + 3 + 17 + 2  # the four organisations' (the others name none)
+    assert Account.select().count() == 1 + 54
