@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from models.text import plural
+from models.text import plural, printable
 from tui import __version__
 
 EXIT_ERROR = 2
@@ -313,10 +313,11 @@ def _cmd_backup(args: argparse.Namespace) -> int:
 
     target = resolve_target(args.db)
     try:
+        # (the messages name the paths given: made printable)
         if args.command == "backup":
-            print(backup(target, args.dest))
+            print(printable(backup(target, args.dest)))
         else:
-            print(restore(target, args.src))
+            print(printable(restore(target, args.src)))
     except BackupError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:

@@ -264,10 +264,12 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
             # The file private, never replacing what it should not (models.store.files); its audit
             # event stands only with the file in place.
             with PrivateFile(target, overwrite=args.force) as out, database.atomic():
-                document = user_document(args.user, destination=str(out.target.resolve()))
+                where = printable(str(out.target.resolve()))
+                document = user_document(args.user, destination=where)
                 out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
                 out.commit()
-            print(f"Exported the personal information of {args.user} to {target}.")
+            shown = printable(f"{args.user} to {target}")  # the arguments, typed or scripted
+            print(f"Exported the personal information of {shown}.")
             return 0
         flt = ExportFilter.parse(args.filter, args.query)
         org = organization_by_code(args.organization) if args.organization else None
@@ -275,7 +277,7 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
         if target and target != "-":
             count = export_to_file(target, fmt, flt=flt, overwrite=args.force, organization=org)
             elapsed = time.perf_counter() - started
-            print(f"Exported {users(count)} ({fmt}) to {target} in {elapsed:.1f} s.")
+            print(f"Exported {users(count)} ({fmt}) to {printable(target)} in {elapsed:.1f} s.")
         else:
             export_users(sys.stdout, fmt, organization=org, flt=flt, destination="standard output")
     except PatronDeskError as exc:

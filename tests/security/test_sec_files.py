@@ -613,3 +613,31 @@ def test_a_programming_error_still_shows_its_traceback(tmp_path, monkeypatch) ->
     monkeypatch.setattr(transfer_cli, "run_export", lambda args, error: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         cli_module.main(["--db", str(live), "export", str(tmp_path / "x.json")])
+
+
+def test_the_paths_a_command_names_reach_the_terminal_printable(tmp_path) -> None:
+    """Found by an attack (2026-12-08): `export` and `backup` echoed the path they were given
+    raw (an OSC sequence set the window's title), a path with a byte that is no UTF-8 (0x9b,
+    a C1 control) ended `export` with a traceback (stored raw in the audit event), and the
+    import report kept a skipped file's name raw (`cat report.csv` ran its escapes)."""
+    live = new_database(tmp_path)
+    outputs = []
+    for args in (
+        ("export", "--format", "csv", str(tmp_path / "a\x1b[31mred\x07.csv")),
+        ("backup", str(tmp_path / "c\x1b]0;title\x07.db")),
+        ("export", "--format", "csv", f"{tmp_path}/b\udc9b.csv"),
+    ):
+        result = cli(tmp_path, "--db", str(live), *args)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        outputs.append(result.stdout + result.stderr)
+    assert not any(c in text for text in outputs for c in "\x1b\x07\x9b"), outputs
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "users.csv").write_text("primary_id,last_name\nP1,One\n")
+    (folder / "y\x1b]0;pwn\x07.txt").write_text("not a user file\n")
+    report = tmp_path / "report.csv"
+    result = cli(tmp_path, "--db", str(live), "import", str(folder), "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    text = report.read_text(encoding="utf-8")
+    assert "skipped" in text and "\x1b" not in text and "\x07" not in text, text

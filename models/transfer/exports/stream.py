@@ -19,6 +19,7 @@ from models.store.files import PrivateFile
 from models.store.tables import (
     Organization,
 )
+from models.text import printable
 from models.transfer.exports.alma import _alma_json_user, _alma_user
 from models.transfer.exports.csvrows import _csv_row
 from models.transfer.exports.folio import _folio_reference, _folio_user
@@ -61,7 +62,7 @@ def export_to_file(
         count = _export(out.stream, fmt, organization, flt, progress, scope, actor)
         # The audit event stands only with the file in place, and the file only audited.
         with database.atomic():
-            _audit_export(actor, count, fmt, flt, str(out.target.resolve()))
+            _audit_export(actor, count, fmt, flt, printable(str(out.target.resolve())))
             out.commit()
     return count
 

@@ -217,9 +217,10 @@ class ImportReport:
             w = csv.writer(out.stream)
             w.writerow(["file", "record", "primary_id", "level", "field", "message"])
             for i in self.issues:
-                # The values come from the imported file: formula-safe for a spreadsheet.
+                # The values come from the imported file (and its files' names): printable
+                # for a terminal (`cat`), formula-safe for a spreadsheet.
                 cells = (i.file, i.where, i.primary_id, i.level, i.field, i.message)
-                w.writerow([formula_safe(c) for c in cells])
+                w.writerow([formula_safe(printable(c)) for c in cells])
 
 
 def _first(items: list[str], shown: int = 20) -> str:
