@@ -98,11 +98,14 @@ def _folio_user(rec: dict, org: Organization) -> dict:
         "username": rec["username"],
         "id": _folio_id(org, "user", rec["primary_id"]),
         "externalSystemId": rec["primary_id"],
-        "barcode": barcodes[0] if barcodes else None,
+        # The card's number: the first barcode, else the primary id (what FOLIO's barcode
+        # became on the way in, and what the desk scans).
+        "barcode": barcodes[0] if barcodes else rec["primary_id"],
         "active": rec["status"] == "active",
         "type": "staff" if rec["record_type"] == "staff" else "patron",
         "patronGroup": _folio_id(org, "group", rec["user_group"]) if rec["user_group"] else None,
         "personal": personal,
         "expirationDate": _folio_date(rec["expiry_date"]),
+        "enrollmentDate": _folio_date(rec["created_at"]),  # the account's creation, as read
     }
     return {k: x for k, x in user.items() if x not in (None, "")}
