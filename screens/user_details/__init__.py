@@ -327,10 +327,14 @@ class UserDetailsScreen(RenewAction, KeepStyles, CoveredKeys, Screen[None]):
     async def _not_loaded(self, exc: PatronDeskError, reading: int, session) -> None:  # noqa: ANN001
         if self._gone(reading, session):
             return
-        self._shown()
         self.error = exc.message
         self._tabs = None  # shown without them: not reusable
+        # The message in place first, then the screen pushed (as a record is): pushed first,
+        # the kept screen's focus went back to a widget of the earlier record that the
+        # message then replaced, and every key went to it (the app no longer answered, log
+        # out included).
         await self._show_body()
+        self._shown()
 
     def on_resize(self, event: events.Resize) -> None:
         self._relabel(event.size.width)

@@ -1,0 +1,39 @@
+"""A kept User Details screen asked for a user the staff member may not see (found by a
+usability helper, 2026-12-08): a desk operator opened a public user, went back, then opened a
+staff member's record: the refusal showed, and from then on no key did anything (Escape,
+log out, quit): the app had to be killed from another shell."""
+
+from __future__ import annotations
+
+from models.access.session import open_session
+from models.enums import RecordType, Role
+from models.store.tables import Account
+from screens.user_details import UserDetailsScreen
+from tests.helpers.details import staff
+from tests.helpers.ui import add_user, settle
+from tui.app import PatronDeskApp
+
+
+async def test_a_refused_record_after_another_one_leaves_the_keys_working(ui_db) -> None:
+    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    colleague = add_user(
+        "Bruno", "Keller", "S200", record_type=RecordType.STAFF.value, group="STAFF"
+    )
+    desk = staff(ui_db, Role.CIRCULATION_DESK_OPERATOR, "S0001")
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.session = open_session(Account.get_by_id(desk.id))
+        home = app.screen
+        app.open_user(patron.id)
+        await settle(pilot)
+        assert isinstance(app.screen, UserDetailsScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is home
+        app.open_user(colleague.id)
+        await settle(pilot)
+        assert isinstance(app.screen, UserDetailsScreen)
+        assert "may not view" in str(app.screen.error)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is home, app.screen_stack
