@@ -82,14 +82,19 @@ class ButtonRow(Horizontal):
 
 
 class ConfirmScreen(Dialog[bool]):
-    """A yes/no question. y or Enter on the focused button confirms, Escape or n cancels."""
+    """A yes/no question. y confirms, Escape or n cancels, Enter presses the focused button:
+    yes, or with `keeping` the answer that keeps what was typed (a question whose yes throws
+    it away: Enter, typed once too often, must not)."""
 
     BINDINGS = bindings(CONFIRM)
 
-    def __init__(self, question: str, *, yes: str = "Yes", no: str = "Cancel") -> None:
+    def __init__(
+        self, question: str, *, yes: str = "Yes", no: str = "Cancel", keeping: bool = False
+    ) -> None:
         super().__init__()
         self.question = question
         self.yes, self.no = yes, no
+        self.keeping = keeping
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
@@ -99,7 +104,7 @@ class ConfirmScreen(Dialog[bool]):
                 yield Button(f"{self.no} (Esc)", id="no")
 
     def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
+        self.query_one("#no" if self.keeping else "#yes", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -197,5 +202,6 @@ def ask_to_discard(screen: Screen, leave: Callable[[], None], *, yes: str = "Dis
             leave()
 
     screen.app.push_screen(
-        ConfirmScreen("Discard what you typed?", yes=yes, no="Keep editing"), answer
+        ConfirmScreen("Discard what you typed?", yes=yes, no="Keep editing", keeping=True),
+        answer,
     )

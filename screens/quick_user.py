@@ -993,5 +993,8 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
                 self.dismiss(None)
 
         self.app.push_screen(
-            ConfirmScreen("Discard what you typed?", yes="Discard", no="Keep editing"), answer
+            ConfirmScreen(
+                "Discard what you typed?", yes="Discard", no="Keep editing", keeping=True
+            ),
+            answer,
         )

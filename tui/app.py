@@ -723,8 +723,10 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             if log_out:
                 self._log_out()
 
-        question = " ".join(lost) + " Log out and lose them?"
-        self._logout_question = ConfirmScreen(question, yes="Log out", no="Keep editing")
+        question = " ".join(lost) + " Log out anyway? What you typed is lost."
+        self._logout_question = ConfirmScreen(
+            question, yes="Log out", no="Keep editing", keeping=True
+        )
         self.push_screen(self._logout_question, answer)
 
     def _log_out(self) -> None:

@@ -175,6 +175,14 @@ async def test_escape_in_a_row_form_asks_before_dropping_the_text(ui_db, anna) -
         await settle(pilot)
         assert app.screen is form
         assert form.query_one("#row-text", Input).value == "Owes a book to the branch"
+        # Enter, typed once too often, keeps editing too (found by a usability helper,
+        # 2026-12-08: Discard had the focus, and Enter threw the form away).
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is form
+        assert form.query_one("#row-text", Input).value == "Owes a book to the branch"
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("y")  # discard
