@@ -37,7 +37,7 @@ from models.users.my_account import (
     update_my_contact,
     update_my_preferences,
 )
-from screens.confirm import CoveredKeys
+from screens.confirm import CoveredKeys, ask_to_discard
 from screens.user_details.fields import KINDS, for_record_type
 from screens.user_details.row_form import RowFormScreen
 from tui.keys import CONTACTS, MY_ACCOUNT, bindings
@@ -88,6 +88,11 @@ class MyAccountScreen(KeepStyles, CoveredKeys, Screen[None]):
     @property
     def actor(self):  # noqa: ANN201
         return self.app.session.actor
+
+    def action_back(self) -> None:
+        """Escape: a staff member back to their screen; a patron's home stays (log out)."""
+        if self.app.screen_stack.index(self) > 1:
+            ask_to_discard(self, lambda: self.dismiss(None))
 
     def compose(self) -> ComposeResult:
         """The tabs at once; the record fills them once read (`reload`)."""

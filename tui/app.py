@@ -665,6 +665,16 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         if not isinstance(self.screen, JobsScreen):
             self.push_screen(JobsScreen())
 
+    def action_my_account(self) -> None:
+        """A staff member's own record (their password, their letters): My account, over the
+        screen they were on (Escape goes back)."""
+        from screens.my_account import MyAccountScreen
+
+        if self.session is None or self.session.is_patron_only:
+            return
+        if not isinstance(self.screen, MyAccountScreen):
+            self.push_screen(MyAccountScreen())
+
     def action_import(self) -> None:
         from screens.transfer import ImportScreen
 

@@ -283,6 +283,8 @@ APP_COMMANDS = KeyGroup(
         K("sets", "app.sets", "Sets of users", needs=STAFF),
         K("jobs", "app.jobs", "Jobs (bulk changes)", needs=STAFF),
         K("my_account", "app.home", "My account", needs=PATRON),
+        # Staff have a record of their own too: their password and their letters.
+        K("own_account", "app.my_account", "My account (my password, my letters)", needs=STAFF),
         K("outbox", "app.outbox", "Letters outbox", needs=Action.CONFIGURE),
         K("import", "app.import", "Import users", needs=Action.RUN_JOBS),
         K("export", "app.export", "Export users", needs=Action.RUN_JOBS),
@@ -683,6 +685,7 @@ MY_ACCOUNT = KeyGroup(
     MA,
     (
         K("save", "save", "Save (letters, password)", priority=True),
+        K("cancel", "back", "Back (staff)", palette=False),
         K("my_account.tab_record", "show_tab('record')", "Tab: My record", show=False),
         K("my_account.tab_contact", "show_tab('contact')", "Tab: Contact", show=False),
         K("my_account.tab_fees", "show_tab('fees')", "Tab: Fines/fees", show=False),
