@@ -6,6 +6,7 @@ off the UI thread."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from rich.text import Text
@@ -16,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 
 from models.errors import PatronDeskError
-from models.text import printable
+from models.text import plural, printable
 from models.transfer.imports import preview_mark
 from screens.confirm import CoveredKeys
 from tui.keys import EXPORT, IMPORT, bindings
@@ -163,7 +164,14 @@ class ImportScreen(ModalScreen[bool]):
         report = message.report
         self.imported = self.imported or not report.dry_run
         self.query_one("#bar", ProgressBar).update(progress=100)
-        summary.update(escape(report.summary()))
+        # Each record's warnings counted beside its mark, and the problems' list named: at
+        # 80x24 it is below the preview, reached with Tab (a warning that left a value out
+        # was not seen: the row said "create" and nothing more).
+        warned = Counter(
+            (i.where, i.primary_id) for i in report.issues if i.level not in ("refused", "skipped")
+        )
+        listed = " Tab: each problem, listed below." if report.issues else ""
+        summary.update(escape(report.summary() + listed))
         preview = self.query_one("#preview", DataTable)
         preview.clear()
         for rec in report.preview:
@@ -174,9 +182,11 @@ class ImportScreen(ModalScreen[bool]):
                 group = group[0] if group else ""
             # The mark the summary counts the record under (created, updated, unchanged,
             # refused), not a guess from the file alone.
+            mark = preview_mark(rec)
+            if count := warned[(rec.get("label", ""), rec.get("primary_id", ""))]:
+                mark += f" · {plural(count, 'warning')}"
             preview.add_row(
-                *_cells(rec.get("label", ""), rec.get("primary_id", ""), name, group),
-                preview_mark(rec),
+                *_cells(rec.get("label", ""), rec.get("primary_id", ""), name, group), mark
             )
         issues = self.query_one("#issues", DataTable)
         issues.clear()

@@ -197,3 +197,25 @@ async def test_a_small_terminal_reaches_the_problems_of_a_preview(ui_db, tmp_pat
                 await until(pilot, shown, timeout=5)
             assert table.region.height >= 3 and shown(), (name, table.region)
         assert "last_name" in str(screen.query_one("#issues", DataTable).get_row_at(0))
+
+
+async def test_a_records_warnings_show_on_its_preview_row(ui_db, tmp_path: Path) -> None:
+    """Found by a usability helper (2026-12-08): a birth date that is no date was left out
+    with a warning, the row said "create" and nothing more, and the list of problems sat
+    below the preview where nobody looked (80x24): the row now counts its warnings and the
+    summary says where they are."""
+    source = tmp_path / "users.csv"
+    source.write_text(
+        "primary_id,last_name,first_name,birth_date\n"
+        "IMP-1,Ok,Ann,1985-01-01\n"
+        "IMP-2,Bad,Ann\x1b[31mRED,1985-13-01\n",
+        encoding="utf-8",
+    )
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_preview(pilot, source)
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert "2 warnings" in summary and "listed below" in summary, summary
+        preview = app.screen.query_one("#preview", DataTable)
+        marks = [str(preview.get_row_at(i)[-1]) for i in range(preview.row_count)]
+        assert marks == ["create", "create · 2 warnings"], marks
