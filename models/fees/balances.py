@@ -64,6 +64,20 @@ class FeeRow:
     credit: bool
 
 
+# The right each fee action of the Fines/fees tab needs, as models/fees/fees.py asks it (a
+# fee's own library decides at the action itself); the tab's other keys only read.
+FEE_ACTIONS = {
+    "add": Action.ADD_FEE,
+    "link": Action.ADD_FEE,
+    "pay": Action.PAY_FEE,
+    "waive": Action.WAIVE_FEE,
+    "waive_all": Action.WAIVE_FEE,
+    "mark": Action.WAIVE_FEE,
+    "dispute": Action.WAIVE_FEE,
+    "restore": Action.WAIVE_FEE,
+}
+
+
 @dataclass(frozen=True)
 class FeeView:
     """The Fines/fees tab: the summary and the fees the filters keep, newest first."""
@@ -81,6 +95,9 @@ class FeeView:
     status: str
     owner: str | None
     rows: list[FeeRow]
+    # The fee actions (`FEE_ACTIONS`) the actor may take on this user's fees, in some
+    # library at least: the tab offers only those keys.
+    may: frozenset[str] = frozenset()
 
     def money(self, minor: int) -> str:
         return format_money(minor, self.currency)
@@ -295,6 +312,9 @@ def fee_view(
     """The summary and the filtered list of the Fines/fees tab."""
     settings = settings or load_settings()
     rows = list_fees(account_id, actor, status=status, owner=owner)
+    account = _account(account_id)
+    rights = {r: can(actor.account, r, account) for r in set(FEE_ACTIONS.values())}
+    may = frozenset(name for name, right in FEE_ACTIONS.items() if rights[right])
     active = active_balance(account_id)
     limit = settings.debt_limit_minor
     return FeeView(
@@ -313,6 +333,7 @@ def fee_view(
         status=status,
         owner=None if owner in (None, "") else str(owner),
         rows=rows,
+        may=may,
     )
 
 

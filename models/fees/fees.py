@@ -45,6 +45,7 @@ from models.enums import AuditAction, FeeAction, FeeStatus, Role, Status
 from models.errors import ConflictError, PatronDeskError, ValidationError
 from models.fees.balances import (
     CREDIT_CODE,
+    FEE_ACTIONS,
     INSTITUTION,
     OPEN_STATUSES,
     STATUS_FILTERS,
@@ -687,6 +688,7 @@ def link_item(
 
 __all__ = [
     "CREDIT_CODE",
+    "FEE_ACTIONS",
     "INSTITUTION",
     "PAY_METHODS",
     "STATUS_FILTERS",

@@ -16,6 +16,7 @@ from textual.widgets import Select, Static
 
 from models.config.codes import code_options, library_options
 from models.fees.fees import (
+    FEE_ACTIONS,
     INSTITUTION,
     PAY_METHODS,
     FeeRow,
@@ -98,6 +99,20 @@ def layout(width: int, amount_width: int = 10) -> list[tuple[str, str, int]]:
     return [(label, key, widths[key]) for label, key, _ in COLUMNS if key in keep]
 
 
+HINTS = (
+    ("add", "n add"),
+    ("pay", "p pay"),
+    ("waive", "w waive (Space marks several)"),
+    ("waive_all", "W waive all"),
+    ("dispute", "d dispute"),
+    ("restore", "r restore"),
+    ("link", "l link to an item"),
+    ("transactions", "t transactions"),
+    ("status_filter", "s status filter"),
+    ("owner_filter", "o owner filter"),
+)
+
+
 class FeesTable(RowTable):
     """The fees; its keys act on the fee under the cursor (or the marked ones)."""
 
@@ -108,6 +123,13 @@ class FeesTable(RowTable):
 
     def action_fee(self, name: str) -> None:
         getattr(self._pane(), f"action_{name}")()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A fee action the session may not take on this user is not offered (its key
+        hidden, the form never opened): a desk role filled a fee form in, to be refused."""
+        if action == "fee" and parameters:
+            return self._pane().may(str(parameters[0]))
+        return True
 
 
 class FeesPane(Vertical):
@@ -134,17 +156,29 @@ class FeesPane(Vertical):
             # The libraries come with the first reading of the fees (`reload`).
             yield Select(self._owners(), value=ANY_OWNER, allow_blank=False, id="fees-owner",
                          compact=True)  # fmt: skip
-        yield Static(
-            "n add  p pay  w waive (Space marks several)  W waive all  d dispute  r restore\n"
-            "l link to an item  t transactions  s status filter  o owner filter  F1 keys",
-            classes="hint",
-            id="fees-hint",
-        )
+        # Every key at first; once the fees are read, those the session may use (`_hint`).
+        yield Static(self._hint_text(), classes="hint", id="fees-hint")
         yield FeesTable(id="fees-table")
         yield Static("", id="fees-detail")
 
     def on_mount(self) -> None:
         self.reload()
+
+    def may(self, name: str) -> bool:
+        """Whether the fee action `name` is the session's to take (`FeeView.may`): before
+        the fees are read, no action is offered."""
+        if name not in FEE_ACTIONS:
+            return True
+        return self.view is not None and name in self.view.may
+
+    def _hint_text(self) -> str:
+        """The tab's keys, those the session may use once the fees are read, on two lines."""
+        shown = [t for name, t in HINTS if self.view is None or self.may(name)] + ["F1 keys"]
+        half = 6 if len(shown) > 6 else len(shown)
+        return "  ".join(shown[:half]) + ("\n" + "  ".join(shown[half:]) if shown[half:] else "")
+
+    def _hint(self) -> None:
+        self.query_one("#fees-hint", Static).update(self._hint_text())
 
     def on_resize(self) -> None:
         # The two lines of keys take four under 80 columns, and the fees few: F1 lists them.
@@ -200,6 +234,8 @@ class FeesPane(Vertical):
             if libraries:
                 self.query_one("#fees-owner", Select).set_options(self._owners())
         self.view = view
+        self.query_one(FeesTable).refresh_bindings()  # the keys the session may use
+        self._hint()
         shown = {r.fee_id for r in self.view.rows}
         self.marked &= shown
         self.query_one("#fees-summary", Static).update(self._summary())

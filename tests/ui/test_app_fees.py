@@ -185,3 +185,34 @@ async def test_the_debt_limit_shows_in_the_tab_and_the_header(ui_db, anna) -> No
         assert "DEBT LIMIT 10.00 EUR REACHED" in summary(screen)
         assert "DEBT LIMIT" in str(screen.query_one("#details-head").render())
         assert isinstance(screen.query_one(FeesPane), FeesPane)
+
+
+async def test_a_desk_operator_is_offered_only_the_fee_actions_it_may_take(ui_db, anna) -> None:
+    """Found by a usability helper (2026-12-08): a circulation desk operator (pay, not add
+    or waive) saw "n add ... w waive" on the tab and in the footer, filled a fee form in, and
+    was refused at ctrl+s. The keys it may not use are not offered, and do nothing."""
+    from models.enums import Role
+    from tests.helpers.details import staff
+    from tui.widgets import KeyBar
+
+    add_fee(anna.id, Actor(None, Source.CLI), fee_type="LOST_ITEM", amount="30.00")
+    desk = staff(ui_db, Role.CIRCULATION_DESK_OPERATOR, "S0001")
+    app = PatronDeskApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session = open_session(Account.get_by_id(desk.id))
+        screen = UserDetailsScreen(anna.id)
+        app.push_screen(screen)
+        await settle(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        hint = str(screen.query_one("#fees-hint", Static).render())
+        assert "p pay" in hint and "n add" not in hint and "w waive" not in hint, hint
+        footer = " ".join(d for _, _, d, _ in screen.query_one(KeyBar)._shown_keys())
+        assert "Pay" in footer and "Add fee" not in footer and "Waive" not in footer, footer
+        for key in ("n", "w", "d"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.screen is screen, key  # no form to fill in and be refused
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, RowFormScreen)  # paying is a desk's
