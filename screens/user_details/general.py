@@ -104,6 +104,10 @@ DISABLE_AFTER = 0.15  # seconds a save runs before its form is disabled
 
 
 class GeneralPane(SizedByLayout, VerticalScroll):
+    # Not a stop of its own for Tab: the first Tab from the tabs went to the pane, which
+    # showed no focus (a desk took it for a lost key); its fields scroll it into view.
+    can_focus = False
+
     def __init__(self, ctx: RecordContext, loaded: GeneralData | None = None) -> None:
         super().__init__(id="pane-general")
         self.ctx = ctx

@@ -1,4 +1,4 @@
-"""A kept User Details screen asked for a user the staff member may not see (found by a
+"""User Details and the keyboard. A kept User Details screen asked for a user the staff member may not see (found by a
 usability helper, 2026-12-08): a desk operator opened a public user, went back, then opened a
 staff member's record: the refusal showed, and from then on no key did anything (Escape,
 log out, quit): the app had to be killed from another shell."""
@@ -37,3 +37,22 @@ async def test_a_refused_record_after_another_one_leaves_the_keys_working(ui_db)
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is home, app.screen_stack
+
+
+async def test_tab_from_the_tabs_goes_to_the_first_field_of_the_general_tab(ui_db) -> None:
+    """Found by a usability helper (2026-12-08): the first Tab from the tab bar landed on the
+    General tab's scrolling pane, which shows no focus; the second reached First name."""
+    from textual.widgets import Input
+    from textual.widgets._tabs import Tabs
+
+    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.session = open_session(ui_db.admin)
+        app.open_user(patron.id)
+        await settle(pilot)
+        app.screen.query_one(Tabs).focus()
+        await settle(pilot)
+        await pilot.press("tab")
+        await settle(pilot)
+        assert isinstance(app.focused, Input), app.focused
