@@ -612,17 +612,32 @@ def renewal_date(
     account_id: int, actor: Actor, *, opened: bool = False, settings: Settings | None = None
 ) -> dt.date:
     """The expiration date Renew would give this account now (`renew_registration`), for the
-    question asked before it; refused as Renew would be. Writes nothing."""
+    question asked before it; refused as Renew would be (a purge date before it included: the
+    question is not asked to be refused after). Writes nothing."""
     settings = settings or load_settings()
     account = load_account(account_id)
     authorize(actor.account, Action.EDIT_USER, account)
     _check_editable(account, {"expiry_date": None}, opened)
-    return renewed_expiry(
+    return _renewed(account, settings)
+
+
+def _renewed(account: Account, settings: Settings) -> dt.date:
+    """The expiry Renew gives `account`, or `ValidationError` when its purge date comes
+    before it (refused, not moved)."""
+    new = renewed_expiry(
         account.expiry_date,
         group_months(account.user_group),
         settings.default_expiry_days,
         runtime.today(),
     )
+    if account.purge_date is not None and account.purge_date < new:
+        raise ValidationError(
+            {
+                "purge_date": f"is {account.purge_date.isoformat()}, before the renewed "
+                f"expiration date {new.isoformat()}: change the purge date first"
+            }
+        )
+    return new
 
 
 def renew_registration(
@@ -646,19 +661,7 @@ def renew_registration(
         authorize(actor.account, Action.EDIT_USER, account)
         check_version(account, expected_version)
         _check_editable(account, {"expiry_date": None}, opened)
-        new = renewed_expiry(
-            account.expiry_date,
-            group_months(account.user_group),
-            settings.default_expiry_days,
-            runtime.today(),
-        )
-        if account.purge_date is not None and account.purge_date < new:
-            raise ValidationError(
-                {
-                    "purge_date": f"is {account.purge_date.isoformat()}, before the renewed "
-                    f"expiration date {new.isoformat()}: change the purge date first"
-                }
-            )
+        new = _renewed(account, settings)
         return _write_general(account, expected_version, {"expiry_date": new}, actor)
 
 

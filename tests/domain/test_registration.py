@@ -180,6 +180,11 @@ def test_renew_refuses_a_stale_version_and_a_purge_date_it_would_pass(db) -> Non
         renew_registration(account.id, account.version, admin(db))
     assert set(err.value.errors) == {"purge_date"}
     assert fresh(account).version == account.version
+    # Said before the question too (found by a usability helper, 2026-12-08: Renew asked
+    # "until 2027-12-08?", then refused the yes).
+    with pytest.raises(ValidationError) as err:
+        renewal_date(account.id, admin(db))
+    assert set(err.value.errors) == {"purge_date"}
     Account.update(purge_date=None).where(Account.id == account.id).execute()
     from models.errors import ConflictError
 
