@@ -1,7 +1,10 @@
-"""User Details and the keyboard. A kept User Details screen asked for a user the staff member may not see (found by a
-usability helper, 2026-12-08): a desk operator opened a public user, went back, then opened a
-staff member's record: the refusal showed, and from then on no key did anything (Escape,
-log out, quit): the app had to be killed from another shell."""
+"""User Details and the keyboard (found by a usability helper, 2026-12-08).
+
+- A kept User Details screen asked for a user the staff member may not see: a desk operator
+  opened a public user, went back, then opened a staff member's record: the refusal showed,
+  and from then on no key did anything (Escape, log out, quit): the app had to be killed.
+- The first Tab from the tabs went to the General tab's pane, which shows no focus.
+"""
 
 from __future__ import annotations
 
