@@ -410,6 +410,29 @@ def _write_general(
 CREDENTIAL_FIELDS = frozenset({"username", "email", "pin"})
 
 
+def general_problems(
+    account_id: int,
+    changes: dict[str, Any],
+    actor: Actor,
+    *,
+    opened: bool = False,
+    settings: Settings | None = None,
+) -> dict[str, str]:
+    """What a save of `changes` on the General tab would refuse, field by field, as
+    `update_user` checks them (the PIN, checked only at the save, aside): for the tab's
+    messages as each field is left, before the save. Writes nothing."""
+    settings = settings or load_settings()
+    account = load_account(account_id)
+    authorize(actor.account, Action.EDIT_USER, account)
+    checked = {k: v for k, v in changes.items() if k != "pin"}
+    try:
+        _check_editable(account, checked, opened)
+        _clean_general(checked, account, account.person, actor, settings, None)
+    except ValidationError as exc:
+        return dict(exc.errors)
+    return {}
+
+
 def update_user(
     account_id: int,
     expected_version: int,
@@ -731,6 +754,7 @@ __all__ = [
     "check_general",
     "check_version",
     "general_form",
+    "general_problems",
     "ids_of",
     "load_account",
     "open_for_update",

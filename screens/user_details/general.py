@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.timer import Timer
@@ -18,7 +19,7 @@ from textual.widgets import Input, Select, Static
 
 from models.config.codes import code_options, title_options
 from models.errors import ConflictError, PatronDeskError, ValidationError
-from models.users.details import GeneralForm, general_form, update_user
+from models.users.details import GeneralForm, general_form, general_problems, update_user
 from models.users.external import DATE_FIELDS, asked_fields
 from models.users.fields import BOOL, CODE, FIELDS, GENDERS, LANGUAGE, LANGUAGES, LIBRARIES
 from models.users.profile import Profile
@@ -182,6 +183,7 @@ class GeneralPane(SizedByLayout, VerticalScroll):
         Every field, label, message and mark of the earlier user is replaced."""
         self.ctx = ctx
         self.opened = False
+        self._left = frozenset()
         self.form = loaded.form
         self.choices = loaded.choices
         if not self._fields:
@@ -379,6 +381,7 @@ class GeneralPane(SizedByLayout, VerticalScroll):
         self._saving(False)
         self.ctx.version = version
         self.form = form
+        self._left = frozenset()
         self._errors({})
         self.query_one("#g-pin", Input).value = ""
         for name in changes.keys() - {"pin"} - DATE_FIELDS:  # as stored ("a,b" is "a, b")
@@ -411,6 +414,43 @@ class GeneralPane(SizedByLayout, VerticalScroll):
             message.show("Not saved: correct the fields marked below.")
         else:
             message.show(exc.message)
+
+    _left: frozenset[str] = frozenset()  # the fields left since the last save or user
+
+    @on(Input.Blurred)
+    def _left_field(self, event: Input.Blurred) -> None:
+        """A field left is checked as a save would check it (in a worker), and its message
+        shown at once, as in Quick User Management: a wrong date was said only at ctrl+s."""
+        name = (event.input.id or "").removeprefix("g-")
+        if self.saving or name not in self.form.values:
+            return
+        self._left = self._left | {name}
+        changes = self.changes()
+        ctx, opened, left = self.ctx, self.opened, self._left
+        run_service(
+            self,
+            general_problems,
+            ctx.account_id,
+            changes,
+            ctx.actor,
+            opened=opened,
+            on_ok=lambda errors: self._left_checked(errors, left),
+            on_error=lambda _exc: None,  # the save says it (the rights, a record gone)
+            group="general-check",
+            exclusive=True,
+        )
+
+    def _left_checked(self, errors: dict[str, str], left: frozenset[str]) -> None:
+        """The messages of the fields left; a message of another field stays until its fix
+        or the save (no message before the user gets to a field)."""
+        if self.saving or not self.is_attached:
+            return
+        if not self._fields:
+            self._fields = {f.id.removeprefix("field-g-"): f for f in self.query(Field) if f.id}
+        for name in left:
+            field = self._fields.get(name)
+            if field is not None and (errors.get(name) or field.has_class("-invalid")):
+                field.set_error(errors.get(name))
 
     def _errors(self, errors: dict[str, str]) -> None:
         if not self._fields:  # one walk of the form, not one per field

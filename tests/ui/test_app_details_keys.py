@@ -59,3 +59,31 @@ async def test_tab_from_the_tabs_goes_to_the_first_field_of_the_general_tab(ui_d
         await pilot.press("tab")
         await settle(pilot)
         assert isinstance(app.focused, Input), app.focused
+
+
+async def test_a_wrong_date_is_said_when_its_field_is_left(ui_db) -> None:
+    """Found by a usability helper (2026-12-08): on the General tab a birth date "2013-13-45"
+    was said wrong only at ctrl+s (Quick User Management says it as the field is left); a
+    field not visited yet gets no message, and what was typed stays."""
+    from textual.widgets import Input
+
+    from tui.widgets import Field
+
+    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        app.open_user(patron.id)
+        await settle(pilot)
+        screen = app.screen
+        birth = screen.query_one("#g-birth_date", Input)
+        birth.focus()
+        birth.value = "2013-13-45"
+        screen.query_one("#g-last_name", Input).value = ""  # wrong too, but not visited
+        await settle(pilot)
+        await pilot.press("tab")
+        await settle(pilot)
+        assert screen.query_one("#field-g-birth_date", Field).error
+        assert not screen.query_one("#field-g-last_name", Field).error
+        assert birth.value == "2013-13-45"
+        assert app.focused is not birth  # the message does not take the focus back
