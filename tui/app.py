@@ -757,10 +757,12 @@ class PatronDeskApp(App[None], inherit_bindings=False):
         self.show_home()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Textual's own commands (theme, screenshot...); the app's are `KeyCommands`, from
-        the key registry: Keys and Quit are there once, with their keys."""
+        """Textual's own commands (theme, maximize); the app's are `KeyCommands`, from the key
+        registry: Keys and Quit are there once, with their keys. Not Screenshot: it wrote the
+        screen, users' records on it, to an SVG file in the working folder, readable by
+        others (umask) and past the rules of every file PatronDesk writes (models.store.files)."""
         for command in super().get_system_commands(screen):
-            if command.title not in ("Keys", "Quit"):
+            if command.title not in ("Keys", "Quit", "Screenshot"):
                 yield command
 
 

@@ -641,3 +641,15 @@ def test_the_paths_a_command_names_reach_the_terminal_printable(tmp_path) -> Non
     assert result.returncode == 0, result.stderr
     text = report.read_text(encoding="utf-8")
     assert "skipped" in text and "\x1b" not in text and "\x07" not in text, text
+
+
+def test_the_palette_offers_no_screenshot_to_a_file() -> None:
+    """Found by a usability helper (2026-12-08): Textual's own Screenshot command (ctrl+p)
+    wrote the screen, a patron's record on it, to an SVG in the working folder, mode 0644."""
+    from textual.screen import Screen
+
+    from tui.app import PatronDeskApp
+
+    app = PatronDeskApp()
+    titles = {c.title for c in app.get_system_commands(Screen())}
+    assert "Screenshot" not in titles and "Theme" in titles, titles
