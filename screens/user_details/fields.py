@@ -30,6 +30,7 @@ class FormField:
     kind: str = "text"  # text | bool | date | choice | secret
     options: Callable[[int], list[tuple[str, str]]] | None = None
     default: object = None  # the value of a new row
+    named: bool = False  # its column shows the option's name, not the value stored
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ KINDS: dict[str, RowKind] = {
         "Blocks",
         (("Block", "definition", 18), ("Expires", "expiry_date", 10), ("Active", "active", 6),
          ("Note", "note", 26), ("Owner", "owner", 10)),
-        (FormField("definition", "Block", "choice", _codes("block_definition")),
+        (FormField("definition", "Block", "choice", _codes("block_definition"), named=True),
          FormField("expiry_date", "Expires (YYYY-MM-DD)", "date"), FormField("note", "Note"),
          OWNER, FormField("active", "Active", "bool", default=True)),
         can_activate=True,
@@ -133,7 +134,7 @@ KINDS: dict[str, RowKind] = {
         "Roles",
         (("Role", "role", 30), ("Scope", "scope", 14), ("Status", "status", 8),
          ("Expires", "expiry_date", 10)),
-        (FormField("role", "Role", "choice", _enum(Role)),
+        (FormField("role", "Role", "choice", _enum(Role), named=True),
          FormField("scope", "Scope", "choice", _libraries),
          FormField("status", "Status", "choice", _enum(Status), "active"),
          FormField("expiry_date", "Expires (YYYY-MM-DD)", "date")),

@@ -106,6 +106,13 @@ class RowsPane(Vertical):
 
         def read() -> tuple[list[int], list[str], list[tuple[str, ...]]]:
             rows = list_rows(spec.kind, ctx.account_id, ctx.actor)
+            # A block or a role by its name ("Lost card", "Circulation desk operator"), as
+            # the form offers it; a code no longer offered (retired) as stored.
+            names = {
+                f.name: {value: label for label, value in f.options(ctx.organization_id)}
+                for f in spec.form
+                if f.named and f.options is not None
+            }
             cells = []
             for row in rows:
                 values = {
@@ -113,8 +120,12 @@ class RowsPane(Vertical):
                     **row_values(spec.kind, ctx.account_id, row.id, ctx.actor),
                 }
                 cells.append(
-                    tuple(display(values.get(field), field) for _, field, _ in spec.columns)
-                )
+                    tuple(
+                        display(names.get(field, {}).get(values.get(field), values.get(field)),
+                                field)
+                        for _, field, _ in spec.columns
+                    )
+                )  # fmt: skip
             return [row.id for row in rows], [str(getattr(r, "name", "")) for r in rows], cells
 
         run_service(

@@ -87,3 +87,29 @@ async def test_a_wrong_date_is_said_when_its_field_is_left(ui_db) -> None:
         assert not screen.query_one("#field-g-last_name", Field).error
         assert birth.value == "2013-13-45"
         assert app.focused is not birth  # the message does not take the focus back
+
+
+async def test_a_block_and_a_role_show_by_name(ui_db) -> None:
+    """Found by a usability helper (2026-12-08): the Blocks tab showed LOST_CARD and the
+    Roles tab circulation_desk_operator; coded values show by name, as the forms offer them."""
+    from models.audit import Actor
+    from models.enums import Source
+    from models.users.rows import Kind, add_row
+    from tui.table import RowTable
+
+    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    system = Actor(None, Source.CLI)
+    add_row(Kind.BLOCK, patron.id, Account.get_by_id(patron.id).version,
+            {"definition": "LOST_CARD"}, system)  # fmt: skip
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        app.open_user(patron.id)
+        await settle(pilot)
+        for key, shown in (("f6", "Lost library card"), ("f11", "Patron")):
+            await pilot.press(key)
+            await settle(pilot)
+            table = app.screen.query_one(
+                f"#{'block' if key == 'f6' else 'role'} RowTable", RowTable
+            )
+            assert shown in str(table.get_row_at(0)), (key, table.get_row_at(0))
