@@ -88,3 +88,30 @@ def test_the_mit_sis_files_then_a_sis_load(db, shared_data: Path) -> None:
     single = alma / "mit_student_patron_record_all_values.xml"
     again = import_file(single, opts(external=True, source="SIS"))
     assert again.refused == 0 and again.updated + again.unchanged == 1
+
+
+MULTI_TYPES = """<?xml version="1.0" encoding="UTF-8"?>
+<users total_record_count="1"><user>
+<record_type>PUBLIC</record_type><primary_id>AM1</primary_id><first_name>Multi</first_name>
+<last_name>Types</last_name><user_group>UNDERGRAD</user_group><status>ACTIVE</status>
+<contact_info><addresses><address preferred="true"><line1>1 Main St</line1><city>Boston</city>
+<address_types><address_type>home</address_type><address_type>work</address_type></address_types>
+</address></addresses><emails><email preferred="true"><email_address>m@example.org</email_address>
+<email_types><email_type>personal</email_type><email_type>work</email_type></email_types>
+</email></emails></contact_info></user></users>
+"""
+
+
+def test_a_row_of_several_alma_types_keeps_the_first_and_says_so(db, tmp_path: Path) -> None:
+    """Found by a round-trip helper (2026-12-08): an address or email with two Alma types kept
+    the first, and the report said nothing ("nothing is dropped unsaid")."""
+    path = tmp_path / "multi.xml"
+    path.write_text(MULTI_TYPES, encoding="utf-8")
+    report = import_file(path, opts())
+    assert report.created == 1, report.summary()
+    said = {(i.field, i.message) for i in report.issues if i.level == "warning"}
+    assert said == {
+        ("address_type", "types home, work: home kept (PatronDesk keeps one a row)"),
+        ("email_type", "types personal, work: personal kept (PatronDesk keeps one a row)"),
+    }, said
+    assert Email.get().email_type == "personal"

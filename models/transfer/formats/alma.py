@@ -66,9 +66,17 @@ def _alma_list(data: dict, name: str) -> list:
     return value if isinstance(value, list) else []
 
 
-def _alma_types(value: Any) -> str:
+def _alma_types(value: Any, dropped: list[tuple[str, str]] | None = None, what: str = "") -> str:
+    """The first of a row's types (Alma allows several; PatronDesk has one a row): the others
+    are named in `dropped` as (field, message), for the record's warnings."""
     types = value if isinstance(value, list) else [value] if value else []
-    return _s(types[0]).lower() if types else ""
+    kept = _s(types[0]).lower() if types else ""
+    others = [_s(t).lower() for t in types[1:] if _s(t)]
+    if others and dropped is not None:
+        dropped.append(
+            (what, f"types {', '.join([kept, *others])}: {kept} kept (PatronDesk keeps one a row)")
+        )
+    return kept
 
 
 _EXTENSION_ITEM = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="([^"]*)"')
@@ -188,10 +196,11 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
                 (code, "") for code in split_codes(extension[name])
             ]
             break
+    dropped: list[tuple[str, str]] = []  # a row's types past its first (`_alma_types`)
     emails = [
         {
             "address": _s(e.get("email_address")),
-            "email_type": _alma_types(e.get("email_type")) or "personal",
+            "email_type": _alma_types(e.get("email_type"), dropped, "email_type") or "personal",
             "preferred": _bool(e.get("preferred")),
             "description": _s(e.get("description")),
         }
@@ -201,7 +210,7 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
     phones = [
         {
             "number": _s(p.get("phone_number")),
-            "phone_type": _alma_types(p.get("phone_type")) or "home",
+            "phone_type": _alma_types(p.get("phone_type"), dropped, "phone_type") or "home",
             "preferred": _bool(p.get("preferred")),
             "preferred_sms": _bool(p.get("preferred_sms")),
         }
@@ -215,7 +224,8 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
         lines = [_s(a.get(f"line{i}")) for i in range(1, 6)]
         addresses.append(
             {
-                "address_type": _alma_types(a.get("address_type")) or "home",
+                "address_type": _alma_types(a.get("address_type"), dropped, "address_type")
+                or "home",
                 "line1": lines[0],
                 "line2": lines[1],
                 "line3": lines[2],
@@ -317,17 +327,19 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
         "statistics": statistics,
         "roles": roles,
     }
+    if dropped:
+        cand["warnings"] = list(dropped)
     if url := _photo_url(data):
         # Alma keeps pictures on a photo server (photo_server_url) or, for researchers, at
         # `researcher/photo_url`. PatronDesk reaches no network: the picture is not fetched.
         shown = url if len(url) <= 200 else url[:199] + "…"
-        cand["warnings"] = [
+        cand.setdefault("warnings", []).append(
             (
                 "photo_url",
                 f"the picture at {shown} was not fetched (PatronDesk reaches no network): "
                 "add the photo from a file on User Details",
             )
-        ]
+        )
     if no_home:
         cand["no_home"] = no_home
     return cand
