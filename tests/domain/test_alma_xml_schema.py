@@ -198,6 +198,17 @@ def test_an_alma_xml_round_trip_keeps_what_alma_has_no_element_for(
 
     generate_demo(300, seed=7)
     _varied()
+    # A Patron role of one library (found by a round-trip helper, 2026-12-08: it came back
+    # for every library, Alma scoping Patron to the institution).
+    patron = (
+        RoleAssignment.select()
+        .join(Account)
+        .where((RoleAssignment.role == "patron") & (Account.primary_id != "admin"))
+        .order_by(Account.id)
+        .first()
+    )
+    patron.scope = Library.get(Library.code == "MAIN")
+    patron.save()
     before = _users()
     assert sum(u["username"] != u["primary_id"] for u in before.values()) >= 250
     assert sum(bool(n["owner"]) for u in before.values() for n in u["notes"]) >= 10

@@ -259,7 +259,9 @@ def map_alma(data: dict, label: str, ctx: SourceContext) -> dict:
         roles.append(
             {
                 "role": role,
-                "scope": None if role == "patron" else _code(r.get("scope")),
+                # Alma scopes the Patron role to the institution (the whole organization
+                # here); PatronDesk's own file (its extension) scopes it to a library, kept.
+                "scope": _code(r.get("scope")) if role != "patron" or extension else None,
                 "status": _s(r.get("status")).lower() or "active",
                 "expiry_date": _date(r.get("expiry_date")),
             }
