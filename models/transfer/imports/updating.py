@@ -130,11 +130,23 @@ class _Updating:
         else:
             had_emails = Email.select().where(Email.person == person.id).exists()
         emails_changed = False
+        kept: list[tuple[str, tuple, list[str]]] = []  # rows the file says otherwise
         for kind in ROW_KINDS:
             if kind in rec["rows"]:
-                synced = self._sync_rows(kind, rec["rows"][kind], account, person, ids, sis)
+                synced = self._sync_rows(kind, rec["rows"][kind], account, person, ids, sis, kept)
                 changed |= synced
                 emails_changed |= synced and kind == "emails"
+        for kind, key, fields in kept:
+            # Not changed, and said: "unchanged" alone hid a block lifted or a role ended.
+            shown = " ".join(k for k in key if isinstance(k, str) and k) or kind
+            verb = "differs" if len(fields) == 1 else "differ"
+            self._issue(
+                rec,
+                "warning",
+                kind,
+                f"{shown}: {', '.join(fields)} {verb} from the file's, left as it is (an "
+                "import adds the rows a user has not; a SIS load, --external, replaces them)",
+            )
         emails_now = (
             Email.select().where(Email.person == person.id).exists()
             if emails_changed
@@ -269,7 +281,11 @@ class _Updating:
         person: Person,
         ids: dict,
         sis: bool,
+        kept: list[tuple[str, tuple, list[str]]] | None = None,
     ) -> bool:
+        """The rows of `kind` as the file gives them: added when missing; with `sis` the
+        matched ones updated and the SIS's own others deleted. Without, a matched row whose
+        values differ is left as it is and named in `kept` (kind, key, fields)."""
         spec = _ROW_SPECS[kind]
         model = spec["model"]
         owner_col = "person" if spec["on_person"] else "account"
@@ -300,8 +316,19 @@ class _Updating:
             k = key(row.__data__)
             if k in by_key and k not in matched:
                 matched.add(k)
-                if not sis:
-                    continue  # an import without --external adds what is missing, no more
+                if not sis:  # an import without --external adds what is missing, no more
+                    if kept is not None:
+                        fields = [
+                            c
+                            for c, v in by_key[k].items()
+                            if c not in _ROW_BOOKKEEPING
+                            and c not in flags
+                            and c != "external"
+                            and row.__data__.get(c) != v
+                        ]
+                        if fields:
+                            kept.append((kind, k, fields))
+                    continue
                 want = by_key[k]
                 # Who added a row and when stay as they are (the creation's own facts).
                 diff = {
