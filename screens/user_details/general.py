@@ -242,7 +242,9 @@ class GeneralPane(SizedByLayout, VerticalScroll):
             f"Created by {f.created_by} {f.created_at:%Y-%m-%d %H:%M} · "
             f"updated by {f.updated_by} {f.updated_at:%Y-%m-%d %H:%M} (UTC)"
         )
-        if f.external:
+        if f.external and self.opened:
+            text += " · external account: opened for update (your changes are kept as yours)"
+        elif f.external:
             actions = hint(self.app, "actions")
             text += f" · external account: SIS fields are locked (Open for update in {actions})"
         return text
@@ -507,3 +509,4 @@ class GeneralPane(SizedByLayout, VerticalScroll):
         self.opened = True
         for name in editable:
             self.query_one(f"#g-{name}").disabled = False
+        self.query_one("#general-info", Line).set(self._info())  # no longer "locked"

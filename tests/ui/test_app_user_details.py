@@ -284,6 +284,9 @@ async def test_external_account_fields_are_locked_until_opened(ui_db, anna) -> N
         await settle(pilot)
         assert not screen.query_one("#g-last_name", Input).disabled
         assert screen.query_one("#g-primary_id", Input).disabled, "the SIS key stays locked"
+        # The info line no longer says "locked" (found by a usability helper, 2026-12-08).
+        info = str(screen.query_one("#general-info").render())
+        assert "opened for update" in info and "locked" not in info, info
 
 
 async def test_the_identifier_form_generates_a_value_on_ctrl_g(ui_db) -> None:
