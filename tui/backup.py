@@ -82,7 +82,7 @@ def _private_copy(source: Path, dest: Path, database: Path) -> int:
     """Copy `source` into the new private file `dest` (checked as `dest.part`, then put in
     place); returns its number of accounts."""
     try:
-        with PrivateFile(dest, binary=True, database=database) as out:
+        with PrivateFile(dest, binary=True, database=database, document=False) as out:
             out.close_part()
             try:
                 _copy(source, out.part, single_file=True)

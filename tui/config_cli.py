@@ -75,7 +75,7 @@ def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
         from models.store.files import write_private
 
         try:  # private (0600), never over a special file or the database (models.store.files)
-            write_private(args.file, text, overwrite=args.force)
+            write_private(args.file, text, overwrite=args.force, document=False)
         except OSError as exc:
             raise error(f"cannot write {args.file}: {exc.strerror or exc}") from None
         print(f"Exported the configuration of {org.code} to {args.file}.")

@@ -178,7 +178,7 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
         from models.store.files import check_target
 
         try:  # before the import runs: a refused report must not come after the work is done
-            check_target(args.report, overwrite=args.force)
+            check_target(args.report, overwrite=args.force, document=False)
         except PatronDeskError as exc:
             raise error(f"--report: {exc.message}") from None
     options = ImportOptions(
@@ -217,7 +217,7 @@ def run_import(args: argparse.Namespace, error: type[Exception]) -> int:
     print("\n".join(lines))  # the file's text made printable above
     if args.report:
         try:
-            report.write_csv(args.report, overwrite=args.force)
+            report.write_csv(args.report, overwrite=args.force, document=False)
         except PatronDeskError as exc:
             tell(job, [*lines, f"--report: {exc.message}"], failed=True)
             raise error(f"--report: {exc.message}") from None
@@ -263,7 +263,10 @@ def run_export(args: argparse.Namespace, error: type[Exception]) -> int:
                 return 0
             # The file private, never replacing what it should not (models.store.files); its audit
             # event stands only with the file in place.
-            with PrivateFile(target, overwrite=args.force) as out, database.atomic():
+            with (
+                PrivateFile(target, overwrite=args.force, document=False) as out,
+                database.atomic(),
+            ):
                 where = printable(str(out.target.resolve()))
                 document = user_document(args.user, destination=where)
                 out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")

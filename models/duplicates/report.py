@@ -32,7 +32,7 @@ def _cell(value: object) -> str:
 
 
 def write_report(result: ScanResult, path: str | Path) -> Path:
-    with PrivateFile(path, newline="") as f:
+    with PrivateFile(path, newline="", document=False) as f:  # the command line's
         out = csv.writer(f.stream)
         out.writerow(COLUMNS)
         for p in result.pairs:

@@ -117,7 +117,8 @@ def save_report(
     from models.jobs.jobs import report
 
     text = report_csv(report(job_id, actor, organization=organization).csv_rows())
-    return write_private(path, text, overwrite=False)
+    staff = actor.account is not None  # the command line writes as the account itself
+    return write_private(path, text, overwrite=False, document=staff)
 
 
 __all__ = [

@@ -3,10 +3,12 @@ which files they may be (issue 18, items 7, 8 and 13).
 
 Writing (`PrivateFile`, `write_private`, `check_target`): exports, the personal-information
 export, attachment saves, configuration exports, import reports and backups.
-- A document, as a file read is (below): never in a system tree, never hidden nor in a hidden
-  folder (also through a link to one): not ~/.bash_profile, ~/.ssh/authorized_keys, a cron
-  table, a file a shell or a service reads and runs (a desk operator once saved an attachment
-  holding `$(command)` as a login script).
+- For a staff session (the app, `patrondesk serve`: its user is not the operating-system
+  account that runs PatronDesk), a document, as a file read is (below): never in a system
+  tree, never hidden nor in a hidden folder (also through a link to one): not ~/.bash_profile,
+  ~/.ssh/authorized_keys, a cron table, a file a shell or a service reads and runs (a desk
+  operator once saved an attachment holding `$(command)` as a login script). The command
+  line is that account itself (`document=False`): its backups may go to a hidden folder.
 - The target is never a special file (a device, a FIFO, a socket), a folder, a symbolic link or
   one of the open database's own files (the database, its -wal, -shm and -journal), whatever
   the caller says; an existing file is replaced only with `overwrite` (the user confirmed, or
@@ -160,16 +162,22 @@ def _kind(mode: int) -> str:
 
 
 def check_target(
-    path: str | Path, *, overwrite: bool = False, database: Path | str | None = None
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    database: Path | str | None = None,
+    document: bool = True,
 ) -> Path:
     """The file to write for `path`, or `FileRefused` (`TargetExists` when it exists and
     `overwrite` is not given). `database`: a database file to refuse besides the open one
-    (the backup command names one without opening it)."""
+    (the backup command names one without opening it). `document`: a staff session's file,
+    which must be a document (see the module's docstring); False for the command line."""
     text = str(path or "").strip()
     if not text:
         raise FileRefused("give the name of the file to write")
     target = Path(os.path.abspath(Path(text).expanduser()))
-    _a_document(target, Path(os.path.realpath(target.parent)) / target.name, "written")
+    if document:
+        _a_document(target, Path(os.path.realpath(target.parent)) / target.name, "written")
     try:
         st: os.stat_result | None = os.lstat(target)
     except FileNotFoundError:
@@ -209,10 +217,11 @@ class PrivateFile:
         encoding: str = "utf-8",
         newline: str | None = None,
         database: Path | str | None = None,
+        document: bool = True,
     ) -> None:
         self.overwrite, self.binary, self.database = overwrite, binary, database
-        self.encoding, self.newline = encoding, newline
-        self.target = check_target(path, overwrite=overwrite, database=database)
+        self.encoding, self.newline, self.document = encoding, newline, document
+        self.target = check_target(path, overwrite=overwrite, database=database, document=document)
         self.part = self.target.with_name(self.target.name + ".part")
         self.stream: IO[Any] | None = None
         self.committed = False
@@ -252,7 +261,9 @@ class PrivateFile:
         if self.committed:
             return self.target
         self.close_part()
-        check_target(self.target, overwrite=self.overwrite, database=self.database)
+        check_target(
+            self.target, overwrite=self.overwrite, database=self.database, document=self.document
+        )
         if self.overwrite:
             os.replace(self.part, self.target)
         else:
@@ -308,11 +319,16 @@ def _sync_folder(folder: Path) -> None:
 
 
 def write_private(
-    path: str | Path, data: str | bytes, *, overwrite: bool = False, encoding: str = "utf-8"
+    path: str | Path,
+    data: str | bytes,
+    *,
+    overwrite: bool = False,
+    encoding: str = "utf-8",
+    document: bool = True,
 ) -> Path:
     """Write `data` to `path` by the rules of `PrivateFile`; returns the file written."""
     with PrivateFile(path, overwrite=overwrite, binary=isinstance(data, bytes),
-                     encoding=encoding) as f:  # fmt: skip
+                     encoding=encoding, document=document) as f:  # fmt: skip
         f.write(data)
     return f.target
 

@@ -653,3 +653,19 @@ def test_the_palette_offers_no_screenshot_to_a_file() -> None:
     app = PatronDeskApp()
     titles = {c.title for c in app.get_system_commands(Screen())}
     assert "Screenshot" not in titles and "Theme" in titles, titles
+
+
+def test_the_command_line_still_backs_up_and_restores_in_a_hidden_folder(tmp_path) -> None:
+    """The document rule is a staff session's (the app's user is not the operating-system
+    account): the command line is that account, and the default database lives in a hidden
+    folder (~/.local/share/patrondesk), where `restore` keeps the replaced database and a
+    cron job may keep its backups."""
+    hidden = tmp_path / ".local" / "share" / "patrondesk"
+    hidden.mkdir(parents=True)
+    live = new_database(hidden, "patrondesk.db")
+    copy = hidden / "backup.db"
+    result = cli(tmp_path, "--db", str(live), "backup", str(copy))
+    assert result.returncode == 0, result.stderr
+    result = cli(tmp_path, "--db", str(live), "restore", str(copy))
+    assert result.returncode == 0, result.stderr
+    assert "kept as" in result.stdout and sound(copy) >= 1

@@ -206,14 +206,17 @@ class ImportReport:
             out.append(Issue(file, "", "", "not kept", name, message))
         return out
 
-    def write_csv(self, path: str | Path, *, overwrite: bool = False) -> None:
+    def write_csv(
+        self, path: str | Path, *, overwrite: bool = False, document: bool = True
+    ) -> None:
         """The report as CSV, a private file (`models.store.files.PrivateFile`: 0600, an existing
-        file replaced only with `overwrite`, never a special or a database file)."""
+        file replaced only with `overwrite`, never a special or a database file; `document`:
+        False for the command line, see `PrivateFile`)."""
         import csv
 
         from models.store.files import PrivateFile
 
-        with PrivateFile(path, overwrite=overwrite, newline="") as out:
+        with PrivateFile(path, overwrite=overwrite, newline="", document=document) as out:
             w = csv.writer(out.stream)
             w.writerow(["file", "record", "primary_id", "level", "field", "message"])
             for i in self.issues:
