@@ -271,6 +271,19 @@ class FindUsersScreen(KeepStyles, CoveredKeys, Screen[None]):
         yield ResultsTable(id="results", gap=GAP)
         yield KeyBar()
 
+    # The list's keys that need a right of their own (the registry's `needs`): not offered to
+    # a session none of whose roles grants it (a desk saw Activate/deactivate and Delete).
+    _NEEDS = {
+        entry.action.removeprefix("screen."): entry.needs
+        for entry in RESULTS.actions
+        if isinstance(entry.needs, Action) and entry.needs != Action.VIEW_USER
+    }
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        need = self._NEEDS.get(action)
+        session = self.app.session
+        return need is None or session is None or session.offers(need)
+
     def on_screen_resume(self) -> None:
         """Back from another screen (Configuration, say): the user groups may have changed."""
         self._read_groups()

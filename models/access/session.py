@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from models.access.permissions import Action, active_roles, actor_standing, can
+from models.access.permissions import MATRIX, Action, active_roles, actor_standing, can
 from models.access.scope import LibraryScope, scope_of
 from models.audit import Actor
 from models.enums import Role, Source
@@ -31,6 +31,11 @@ class StaffSession:
 
     def can(self, action: Action, record_type: str | None = None) -> bool:
         return can(self.account, action, record_type=record_type)
+
+    def offers(self, action: Action) -> bool:
+        """Whether a role of the session (as read at login) grants `action` anywhere: the keys
+        a screen offers follow it, with no database read; each action asks `can` itself."""
+        return any(action in MATRIX.get(role, ()) for role in self.roles)
 
     @cached_property
     def scope(self) -> LibraryScope:

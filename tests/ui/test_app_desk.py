@@ -562,3 +562,28 @@ async def test_ctrl_s_typed_right_after_text_saves_the_text_typed_before_it(
         summary = str(app.screen.query_one("#summary", Static).render())
         assert summary.startswith("Exported"), summary
     assert target.exists()
+
+
+async def test_a_desk_role_is_not_offered_the_lists_keys_it_may_not_use(ui_db) -> None:
+    """Found by a usability helper (2026-12-08): a circulation desk operator's footer showed
+    "^t Activate/deactivate  del Delete", each refused when pressed; they are not offered
+    (the session's roles grant neither), and an administrator's list still has them."""
+    from models.enums import Role
+    from tests.helpers.details import staff
+    from tui.widgets import KeyBar
+
+    add_user("Anna", "Müller", "P100", email="anna@example.org")
+    desk = staff(ui_db, Role.CIRCULATION_DESK_OPERATOR, "S0001")
+    for account, offered in ((Account.get_by_id(desk.id), False), (ui_db.admin, True)):
+        app = PatronDeskApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.session = open_session(account)
+            app.show_home()
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, FindUsersScreen)
+            screen.query_one(ResultsTable).focus()
+            await settle(pilot)
+            footer = " ".join(d for _, _, d, _ in screen.query_one(KeyBar)._shown_keys())
+            assert ("Activate/deactivate" in footer) is offered, footer
+            assert ("Delete" in footer) is offered, footer
