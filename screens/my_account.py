@@ -89,9 +89,17 @@ class MyAccountScreen(KeepStyles, CoveredKeys, Screen[None]):
     def actor(self):  # noqa: ANN201
         return self.app.session.actor
 
+    def _over_another(self) -> bool:
+        """A staff member's (opened from the palette over their screen), not a patron's home."""
+        session = self.app.session
+        return session is not None and not session.is_patron_only
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self._over_another() if action == "back" else True  # a patron's: no Back
+
     def action_back(self) -> None:
         """Escape: a staff member back to their screen; a patron's home stays (log out)."""
-        if self.app.screen_stack.index(self) > 1:
+        if self._over_another():
             ask_to_discard(self, lambda: self.dismiss(None))
 
     def compose(self) -> ComposeResult:

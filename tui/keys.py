@@ -685,7 +685,7 @@ MY_ACCOUNT = KeyGroup(
     MA,
     (
         K("save", "save", "Save (letters, password)", priority=True),
-        K("cancel", "back", "Back (staff)", palette=False),
+        K("cancel", "back", "Back", palette=False),  # staff only (`check_action`)
         K("my_account.tab_record", "show_tab('record')", "Tab: My record", show=False),
         K("my_account.tab_contact", "show_tab('contact')", "Tab: Contact", show=False),
         K("my_account.tab_fees", "show_tab('fees')", "Tab: Fines/fees", show=False),
