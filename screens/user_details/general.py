@@ -105,9 +105,14 @@ DISABLE_AFTER = 0.15  # seconds a save runs before its form is disabled
 
 
 class GeneralPane(SizedByLayout, VerticalScroll):
-    # Not a stop of its own for Tab: the first Tab from the tabs went to the pane, which
-    # showed no focus (a desk took it for a lost key); its fields scroll it into view.
+    # Not a stop of its own for Tab while a field can take the focus: the first Tab from the
+    # tabs went to the pane, which showed no focus (a desk took it for a lost key); its fields
+    # scroll it into view. A form with no field to edit (a view-only role) is scrolled by
+    # the pane itself, which then takes the focus (`_focusable`).
     can_focus = False
+
+    def _focusable(self) -> None:
+        self.can_focus = not self.form.editable
 
     def __init__(self, ctx: RecordContext, loaded: GeneralData | None = None) -> None:
         super().__init__(id="pane-general")
@@ -151,6 +156,7 @@ class GeneralPane(SizedByLayout, VerticalScroll):
 
     def compose(self) -> ComposeResult:
         f = self.form
+        self._focusable()
         yield Line(plain(self._info()), id="general-info", classes="hint")
         yield Message(id="general-message", reserve=True)
         with Grid(classes="form-grid"):
@@ -185,6 +191,7 @@ class GeneralPane(SizedByLayout, VerticalScroll):
         self.opened = False
         self._left = frozenset()
         self.form = loaded.form
+        self._focusable()
         self.choices = loaded.choices
         if not self._fields:
             self._fields = {f.id.removeprefix("field-g-"): f for f in self.query(Field) if f.id}
@@ -424,8 +431,8 @@ class GeneralPane(SizedByLayout, VerticalScroll):
         """A field left is checked as a save would check it (in a worker), and its message
         shown at once, as in Quick User Management: a wrong date was said only at ctrl+s."""
         name = (event.input.id or "").removeprefix("g-")
-        if self.saving or name not in self.form.values:
-            return
+        if self.saving or name not in self.form.values or name == "pin":
+            return  # (the PIN is checked at the save only: its message stays until then)
         self._left = self._left | {name}
         changes = self.changes()
         ctx, opened, left = self.ctx, self.opened, self._left
@@ -507,6 +514,7 @@ class GeneralPane(SizedByLayout, VerticalScroll):
 
     def unlock_all(self, editable: frozenset[str]) -> None:
         self.opened = True
+        self.can_focus = False  # fields to edit now take the focus
         for name in editable:
             self.query_one(f"#g-{name}").disabled = False
         self.query_one("#general-info", Line).set(self._info())  # no longer "locked"

@@ -113,3 +113,57 @@ async def test_a_block_and_a_role_show_by_name(ui_db) -> None:
                 f"#{'block' if key == 'f6' else 'role'} RowTable", RowTable
             )
             assert shown in str(table.get_row_at(0)), (key, table.get_row_at(0))
+
+
+async def test_a_view_only_role_still_scrolls_the_general_tab(ui_db) -> None:
+    """Found by a review (2026-12-08): with the pane no Tab stop, a view-only role (every
+    field disabled) had nothing to focus on the General tab and could not scroll it at 80x24
+    without a mouse. With no field to edit, the pane takes the focus and scrolls."""
+    from textual.widgets._tabs import Tabs
+
+    from models.enums import Role
+    from screens.user_details.general import GeneralPane
+    from tests.helpers.details import staff
+
+    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    viewer = staff(ui_db, Role.FULFILLMENT_SERVICES_OPERATOR, "S0001")
+    app = PatronDeskApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.session = open_session(Account.get_by_id(viewer.id))
+        app.open_user(patron.id)
+        await settle(pilot)
+        pane = app.screen.query_one(GeneralPane)
+        app.screen.query_one(Tabs).focus()
+        await settle(pilot)
+        await pilot.press("tab")
+        await settle(pilot)
+        assert app.focused is pane, app.focused
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert pane.scroll_y > 0 and pane.max_scroll_y > 0
+
+
+async def test_leaving_a_wrong_pin_keeps_its_message(ui_db) -> None:
+    """Found by a review (2026-12-08): the PIN is checked at the save only, and leaving its
+    field after a refused save cleared its message while the PIN was still wrong."""
+    from textual.widgets import Input
+
+    from tui.widgets import Field
+
+    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    app = PatronDeskApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session = open_session(ui_db.admin)
+        app.open_user(patron.id)
+        await settle(pilot)
+        pin = app.screen.query_one("#g-pin", Input)
+        pin.focus()
+        pin.value = "12"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen.query_one("#field-g-pin", Field).error
+        app.screen.query_one("#g-pin", Input).focus()
+        await settle(pilot)
+        await pilot.press("tab")
+        await settle(pilot)
+        assert app.screen.query_one("#field-g-pin", Field).error
