@@ -30,3 +30,27 @@ def test_a_row_the_file_says_otherwise_is_left_and_named(db, tmp_path: Path) -> 
         ("identifiers", "654321: active differs from the file's, left as it is"),
     ], said
     assert Block.get().active and Identifier.get(Identifier.value == "654321").active
+
+
+def test_what_a_format_does_not_carry_is_not_said_otherwise(db, tmp_path: Path) -> None:
+    """Found by a review (2026-12-08): a re-import warned that an email's type, an address's
+    start date or note "differ from the file's" when the format carries none (FOLIO and RERO
+    have one email type; PatronDesk's CSV no address dates): values a format fills in are not
+    the file's word."""
+    import io
+
+    from models.demo import generate_demo
+    from models.store.tables import Account
+    from models.transfer.exports import export_users
+
+    generate_demo(60, seed=7)
+    for fmt in ("folio-json", "rero-json", "csv"):
+        out = io.StringIO()
+        export_users(out, fmt)
+        path = tmp_path / f"users.{'csv' if fmt == 'csv' else 'json'}"
+        path.write_text(out.getvalue(), encoding="utf-8")
+        import_file(path, opts())
+        Account.update(version=Account.version + 1).execute()  # as after a staff edit
+        again = import_file(path, opts())
+        said = [i for i in again.issues if "left as it is" in i.message]
+        assert not said, (fmt, [(i.field, i.message) for i in said[:5]])

@@ -317,17 +317,8 @@ class _Updating:
             if k in by_key and k not in matched:
                 matched.add(k)
                 if not sis:  # an import without --external adds what is missing, no more
-                    if kept is not None:
-                        fields = [
-                            c
-                            for c, v in by_key[k].items()
-                            if c not in _ROW_BOOKKEEPING
-                            and c not in flags
-                            and c != "external"
-                            and row.__data__.get(c) != v
-                        ]
-                        if fields:
-                            kept.append((kind, k, fields))
+                    if kept is not None and (fields := _said_otherwise(row, by_key[k], flags)):
+                        kept.append((kind, k, fields))
                     continue
                 want = by_key[k]
                 # Who added a row and when stay as they are (the creation's own facts).
@@ -367,6 +358,23 @@ _BOOKKEEPING = frozenset({"created_at", "created_by", "updated_at", "updated_by"
 _LOGIN = frozenset({"username", "email"})
 _CONTACT_KINDS = frozenset({"emails", "phones", "addresses"})
 _ROW_BOOKKEEPING = frozenset({"created_at", "created_by"})
+_ROW_TYPES = frozenset({"email_type", "phone_type", "address_type"})
+
+
+def _said_otherwise(row: Any, want: dict, flags: list[str]) -> list[str]:
+    """The columns of a stored row the file gives another value for (a row left as it is by
+    an import without --external, `_sync_rows`). Only what a file says: a value left empty,
+    a flag at its default or a type (most formats have one type, or none, for every row)
+    is what a format fills in for what it does not carry, not a word of the file."""
+    out = []
+    for c, v in want.items():
+        if c in _ROW_BOOKKEEPING or c in _ROW_TYPES or c in flags or c == "external":
+            continue
+        if v is None or v == "" or (v is False and c != "active") or (v is True and c == "active"):
+            continue
+        if row.__data__.get(c) != v:
+            out.append(c)
+    return out
 
 
 def _email_values(imp: Importer, r: dict) -> dict:
