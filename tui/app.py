@@ -713,8 +713,8 @@ class PatronDeskApp(App[None], inherit_bindings=False):
             if quit_anyway:
                 self.exit()
 
-        question = " ".join(lost) + " Quit PatronDesk and lose them?"
-        self._quit_question = ConfirmScreen(question, yes="Quit", no="Keep editing")
+        question = " ".join(lost) + " Quit PatronDesk anyway? What you typed is lost."
+        self._quit_question = ConfirmScreen(question, yes="Quit", no="Keep editing", keeping=True)
         self.push_screen(self._quit_question, answer)
 
     def action_logout(self) -> None:

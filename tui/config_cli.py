@@ -77,14 +77,14 @@ def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
         try:  # private (0600), never over a special file or the database (models.store.files)
             write_private(args.file, text, overwrite=args.force, document=False)
         except OSError as exc:
-            raise error(f"cannot write {args.file}: {exc.strerror or exc}") from None
-        print(f"Exported the configuration of {org.code} to {args.file}.")
+            raise error(f"cannot write {printable(args.file)}: {exc.strerror or exc}") from None
+        print(f"Exported the configuration of {org.code} to {printable(args.file)}.")
         return 0
     try:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise error(f"cannot read {args.file}: {reason}") from None
+        raise error(f"cannot read {printable(args.file)}: {reason}") from None
     from models.errors import NotFound
 
     named = args.organization or str(parse_config(text).get("organization", {}).get("code", ""))
@@ -98,7 +98,7 @@ def run_config(args: argparse.Namespace, error: type[Exception]) -> int:
             "not have: name the organization to import it into with --organization CODE"
         ) from None
     report = import_config(text, org.id)
-    print(f"Imported {args.file} into {org.code}:")
+    print(f"Imported {printable(args.file)} into {org.code}:")
     for line in report.lines():
         print(f"  {printable(line)}")  # codes and names from the file
     return 0

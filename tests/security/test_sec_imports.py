@@ -642,11 +642,12 @@ def test_deeply_nested_json_is_refused_in_one_line(db, tmp_path, text) -> None:
     """Found by an attack (2026-12-08): arrays nested 50,000 deep stopped the decoder with a
     RecursionError, which ended the app (a traceback with the file's text among its locals)
     and gave the command line a traceback; nested 700 deep, the decoder passed and a walk of
-    the record did. No user record nests more than a few levels: refused, the records before
-    it kept as for any JSON error."""
+    the record did. No user record nests more than a few levels: the file is refused as for
+    any JSON error (one line naming where; nothing of it imported)."""
     path = write(tmp_path, text, "deep.json")
     with pytest.raises(FormatError, match="nested more than 32 deep"):
         import_file(path, opts(format="json"))
+    assert not Account.select().where(Account.primary_id == "A0").exists()  # as any JSON error
     from tests.security.test_sec_files import cli, new_database, one_line_error
 
     live = new_database(tmp_path)
