@@ -131,6 +131,13 @@ class Actor:
     def account_id(self) -> int | None:
         return self.account.id if self.account is not None else None
 
+    @property
+    def writes_documents(self) -> bool:
+        """Whether the files this actor names must be documents (`models.store.files`): a
+        staff session's, whose user is not the operating-system account; the system (the
+        command line) is that account."""
+        return self.account is not None
+
 
 def _display(value: Any) -> str | None:
     if value is None:

@@ -117,8 +117,7 @@ def save_report(
     from models.jobs.jobs import report
 
     text = report_csv(report(job_id, actor, organization=organization).csv_rows())
-    staff = actor.account is not None  # the command line writes as the account itself
-    return write_private(path, text, overwrite=False, document=staff)
+    return write_private(path, text, overwrite=False, document=actor.writes_documents)
 
 
 __all__ = [

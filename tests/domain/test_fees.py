@@ -470,3 +470,50 @@ def test_balances_always_equal_the_sum_of_transactions(db, amounts, credit, step
         assert (fee.balance_minor == 0) == (fee.status in ("closed", "waived"))
     view = fee_view(account.id, actor, status="all")
     assert view.active_minor + view.disputed_minor == sum(reread(f).balance_minor for f in made)
+
+
+def test_the_tabs_fee_actions_need_the_rights_the_services_ask(db) -> None:  # noqa: ANN001
+    """`FEE_ACTIONS` (the keys the Fines/fees tab offers, models/fees/balances.py) says which
+    right each action needs; each service asks its own. Tied here: a circulation desk operator
+    (pay, not add or waive) is refused by exactly the services whose right it lacks."""
+    from models.access.permissions import MATRIX
+    from models.audit import Actor
+    from models.enums import Source
+    from models.fees.fees import (
+        FEE_ACTIONS,
+        add_fee,
+        dispute_fee,
+        link_item,
+        pay_fee,
+        restore_fee,
+        waive_all,
+        waive_fee,
+    )
+    from tests.helpers.details import as_staff, user
+
+    patron = user(db)
+    system = Actor(None, Source.CLI)
+    desk = as_staff(db, Role.CIRCULATION_DESK_OPERATOR)
+    fee = add_fee(patron.id, system, fee_type="LOST_ITEM", amount="10.00")
+    disputed = add_fee(patron.id, system, fee_type="LOST_ITEM", amount="5.00")
+    dispute_fee(disputed.id, system, comment="Returned")
+    calls = {
+        "add": lambda: add_fee(patron.id, desk, fee_type="LOST_ITEM", amount="1.00"),
+        "link": lambda: link_item(fee.id, desk, item_barcode=""),
+        "pay": lambda: pay_fee(fee.id, desk, amount="1.00", method="cash"),
+        "waive": lambda: waive_fee(fee.id, desk, reason="GOODWILL", amount="1.00"),
+        "waive_all": lambda: waive_all(patron.id, desk, reason="GOODWILL"),
+        "dispute": lambda: dispute_fee(fee.id, desk, comment="Not mine"),
+        "restore": lambda: restore_fee(disputed.id, desk),
+    }
+    assert set(calls) == set(FEE_ACTIONS) - {"mark"}  # (mark only marks, for waive)
+    rights = MATRIX[Role.CIRCULATION_DESK_OPERATOR]
+    for name, call in calls.items():
+        refused = False
+        try:
+            call()
+        except PermissionDenied:
+            refused = True
+        except Exception:  # noqa: BLE001 - another refusal (a value): the right was granted
+            refused = False
+        assert refused == (FEE_ACTIONS[name] not in rights), name

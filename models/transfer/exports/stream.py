@@ -58,8 +58,8 @@ def export_to_file(
     flt = flt or ExportFilter()
     organization = _allowed(fmt, actor, organization)  # before any file is made
     newline = "" if fmt == "csv" else None
-    staff = actor.account is not None  # the command line writes as the account itself
-    with PrivateFile(path, overwrite=overwrite, newline=newline, document=staff) as out:
+    document = actor.writes_documents  # a staff session's file, not the command line's
+    with PrivateFile(path, overwrite=overwrite, newline=newline, document=document) as out:
         count = _export(out.stream, fmt, organization, flt, progress, scope, actor)
         # The audit event stands only with the file in place, and the file only audited.
         with database.atomic():
