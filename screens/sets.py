@@ -72,7 +72,10 @@ class SetsScreen(KeepStyles, CoveredKeys, ListScreen):
 
     def _show(self, sets: list[SetInfo], select: int | None) -> None:
         self.reading = False
-        table = self.query_one("#sets", RowTable)
+        found = self.query("#sets")
+        if not found:  # the screen is being taken down (a log out while the sets were read)
+            return
+        table = found.first(RowTable)
         cursor = table.cursor
         if select is not None:
             cursor = next((i for i, s in enumerate(sets) if s.set_id == select), cursor)

@@ -69,7 +69,7 @@ def run_service(
         worker = get_current_worker()
 
         def answer() -> Any:  # checked again on the UI thread: the screen may have gone since
-            if worker.is_cancelled or not node.is_attached:
+            if worker.is_cancelled or not node.is_attached or _leaving(node):
                 return None
             return callback(value)
 
@@ -93,6 +93,17 @@ def run_service(
 
     name = getattr(fn, "__name__", "service")
     return node.run_worker(work, name=name, group=group, exclusive=exclusive, thread=True)
+
+
+def _leaving(node: DOMNode) -> bool:
+    """The node is being taken down (a log out clearing the screens): its widgets may be gone
+    already, and an answer for it has nowhere to go (a list's answer once queried its table
+    after the log out had removed it). Textual's own marks (`DOMNode._pruning`, ...)."""
+    return bool(
+        getattr(node, "_pruning", False)
+        or getattr(node, "_closing", False)
+        or getattr(node, "_closed", False)
+    )
 
 
 async def in_thread(fn: Callable[..., T], *args: Any) -> T:
