@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from models.access.session import open_session
 from models.enums import RecordType, Role
 from models.store.tables import Account
@@ -15,6 +17,21 @@ from screens.user_details import UserDetailsScreen
 from tests.helpers.details import staff
 from tests.helpers.ui import add_user, settle
 from tui.app import PatronDeskApp
+
+
+def anna() -> Account:
+    return add_user("Anna", "Müller", "P100", email="anna@example.org")
+
+
+@contextlib.asynccontextmanager
+async def details_of(account: Account, actor: Account, size: tuple[int, int] = (80, 24)):
+    """The app at `size`, `actor` logged in, `account` open in User Details."""
+    app = PatronDeskApp()
+    async with app.run_test(size=size) as pilot:
+        app.session = open_session(actor)
+        app.open_user(account.id)
+        await settle(pilot)
+        yield app, pilot
 
 
 async def test_a_refused_record_after_another_one_leaves_the_keys_working(ui_db) -> None:
@@ -48,12 +65,8 @@ async def test_tab_from_the_tabs_goes_to_the_first_field_of_the_general_tab(ui_d
     from textual.widgets import Input
     from textual.widgets._tabs import Tabs
 
-    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
-    app = PatronDeskApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        app.session = open_session(ui_db.admin)
-        app.open_user(patron.id)
-        await settle(pilot)
+    patron = anna()
+    async with details_of(patron, ui_db.admin, (80, 24)) as (app, pilot):
         app.screen.query_one(Tabs).focus()
         await settle(pilot)
         await pilot.press("tab")
@@ -69,12 +82,8 @@ async def test_a_wrong_date_is_said_when_its_field_is_left(ui_db) -> None:
 
     from tui.widgets import Field
 
-    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
-    app = PatronDeskApp()
-    async with app.run_test(size=(120, 40)) as pilot:
-        app.session = open_session(ui_db.admin)
-        app.open_user(patron.id)
-        await settle(pilot)
+    patron = anna()
+    async with details_of(patron, ui_db.admin, (120, 40)) as (app, pilot):
         screen = app.screen
         birth = screen.query_one("#g-birth_date", Input)
         birth.focus()
@@ -97,15 +106,11 @@ async def test_a_block_and_a_role_show_by_name(ui_db) -> None:
     from models.users.rows import Kind, add_row
     from tui.table import RowTable
 
-    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    patron = anna()
     system = Actor(None, Source.CLI)
     add_row(Kind.BLOCK, patron.id, Account.get_by_id(patron.id).version,
             {"definition": "LOST_CARD"}, system)  # fmt: skip
-    app = PatronDeskApp()
-    async with app.run_test(size=(120, 40)) as pilot:
-        app.session = open_session(ui_db.admin)
-        app.open_user(patron.id)
-        await settle(pilot)
+    async with details_of(patron, ui_db.admin, (120, 40)) as (app, pilot):
         for key, shown in (("f6", "Lost library card"), ("f11", "Patron")):
             await pilot.press(key)
             await settle(pilot)
@@ -125,13 +130,9 @@ async def test_a_view_only_role_still_scrolls_the_general_tab(ui_db) -> None:
     from screens.user_details.general import GeneralPane
     from tests.helpers.details import staff
 
-    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
+    patron = anna()
     viewer = staff(ui_db, Role.FULFILLMENT_SERVICES_OPERATOR, "S0001")
-    app = PatronDeskApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        app.session = open_session(Account.get_by_id(viewer.id))
-        app.open_user(patron.id)
-        await settle(pilot)
+    async with details_of(patron, Account.get_by_id(viewer.id), (80, 24)) as (app, pilot):
         pane = app.screen.query_one(GeneralPane)
         app.screen.query_one(Tabs).focus()
         await settle(pilot)
@@ -150,12 +151,8 @@ async def test_leaving_a_wrong_pin_keeps_its_message(ui_db) -> None:
 
     from tui.widgets import Field
 
-    patron = add_user("Anna", "Müller", "P100", email="anna@example.org")
-    app = PatronDeskApp()
-    async with app.run_test(size=(120, 40)) as pilot:
-        app.session = open_session(ui_db.admin)
-        app.open_user(patron.id)
-        await settle(pilot)
+    patron = anna()
+    async with details_of(patron, ui_db.admin, (120, 40)) as (app, pilot):
         pin = app.screen.query_one("#g-pin", Input)
         pin.focus()
         pin.value = "12"
