@@ -48,13 +48,18 @@ def refused_message(settings: Settings) -> str:
 
 
 def find_person(login: str) -> Person | None:
-    """By username or login email, case-insensitive."""
+    """By username or login email, case-insensitive. A login name names one person (the
+    checks refuse a username that is another's login email, and the reverse); one that two
+    people hold (an older database) finds nobody: it logs neither in, and a forgotten
+    password by it mails no code."""
     key = fold_key(login)
     if not key:
         return None
-    return Person.get_or_none(Person.username_key == key) or Person.get_or_none(
-        Person.email_key == key
-    )
+    by_name = Person.get_or_none(Person.username_key == key)
+    by_mail = Person.get_or_none(Person.email_key == key)
+    if by_name is not None and by_mail is not None and by_name.id != by_mail.id:
+        return None
+    return by_name or by_mail
 
 
 def _usable(account: Account, today: dt.date) -> bool:

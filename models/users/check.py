@@ -658,6 +658,12 @@ class _Check:
             who, account = person_label(other, self.ctx.actor)
             self.result.add("username", f"is already used by {who}")
             self.result.taken.extend([account] if account else [])
+        elif other := login_email_holder(username, own):
+            # A login name names one person: typed at the login (or a forgotten password),
+            # it would reach this one instead of the person who logs in with that email.
+            who, account = person_label(other, self.ctx.actor)
+            self.result.add("username", f"is the login email of {who}: choose another")
+            self.result.taken.extend([account] if account else [])
         elif (own is None or fold_key(username) != self.ctx.person.username_key) and (
             other := username_look_alike(username, own)  # a name kept as it was stays
         ):
@@ -670,6 +676,10 @@ class _Check:
         if address and (other := login_email_holder(address, self._own_person_id())):
             who, account = person_label(other, self.ctx.actor)
             self.result.add("email", f"is already the login email of {who}")
+            self.result.taken.extend([account] if account else [])
+        elif address and (other := username_holder(address, self._own_person_id())):
+            who, account = person_label(other, self.ctx.actor)  # (one login name, one person)
+            self.result.add("email", f"is the username of {who}: it cannot be a login email")
             self.result.taken.extend([account] if account else [])
 
     def _reused_person(self) -> None:

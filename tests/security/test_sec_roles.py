@@ -282,3 +282,42 @@ def test_a_role_rule_does_not_lift_quick_user_above_its_actor(db, manager_and_ad
             db.organization,
         )
     assert not Account.select().where(Account.primary_id == "S-RULE").exists()
+
+
+def test_a_login_name_names_one_person(db, tmp_path) -> None:  # noqa: ANN001
+    """Found by an attack (2026-12-08): a desk operator registered a patron whose username was
+    a User Manager's login email (and whose login email was the attacker's): logins looked
+    usernames up first, so the attacker logged in by typing the manager's email, the manager's
+    own login by email was refused, and "forgotten password" for that email mailed the code to
+    the attacker. A username may not be another person's login email, nor a login email
+    another person's username, on every path (forms, imports); a login name two people hold
+    (an older database) logs nobody in."""
+    from models.access.auth import find_person
+    from models.errors import ValidationError
+    from models.transfer.imports import ImportOptions, import_file
+
+    manager = staff(db, Role.USER_MANAGER, "S-UM", email="manager@library.example")
+    desk = _actor(staff(db, Role.CIRCULATION_DESK_OPERATOR, "S-OP"))
+    new = NewUser(first_name="Eve", last_name="Mallory", username="manager@library.example",
+                  primary_id="EVE-1", user_group="PUBLIC", email="eve@evil.example")  # fmt: skip
+    with pytest.raises(ValidationError) as err:
+        create_user(new, desk, desk.account.organization, via_register=True)
+    assert "login email" in err.value.errors["username"]
+    bob = user(db, "P-BOB", username="bob.k")
+    with pytest.raises(ValidationError) as err:  # a username that is an address
+        details.update_user(bob.id, bob.version, {"username": "manager@library.example"},
+                            admin(db))  # fmt: skip
+    assert "login email" in err.value.errors["username"]
+    path = tmp_path / "users.csv"
+    path.write_text(
+        "primary_id,last_name,username,emails\n"
+        "EVE-2,Mallory,manager@library.example,personal:eve2@evil.example\n",
+        encoding="utf-8",
+    )
+    report = import_file(path, ImportOptions(workers=1))
+    assert report.refused == 1 and "login email" in report.refusals[0].message, report.summary()
+    # An older database holding the collision: nobody is found by that name.
+    Person.update(username="manager@library.example", username_key="manager@library.example"
+                  ).where(Person.id == bob.person_id).execute()  # fmt: skip
+    assert find_person("manager@library.example") is None
+    assert find_person("s-um").id == manager.person_id

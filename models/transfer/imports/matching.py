@@ -49,6 +49,12 @@ class _Matching:
         holders = dict(_lookup("identifier", "value_key", "account_id", id_keys, upto=ids))
         names = dict(_lookup("person", "username_key", "id", usernames, upto=people))
         mails = dict(_lookup("person", "email_key", "id", emails, upto=people))
+        # A login name names one person: a username that is someone's login email, a login
+        # email that is someone's username ("mail" and "name" keys: `_check`, `_accept`).
+        for key, person_id in _lookup("person", "email_key", "id", usernames, upto=people):
+            names[("mail", key)] = person_id
+        for key, person_id in _lookup("person", "username_key", "id", emails, upto=people):
+            mails[("name", key)] = person_id
         # Their holders by skeleton: ("look", skeleton) -> people.
         for skeleton, person_id in _lookup("person", "username_skeleton", "id", looks, upto=people):
             names.setdefault(("look", skeleton), set()).add(person_id)
@@ -81,6 +87,24 @@ class _Matching:
                     f"{username!r} looks too much like the username of {earlier} of this "
                     f"{self.unit}",
                 )
+        return None
+
+    def _login_name_crossed(self, rec: dict, names: dict) -> tuple[str, str] | None:
+        """A username that is another person's login email (in the database, or a record's
+        of this file): refused, as the forms refuse it (a login name names one person)."""
+        acct = rec["match"]
+        username = rec["person"].get("username") or ("" if acct else rec["primary_id"])
+        if not username:
+            return None
+        key = fold_key(username)
+        own = acct["person"] if acct else rec.get("reuse_person")
+        holder = names.get(("mail", key))
+        if holder is not None and holder != own:
+            who = _who_person(holder, self.org.id)
+            return ("username", f"{username!r} is the login email of another person ({who})")
+        earlier = self.seen_emails.get(key)
+        if earlier is not None and earlier != _here(rec):
+            return ("username", f"{username!r} is the login email of {earlier} of this {self.unit}")
         return None
 
     def _login_email(self, rec: dict) -> str | None:
@@ -171,6 +195,8 @@ class _Matching:
                             f"({_who_person(names[key], self.org.id)})",
                         )
                     )
+        if not problems and (crossed := self._login_name_crossed(rec, names)):
+            problems.append(crossed)
         if not problems and (look := self._look_alike(rec, names)):
             problems.append(look)
         if not problems and self.actor.account is not None and (no := self._refusal(rec)):
@@ -286,6 +312,17 @@ class _Matching:
                     "warning",
                     "email",
                     f"{login} is already the login email of another person: not a login email here",
+                )
+            elif (
+                (named := mails.get(("name", key))) is not None
+                and named != person_id
+                or ((other := self.seen_usernames.get(key)) is not None and other != where)
+            ):
+                self._issue(
+                    rec,
+                    "warning",
+                    "email",
+                    f"{login} is the username of another person: not a login email here",
                 )
             else:
                 rec["login_email"] = login
