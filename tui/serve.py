@@ -73,6 +73,27 @@ def origin_allowed(origin: str | None, host: str, public_url: str) -> bool:
     return bool(netloc) and netloc in {host.lower(), urlsplit(public_url).netloc.lower()}
 
 
+def host_allowed(host_header: str | None, bound: str, public_url: str) -> bool:
+    """Whether a request's Host names this server: an address (no page of another site is
+    served from a bare address), localhost, the name it was told to listen on, or the public
+    address of a reverse proxy. Another name pointing at this machine is DNS rebinding: a
+    site's page whose own name now resolves here, sending its own Host and Origin (which then
+    agree), refused."""
+    name = urlsplit("//" + (host_header or "").strip()).hostname
+    if not name:
+        return False
+    allowed = {"localhost", bound.strip("[]").lower()}
+    if public_url:
+        allowed.add((urlsplit(public_url).hostname or "").lower())
+    if name in allowed:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def app_command() -> str:
     """The command textual-serve runs for each browser tab: this Python, this package."""
     return shlex.join([sys.executable, "-m", "tui.cli"])
@@ -99,6 +120,8 @@ def make_server(target: str, host: str, port: int, public_url: str | None = None
 
         @web.middleware
         async def _guard(self, request: web.Request, handler):  # noqa: ANN001, ANN202
+            if not host_allowed(request.headers.get("Host"), host, self.public_url):
+                raise web.HTTPForbidden(text="This address does not serve PatronDesk.")
             if request.path == "/ws" and not origin_allowed(
                 request.headers.get("Origin"), request.host, self.public_url
             ):

@@ -92,20 +92,36 @@ def test_another_site_cannot_open_a_session(tmp_path) -> None:
     assert init(tmp_path, db).returncode == 0
     server, port = _serve(tmp_path, db)
 
-    async def connect(origin: str) -> int:
+    async def connect(origin: str, host: str | None = None) -> int:
+        headers = {"Origin": origin} | ({"Host": host} if host else {})
         async with aiohttp.ClientSession() as session:
             try:
-                ws = await session.ws_connect(
-                    f"http://127.0.0.1:{port}/ws", headers={"Origin": origin}
-                )
+                ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws", headers=headers)
             except aiohttp.WSServerHandshakeError as exc:
                 return exc.status
             await ws.close()
             return 101
 
+    async def page(host: str) -> int:
+        url = f"http://127.0.0.1:{port}/"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url, headers={"Host": host}) as r,
+        ):
+            return r.status
+
     try:
         assert asyncio.run(connect("https://evil.example")) == 403
         assert asyncio.run(connect(f"http://127.0.0.1:{port}")) == 101
+        assert asyncio.run(connect(f"http://localhost:{port}", f"localhost:{port}")) == 101
+        # DNS rebinding (found by an attack, 2026-12-08): another site's name made to point
+        # at 127.0.0.1, its page sending its own Host and Origin, which then agreed: it opened
+        # sessions (typed wrong passwords until admin was locked out). A Host that is not
+        # this server's is refused, the page and the socket alike.
+        rebound = f"attacker.example:{port}"
+        assert asyncio.run(connect(f"http://{rebound}", rebound)) == 403
+        assert asyncio.run(page(rebound)) == 403
+        assert asyncio.run(page(f"127.0.0.1:{port}")) == 200
     finally:
         assert "Traceback" not in _stop(server)
 
@@ -126,3 +142,15 @@ def test_serve_refuses_a_bad_port_and_a_missing_database(tmp_path) -> None:
         assert_clean_error(run(tmp_path, "--db", db, "serve", "--port", port), "cannot listen")
     finally:
         busy.close()
+
+
+def test_only_this_servers_names_are_served() -> None:
+    from tui.serve import host_allowed
+
+    public = "https://desk.example.org"
+    for host in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "10.0.0.5:8000",
+                 "desk.example.org", "LOCALHOST:8000"):  # fmt: skip
+        assert host_allowed(host, "127.0.0.1", public), host
+    assert host_allowed("libsrv:8000", "libsrv", "")  # the name it was told to listen on
+    for host in ("attacker.example:8000", "desk.example.org.evil:8000", "", None, "@:80"):
+        assert not host_allowed(host, "127.0.0.1", public), host
