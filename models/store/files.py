@@ -378,6 +378,26 @@ def _a_document(path: Path, resolved: Path, verb: str) -> None:
         )
 
 
+def check_document(path: str | Path) -> Path:
+    """`path` as a file a staff session may have PatronDesk read by name (an import from the
+    app): a document (not hidden, not in a system tree, also where a link leads) and a regular
+    file, not a link (a pipe waited on forever, /dev/zero was read forever). `FileRefused`
+    saying why; the file as given (absolute)."""
+    file = Path(os.path.abspath(Path(str(path).strip()).expanduser()))
+    _a_document(file, Path(os.path.realpath(file)), "read")
+    try:
+        st = os.lstat(file)
+    except FileNotFoundError:
+        raise FileRefused(f"{file} does not exist") from None
+    except OSError as exc:
+        raise FileRefused(f"{file} cannot be read: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise FileRefused(f"{file} is a symbolic link: give the path of the file itself")
+    if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        raise FileRefused(f"{file} is {_kind(st.st_mode)}, not a regular file")
+    return file
+
+
 def read_user_file(path: str | Path, max_bytes: int) -> tuple[str, bytes]:
     """The name and content of the file a staff user names (to attach it), or `FileRefused`
     saying why it cannot be used (`FileTooLarge` past `max_bytes`). The rules are in the
@@ -442,6 +462,7 @@ def read_user_file(path: str | Path, max_bytes: int) -> tuple[str, bytes]:
 
 __all__ = [
     "FileRefused",
+    "check_document",
     "FileTooLarge",
     "PrivateFile",
     "TargetExists",

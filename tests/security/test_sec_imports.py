@@ -653,3 +653,39 @@ def test_deeply_nested_json_is_refused_in_one_line(db, tmp_path, text) -> None:
     live = new_database(tmp_path)
     result = cli(tmp_path, "--db", str(live), "import", str(path), "--dry-run")
     one_line_error(result, "deep.json", "nested more than 32 deep")
+
+
+def test_an_import_from_the_app_reads_documents_only(db, tmp_path) -> None:
+    """Found by an attack (2026-12-08): the Import screen (a staff session) read a CSV in a
+    hidden folder (~/.secret/keys.csv, shown in the preview), followed a link inside a folder,
+    waited forever on a FIFO and read /dev/zero forever. A staff session's import reads what
+    a file to attach may be: a document, a regular file, no link; checked before any file is
+    opened. The command line (the account itself) still reads where it is told."""
+    from models.store.files import FileRefused
+    from tests.security.test_sec_files import in_thread
+
+    manager = staff(db, Role.USER_MANAGER, "S-UM")
+    hidden = tmp_path / ".secret"
+    hidden.mkdir()
+    secret = hidden / "keys.csv"
+    secret.write_text("primary_id,last_name\nK1,Secret\n", encoding="utf-8")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_text("primary_id,last_name\nA1,Ok\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere.csv"
+    elsewhere.write_text("primary_id,last_name\nL1,Linked\n", encoding="utf-8")
+    (folder / "b.csv").symlink_to(elsewhere)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    cases = [(secret, "hidden"), (folder, "symbolic link"), (fifo, "FIFO")]
+    if os.path.exists("/dev/zero"):
+        cases.append((Path("/dev/zero"), "system"))
+    for path, why in cases:
+        finished, outcome = in_thread(
+            lambda p=path: import_file(p, opts(format="csv"), actor_account=manager),
+            release=fifo,
+        )
+        assert finished, path
+        assert isinstance(outcome, FileRefused) and why in outcome.message, (path, outcome)
+    assert not Account.select().where(Account.primary_id.in_(["K1", "A1", "L1"])).exists()
+    assert import_file(secret, opts()).created == 1  # the command line: its own account's file

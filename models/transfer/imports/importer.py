@@ -25,6 +25,7 @@ from models.runtime import runtime
 from models.store import bulk
 from models.store.base import database, fold_key
 from models.store.bulk import BulkWriter
+from models.store.files import check_document
 from models.store.tables import (
     Account,
     IdentifierType,
@@ -189,7 +190,14 @@ class Importer(_Matching, _Writing, _Updating):
 
     def _run(self) -> ImportReport:
         self.started = time.perf_counter()
+        if self.actor.account is not None:
+            # A staff session's import (the app): documents only, regular files, no link
+            # (models.store.files), the folder and each of its files, before any is opened.
+            check_document(self.path)
         files = files_of(self.path)
+        if self.actor.account is not None:
+            for file in files:
+                check_document(file)
         if not files:
             raise FormatError(f"{self.path} holds no file to import")
         with database.atomic():
