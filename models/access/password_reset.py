@@ -142,11 +142,19 @@ def reset_password_with_code(
             .order_by(ResetCode.id.desc())
             .first()
         )
-    if row is None:
+    # The try is counted before the code is checked, in one statement that takes it only
+    # while tries are left (as a login counts its attempt first): guesses sent in parallel
+    # each take one, and the sixth finds none left (12 at once were all checked before).
+    counted = (
+        row is not None
+        and ResetCode.update(attempts=ResetCode.attempts + 1)
+        .where((ResetCode.id == row.id) & (ResetCode.attempts < CODE_TRIES))
+        .execute()
+    )
+    if not counted:
         verify_secret(_DUMMY_HASH.get(settings), code, settings)  # the same time as a check
         raise ValidationError({"code": WRONG_CODE})
     if not code or not verify_secret(row.code_hash, code, settings):
-        ResetCode.update(attempts=ResetCode.attempts + 1).where(ResetCode.id == row.id).execute()
         raise ValidationError({"code": WRONG_CODE})
     account = _account_of(person)
     with database.atomic():

@@ -184,3 +184,30 @@ def test_the_code_goes_only_to_the_persons_own_email(db, smtp, clock) -> None:
     Account.update(additional_email="copy@example.org").where(Account.id == account.id).execute()
     request_reset_code("P100")
     assert smtp.received[0].recipients == ["anna@example.org"]
+
+
+def test_a_try_is_counted_before_the_code_is_checked(db, smtp, clock, monkeypatch) -> None:
+    """Found by an attack (2026-12-08): a try was counted after argon2 had checked the code,
+    so guesses sent in parallel were all checked (12 at once: 11 wrong, then the right one
+    accepted). It is taken first, in one statement that takes it only while tries are left,
+    as a login counts its attempt."""
+    from models.access import password_reset
+
+    add_user("Anna", "Müller", "P100", email="anna@example.org")
+    request_reset_code("P100")
+    code = code_in(smtp)
+    wrong = "00000000" if code != "00000000" else "11111111"
+    real = password_reset.verify_secret
+    seen = []
+
+    def verify(stored, typed, settings):  # noqa: ANN001, ANN202
+        seen.append(ResetCode.get().attempts)
+        return real(stored, typed, settings)
+
+    monkeypatch.setattr(password_reset, "verify_secret", verify)
+    with pytest.raises(ValidationError):
+        reset_password_with_code("P100", wrong, NEW)
+    assert seen == [1], "the try was taken before the check"
+    ResetCode.update(attempts=CODE_TRIES).execute()  # the others took them meanwhile
+    with pytest.raises(ValidationError, match="wrong, used or expired"):
+        reset_password_with_code("P100", code, NEW)
