@@ -61,7 +61,7 @@ class MergeScreen(ClosesAfterWorker, CoveredKeys, Dialog[int | None]):
         with Vertical(id="merge-box"):
             yield Static("[b]Merge users[/b]", id="merge-title")
             yield LineInput(
-                placeholder="Merge with: the other user's identifier, then Enter",
+                placeholder="the other user's identifier, then Enter",
                 id="merge-with",
             )
             yield Static(self._hint(), id="merge-hint", classes="hint")
