@@ -234,7 +234,7 @@ class ExportScreen(CoveredKeys, ModalScreen[None]):
                     allow_blank=False,
                     id="format",
                 )
-                yield Input(placeholder="search; empty: everyone", id="query")
+                yield Input(placeholder="search (empty: all)", id="query")
             yield ProgressBar(total=None, show_eta=False, id="bar")
             yield Static("ctrl+s export · Esc close", id="summary")
 
