@@ -79,9 +79,13 @@ def host_allowed(host_header: str | None, bound: str, public_url: str) -> bool:
     address of a reverse proxy. Another name pointing at this machine is DNS rebinding: a
     site's page whose own name now resolves here, sending its own Host and Origin (which then
     agree), refused."""
-    name = urlsplit("//" + (host_header or "").strip()).hostname
+    try:
+        name = urlsplit("//" + (host_header or "").strip()).hostname
+    except ValueError:  # "[::1" (an unclosed address): no host at all
+        return False
     if not name:
         return False
+    name = name.rstrip(".")  # "localhost." is localhost
     allowed = {"localhost", bound.strip("[]").lower()}
     if public_url:
         allowed.add((urlsplit(public_url).hostname or "").lower())

@@ -398,6 +398,28 @@ def check_document(path: str | Path) -> Path:
     return file
 
 
+SIDE_FILE_MAX = 20_000_000  # bytes of a reference file beside an import
+
+
+def read_side_text(path: Path, max_bytes: int = SIDE_FILE_MAX) -> str:
+    """The UTF-8 text of a reference file an import reads beside the file it was given
+    (FOLIO's ref-data, RERO's patron types and libraries): a regular file only, not a link,
+    opened without waiting (a FIFO there once held an import forever), at most `max_bytes`.
+    `OSError` otherwise: the reader goes without it, as without a file that is not there."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+            raise OSError(errno.EINVAL, f"{path.name} is not a reference file")
+        data = os.read(fd, max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise OSError(errno.EFBIG, f"{path.name} is too large")
+    return data.decode("utf-8-sig")
+
+
 def read_user_file(path: str | Path, max_bytes: int) -> tuple[str, bytes]:
     """The name and content of the file a staff user names (to attach it), or `FileRefused`
     saying why it cannot be used (`FileTooLarge` past `max_bytes`). The rules are in the
@@ -463,6 +485,7 @@ def read_user_file(path: str | Path, max_bytes: int) -> tuple[str, bytes]:
 __all__ = [
     "FileRefused",
     "check_document",
+    "read_side_text",
     "FileTooLarge",
     "PrivateFile",
     "TargetExists",

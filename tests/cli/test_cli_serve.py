@@ -152,5 +152,6 @@ def test_only_this_servers_names_are_served() -> None:
                  "desk.example.org", "LOCALHOST:8000"):  # fmt: skip
         assert host_allowed(host, "127.0.0.1", public), host
     assert host_allowed("libsrv:8000", "libsrv", "")  # the name it was told to listen on
-    for host in ("attacker.example:8000", "desk.example.org.evil:8000", "", None, "@:80"):
+    assert host_allowed("localhost.:8000", "127.0.0.1", public)  # the same name
+    for host in ("attacker.example:8000", "desk.example.org.evil:8000", "", None, "@:80", "[::1"):
         assert not host_allowed(host, "127.0.0.1", public), host

@@ -287,3 +287,22 @@ def test_the_command_line_keeps_the_organisations_apart_without_organization(
     rero = Account.select().join(Organization).where(Organization.code != "MAIN")
     assert rero.count() == 8 + 3 + 17 + 2  # the four organisations' (the others name none)
     assert Account.select().count() == 1 + 54
+
+
+def test_a_rero_file_in_a_hidden_folder_is_refused_before_it_is_read(
+    db, tmp_path, shared_data
+) -> None:
+    """Found by a review (2026-12-08): an import from the app read a RERO file of several
+    organisations for them before the path was checked (a hidden one answered with its
+    organisations instead of a refusal)."""
+    import shutil
+
+    from models.enums import Role
+    from models.store.files import FileRefused
+    from tests.helpers.details import staff
+
+    manager = staff(db, Role.USER_MANAGER, "S-UM")
+    hidden = tmp_path / ".secret"
+    shutil.copytree(shared_data / "rero", hidden)
+    with pytest.raises(FileRefused, match="hidden"):
+        import_file(hidden / "users.json", opts(), actor_account=manager)

@@ -201,13 +201,24 @@ def test_a_try_is_counted_before_the_code_is_checked(db, smtp, clock, monkeypatc
     seen = []
 
     def verify(stored, typed, settings):  # noqa: ANN001, ANN202
-        seen.append(ResetCode.get().attempts)
+        if stored == ResetCode.get().code_hash:  # the code's own check (not the dummy's)
+            seen.append(ResetCode.get().attempts)
         return real(stored, typed, settings)
 
     monkeypatch.setattr(password_reset, "verify_secret", verify)
     with pytest.raises(ValidationError):
         reset_password_with_code("P100", wrong, NEW)
     assert seen == [1], "the try was taken before the check"
-    ResetCode.update(attempts=CODE_TRIES).execute()  # the others took them meanwhile
+    # Guesses in parallel: the others took the last tries between this one's reading of the
+    # code and its taking a try: none is left for it, and the code is not checked.
+    real_update = ResetCode.update
+
+    def update(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        real_update(attempts=CODE_TRIES).execute()  # the others, meanwhile
+        return real_update(*args, **kwargs)
+
+    seen.clear()
+    monkeypatch.setattr(ResetCode, "update", update)
     with pytest.raises(ValidationError, match="wrong, used or expired"):
         reset_password_with_code("P100", code, NEW)
+    assert seen == [] and ResetCode.get().attempts == CODE_TRIES

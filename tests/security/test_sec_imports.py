@@ -689,3 +689,31 @@ def test_an_import_from_the_app_reads_documents_only(db, tmp_path) -> None:
         assert isinstance(outcome, FileRefused) and why in outcome.message, (path, outcome)
     assert not Account.select().where(Account.primary_id.in_(["K1", "A1", "L1"])).exists()
     assert import_file(secret, opts()).created == 1  # the command line: its own account's file
+
+
+def test_an_import_from_the_app_opens_no_pipe_or_link_beside_its_file(db, tmp_path) -> None:
+    """Found by a review (2026-12-08): the app's import checked the file it was given but
+    not the reference files it reads beside it (FOLIO's ref-data): a FIFO there held the
+    import forever; and a RERO file of several organisations in a hidden folder was read for
+    its organisations before the check. Reference files are regular files only, not links,
+    opened without waiting; the path is checked before anything is opened."""
+    from tests.security.test_sec_files import in_thread
+
+    manager = staff(db, Role.USER_MANAGER, "S-UM")
+    folder = tmp_path / "in"
+    (folder / "ref-data" / "groups").mkdir(parents=True)
+    fifo = folder / "ref-data" / "groups" / "zz.json"
+    os.mkfifo(fifo)
+    users = folder / "u.json"
+    users.write_text(
+        '{"users": [{"username": "f1", "externalSystemId": "F1", "active": true, '
+        '"personal": {"lastName": "Folio"}}]}',
+        encoding="utf-8",
+    )
+    finished, outcome = in_thread(
+        lambda: import_file(users, opts(format="folio-json"), actor_account=manager),
+        release=fifo,
+        seconds=20,
+    )
+    assert finished and not isinstance(outcome, BaseException), outcome
+    assert outcome.created == 1

@@ -27,7 +27,7 @@ from models.store.tables import Account, Email, Person, RoleAssignment
 from models.users import details
 from models.users.accounts import NewUser, create_user, set_status
 from models.users.rows import Kind, add_row
-from tests.helpers.details import admin, future, staff, user
+from tests.helpers.details import admin, fresh, future, staff, user
 
 NEW_PASSWORD = "Harbor-Lantern-73"
 
@@ -316,8 +316,34 @@ def test_a_login_name_names_one_person(db, tmp_path) -> None:  # noqa: ANN001
     )
     report = import_file(path, ImportOptions(workers=1))
     assert report.refused == 1 and "login email" in report.refusals[0].message, report.summary()
-    # An older database holding the collision: nobody is found by that name.
+    # The other way round: a login email that is another person's username.
+    details.update_user(bob.id, bob.version, {"email": "bob.k@x.org"}, admin(db))  # no one's
+    carol = user(db, "P-CAROL", username="carol@library.example", email="c2@example.org")
+    with pytest.raises(ValidationError) as err:
+        details.update_user(bob.id, fresh(bob).version, {"email": "carol@library.example"},
+                            admin(db))  # fmt: skip
+    assert "username of" in err.value.errors["email"]
+    path.write_text(
+        "primary_id,last_name,username,emails\n"
+        "EVE-3,Mallory,eve3,personal:carol@library.example\n"  # not made a login email
+        "EVE-4,Mallory,eve4@evil.example,personal:eve4b@evil.example\n"
+        "EVE-5,Mallory,eve4b@evil.example,\n",  # an earlier row's login email
+        encoding="utf-8",
+    )
+    report = import_file(path, ImportOptions(workers=1))
+    said = {(i.primary_id, i.level, i.message) for i in report.issues}
+    assert any(p == "EVE-3" and "username of another person" in m for p, _, m in said), said
+    assert Person.get(Person.username == "eve3").email != "carol@library.example"
+    assert any(p == "EVE-5" and lvl == "refused" and "login email of row 3" in m
+               for p, lvl, m in said), said  # fmt: skip
+    # An older database holding the collision: nobody is found by that name, and the person
+    # whose username it is still gets updated by an import (the name unchanged).
     Person.update(username="manager@library.example", username_key="manager@library.example"
-                  ).where(Person.id == bob.person_id).execute()  # fmt: skip
+                  ).where(Person.id == carol.person_id).execute()  # fmt: skip
     assert find_person("manager@library.example") is None
     assert find_person("s-um").id == manager.person_id
+    path.write_text(
+        "primary_id,last_name,username\nP-CAROL,Renamed,manager@library.example\n", "utf-8"
+    )
+    again = import_file(path, ImportOptions(workers=1))
+    assert again.updated == 1, [(i.field, i.message) for i in again.issues]

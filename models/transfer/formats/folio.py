@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from models.store.files import read_side_text
 from models.transfer import jsonstream
 from models.transfer.formats.common import (
-    ENCODING,
     SourceContext,
     _bool,
     _date,
@@ -53,22 +53,22 @@ def load_folio_reference(start: Path) -> tuple[dict, dict, dict]:
             continue
         for f in sorted((ref / "groups").glob("*.json")):
             try:
-                g = jsonstream.loads(f.read_text(encoding=ENCODING))
+                g = jsonstream.loads(read_side_text(f))
                 groups[g["id"]] = (str(g["group"]).strip(), str(g.get("desc") or "").strip())
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
                 continue
         for f in sorted((ref / "addresstypes").glob("*.json")):
             try:
-                t = jsonstream.loads(f.read_text(encoding=ENCODING))
+                t = jsonstream.loads(read_side_text(f))
                 address_types[t["id"]] = str(t["addressType"]).strip()
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
                 continue
         for f in sorted((ref / "departments").glob("*.json")):
             try:
-                d = jsonstream.loads(f.read_text(encoding=ENCODING))
+                d = jsonstream.loads(read_side_text(f))
                 name = str(d["name"]).strip()
                 departments[d["id"]] = (str(d.get("code") or name).strip(), name)
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
                 continue
         break
     return groups, address_types, departments

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from models.store.files import read_side_text
 from models.transfer import jsonstream
-from models.transfer.formats.common import ENCODING, SourceContext, _bool, _date, _not_a_record, _s
+from models.transfer.formats.common import SourceContext, _bool, _date, _not_a_record, _s
 
 # --- RERO ILS -----------------------------------------------------------------------------------
 
@@ -26,7 +27,7 @@ def _rero_rows(folder: Path, name: str) -> list[dict]:
     if not path.is_file():
         return []
     try:
-        rows = jsonstream.loads(path.read_text(encoding=ENCODING))
+        rows = jsonstream.loads(read_side_text(path))
     except (OSError, ValueError):
         return []
     return (

@@ -88,9 +88,14 @@ def import_file(
     organization, by the actor's rights. Without (the system, the command line): into
     `organization`, else the first organization. A RERO ILS file of several organisations is
     imported one organisation at a time (models.transfer.organizations)."""
+    from models.store.files import check_document
     from models.transfer.organizations import import_by_organization, organisations_of
 
     options = options or ImportOptions()
+    if kwargs.get("actor_account") is not None:
+        # A staff session's import: the path a document before it is opened at all (a RERO
+        # file is read for its organisations first); each file of a folder: `Importer`.
+        check_document(path)
     plan = organisations_of(Path(path), options)
     if plan is not None:
         return import_by_organization(Path(path), options, plan, kwargs)

@@ -98,6 +98,8 @@ class _Matching:
             return None
         key = fold_key(username)
         own = acct["person"] if acct else rec.get("reuse_person")
+        if own is not None and names.get(key) == own:
+            return None  # the person's own username already (an older database's clash stays)
         holder = names.get(("mail", key))
         if holder is not None and holder != own:
             who = _who_person(holder, self.org.id)
