@@ -154,7 +154,9 @@ def reset_password_with_code(
     if not counted:
         verify_secret(_DUMMY_HASH.get(settings), code, settings)  # the same time as a check
         raise ValidationError({"code": WRONG_CODE})
-    if not code or not verify_secret(row.code_hash, code, settings):
+    # Checked even when empty: an empty code answered at once for a login with a live code,
+    # and the time told which logins have one.
+    if not verify_secret(row.code_hash, code, settings) or not code:
         raise ValidationError({"code": WRONG_CODE})
     account = _account_of(person)
     with database.atomic():

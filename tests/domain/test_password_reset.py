@@ -222,3 +222,19 @@ def test_a_try_is_counted_before_the_code_is_checked(db, smtp, clock, monkeypatc
     with pytest.raises(ValidationError, match="wrong, used or expired"):
         reset_password_with_code("P100", code, NEW)
     assert seen == [] and ResetCode.get().attempts == CODE_TRIES
+
+
+def test_an_empty_code_costs_a_check_too(db, smtp, clock, monkeypatch) -> None:
+    """Found by a review (2026-12-08): an empty code was refused at once for a login with a
+    live code, while any other answer cost an argon2 check: the time told which logins have
+    a pending code. It costs the same check (and a try), and is refused."""
+    from models.access import password_reset
+
+    add_user("Anna", "Müller", "P100", email="anna@example.org")
+    request_reset_code("P100")
+    checks = []
+    real = password_reset.verify_secret
+    monkeypatch.setattr(password_reset, "verify_secret", lambda *a: checks.append(1) or real(*a))
+    with pytest.raises(ValidationError, match="wrong, used or expired"):
+        reset_password_with_code("P100", "", NEW)
+    assert checks == [1]
