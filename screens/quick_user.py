@@ -982,19 +982,6 @@ class QuickUserScreen(KeepStyles, CoveredKeys, Screen[tuple[int, bool] | None]):
         return "The new user's form has text typed in it." if typed else None
 
     def action_cancel(self) -> None:
-        typed = any(self._value(name) for name in self._typed_fields())
-        if not typed:
-            self.dismiss(None)
-            return
-        from screens.confirm import ConfirmScreen
+        from screens.confirm import ask_to_discard
 
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                "Discard what you typed?", yes="Discard", no="Keep editing", keeping=True
-            ),
-            answer,
-        )
+        ask_to_discard(self, lambda: self.dismiss(None))  # (asks only when something is typed)

@@ -174,8 +174,7 @@ class FeesPane(Vertical):
     def _hint_text(self) -> str:
         """The tab's keys, those the session may use once the fees are read, on two lines."""
         shown = [t for name, t in HINTS if self.view is None or self.may(name)] + ["F1 keys"]
-        half = 6 if len(shown) > 6 else len(shown)
-        return "  ".join(shown[:half]) + ("\n" + "  ".join(shown[half:]) if shown[half:] else "")
+        return "\n".join("  ".join(line) for line in (shown[:6], shown[6:]) if line)
 
     def _hint(self) -> None:
         self.query_one("#fees-hint", Static).update(self._hint_text())

@@ -193,8 +193,7 @@ class GeneralPane(SizedByLayout, VerticalScroll):
         self.form = loaded.form
         self._focusable()
         self.choices = loaded.choices
-        if not self._fields:
-            self._fields = {f.id.removeprefix("field-g-"): f for f in self.query(Field) if f.id}
+        self._field_widgets()
         inputs = self._inputs()
         # Nothing listens to a field's change here (what changed is read at the save): the
         # thirty messages of a refill, each bubbling up to the app, are not sent.
@@ -424,6 +423,12 @@ class GeneralPane(SizedByLayout, VerticalScroll):
         else:
             message.show(exc.message)
 
+    def _field_widgets(self) -> dict[str, Field]:
+        """The form's fields by name, found once (one walk of the form, not one per field)."""
+        if not self._fields:
+            self._fields = {f.id.removeprefix("field-g-"): f for f in self.query(Field) if f.id}
+        return self._fields
+
     _left: frozenset[str] = frozenset()  # the fields left since the last save or user
 
     @on(Input.Blurred)
@@ -454,16 +459,14 @@ class GeneralPane(SizedByLayout, VerticalScroll):
         or the save (no message before the user gets to a field)."""
         if self.saving or not self.is_attached:
             return
-        if not self._fields:
-            self._fields = {f.id.removeprefix("field-g-"): f for f in self.query(Field) if f.id}
+        self._field_widgets()
         for name in left:
             field = self._fields.get(name)
             if field is not None and (errors.get(name) or field.has_class("-invalid")):
                 field.set_error(errors.get(name))
 
     def _errors(self, errors: dict[str, str]) -> None:
-        if not self._fields:  # one walk of the form, not one per field
-            self._fields = {f.id.removeprefix("field-g-"): f for f in self.query(Field) if f.id}
+        self._field_widgets()
         first = None
         for name in self.form.values:
             field = self._fields.get(name)

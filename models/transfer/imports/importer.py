@@ -190,12 +190,10 @@ class Importer(_Matching, _Writing, _Updating):
 
     def _run(self) -> ImportReport:
         self.started = time.perf_counter()
+        files = files_of(self.path)  # (a folder's names only: nothing opened)
         if self.actor.account is not None:
-            # A staff session's import (the app): documents only, regular files, no link
-            # (models.store.files), the folder and each of its files, before any is opened.
-            check_document(self.path)
-        files = files_of(self.path)
-        if self.actor.account is not None:
+            # A staff session's import (the app): each file a document, a regular file, no
+            # link (models.store.files), before any is opened; the path itself: `import_file`.
             for file in files:
                 check_document(file)
         if not files:
